@@ -1,0 +1,215 @@
+/** Headers carried with a message (NATS headers; one value per key here). */
+export type Headers = Record<string, string>;
+
+/** A message delivered to a subscriber. */
+export interface Msg {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: Headers;
+  /** Reply subject when the sender expects an answer. */
+  readonly reply?: string | undefined;
+  json<T = unknown>(): T;
+  string(): string;
+}
+
+export interface Subscription {
+  /** Stops delivery; in-flight handlers finish (drain). */
+  unsubscribe(): Promise<void>;
+}
+
+export interface RequestOptions {
+  /** Deadline for the reply, in ms (default 5000). */
+  timeoutMs?: number;
+  headers?: Headers;
+}
+
+export interface SubscribeOptions {
+  /** Queue group: each message goes to one member of the group. */
+  queue?: string;
+}
+
+/** Handler of a request/reply endpoint. Its return value is the reply; a thrown error with a `code` crosses the bus as `{code, message}`. */
+export type RequestHandler<Req = unknown, Res = unknown> = (req: Req, msg: Msg) => Promise<Res> | Res;
+
+export interface ServiceInfo {
+  name: string;
+  version: string;
+  description?: string;
+}
+
+export interface EndpointOptions {
+  /** Subject the endpoint answers on, e.g. `identity.verify`. */
+  subject: string;
+  /** Queue group (default `q.<service name>`), so replicas share the load. */
+  queue?: string;
+}
+
+/** A service: a named group of request/reply endpoints (NATS micro-service on NATS, so ping/info/stats are there). */
+export interface Service {
+  readonly info: ServiceInfo;
+  addEndpoint<Req = unknown, Res = unknown>(name: string, handler: RequestHandler<Req, Res>, opts: EndpointOptions): void;
+  /** Stops taking requests and waits for handlers in flight. */
+  stop(): Promise<void>;
+  stats(): ServiceStats;
+}
+
+export interface ServiceStats {
+  name: string;
+  endpoints: Array<{ name: string; subject: string; requests: number; errors: number; inFlight: number }>;
+}
+
+/** Configuration of a durable stream. */
+export interface StreamConfig {
+  name: string;
+  /** Subjects captured by the stream (wildcards allowed). */
+  subjects: string[];
+  /** Refuse new messages beyond these limits (DiscardNew). */
+  maxMsgs?: number;
+  maxBytes?: number;
+  maxMsgSize?: number;
+  maxAgeMs?: number;
+  /** Window in which a repeated message id is stored once (default 120000). */
+  duplicateWindowMs?: number;
+  /** Deny delete / purge (audit streams). */
+  denyDelete?: boolean;
+  denyPurge?: boolean;
+  /** NATS only: replicas (default 1). */
+  replicas?: number;
+}
+
+export interface PublishOptions {
+  /** Message id used for de-duplication (`Nats-Msg-Id`). */
+  msgId?: string;
+  headers?: Headers;
+  /** Deadline for the store acknowledgement (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+export interface PubAck {
+  stream: string;
+  seq: number;
+  duplicate: boolean;
+}
+
+export interface ConsumerConfig {
+  /** Durable name: the consumer's position survives restarts. */
+  durable: string;
+  filterSubject?: string;
+  /** Redelivery after this long without an ack (default 30000). */
+  ackWaitMs?: number;
+  /** -1 = forever (default). */
+  maxDeliver?: number;
+  maxAckPending?: number;
+  /** Where a new consumer starts: all (default) or only new messages. */
+  deliverPolicy?: 'all' | 'new';
+}
+
+/** A message from a durable stream; must be acked explicitly. */
+export interface StreamMsg {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: Headers;
+  readonly seq: number;
+  readonly msgId: string | undefined;
+  /** 1 on first delivery. */
+  readonly deliveryCount: number;
+  /** Time the stream stored it (ms since epoch). */
+  readonly timestamp: number;
+  json<T = unknown>(): T;
+  ack(): Promise<void>;
+  /** Negative ack: redeliver (after delayMs). */
+  nak(delayMs?: number): void;
+  /** Resets the ack timer while still working. */
+  working(): void;
+  /** Never redeliver. */
+  term(): void;
+}
+
+export interface FetchOptions {
+  /** Max messages in this batch. */
+  batch: number;
+  /** How long to wait for at least one message (default 1000 ms). */
+  expiresMs?: number;
+}
+
+export interface Consumer {
+  readonly stream: string;
+  readonly name: string;
+  fetch(opts: FetchOptions): Promise<StreamMsg[]>;
+  /** Number of messages not yet delivered + delivered but unacked. */
+  pending(): Promise<{ pending: number; ackPending: number }>;
+}
+
+export interface StreamInfo {
+  name: string;
+  messages: number;
+  bytes: number;
+  firstSeq: number;
+  lastSeq: number;
+}
+
+export interface Streams {
+  /** Creates the stream or updates it to this config (idempotent). */
+  ensure(config: StreamConfig): Promise<StreamInfo>;
+  /** Resolves only when the stream has stored the message. */
+  publish(subject: string, data: Uint8Array | string, opts?: PublishOptions): Promise<PubAck>;
+  /** Creates or binds a durable pull consumer (idempotent). */
+  consumer(stream: string, config: ConsumerConfig): Promise<Consumer>;
+  info(stream: string): Promise<StreamInfo>;
+  /** Reads one stored message by sequence (for audits/replays); null when absent. */
+  get(stream: string, seq: number): Promise<StreamMsg | null>;
+}
+
+export interface KvEntry {
+  key: string;
+  value: Uint8Array;
+  revision: number;
+  operation: 'PUT' | 'DEL';
+  json<T = unknown>(): T;
+  string(): string;
+}
+
+export interface KvOptions {
+  history?: number;
+  ttlMs?: number;
+}
+
+export interface KvWatch {
+  stop(): Promise<void>;
+}
+
+export interface Kv {
+  readonly bucket: string;
+  get(key: string): Promise<KvEntry | null>;
+  /** Unconditional write; returns the new revision. */
+  put(key: string, value: Uint8Array | string): Promise<number>;
+  /** Writes only if the key does not exist (ERR_KV_EXISTS otherwise). */
+  create(key: string, value: Uint8Array | string): Promise<number>;
+  /** Compare-and-set: writes only if the key's last revision is `revision` (ERR_KV_WRONG_REVISION otherwise). */
+  update(key: string, value: Uint8Array | string, revision: number): Promise<number>;
+  delete(key: string): Promise<void>;
+  keys(filter?: string): Promise<string[]>;
+  /** Calls back for every change of matching keys (`>`/`*` wildcards), starting after the current values unless includeCurrent. */
+  watch(filter: string, cb: (entry: KvEntry) => void, opts?: { includeCurrent?: boolean }): Promise<KvWatch>;
+}
+
+export type BusStatus = 'connected' | 'disconnected' | 'reconnecting' | 'closed';
+
+/** The one interface the services use. */
+export interface Bus {
+  readonly transport: 'nats' | 'inproc';
+  publish(subject: string, data: Uint8Array | string, opts?: { headers?: Headers }): void;
+  subscribe(subject: string, handler: (msg: Msg) => void | Promise<void>, opts?: SubscribeOptions): Subscription;
+  /** Raw request: bytes in, message out. */
+  requestRaw(subject: string, data: Uint8Array | string, opts?: RequestOptions): Promise<Msg>;
+  /** JSON request to a service endpoint; the reply's `{error}` becomes a RemoteError with the remote's code. */
+  request<Res = unknown, Req = unknown>(subject: string, data: Req, opts?: RequestOptions): Promise<Res>;
+  addService(info: ServiceInfo): Promise<Service>;
+  readonly streams: Streams;
+  kv(bucket: string, opts?: KvOptions): Promise<Kv>;
+  status(): BusStatus;
+  onStatus(cb: (status: BusStatus) => void): () => void;
+  /** Drains subscriptions and services (in-flight handlers finish), flushes, closes. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
