@@ -1,1 +1,11 @@
 export * from './oidc/index.js';
+export { TestkitError } from './errors.js';
+export { findBinary, requireBinary } from './require-binary.js';
+export { freePort, freePortInRange, isPortFree } from './free-port.js';
+export { tempDir } from './temp-dir.js';
+export { waitFor } from './wait-for.js';
+export { startNats } from './nats.js';
+export type { TestkitErrorCode } from './errors.js';
+export type { TempDir } from './temp-dir.js';
+export type { WaitForOptions } from './wait-for.js';
+export type { NatsServer, StartNatsOptions } from './nats.js';

@@ -1,0 +1,156 @@
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchAndWait } from './lib/launch.js';
+import { httpGet, tcpOpen } from './lib/probe.js';
+import { Restartable } from './lib/restartable.js';
+import { requireBinary } from './require-binary.js';
+import { tempDir } from './temp-dir.js';
+
+/** Options of startNats. */
+export interface StartNatsOptions {
+  /** Enable JetStream with file storage in the temp dir (default true). */
+  jetstream?: boolean;
+  /** Client port; default: the server picks a free one on first start and keeps it. */
+  port?: number;
+  /** Extra nats-server arguments. */
+  args?: string[];
+  /** Default 20 s. */
+  startTimeoutMs?: number;
+}
+
+/** A real nats-server on loopback. */
+export interface NatsServer {
+  /** `nats://127.0.0.1:<port>`; the same across stop/start. */
+  readonly url: string;
+  readonly port: number;
+  /** HTTP monitoring endpoint (`/healthz`, `/jsz`, `/varz`). */
+  readonly monitorUrl: string;
+  /** JetStream store directory; kept across stop/start. */
+  readonly storeDir: string;
+  /** Temp dir holding the store and `nats-server.log`. */
+  readonly dir: string;
+  readonly logFile: string;
+  /** Start-up time of the latest start, in ms (spawn until /healthz answers ok). */
+  readonly startupMs: number;
+  /** Start-up times of every start, in ms. */
+  readonly startups: readonly number[];
+  readonly running: boolean;
+  readonly pid: number | undefined;
+  /** Starts again on the same port with the same store (no-op when running). */
+  start(): Promise<void>;
+  /** Graceful stop; the store is kept. */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash would; the store is kept. */
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  /** Stops and removes the temp dir. */
+  close(): Promise<void>;
+}
+
+interface PortsFile {
+  nats?: string[];
+  monitoring?: string[];
+}
+
+function readPorts(dir: string, pid: number): { port: number; monitorPort: number } | undefined {
+  const file = readdirSync(dir).find((f) => f === `nats-server_${pid}.ports`);
+  if (!file) return undefined;
+  const ports = JSON.parse(readFileSync(join(dir, file), 'utf8')) as PortsFile;
+  const port = Number(new URL(ports.nats?.[0] ?? '').port);
+  const monitorPort = Number(new URL(ports.monitoring?.[0] ?? '').port);
+  return port > 0 && monitorPort > 0 ? { port, monitorPort } : undefined;
+}
+
+/**
+ * Starts nats-server (JetStream on, loopback only) in a temp dir and waits
+ * until it accepts connections and reports healthy. The first start lets the
+ * server choose free ports (`-p -1`, read back from its ports file, as the
+ * nats.js test launcher does); later starts reuse them.
+ */
+export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer> {
+  const bin = requireBinary('nats-server', 'apt-get install -y nats-server');
+  const tmp = tempDir('nats');
+  const storeDir = join(tmp.path, 'jetstream');
+  const portsDir = join(tmp.path, 'ports');
+  const logFile = join(tmp.path, 'nats-server.log');
+  mkdirSync(storeDir);
+  mkdirSync(portsDir);
+  let port = opts.port ?? -1;
+  let monitorPort = -1;
+
+  const launch = () =>
+    launchAndWait(
+      {
+        command: bin,
+        logFile,
+        cwd: tmp.path,
+        args: [
+          '-a',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-m',
+          String(monitorPort),
+          '--ports_file_dir',
+          portsDir,
+          ...(opts.jetstream === false ? [] : ['-js', '-sd', storeDir]),
+          ...(opts.args ?? []),
+        ],
+      },
+      {
+        what: 'nats-server',
+        timeoutMs: opts.startTimeoutMs ?? 20_000,
+        ready: async (proc) => {
+          const ports = readPorts(portsDir, proc.pid);
+          if (!ports) return false;
+          port = ports.port;
+          monitorPort = ports.monitorPort;
+          if (!(await tcpOpen(port))) return false;
+          // /healthz turns ok only once JetStream has recovered its store.
+          const health = await httpGet(`http://127.0.0.1:${monitorPort}/healthz`);
+          return health.status === 200;
+        },
+      },
+    );
+
+  const life = new Restartable(launch, 5_000);
+  try {
+    await life.start();
+  } catch (err) {
+    tmp.cleanup();
+    throw err;
+  }
+
+  return {
+    get url() {
+      return `nats://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    get monitorUrl() {
+      return `http://127.0.0.1:${monitorPort}`;
+    },
+    storeDir,
+    dir: tmp.path,
+    logFile,
+    get startupMs() {
+      return life.startupMs;
+    },
+    startups: life.startups,
+    get running() {
+      return life.running;
+    },
+    get pid() {
+      return life.pid;
+    },
+    start: () => life.start(),
+    stop: () => life.stop(),
+    kill: () => life.kill(),
+    restart: () => life.restart(),
+    async close() {
+      await life.stop();
+      tmp.cleanup();
+    },
+  };
+}
