@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { testPrincipal } from '../test/fixtures.js';
+import { buildActionEvent, buildExposureEvent, isEventId, validateEvent } from './index.js';
+
+const now = new Date('2025-06-01T12:00:00.000Z');
+
+test('builders - requested action fills ECS and agentgate fields uniformly', () => {
+  const ev = buildActionEvent({
+    phase: 'requested',
+    principal: testPrincipal(),
+    action: { id: 'act-1', kind: 'git.push', connection: 'github', attributes: { refs: 1 } },
+    decision: { effect: 'allow', rule: 'allow-main' },
+    http: { request: { method: 'POST', id: 'req-1' } },
+    url: { path: '/git/github/app.git/git-receive-pack' },
+    source: { ip: '127.0.0.1', port: 5555 },
+    destination: { address: 'github.com', port: 443 },
+    userAgent: 'git/2.39',
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    now,
+  });
+  assert.deepEqual(validateEvent(ev), ev);
+  assert.ok(isEventId(ev.event.id));
+  assert.equal(ev['@timestamp'], '2025-06-01T12:00:00.000Z');
+  assert.equal(ev.event.kind, 'event');
+  assert.equal(ev.event.action, 'git.push');
+  assert.deepEqual(ev.event.type, ['start']);
+  assert.equal(ev.event.outcome, 'unknown');
+  assert.equal(ev.event.dataset, 'agentgate.audit');
+  assert.deepEqual(ev.user, { id: 'repo:octo-org/app:ref:refs/heads/main', name: 'octocat', roles: ['developers'] });
+  assert.deepEqual(ev.rule, { id: 'allow-main', name: 'allow-main' });
+  assert.equal(ev.agentgate.session.id, 'octo-org/app:42:1');
+  assert.equal(ev.agentgate.principal?.ci?.run, '42');
+  assert.deepEqual(ev.related?.hosts, ['github.com']);
+  assert.deepEqual(ev.related?.user, ['repo:octo-org/app:ref:refs/heads/main', 'octocat']);
+  assert.equal(ev.trace?.id, '4bf92f3577b34da6a3ce929d0e0e4736');
+  // Claims stay out of the record: they are unbounded and may be personal data.
+  assert.equal(JSON.stringify(ev).includes('claims'), false);
+});
+
+test('builders - a denial is event.type denied with outcome failure and the reason', () => {
+  const ev = buildActionEvent({
+    phase: 'denied',
+    principal: testPrincipal(),
+    action: { id: 'act-2', kind: 'git.force_push' },
+    decision: { effect: 'deny', rule: 'no-force-push', reason: 'force-push to protected ref' },
+    now,
+  });
+  validateEvent(ev);
+  assert.deepEqual(ev.event.type, ['denied']);
+  assert.equal(ev.event.outcome, 'failure');
+  assert.equal(ev.event.reason, 'force-push to protected ref');
+  assert.equal(ev.agentgate.decision?.effect, 'deny');
+});
+
+test('builders - completed defaults to success, outcome can be overridden, duration kept', () => {
+  const ok = buildActionEvent({ phase: 'completed', principal: testPrincipal(), action: { id: 'a', kind: 'http.request' }, durationNs: 1500, now });
+  assert.equal(ok.event.outcome, 'success');
+  assert.equal(ok.event.duration, 1500);
+  assert.deepEqual(ok.event.category, ['api', 'web']);
+  const bad = buildActionEvent({
+    phase: 'completed',
+    principal: testPrincipal(),
+    action: { id: 'a', kind: 'http.request' },
+    outcome: 'failure',
+    http: { response: { status_code: 502 } },
+    now,
+  });
+  assert.equal(bad.event.outcome, 'failure');
+  validateEvent(bad);
+});
+
+test('builders - exposure event counts findings and stays kind event', () => {
+  const ev = buildExposureEvent({
+    principal: testPrincipal(),
+    action: { id: 'act-3', kind: 'llm.exchange' },
+    secretRef: 'openai-key',
+    findings: [
+      { type: 'openai', ref: 'openai-key', count: 2 },
+      { type: 'entropy', count: 1 },
+    ],
+    genAi: { request: { model: 'gpt-4o' }, provider: { name: 'openai' } },
+    now,
+  });
+  validateEvent(ev);
+  assert.equal(ev.event.kind, 'event');
+  assert.equal(ev.agentgate.action.phase, 'exposure');
+  assert.equal(ev.agentgate.masking?.count, 3);
+  assert.equal(ev.agentgate.exposure?.secret_ref, 'openai-key');
+  assert.equal(ev.gen_ai?.request?.model, 'gpt-4o');
+});

@@ -1,0 +1,163 @@
+import { newEventId } from './ids.js';
+import type {
+  ActionPhase,
+  AgentgateFields,
+  AuditEvent,
+  Decision,
+  DestinationFields,
+  EventOutcome,
+  GenAiFields,
+  HttpFields,
+  Principal,
+  SourceFields,
+  UrlFields,
+} from './types.js';
+
+/**
+ * ECS classification per phase. Choice for denials: `event.type: ['denied']`
+ * with `event.outcome: 'failure'`: the outcome describes the action the agent
+ * attempted (it did not happen), as CloudTrail "AccessDenied" maps in ECS,
+ * so `event.outcome:failure` finds every blocked or failed attempt.
+ * An intent (`requested`, `held`) has outcome `unknown`: nothing happened yet.
+ */
+const PHASE_ECS: Record<ActionPhase, { type: string[]; outcome: EventOutcome }> = {
+  requested: { type: ['start'], outcome: 'unknown' },
+  held: { type: ['info'], outcome: 'unknown' },
+  approved: { type: ['allowed'], outcome: 'success' },
+  rejected: { type: ['denied'], outcome: 'failure' },
+  expired: { type: ['denied'], outcome: 'failure' },
+  denied: { type: ['denied'], outcome: 'failure' },
+  completed: { type: ['end'], outcome: 'success' },
+  failed: { type: ['end', 'error'], outcome: 'failure' },
+  exposure: { type: ['info'], outcome: 'unknown' },
+};
+
+/** ECS categories from the action kind's family (`git.force_push` → git). */
+function categoriesFor(kind: string): string[] {
+  const family = kind.split('.', 1)[0];
+  if (family === 'http' || family === 'llm') return ['api', 'web'];
+  if (family === 'kubernetes' || family === 'registry' || family === 'git') return ['api', 'configuration'];
+  return ['api'];
+}
+
+/** What services pass to build an action event; optional parts are copied only when present. */
+export interface ActionEventInput {
+  phase: ActionPhase;
+  principal: Principal;
+  action: { id: string; kind: string; connection?: string; attributes?: Record<string, unknown> };
+  decision?: Decision;
+  /** Overrides the phase's default outcome (e.g. 'failure' for a completed request answered 5xx). */
+  outcome?: EventOutcome;
+  reason?: string;
+  http?: HttpFields;
+  url?: UrlFields;
+  source?: SourceFields;
+  destination?: DestinationFields;
+  userAgent?: string;
+  traceId?: string;
+  spanId?: string;
+  /** Nanoseconds spent, for `completed`/`failed`. */
+  durationNs?: number;
+  masking?: AgentgateFields['masking'];
+  git?: AgentgateFields['git'];
+  llm?: AgentgateFields['llm'];
+  link?: AgentgateFields['link'];
+  exposure?: AgentgateFields['exposure'];
+  genAi?: GenAiFields;
+  labels?: AuditEvent['labels'];
+  /** Extra ECS categories (e.g. 'iam' for approvals). */
+  categories?: string[];
+  /** The gateway instance (`observer.name`). */
+  observerName?: string;
+  /** Clock and id, injectable for tests. */
+  now?: Date;
+  id?: string;
+}
+
+function uniq(values: Array<string | undefined>): string[] {
+  return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length > 0))];
+}
+
+/**
+ * Builds an audit event for one phase of one action so every service fills
+ * ECS fields the same way: `event.action` = action kind, category from the
+ * kind's family, type/outcome from the phase (see PHASE_ECS), `user.*` and
+ * `agentgate.principal` from the principal (claims are left out: they are
+ * unbounded and may carry personal data), `rule.*` from the decision.
+ */
+export function buildActionEvent(input: ActionEventInput): AuditEvent {
+  const now = input.now ?? new Date();
+  const ecs = PHASE_ECS[input.phase];
+  const p = input.principal;
+  const actor = p.ci.actor;
+  const agentgate: AgentgateFields = {
+    session: { id: p.sessionId },
+    action: {
+      id: input.action.id,
+      kind: input.action.kind,
+      phase: input.phase,
+      ...(input.action.connection !== undefined && { connection: input.action.connection }),
+      ...(input.action.attributes !== undefined && { attributes: input.action.attributes }),
+    },
+    principal: { issuer: p.issuer, subject: p.subject, groups: [...p.groups], ci: { ...p.ci } },
+    ...(input.decision !== undefined && { decision: input.decision }),
+    ...(input.masking !== undefined && { masking: input.masking }),
+    ...(input.git !== undefined && { git: input.git }),
+    ...(input.llm !== undefined && { llm: input.llm }),
+    ...(input.link !== undefined && { link: input.link }),
+    ...(input.exposure !== undefined && { exposure: input.exposure }),
+  };
+  const reason = input.reason ?? input.decision?.reason;
+  const event: AuditEvent = {
+    '@timestamp': now.toISOString(),
+    event: {
+      id: input.id ?? newEventId(now.getTime()),
+      kind: 'event',
+      category: uniq([...categoriesFor(input.action.kind), ...(input.categories ?? [])]),
+      type: [...ecs.type],
+      action: input.action.kind,
+      outcome: input.outcome ?? ecs.outcome,
+      ...(reason !== undefined && { reason }),
+      created: now.toISOString(),
+      ...(input.durationNs !== undefined && { duration: input.durationNs }),
+      dataset: 'agentgate.audit',
+      module: 'agentgate',
+    },
+    user: { id: p.subject, name: actor ?? p.subject, roles: [...p.groups] },
+    observer: { type: 'proxy', vendor: 'agentgate', ...(input.observerName !== undefined && { name: input.observerName }) },
+    related: {
+      user: uniq([p.subject, actor]),
+      ...(input.destination?.address !== undefined && { hosts: [input.destination.address] }),
+    },
+    agentgate,
+  };
+  if (input.decision?.rule !== undefined) event.rule = { id: input.decision.rule, name: input.decision.rule };
+  if (input.http) event.http = input.http;
+  if (input.url) event.url = input.url;
+  if (input.source) event.source = input.source;
+  if (input.destination) event.destination = input.destination;
+  if (input.userAgent !== undefined) event.user_agent = { original: input.userAgent };
+  if (input.traceId !== undefined) event.trace = { id: input.traceId };
+  if (input.spanId !== undefined) event.span = { id: input.spanId };
+  if (input.genAi) event.gen_ai = input.genAi;
+  if (input.labels) event.labels = input.labels;
+  return event;
+}
+
+/** Input of an exposure event: a secret was found (and masked) in traffic of an action. */
+export interface ExposureEventInput extends Omit<ActionEventInput, 'phase' | 'exposure' | 'masking'> {
+  secretRef: string;
+  findings: NonNullable<AgentgateFields['masking']>['findings'];
+}
+
+/** An `exposure` phase event (kind 'event', never 'alert'/'signal': ECS reserves those for detections). */
+export function buildExposureEvent(input: ExposureEventInput): AuditEvent {
+  const { secretRef, findings, ...rest } = input;
+  const count = findings.reduce((n, f) => n + f.count, 0);
+  return buildActionEvent({
+    ...rest,
+    phase: 'exposure',
+    exposure: { secret_ref: secretRef },
+    masking: { count, findings },
+  });
+}

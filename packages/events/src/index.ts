@@ -1,0 +1,57 @@
+export { EventError } from './errors.js';
+export {
+  ACTION_PHASES,
+  CI_PROVIDERS,
+  DECISION_EFFECTS,
+  EVENT_OUTCOMES,
+  GIT_REF_KINDS,
+  LINK_RULES,
+  auditEventSchema,
+  principalSchema,
+} from './schema.js';
+export { validateEvent, validatePrincipal, isAuditEvent } from './validate.js';
+export { newEventId, isEventId, eventIdTime } from './ids.js';
+export { canonicalize } from './canonical.js';
+export { GENESIS_HASH, HASH_EXCLUDED_FIELDS, hashEvent, hashableForm, sealEvent, verifyEventHash } from './hash.js';
+export { buildActionEvent, buildExposureEvent } from './builders.js';
+export {
+  AUDIT_CHECKPOINT_PREFIX,
+  AUDIT_CLEAN_PREFIX,
+  AUDIT_DLQ_PREFIX,
+  AUDIT_RAW_PREFIX,
+  STREAMS,
+  SUBJECTS,
+  checkpointSubject,
+  cleanSubject,
+  decodeEvent,
+  decodeSubjectToken,
+  dlqSubject,
+  encodeEvent,
+  encodeSubjectToken,
+  eventMsgId,
+  rawSubject,
+} from './subjects.js';
+
+export type { EventErrorCode, EventIssue } from './errors.js';
+export type {
+  ActionPhase,
+  AgentgateFields,
+  AuditEvent,
+  CiContext,
+  CiProvider,
+  Decision,
+  DecisionEffect,
+  DestinationFields,
+  EventOutcome,
+  GenAiFields,
+  GitRefKind,
+  GitRefUpdate,
+  HttpFields,
+  LinkRule,
+  MaskingFinding,
+  Principal,
+  SourceFields,
+  UrlFields,
+} from './types.js';
+export type { ChainPosition } from './hash.js';
+export type { ActionEventInput, ExposureEventInput } from './builders.js';

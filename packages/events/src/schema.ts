@@ -1,0 +1,194 @@
+import { z } from 'zod';
+
+/**
+ * Zod schemas of the audit event (ECS 9.x aligned) and of the principal.
+ * Core objects are strict (unknown keys rejected) so a typo never reaches
+ * the index silently; `labels`, `agentgate.action.attributes` and
+ * `agentgate.llm` are the open ends.
+ */
+
+const str = z.string();
+const id = z.string().min(1);
+const count = z.number().int().nonnegative();
+const port = z.number().int().min(0).max(65535);
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex characters');
+const isoTime = z.iso.datetime({ offset: true });
+const strings = z.array(str);
+
+export const EVENT_OUTCOMES = ['success', 'failure', 'unknown'] as const;
+export const DECISION_EFFECTS = ['allow', 'deny', 'review'] as const;
+/**
+ * Phases of an action's life: requested (intent recorded before forwarding),
+ * held (waiting for approval), approved / rejected / expired (approval result),
+ * denied (policy), completed / failed (upstream result), exposure (a secret
+ * was seen and masked).
+ */
+export const ACTION_PHASES = [
+  'requested',
+  'held',
+  'approved',
+  'rejected',
+  'expired',
+  'denied',
+  'completed',
+  'failed',
+  'exposure',
+] as const;
+export const CI_PROVIDERS = ['github-actions', 'gitlab-ci', 'generic'] as const;
+export const GIT_REF_KINDS = [
+  'create',
+  'fast-forward',
+  'force-push',
+  'delete',
+  'tag-create',
+  'tag-update',
+  'tag-delete',
+] as const;
+export const LINK_RULES = ['tool-call-match', 'latest-exchange'] as const;
+
+const ciSchema = z.strictObject({
+  provider: z.enum(CI_PROVIDERS),
+  repository: str.optional(),
+  ref: str.optional(),
+  workflow: str.optional(),
+  run: str.optional(),
+  attempt: str.optional(),
+  actor: str.optional(),
+  environment: str.optional(),
+});
+
+/** The authenticated caller, as identity hands it to proxy and policy. */
+export const principalSchema = z.strictObject({
+  issuer: id,
+  subject: id,
+  groups: strings,
+  claims: z.record(z.string(), z.unknown()),
+  ci: ciSchema,
+  sessionId: id,
+  expiresAt: z.number().int().nonnegative(),
+});
+
+const decisionSchema = z.strictObject({
+  effect: z.enum(DECISION_EFFECTS),
+  rule: str.optional(),
+  reason: str.optional(),
+});
+
+const agentgateSchema = z.strictObject({
+  session: z.strictObject({ id }),
+  action: z.strictObject({
+    id,
+    kind: id,
+    phase: z.enum(ACTION_PHASES),
+    connection: str.optional(),
+    attributes: z.record(z.string(), z.unknown()).optional(),
+  }),
+  decision: decisionSchema.optional(),
+  principal: z
+    .strictObject({
+      issuer: id,
+      subject: id,
+      groups: strings,
+      ci: ciSchema.optional(),
+    })
+    .optional(),
+  masking: z
+    .strictObject({
+      count,
+      findings: z.array(z.strictObject({ type: id, ref: str.optional(), count })),
+    })
+    .optional(),
+  git: z
+    .strictObject({
+      refs: z.array(
+        z.strictObject({
+          ref: id,
+          old: str,
+          new: str,
+          kind: z.enum(GIT_REF_KINDS),
+          decision: z.enum(DECISION_EFFECTS).optional(),
+        }),
+      ),
+      commits: count.optional(),
+      bytes: count.optional(),
+    })
+    .optional(),
+  llm: z.record(z.string(), z.unknown()).optional(),
+  link: z
+    .strictObject({
+      exchange_id: id,
+      tool_call_id: str.optional(),
+      rule: z.enum(LINK_RULES),
+    })
+    .optional(),
+  exposure: z.strictObject({ secret_ref: id }).optional(),
+  chain: z
+    .strictObject({
+      partition: id,
+      seq: count,
+      prev_hash: hex64,
+      // Empty only transiently while sealing; a stored event carries the hex hash.
+      hash: z.union([hex64, z.literal('')]),
+    })
+    .optional(),
+});
+
+const genAiSchema = z.strictObject({
+  request: z.strictObject({ model: str.optional() }).optional(),
+  provider: z.strictObject({ name: str.optional() }).optional(),
+  operation: z.strictObject({ name: str.optional() }).optional(),
+  tool: z
+    .strictObject({
+      name: str.optional(),
+      call: z.strictObject({ id: str.optional() }).optional(),
+    })
+    .optional(),
+  usage: z.strictObject({ input_tokens: count.optional(), output_tokens: count.optional() }).optional(),
+});
+
+/** The audit event. */
+export const auditEventSchema = z.strictObject({
+  '@timestamp': isoTime,
+  event: z.strictObject({
+    id,
+    // 'signal' and 'alert' are reserved in ECS for detection output; the gateway records events.
+    kind: z.literal('event'),
+    category: z.array(str).min(1),
+    type: z.array(str).min(1),
+    action: id,
+    outcome: z.enum(EVENT_OUTCOMES),
+    reason: str.optional(),
+    created: isoTime.optional(),
+    ingested: isoTime.optional(),
+    duration: count.optional(),
+    dataset: z.literal('agentgate.audit'),
+    module: z.literal('agentgate'),
+    sequence: count.optional(),
+    hash: str.optional(),
+  }),
+  user: z.strictObject({ id: str.optional(), name: str.optional(), roles: strings.optional() }).optional(),
+  source: z.strictObject({ ip: str.optional(), port: port.optional() }).optional(),
+  destination: z.strictObject({ address: str.optional(), port: port.optional() }).optional(),
+  url: z.strictObject({ path: str.optional(), full: str.optional(), original: str.optional() }).optional(),
+  http: z
+    .strictObject({
+      request: z.strictObject({ method: str.optional(), bytes: count.optional(), id: str.optional() }).optional(),
+      response: z.strictObject({ status_code: z.number().int().min(100).max(999).optional(), bytes: count.optional() }).optional(),
+    })
+    .optional(),
+  user_agent: z.strictObject({ original: str }).optional(),
+  trace: z.strictObject({ id }).optional(),
+  span: z.strictObject({ id }).optional(),
+  rule: z.strictObject({ id: str.optional(), name: str.optional() }).optional(),
+  observer: z.strictObject({
+    type: z.literal('proxy'),
+    vendor: z.literal('agentgate'),
+    name: str.optional(),
+  }),
+  related: z
+    .strictObject({ user: strings.optional(), hosts: strings.optional(), hash: strings.optional() })
+    .optional(),
+  labels: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  gen_ai: genAiSchema.optional(),
+  agentgate: agentgateSchema,
+});

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { testPrincipal } from '../test/fixtures.js';
+import {
+  STREAMS,
+  SUBJECTS,
+  buildActionEvent,
+  checkpointSubject,
+  decodeEvent,
+  decodeSubjectToken,
+  encodeEvent,
+  encodeSubjectToken,
+  eventMsgId,
+  rawSubject,
+} from './index.js';
+
+test('subjects - stream names and subjects are the agreed constants', () => {
+  assert.equal(STREAMS.AUDIT_RAW.name, 'AUDIT_RAW');
+  assert.deepEqual(STREAMS.AUDIT_RAW.subjects, ['audit.raw.>']);
+  assert.deepEqual(STREAMS.AUDIT_CLEAN.subjects, ['audit.clean.>']);
+  assert.deepEqual(STREAMS.AUDIT_DLQ.subjects, ['audit.dlq.>']);
+  assert.deepEqual(STREAMS.AUDIT_CHECKPOINTS.subjects, ['audit.checkpoint.>']);
+  assert.equal(SUBJECTS.IDENTITY_VERIFY, 'identity.verify');
+  assert.equal(SUBJECTS.SECRETS_LEASE, 'secrets.lease');
+  assert.ok(Object.isFrozen(STREAMS));
+});
+
+test('subjects - tokens never contain . * > or whitespace, and round-trip', () => {
+  for (const s of ['octo-org/app:42:1', 'a.b', '*', '>', 'a b\tc\nd', '', '~', 'ünï €😀', 'plain_token-1']) {
+    const t = encodeSubjectToken(s);
+    assert.match(t, /^[A-Za-z0-9_~-]+$/, s);
+    assert.equal(decodeSubjectToken(t), s);
+  }
+  assert.equal(encodeSubjectToken('a.b'), 'a~2Eb');
+  assert.notEqual(encodeSubjectToken('~2E'), encodeSubjectToken('.'));
+});
+
+test('subjects - long tokens are hashed to a bounded, stable token', () => {
+  const long = 'x.'.repeat(100);
+  const t = encodeSubjectToken(long);
+  assert.ok(t.length <= 64);
+  assert.equal(t, encodeSubjectToken(long));
+  assert.notEqual(t, encodeSubjectToken(`${long}y`));
+  assert.equal(decodeSubjectToken(t), null);
+});
+
+test('subjects - raw subject from the session; msg id is the event id; bytes round-trip', () => {
+  const ev = buildActionEvent({ phase: 'requested', principal: testPrincipal(), action: { id: 'a1', kind: 'http.request' } });
+  assert.equal(rawSubject(ev), 'audit.raw.octo-org~2Fapp~3A42~3A1');
+  assert.equal(checkpointSubject('p.0'), 'audit.checkpoint.p~2E0');
+  assert.equal(eventMsgId(ev), ev.event.id);
+  assert.deepEqual(decodeEvent(encodeEvent(ev)), ev);
+  assert.throws(() => decodeEvent(new TextEncoder().encode('{nope')), { code: 'ERR_EVENT_INVALID' });
+  assert.throws(() => decodeEvent(new TextEncoder().encode('{"event":{}}')), { code: 'ERR_EVENT_INVALID' });
+});

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { EventError } from './errors.js';
+import { validateEvent } from './validate.js';
+import type { AuditEvent } from './types.js';
+
+/** Durable streams of the audit pipeline: name and captured subjects, defined once here. */
+export const STREAMS = Object.freeze({
+  /** Events as the proxy recorded them (may hold unmasked data: masking service reads it). */
+  AUDIT_RAW: Object.freeze({ name: 'AUDIT_RAW', subjects: Object.freeze(['audit.raw.>']) }),
+  /** Masked events, ready for indexing. */
+  AUDIT_CLEAN: Object.freeze({ name: 'AUDIT_CLEAN', subjects: Object.freeze(['audit.clean.>']) }),
+  /** Events that could not be processed, kept for an operator. */
+  AUDIT_DLQ: Object.freeze({ name: 'AUDIT_DLQ', subjects: Object.freeze(['audit.dlq.>']) }),
+  /** Signed chain checkpoints. */
+  AUDIT_CHECKPOINTS: Object.freeze({ name: 'AUDIT_CHECKPOINTS', subjects: Object.freeze(['audit.checkpoint.>']) }),
+});
+
+/** Request/reply subjects of the services. */
+export const SUBJECTS = Object.freeze({
+  IDENTITY_VERIFY: 'identity.verify',
+  SECRETS_LEASE: 'secrets.lease',
+});
+
+export const AUDIT_RAW_PREFIX = 'audit.raw';
+export const AUDIT_CLEAN_PREFIX = 'audit.clean';
+export const AUDIT_DLQ_PREFIX = 'audit.dlq';
+export const AUDIT_CHECKPOINT_PREFIX = 'audit.checkpoint';
+
+const SAFE = /^[A-Za-z0-9_-]$/;
+const MAX_TOKEN = 64;
+
+/**
+ * Encodes any string as one NATS subject token: letters, digits, `_` and
+ * `-` pass; every other UTF-8 byte becomes `~XX` (upper-case hex), so `.`,
+ * `*`, `>` and whitespace never reach the subject (a `.` would split the
+ * token, `*`/`>` would turn a publish subject into a wildcard). The empty
+ * string becomes `~`. Tokens longer than 64 characters are replaced by
+ * `~h` + the first 32 hex characters of their SHA-256, keeping subjects
+ * short while staying distinct in practice.
+ */
+export function encodeSubjectToken(s: string): string {
+  if (s === '') return '~';
+  let out = '';
+  for (const ch of s) {
+    if (SAFE.test(ch)) {
+      out += ch;
+      continue;
+    }
+    for (const b of Buffer.from(ch, 'utf8')) out += `~${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (out.length > MAX_TOKEN) return `~h${createHash('sha256').update(s, 'utf8').digest('hex').slice(0, 32)}`;
+  return out;
+}
+
+/** Reverses encodeSubjectToken (hashed tokens cannot be reversed: returns null for them). */
+export function decodeSubjectToken(token: string): string | null {
+  if (token === '~') return '';
+  if (token.startsWith('~h')) return null;
+  const bytes: number[] = [];
+  for (let i = 0; i < token.length; i++) {
+    const c = token[i]!;
+    if (c === '~') {
+      const hex = token.slice(i + 1, i + 3);
+      if (!/^[0-9A-F]{2}$/.test(hex)) return null;
+      bytes.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(c.charCodeAt(0));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** `audit.raw.<session token>`: per-session subjects let consumers filter one session. */
+export function rawSubject(event: Pick<AuditEvent, 'agentgate'>): string {
+  return `${AUDIT_RAW_PREFIX}.${encodeSubjectToken(event.agentgate.session.id)}`;
+}
+
+/** `audit.clean.<session token>`. */
+export function cleanSubject(event: Pick<AuditEvent, 'agentgate'>): string {
+  return `${AUDIT_CLEAN_PREFIX}.${encodeSubjectToken(event.agentgate.session.id)}`;
+}
+
+/** `audit.dlq.<stage token>` (stage e.g. 'masking', 'writer'). */
+export function dlqSubject(stage: string): string {
+  return `${AUDIT_DLQ_PREFIX}.${encodeSubjectToken(stage)}`;
+}
+
+/** `audit.checkpoint.<partition token>`. */
+export function checkpointSubject(partition: string): string {
+  return `${AUDIT_CHECKPOINT_PREFIX}.${encodeSubjectToken(partition)}`;
+}
+
+/** The de-duplication message id (`Nats-Msg-Id`) of an event: its event id. */
+export function eventMsgId(event: Pick<AuditEvent, 'event'>): string {
+  return event.event.id;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Events travel on the bus as UTF-8 JSON bytes. */
+export function encodeEvent(event: AuditEvent): Uint8Array {
+  return encoder.encode(JSON.stringify(event));
+}
+
+/** Parses and validates event bytes from the bus (ERR_EVENT_INVALID on bad JSON or shape). */
+export function decodeEvent(data: Uint8Array): AuditEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(data));
+  } catch (cause) {
+    throw new EventError('ERR_EVENT_INVALID', 'event bytes are not UTF-8 JSON', { cause });
+  }
+  return validateEvent(parsed);
+}

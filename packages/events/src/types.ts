@@ -1,0 +1,34 @@
+import type { z } from 'zod';
+import type {
+  ACTION_PHASES,
+  auditEventSchema,
+  CI_PROVIDERS,
+  DECISION_EFFECTS,
+  EVENT_OUTCOMES,
+  GIT_REF_KINDS,
+  LINK_RULES,
+  principalSchema,
+} from './schema.js';
+
+/** An audit event (ECS 9.x aligned + the `agentgate.*` namespace). See schema.ts for every field. */
+export type AuditEvent = z.infer<typeof auditEventSchema>;
+/** The authenticated caller: shared by identity, proxy and policy. `expiresAt` is in epoch seconds. */
+export type Principal = z.infer<typeof principalSchema>;
+export type CiProvider = (typeof CI_PROVIDERS)[number];
+export type CiContext = Principal['ci'];
+export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
+export type DecisionEffect = (typeof DECISION_EFFECTS)[number];
+export type ActionPhase = (typeof ACTION_PHASES)[number];
+export type GitRefKind = (typeof GIT_REF_KINDS)[number];
+export type LinkRule = (typeof LINK_RULES)[number];
+/** `agentgate.*` of an event. */
+export type AgentgateFields = AuditEvent['agentgate'];
+/** `agentgate.decision` of an event. */
+export type Decision = NonNullable<AgentgateFields['decision']>;
+export type GitRefUpdate = NonNullable<AgentgateFields['git']>['refs'][number];
+export type MaskingFinding = NonNullable<AgentgateFields['masking']>['findings'][number];
+export type HttpFields = NonNullable<AuditEvent['http']>;
+export type UrlFields = NonNullable<AuditEvent['url']>;
+export type SourceFields = NonNullable<AuditEvent['source']>;
+export type DestinationFields = NonNullable<AuditEvent['destination']>;
+export type GenAiFields = NonNullable<AuditEvent['gen_ai']>;
