@@ -1,1 +1,7 @@
-export {};
+export { startAttackerJwks } from './attacker.js';
+export { startCiIssuer } from './ci-issuer.js';
+export { GITHUB_ACTIONS_ISSUER, githubClaims, gitlabClaims } from './claims.js';
+export { startOidcProvider } from './oidc-provider.js';
+export type { AttackerJwks } from './attacker.js';
+export type { CiIssuer, CiIssuerAlg, CiIssuerOptions, MintOptions } from './ci-issuer.js';
+export type { OidcProvider, OidcProviderOptions } from './oidc-provider.js';
