@@ -6,8 +6,19 @@ export { tempDir } from './temp-dir.js';
 export { waitFor } from './wait-for.js';
 export { startNats } from './nats.js';
 export { startOpenSearch } from './opensearch.js';
+export { startGitServer } from './git-server.js';
+export { isolatedGitEnv, redactCredentials, runGit } from './git-cli.js';
 export type { TestkitErrorCode } from './errors.js';
 export type { TempDir } from './temp-dir.js';
 export type { WaitForOptions } from './wait-for.js';
 export type { NatsServer, StartNatsOptions } from './nats.js';
 export type { OpenSearchNode, StartOpenSearchOptions } from './opensearch.js';
+export type {
+  CreateRepoOptions,
+  GitRepo,
+  GitRequestRecord,
+  GitServer,
+  GitServerAuth,
+  StartGitServerOptions,
+} from './git-server.js';
+export type { RunGitOptions } from './git-cli.js';
