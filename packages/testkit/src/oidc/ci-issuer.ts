@@ -1,6 +1,7 @@
 import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from 'jose';
 import { GITHUB_ACTIONS_ISSUER } from './claims.js';
 import { closeServer, listenLoopback, sendJson } from './lib-http.js';
+import { rawSignCompact } from './raw-sign.js';
 
 /** Asymmetric algorithms the local CI issuer can sign with. */
 export type CiIssuerAlg = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
@@ -15,7 +16,7 @@ export interface CiIssuerOptions {
 export interface MintOptions {
   /** Header `alg`. `none` gives an unsecured token; `HS256`/`HS384`/`HS512` sign with the issuer's public key (SPKI PEM) as the HMAC secret — the classic key-confusion attack. */
   alg?: string;
-  /** Header `kid` (default: the current key's kid); `null` leaves it out. */
+  /** Header `kid` (default: the current key's kid); `null` leaves it out. A kid of a published key also selects that key for signing. */
   kid?: string | null;
   /** `exp` = now + this many seconds (default 600; negative for expired tokens). */
   expiresIn?: number;
@@ -152,13 +153,15 @@ export async function startCiIssuer(opts: CiIssuerOptions = {}): Promise<CiIssue
         const secret = new TextEncoder().encode(await exportSPKI(current().publicKey));
         return new SignJWT(body).setProtectedHeader(header as { alg: string }).sign(secret);
       }
-      let key = current().privateKey;
+      // A kid naming a published key signs with that key (tokens of a key that is being rotated out).
+      let key = (keys.find((k) => k.kid === m.kid) ?? current()).privateKey;
       if (m.signWith === 'foreign') {
         foreign ??= await newKey(alg, 'foreign');
         key = foreign.privateKey;
       } else if (m.signWith) {
         key = m.signWith;
       }
+      if (header['crit'] !== undefined) return rawSignCompact(header, body, key);
       return new SignJWT(body).setProtectedHeader(header as { alg: string }).sign(key);
     },
     async rotateKey() {

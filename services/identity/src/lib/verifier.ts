@@ -16,11 +16,13 @@ export interface VerifierOptions {
 /** Verifies signature and registered claims, choosing the issuer by the unverified `iss` and then trusting only that issuer's keys. */
 export class TokenVerifier {
   private readonly issuers = new Map<string, { cfg: IssuerConfig; keys: IssuerKeys }>();
+  private readonly now: () => number;
 
   constructor(
     private readonly config: IdentityConfig,
     opts: VerifierOptions = {},
   ) {
+    this.now = opts.now ?? Date.now;
     for (const cfg of config.issuers) {
       const keys = new IssuerKeys({
         issuer: cfg.issuer,
@@ -29,7 +31,7 @@ export class TokenVerifier {
         cooldownMs: config.jwks.cooldownSec * 1000,
         maxAgeMs: config.jwks.maxAgeSec * 1000,
         timeoutMs: config.jwks.timeoutMs,
-        ...(opts.now ? { now: opts.now } : {}),
+        now: this.now,
       });
       this.issuers.set(cfg.issuer, { cfg, keys });
     }
@@ -63,6 +65,7 @@ export class TokenVerifier {
         algorithms: cfg.algorithms,
         clockTolerance: cfg.clockToleranceSec,
         requiredClaims: ['exp', 'sub'],
+        currentDate: new Date(this.now()),
       });
       return { issuer: cfg, payload: res.payload as VerifiedToken['payload'] };
     } catch (err) {
@@ -81,7 +84,7 @@ export class TokenVerifier {
   }
 }
 
-function mapJoseError(err: unknown, cfg: IssuerConfig): IdentityError {
+export function mapJoseError(err: unknown, cfg: IssuerConfig): IdentityError {
   if (err instanceof IdentityError) return err;
   const e = err as { code?: string; claim?: string; reason?: string };
   switch (e.code) {
@@ -104,8 +107,13 @@ function mapJoseError(err: unknown, cfg: IssuerConfig): IdentityError {
       return new IdentityError('ERR_TOKEN_MALFORMED', `token claim ${e.claim} is invalid`, { cause: err });
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
       return new IdentityError('ERR_TOKEN_SIGNATURE', 'token signature does not verify with the issuer key', { cause: err });
-    case 'ERR_JOSE_ALG_NOT_ALLOWED':
     case 'ERR_JOSE_NOT_SUPPORTED':
+      // jose refuses unknown crit extensions with this code.
+      if (/crit|extension/i.test(String((err as Error).message))) {
+        return new IdentityError('ERR_TOKEN_CRIT', 'token has an unsupported crit header', { cause: err });
+      }
+      return new IdentityError('ERR_TOKEN_ALG', 'token alg is not supported', { cause: err });
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
       return new IdentityError('ERR_TOKEN_ALG', 'token alg is not accepted', { cause: err });
     case 'ERR_JWKS_NO_MATCHING_KEY':
       return new IdentityError('ERR_TOKEN_KID_UNKNOWN', "no issuer key matches the token's kid", { cause: err });
