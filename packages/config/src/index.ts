@@ -1,0 +1,23 @@
+export { ConfigError } from './errors.js';
+export { loadConfig, resolveConfigPath, formatConfigErrors } from './load.js';
+export { checkConfig, summarizeConfig } from './check.js';
+export { configSchema } from './schema.js';
+export { ENV_OVERRIDES } from './env.js';
+export { JWT_ALGORITHMS, ISSUER_PROFILES } from './sections/identity.js';
+export { CONNECTION_TYPES } from './sections/connections.js';
+export { POLICY_DECISIONS } from './sections/policy.js';
+export { LOG_LEVELS } from './sections/log.js';
+
+export type { ConfigErrorCode, ConfigIssue } from './errors.js';
+export type { LoadConfigOptions } from './load.js';
+export type { CheckConfigResult, ConfigSummary } from './check.js';
+export type { Config, DeepReadonly } from './schema.js';
+export type { GatewayConfig } from './sections/gateway.js';
+export type { BusConfig } from './sections/bus.js';
+export type { IdentityConfig, IssuerConfig } from './sections/identity.js';
+export type { ConnectionConfig, ConnectionsConfig } from './sections/connections.js';
+export type { SecretConfig, SecretsConfig } from './sections/secrets.js';
+export type { PolicyConfig, PolicyRuleConfig } from './sections/policy.js';
+export type { MaskingConfig } from './sections/masking.js';
+export type { AuditConfig, SinkConfig } from './sections/audit.js';
+export type { LogConfig } from './sections/log.js';

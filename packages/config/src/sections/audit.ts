@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { httpUrl, nonEmpty, posInt } from '../lib/common.js';
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+const indexPrefix = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lower-case index prefix');
+
+/** Where indexed events go. Credentials are named by environment variable, never written here. */
+export const sinkSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('local'), path: nonEmpty }),
+  z
+    .strictObject({
+      type: z.literal('opensearch'),
+      url: httpUrl,
+      indexPrefix: indexPrefix.optional(),
+      username: nonEmpty.optional(),
+      passwordEnv: envName.optional(),
+    })
+    .refine((s) => (s.username === undefined) === (s.passwordEnv === undefined), {
+      message: 'username and passwordEnv go together',
+      path: ['passwordEnv'],
+    }),
+  z.strictObject({ type: z.literal('elasticsearch'), url: httpUrl, indexPrefix: indexPrefix.optional(), apiKeyEnv: envName.optional() }),
+]);
+
+/** `audit`: sinks, chain checkpoints and indexing batches. */
+export const auditSchema = z
+  .strictObject({
+    sinks: z.array(sinkSchema).default([{ type: 'local', path: './.agentgate/audit' }]),
+    indexPrefix: indexPrefix.default('agentgate-audit'),
+    checkpoint: z
+      .strictObject({
+        everyEvents: posInt.default(1000),
+        everySeconds: posInt.default(60),
+        /** Signing key file for checkpoints (JWS); generated under dataDir when absent. */
+        keyPath: nonEmpty.optional(),
+      })
+      .prefault({}),
+    batch: z
+      .strictObject({
+        maxEvents: posInt.default(500),
+        maxBytes: posInt.default(5 * 1024 * 1024),
+        maxWaitMs: posInt.default(1000),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type AuditConfig = z.output<typeof auditSchema>;
+export type SinkConfig = z.output<typeof sinkSchema>;
