@@ -1,0 +1,17 @@
+export { createMasker } from './masker.js';
+export { MaskingError } from './errors.js';
+export { BUILTIN_DETECTORS } from './lib/detectors/index.js';
+export { SENSITIVE_KEYS } from './lib/json-mask.js';
+export type { MaskingErrorCode } from './errors.js';
+export type {
+  CustomDetector,
+  EntropyOptions,
+  Finding,
+  Masker,
+  MaskerOptions,
+  MaskJsonResult,
+  MaskTextResult,
+  SecretInput,
+  StreamRedactor,
+} from './types.js';
+export type { DetectorDef } from './lib/detectors/index.js';
