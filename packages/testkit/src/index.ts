@@ -8,6 +8,7 @@ export { startNats } from './nats.js';
 export { startOpenSearch } from './opensearch.js';
 export { startGitServer } from './git-server.js';
 export { isolatedGitEnv, redactCredentials, runGit } from './git-cli.js';
+export { startRegistry } from './registry.js';
 export type { TestkitErrorCode } from './errors.js';
 export type { TempDir } from './temp-dir.js';
 export type { WaitForOptions } from './wait-for.js';
@@ -22,3 +23,4 @@ export type {
   StartGitServerOptions,
 } from './git-server.js';
 export type { RunGitOptions } from './git-cli.js';
+export type { Registry, StartRegistryOptions } from './registry.js';
