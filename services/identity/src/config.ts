@@ -2,95 +2,59 @@ import { z } from 'zod';
 import { IdentityError } from './errors.js';
 
 /**
- * The `identity` configuration section. Kept here until the shared
- * @agentgate/config section lands; it is the same shape.
+ * The `identity` configuration section, in the shape of @agentgate/config's
+ * `identity` (so `config.identity` from `loadConfig()` is accepted as is).
+ * Parsing here again gives hand-built configs (tests, embedders) the same
+ * validation and defaults.
  */
 
 // Only asymmetric algorithms: a symmetric one would let anyone holding the public key forge tokens.
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-] as const;
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const nonEmpty = z.string().min(1);
+/** One value, or any of several. */
+const claimMatch = z.union([z.string(), z.array(z.string()).min(1)]);
 
-/** A condition on one claim: exactly one of `equals`, `in`, `pattern`. */
-export const claimConstraintSchema = z
+export const issuerSchema = z
   .strictObject({
-    claim: z.string().min(1),
-    equals: scalar.optional(),
-    in: z.array(scalar).min(1).optional(),
-    /** Anchored regular expression (compiled once at start-up). */
-    pattern: z.string().min(1).optional(),
+    /** Short name for logs. */
+    name: nonEmpty,
+    /** Exact `iss` value of the tokens. */
+    issuer: z.url({ protocol: /^https?$/ }),
+    /** Accepted audiences; a token must name one of them. */
+    audiences: z.array(nonEmpty).min(1),
+    /** OIDC discovery of jwks_uri (default: when no jwksUri is given). */
+    discovery: z.boolean().optional(),
+    jwksUri: z.url({ protocol: /^https?$/ }).optional(),
+    algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1).default(['RS256']),
+    clockToleranceSec: z.number().int().min(0).max(300).default(30),
+    /** Claim profile deciding the `ci` block and the session id. */
+    profile: z.enum(['github-actions', 'gitlab-ci', 'generic']).default('generic'),
+    /** Claims that must be present (in addition to the profile's own). */
+    requiredClaims: z.array(nonEmpty).default([]),
+    /** claim → required value (or any of a list), e.g. `{ repository_owner: 'acme' }`. */
+    claimConstraints: z.record(nonEmpty, claimMatch).default({}),
+    /** Claim holding group names (default `groups` for the generic profile, none otherwise). */
+    groupsClaim: nonEmpty.optional(),
+    maxTokenBytes: z.number().int().positive().max(1024 * 1024).default(16384),
   })
-  .refine((c) => [c.equals, c.in, c.pattern].filter((v) => v !== undefined).length === 1, {
-    message: 'a claim constraint needs exactly one of equals, in, pattern',
-  });
-
-export const issuerSchema = z.strictObject({
-  /** Exact `iss` value of the tokens. */
-  issuer: z.url(),
-  /** Accepted audience(s); a token must name one of them. */
-  audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-  /** Claim profile deciding the `ci` block and the session id. */
-  profile: z.enum(['github-actions', 'gitlab-ci', 'generic']).default('generic'),
-  /** Explicit JWKS URL; without it the jwks_uri comes from OIDC discovery. */
-  jwksUri: z.url().optional(),
-  algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1).default(['RS256']),
-  clockToleranceSec: z.number().int().min(0).max(300).default(30),
-  /** Claims that must be present (in addition to the profile's own). */
-  requiredClaims: z.array(z.string().min(1)).default([]),
-  /** Conditions every token of this issuer must meet (e.g. repository_owner equals "acme"). */
-  claimConstraints: z.array(claimConstraintSchema).default([]),
-  /** Claim holding group names (default `groups` for the generic profile, none otherwise). */
-  groupsClaim: z.string().min(1).optional(),
-  /** Allows http:// discovery and JWKS URLs (loopback tests only). */
-  allowInsecureHttp: z.boolean().default(false),
-});
+  .transform((v) => ({ ...v, discovery: v.discovery ?? v.jwksUri === undefined }));
 
 export const groupRuleSchema = z.strictObject({
-  /** Group granted when every condition holds. */
-  group: z.string().min(1),
-  /** Restricts the rule to one issuer (exact `iss`). */
-  issuer: z.string().optional(),
-  when: z.array(claimConstraintSchema).min(1),
+  /** Group granted when every listed claim matches. */
+  name: nonEmpty,
+  /** claim → value or any of a list. Include `iss` to tie a rule to one issuer. */
+  when: z.record(nonEmpty, claimMatch).refine((w) => Object.keys(w).length > 0, 'expected at least one claim'),
 });
 
 export const identityConfigSchema = z.strictObject({
   issuers: z.array(issuerSchema).default([]),
-  groupRules: z.array(groupRuleSchema).default([]),
-  /** Tokens above this size are refused before any parsing. */
-  maxTokenBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
-  cache: z
-    .strictObject({
-      maxEntries: z.number().int().min(0).default(10_000),
-      ttlSec: z.number().int().min(1).default(300),
-    })
-    .default({ maxEntries: 10_000, ttlSec: 300 }),
-  jwks: z
-    .strictObject({
-      /** Minimum time between two refetches triggered by an unknown kid. */
-      cooldownSec: z.number().min(0).default(30),
-      /** Keys older than this are refetched before use. */
-      maxAgeSec: z.number().min(1).default(600),
-      timeoutMs: z.number().int().min(100).default(5000),
-    })
-    .default({ cooldownSec: 30, maxAgeSec: 600, timeoutMs: 5000 }),
+  groups: z.array(groupRuleSchema).default([]),
 });
 
 export type IdentityConfigInput = z.input<typeof identityConfigSchema>;
 export type IdentityConfig = z.output<typeof identityConfigSchema>;
 export type IssuerConfig = z.output<typeof issuerSchema>;
-export type ClaimConstraint = z.output<typeof claimConstraintSchema>;
 export type GroupRule = z.output<typeof groupRuleSchema>;
 
 /** Validates and fills defaults; a bad key stops start-up with a message naming it. */
@@ -107,6 +71,33 @@ export function parseIdentityConfig(input: unknown): IdentityConfig {
   for (const i of res.data.issuers) {
     if (seen.has(i.issuer)) throw new IdentityError('ERR_IDENTITY_CONFIG', `issuer "${i.issuer}" is configured twice`);
     seen.add(i.issuer);
+    if (!i.discovery && !i.jwksUri) {
+      throw new IdentityError('ERR_IDENTITY_CONFIG', `issuer "${i.name}": jwksUri is required when discovery is off`);
+    }
   }
   return res.data;
+}
+
+/** Run-time tuning that is not part of the configuration file. */
+export interface IdentityRuntimeOptions {
+  /** Verified-token cache: entries (0 disables) and the longest life of an entry. */
+  cache?: { maxEntries?: number; ttlSec?: number };
+  /** JWKS fetching: min time between refetches on an unknown kid; max age of fetched keys; fetch timeout. */
+  jwks?: { cooldownSec?: number; maxAgeSec?: number; timeoutMs?: number };
+  /** Clock in ms since epoch (tests move it). */
+  now?: () => number;
+}
+
+export interface ResolvedRuntime {
+  cache: { maxEntries: number; ttlSec: number };
+  jwks: { cooldownSec: number; maxAgeSec: number; timeoutMs: number };
+  now: () => number;
+}
+
+export function resolveRuntime(o: IdentityRuntimeOptions = {}): ResolvedRuntime {
+  return {
+    cache: { maxEntries: o.cache?.maxEntries ?? 10_000, ttlSec: o.cache?.ttlSec ?? 300 },
+    jwks: { cooldownSec: o.jwks?.cooldownSec ?? 30, maxAgeSec: o.jwks?.maxAgeSec ?? 600, timeoutMs: o.jwks?.timeoutMs ?? 5000 },
+    now: o.now ?? Date.now,
+  };
 }

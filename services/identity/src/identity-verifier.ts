@@ -1,17 +1,18 @@
-import type { IdentityConfig, IdentityConfigInput, IssuerConfig } from './config.js';
-import { parseIdentityConfig } from './config.js';
+import type { Principal } from '@agentgate/events';
+import {
+  type IdentityConfig,
+  type IdentityConfigInput,
+  type IdentityRuntimeOptions,
+  type IssuerConfig,
+  parseIdentityConfig,
+  resolveRuntime,
+} from './config.js';
 import { IdentityError } from './errors.js';
-import { type CompiledConstraint, compileConstraint, enforceConstraints, requireClaims } from './lib/constraints.js';
+import { type CompiledConstraint, compileConstraints, enforceConstraints, requireClaims } from './lib/constraints.js';
 import { GroupResolver } from './lib/groups.js';
 import { type Profile, profileFor } from './lib/profiles.js';
 import { TokenCache } from './lib/token-cache.js';
 import { TokenVerifier } from './lib/verifier.js';
-import type { ClaimValue, Principal } from './principal.js';
-
-export interface IdentityVerifierOptions {
-  /** Clock (ms since epoch) for the cache and JWKS ages; tests freeze it. */
-  now?: () => number;
-}
 
 /** Counters for tests, stats and the benchmark. */
 export interface IdentityStats {
@@ -45,17 +46,17 @@ export class IdentityVerifier {
   private verifications = 0;
   private refused = 0;
 
-  constructor(config: IdentityConfig | IdentityConfigInput, opts: IdentityVerifierOptions = {}) {
-    // Parsing again is cheap and makes a hand-built config go through the same validation.
+  constructor(config: IdentityConfig | IdentityConfigInput, runtime: IdentityRuntimeOptions = {}) {
     this.config = parseIdentityConfig(config);
-    const now = opts.now ?? Date.now;
-    this.verifier = new TokenVerifier(this.config, { now });
-    this.cache = new TokenCache<Principal>(this.config.cache.maxEntries, this.config.cache.ttlSec * 1000, now);
-    this.groups = new GroupResolver(this.config.groupRules);
+    const rt = resolveRuntime(runtime);
+    this.verifier = new TokenVerifier(this.config, rt);
+    this.cache = new TokenCache<Principal>(rt.cache.maxEntries, rt.cache.ttlSec * 1000, rt.now);
+    // Rules are compiled once here, never per request.
+    this.groups = new GroupResolver(this.config.groups);
     for (const cfg of this.config.issuers) {
       const profile = profileFor(cfg.profile);
       const groupsClaim = cfg.groupsClaim ?? (cfg.profile === 'generic' ? 'groups' : undefined);
-      const constraints = cfg.claimConstraints.map(compileConstraint);
+      const constraints = compileConstraints(cfg.claimConstraints);
       this.issuers.set(cfg.issuer, {
         cfg,
         profile,
@@ -63,12 +64,7 @@ export class IdentityVerifier {
         constraints,
         groupsClaim,
         relevant: [
-          ...new Set([
-            ...profile.relevant,
-            ...cfg.requiredClaims,
-            ...constraints.map((c) => c.claim),
-            ...(groupsClaim ? [groupsClaim] : []),
-          ]),
+          ...new Set([...profile.relevant, ...cfg.requiredClaims, ...constraints.map((c) => c.claim), ...(groupsClaim ? [groupsClaim] : [])]),
         ],
       });
     }
@@ -76,14 +72,14 @@ export class IdentityVerifier {
 
   /** Verifies a token (or answers from the cache). */
   async verify(token: unknown): Promise<Principal> {
-    const key = typeof token === 'string' && token.length <= this.config.maxTokenBytes ? TokenCache.key(token) : undefined;
+    const key = typeof token === 'string' && token.length <= 1024 * 1024 ? TokenCache.key(token) : undefined;
     if (key) {
       const hit = this.cache.get(key);
       if (hit) return hit;
     }
     try {
       const principal = await this.verifyUncached(token);
-      if (key) this.cache.set(key, principal, principal.expiresAt);
+      if (key) this.cache.set(key, principal, principal.expiresAt * 1000);
       return principal;
     } catch (err) {
       this.refused += 1;
@@ -108,7 +104,7 @@ export class IdentityVerifier {
     const claims = payload as Record<string, unknown>;
     requireClaims(claims, rt.required);
     enforceConstraints(claims, rt.constraints);
-    const picked: Record<string, ClaimValue> = {};
+    const picked: Record<string, unknown> = {};
     for (const name of rt.relevant) {
       const v = claims[name];
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') picked[name] = v;
@@ -117,11 +113,11 @@ export class IdentityVerifier {
     const principal: Principal = {
       issuer: issuer.issuer,
       subject: payload.sub,
-      groups: this.groups.resolve(issuer.issuer, claims, rt.groupsClaim),
+      groups: this.groups.resolve(claims, rt.groupsClaim),
       claims: picked,
       ci: rt.profile.ci(claims),
       sessionId: rt.profile.sessionId(claims, issuer.issuer, token as string),
-      expiresAt: payload.exp * 1000,
+      expiresAt: payload.exp,
     };
     // Frozen: cached principals are shared between callers.
     return deepFreeze(principal);

@@ -1,8 +1,8 @@
 import type { Bus, Service } from '@agentgate/bus';
-import type { IdentityConfig, IdentityConfigInput } from './config.js';
+import type { Principal } from '@agentgate/events';
+import type { IdentityConfig, IdentityConfigInput, IdentityRuntimeOptions } from './config.js';
 import { IdentityError } from './errors.js';
 import { IdentityVerifier } from './identity-verifier.js';
-import type { Principal } from './principal.js';
 
 /** Subject of the verify endpoint the proxy calls. */
 export const VERIFY_SUBJECT = 'identity.verify';
@@ -36,8 +36,9 @@ export async function startIdentityService(
   bus: Bus,
   config: IdentityConfig | IdentityConfigInput,
   logger?: IdentityLogger,
+  runtime?: IdentityRuntimeOptions,
 ): Promise<IdentityService> {
-  const verifier = new IdentityVerifier(config);
+  const verifier = new IdentityVerifier(config, runtime);
   const service = await bus.addService({ name: SERVICE_NAME, version: SERVICE_VERSION, description: 'CI OIDC token verification' });
   service.addEndpoint<VerifyRequest, Principal>(
     'verify',

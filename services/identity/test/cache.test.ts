@@ -18,9 +18,8 @@ describe('identity cache and JWKS fetching', () => {
     await ci.close();
   });
 
-  const cfg = (over: Record<string, unknown> = {}) => ({
-    issuers: [{ issuer: ci.issuer, audience: ci.audience, profile: 'github-actions' as const, jwksUri: ci.jwksUri, allowInsecureHttp: true }],
-    ...over,
+  const cfg = () => ({
+    issuers: [{ name: 'ci', issuer: ci.issuer, audiences: [ci.audience], profile: 'github-actions' as const, jwksUri: ci.jwksUri }],
   });
 
   test('cache - second verification of the same token does not re-verify', async () => {
@@ -48,7 +47,7 @@ describe('identity cache and JWKS fetching', () => {
 
   test('cache - entries live at most ttl, the size is bounded (LRU)', async () => {
     const c = clock();
-    const v = new IdentityVerifier(cfg({ cache: { maxEntries: 2, ttlSec: 10 } }), { now: c.now });
+    const v = new IdentityVerifier(cfg(), { cache: { maxEntries: 2, ttlSec: 10 }, now: c.now });
     const t1 = await ci.mint(githubClaims({ run_id: '1' }));
     const t2 = await ci.mint(githubClaims({ run_id: '2' }));
     const t3 = await ci.mint(githubClaims({ run_id: '3' }));
@@ -78,7 +77,7 @@ describe('identity cache and JWKS fetching', () => {
 
   test('jwks - unknown kids refetch at most once per cooldown', async () => {
     const c = clock();
-    const v = new IdentityVerifier(cfg({ jwks: { cooldownSec: 30, maxAgeSec: 600, timeoutMs: 2000 } }), { now: c.now });
+    const v = new IdentityVerifier(cfg(), { jwks: { cooldownSec: 30 }, now: c.now });
     await v.verify(await ci.mint(githubClaims()));
     assert.equal(v.jwksFetches(ci.issuer), 1);
     const before = ci.jwksRequests;
@@ -103,7 +102,7 @@ describe('identity cache and JWKS fetching', () => {
 
   test('jwks - while the issuer is down tokens are refused, and accepted again once it is back', async () => {
     const c = clock();
-    const v = new IdentityVerifier(cfg({ jwks: { cooldownSec: 5, maxAgeSec: 600, timeoutMs: 2000 } }), { now: c.now });
+    const v = new IdentityVerifier(cfg(), { jwks: { cooldownSec: 5 }, now: c.now });
     ci.setDown(true);
     try {
       const token = await ci.mint(githubClaims());
@@ -121,19 +120,22 @@ describe('identity cache and JWKS fetching', () => {
   });
 
   test('jwks - discovery of an unreachable issuer fails closed', async () => {
-    const v = new IdentityVerifier({
-      issuers: [{ issuer: 'http://127.0.0.1:9/', audience: 'agentgate', allowInsecureHttp: true }],
-      jwks: { cooldownSec: 30, maxAgeSec: 600, timeoutMs: 500 },
-    });
+    const v = new IdentityVerifier(
+      { issuers: [{ name: 'gone', issuer: 'http://127.0.0.1:9/', audiences: ['agentgate'] }] },
+      { jwks: { timeoutMs: 500 } },
+    );
     const token = await ci.mint(githubClaims(), { issuer: 'http://127.0.0.1:9/' });
     const err = await rejection(v.verify(token));
     assert.equal(err.code, 'ERR_JWKS_UNAVAILABLE');
     assert.match(err.message, /discovery/);
   });
 
-  test('jwks - an http JWKS URL is refused unless explicitly allowed', async () => {
-    const v = new IdentityVerifier({ issuers: [{ issuer: ci.issuer, audience: ci.audience, jwksUri: ci.jwksUri }] });
+  test('jwks - a plain-http JWKS URL off loopback is refused without being fetched', async () => {
+    const v = new IdentityVerifier({
+      issuers: [{ name: 'ci', issuer: ci.issuer, audiences: [ci.audience], jwksUri: 'http://jwks.invalid/keys' }],
+    });
     const err = await rejection(v.verify(await ci.mint(githubClaims({}))));
     assert.equal(err.code, 'ERR_JWKS_UNAVAILABLE');
+    assert.match(err.message, /not https/);
   });
 });

@@ -21,42 +21,35 @@ export async function startIssuers(): Promise<Issuers> {
   };
 }
 
+/** GitHub-style issuer found by discovery, GitLab-style issuer with an explicit JWKS URL. */
 export function configFor(i: Issuers, over: Partial<IdentityConfigInput> = {}): IdentityConfigInput {
   return {
     issuers: [
       {
+        name: 'gh',
         issuer: i.gh.issuer,
-        audience: ['agentgate', 'other'],
+        audiences: ['agentgate', 'other'],
         profile: 'github-actions',
         algorithms: ['RS256', 'PS256'],
         clockToleranceSec: 5,
         requiredClaims: ['actor'],
-        claimConstraints: [{ claim: 'repository_owner', equals: 'acme' }],
-        allowInsecureHttp: true,
+        claimConstraints: { repository_owner: 'acme' },
       },
       {
+        name: 'gl',
         issuer: i.gl.issuer,
-        audience: 'https://agentgate.example',
+        audiences: ['https://agentgate.example'],
         profile: 'gitlab-ci',
         jwksUri: i.gl.jwksUri,
         algorithms: ['ES256'],
-        claimConstraints: [{ claim: 'namespace_path', in: ['acme', 'acme-infra'] }],
-        allowInsecureHttp: true,
+        claimConstraints: { namespace_path: ['acme', 'acme-infra'] },
       },
     ],
-    groupRules: [
-      {
-        group: 'release-bots',
-        issuer: i.gh.issuer,
-        when: [
-          { claim: 'repository', in: ['acme/app', 'acme/lib'] },
-          { claim: 'ref', equals: 'refs/heads/main' },
-        ],
-      },
-      { group: 'protected-ref', when: [{ claim: 'ref_protected', equals: true }] },
-      { group: 'acme-ci', when: [{ claim: 'repository_owner', equals: 'acme' }] },
+    groups: [
+      { name: 'release-bots', when: { iss: i.gh.issuer, repository: ['acme/app', 'acme/lib'], ref: 'refs/heads/main' } },
+      { name: 'protected-ref', when: { ref_protected: 'true' } },
+      { name: 'acme-ci', when: { repository_owner: 'acme' } },
     ],
-    jwks: { cooldownSec: 30, maxAgeSec: 600, timeoutMs: 2000 },
     ...over,
   };
 }

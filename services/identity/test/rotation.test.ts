@@ -25,12 +25,8 @@ describe('identity key rotation', () => {
   test('rotation - CI issuer rotates; new tokens verify without a restart, old-key tokens while published', async () => {
     const c = clock();
     const v = new IdentityVerifier(
-      {
-        issuers: [{ issuer: ci.issuer, audience: ci.audience, profile: 'github-actions', algorithms: ['PS256'], allowInsecureHttp: true }],
-        cache: { maxEntries: 0, ttlSec: 60 },
-        jwks: { cooldownSec: 30, maxAgeSec: 600, timeoutMs: 2000 },
-      },
-      { now: c.now },
+      { issuers: [{ name: 'ci', issuer: ci.issuer, audiences: [ci.audience], profile: 'github-actions', algorithms: ['PS256'] }] },
+      { cache: { maxEntries: 0 }, jwks: { cooldownSec: 30, maxAgeSec: 600 }, now: c.now },
     );
     const oldKid = ci.currentKid;
     await v.verify(await ci.mint(githubClaims()));
@@ -58,11 +54,8 @@ describe('identity key rotation', () => {
   test('rotation - oidc-provider rotates its signing key; both keys verify while published', async () => {
     const c = clock();
     const v = new IdentityVerifier(
-      {
-        issuers: [{ issuer: op.issuer, audience: op.audience, allowInsecureHttp: true }],
-        cache: { maxEntries: 0, ttlSec: 60 },
-      },
-      { now: c.now },
+      { issuers: [{ name: 'op', issuer: op.issuer, audiences: [op.audience] }] },
+      { cache: { maxEntries: 0 }, now: c.now },
     );
     const before = await op.getToken();
     await v.verify(before);

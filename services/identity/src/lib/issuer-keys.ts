@@ -9,7 +9,6 @@ export interface IssuerKeysOptions {
   issuer: string;
   /** Explicit JWKS URL; without it OIDC discovery finds jwks_uri. */
   jwksUri?: string | undefined;
-  allowInsecureHttp: boolean;
   /** Minimum time between refetches triggered by an unknown kid. */
   cooldownMs: number;
   /** Keys older than this are refetched before use. */
@@ -128,7 +127,7 @@ export class IssuerKeys {
     if (!this.jwksUri) {
       try {
         const cfg = await discovery(new URL(this.opts.issuer), 'agentgate-identity', undefined, undefined, {
-          execute: this.opts.allowInsecureHttp ? [allowInsecureRequests] : [],
+          execute: isLoopback(new URL(this.opts.issuer)) ? [allowInsecureRequests] : [],
           timeout: Math.ceil(this.opts.timeoutMs / 1000),
         });
         const found = cfg.serverMetadata().jwks_uri;
@@ -139,8 +138,8 @@ export class IssuerKeys {
       }
     }
     const url = new URL(this.jwksUri);
-    // Keys fetched over plain http could be swapped in transit; only loopback tests opt in.
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.opts.allowInsecureHttp)) {
+    // Keys fetched over plain http could be swapped in transit; only loopback (same host) is exempt.
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
       throw this.unavailable(`JWKS URL of issuer ${this.opts.issuer} is not https`);
     }
     return url.href;
@@ -157,4 +156,10 @@ function reason(err: unknown): string {
     return err.message.slice(0, 120);
   }
   return 'unknown error';
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine. */
+export function isLoopback(url: URL): boolean {
+  const h = url.hostname;
+  return h === 'localhost' || h === '[::1]' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }

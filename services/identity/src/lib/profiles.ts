@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IssuerConfig } from '../config.js';
-import type { CiContext, CiProvider } from '../principal.js';
+import type { CiContext, CiProvider } from '@agentgate/events';
 
 /** The issuer of github.com Actions tokens; other GitHub issuers (GHES) get their host in the session id. */
 const GITHUB_PUBLIC_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -65,7 +65,6 @@ const githubActions: Profile = {
       attempt: str(c['run_attempt']),
       actor: str(c['actor']),
       environment: str(c['environment']),
-      event: str(c['event_name']),
     }),
   sessionId: (c, issuer) => {
     const repo = issuer.replace(/\/+$/, '') === GITHUB_PUBLIC_ISSUER ? str(c['repository']) : `${hostOf(issuer)}/${str(c['repository'])}`;
@@ -107,7 +106,6 @@ const gitlabCi: Profile = {
       attempt: str(c['job_id']),
       actor: str(c['user_login']),
       environment: str(c['environment']),
-      event: str(c['pipeline_source']),
     }),
   sessionId: (c, issuer) => `gl:${hostOf(issuer)}/${str(c['project_path'])}:${str(c['pipeline_id'])}:${str(c['job_id'])}`,
 };

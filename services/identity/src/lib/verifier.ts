@@ -1,5 +1,5 @@
 import { jwtVerify, type JWTPayload } from 'jose';
-import type { IdentityConfig, IssuerConfig } from '../config.js';
+import type { IdentityConfig, IssuerConfig, ResolvedRuntime } from '../config.js';
 import { IdentityError } from '../errors.js';
 import { IssuerKeys } from './issuer-keys.js';
 import { precheck } from './precheck.js';
@@ -9,28 +9,23 @@ export interface VerifiedToken {
   payload: JWTPayload & { iss: string; sub: string; exp: number };
 }
 
-export interface VerifierOptions {
-  now?: () => number;
-}
-
 /** Verifies signature and registered claims, choosing the issuer by the unverified `iss` and then trusting only that issuer's keys. */
 export class TokenVerifier {
   private readonly issuers = new Map<string, { cfg: IssuerConfig; keys: IssuerKeys }>();
   private readonly now: () => number;
+  /** The size bound applied before parsing, when the issuer is not known yet. */
+  private readonly maxTokenBytes: number;
 
-  constructor(
-    private readonly config: IdentityConfig,
-    opts: VerifierOptions = {},
-  ) {
-    this.now = opts.now ?? Date.now;
+  constructor(config: IdentityConfig, runtime: ResolvedRuntime) {
+    this.now = runtime.now;
+    this.maxTokenBytes = config.issuers.length > 0 ? Math.max(...config.issuers.map((i) => i.maxTokenBytes)) : 16384;
     for (const cfg of config.issuers) {
       const keys = new IssuerKeys({
         issuer: cfg.issuer,
-        jwksUri: cfg.jwksUri,
-        allowInsecureHttp: cfg.allowInsecureHttp,
-        cooldownMs: config.jwks.cooldownSec * 1000,
-        maxAgeMs: config.jwks.maxAgeSec * 1000,
-        timeoutMs: config.jwks.timeoutMs,
+        jwksUri: cfg.discovery ? undefined : cfg.jwksUri,
+        cooldownMs: runtime.jwks.cooldownSec * 1000,
+        maxAgeMs: runtime.jwks.maxAgeSec * 1000,
+        timeoutMs: runtime.jwks.timeoutMs,
         now: this.now,
       });
       this.issuers.set(cfg.issuer, { cfg, keys });
@@ -43,7 +38,7 @@ export class TokenVerifier {
   }
 
   async verify(token: unknown): Promise<VerifiedToken> {
-    const { header, payload } = precheck(token, this.config.maxTokenBytes);
+    const { header, payload } = precheck(token, this.maxTokenBytes);
     const iss = payload.iss;
     if (typeof iss !== 'string' || iss.length === 0) {
       throw new IdentityError('ERR_TOKEN_CLAIM_MISSING', 'token has no iss claim');
@@ -51,6 +46,9 @@ export class TokenVerifier {
     const entry = this.lookup(iss);
     if (!entry) throw new IdentityError('ERR_TOKEN_ISSUER_UNKNOWN', `issuer ${truncate(iss)} is not configured`);
     const { cfg, keys } = entry;
+    if ((token as string).length > cfg.maxTokenBytes) {
+      throw new IdentityError('ERR_TOKEN_TOO_LARGE', `token is larger than ${cfg.maxTokenBytes} bytes`);
+    }
     if (!(cfg.algorithms as string[]).includes(header.alg as string)) {
       throw new IdentityError('ERR_TOKEN_ALG', `alg "${truncate(String(header.alg))}" is not accepted for issuer ${cfg.issuer}`);
     }
@@ -61,7 +59,7 @@ export class TokenVerifier {
     try {
       const res = await jwtVerify(token as string, keys.getKey, {
         issuer: cfg.issuer,
-        audience: cfg.audience,
+        audience: cfg.audiences,
         algorithms: cfg.algorithms,
         clockTolerance: cfg.clockToleranceSec,
         requiredClaims: ['exp', 'sub'],
