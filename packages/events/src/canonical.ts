@@ -2,12 +2,21 @@ import { EventError } from './errors.js';
 
 // A lone surrogate cannot be represented in UTF-8; I-JSON (RFC 7493), which JCS requires, forbids it.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const hasWellFormed = typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function';
 
-function fail(path: string, what: string): never {
-  throw new EventError('ERR_CANONICAL_JSON', `cannot canonicalize ${path || '(root)'}: ${what}`);
+function wellFormed(s: string): boolean {
+  return hasWellFormed ? (s as unknown as { isWellFormed(): boolean }).isWellFormed() : !LONE_SURROGATE.test(s);
 }
 
-function serialize(value: unknown, path: string, seen: Set<object>): string | undefined {
+/** Keys from the root to the value being serialized; turned into text only when reporting an error. */
+type Path = Array<string | number>;
+
+function fail(path: Path, what: string): never {
+  const text = path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '');
+  throw new EventError('ERR_CANONICAL_JSON', `cannot canonicalize ${text || '(root)'}: ${what}`);
+}
+
+function serialize(value: unknown, path: Path, seen: Set<object>): string | undefined {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -17,7 +26,7 @@ function serialize(value: unknown, path: string, seen: Set<object>): string | un
       // ECMAScript Number-to-String is exactly the JCS number form (RFC 8785 §3.2.2.3); -0 becomes 0.
       return JSON.stringify(value);
     case 'string':
-      if (LONE_SURROGATE.test(value)) fail(path, 'lone surrogate in string');
+      if (!wellFormed(value)) fail(path, 'lone surrogate in string');
       // JSON.stringify escapes exactly the JCS set: " \ and U+0000..U+001F (\b \t \n \f \r short forms, else \u00xx lower case).
       return JSON.stringify(value);
     case 'undefined':
@@ -38,9 +47,11 @@ function serialize(value: unknown, path: string, seen: Set<object>): string | un
     if (Array.isArray(obj)) {
       const parts: string[] = [];
       for (let i = 0; i < obj.length; i++) {
-        const s = serialize(obj[i], `${path}[${i}]`, seen);
+        path.push(i);
+        const s = serialize(obj[i], path, seen);
         // JSON.stringify would silently write null here; a hash must not paper over a missing element.
-        if (s === undefined) fail(`${path}[${i}]`, 'undefined array element');
+        if (s === undefined) fail(path, 'undefined array element');
+        path.pop();
         parts.push(s);
       }
       return `[${parts.join(',')}]`;
@@ -51,10 +62,12 @@ function serialize(value: unknown, path: string, seen: Set<object>): string | un
     const keys = Object.keys(obj).sort();
     const parts: string[] = [];
     for (const key of keys) {
-      const s = serialize((obj as Record<string, unknown>)[key], path ? `${path}.${key}` : key, seen);
+      path.push(key);
+      const s = serialize((obj as Record<string, unknown>)[key], path, seen);
+      path.pop();
       // Properties whose value is undefined are absent in JSON; optional fields rely on this.
       if (s === undefined) continue;
-      if (LONE_SURROGATE.test(key)) fail(path, 'lone surrogate in property name');
+      if (!wellFormed(key)) fail(path, 'lone surrogate in property name');
       parts.push(`${JSON.stringify(key)}:${s}`);
     }
     return `{${parts.join(',')}}`;
@@ -72,7 +85,7 @@ function serialize(value: unknown, path: string, seen: Set<object>): string | un
  * Properties whose value is `undefined` are omitted, as in JSON.
  */
 export function canonicalize(value: unknown): string {
-  const out = serialize(value, '', new Set());
-  if (out === undefined) fail('', 'undefined');
+  const out = serialize(value, [], new Set());
+  if (out === undefined) fail([], 'undefined');
   return out;
 }
