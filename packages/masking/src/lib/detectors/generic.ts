@@ -75,7 +75,8 @@ export const GENERIC: readonly DetectorDef[] = [
       'access-key', 'authkey', 'auth_key', 'auth-key', 'privatekey', 'private_key', 'private-key', 'credential',
     ],
     caseInsensitive: true,
-    pattern: `(?:passwd|password|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)(?:[_.-]?(?:key|value|base|secret|token|id))?${SEP}(?<s>[${VALUE}]{1,200})(?![(\\[${VALUE}])`,
+    // The lookbehind keeps our own tags (`[REDACTED:secret:conn/x]`) from being re-masked.
+    pattern: `(?<!\\[REDACTED:)(?:passwd|password|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)(?:[_.-]?(?:key|value|base|secret|token|id))?${SEP}(?<s>[${VALUE}]{1,200})(?![(\\[${VALUE}])`,
     validate: highEntropy,
     priority: 1,
   },
