@@ -52,7 +52,11 @@ export const identityConfigSchema = z.strictObject({
   groups: z.array(groupRuleSchema).default([]),
 });
 
-export type IdentityConfigInput = z.input<typeof identityConfigSchema>;
+/** Read-only view of a value (the shape of a frozen configuration from loadConfig). */
+export type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+/** What callers may pass: a hand-built section or the frozen `config.identity` of loadConfig(). */
+export type IdentityConfigInput = DeepReadonly<z.input<typeof identityConfigSchema>>;
 export type IdentityConfig = z.output<typeof identityConfigSchema>;
 export type IssuerConfig = z.output<typeof issuerSchema>;
 export type GroupRule = z.output<typeof groupRuleSchema>;

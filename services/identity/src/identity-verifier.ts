@@ -46,7 +46,7 @@ export class IdentityVerifier {
   private verifications = 0;
   private refused = 0;
 
-  constructor(config: IdentityConfig | IdentityConfigInput, runtime: IdentityRuntimeOptions = {}) {
+  constructor(config: IdentityConfigInput, runtime: IdentityRuntimeOptions = {}) {
     this.config = parseIdentityConfig(config);
     const rt = resolveRuntime(runtime);
     this.verifier = new TokenVerifier(this.config, rt);

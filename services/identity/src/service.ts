@@ -1,6 +1,6 @@
 import type { Bus, Service } from '@agentgate/bus';
 import type { Principal } from '@agentgate/events';
-import type { IdentityConfig, IdentityConfigInput, IdentityRuntimeOptions } from './config.js';
+import type { IdentityConfigInput, IdentityRuntimeOptions } from './config.js';
 import { IdentityError } from './errors.js';
 import { IdentityVerifier } from './identity-verifier.js';
 
@@ -34,7 +34,7 @@ export interface IdentityService {
  */
 export async function startIdentityService(
   bus: Bus,
-  config: IdentityConfig | IdentityConfigInput,
+  config: IdentityConfigInput,
   logger?: IdentityLogger,
   runtime?: IdentityRuntimeOptions,
 ): Promise<IdentityService> {

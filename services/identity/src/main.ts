@@ -1,0 +1,22 @@
+/**
+ * Process entry of the identity service: `npm start -w @agentgate/identity`.
+ * Reads the agentgate configuration, connects to the bus and answers
+ * `identity.verify` until SIGTERM/SIGINT, then drains.
+ */
+import { createBus, onShutdown } from '@agentgate/bus';
+import { loadConfig } from '@agentgate/config';
+import { createLogger } from '@agentgate/log';
+import { startIdentityService } from './service.js';
+
+const config = loadConfig();
+const logger = createLogger({ name: 'identity', level: config.log.level });
+const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate-identity' });
+const svc = await startIdentityService(bus, config.identity, logger);
+if (config.identity.issuers.length === 0) logger.warn({}, 'no issuer configured: every token will be refused');
+
+onShutdown(async (signal) => {
+  logger.info({ signal }, 'identity service stopping');
+  await svc.stop();
+  // Drain lets requests in flight get their answer before the connection closes.
+  await bus.drain();
+});
