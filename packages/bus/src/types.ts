@@ -40,7 +40,7 @@ export interface ServiceInfo {
 export interface EndpointOptions {
   /** Subject the endpoint answers on, e.g. `identity.verify`. */
   subject: string;
-  /** Queue group (default `q.<service name>`), so replicas share the load. */
+  /** Queue group (default `q-<service name>`; NATS forbids dots in queue names), so replicas share the load. */
   queue?: string;
 }
 

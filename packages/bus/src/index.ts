@@ -1,0 +1,12 @@
+export { createBus } from './create-bus.js';
+export { InprocBus } from './inproc/bus.js';
+export { NatsBus } from './nats/bus.js';
+export { BusError, RemoteError, toWireError } from './errors.js';
+export { subjectMatches, checkSubject } from './lib/subject.js';
+export { encodeJson, decodeJson } from './lib/codec.js';
+export { onShutdown } from './lifecycle.js';
+export type { CreateBusOptions } from './create-bus.js';
+export type { InprocBusOptions } from './inproc/bus.js';
+export type { NatsBusOptions } from './nats/bus.js';
+export type { BusErrorCode, WireError } from './errors.js';
+export type * from './types.js';

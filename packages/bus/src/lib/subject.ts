@@ -1,0 +1,34 @@
+import { BusError } from '../errors.js';
+
+/** A subject is dot-separated tokens; no empty tokens, no whitespace. */
+const TOKEN_RE = /^[^\s.*>]+$/;
+
+/** Throws ERR_BUS_BAD_SUBJECT for a malformed subject (wildcards allowed only when `pattern`). */
+export function checkSubject(subject: string, pattern = false): void {
+  if (typeof subject !== 'string' || subject.length === 0 || subject.length > 1024) {
+    throw new BusError('ERR_BUS_BAD_SUBJECT', 'subject must be a non-empty string of at most 1024 characters');
+  }
+  const tokens = subject.split('.');
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (pattern && t === '*') continue;
+    if (pattern && t === '>' && i === tokens.length - 1) continue;
+    if (!TOKEN_RE.test(t)) {
+      throw new BusError('ERR_BUS_BAD_SUBJECT', `invalid subject "${subject}": bad token "${t}"`);
+    }
+  }
+}
+
+/** NATS matching: `*` matches one token, a trailing `>` one or more. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  if (pattern === subject) return true;
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    const pt = p[i]!;
+    if (pt === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (pt !== '*' && pt !== s[i]) return false;
+  }
+  return p.length === s.length;
+}

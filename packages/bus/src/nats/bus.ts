@@ -1,0 +1,153 @@
+import { type NatsConnection, connect, headers as natsHeaders } from '@nats-io/transport-node';
+import { BusError } from '../errors.js';
+import { encodeJson, makeMsg, toBytes } from '../lib/codec.js';
+import { unwrapReply } from '../lib/service-call.js';
+import { checkSubject } from '../lib/subject.js';
+import type { Bus, BusStatus, Headers, Kv, KvOptions, Msg, RequestOptions, Service, ServiceInfo, SubscribeOptions, Subscription } from '../types.js';
+import { mapNatsError } from './errors-map.js';
+import { NatsKv } from './kv.js';
+import { NatsBusService } from './service.js';
+import { NatsStreams } from './streams.js';
+
+export interface NatsBusOptions {
+  servers: string | string[];
+  name?: string;
+  /** Give up the first connection after this long (default 10000 ms); later outages reconnect forever. */
+  connectTimeoutMs?: number;
+}
+
+function toNatsHeaders(h: Headers | undefined): ReturnType<typeof natsHeaders> | undefined {
+  if (!h || Object.keys(h).length === 0) return undefined;
+  const out = natsHeaders();
+  for (const [k, v] of Object.entries(h)) out.set(k, v);
+  return out;
+}
+
+function fromNats(m: { subject: string; data: Uint8Array; headers?: Iterable<[string, string[]]> | undefined; reply?: string }): Msg {
+  const h: Headers = {};
+  if (m.headers) for (const [k, v] of m.headers) h[k] = v[0] ?? '';
+  return makeMsg(m.subject, m.data, h, m.reply || undefined);
+}
+
+/** The NATS transport: reconnects forever, drains on shutdown, JetStream for streams and KV. */
+export class NatsBus implements Bus {
+  readonly transport = 'nats' as const;
+  readonly streams: NatsStreams;
+  #nc: NatsConnection;
+  #status: BusStatus = 'connected';
+  #listeners = new Set<(s: BusStatus) => void>();
+  #services = new Set<NatsBusService>();
+  #kvs = new Map<string, NatsKv>();
+
+  private constructor(nc: NatsConnection) {
+    this.#nc = nc;
+    this.streams = new NatsStreams(nc, () => this.#status);
+    void this.#watchStatus();
+    void nc.closed().then(() => this.#setStatus('closed'));
+  }
+
+  static async connect(opts: NatsBusOptions): Promise<NatsBus> {
+    try {
+      const nc = await connect({
+        servers: opts.servers,
+        name: opts.name ?? 'agentgate',
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        timeout: opts.connectTimeoutMs ?? 10_000,
+        pingInterval: 5_000,
+      });
+      return new NatsBus(nc);
+    } catch (err) {
+      throw new BusError('ERR_BUS_UNAVAILABLE', 'cannot connect to NATS', { cause: err });
+    }
+  }
+
+  publish(subject: string, data: Uint8Array | string, opts: { headers?: Headers } = {}): void {
+    checkSubject(subject);
+    const headers = toNatsHeaders(opts.headers);
+    this.#nc.publish(subject, toBytes(data), headers ? { headers } : undefined);
+  }
+
+  subscribe(subject: string, handler: (msg: Msg) => void | Promise<void>, opts: SubscribeOptions = {}): Subscription {
+    checkSubject(subject, true);
+    const sub = this.#nc.subscribe(subject, {
+      ...(opts.queue ? { queue: opts.queue } : {}),
+      callback: (err, m) => {
+        if (err) return;
+        void Promise.resolve()
+          .then(() => handler(fromNats(m)))
+          .catch(() => {});
+      },
+    });
+    return {
+      unsubscribe: async () => {
+        if (!sub.isClosed()) await sub.drain();
+      },
+    };
+  }
+
+  async requestRaw(subject: string, data: Uint8Array | string, opts: RequestOptions = {}): Promise<Msg> {
+    checkSubject(subject);
+    if (this.#status === 'closed') throw new BusError('ERR_BUS_CLOSED', 'the bus is closed');
+    const headers = toNatsHeaders(opts.headers);
+    try {
+      const m = await this.#nc.request(subject, toBytes(data), { timeout: opts.timeoutMs ?? 5000, ...(headers ? { headers } : {}) });
+      return fromNats(m);
+    } catch (err) {
+      throw mapNatsError(err, `request to "${subject}"`);
+    }
+  }
+
+  async request<Res, Req>(subject: string, data: Req, opts?: RequestOptions): Promise<Res> {
+    return unwrapReply<Res>(await this.requestRaw(subject, encodeJson(data), opts));
+  }
+
+  async addService(info: ServiceInfo): Promise<Service> {
+    const svc = await NatsBusService.create(this.#nc, info);
+    this.#services.add(svc);
+    return svc;
+  }
+
+  async kv(bucket: string, opts: KvOptions = {}): Promise<Kv> {
+    let kv = this.#kvs.get(bucket);
+    if (!kv) {
+      kv = await NatsKv.open(this.#nc, bucket, opts);
+      this.#kvs.set(bucket, kv);
+    }
+    return kv;
+  }
+
+  status(): BusStatus {
+    return this.#status;
+  }
+
+  onStatus(cb: (s: BusStatus) => void): () => void {
+    this.#listeners.add(cb);
+    return () => this.#listeners.delete(cb);
+  }
+
+  async drain(): Promise<void> {
+    if (this.#nc.isClosed()) return;
+    await Promise.all([...this.#services].map((s) => s.stop()));
+    if (!this.#nc.isDraining()) await this.#nc.drain();
+  }
+
+  async close(): Promise<void> {
+    if (!this.#nc.isClosed()) await this.#nc.close();
+  }
+
+  async #watchStatus(): Promise<void> {
+    for await (const s of this.#nc.status()) {
+      if (s.type === 'disconnect') this.#setStatus('disconnected');
+      else if (s.type === 'reconnecting') this.#setStatus('reconnecting');
+      else if (s.type === 'reconnect') this.#setStatus('connected');
+    }
+  }
+
+  #setStatus(s: BusStatus): void {
+    if (this.#status === s || this.#status === 'closed') return;
+    this.#status = s;
+    for (const l of this.#listeners) l(s);
+  }
+}

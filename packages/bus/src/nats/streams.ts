@@ -1,0 +1,209 @@
+import { type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  RetentionPolicy,
+  type StreamConfig as NatsStreamConfig,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import { BusError } from '../errors.js';
+import { decodeJson, toBytes } from '../lib/codec.js';
+import { checkSubject } from '../lib/subject.js';
+import type { BusStatus, Consumer, ConsumerConfig, FetchOptions, Headers, PubAck, PublishOptions, StreamConfig, StreamInfo, StreamMsg, Streams } from '../types.js';
+import { mapNatsError } from './errors-map.js';
+
+const ms = (v: number): number => v * 1_000_000;
+
+function hdrs(h: JsMsg['headers']): Headers {
+  const out: Headers = {};
+  if (h) for (const [k, v] of h) out[k] = v[0] ?? '';
+  return out;
+}
+
+function wrap(m: JsMsg): StreamMsg {
+  return {
+    subject: m.subject,
+    data: m.data,
+    headers: hdrs(m.headers),
+    seq: m.seq,
+    msgId: m.headers?.get('Nats-Msg-Id') || undefined,
+    deliveryCount: m.info.deliveryCount,
+    timestamp: Number(BigInt(m.info.timestampNanos) / 1_000_000n),
+    json: <T>() => decodeJson<T>(m.data),
+    // ackAck waits for the server's confirmation, so "acked" means the server has it.
+    ack: async () => {
+      try {
+        await m.ackAck();
+      } catch (err) {
+        throw mapNatsError(err, 'ack');
+      }
+    },
+    nak: (delayMs) => m.nak(delayMs),
+    working: () => m.working(),
+    term: () => m.term(),
+  };
+}
+
+/** JetStream streams and durable pull consumers, created idempotently (file storage, DiscardNew). */
+export class NatsStreams implements Streams {
+  #js: JetStreamClient;
+  #jsm: Promise<JetStreamManager>;
+  #status: () => BusStatus;
+
+  constructor(nc: NatsConnection, status: () => BusStatus) {
+    this.#js = jetstream(nc);
+    this.#jsm = jetstreamManager(nc);
+    this.#status = status;
+  }
+
+  async ensure(config: StreamConfig): Promise<StreamInfo> {
+    for (const s of config.subjects) checkSubject(s, true);
+    const jsm = await this.#jsm;
+    const cfg: Partial<NatsStreamConfig> & { name: string } = {
+      name: config.name,
+      subjects: config.subjects,
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      // A full audit stream must refuse new events (publisher fails closed), never drop old ones silently.
+      discard: DiscardPolicy.New,
+      max_msgs: config.maxMsgs ?? -1,
+      max_bytes: config.maxBytes ?? -1,
+      max_msg_size: config.maxMsgSize ?? -1,
+      max_age: ms(config.maxAgeMs ?? 0),
+      duplicate_window: ms(config.duplicateWindowMs ?? 120_000),
+      deny_delete: config.denyDelete ?? false,
+      deny_purge: config.denyPurge ?? false,
+      num_replicas: config.replicas ?? 1,
+    };
+    try {
+      try {
+        await jsm.streams.info(config.name);
+      } catch (err) {
+        if (!/not found/i.test(String((err as Error).message))) throw err;
+        return toInfo(await jsm.streams.add(cfg));
+      }
+      return toInfo(await jsm.streams.update(config.name, cfg));
+    } catch (err) {
+      throw mapNatsError(err, `ensure stream ${config.name}`);
+    }
+  }
+
+  async publish(subject: string, data: Uint8Array | string, opts: PublishOptions = {}): Promise<PubAck> {
+    checkSubject(subject);
+    // While disconnected nats.js would buffer the publish and wait: fail fast instead, the caller fails closed.
+    if (this.#status() !== 'connected') throw new BusError('ERR_BUS_UNAVAILABLE', 'durable publish: NATS is unavailable');
+    const h = natsHeaders();
+    for (const [k, v] of Object.entries(opts.headers ?? {})) h.set(k, v);
+    try {
+      const ack = await this.#js.publish(subject, toBytes(data), {
+        msgID: opts.msgId,
+        headers: h,
+        timeout: opts.timeoutMs ?? 5000,
+      });
+      return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+    } catch (err) {
+      const mapped = mapNatsError(err, `durable publish to ${subject}`);
+      if (mapped.code === 'ERR_BUS_NO_RESPONDER') {
+        throw new BusError('ERR_STREAM_NO_MATCH', `no stream captures subject "${subject}"`, { cause: err });
+      }
+      throw mapped;
+    }
+  }
+
+  async consumer(stream: string, config: ConsumerConfig): Promise<Consumer> {
+    const jsm = await this.#jsm;
+    const cfg = {
+      durable_name: config.durable,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: ms(config.ackWaitMs ?? 30_000),
+      max_deliver: config.maxDeliver ?? -1,
+      max_ack_pending: config.maxAckPending ?? 1000,
+      ...(config.filterSubject ? { filter_subject: config.filterSubject } : {}),
+    };
+    try {
+      try {
+        await jsm.consumers.info(stream, config.durable);
+        await jsm.consumers.update(stream, config.durable, {
+          ack_wait: cfg.ack_wait,
+          max_deliver: cfg.max_deliver,
+          max_ack_pending: cfg.max_ack_pending,
+        });
+      } catch (err) {
+        if (!/not found/i.test(String((err as Error).message)) || /stream not found/i.test(String((err as Error).message))) throw err;
+        await jsm.consumers.add(stream, {
+          ...cfg,
+          deliver_policy: config.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+        });
+      }
+      const c = await this.#js.consumers.get(stream, config.durable);
+      return {
+        stream,
+        name: config.durable,
+        fetch: async (o: FetchOptions) => {
+          try {
+            // A pull request waits until its batch is full; ask only for what is there now (at least one),
+            // so fetch returns as soon as messages are available, like the in-process transport.
+            const info = await c.info();
+            const max = Math.max(1, Math.min(o.batch, info.num_pending));
+            const iter = await c.fetch({ max_messages: max, expires: Math.max(1000, o.expiresMs ?? 1000) });
+            const out: StreamMsg[] = [];
+            for await (const m of iter) out.push(wrap(m));
+            return out;
+          } catch (err) {
+            throw mapNatsError(err, `fetch from ${stream}/${config.durable}`);
+          }
+        },
+        pending: async () => {
+          const i = await c.info();
+          return { pending: i.num_pending, ackPending: i.num_ack_pending };
+        },
+      };
+    } catch (err) {
+      throw mapNatsError(err, `consumer ${stream}/${config.durable}`);
+    }
+  }
+
+  async info(stream: string): Promise<StreamInfo> {
+    try {
+      return toInfo(await (await this.#jsm).streams.info(stream));
+    } catch (err) {
+      throw mapNatsError(err, `stream info ${stream}`);
+    }
+  }
+
+  async get(stream: string, seq: number): Promise<StreamMsg | null> {
+    try {
+      const m = await (await this.#jsm).streams.getMessage(stream, { seq });
+      if (!m) return null;
+      const headers: Headers = {};
+      if (m.header) for (const [k, v] of m.header) headers[k] = v[0] ?? '';
+      return {
+        subject: m.subject,
+        data: m.data,
+        headers,
+        seq: m.seq,
+        msgId: headers['Nats-Msg-Id'],
+        deliveryCount: 0,
+        timestamp: m.time.getTime(),
+        json: <T>() => decodeJson<T>(m.data),
+        ack: async () => {},
+        nak: () => {},
+        working: () => {},
+        term: () => {},
+      };
+    } catch (err) {
+      if (/no message found|not found/i.test(String((err as Error).message))) return null;
+      throw mapNatsError(err, `get ${stream}#${seq}`);
+    }
+  }
+}
+
+function toInfo(i: { config: { name: string }; state: { messages: number; bytes: number; first_seq: number; last_seq: number } }): StreamInfo {
+  return { name: i.config.name, messages: i.state.messages, bytes: i.state.bytes, firstSeq: i.state.first_seq, lastSeq: i.state.last_seq };
+}

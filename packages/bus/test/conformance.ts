@@ -1,0 +1,266 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import type { Bus } from '../src/index.js';
+
+export interface Harness {
+  /** A fresh client on the same bus (a second connection for NATS, the same bus in-process). */
+  bus(): Promise<Bus>;
+  /** Makes the durable store unreachable; returns a function that brings it back. */
+  outage(bus: Bus): Promise<() => Promise<Bus>>;
+  /** Simulates a restart of everything and returns a new client that must see the same durable state. */
+  restart(bus: Bus): Promise<Bus>;
+  /** Environment for a child process that should join this bus. */
+  childEnv(): Record<string, string>;
+}
+
+const uid = (): string => randomBytes(4).toString('hex');
+
+async function rejectsWithCode(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.equal((err as { code?: string }).code, code);
+    return true;
+  });
+}
+
+/** One suite, run against every transport. */
+export function conformance(name: string, h: Harness): void {
+  describe(`bus conformance (${name})`, () => {
+    it('request/reply - a service endpoint answers and its typed errors cross the bus', async () => {
+      const bus = await h.bus();
+      const svc = await bus.addService({ name: `echo${uid()}`, version: '1.0.0' });
+      const subject = `echo.${uid()}`;
+      svc.addEndpoint<{ n: number }, { twice: number }>(
+        'twice',
+        (req) => {
+          if (req.n < 0) throw Object.assign(new Error('negative'), { code: 'ERR_NEGATIVE' });
+          return { twice: req.n * 2 };
+        },
+        { subject },
+      );
+      assert.deepEqual(await bus.request(subject, { n: 21 }), { twice: 42 });
+      await rejectsWithCode(bus.request(subject, { n: -1 }), 'ERR_NEGATIVE');
+      assert.equal(svc.stats().endpoints[0]?.requests, 2);
+      assert.equal(svc.stats().endpoints[0]?.errors, 1);
+      await svc.stop();
+      await bus.drain();
+    });
+
+    it('request/reply - no responder fails fast with its typed error', async () => {
+      const bus = await h.bus();
+      const t0 = Date.now();
+      await rejectsWithCode(bus.request(`nobody.${uid()}`, {}, { timeoutMs: 5000 }), 'ERR_BUS_NO_RESPONDER');
+      assert.ok(Date.now() - t0 < 2000, 'no-responder must not wait for the deadline');
+      await bus.drain();
+    });
+
+    it('request/reply - a slow responder hits the deadline with ERR_BUS_TIMEOUT', async () => {
+      const bus = await h.bus();
+      const subject = `slow.${uid()}`;
+      const sub = bus.subscribe(subject, async () => {
+        await new Promise((r) => setTimeout(r, 600));
+      });
+      await rejectsWithCode(bus.request(subject, {}, { timeoutMs: 150 }), 'ERR_BUS_TIMEOUT');
+      await sub.unsubscribe();
+      await bus.drain();
+    });
+
+    it('pub/sub - wildcards * and > match like NATS', async () => {
+      const bus = await h.bus();
+      const root = `w${uid()}`;
+      const star: string[] = [];
+      const tail: string[] = [];
+      const s1 = bus.subscribe(`${root}.*.x`, (m) => {
+        star.push(m.subject);
+      });
+      const s2 = bus.subscribe(`${root}.>`, (m) => {
+        tail.push(m.subject);
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      for (const s of [`${root}.a.x`, `${root}.b.y`, `${root}.a.x.z`, `${root}`]) bus.publish(s, 'hi');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(star, [`${root}.a.x`]);
+      assert.deepEqual(tail.sort(), [`${root}.a.x`, `${root}.a.x.z`, `${root}.b.y`]);
+      await s1.unsubscribe();
+      await s2.unsubscribe();
+      await bus.drain();
+    });
+
+    it('pub/sub - a queue group delivers each message to exactly one member', async () => {
+      const bus = await h.bus();
+      const subject = `q.${uid()}`;
+      const got: Record<string, number> = { a: 0, b: 0 };
+      const sa = bus.subscribe(subject, () => void got.a!++, { queue: 'workers' });
+      const sb = bus.subscribe(subject, () => void got.b!++, { queue: 'workers' });
+      await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 40; i++) bus.publish(subject, String(i));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(got.a! + got.b!, 40);
+      await sa.unsubscribe();
+      await sb.unsubscribe();
+      await bus.drain();
+    });
+
+    it('stream - publish resolves when stored and a duplicate message id is stored once', async () => {
+      const bus = await h.bus();
+      const name = `S${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`] });
+      await bus.streams.ensure({ name, subjects: [`${name}.>`] }); // idempotent
+      const a = await bus.streams.publish(`${name}.x`, 'one', { msgId: 'id-1' });
+      const b = await bus.streams.publish(`${name}.x`, 'one again', { msgId: 'id-1' });
+      const c = await bus.streams.publish(`${name}.x`, 'two', { msgId: 'id-2' });
+      assert.equal(a.duplicate, false);
+      assert.equal(b.duplicate, true);
+      assert.equal(b.seq, a.seq);
+      assert.equal(c.seq, a.seq + 1);
+      assert.equal((await bus.streams.info(name)).messages, 2);
+      await bus.drain();
+    });
+
+    it('stream - a publish to a subject no stream captures is refused', async () => {
+      const bus = await h.bus();
+      await rejectsWithCode(bus.streams.publish(`nostream${uid()}.x`, 'x'), 'ERR_STREAM_NO_MATCH');
+      await bus.drain();
+    });
+
+    it('stream - a full stream refuses new messages (DiscardNew) instead of dropping old ones', async () => {
+      const bus = await h.bus();
+      const name = `F${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`], maxMsgs: 2 });
+      await bus.streams.publish(`${name}.a`, '1');
+      await bus.streams.publish(`${name}.a`, '2');
+      await rejectsWithCode(bus.streams.publish(`${name}.a`, '3'), 'ERR_STREAM_FULL');
+      const info = await bus.streams.info(name);
+      assert.equal(info.messages, 2);
+      assert.equal(info.firstSeq, 1);
+      await bus.drain();
+    });
+
+    it('stream - an unacked message is redelivered after the ack wait, acked ones are not', async () => {
+      const bus = await h.bus();
+      const name = `R${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`] });
+      await bus.streams.publish(`${name}.a`, 'keep');
+      await bus.streams.publish(`${name}.a`, 'drop');
+      const c = await bus.streams.consumer(name, { durable: 'worker', ackWaitMs: 1000 });
+      const first = await c.fetch({ batch: 10, expiresMs: 1000 });
+      assert.deepEqual(first.map((m) => new TextDecoder().decode(m.data)), ['keep', 'drop']);
+      await first[1]!.ack();
+      const again = await c.fetch({ batch: 10, expiresMs: 3000 });
+      assert.equal(again.length, 1);
+      assert.equal(new TextDecoder().decode(again[0]!.data), 'keep');
+      assert.equal(again[0]!.deliveryCount, 2);
+      again[0]!.nak();
+      const third = await c.fetch({ batch: 10, expiresMs: 2000 });
+      assert.equal(third[0]?.deliveryCount, 3);
+      await third[0]!.ack();
+      assert.equal((await c.fetch({ batch: 10, expiresMs: 1000 })).length, 0);
+      await bus.drain();
+    });
+
+    it('stream - a consumer filter only sees its subjects', async () => {
+      const bus = await h.bus();
+      const name = `G${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`] });
+      await bus.streams.publish(`${name}.a`, 'a');
+      await bus.streams.publish(`${name}.b`, 'b');
+      const c = await bus.streams.consumer(name, { durable: 'only-b', filterSubject: `${name}.b` });
+      const got = await c.fetch({ batch: 10, expiresMs: 1000 });
+      assert.deepEqual(got.map((m) => m.subject), [`${name}.b`]);
+      await bus.drain();
+    });
+
+    it('kv - compare-and-set with a stale revision is rejected, create is exclusive, watch sees changes', async () => {
+      const bus = await h.bus();
+      const kv = await bus.kv(`kv${uid()}`);
+      const seen: string[] = [];
+      const w = await kv.watch('approvals.>', (e) => seen.push(`${e.key}=${e.operation === 'PUT' ? e.string() : 'DEL'}`));
+      const r1 = await kv.create('approvals.a1', 'pending');
+      await rejectsWithCode(kv.create('approvals.a1', 'again'), 'ERR_KV_EXISTS');
+      const r2 = await kv.update('approvals.a1', 'approved', r1);
+      assert.ok(r2 > r1);
+      await rejectsWithCode(kv.update('approvals.a1', 'denied', r1), 'ERR_KV_WRONG_REVISION');
+      const e = await kv.get('approvals.a1');
+      assert.equal(e?.string(), 'approved');
+      assert.equal(e?.revision, r2);
+      await kv.delete('approvals.a1');
+      assert.equal(await kv.get('approvals.a1'), null);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(seen, ['approvals.a1=pending', 'approvals.a1=approved', 'approvals.a1=DEL']);
+      await w.stop();
+      await bus.drain();
+    });
+
+    it('stream - a durable publish while the store is down fails with an error, no hang; then it resumes', async () => {
+      let bus = await h.bus();
+      const name = `D${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`] });
+      await bus.streams.publish(`${name}.a`, 'before');
+      const back = await h.outage(bus);
+      const t0 = Date.now();
+      await assert.rejects(bus.streams.publish(`${name}.a`, 'during', { timeoutMs: 2000 }), (err: unknown) => {
+        assert.match(String((err as { code?: string }).code), /^ERR_BUS_(UNAVAILABLE|CLOSED|TIMEOUT)$/);
+        return true;
+      });
+      assert.ok(Date.now() - t0 < 3000, 'must fail within the deadline');
+      bus = await back();
+      const ack = await bus.streams.publish(`${name}.a`, 'after');
+      assert.equal(ack.seq, 2);
+      await bus.drain();
+    });
+
+    it('stream - a restart loses nothing: stored messages and consumer positions survive', async () => {
+      let bus = await h.bus();
+      const name = `P${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`] });
+      for (const v of ['1', '2', '3']) await bus.streams.publish(`${name}.a`, v, { msgId: `m${v}` });
+      const c = await bus.streams.consumer(name, { durable: 'w', ackWaitMs: 1000 });
+      const got = await c.fetch({ batch: 1, expiresMs: 1000 });
+      await got[0]!.ack();
+      bus = await h.restart(bus);
+      await bus.streams.ensure({ name, subjects: [`${name}.>`] });
+      assert.equal((await bus.streams.publish(`${name}.a`, 'dup', { msgId: 'm3' })).duplicate, true);
+      const c2 = await bus.streams.consumer(name, { durable: 'w', ackWaitMs: 1000 });
+      const rest = await c2.fetch({ batch: 10, expiresMs: 1500 });
+      assert.deepEqual(rest.map((m) => new TextDecoder().decode(m.data)), ['2', '3']);
+      for (const m of rest) await m.ack();
+      await bus.drain();
+    });
+
+    it('service - SIGTERM lets the request being handled finish before the process exits', async () => {
+      const bus = await h.bus();
+      const subject = `sigterm.${uid()}`;
+      const child = spawn(
+        process.execPath,
+        ['--conditions=agentgate-source', '--import', 'tsx', fileURLToPath(new URL('./fixtures/slow-service.ts', import.meta.url))],
+        { env: { ...process.env, ...h.childEnv(), SUBJECT: subject }, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const waitFor = async (text: string): Promise<void> => {
+        for (let i = 0; i < 300 && !out.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(out.includes(text), `child never printed "${text}": ${out}`);
+      };
+      await waitFor('ready');
+      if (bus.transport === 'nats') {
+        const reply = bus.request<{ done: boolean }>(subject, { work: 1 }, { timeoutMs: 10_000 });
+        await waitFor('handling');
+        child.kill('SIGTERM');
+        assert.deepEqual(await reply, { done: true });
+      } else {
+        // in-process: the child is its own bus; it asks itself and reports the reply
+        child.kill('SIGUSR2');
+        await waitFor('handling');
+        child.kill('SIGTERM');
+        await waitFor('reply {"done":true}');
+      }
+      assert.equal(await exited, 0);
+      await bus.drain();
+    });
+  });
+}

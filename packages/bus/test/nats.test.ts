@@ -1,0 +1,35 @@
+import { after, before } from 'node:test';
+import { startNats } from '@agentgate/testkit';
+import { type Bus, NatsBus } from '../src/index.js';
+import { conformance } from './conformance.js';
+
+type Nats = Awaited<ReturnType<typeof startNats>>;
+let server: Nats;
+before(async () => {
+  server = await startNats();
+  console.log(`nats-server start-up: ${server.startupMs} ms`);
+});
+after(async () => {
+  await server?.stop();
+});
+
+const connect = (): Promise<Bus> => NatsBus.connect({ servers: server.url, name: 'conformance' });
+
+conformance('nats', {
+  bus: connect,
+  outage: async () => {
+    await server.stop();
+    // give the client a moment to notice the dropped connection
+    await new Promise((r) => setTimeout(r, 300));
+    return async () => {
+      await server.start();
+      return connect();
+    };
+  },
+  restart: async (bus) => {
+    await bus.close();
+    await server.restart();
+    return connect();
+  },
+  childEnv: () => ({ NATS_URL: server.url }),
+});
