@@ -20,11 +20,15 @@ test('regex-bound - named groups count like groups', () => {
 });
 
 test('regex-bound - rejects unbounded and nested quantifiers and backreferences', () => {
-  for (const bad of ['a+', 'a*', 'a{2,}', '(?:a{1,3}){1,4}', '(a)\\1', '(?:ab', '(?=a)?']) {
+  for (const bad of ['a+', 'a*', 'a{2,}', '(?:a{1,3}){1,4}', '(?:a|aa){1,30}b', '(?:x(?:a|bc)){2,9}', '(a)\\1', '(?:ab', '(?=a)?']) {
     assert.throws(() => regexBound(bad), Error, bad);
   }
 });
 
 test('regex-bound - an optional group around a quantifier is allowed (not nested repetition)', () => {
   assert.equal(regexBound('(?:-[0-9]{1,2})?').maxLength, 3);
+});
+
+test('regex-bound - repeated single-character alternation is allowed (it cannot split a run two ways)', () => {
+  assert.equal(regexBound('(?:[a-z]|-(?!-)){0,10}').maxLength, 10);
 });

@@ -21,6 +21,8 @@ interface Node {
   ahead: number;
   behind: number;
   repeats: boolean;
+  /** An alternation with a branch longer than one character: repeating it can backtrack exponentially. */
+  wideAlt?: boolean;
 }
 
 class Parser {
@@ -33,8 +35,13 @@ class Parser {
 
   alternation(): Node {
     const out: Node = { max: 0, ahead: 0, behind: 0, repeats: false };
+    let branches = 0;
+    let widest = 0;
     for (;;) {
       const seq = this.sequence();
+      branches++;
+      widest = Math.max(widest, seq.max);
+      out.wideAlt = (branches > 1 && widest > 1) || out.wideAlt === true || seq.wideAlt === true;
       out.max = Math.max(out.max, seq.max);
       out.ahead = Math.max(out.ahead, seq.ahead);
       out.behind = Math.max(out.behind, seq.behind);
@@ -54,6 +61,7 @@ class Parser {
       out.ahead = Math.max(out.ahead, atom.ahead);
       out.behind = Math.max(out.behind, atom.behind);
       out.repeats ||= atom.repeats;
+      if (atom.wideAlt) out.wideAlt = true;
     }
     return out;
   }
@@ -66,7 +74,9 @@ class Parser {
     if (zeroWidth) this.fail('quantified assertion');
     // A repeated group that itself repeats is the shape of catastrophic backtracking.
     if (q.max > 1 && node.repeats) this.fail(`nested quantifier (${this.src.slice(start, this.pos)})`);
-    return { max: node.max * q.max, ahead: node.ahead, behind: node.behind, repeats: node.repeats || q.max > q.min };
+    // (a|aa){1,30} splits a run in exponentially many ways; only single-character branches may repeat.
+    if (q.max > 1 && node.wideAlt) this.fail(`repeated multi-character alternation (${this.src.slice(start, this.pos)})`);
+    return { max: node.max * q.max, ahead: node.ahead, behind: node.behind, repeats: node.repeats || q.max > q.min, wideAlt: node.wideAlt };
   }
 
   quantifier(): { min: number; max: number } | undefined {

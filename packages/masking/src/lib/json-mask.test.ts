@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ALNUM, gen } from '../../test/fixtures.js';
+import { createMasker } from '../index.js';
+
+const secret = `Js${gen(ALNUM, 20)}`;
+const m = createMasker({ secrets: [{ ref: 'conn/llm', value: secret }], sensitiveKeys: ['x-custom-auth'] });
+
+describe('json masking', () => {
+  test('json masking - sensitive keys are replaced whole, other keys kept', () => {
+    const r = m.maskJson({
+      user: 'ci-bot',
+      password: 'hunter2',
+      headers: { Authorization: 'Bearer abc', 'Set-Cookie': ['a=1', 'b=2'], 'content-type': 'application/json', 'X-Custom-Auth': 'v' },
+      db: { client_secret: 'zz', github_token: 'tt', max_tokens: 1024, total_tokens: 9, token_type: 'bearer' },
+      empty: { password: '', token: null, secret: false },
+    });
+    assert.deepEqual(r.value, {
+      user: 'ci-bot',
+      password: '[REDACTED:sensitive-key]',
+      headers: {
+        Authorization: '[REDACTED:sensitive-key]',
+        'Set-Cookie': '[REDACTED:sensitive-key]',
+        'content-type': 'application/json',
+        'X-Custom-Auth': '[REDACTED:sensitive-key]',
+      },
+      db: {
+        client_secret: '[REDACTED:sensitive-key]',
+        github_token: '[REDACTED:sensitive-key]',
+        max_tokens: 1024,
+        total_tokens: 9,
+        token_type: 'bearer',
+      },
+      empty: { password: '', token: null, secret: false },
+    });
+    const paths = r.findings.map((f) => f.path).sort();
+    assert.deepEqual(paths, [
+      'db.client_secret',
+      'db.github_token',
+      'headers.Authorization',
+      'headers.Set-Cookie',
+      'headers.X-Custom-Auth',
+      'password',
+    ]);
+    assert.ok(r.findings.every((f) => f.type === 'sensitive-key' && f.count === 1));
+  });
+
+  test('json masking - hits inside any string are masked with type, ref and path', () => {
+    const tok = `ghp_${gen(ALNUM, 36)}`;
+    const r = m.maskJson({ messages: [{ role: 'tool', content: `cat .env\nKEY=${secret}\nGH=${tok}` }] });
+    assert.equal(r.value.messages[0]?.content, 'cat .env\nKEY=[REDACTED:secret:conn/llm]\nGH=[REDACTED:github-token]');
+    assert.deepEqual(
+      r.findings.sort((a, b) => a.type.localeCompare(b.type)),
+      [
+        { type: 'github-token', count: 1, path: 'messages[0].content' },
+        { type: 'secret', ref: 'conn/llm', count: 1, path: 'messages[0].content' },
+      ],
+    );
+    assert.ok(!JSON.stringify(r).includes(secret) && !JSON.stringify(r).includes(tok));
+  });
+
+  test('json masking - a brokered secret under a sensitive key is still reported by ref', () => {
+    const r = m.maskJson({ api_key: secret });
+    assert.deepEqual(r.value, { api_key: '[REDACTED:sensitive-key]' });
+    assert.ok(r.findings.some((f) => f.type === 'secret' && f.ref === 'conn/llm' && f.path === 'api_key'));
+  });
+
+  test('json masking - secrets used as object keys do not survive in keys or paths', () => {
+    const r = m.maskJson({ [secret]: { n: 1 } });
+    assert.ok(!JSON.stringify(r).includes(secret));
+    assert.deepEqual(r.value, { '[REDACTED:secret:conn/llm]': { n: 1 } });
+  });
+
+  test('json masking - input is not mutated; numbers, booleans and nulls pass through', () => {
+    const input = { a: 1, b: true, c: null, d: [1, 'x'], password: 'p' };
+    const copy = structuredClone(input);
+    const r = m.maskJson(input);
+    assert.deepEqual(input, copy);
+    assert.deepEqual(r.value, { a: 1, b: true, c: null, d: [1, 'x'], password: '[REDACTED:sensitive-key]' });
+  });
+
+  test('json masking - very deep values are cut off rather than walked without bound', () => {
+    let deep: unknown = secret;
+    for (let i = 0; i < 200; i++) deep = { n: deep };
+    const r = m.maskJson(deep);
+    assert.ok(!JSON.stringify(r.value).includes(secret));
+    assert.ok(r.findings.some((f) => f.type === 'depth-limit'));
+  });
+});
