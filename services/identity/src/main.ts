@@ -19,4 +19,7 @@ onShutdown(async (signal) => {
   await svc.stop();
   // Drain lets requests in flight get their answer before the connection closes.
   await bus.drain();
+  logger.info({ signal }, 'identity service stopped');
+  // pino writes asynchronously; flush before the process exits so the last lines are not lost.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
 });
