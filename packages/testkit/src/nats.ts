@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchAndWait } from './lib/launch.js';
 import { httpGet, tcpOpen } from './lib/probe.js';
@@ -52,8 +52,9 @@ interface PortsFile {
   monitoring?: string[];
 }
 
-function readPorts(dir: string, pid: number): { port: number; monitorPort: number } | undefined {
-  const file = readdirSync(dir).find((f) => f === `nats-server_${pid}.ports`);
+function readPorts(dir: string): { port: number; monitorPort: number } | undefined {
+  // One server per dir, and stale files are removed before each start.
+  const file = readdirSync(dir).find((f) => /^nats-server_\d+\.ports$/.test(f));
   if (!file) return undefined;
   const ports = JSON.parse(readFileSync(join(dir, file), 'utf8')) as PortsFile;
   const port = Number(new URL(ports.nats?.[0] ?? '').port);
@@ -78,8 +79,10 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
   let port = opts.port ?? -1;
   let monitorPort = -1;
 
-  const launch = () =>
-    launchAndWait(
+  const launch = () => {
+    // A killed server leaves its ports file behind; never read a stale one.
+    for (const f of readdirSync(portsDir)) rmSync(join(portsDir, f), { force: true });
+    return launchAndWait(
       {
         command: bin,
         logFile,
@@ -100,8 +103,8 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
       {
         what: 'nats-server',
         timeoutMs: opts.startTimeoutMs ?? 20_000,
-        ready: async (proc) => {
-          const ports = readPorts(portsDir, proc.pid);
+        ready: async () => {
+          const ports = readPorts(portsDir);
           if (!ports) return false;
           port = ports.port;
           monitorPort = ports.monitorPort;
@@ -112,6 +115,7 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
         },
       },
     );
+  };
 
   const life = new Restartable(launch, 5_000);
   try {

@@ -18,6 +18,8 @@ export interface StartOpenSearchOptions {
   heap?: string;
   /** Default 120 s (a cold JVM on a busy 2-core machine). */
   startTimeoutMs?: number;
+  /** Extra JVM flags (e.g. `-XX:TieredStopAtLevel=1` for faster start-up at lower throughput). */
+  jvmArgs?: string[];
   /** Extra lines for opensearch.yml. */
   settings?: Record<string, string | number | boolean>;
 }
@@ -107,6 +109,7 @@ export async function startOpenSearch(opts: StartOpenSearchOptions = {}): Promis
           `-Xms${heap === '1g' ? '512m' : heap}`,
           '-XX:-HeapDumpOnOutOfMemoryError',
           `-Djava.io.tmpdir=${tmp.path}`,
+          ...(opts.jvmArgs ?? []),
           '-cp',
           classpath,
           'org.codelibs.opensearch.runner.OpenSearchRunner',

@@ -41,15 +41,36 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * Runs the server under a small sh watchdog that holds a pipe from the test
+ * process: if the test process dies without running its exit hooks
+ * (SIGKILL, OOM), the pipe closes and the watchdog SIGKILLs the server, so
+ * no orphan keeps a port or a JVM's gigabyte on the shared machine. The
+ * watcher ignores SIGTERM so a graceful group stop stays graceful, and the
+ * shell waits until the server has really exited.
+ */
+const WATCHDOG = [
+  // Background jobs of a non-interactive sh get /dev/null as stdin: keep the pipe on fd 3.
+  'exec 3<&0',
+  '"$@" </dev/null 3<&- &',
+  'server=$!',
+  "trap 'kill -TERM $server 2>/dev/null' TERM",
+  "(trap '' TERM INT; cat <&3 >/dev/null; kill -KILL $server 2>/dev/null) &",
+  'exec 3<&-',
+  'status=0',
+  'while kill -0 $server 2>/dev/null; do wait $server; status=$?; done',
+  'exit $status',
+].join('\n');
+
 /** Spawns a server detached in its own process group, with output to a log file. */
 export function spawnManaged(spec: SpawnSpec): ManagedProcess {
   const fd = openSync(spec.logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(spec.command, spec.args, {
+    child = spawn('/bin/sh', ['-c', WATCHDOG, 'testkit-watchdog', spec.command, ...spec.args], {
       cwd: spec.cwd,
       env: spec.env ?? process.env,
-      stdio: ['ignore', fd, fd],
+      stdio: ['pipe', fd, fd],
       detached: true,
     });
   } finally {
@@ -71,8 +92,10 @@ export function spawnManaged(spec: SpawnSpec): ManagedProcess {
   if (pid === undefined) {
     throw new TestkitError('ERR_START_FAILED', withLogTail(`could not spawn ${spec.command}`, spec.logFile));
   }
-  // The test process must not wait for servers to end before it can exit.
+  // The test process must not wait for servers to end before it can exit;
+  // the watchdog pipe is never written, only closed by our death.
   child.unref();
+  child.stdin?.on('error', () => undefined);
   const unregister = onProcessExit(() => killGroup(pid, 'SIGKILL'));
   void exited.then(unregister);
 
