@@ -6,7 +6,9 @@
  */
 export class KeywordIndex {
   private readonly goto: Int32Array;
-  private readonly out: (readonly number[] | undefined)[];
+  private readonly out: (readonly number[])[];
+  /** 1 where a state emits: keeps the hot loop on typed arrays only. */
+  private readonly emits: Uint8Array;
   readonly size: number;
 
   /** `keywords[i]` are the (lowercase ASCII) keywords of detector i. */
@@ -52,29 +54,30 @@ export class KeywordIndex {
         }
       }
     }
+    // Case folding lives in the table: an uppercase column copies its lowercase one.
+    for (const row of trie) for (let c = 65; c <= 90; c++) row[c] = row[c | 32]!;
     this.goto = new Int32Array(trie.length * 128);
     trie.forEach((row, st) => {
       this.goto.set(row, st * 128);
     });
-    this.out = outSets.map((s) => (s.size > 0 ? [...s] : undefined));
+    this.out = outSets.map((s) => [...s]);
+    this.emits = Uint8Array.from(outSets, (s) => (s.size > 0 ? 1 : 0));
   }
 
   /** Marks in `hits` (length = number of detectors) the detectors whose keyword occurs in s[from, to). */
   scan(s: string, from: number, to: number, hits: Uint8Array): void {
-    const { goto, out } = this;
+    const { goto, out, emits } = this;
     let remaining = this.size;
     let st = 0;
     for (let i = from; i < to; i++) {
-      let c = s.charCodeAt(i);
+      const c = s.charCodeAt(i);
       if (c >= 128) {
         st = 0;
         continue;
       }
-      if (c >= 65 && c <= 90) c |= 32;
-      st = goto[st * 128 + c]!;
-      const o = out[st];
-      if (o !== undefined) {
-        for (const d of o) {
+      st = goto[(st << 7) | c]!;
+      if (emits[st] === 1) {
+        for (const d of out[st]!) {
           if (hits[d] === 0) {
             hits[d] = 1;
             if (--remaining === 0) return;

@@ -38,8 +38,8 @@ export const GENERIC: readonly DetectorDef[] = [
   {
     id: 'url-credentials',
     keywords: ['://'],
-    pattern:
-      "(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://[A-Za-z0-9._~%!$&'()*+,;=-]{0,128}:(?<s>[A-Za-z0-9._~%!$&'()*+,;=-]{1,256})@",
+    // Starts at "://" (the scheme is not masked): a literal first lets the regex engine skip ahead fast.
+    pattern: "://[A-Za-z0-9._~%!$&'()*+,;=-]{0,128}:(?<s>[A-Za-z0-9._~%!$&'()*+,;=-]{1,256})@",
     validate: notPlaceholder,
   },
   {
@@ -75,8 +75,9 @@ export const GENERIC: readonly DetectorDef[] = [
       'access-key', 'authkey', 'auth_key', 'auth-key', 'privatekey', 'private_key', 'private-key', 'credential',
     ],
     caseInsensitive: true,
-    // The lookbehind keeps our own tags (`[REDACTED:secret:conn/x]`) from being re-masked.
-    pattern: `(?<!\\[REDACTED:)(?:passwd|password|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)(?:[_.-]?(?:key|value|base|secret|token|id))?${SEP}(?<s>[${VALUE}]{1,200})(?![(\\[${VALUE}])`,
+    // The lookbehind keeps our own tags (`[REDACTED:secret:conn/x]`) from being re-masked; it sits
+    // after the keyword so the pattern starts with literals, which the regex engine scans for fast.
+    pattern: `(?:passwd|password|pwd|secret(?<!\\[REDACTED:secret)|token|api[_-]?key|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)(?:[_.-]?(?:key|value|base|secret|token|id))?${SEP}(?<s>[${VALUE}]{1,200})(?![(\\[${VALUE}])`,
     validate: highEntropy,
     priority: 1,
   },
