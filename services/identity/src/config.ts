@@ -50,6 +50,18 @@ export const groupRuleSchema = z.strictObject({
 export const identityConfigSchema = z.strictObject({
   issuers: z.array(issuerSchema).default([]),
   groups: z.array(groupRuleSchema).default([]),
+  /** Verified-token cache: entries (0 disables) and the longest life of an entry. */
+  cache: z
+    .strictObject({ maxEntries: z.number().int().min(0).optional(), ttlSec: z.number().int().positive().optional() })
+    .optional(),
+  /** JWKS fetching: min time between refetches on an unknown kid; max age of fetched keys; fetch timeout. */
+  jwks: z
+    .strictObject({
+      cooldownSec: z.number().int().min(0).optional(),
+      maxAgeSec: z.number().int().positive().optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .optional(),
 });
 
 /** Read-only view of a value (the shape of a frozen configuration from loadConfig). */
@@ -82,7 +94,7 @@ export function parseIdentityConfig(input: unknown): IdentityConfig {
   return res.data;
 }
 
-/** Run-time tuning that is not part of the configuration file. */
+/** Run-time tuning; overrides the section's `cache` / `jwks` values (tests move the clock). */
 export interface IdentityRuntimeOptions {
   /** Verified-token cache: entries (0 disables) and the longest life of an entry. */
   cache?: { maxEntries?: number; ttlSec?: number };
@@ -98,10 +110,12 @@ export interface ResolvedRuntime {
   now: () => number;
 }
 
-export function resolveRuntime(o: IdentityRuntimeOptions = {}): ResolvedRuntime {
+export function resolveRuntime(config: IdentityConfig, o: IdentityRuntimeOptions = {}): ResolvedRuntime {
+  const c = { ...config.cache, ...o.cache };
+  const j = { ...config.jwks, ...o.jwks };
   return {
-    cache: { maxEntries: o.cache?.maxEntries ?? 10_000, ttlSec: o.cache?.ttlSec ?? 300 },
-    jwks: { cooldownSec: o.jwks?.cooldownSec ?? 30, maxAgeSec: o.jwks?.maxAgeSec ?? 600, timeoutMs: o.jwks?.timeoutMs ?? 5000 },
+    cache: { maxEntries: c.maxEntries ?? 10_000, ttlSec: c.ttlSec ?? 300 },
+    jwks: { cooldownSec: j.cooldownSec ?? 30, maxAgeSec: j.maxAgeSec ?? 600, timeoutMs: j.timeoutMs ?? 5000 },
     now: o.now ?? Date.now,
   };
 }

@@ -48,7 +48,7 @@ export class IdentityVerifier {
 
   constructor(config: IdentityConfigInput, runtime: IdentityRuntimeOptions = {}) {
     this.config = parseIdentityConfig(config);
-    const rt = resolveRuntime(runtime);
+    const rt = resolveRuntime(this.config, runtime);
     this.verifier = new TokenVerifier(this.config, rt);
     this.cache = new TokenCache<Principal>(rt.cache.maxEntries, rt.cache.ttlSec * 1000, rt.now);
     // Rules are compiled once here, never per request.

@@ -100,13 +100,18 @@ describe('identity service over the bus', () => {
       '      when:',
       `        iss: ${iss.gh.issuer}`,
       '        ref: refs/heads/main',
+      '  cache:',
+      '    maxEntries: 0',
     ].join('\n');
     const config = loadConfig({ text, env: {} });
     const bus = await createBus();
     try {
-      await startIdentityService(bus, config.identity);
-      const p = await bus.request<Principal>(VERIFY_SUBJECT, { token: await iss.gh.mint(githubClaims()) });
+      const svc = await startIdentityService(bus, config.identity);
+      const token = await iss.gh.mint(githubClaims());
+      const p = await bus.request<Principal>(VERIFY_SUBJECT, { token });
       assert.deepEqual(p.groups, ['release-bots']);
+      await bus.request<Principal>(VERIFY_SUBJECT, { token });
+      assert.equal(svc.verifier.stats().verifications, 2, 'cache.maxEntries: 0 from the file disabled the cache');
       await assert.rejects(bus.request(VERIFY_SUBJECT, { token: await iss.gh.mint(githubClaims({ repository: 'evil/x' })) }), {
         code: 'ERR_TOKEN_CLAIM_CONSTRAINT',
       });

@@ -37,11 +37,31 @@ const groupSchema = z.strictObject({
   when: z.record(nonEmpty, claimMatch).refine((w) => Object.keys(w).length > 0, 'expected at least one claim'),
 });
 
+/** Verified-token cache of the identity service (key: SHA-256 of the token; entry lives until min(exp, now + ttl)). */
+const cacheSchema = z
+  .strictObject({
+    /** 0 disables the cache. */
+    maxEntries: z.number().int().min(0).default(10_000),
+    ttlSec: posInt.default(300),
+  })
+  .prefault({});
+
+/** JWKS fetching: refetch on an unknown kid at most once per cooldown; keys older than maxAge are refetched. */
+const jwksSchema = z
+  .strictObject({
+    cooldownSec: z.number().int().min(0).default(30),
+    maxAgeSec: posInt.default(600),
+    timeoutMs: posInt.default(5000),
+  })
+  .prefault({});
+
 /** `identity`: the OIDC issuers trusted to authenticate pipelines, and groups derived from claims. */
 export const identitySchema = z
   .strictObject({
     issuers: z.array(issuerSchema).default([]),
     groups: z.array(groupSchema).default([]),
+    cache: cacheSchema,
+    jwks: jwksSchema,
   })
   .prefault({})
   .superRefine((v, ctx) => {
