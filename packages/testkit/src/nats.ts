@@ -69,7 +69,11 @@ function readPorts(dir: string): { port: number; monitorPort: number } | undefin
  * nats.js test launcher does); later starts reuse them.
  */
 export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer> {
-  const bin = requireBinary('nats-server', 'apt-get install -y nats-server');
+  // AGENTGATE_NATS_SERVER points at another build (e.g. a `go install`ed 2.12) than Debian's 2.9.
+  const bin = requireBinary(
+    process.env.AGENTGATE_NATS_SERVER ?? 'nats-server',
+    'apt-get install -y nats-server (or set AGENTGATE_NATS_SERVER to a nats-server binary)',
+  );
   const tmp = tempDir('nats');
   const storeDir = join(tmp.path, 'jetstream');
   const portsDir = join(tmp.path, 'ports');
