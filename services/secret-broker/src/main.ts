@@ -1,0 +1,23 @@
+/**
+ * Process entry of the secret broker: `npm start -w @agentgate/secret-broker`.
+ * Reads the agentgate configuration, connects to the bus and answers
+ * `secrets.lease` / `secrets.masklist` until SIGTERM/SIGINT, then drains.
+ */
+import { createBus, onShutdown } from '@agentgate/bus';
+import { loadConfig } from '@agentgate/config';
+import { createLogger } from '@agentgate/log';
+import { startSecretBroker } from './broker.js';
+
+const config = loadConfig();
+const logger = createLogger({ name: 'secret-broker', level: config.log.level });
+const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate-secret-broker' });
+const broker = await startSecretBroker(bus, config, logger);
+
+onShutdown(async (signal) => {
+  logger.info({ signal }, 'secret broker stopping');
+  await broker.stop();
+  // Drain lets leases in flight get their answer before the connection closes.
+  await bus.drain();
+  logger.info({ signal }, 'secret broker stopped');
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+});
