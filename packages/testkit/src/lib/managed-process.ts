@@ -62,6 +62,10 @@ const WATCHDOG = [
   'exit $status',
 ].join('\n');
 
+// Held here so a watchdog's pipe lives as long as its server, even when a
+// test keeps only the URL and drops the handle.
+const live = new Set<ChildProcess>();
+
 /** Spawns a server detached in its own process group, with output to a log file. */
 export function spawnManaged(spec: SpawnSpec): ManagedProcess {
   const fd = openSync(spec.logFile, 'a');
@@ -96,6 +100,8 @@ export function spawnManaged(spec: SpawnSpec): ManagedProcess {
   // the watchdog pipe is never written, only closed by our death.
   child.unref();
   child.stdin?.on('error', () => undefined);
+  live.add(child);
+  void exited.then(() => live.delete(child));
   const unregister = onProcessExit(() => killGroup(pid, 'SIGKILL'));
   void exited.then(unregister);
 
