@@ -53,18 +53,31 @@ function wrap(m: JsMsg): StreamMsg {
 /** JetStream streams and durable pull consumers, created idempotently (file storage, DiscardNew). */
 export class NatsStreams implements Streams {
   #js: JetStreamClient;
-  #jsm: Promise<JetStreamManager>;
+  #nc: NatsConnection;
+  #jsmP: Promise<JetStreamManager> | undefined;
   #status: () => BusStatus;
 
   constructor(nc: NatsConnection, status: () => BusStatus) {
+    this.#nc = nc;
     this.#js = jetstream(nc);
-    this.#jsm = jetstreamManager(nc);
     this.#status = status;
+  }
+
+  /** The manager is made on first use and made again after a failure (e.g. JetStream not enabled yet). */
+  #jsm(): Promise<JetStreamManager> {
+    if (!this.#jsmP) {
+      const p = jetstreamManager(this.#nc);
+      this.#jsmP = p;
+      p.catch(() => {
+        if (this.#jsmP === p) this.#jsmP = undefined;
+      });
+    }
+    return this.#jsmP;
   }
 
   async ensure(config: StreamConfig): Promise<StreamInfo> {
     for (const s of config.subjects) checkSubject(s, true);
-    const jsm = await this.#jsm;
+    const jsm = await this.#jsm();
     const cfg: Partial<NatsStreamConfig> & { name: string } = {
       name: config.name,
       subjects: config.subjects,
@@ -117,7 +130,7 @@ export class NatsStreams implements Streams {
   }
 
   async consumer(stream: string, config: ConsumerConfig): Promise<Consumer> {
-    const jsm = await this.#jsm;
+    const jsm = await this.#jsm();
     const cfg = {
       durable_name: config.durable,
       ack_policy: AckPolicy.Explicit,
@@ -171,7 +184,7 @@ export class NatsStreams implements Streams {
 
   async info(stream: string): Promise<StreamInfo> {
     try {
-      return toInfo(await (await this.#jsm).streams.info(stream));
+      return toInfo(await (await this.#jsm()).streams.info(stream));
     } catch (err) {
       throw mapNatsError(err, `stream info ${stream}`);
     }
@@ -179,7 +192,7 @@ export class NatsStreams implements Streams {
 
   async get(stream: string, seq: number): Promise<StreamMsg | null> {
     try {
-      const m = await (await this.#jsm).streams.getMessage(stream, { seq });
+      const m = await (await this.#jsm()).streams.getMessage(stream, { seq });
       if (!m) return null;
       const headers: Headers = {};
       if (m.header) for (const [k, v] of m.header) headers[k] = v[0] ?? '';
