@@ -27,6 +27,13 @@ export const auditSchema = z
   .strictObject({
     sinks: z.array(sinkSchema).default([{ type: 'local', path: './.agentgate/audit' }]),
     indexPrefix: indexPrefix.default('agentgate-audit'),
+    /** Chain partition of this writer instance; parallel writers each need their own. */
+    partition: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or - (at most 64)')
+      .default('writer-0'),
+    /** Redelivery delay of an unacked event (the consumer's ack wait). */
+    ackWaitMs: posInt.default(30_000),
     checkpoint: z
       .strictObject({
         everyEvents: posInt.default(1000),

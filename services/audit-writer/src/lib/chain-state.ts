@@ -1,0 +1,66 @@
+import type { Kv } from '@agentgate/bus';
+import { GENESIS_HASH } from '@agentgate/events';
+import { AuditWriterError } from '../errors.js';
+
+/** A chain position handed out but not yet confirmed by every sink and acked. */
+export interface Reserved {
+  id: string;
+  seq: number;
+  prev: string;
+  hash: string;
+  /** `@timestamp` of the event (locates its daily index). */
+  ts: string;
+}
+
+/** The persisted head of one partition's chain. */
+export interface ChainStateValue {
+  /** Last assigned position (0 / GENESIS_HASH for an empty chain). */
+  seq: number;
+  hash: string;
+  /** Positions handed out whose events are not yet known to be acked: a redelivery takes the same slot. */
+  reserved: Reserved[];
+}
+
+/** KV bucket of chain heads, one key per partition. */
+export const CHAIN_BUCKET = 'agentgate_audit_chain';
+
+/**
+ * The chain head of one partition in a KV bucket, written with compare-and-set:
+ * a second writer configured with the same partition fails (ERR_CHAIN_CONFLICT)
+ * instead of forking the chain.
+ */
+export class ChainState {
+  #kv: Kv;
+  #key: string;
+  #revision = 0;
+  value: ChainStateValue = { seq: 0, hash: GENESIS_HASH, reserved: [] };
+
+  constructor(kv: Kv, partition: string) {
+    this.#kv = kv;
+    this.#key = partition;
+  }
+
+  async load(): Promise<ChainStateValue> {
+    const entry = await this.#kv.get(this.#key);
+    if (entry && entry.operation === 'PUT') {
+      this.value = entry.json<ChainStateValue>();
+      this.#revision = entry.revision;
+    }
+    return this.value;
+  }
+
+  /** Persists `value` (CAS on the revision this writer last saw). */
+  async save(): Promise<void> {
+    const data = JSON.stringify(this.value);
+    try {
+      this.#revision = this.#revision === 0 ? await this.#kv.create(this.#key, data) : await this.#kv.update(this.#key, data, this.#revision);
+    } catch (cause) {
+      const code = (cause as { code?: string }).code;
+      if (code === 'ERR_KV_WRONG_REVISION' || code === 'ERR_KV_EXISTS') {
+        // Two writers on one partition would fork the chain: stop rather than continue.
+        throw new AuditWriterError('ERR_CHAIN_CONFLICT', `chain partition ${this.#key} was advanced by another writer`, { cause });
+      }
+      throw cause;
+    }
+  }
+}

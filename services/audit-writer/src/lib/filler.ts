@@ -1,0 +1,48 @@
+import type { AuditEvent } from '@agentgate/events';
+
+/** Why a chain slot holds a filler instead of the event. */
+export type FillerKind = 'dead-letter' | 'duplicate';
+
+/** `_id` of the filler document of a chain slot (never an event id, so it cannot conflict with one). */
+export function fillerId(partition: string, seq: number): string {
+  return `filler-${partition}-${seq}`;
+}
+
+/**
+ * The document that keeps a chain slot when its sealed event cannot be
+ * indexed (rejected by the index → dead-lettered, or a second copy of an
+ * already indexed event). It carries the slot's chain fields unchanged, so
+ * the next event still links to it; the verifier cannot recompute its hash
+ * (the content is in the dead-letter stream) and lists it as a filler.
+ */
+export function fillerDoc(sealed: AuditEvent, kind: FillerKind, reason: string): Record<string, unknown> {
+  const chain = sealed.agentgate.chain!;
+  return {
+    '@timestamp': sealed['@timestamp'],
+    event: {
+      id: sealed.event.id,
+      kind: 'event',
+      category: ['database'],
+      type: ['info'],
+      action: 'audit.chain_filler',
+      outcome: 'unknown',
+      reason: reason.slice(0, 1000),
+      dataset: 'agentgate.audit',
+      module: 'agentgate',
+      hash: chain.hash,
+    },
+    observer: { type: 'proxy', vendor: 'agentgate' },
+    agentgate: {
+      session: { id: sealed.agentgate.session.id },
+      action: { id: sealed.agentgate.action.id, kind: 'audit.chain_filler', phase: 'failed' },
+      chain: { ...chain },
+      filler: { kind, event_id: sealed.event.id },
+    },
+  };
+}
+
+/** True when a stored document is a chain filler. */
+export function isFiller(doc: unknown): boolean {
+  const ag = (doc as { agentgate?: { filler?: unknown } } | null)?.agentgate;
+  return ag?.filler !== undefined && ag.filler !== null;
+}

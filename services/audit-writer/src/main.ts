@@ -1,0 +1,22 @@
+/**
+ * Process entry of the audit writer: `npm start -w @agentgate/audit-writer`.
+ * Reads the agentgate configuration, connects to the bus and indexes the clean
+ * audit stream until SIGTERM/SIGINT, then finishes the batch in flight and stops.
+ */
+import { createBus, onShutdown } from '@agentgate/bus';
+import { loadConfig } from '@agentgate/config';
+import { createLogger } from '@agentgate/log';
+import { startAuditWriter } from './writer.js';
+
+const config = loadConfig();
+const logger = createLogger({ name: 'audit-writer', level: config.log.level });
+const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: `agentgate-audit-writer-${config.audit.partition}` });
+const writer = await startAuditWriter(bus, config, logger);
+
+onShutdown(async (signal) => {
+  logger.info({ signal }, 'audit writer stopping');
+  await writer.stop();
+  await bus.drain();
+  // pino writes asynchronously; flush before the process exits so the last lines are not lost.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+});

@@ -1,0 +1,183 @@
+import type { Bus } from '@agentgate/bus';
+import { type AuditEvent, GENESIS_HASH, STREAMS, hashEvent } from '@agentgate/events';
+import type { JWK } from 'jose';
+import { type CheckpointClaims, verifyCheckpoint } from './checkpoint.js';
+import { isFiller } from './lib/filler.js';
+import type { Sink, StoredCheckpoint } from './sinks/types.js';
+
+/** Kinds of tampering the verifier reports. */
+export type ProblemKind = 'modified' | 'deleted' | 'reordered' | 'inserted' | 'truncated';
+
+/** One finding. */
+export interface VerifyProblem {
+  kind: ProblemKind;
+  seq?: number;
+  id?: string;
+  detail: string;
+}
+
+/** The verifier's answer. */
+export interface VerifyReport {
+  ok: boolean;
+  partition: string;
+  /** Documents read from the trail. */
+  total: number;
+  /** Slots holding a filler (dead-lettered content, kept in the DLQ stream). */
+  fillers: number;
+  /** Highest chain position covered by a valid signed checkpoint (0 when none). */
+  checkpointSeq: number;
+  /** Checkpoints whose signature did not verify. */
+  badCheckpoints: number;
+  problems: VerifyProblem[];
+}
+
+/** Where the signed checkpoints come from: outside the index is what catches truncation. */
+export type CheckpointSource = { bus: Bus } | { checkpoints: Array<StoredCheckpoint | string> } | { sink: Sink };
+
+/** Options of verifyTrail. */
+export interface VerifyOptions {
+  sink: Sink;
+  partition?: string;
+  publicKey: JWK;
+  checkpoints: CheckpointSource;
+}
+
+async function loadCheckpoints(src: CheckpointSource, partition: string): Promise<Array<StoredCheckpoint | string>> {
+  if ('checkpoints' in src) return src.checkpoints;
+  if ('sink' in src) return src.sink.readCheckpoints(partition);
+  const out: StoredCheckpoint[] = [];
+  const info = await src.bus.streams.info(STREAMS.AUDIT_CHECKPOINTS.name).catch(() => undefined);
+  if (!info) return out;
+  for (let s = info.firstSeq; s > 0 && s <= info.lastSeq; s++) {
+    const m = await src.bus.streams.get(STREAMS.AUDIT_CHECKPOINTS.name, s);
+    if (m) out.push(m.json<StoredCheckpoint>());
+  }
+  return out;
+}
+
+interface Entry {
+  id: string;
+  doc: AuditEvent;
+  seq: number;
+  valid: boolean;
+  filler: boolean;
+}
+
+function selfValid(id: string, doc: AuditEvent): boolean {
+  const c = doc.agentgate?.chain;
+  if (!c || typeof c.prev_hash !== 'string' || !/^[0-9a-f]{64}$/.test(c.prev_hash)) return false;
+  if (doc.event?.hash !== undefined && doc.event.hash !== c.hash) return false;
+  if (id !== doc.event?.id) return false;
+  try {
+    return hashEvent(doc, c.prev_hash) === c.hash;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `doc` hashes correctly once its chain seq is `seq` (its content intact, its position moved). */
+function validAt(doc: AuditEvent, chain: { seq: number; prev_hash: string; hash: string }): boolean {
+  const moved = { ...doc, agentgate: { ...doc.agentgate, chain: { ...doc.agentgate.chain!, seq: chain.seq, prev_hash: chain.prev_hash } } };
+  try {
+    return hashEvent(moved, chain.prev_hash) === chain.hash;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Walks one chain partition of a trail (index or local store) in seq order and reports
+ * every modified document (content no longer matches its hash), deleted slot (a gap),
+ * reordered documents (intact content sitting at another position), inserted documents
+ * (not part of the chain) and a truncated tail (the newest signed checkpoint, read from
+ * outside the index, covers positions the trail no longer holds).
+ */
+export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
+  const partition = opts.partition ?? 'writer-0';
+  const problems: VerifyProblem[] = [];
+  const entries: Entry[] = [];
+  for await (const { id, doc } of opts.sink.readChain({ partition })) {
+    const filler = isFiller(doc);
+    const seq = doc.agentgate?.chain?.seq ?? -1;
+    entries.push({ id, doc, seq, filler, valid: filler ? typeof doc.agentgate?.chain?.hash === 'string' : selfValid(id, doc) });
+  }
+
+  // Signed checkpoints: the newest valid one bounds the chain.
+  let best: CheckpointClaims | undefined;
+  let badCheckpoints = 0;
+  for (const raw of await loadCheckpoints(opts.checkpoints, partition)) {
+    const jws = typeof raw === 'string' ? raw : raw.jws;
+    try {
+      const c = await verifyCheckpoint(jws, opts.publicKey);
+      if (c.partition === partition && (!best || c.seq > best.seq)) best = c;
+    } catch {
+      badCheckpoints++;
+    }
+  }
+
+  // Invalid documents whose content fits another invalid document's slot were moved, not edited.
+  const invalid = entries.filter((e) => !e.valid);
+  const moved = new Set<Entry>();
+  for (const e of invalid) {
+    for (const o of invalid) {
+      if (o === e || !o.doc.agentgate?.chain) continue;
+      const c = o.doc.agentgate.chain;
+      if (validAt(e.doc, { seq: c.seq, prev_hash: c.prev_hash, hash: c.hash }) || validAt(e.doc, { seq: c.seq, prev_hash: e.doc.agentgate.chain!.prev_hash, hash: e.doc.agentgate.chain!.hash })) {
+        moved.add(e);
+        break;
+      }
+    }
+  }
+  for (const e of invalid) {
+    if (moved.has(e)) problems.push({ kind: 'reordered', seq: e.seq, id: e.id, detail: `event ${e.doc.event?.id} sits at position ${e.seq}, not where it was sealed` });
+    else if (!e.doc.agentgate?.chain) problems.push({ kind: 'inserted', id: e.id, detail: 'document without chain fields' });
+    else problems.push({ kind: 'modified', seq: e.seq, id: e.id, detail: 'content does not match its chain hash' });
+  }
+
+  // Walk the slots 1..max: gaps are deletions, extra claimants of a slot are insertions, broken links are reported once.
+  const bySeq = new Map<number, Entry[]>();
+  for (const e of entries) if (e.seq >= 1) bySeq.set(e.seq, [...(bySeq.get(e.seq) ?? []), e]);
+  const maxSeq = entries.reduce((m, e) => Math.max(m, e.seq), 0);
+  let prevHash: string | undefined = GENESIS_HASH;
+  for (let s = 1; s <= maxSeq; s++) {
+    const here = bySeq.get(s) ?? [];
+    if (here.length === 0) {
+      problems.push({ kind: 'deleted', seq: s, detail: `no document at position ${s}` });
+      prevHash = undefined;
+      continue;
+    }
+    // The one that links to its predecessor (or the first) holds the slot; others were inserted.
+    const holder = here.find((e) => e.valid && prevHash !== undefined && e.doc.agentgate.chain!.prev_hash === prevHash) ?? here.find((e) => e.valid) ?? here[0]!;
+    for (const e of here) {
+      if (e !== holder && e.valid) problems.push({ kind: 'inserted', seq: s, id: e.id, detail: `a second document claims position ${s}` });
+    }
+    const c = holder.doc.agentgate.chain!;
+    if (holder.valid && prevHash !== undefined && c.prev_hash !== prevHash) {
+      problems.push({ kind: 'inserted', seq: s, id: holder.id, detail: `position ${s} does not link to position ${s - 1}` });
+    }
+    // After a bad slot the link is unknown: the slot is already reported, do not blame its successor.
+    prevHash = holder.valid ? c.hash : undefined;
+  }
+
+  const checkpointSeq = best?.seq ?? 0;
+  if (best) {
+    const at = (bySeq.get(best.seq) ?? []).find((e) => e.valid);
+    if (maxSeq < best.seq) {
+      problems.push({ kind: 'truncated', seq: maxSeq + 1, detail: `trail ends at ${maxSeq}; a signed checkpoint covers ${best.seq} (${best.seq - maxSeq} missing)` });
+    } else if (at && at.doc.agentgate.chain!.hash !== best.hash) {
+      problems.push({ kind: 'modified', seq: best.seq, id: at.id, detail: 'the signed checkpoint names another hash at this position (chain rewritten)' });
+    }
+  }
+  if (badCheckpoints > 0 && !best) problems.push({ kind: 'modified', detail: `${badCheckpoints} checkpoint(s) fail signature verification` });
+  problems.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+  return { ok: problems.length === 0, partition, total: entries.length, fillers: entries.filter((e) => e.filler).length, checkpointSeq, badCheckpoints, problems };
+}
+
+/** Human-readable report for `agentgate verify` (one line per problem, a verdict line last). */
+export function formatVerifyReport(r: VerifyReport): string {
+  const lines = [`partition ${r.partition}: ${r.total} documents, signed checkpoint at ${r.checkpointSeq}${r.fillers ? `, ${r.fillers} dead-letter filler(s)` : ''}`];
+  for (const p of r.problems) lines.push(`  ${p.kind.toUpperCase()}${p.seq !== undefined ? ` seq=${p.seq}` : ''}${p.id ? ` id=${p.id}` : ''}: ${p.detail}`);
+  if (r.checkpointSeq === 0 && r.ok) lines.push('  warning: no valid signed checkpoint found; a truncated tail cannot be detected');
+  lines.push(r.ok ? 'OK: the audit trail is intact' : `FAILED: ${r.problems.length} problem(s) found`);
+  return `${lines.join('\n')}\n`;
+}

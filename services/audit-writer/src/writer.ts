@@ -1,0 +1,282 @@
+import { join } from 'node:path';
+import type { Bus, Consumer, StreamMsg } from '@agentgate/bus';
+import type { AuditConfig, BusConfig, DeepReadonly } from '@agentgate/config';
+import { type AuditEvent, STREAMS, decodeEvent, sealEvent } from '@agentgate/events';
+import type { Logger } from '@agentgate/log';
+import { type CheckpointSigner, loadCheckpointSigner } from './checkpoint.js';
+import { AuditWriterError } from './errors.js';
+import { backoffMs, sleep } from './lib/backoff.js';
+import { CHAIN_BUCKET, ChainState, type Reserved } from './lib/chain-state.js';
+import { Checkpointer } from './lib/checkpointer.js';
+import { publishDeadLetter } from './lib/dead-letter.js';
+import { type WriteItem, writeAll } from './lib/write-all.js';
+import { createSink } from './sinks/create-sink.js';
+import type { Sink } from './sinks/types.js';
+
+/** The configuration the writer reads: the `audit` and `bus` sections. */
+export interface AuditWriterConfig {
+  audit: DeepReadonly<AuditConfig>;
+  bus: DeepReadonly<Pick<BusConfig, 'dataDir' | 'streams'>>;
+}
+
+/** Overrides for tests and the one-process runner. */
+export interface AuditWriterOptions {
+  sinks?: Sink[];
+  signer?: CheckpointSigner;
+  /** How long stop() keeps retrying a batch in flight before leaving it unacked (default 10 s). */
+  stopTimeoutMs?: number;
+}
+
+/** Counters of a running writer. */
+export interface WriterStats {
+  indexed: number;
+  alreadyIndexed: number;
+  deadLettered: number;
+  batches: number;
+  retries: number;
+  head: number;
+}
+
+/** A running writer. */
+export interface AuditWriter {
+  readonly partition: string;
+  readonly signer: CheckpointSigner;
+  stats(): WriterStats;
+  /** Finishes the batch in flight (acks it), writes a last checkpoint, closes the sinks. */
+  stop(): Promise<void>;
+}
+
+/** Durable consumer name shared by every writer instance (they split the stream between them). */
+export const WRITER_DURABLE = 'audit-writer';
+
+async function withRetry<T>(fn: () => Promise<T>, stopped: () => boolean, logger: Logger, what: string): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (stopped() || (err as { code?: string }).code !== 'ERR_SINK_UNAVAILABLE') throw err;
+      if (attempt % 10 === 0) logger.warn({ err, what }, 'audit sink unavailable; retrying');
+      await sleep(backoffMs(attempt));
+    }
+  }
+}
+
+/**
+ * Starts the audit writer: consumes AUDIT_CLEAN with a durable pull consumer, seals each
+ * event into this partition's hash chain in consumption order, bulk-creates it in every
+ * sink (`_id` = event id) and acks only after every sink confirmed it (created or 409).
+ * 429/5xx/unreachable are retried with backoff without acking; content rejected by an index
+ * goes to AUDIT_DLQ (its chain slot gets a filler) before its ack.
+ */
+export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logger: Logger, opts: AuditWriterOptions = {}): Promise<AuditWriter> {
+  const audit = config.audit;
+  const partition = audit.partition;
+  const log = logger.child({ partition });
+  const streamBase = { maxBytes: config.bus.streams.maxBytes, replicas: config.bus.streams.replicas };
+  await bus.streams.ensure({ name: STREAMS.AUDIT_CLEAN.name, subjects: [...STREAMS.AUDIT_CLEAN.subjects], ...streamBase });
+  // The dead letters and the checkpoints are evidence: nobody deletes or purges them.
+  await bus.streams.ensure({ name: STREAMS.AUDIT_DLQ.name, subjects: [...STREAMS.AUDIT_DLQ.subjects], ...streamBase, denyDelete: true, denyPurge: true });
+  await bus.streams.ensure({
+    name: STREAMS.AUDIT_CHECKPOINTS.name,
+    subjects: [...STREAMS.AUDIT_CHECKPOINTS.subjects],
+    ...streamBase,
+    denyDelete: true,
+    denyPurge: true,
+  });
+
+  const sinks = opts.sinks ?? audit.sinks.map((s) => createSink(s, audit.indexPrefix));
+  let stopping = false;
+  for (const s of sinks) await withRetry(() => s.setup(), () => stopping, log, `${s.kind} setup`);
+
+  let signer = opts.signer;
+  if (!signer) {
+    const keyPath = audit.checkpoint.keyPath ?? join(config.bus.dataDir, 'audit-checkpoint-key.json');
+    const loaded = await loadCheckpointSigner(keyPath, { generate: audit.checkpoint.keyPath === undefined });
+    signer = loaded.signer;
+    if (loaded.generated) log.warn({ keyPath, kid: signer.kid }, 'generated a checkpoint signing key (no audit.checkpoint.keyPath configured); keep it and its .pub.json');
+  }
+
+  const chain = new ChainState(await bus.kv(CHAIN_BUCKET, { history: 1 }), partition);
+  await chain.load();
+  // Positions reserved by a previous run whose events reached every sink need no replay.
+  if (chain.value.reserved.length > 0) {
+    const r = chain.value.reserved;
+    let present: Set<string> | undefined;
+    for (const s of sinks) {
+      const got = await withRetry(() => s.existing(r.map((x) => x.id), r.map((x) => x.ts)), () => false, log, 'existing');
+      present = present ? new Set([...present].filter((id) => got.has(id))) : got;
+    }
+    chain.value.reserved = r.filter((x) => !present?.has(x.id));
+    log.info({ head: chain.value.seq, reserved: chain.value.reserved.length }, 'audit writer resumes a chain with reserved positions');
+  }
+
+  const consumer: Consumer = await bus.streams.consumer(STREAMS.AUDIT_CLEAN.name, {
+    durable: WRITER_DURABLE,
+    ackWaitMs: audit.ackWaitMs,
+    maxAckPending: Math.max(1000, audit.batch.maxEvents * 4),
+  });
+  const checkpointer = new Checkpointer(bus, sinks, signer, partition, audit.checkpoint.everyEvents, audit.checkpoint.everySeconds, log);
+  const stats: WriterStats = { indexed: 0, alreadyIndexed: 0, deadLettered: 0, batches: 0, retries: 0, head: chain.value.seq };
+  const abort = new AbortController();
+  let stopDeadline = Number.POSITIVE_INFINITY;
+  let carry: StreamMsg[] = [];
+
+  /** The head of the contiguous prefix every sink holds (what a checkpoint may cover). */
+  const confirmedHead = (): { seq: number; hash: string } => {
+    const first = chain.value.reserved.reduce<Reserved | undefined>((m, r) => (!m || r.seq < m.seq ? r : m), undefined);
+    return first ? { seq: first.seq - 1, hash: first.prev } : { seq: chain.value.seq, hash: chain.value.hash };
+  };
+
+  const collect = async (): Promise<StreamMsg[]> => {
+    const out = carry;
+    carry = [];
+    let bytes = out.reduce((n, m) => n + m.data.length, 0);
+    if (out.length === 0) out.push(...(await consumer.fetch({ batch: audit.batch.maxEvents, expiresMs: 1000 })));
+    if (out.length === 0) return out;
+    bytes = out.reduce((n, m) => n + m.data.length, 0);
+    const start = Date.now();
+    while (out.length < audit.batch.maxEvents && bytes < audit.batch.maxBytes && !stopping) {
+      const left = audit.batch.maxWaitMs - (Date.now() - start);
+      if (left <= 0) break;
+      const got = await consumer.fetch({ batch: audit.batch.maxEvents - out.length, expiresMs: Math.min(left, 1000) });
+      if (got.length === 0) break;
+      for (const m of got) {
+        // Over the byte budget: keep the rest (unacked) for the next batch.
+        if (bytes >= audit.batch.maxBytes) carry.push(m);
+        else {
+          out.push(m);
+          bytes += m.data.length;
+        }
+      }
+    }
+    return out;
+  };
+
+  const processBatch = async (msgs: StreamMsg[]): Promise<void> => {
+    const decoded: Array<{ msg: StreamMsg; event: AuditEvent }> = [];
+    for (const msg of msgs) {
+      try {
+        decoded.push({ msg, event: decodeEvent(msg.data) });
+      } catch (err) {
+        const reason = `invalid event: ${(err as Error).message}`;
+        await publishDeadLetter(
+          bus,
+          { stage: 'writer', reason, partition, streamSeq: msg.seq, raw: Buffer.from(msg.data).toString('base64'), time: new Date().toISOString() },
+          `writer-raw-${msg.seq}`,
+        );
+        stats.deadLettered++;
+        log.error({ streamSeq: msg.seq, reason }, 'audit event dead-lettered (invalid)');
+      }
+    }
+    const reservedById = new Map(chain.value.reserved.map((r) => [r.id, r]));
+    const fresh = decoded.filter((d) => !reservedById.has(d.event.event.id));
+    // Always ask the sinks: a redelivery whose ack was lost must not take a second chain slot.
+    let present: Set<string> | undefined;
+    for (const s of sinks) {
+      const got = await withRetry(
+        () => s.existing(fresh.map((d) => d.event.event.id), fresh.map((d) => d.event['@timestamp'])),
+        () => Date.now() > stopDeadline,
+        log,
+        'existing',
+      );
+      present = present ? new Set([...present].filter((id) => got.has(id))) : got;
+    }
+    const items: WriteItem[] = [];
+    const seen = new Set<string>();
+    for (const { event } of decoded) {
+      const id = event.event.id;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const r = reservedById.get(id);
+      if (r) {
+        const sealed = sealEvent(event, { partition, seq: r.seq, prevHash: r.prev });
+        if (sealed.agentgate.chain!.hash !== r.hash) log.error({ eventId: id, seq: r.seq }, 'redelivered event differs from its first delivery');
+        items.push({ sealed });
+      } else if (!present?.has(id)) {
+        const seq = chain.value.seq + 1;
+        const sealed = sealEvent(event, { partition, seq, prevHash: chain.value.hash });
+        const hash = sealed.agentgate.chain!.hash;
+        chain.value.reserved.push({ id, seq, prev: chain.value.hash, hash, ts: event['@timestamp'] });
+        chain.value.seq = seq;
+        chain.value.hash = hash;
+        items.push({ sealed });
+      } else stats.alreadyIndexed++;
+    }
+    // The reservation is durable before any sink sees the event: a crash replays the same slots.
+    if (items.length > 0) await chain.save();
+    const result = await writeAll(sinks, items, {
+      working: () => {
+        for (const m of msgs) m.working();
+      },
+      giveUp: () => Date.now() > stopDeadline,
+      signal: abort.signal,
+      logger: log,
+      deadLetter: async (sealed, reason) => {
+        const c = sealed.agentgate.chain!;
+        const msg = decoded.find((d) => d.event.event.id === sealed.event.id)?.msg;
+        await publishDeadLetter(
+          bus,
+          { stage: 'writer', reason, partition, streamSeq: msg?.seq ?? 0, event: sealed, time: new Date().toISOString() },
+          `writer-${partition}-${c.seq}`,
+        );
+        stats.deadLettered++;
+        log.error({ eventId: sealed.event.id, seq: c.seq, reason }, 'audit event dead-lettered (rejected by the index)');
+      },
+    });
+    stats.retries += result.retries;
+    stats.indexed += result.created;
+    stats.alreadyIndexed += result.exists;
+    await Promise.all(msgs.map((m) => m.ack()));
+    const done = new Set(items.map((i) => i.sealed.event.id));
+    chain.value.reserved = chain.value.reserved.filter((r) => !done.has(r.id));
+    stats.batches++;
+    stats.head = chain.value.seq;
+  };
+
+  const loop = (async () => {
+    let attempt = 0;
+    while (!stopping) {
+      try {
+        const msgs = await collect();
+        if (msgs.length > 0) await processBatch(msgs);
+        await checkpointer.maybe(confirmedHead());
+        attempt = 0;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_CHAIN_CONFLICT') {
+          log.fatal({ err }, 'audit writer stops: chain partition owned by another writer');
+          throw err;
+        }
+        if (stopping) break;
+        log.error({ err }, 'audit batch failed; its events stay unacked and come back');
+        await sleep(backoffMs(attempt++), abort.signal);
+      }
+    }
+  })();
+  loop.catch(() => undefined);
+
+  log.info({ sinks: sinks.map((s) => s.kind), head: chain.value.seq }, 'audit writer started');
+  return {
+    partition,
+    signer,
+    stats: () => ({ ...stats }),
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      stopDeadline = Date.now() + (opts.stopTimeoutMs ?? 10_000);
+      await loop.catch(() => undefined);
+      abort.abort();
+      for (const m of carry) m.nak();
+      carry = [];
+      try {
+        await checkpointer.maybe(confirmedHead(), true);
+        await chain.save();
+      } catch (err) {
+        log.warn({ err }, 'audit writer could not save its final state; the next start resumes from the reservations');
+      }
+      for (const s of sinks) await s.close();
+      log.info({ ...stats }, 'audit writer stopped');
+    },
+  };
+}
+
+export { AuditWriterError };
