@@ -12,6 +12,22 @@ export const gatewaySchema = z
       })
       .prefault({}),
     publicUrl: httpUrl.optional(),
+    /** Name of this gateway instance in audit events (`observer.name`); default the host name. */
+    name: nonEmpty.optional(),
+    auth: z
+      .strictObject({
+        /** Deadline of one identity.verify call; past it the request is refused with 503. */
+        verifyTimeoutMs: posInt.default(2000),
+        /** Verified principals are cached (by token hash, never past expiry) this long; 0 disables. */
+        cacheTtlMs: z.number().int().min(0).max(300_000).default(30_000),
+      })
+      .prefault({}),
+    audit: z
+      .strictObject({
+        /** Deadline of the audit stream's acknowledgement of an intent; past it the request is refused with 503. */
+        ackTimeoutMs: posInt.default(2000),
+      })
+      .prefault({}),
     limits: z
       .strictObject({
         maxHeaderBytes: posInt.default(16384),
@@ -19,6 +35,8 @@ export const gatewaySchema = z
         maxBodyBytes: posInt.default(1024 * 1024 * 1024),
         requestTimeoutMs: posInt.default(300_000),
         idleTimeoutMs: posInt.default(60_000),
+        /** How long a shutdown waits for requests in flight. */
+        shutdownTimeoutMs: posInt.default(30_000),
       })
       .prefault({}),
   })

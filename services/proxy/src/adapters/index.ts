@@ -1,0 +1,12 @@
+import { httpAdapter } from './http/index.js';
+import type { Adapter, Connection } from './types.js';
+
+/** One line per protocol: the only place that knows which adapters exist. */
+const ADAPTERS: Partial<Record<Connection['type'], Adapter>> = {
+  http: httpAdapter,
+};
+
+/** The adapter of a connection type, or undefined when this version has none (requests are then refused). */
+export function adapterFor(type: Connection['type']): Adapter | undefined {
+  return ADAPTERS[type];
+}

@@ -1,0 +1,110 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable, Transform } from 'node:stream';
+import type { Config } from '@agentgate/config';
+import type { ActionEventInput, Principal } from '@agentgate/events';
+import type { ProxyError } from '../errors.js';
+
+/**
+ * # Protocol adapters
+ *
+ * The pipeline (src/pipeline/) is the same for every protocol:
+ * authenticate → classify → decide → lease → record → forward → mask → record.
+ * An adapter supplies the protocol-specific parts only, through this
+ * interface; adding a protocol is a new folder `src/adapters/<type>/` that
+ * exports an {@link Adapter}, plus one line in `src/adapters/index.ts`.
+ * The pipeline never branches on the connection type.
+ *
+ * ## How the planned adapters plug in
+ *
+ * - **git** (smart HTTP, `type: git`): `classify` reads the URL
+ *   (`/info/refs?service=…`, `/git-upload-pack`, `/git-receive-pack`); for a
+ *   push it must see the ref-update commands before deciding, so it spools
+ *   `req.body` to a temp file (bounded by `req.maxBodyBytes`), parses the
+ *   pkt-line commands from the head, classifies each ref update (create,
+ *   fast-forward, force-push by ancestry, delete, tag …), and returns
+ *   `kind: 'git.push' | 'git.force_push' | …`, the refs in `audit.git`, and
+ *   `body` = a read stream over the spooled file (so the forwarder sends the
+ *   exact bytes). `renderError` turns a refusal into a git protocol error
+ *   (`ERR <reason>` pkt-line / `report-status` with `ng <ref> <reason>`,
+ *   status 200 with the git content type) so `git push` prints the reason;
+ *   `challenge: 'basic'` makes 401s ask git for credentials.
+ * - **llm** (`type: llm`): `classify` parses the JSON request body (bounded),
+ *   returns `kind: 'llm.exchange'`, the model/tool fields in `audit.genAi`,
+ *   and `body` = the buffered bytes; `observeResponse` returns a
+ *   pass-through Transform that parses SSE / JSON chunks as they stream
+ *   (after masking) and, on `finish()`, returns the completion and tool
+ *   calls for the completed event (`llm`, `genAi`).
+ * - **kubernetes** (`type: kubernetes`): `classify` parses
+ *   `/api[s]/<group>/<version>/namespaces/<ns>/<resource>/<name>/<sub>` and the
+ *   method into `kubernetes.<verb>` (get, list, watch, create, delete,
+ *   exec, …) with namespace/resource/name attributes, without touching the
+ *   body; watch and log streams pass through the default streaming forward;
+ *   exec/attach need `upgrade` support, which an adapter would declare with
+ *   `upgrades: true` (not yet implemented in the pipeline); `renderError`
+ *   returns a `Status` object (`kind: Status`, `reason: Forbidden`) so
+ *   kubectl prints the reason.
+ */
+/** A configured connection, as the frozen config holds it. */
+export type Connection = Config['connections'][number];
+
+export interface Adapter {
+  /** The connection `type` this adapter serves. */
+  readonly type: Connection['type'];
+  /** Scheme of the 401 challenge when the client sent no usable credential (default bearer). */
+  readonly challenge?: 'bearer' | 'basic';
+  /** Turns one request into an action. May read (and must then replace) the body. Throw a ProxyError to refuse. */
+  classify(req: AdapterRequest): Promise<Classification> | Classification;
+  /** Renders a refusal in the protocol's own terms; default a JSON body `{error:{code,message,…}}`. */
+  renderError?(err: ProxyError, ctx: { connection: string | undefined; requestId: string }): RenderedError;
+  /** Observes the (already masked) response body as it streams, e.g. to record an LLM completion. */
+  observeResponse?(req: AdapterRequest, classification: Classification): ResponseObserver | undefined;
+}
+
+/** What an adapter sees of a request, after authentication and target checks. */
+export interface AdapterRequest {
+  readonly method: string;
+  readonly connection: Connection;
+  /** Path after the connection name, percent-encoded as sent, starting with `/`. */
+  readonly rawPath: string;
+  /** The same, decoded per segment (dot segments and encoded separators were already refused). */
+  readonly path: string;
+  /** `?…` as sent, or ''. */
+  readonly rawQuery: string;
+  readonly query: Readonly<Record<string, string | string[]>>;
+  /** Client headers (Authorization included: adapters must not copy it anywhere). */
+  readonly headers: IncomingHttpHeaders;
+  /** Declared body length, when the client sent Content-Length. */
+  readonly contentLength: number | undefined;
+  /** The request body, limited to `maxBodyBytes` (the stream errors beyond it). */
+  readonly body: Readable;
+  readonly maxBodyBytes: number;
+  readonly principal: Principal;
+}
+
+/** The action an adapter found, and how to forward it. */
+export interface Classification {
+  /** Action kind for policy and audit, e.g. `http.get`, `git.force_push`. */
+  readonly kind: string;
+  /** Attributes policy conditions see as `attrs` (and the audit event records). */
+  readonly attributes: Record<string, unknown>;
+  /** Body to forward when the adapter consumed the original (spooled or buffered); `undefined` = stream the client body. */
+  readonly body?: Readable | Buffer | null;
+  /** Length of `body` when known (sent as Content-Length). */
+  readonly bodyLength?: number;
+  /** Protocol-specific audit fields copied into the requested/completed events. */
+  readonly audit?: Pick<ActionEventInput, 'git' | 'llm' | 'genAi' | 'link'>;
+}
+
+/** A pass-through observer of the response body. */
+export interface ResponseObserver {
+  readonly transform: Transform;
+  /** Audit fields for the completed event, once the body has ended. */
+  finish(): Pick<ActionEventInput, 'llm' | 'genAi' | 'link'>;
+}
+
+/** A refusal as the protocol expresses it. */
+export interface RenderedError {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string | Buffer;
+}

@@ -1,0 +1,68 @@
+/**
+ * Client-facing errors of the proxy. Every refusal the proxy sends carries one
+ * of these codes; the HTTP status of each code is set here and nowhere else,
+ * and services/proxy/ERRORS.md documents every code (a test checks it).
+ */
+export const PROXY_ERRORS = {
+  ERR_AUTH_MISSING: { status: 401, text: 'no credential: send Authorization: Bearer <CI OIDC token> (or Basic with the token as password)' },
+  ERR_AUTH_MALFORMED: { status: 401, text: 'malformed Authorization header' },
+  ERR_AUTH_INVALID: { status: 401, text: 'the token was refused' },
+  ERR_IDENTITY_UNAVAILABLE: { status: 503, text: 'identity verification is unavailable; request refused' },
+  ERR_BAD_TARGET: { status: 400, text: 'request target must be origin-form: /<connection>/<path>' },
+  ERR_PATH_TRAVERSAL: { status: 400, text: 'path contains dot segments or encoded separators' },
+  ERR_BAD_REQUEST: { status: 400, text: 'malformed request' },
+  ERR_CONNECTION_UNKNOWN: { status: 404, text: 'no such connection' },
+  ERR_NOT_FOUND: { status: 404, text: 'not found' },
+  ERR_METHOD_NOT_ALLOWED: { status: 405, text: 'method not allowed' },
+  ERR_REQUEST_TIMEOUT: { status: 408, text: 'the request took too long to arrive' },
+  ERR_BODY_TOO_LARGE: { status: 413, text: 'request body exceeds the limit' },
+  ERR_HEADERS_TOO_LARGE: { status: 431, text: 'request headers exceed the limit' },
+  ERR_UPGRADE_UNSUPPORTED: { status: 501, text: 'protocol upgrades and CONNECT are not supported' },
+  ERR_ADAPTER_MISSING: { status: 501, text: 'this connection type has no protocol adapter in this gateway version' },
+  ERR_POLICY_DENIED: { status: 403, text: 'denied by policy' },
+  ERR_APPROVAL_REQUIRED: { status: 403, text: 'approval required' },
+  ERR_AUDIT_UNAVAILABLE: { status: 503, text: 'the audit trail is unavailable; request refused (no record, no action)' },
+  ERR_CREDENTIAL_UNAVAILABLE: { status: 503, text: 'the upstream credential is unavailable; request refused' },
+  ERR_UPSTREAM_UNREACHABLE: { status: 502, text: 'the upstream is unreachable' },
+  ERR_UPSTREAM_TIMEOUT: { status: 504, text: 'the upstream did not answer in time' },
+  ERR_UPSTREAM_ENCODING: { status: 502, text: 'the upstream response uses a content encoding the gateway cannot inspect' },
+  ERR_UPSTREAM_FAILED: { status: 502, text: 'the upstream response failed' },
+  ERR_SHUTTING_DOWN: { status: 503, text: 'the gateway is shutting down' },
+  ERR_INTERNAL: { status: 500, text: 'internal error' },
+} as const satisfies Record<string, { status: number; text: string }>;
+
+/** Code of a client-facing proxy error. Tests assert the code, never the message. */
+export type ProxyErrorCode = keyof typeof PROXY_ERRORS;
+
+/** Every code, for documentation checks and exhaustive handling. */
+export const PROXY_ERROR_CODES = Object.freeze(Object.keys(PROXY_ERRORS) as ProxyErrorCode[]);
+
+/** HTTP status of a code. */
+export function statusOf(code: ProxyErrorCode): number {
+  return PROXY_ERRORS[code].status;
+}
+
+/**
+ * A refusal sent to the client. `message` is shown to the client, so it must
+ * never hold a credential, a token or an upstream's raw error text; the
+ * cause goes to the log only.
+ */
+export class ProxyError extends Error {
+  readonly code: ProxyErrorCode;
+  readonly status: number;
+  /** Extra response headers (e.g. WWW-Authenticate). */
+  readonly headers: Record<string, string>;
+  constructor(code: ProxyErrorCode, message?: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+    super(message ?? PROXY_ERRORS[code].text, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = 'ProxyError';
+    this.code = code;
+    this.status = PROXY_ERRORS[code].status;
+    this.headers = options?.headers ?? {};
+  }
+}
+
+/** Anything thrown on the path becomes a ProxyError; unknown errors become ERR_INTERNAL so internals never leak. */
+export function toProxyError(err: unknown): ProxyError {
+  if (err instanceof ProxyError) return err;
+  return new ProxyError('ERR_INTERNAL', undefined, { cause: err });
+}

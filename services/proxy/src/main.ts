@@ -1,0 +1,25 @@
+/**
+ * Process entry of the proxy: `npm start -w @agentgate/proxy`. Reads the
+ * configuration, connects to the bus, serves until SIGTERM/SIGINT, then
+ * stops accepting, lets requests in flight finish and drains the bus.
+ */
+import { createBus, onShutdown } from '@agentgate/bus';
+import { loadConfig } from '@agentgate/config';
+import { createLogger } from '@agentgate/log';
+import { startProxy } from './start-proxy.js';
+
+const config = loadConfig();
+const logger = createLogger({ name: 'proxy', level: config.log.level });
+const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate-proxy' });
+const proxy = await startProxy(bus, config, logger);
+
+onShutdown(
+  async (signal) => {
+    logger.info({ signal }, 'proxy stopping');
+    await proxy.close();
+    // Outcome records still in flight are published before the connection closes.
+    await bus.drain();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  },
+  { timeoutMs: config.gateway.limits.shutdownTimeoutMs + 5000 },
+);

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { type Bus, BusError, RemoteError } from '@agentgate/bus';
+import { type Principal, SUBJECTS } from '@agentgate/events';
+import { ProxyError } from '../errors.js';
+import { countRawHeader } from '../lib/headers.js';
+
+/** How the client presented its token; the 401 challenge answers in the same scheme. */
+export type AuthScheme = 'bearer' | 'basic';
+
+export interface AuthResult {
+  principal: Principal;
+  scheme: AuthScheme;
+}
+
+// RFC 6750 b68token; a JWT fits. Anything else is malformed rather than guessed at.
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * Extracts the CI token: `Bearer <token>`, or `Basic base64(user:token)`
+ * (what git and docker send; the username is ignored). Throws
+ * ERR_AUTH_MISSING / ERR_AUTH_MALFORMED.
+ */
+export function extractToken(req: Pick<IncomingMessage, 'headers' | 'rawHeaders'>): { token: string; scheme: AuthScheme } {
+  const header = req.headers.authorization;
+  if (header === undefined || header === '') throw new ProxyError('ERR_AUTH_MISSING');
+  // Node keeps only the first of repeated Authorization headers; two credentials are ambiguous, so refuse.
+  if (countRawHeader(req.rawHeaders, 'authorization') > 1) throw new ProxyError('ERR_AUTH_MALFORMED', 'more than one Authorization header');
+  const sp = header.indexOf(' ');
+  if (sp <= 0) throw new ProxyError('ERR_AUTH_MALFORMED', 'Authorization header must be "Bearer <token>" or "Basic <base64>"');
+  const scheme = header.slice(0, sp).toLowerCase();
+  const rest = header.slice(sp + 1).trim();
+  if (scheme === 'bearer') {
+    if (!TOKEN68.test(rest)) throw new ProxyError('ERR_AUTH_MALFORMED', 'bearer token has invalid characters');
+    return { token: rest, scheme: 'bearer' };
+  }
+  if (scheme === 'basic') {
+    if (!TOKEN68.test(rest)) throw new ProxyError('ERR_AUTH_MALFORMED', 'basic credentials are not base64', { headers: challenge('basic') });
+    const decoded = Buffer.from(rest, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const password = colon === -1 ? '' : decoded.slice(colon + 1);
+    if (!TOKEN68.test(password)) {
+      throw new ProxyError('ERR_AUTH_MALFORMED', 'basic credentials must carry the CI token as the password', { headers: challenge('basic') });
+    }
+    return { token: password, scheme: 'basic' };
+  }
+  throw new ProxyError('ERR_AUTH_MALFORMED', 'unsupported Authorization scheme (use Bearer or Basic)');
+}
+
+/** `WWW-Authenticate` for a 401; the description is sanitised (no quotes or control characters). */
+export function challenge(scheme: AuthScheme, description?: string): Record<string, string> {
+  if (scheme === 'basic') return { 'www-authenticate': 'Basic realm="agentgate", charset="UTF-8"' };
+  const desc = description ? `, error="invalid_token", error_description="${description.replace(/["\\\u0000-\u001f]/g, ' ').slice(0, 200)}"` : '';
+  return { 'www-authenticate': `Bearer realm="agentgate"${desc}` };
+}
+
+export interface AuthenticatorOptions {
+  timeoutMs: number;
+  /** Principals are cached by SHA-256 of the token for this long (never past the token's expiry); 0 disables. */
+  cacheTtlMs: number;
+  cacheMax: number;
+}
+
+/** Verifies tokens through identity.verify, with a small bounded cache. */
+export class Authenticator {
+  readonly #bus: Bus;
+  readonly #opts: AuthenticatorOptions;
+  readonly #cache = new Map<string, { principal: Principal; until: number }>();
+
+  constructor(bus: Bus, opts: AuthenticatorOptions) {
+    this.#bus = bus;
+    this.#opts = opts;
+  }
+
+  async authenticate(req: Pick<IncomingMessage, 'headers' | 'rawHeaders'>, preferred: AuthScheme): Promise<AuthResult> {
+    let extracted: { token: string; scheme: AuthScheme };
+    try {
+      extracted = extractToken(req);
+    } catch (err) {
+      if (err instanceof ProxyError && Object.keys(err.headers).length === 0) {
+        throw new ProxyError(err.code, err.message, { headers: challenge(preferred) });
+      }
+      throw err;
+    }
+    const { token, scheme } = extracted;
+    // Keyed by hash: the cache never holds a usable token.
+    const key = createHash('sha256').update(token).digest('base64url');
+    const now = Date.now();
+    const hit = this.#cache.get(key);
+    if (hit && hit.until > now) return { principal: hit.principal, scheme };
+    if (hit) this.#cache.delete(key);
+    const principal = await this.#verify(token, scheme);
+    if (this.#opts.cacheTtlMs > 0) {
+      const until = Math.min(now + this.#opts.cacheTtlMs, principal.expiresAt * 1000);
+      if (this.#cache.size >= this.#opts.cacheMax) {
+        const oldest = this.#cache.keys().next().value;
+        if (oldest !== undefined) this.#cache.delete(oldest);
+      }
+      if (until > now) this.#cache.set(key, { principal, until });
+    }
+    return { principal, scheme };
+  }
+
+  async #verify(token: string, scheme: AuthScheme): Promise<Principal> {
+    try {
+      return await this.#bus.request<Principal>(SUBJECTS.IDENTITY_VERIFY, { token }, { timeoutMs: this.#opts.timeoutMs });
+    } catch (err) {
+      if (err instanceof RemoteError && err.code.startsWith('ERR_TOKEN_')) {
+        // Identity's messages never contain the token (its contract); they tell the pipeline author what to fix.
+        const reason = `token refused (${err.code}): ${err.message}`;
+        throw new ProxyError('ERR_AUTH_INVALID', reason, { cause: err, headers: challenge(scheme, reason) });
+      }
+      if (err instanceof BusError || err instanceof RemoteError) {
+        // Identity unreachable or unable to verify (JWKS down): fail closed, never allow unverified.
+        throw new ProxyError('ERR_IDENTITY_UNAVAILABLE', undefined, { cause: err });
+      }
+      throw new ProxyError('ERR_IDENTITY_UNAVAILABLE', undefined, { cause: err });
+    }
+  }
+}

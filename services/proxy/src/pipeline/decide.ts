@@ -1,0 +1,24 @@
+import type { Principal } from '@agentgate/events';
+import { ProxyError } from '../errors.js';
+import type { PolicyPort } from '../lib/ports.js';
+
+export type Decided = ReturnType<PolicyPort['decide']>;
+
+/** Asks policy; a policy that throws is a deny (fail closed). */
+export function decide(policy: PolicyPort, principal: Principal, action: { kind: string; connection: string; attributes: Record<string, unknown> }): Decided {
+  try {
+    return policy.decide(principal, action);
+  } catch {
+    return { effect: 'deny', rule: null, reason: 'policy evaluation failed' };
+  }
+}
+
+/** The refusal a non-allow decision becomes; the reason is the policy author's text, meant for the client. */
+export function refusalOf(decision: Decided): ProxyError {
+  if (decision.effect === 'review') {
+    // Approvals are not wired yet: a held action is refused with the reason until they are.
+    const reason = decision.reason && decision.reason !== 'approval required' ? `approval required: ${decision.reason}` : 'approval required';
+    return new ProxyError('ERR_APPROVAL_REQUIRED', reason);
+  }
+  return new ProxyError('ERR_POLICY_DENIED', `denied by policy${decision.rule ? ` (rule ${decision.rule})` : ''}: ${decision.reason}`);
+}

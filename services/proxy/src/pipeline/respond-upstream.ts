@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ActionEventInput } from '@agentgate/events';
+import type { Finding } from '@agentgate/masking';
+import type { Dispatcher } from 'undici';
+import type { Adapter, AdapterRequest, Classification } from '../adapters/types.js';
+import { type ProxyError, toProxyError } from '../errors.js';
+import { ByteCounter } from '../lib/body-limit.js';
+import { downstreamResponseHeaders } from '../lib/headers.js';
+import type { Lease } from '../lib/ports.js';
+import { decodersFor, maskHeaders, mergeFindings } from './mask.js';
+import { upstreamError } from './forward.js';
+import type { ProxyRuntime } from './runtime.js';
+
+export interface ResponseOutcome {
+  /** Bytes sent to the client (after masking). */
+  bytesOut: number;
+  /** Bytes received from upstream (before decoding). */
+  bytesUpstream: number;
+  masking: { count: number; findings: Array<{ type: string; ref?: string; count: number }> };
+  observed: Pick<ActionEventInput, 'llm' | 'genAi' | 'link'>;
+  /** Set when the response failed after it started (the client saw a cut-off body). */
+  error?: ProxyError;
+}
+
+function bodyless(method: string, status: number): boolean {
+  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+/**
+ * Streams the upstream response to the client: hop-by-hop headers dropped,
+ * every header and body byte masked for the leased credential (decoded
+ * first when compressed), with backpressure end to end (stream.pipeline).
+ * Errors before the head is written are thrown (the caller answers with a
+ * clean error); after that the client connection is cut, since a partial
+ * body cannot be turned into an error response.
+ */
+export async function streamResponse(
+  rt: ProxyRuntime,
+  x: {
+    req: IncomingMessage;
+    res: ServerResponse;
+    upstream: Dispatcher.ResponseData;
+    lease: Lease | undefined;
+    adapter: Adapter;
+    areq: AdapterRequest;
+    classification: Classification;
+    connection: string;
+  },
+): Promise<ResponseOutcome> {
+  const { res, upstream } = x;
+  let headers = downstreamResponseHeaders(upstream.headers);
+  const upstreamCount = new ByteCounter();
+  const outCount = new ByteCounter();
+  const stages: Transform[] = [upstreamCount];
+  const findings: Finding[][] = [];
+  const noBody = bodyless(x.areq.method, upstream.statusCode);
+  let maskStage: (Transform & { findings(): Finding[] }) | undefined;
+  if (x.lease) {
+    const masker = rt.maskerFor(x.lease);
+    if (!noBody) {
+      let decoders: Transform[];
+      try {
+        decoders = decodersFor(headers['content-encoding']);
+      } catch (err) {
+        upstream.body.destroy();
+        throw err;
+      }
+      if (decoders.length > 0) delete headers['content-encoding'];
+      // Masking changes the length; the body goes out chunked.
+      delete headers['content-length'];
+      maskStage = masker.transform();
+      stages.push(...decoders, maskStage);
+    }
+    const masked = maskHeaders(masker, headers);
+    headers = masked.headers;
+    findings.push(masked.findings);
+  }
+  const observer = x.adapter.observeResponse?.(x.areq, x.classification);
+  if (observer) stages.push(observer.transform);
+  stages.push(outCount);
+
+  res.writeHead(upstream.statusCode, headers);
+  let error: ProxyError | undefined;
+  if (noBody) {
+    upstream.body.resume();
+    res.end();
+  } else {
+    try {
+      await pipeline([upstream.body as Readable, ...stages, res]);
+    } catch (err) {
+      error = toProxyError(upstreamError(x.connection, err));
+      res.destroy();
+      upstream.body.destroy();
+    }
+  }
+  if (maskStage) findings.push(maskStage.findings());
+  return {
+    bytesOut: outCount.bytes,
+    bytesUpstream: upstreamCount.bytes,
+    masking: mergeFindings(findings),
+    observed: observer ? observer.finish() : {},
+    ...(error && { error }),
+  };
+}

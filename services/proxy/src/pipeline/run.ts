@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { newEventId } from '@agentgate/events';
+import { childFor } from '@agentgate/log';
+import { adapterFor } from '../adapters/index.js';
+import type { Adapter, AdapterRequest, Classification } from '../adapters/types.js';
+import { ProxyError, toProxyError } from '../errors.js';
+import { limitedBody } from '../lib/body-limit.js';
+import { upstreamRequestHeaders } from '../lib/headers.js';
+import type { Lease } from '../lib/ports.js';
+import { parseTarget, upstreamPath } from '../lib/request-target.js';
+import { sendError } from '../lib/respond.js';
+import { decide, refusalOf } from './decide.js';
+import { type ActionFacts, actionEvent } from './events.js';
+import { injectCredential, leaseFor } from './lease.js';
+import { DECODABLE_ENCODINGS } from './mask.js';
+import { streamResponse } from './respond-upstream.js';
+import type { ProxyRuntime } from './runtime.js';
+
+/**
+ * One request through the pipeline:
+ * authenticate → classify → decide → lease → record → forward → mask → record.
+ * Every refusal before forwarding leaves the upstream untouched.
+ */
+export async function handleRequest(rt: ProxyRuntime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const requestId = randomUUID();
+  const started = process.hrtime.bigint();
+  let log = childFor(rt.log, { requestId });
+  let connectionName: string | undefined;
+  let adapter: Adapter | undefined;
+  let facts: ActionFacts | undefined;
+  try {
+    checkFraming(req, rt.config.gateway.limits.maxBodyBytes);
+    const target = parseTarget(req.url);
+    const connection = rt.connections.get(target.connection);
+    if (!connection) throw new ProxyError('ERR_CONNECTION_UNKNOWN', `no connection named "${target.connection.slice(0, 64)}"`);
+    connectionName = connection.name;
+    adapter = adapterFor(connection.type);
+    if (!adapter) throw new ProxyError('ERR_ADAPTER_MISSING', `connection "${connection.name}" is of type ${connection.type}, which has no adapter yet`);
+    const maxBodyBytes = Math.min(connection.limits?.maxBodyBytes ?? Number.POSITIVE_INFINITY, rt.config.gateway.limits.maxBodyBytes);
+    const contentLength = declaredLength(req);
+    if (contentLength !== undefined && contentLength > maxBodyBytes) {
+      throw new ProxyError('ERR_BODY_TOO_LARGE', `request body of ${contentLength} bytes exceeds the limit of ${maxBodyBytes} bytes`);
+    }
+
+    const { principal } = await rt.auth.authenticate(req, adapter.challenge ?? 'bearer');
+    const actionId = newEventId();
+    log = childFor(rt.log, { requestId, sessionId: principal.sessionId, actionId });
+
+    const body = limitedBody(req, maxBodyBytes);
+    const areq: AdapterRequest = {
+      method: req.method ?? 'GET',
+      connection,
+      rawPath: target.rawPath,
+      path: target.path,
+      rawQuery: target.rawQuery,
+      query: target.query,
+      headers: req.headers,
+      contentLength,
+      body,
+      maxBodyBytes,
+      principal,
+    };
+    const classification: Classification = await adapter.classify(areq);
+    const decision = decide(rt.policy, principal, { kind: classification.kind, connection: connection.name, attributes: classification.attributes });
+    facts = { actionId, requestId, principal, connection, classification, decision, req, urlPath: `/${connection.name}${target.path}`, observerName: rt.observerName };
+    if (decision.evaluationError) log.warn({ rule: decision.rule, evaluationError: decision.evaluationError }, 'policy rule failed to evaluate');
+
+    if (decision.effect !== 'allow') {
+      const refusal = refusalOf(decision);
+      // A denial is recorded too; it is refused whether or not the record lands (refusing is already the safe side).
+      await rt.recorder.record(actionEvent(facts, 'denied')).catch((err: unknown) => log.error({ code: (err as { code?: string }).code }, 'denial not recorded'));
+      log.info({ kind: classification.kind, rule: decision.rule, effect: decision.effect }, 'action refused by policy');
+      throw refusal;
+    }
+
+    const lease = await leaseFor(rt.leases, connection);
+    // No record, no action: the intent must be stored before a byte goes upstream.
+    await rt.recorder.record(actionEvent(facts, 'requested'));
+
+    const headers = upstreamRequestHeaders(req.headers);
+    restrictAcceptEncoding(headers, lease !== undefined);
+    const fwdBody = classification.body !== undefined ? classification.body : contentLength === 0 || !hasBody(req) ? null : body;
+    const fwdLength = classification.body !== undefined ? classification.bodyLength : contentLength;
+    if (fwdLength !== undefined && fwdBody !== null) headers['content-length'] = String(fwdLength);
+    if (lease) injectCredential(headers, lease, connection.name);
+
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const upstreamStarted = process.hrtime.bigint();
+    const upstream = await rt.forwarder.forward(connection, {
+      method: areq.method,
+      path: upstreamPath(new URL(connection.upstream), target.rawPath, target.rawQuery),
+      headers,
+      body: fwdBody,
+      timeoutMs: connection.limits?.timeoutMs ?? rt.config.gateway.limits.requestTimeoutMs,
+      signal: abort.signal,
+    });
+    const ttfbNs = process.hrtime.bigint() - upstreamStarted;
+    // Errors of the upstream body surface through stream.pipeline; this keeps a late abort from becoming uncaught.
+    upstream.body.on('error', () => {});
+    const outcome = await streamResponse(rt, { req, res, upstream, lease: lease as Lease | undefined, adapter, areq, classification, connection: connection.name });
+    const durationNs = Number(process.hrtime.bigint() - started);
+    const failed = outcome.error !== undefined || upstream.statusCode >= 500;
+    rt.recorder.recordLater(
+      actionEvent(facts, outcome.error ? 'failed' : 'completed', {
+        durationNs,
+        ...(failed && { outcome: 'failure' as const }),
+        ...(outcome.error && { reason: outcome.error.message }),
+        http: {
+          request: { bytes: body.bytes },
+          response: { status_code: upstream.statusCode, bytes: outcome.bytesOut },
+        },
+        ...(outcome.masking.count > 0 && { masking: outcome.masking }),
+        labels: { upstream_ttfb_ms: Number(ttfbNs) / 1e6, upstream_bytes: outcome.bytesUpstream },
+        ...outcome.observed,
+      }),
+    );
+    if (outcome.masking.count > 0) log.warn({ masked: outcome.masking.count, connection: connection.name }, 'credential echoed by upstream was masked');
+  } catch (raw) {
+    const err = toProxyError(raw);
+    if (err.code === 'ERR_INTERNAL') log.error({ err: raw }, 'internal error');
+    else log.info({ code: err.code, status: err.status, cause: causeCode(err.cause) }, 'request refused');
+    if (facts && (err.code === 'ERR_UPSTREAM_UNREACHABLE' || err.code === 'ERR_UPSTREAM_TIMEOUT' || err.code === 'ERR_CREDENTIAL_UNAVAILABLE')) {
+      rt.recorder.recordLater(actionEvent(facts, 'failed', { reason: err.message, durationNs: Number(process.hrtime.bigint() - started) }));
+    }
+    sendError(req, res, err, { connection: connectionName, requestId, adapter });
+  }
+}
+
+/** Framing checks node's parser leaves to us (it already rejects most CL/TE conflicts itself). */
+function checkFraming(req: IncomingMessage, _max: number): void {
+  // Both headers: a smuggling attempt (RFC 9112 §6.1); refuse instead of picking one.
+  if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] !== undefined) {
+    throw new ProxyError('ERR_BAD_REQUEST', 'both Content-Length and Transfer-Encoding are present');
+  }
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
+    throw new ProxyError('ERR_BAD_REQUEST', 'only Transfer-Encoding: chunked is accepted');
+  }
+}
+
+function declaredLength(req: IncomingMessage): number | undefined {
+  const cl = req.headers['content-length'];
+  if (cl === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(cl)) throw new ProxyError('ERR_BAD_REQUEST', 'invalid Content-Length');
+  return Number(cl);
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+/** Offers upstream only codings the gateway can decode, so every masked body can be inspected. */
+function restrictAcceptEncoding(headers: Record<string, string | string[]>, masking: boolean): void {
+  if (!masking || headers['accept-encoding'] === undefined) return;
+  const asked = String(headers['accept-encoding']).toLowerCase();
+  const ok = DECODABLE_ENCODINGS.split(', ').filter((c) => asked.includes(c));
+  if (ok.length > 0) headers['accept-encoding'] = ok.join(', ');
+  else delete headers['accept-encoding'];
+}
+
+function causeCode(cause: unknown): string | undefined {
+  const c = (cause as { code?: unknown } | undefined)?.code;
+  return typeof c === 'string' ? c : undefined;
+}

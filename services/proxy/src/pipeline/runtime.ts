@@ -1,0 +1,38 @@
+import type { Config } from '@agentgate/config';
+import type { Connection } from '../adapters/types.js';
+import type { Logger } from '@agentgate/log';
+import type { Masker } from '@agentgate/masking';
+import type { Lease, LeasePort, PolicyPort } from '../lib/ports.js';
+import type { Authenticator } from './authenticate.js';
+import type { Forwarder } from './forward.js';
+import type { AuditRecorder } from './record.js';
+
+/** Everything the pipeline needs, built once at start-up. */
+export interface ProxyRuntime {
+  readonly config: Config;
+  readonly connections: ReadonlyMap<string, Connection>;
+  readonly auth: Authenticator;
+  readonly policy: PolicyPort;
+  readonly leases: LeasePort;
+  readonly recorder: AuditRecorder;
+  readonly forwarder: Forwarder;
+  readonly log: Logger;
+  readonly observerName: string;
+  /** A masker for this lease's value (cached per lease). */
+  maskerFor(lease: Lease): Masker;
+}
+
+/** Masker cache: compiling a secret's variants once per lease, not per request. */
+export function leaseMaskers(base: Masker): (lease: Lease) => Masker {
+  const cache = new WeakMap<object, Masker>();
+  let last: { ref: string; value: string; masker: Masker } | undefined;
+  return (lease) => {
+    const hit = cache.get(lease);
+    if (hit) return hit;
+    // Lease clients may hand out a fresh object per call: reuse when the value is the same.
+    const masker = last && last.ref === lease.ref && last.value === lease.value ? last.masker : base.withSecrets([{ ref: lease.ref, value: lease.value }]);
+    last = { ref: lease.ref, value: lease.value, masker };
+    cache.set(lease, masker);
+    return masker;
+  };
+}

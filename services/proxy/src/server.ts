@@ -1,0 +1,148 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Bus } from '@agentgate/bus';
+import { STREAMS } from '@agentgate/events';
+import { PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors.js';
+import { errorBody, sendError } from './lib/respond.js';
+import { handleRequest } from './pipeline/run.js';
+import type { ProxyRuntime } from './pipeline/runtime.js';
+
+/** Reserved prefix: `_` can never start a connection name (names are slugs), so these paths never shadow one. */
+export const ADMIN_PREFIX = '/_agentgate/';
+
+export interface ProxyServer {
+  readonly server: Server;
+  /** Requests being handled right now. */
+  inFlight(): number;
+  /** Stops accepting requests; new ones on kept-alive sockets get 503. */
+  beginShutdown(): void;
+}
+
+/**
+ * The data-path HTTP server. Header size, header/request timeouts and
+ * idle keep-alive come from `gateway.limits`; parse errors node catches
+ * before our handler (oversized headers, CL+TE conflicts, bad chunking)
+ * are answered with the same JSON errors as the pipeline's.
+ */
+export function createProxyServer(rt: ProxyRuntime, bus: Bus): ProxyServer {
+  const limits = rt.config.gateway.limits;
+  let inFlight = 0;
+  let shuttingDown = false;
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
+      keepAliveTimeout: limits.idleTimeoutMs,
+      // Repeated headers stay separate (node drops repeats of Authorization); we check what we need.
+      joinDuplicateHeaders: false,
+    },
+    (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url?.startsWith(ADMIN_PREFIX)) {
+        void admin(req, res, bus);
+        return;
+      }
+      if (shuttingDown) {
+        res.shouldKeepAlive = false;
+        sendError(req, res, new ProxyError('ERR_SHUTTING_DOWN'), { connection: undefined, requestId: '-' });
+        return;
+      }
+      inFlight++;
+      res.on('close', () => inFlight--);
+      handleRequest(rt, req, res).catch((err: unknown) => {
+        rt.log.error({ err }, 'unhandled error on the data path');
+        if (!res.headersSent) sendError(req, res, new ProxyError('ERR_INTERNAL'), { connection: undefined, requestId: '-' });
+        else res.destroy();
+      });
+    },
+  );
+  server.timeout = limits.idleTimeoutMs;
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    const code = clientErrorCode(err.code);
+    rt.log.info({ code, parserCode: err.code }, 'request rejected by the HTTP parser');
+    rawError(socket, code);
+  });
+  // Upgrades (WebSocket, h2c) and CONNECT tunnels would bypass classification and masking.
+  server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => rawError(socket, 'ERR_UPGRADE_UNSUPPORTED'));
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => rawError(socket, 'ERR_UPGRADE_UNSUPPORTED'));
+  return {
+    server,
+    inFlight: () => inFlight,
+    beginShutdown: () => {
+      shuttingDown = true;
+    },
+  };
+}
+
+function clientErrorCode(parserCode: string | undefined): ProxyErrorCode {
+  if (parserCode === 'HPE_HEADER_OVERFLOW') return 'ERR_HEADERS_TOO_LARGE';
+  if (parserCode === 'ERR_HTTP_REQUEST_TIMEOUT' || parserCode === 'ERR_HTTP_HEADERS_TIMEOUT') return 'ERR_REQUEST_TIMEOUT';
+  return 'ERR_BAD_REQUEST';
+}
+
+/** Writes a complete HTTP/1.1 error response on a socket node's parser gave up on, then closes it. */
+function rawError(socket: Duplex, code: ProxyErrorCode): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const err = new ProxyError(code);
+  const body = errorBody(err, { connection: undefined, requestId: '-' });
+  socket.end(
+    `HTTP/1.1 ${err.status} ${reasonPhrase(err.status)}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
+  );
+  socket.on('error', () => socket.destroy());
+}
+
+function reasonPhrase(status: number): string {
+  return { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' }[status] ?? 'Error';
+}
+
+/** `/_agentgate/healthz` (the process answers) and `/_agentgate/readyz` (bus connected and the audit stream reachable). */
+async function admin(req: IncomingMessage, res: ServerResponse, bus: Bus): Promise<void> {
+  const path = (req.url ?? '').split('?')[0];
+  const send = (status: number, body: object): void => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+    res.end(req.method === 'HEAD' ? undefined : text);
+  };
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    send(405, { error: { code: 'ERR_METHOD_NOT_ALLOWED', status: 405, message: PROXY_ERRORS.ERR_METHOD_NOT_ALLOWED.text } });
+    return;
+  }
+  if (path === `${ADMIN_PREFIX}healthz`) {
+    send(200, { status: 'ok' });
+    return;
+  }
+  if (path === `${ADMIN_PREFIX}readyz`) {
+    const status = bus.status();
+    if (status !== 'connected') {
+      send(503, { status: 'unavailable', bus: status });
+      return;
+    }
+    try {
+      await withTimeout(bus.streams.info(STREAMS.AUDIT_RAW.name), 1000);
+      send(200, { status: 'ready', bus: status });
+    } catch {
+      send(503, { status: 'unavailable', bus: status, auditStream: 'unreachable' });
+    }
+    return;
+  }
+  send(404, { error: { code: 'ERR_NOT_FOUND', status: 404, message: PROXY_ERRORS.ERR_NOT_FOUND.text } });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,102 @@
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import type { Bus } from '@agentgate/bus';
+import type { Config } from '@agentgate/config';
+import type { Logger } from '@agentgate/log';
+import { createMasker } from '@agentgate/masking';
+import { compilePolicy } from '@agentgate/policy';
+import { createLeaseClient } from '@agentgate/secret-broker';
+import { adapterFor } from './adapters/index.js';
+import type { LeasePort, PolicyPort } from './lib/ports.js';
+import { Authenticator } from './pipeline/authenticate.js';
+import { Forwarder } from './pipeline/forward.js';
+import { AuditRecorder } from './pipeline/record.js';
+import { leaseMaskers, type ProxyRuntime } from './pipeline/runtime.js';
+import { createProxyServer } from './server.js';
+
+/** Overrides for tests and the one-process runner. */
+export interface StartProxyOptions {
+  /** Listen here instead of `gateway.listen` (port 0: any free port). */
+  host?: string;
+  port?: number;
+  /** Use this policy instead of compiling `config.policy`. */
+  policy?: PolicyPort;
+  /** Use this lease client instead of the secret broker's. */
+  leases?: LeasePort;
+}
+
+/** A running proxy. */
+export interface ProxyHandle {
+  /** `http://host:port` */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, lets requests in flight finish (up to `gateway.limits.shutdownTimeoutMs`), then closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the gateway proxy on the bus: declares the raw audit stream (so
+ * start-up fails when the trail cannot be written), compiles policy once
+ * (a bad rule stops start-up), and serves `/<connection>/<path>`.
+ */
+export async function startProxy(bus: Bus, config: Config, logger: Logger, opts: StartProxyOptions = {}): Promise<ProxyHandle> {
+  const log = logger.child({ component: 'proxy' });
+  const connections = new Map(config.connections.map((c) => [c.name, c]));
+  for (const c of config.connections) {
+    if (!adapterFor(c.type)) log.warn({ connection: c.name, type: c.type }, 'no adapter for this connection type: its requests are refused');
+  }
+  const policy = opts.policy ?? compilePolicy(config.policy, { connections: [...connections.keys()] });
+  const leases = opts.leases ?? createLeaseClient(bus, { timeoutMs: config.gateway.auth.verifyTimeoutMs });
+  const recorder = new AuditRecorder(bus, { timeoutMs: config.gateway.audit.ackTimeoutMs, stream: config.bus.streams }, log);
+  await recorder.ensureStream();
+  // Responses are masked for the leased credential only (exact value and its encodings): detectors would
+  // rewrite legitimate API payloads; detector-based masking happens on the audit path.
+  const base = createMasker({ detectors: [], entropy: false });
+  const forwarder = new Forwarder();
+  const rt: ProxyRuntime = {
+    config,
+    connections,
+    auth: new Authenticator(bus, { timeoutMs: config.gateway.auth.verifyTimeoutMs, cacheTtlMs: config.gateway.auth.cacheTtlMs, cacheMax: 10_000 }),
+    policy,
+    leases,
+    recorder,
+    forwarder,
+    log,
+    observerName: config.gateway.name ?? hostname(),
+    maskerFor: leaseMaskers(base),
+  };
+  const ps = createProxyServer(rt, bus);
+  const host = opts.host ?? config.gateway.listen.host;
+  await new Promise<void>((resolve, reject) => {
+    ps.server.once('error', reject);
+    ps.server.listen(opts.port ?? config.gateway.listen.port, host, () => {
+      ps.server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (ps.server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info({ url, connections: [...connections.keys()] }, 'proxy listening');
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    ps.beginShutdown();
+    const closed = new Promise<void>((resolve) => ps.server.close(() => resolve()));
+    ps.server.closeIdleConnections();
+    const deadline = Date.now() + config.gateway.limits.shutdownTimeoutMs;
+    while (ps.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    ps.server.closeAllConnections();
+    await closed;
+    await forwarder.close();
+    await recorder.settle();
+    log.info({}, 'proxy stopped');
+  };
+  return {
+    url,
+    port,
+    close: () => {
+      closing ??= close();
+      return closing;
+    },
+  };
+}
