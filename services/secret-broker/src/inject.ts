@@ -11,7 +11,7 @@ type HeaderBag = Record<string, string | string[] | undefined>;
  * see the gateway's credential only, never one smuggled by the agent.
  * @throws SecretError ERR_SECRET_UNAVAILABLE when the value cannot be a header value (CR/LF/NUL).
  */
-export function injectCredential<H extends HeaderBag>(headers: H, lease: Lease): H {
+export function injectCredential<H extends HeaderBag>(headers: H, lease: Lease): H & HeaderBag {
   // A newline in the value would let it add headers of its own (header injection).
   if (/[\r\n\0]/.test(lease.value)) {
     throw new SecretError('ERR_SECRET_UNAVAILABLE', `credential "${lease.ref}" contains characters not allowed in a header`);

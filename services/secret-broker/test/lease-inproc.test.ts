@@ -86,7 +86,7 @@ test('lease - a bad public key is refused', async () => {
   }
 });
 
-test('masklist - returns every readable secret and names the unavailable ones', async () => {
+test('masklist - returns every readable secret and skips unavailable ones', async () => {
   const s = await setup({ GH_TOKEN: SECRET });
   try {
     const list = await createLeaseClient(s.bus).masklist();
