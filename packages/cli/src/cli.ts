@@ -1,0 +1,52 @@
+import { CliError } from './errors.js';
+import { type ExitCode, type Output, stdio } from './lib/output.js';
+
+const USAGE = `agentgate — audited gateway for AI coding agents
+
+usage:
+  agentgate start                    run all services in one process (config: AGENTGATE_CONFIG, ./agentgate.yaml, or the sample)
+  agentgate config check [FILE]      validate a configuration file
+  agentgate policy test --action F   evaluate a described action (JSON/YAML file) against the configuration's policy
+  agentgate verify                   verify the audit trail's hash chain and signed checkpoints
+  agentgate trail <session-id>       print one agent session step by step
+  agentgate demo                     play a scripted agent session and print its trail
+  agentgate help                     this text`;
+
+type Command = (args: string[], io: Output) => Promise<ExitCode>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  start: async () => (await import('./commands/start.js')).start,
+  config: async () => async (args, io) => {
+    if (args[0] !== 'check') throw new CliError('ERR_CLI_USAGE', 'usage: agentgate config check [FILE]');
+    return (await import('./commands/config-check.js')).configCheck(args.slice(1), io);
+  },
+};
+
+/** Runs one command; returns the exit code (0 ok, 1 failed check, 2 usage error). */
+export async function runCli(argv: string[], io: Output = stdio): Promise<ExitCode> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    io.out(USAGE);
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    io.err(`unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await (await load())(rest, io);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (err instanceof CliError) {
+      io.err(err.message);
+      return 2;
+    }
+    // Typed errors of our packages carry a code and a message written for the user.
+    if (typeof code === 'string' && code.startsWith('ERR_')) {
+      io.err(`${code}: ${(err as Error).message}`);
+      return 1;
+    }
+    throw err;
+  }
+}

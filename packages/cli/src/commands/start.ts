@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Bus, createBus, onShutdown } from '@agentgate/bus';
+import { type Config, loadConfig } from '@agentgate/config';
+import { createLogger } from '@agentgate/log';
+import type { ExitCode, Output } from '../lib/output.js';
+
+/** A started part of the gateway; stopped in reverse order of start. */
+export interface Component {
+  name: string;
+  stop(): Promise<void>;
+}
+
+export interface Gateway {
+  config: Config;
+  bus: Bus;
+  components: Component[];
+  /** URL of the proxy, when it runs in this process. */
+  url: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** The sample configuration shipped at the repository root, used when no configuration file exists. */
+export function sampleConfigPath(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../../agentgate.example.yaml');
+}
+
+/** Which configuration `start` uses: AGENTGATE_CONFIG, else ./agentgate.yaml, else the shipped sample. */
+export function resolveStartConfig(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.AGENTGATE_CONFIG) return env.AGENTGATE_CONFIG;
+  const local = join(process.cwd(), 'agentgate.yaml');
+  return existsSync(local) ? local : sampleConfigPath();
+}
+
+/**
+ * Starts the five services in one process on one bus (in-process unless
+ * NATS_URL is set). Each service is also its own process in production
+ * (`agentgate service <name>`); here they share the process, not the code paths.
+ */
+export async function startGateway(config: Config, opts: { only?: string[] } = {}): Promise<Gateway> {
+  const logger = createLogger({ name: 'agentgate', level: config.log.level });
+  const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate' });
+  const components: Component[] = [];
+  const want = (name: string): boolean => !opts.only || opts.only.includes(name);
+  let url: string | undefined;
+  try {
+    if (want('identity')) {
+      const { startIdentityService } = await import('@agentgate/identity');
+      const svc = await startIdentityService(bus, config.identity, logger.child({ service: 'identity' }));
+      components.push({ name: 'identity', stop: () => svc.stop() });
+    }
+  } catch (err) {
+    for (const c of components.reverse()) await c.stop().catch(() => {});
+    await bus.drain().catch(() => {});
+    throw err;
+  }
+  return {
+    config,
+    bus,
+    components,
+    url,
+    async stop() {
+      // Reverse order: the proxy stops taking requests first, the writers drain last.
+      for (const c of [...components].reverse()) await c.stop();
+      await bus.drain();
+      await new Promise<void>((r) => logger.flush(() => r()));
+    },
+  };
+}
+
+/** `agentgate start`: the one-process gateway, until SIGTERM/SIGINT. */
+export async function start(_args: string[], io: Output): Promise<ExitCode> {
+  const file = resolveStartConfig();
+  const config = loadConfig({ path: file });
+  const gw = await startGateway(config);
+  io.out(`agentgate started (${config.bus.natsUrl ? 'NATS' : 'in-process bus'}, config ${file})`);
+  io.out(`services: ${gw.components.map((c) => c.name).join(', ')}`);
+  if (gw.url) io.out(`proxy listening on ${gw.url}`);
+  onShutdown(async () => {
+    await gw.stop();
+  });
+  // The process lives as long as its servers; an in-process bus alone keeps nothing open.
+  setInterval(() => {}, 1 << 30);
+  return new Promise<ExitCode>(() => {});
+}
