@@ -29,6 +29,8 @@ export function limitedBody(req: IncomingMessage, max: number): ByteLimit {
   const limit = new ByteLimit(max);
   req.on('error', (err) => limit.destroy(err));
   req.on('aborted', () => limit.destroy(new ProxyError('ERR_BAD_REQUEST', 'the client aborted the request')));
+  // The error reaches whoever consumes the body (forwarder, adapter); this keeps an unconsumed one from going uncaught.
+  limit.on('error', () => {});
   req.pipe(limit);
   return limit;
 }
