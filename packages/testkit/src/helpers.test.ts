@@ -93,6 +93,21 @@ test('waitFor - times out with ERR_TIMEOUT and the last error as cause', async (
   );
 });
 
+test('waitFor - a TestkitError thrown by fn is final, not retried', async () => {
+  let calls = 0;
+  await assert.rejects(
+    waitFor(
+      () => {
+        calls++;
+        throw new TestkitError('ERR_PORT_UNAVAILABLE', 'port answers for another server');
+      },
+      { timeoutMs: 5_000, intervalMs: 1 },
+    ),
+    { code: 'ERR_PORT_UNAVAILABLE' },
+  );
+  assert.equal(calls, 1);
+});
+
 test('waitFor - abortIf stops waiting early with ERR_START_FAILED', async () => {
   const t0 = Date.now();
   await assert.rejects(waitFor(() => false, { timeoutMs: 5_000, abortIf: () => 'process exited' }), {

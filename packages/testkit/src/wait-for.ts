@@ -14,9 +14,10 @@ export interface WaitForOptions {
 }
 
 /**
- * Calls `fn` until it returns a value other than undefined/false (a throw
- * counts as "not yet"), and resolves with that value. Throws ERR_TIMEOUT,
- * with the last error as cause, when time runs out.
+ * Calls `fn` until it returns a value other than undefined/false, and
+ * resolves with that value. A throw counts as "not yet", except a
+ * TestkitError, which is final (e.g. the port answers for another server).
+ * Throws ERR_TIMEOUT, with the last error as cause, when time runs out.
  */
 export async function waitFor<T>(
   fn: () => T | Promise<T>,
@@ -32,6 +33,7 @@ export async function waitFor<T>(
       const value = await fn();
       if (value !== undefined && value !== false) return value as Exclude<T, undefined | false>;
     } catch (err) {
+      if (err instanceof TestkitError) throw err;
       lastError = err;
     }
     if (Date.now() >= deadline) {
