@@ -16,6 +16,10 @@ type Command = (args: string[], io: Output) => Promise<ExitCode>;
 
 const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./commands/start.js')).start,
+  policy: async () => async (args, io) => {
+    if (args[0] !== 'test') throw new CliError('ERR_CLI_USAGE', 'usage: agentgate policy test --action FILE [--config FILE] [--json]');
+    return (await import('./commands/policy-test.js')).policyTest(args.slice(1), io);
+  },
   config: async () => async (args, io) => {
     if (args[0] !== 'check') throw new CliError('ERR_CLI_USAGE', 'usage: agentgate config check [FILE]');
     return (await import('./commands/config-check.js')).configCheck(args.slice(1), io);

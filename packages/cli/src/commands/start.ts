@@ -45,10 +45,27 @@ export async function startGateway(config: Config, opts: { only?: string[] } = {
   const want = (name: string): boolean => !opts.only || opts.only.includes(name);
   let url: string | undefined;
   try {
+    // Start order follows the data path backwards: consumers first, the proxy (which takes traffic) last.
+    if (want('audit-writer')) {
+      const { startAuditWriter } = await import('@agentgate/audit-writer');
+      const w = await startAuditWriter(bus, config, logger.child({ service: 'audit-writer' }));
+      components.push({ name: 'audit-writer', stop: () => w.stop() });
+    }
     if (want('identity')) {
       const { startIdentityService } = await import('@agentgate/identity');
       const svc = await startIdentityService(bus, config.identity, logger.child({ service: 'identity' }));
       components.push({ name: 'identity', stop: () => svc.stop() });
+    }
+    if (want('secret-broker')) {
+      const { startSecretBroker } = await import('@agentgate/secret-broker');
+      const b = await startSecretBroker(bus, config, logger.child({ service: 'secret-broker' }));
+      components.push({ name: 'secret-broker', stop: () => b.stop() });
+    }
+    if (want('proxy')) {
+      const { startProxy } = await import('@agentgate/proxy');
+      const p = await startProxy(bus, config, logger.child({ service: 'proxy' }));
+      url = p.url;
+      components.push({ name: 'proxy', stop: () => p.close() });
     }
   } catch (err) {
     for (const c of components.reverse()) await c.stop().catch(() => {});
