@@ -88,3 +88,25 @@ test('client - no broker on the bus is ERR_SECRET_UNAVAILABLE', async () => {
   }
 });
 
+
+test('client - a reply sealed for another connection is refused', async () => {
+  const { importRequesterKey, sealReply } = await import('./lib/envelope.js');
+  const bus = await createBus();
+  // A rogue responder replays the lease of another connection, correctly encrypted to the requester.
+  const svc = await bus.addService({ name: 'rogue', version: '0.0.0' });
+  svc.addEndpoint<{ publicKey: unknown }, unknown>(
+    'lease',
+    async (req) => {
+      const key = await importRequesterKey(req.publicKey);
+      const payload = { connection: 'other', ref: 'x', value: 'v', inject: { type: 'bearer' }, expiresAt: Date.now() + 1000 };
+      return { jwe: await sealReply(key, payload), ttlMs: 1000 };
+    },
+    { subject: LEASE_SUBJECT },
+  );
+  try {
+    await assert.rejects(createLeaseClient(bus).lease('github'), { code: 'ERR_SECRET_BAD_REQUEST' });
+  } finally {
+    await svc.stop();
+    await bus.close();
+  }
+});

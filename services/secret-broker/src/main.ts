@@ -12,9 +12,14 @@ const config = loadConfig();
 const logger = createLogger({ name: 'secret-broker', level: config.log.level });
 const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate-secret-broker' });
 const broker = await startSecretBroker(bus, config, logger);
+// The in-process bus holds no socket open, so nothing would keep this process alive; and it serves
+// only this process (the one-process runner calls startSecretBroker itself). Say so and stay up.
+const keepAlive = bus.transport === 'inproc' ? setInterval(() => {}, 1 << 30) : undefined;
+if (keepAlive) logger.warn({}, 'no bus.natsUrl: the in-process bus reaches no other process; set bus.natsUrl to serve the proxy');
 
 onShutdown(async (signal) => {
   logger.info({ signal }, 'secret broker stopping');
+  clearInterval(keepAlive);
   await broker.stop();
   // Drain lets leases in flight get their answer before the connection closes.
   await bus.drain();
