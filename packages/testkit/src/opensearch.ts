@@ -16,7 +16,7 @@ export interface StartOpenSearchOptions {
   port?: number;
   /** JVM heap maximum (default '1g'; the minimum is half of it, at most 512m). */
   heap?: string;
-  /** Default 120 s (a cold JVM on a busy 2-core machine). */
+  /** Default 180 s (a cold JVM takes 15 s idle, 45 s on a busy shared 2-core machine). */
   startTimeoutMs?: number;
   /** Extra JVM flags (e.g. `-XX:TieredStopAtLevel=1` for faster start-up at lower throughput). */
   jvmArgs?: string[];
@@ -126,7 +126,7 @@ export async function startOpenSearch(opts: StartOpenSearchOptions = {}): Promis
       },
       {
         what: 'OpenSearch',
-        timeoutMs: opts.startTimeoutMs ?? 120_000,
+        timeoutMs: opts.startTimeoutMs ?? 180_000,
         intervalMs: 250,
         ready: async () => {
           const health = await httpGet(`${url}/_cluster/health?wait_for_status=yellow&timeout=2s`, 5_000);
