@@ -10,7 +10,7 @@ before(async () => {
   console.log(`nats-server start-up: ${server.startupMs} ms`);
 });
 after(async () => {
-  await server?.stop();
+  await server?.close();
 });
 
 const connect = (): Promise<Bus> => NatsBus.connect({ servers: server.url, name: 'conformance' });
