@@ -138,6 +138,8 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
     while (out.length < audit.batch.maxEvents && bytes < audit.batch.maxBytes && !stopping) {
       const left = audit.batch.maxWaitMs - (Date.now() - start);
       if (left <= 0) break;
+      // Nothing waiting: close the batch now rather than block in a pull request (NATS waits ≥ 1 s).
+      if ((await consumer.pending()).pending === 0) break;
       const got = await consumer.fetch({ batch: audit.batch.maxEvents - out.length, expiresMs: Math.min(left, 1000) });
       if (got.length === 0) break;
       for (const m of got) {

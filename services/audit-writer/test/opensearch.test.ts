@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { createBus } from '@agentgate/bus';
+import { type AuditEvent, STREAMS } from '@agentgate/events';
+import { type NatsServer, type OpenSearchNode, startNats, startOpenSearch } from '@agentgate/testkit';
+import { SearchSink, createSink, formatVerifyReport, publicKeyPath, readPublicKey, startAuditWriter, verifyTrail } from '../src/index.js';
+import { startEsShim } from './es-shim.js';
+import { makeEvents, publishEvents, testLogger, tmp, waitUntil, writerConfig } from './helpers.js';
+import { countDocs, docAtSeq, duplicateIds, osReq } from './os-helpers.js';
+
+let os: OpenSearchNode;
+before(async () => {
+  os = await startOpenSearch();
+});
+after(async () => {
+  await os?.close();
+});
+
+async function withNats<T>(fn: (nats: NatsServer) => Promise<T>): Promise<T> {
+  const nats = await startNats();
+  try {
+    return await fn(nats);
+  } finally {
+    await nats.close();
+  }
+}
+
+function osSink(prefix: string) {
+  return [{ type: 'opensearch' as const, url: os.url, indexPrefix: prefix }];
+}
+
+async function verifyIndex(prefix: string, dir: string, bus: Parameters<typeof verifyTrail>[0]['checkpoints'] extends infer C ? C : never) {
+  const sink = createSink({ type: 'opensearch', url: os.url, indexPrefix: prefix }, prefix);
+  try {
+    return await verifyTrail({ sink, publicKey: readPublicKey(publicKeyPath(join(dir, 'audit-checkpoint-key.json'))), checkpoints: bus });
+  } finally {
+    await sink.close();
+  }
+}
+
+test('opensearch setup - templates and the ISM policy apply idempotently with strict ECS mappings', async () => {
+  const sink = createSink({ type: 'opensearch', url: os.url, indexPrefix: 'setup-t' }, 'setup-t') as SearchSink;
+  await sink.setup();
+  await sink.setup();
+  const t = await osReq(os.url, 'GET', '/_index_template/setup-t');
+  const tpl = t.body.index_templates[0].index_template;
+  assert.deepEqual(tpl.index_patterns, ['setup-t-*']);
+  assert.equal(tpl.template.mappings.dynamic, 'strict');
+  assert.equal(tpl.template.mappings.properties.source.properties.ip.type, 'ip');
+  assert.equal((await osReq(os.url, 'GET', '/_index_template/setup-t-checkpoints')).status, 200);
+  await sink.close();
+});
+
+test('opensearch writer - 10,000 events in, exactly 10,000 documents, each id once, and verify passes', async () => {
+  await withNats(async (nats) => {
+    const dir = tmp('10k');
+    const prefix = 'ten-k';
+    const bus = await createBus({ natsUrl: nats.url });
+    const writer = await startAuditWriter(bus, writerConfig(dir, osSink(prefix), { indexPrefix: prefix }), testLogger());
+    const events = makeEvents(10_000);
+    const t0 = Date.now();
+    await publishEvents(bus, events);
+    await waitUntil('10k indexed', () => writer.stats().indexed === 10_000, 180_000);
+    const secs = (Date.now() - t0) / 1000;
+    console.log(`# 10k through NATS into OpenSearch: ${secs.toFixed(1)} s (${Math.round(10_000 / secs)} events/s, publish included)`);
+    await writer.stop();
+    assert.equal(await countDocs(os.url, prefix), 10_000);
+    assert.equal(await duplicateIds(os.url, prefix), 0);
+    const days = await osReq(os.url, 'GET', `/_cat/indices/${prefix}-*?format=json`);
+    assert.ok(days.body.length >= 2, 'events span several daily indices');
+    const report = await verifyIndex(prefix, dir, { bus });
+    assert.equal(report.ok, true, formatVerifyReport(report));
+    assert.equal(report.total, 10_000);
+    assert.equal(report.checkpointSeq, 10_000);
+
+    // Tampering, one kind at a time, undone after each check.
+    const expectKind = async (kind: string, seq: number) => {
+      const r = await verifyIndex(prefix, dir, { bus });
+      assert.equal(r.ok, false);
+      assert.ok(
+        r.problems.some((p) => p.kind === kind && p.seq === seq),
+        formatVerifyReport(r),
+      );
+    };
+    const put = (d: { index: string; id: string; source: unknown }) => osReq(os.url, 'PUT', `/${d.index}/_doc/${d.id}?refresh=true`, d.source);
+    const edited = await docAtSeq(os.url, prefix, 4321);
+    await put({ ...edited, source: { ...edited.source, event: { ...edited.source.event, outcome: 'failure', reason: 'edited' } } });
+    await expectKind('modified', 4321);
+    await put(edited);
+
+    const deleted = await docAtSeq(os.url, prefix, 777);
+    await osReq(os.url, 'DELETE', `/${deleted.index}/_doc/${deleted.id}?refresh=true`);
+    await expectKind('deleted', 777);
+    await osReq(os.url, 'PUT', `/${deleted.index}/_create/${deleted.id}?refresh=true`, deleted.source);
+
+    const a = await docAtSeq(os.url, prefix, 5000);
+    const b = await docAtSeq(os.url, prefix, 5001);
+    const withSeq = (d: typeof a, seq: number) => ({ ...d, source: { ...d.source, agentgate: { ...d.source.agentgate, chain: { ...d.source.agentgate.chain, seq } } } });
+    await put(withSeq(a, 5001));
+    await put(withSeq(b, 5000));
+    await expectKind('reordered', 5000);
+    await put(a);
+    await put(b);
+
+    const tail = await osReq(os.url, 'POST', `/${prefix}-*/_search`, { size: 10, query: { range: { 'agentgate.chain.seq': { gt: 9990 } } } });
+    await osReq(os.url, 'POST', `/${prefix}-*/_delete_by_query?refresh=true`, { query: { range: { 'agentgate.chain.seq': { gt: 9990 } } } });
+    await expectKind('truncated', 9991);
+    for (const h of tail.body.hits.hits) await osReq(os.url, 'PUT', `/${h._index}/_create/${h._id}?refresh=true`, h._source);
+
+    const again = await verifyIndex(prefix, dir, { bus });
+    assert.equal(again.ok, true, formatVerifyReport(again));
+    await bus.close();
+  });
+});
+
+test('opensearch writer - a poison event goes to the DLQ with the reason, the others flow on and the chain still verifies', async () => {
+  await withNats(async (nats) => {
+    const dir = tmp('poison');
+    const prefix = 'poison';
+    const bus = await createBus({ natsUrl: nats.url });
+    const writer = await startAuditWriter(bus, writerConfig(dir, osSink(prefix), { indexPrefix: prefix }), testLogger());
+    const events = makeEvents(200);
+    const poison: AuditEvent = { ...events[100]!, source: { ip: 'not-an-ip' } };
+    events[100] = poison;
+    await publishEvents(bus, events);
+    await waitUntil('199 indexed + 1 dead letter', () => writer.stats().indexed === 199 && writer.stats().deadLettered === 1);
+    await writer.stop();
+    const info = await bus.streams.info(STREAMS.AUDIT_DLQ.name);
+    assert.equal(info.messages, 1);
+    const dl = (await bus.streams.get(STREAMS.AUDIT_DLQ.name, info.lastSeq))!.json<{ reason: string; event: AuditEvent }>();
+    assert.equal(dl.event.event.id, poison.event.id);
+    assert.match(dl.reason, /400 .*(mapper_parsing|document_parsing)/);
+    assert.equal(await countDocs(os.url, prefix), 200, '199 events and one chain filler');
+    const report = await verifyIndex(prefix, dir, { bus });
+    assert.equal(report.ok, true, formatVerifyReport(report));
+    assert.equal(report.fillers, 1);
+    await bus.close();
+  });
+});
+
+function spawnWriter(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', join(import.meta.dirname, 'fixtures/writer-child.ts')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`writer child exited ${code}`)));
+  });
+}
+
+test('opensearch writer - SIGKILL mid-batch and a restart still give exactly once and an unforked chain', async () => {
+  await withNats(async (nats) => {
+    const dir = tmp('kill');
+    const prefix = 'killed';
+    const env = { NATS_URL: nats.url, OS_URL: os.url, PREFIX: prefix, DATA_DIR: dir };
+    const bus = await createBus({ natsUrl: nats.url });
+    await bus.streams.ensure({ name: STREAMS.AUDIT_CLEAN.name, subjects: [...STREAMS.AUDIT_CLEAN.subjects] });
+    const events = makeEvents(6000);
+    const publishing = publishEvents(bus, events);
+    let child = await spawnWriter(env);
+    for (const at of [1500, 3500]) {
+      await waitUntil(`${at} indexed`, async () => (await countDocs(os.url, prefix)) >= at, 120_000, 50);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      child = await spawnWriter(env);
+    }
+    await publishing;
+    await waitUntil('6000 indexed', async () => (await countDocs(os.url, prefix)) >= 6000, 120_000);
+    // Let redeliveries (ack wait 3 s) come back and prove they do not duplicate.
+    await new Promise((r) => setTimeout(r, 5000));
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    assert.equal(await countDocs(os.url, prefix), 6000);
+    assert.equal(await duplicateIds(os.url, prefix), 0);
+    const report = await verifyIndex(prefix, dir, { bus });
+    assert.equal(report.ok, true, formatVerifyReport(report));
+    assert.equal(report.total, 6000);
+    await bus.close();
+  });
+});
+
+test('opensearch writer - OpenSearch stopped for 30 s under load, then restarted: nothing lost, nothing doubled', async () => {
+  await withNats(async (nats) => {
+    const dir = tmp('outage');
+    const prefix = 'outage';
+    const bus = await createBus({ natsUrl: nats.url });
+    const writer = await startAuditWriter(bus, writerConfig(dir, osSink(prefix), { indexPrefix: prefix }), testLogger(), { stopTimeoutMs: 30_000 });
+    const events = makeEvents(4000);
+    // Steady load: 100 events every 100 ms while the node goes away and comes back.
+    const load = (async () => {
+      for (let i = 0; i < events.length; i += 100) {
+        await publishEvents(bus, events.slice(i, i + 100));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await waitUntil('500 indexed', () => writer.stats().indexed >= 500);
+    await os.stop();
+    const downAt = Date.now();
+    const during = writer.stats().indexed;
+    await new Promise((r) => setTimeout(r, 30_000));
+    assert.equal(writer.stats().indexed, during, 'nothing is acked while the index is down');
+    await os.start();
+    console.log(`# outage: down ${((Date.now() - downAt) / 1000).toFixed(0)} s, retries ${writer.stats().retries}`);
+    await load;
+    await waitUntil('4000 indexed', () => writer.stats().indexed + writer.stats().alreadyIndexed >= 4000, 120_000);
+    await writer.stop();
+    assert.equal(await countDocs(os.url, prefix), 4000);
+    assert.equal(await duplicateIds(os.url, prefix), 0);
+    const report = await verifyIndex(prefix, dir, { bus });
+    assert.equal(report.ok, true, formatVerifyReport(report));
+    await bus.close();
+  });
+});
+
+test('elasticsearch sink - the official client writes, reads back and verifies through the test-only header shim', async () => {
+  const shim = await startEsShim(os.url);
+  const dir = tmp('es');
+  const prefix = 'es-sink';
+  const bus = await createBus({ dataDir: join(dir, 'bus') });
+  const sinks = [{ type: 'elasticsearch' as const, url: shim.url, indexPrefix: prefix }];
+  const writer = await startAuditWriter(bus, writerConfig(dir, sinks, { indexPrefix: prefix }), testLogger());
+  const events = makeEvents(300, { session: 'es-session' });
+  await publishEvents(bus, events);
+  await waitUntil('300 indexed', () => writer.stats().indexed === 300);
+  await writer.stop();
+  assert.equal(await countDocs(os.url, prefix), 300);
+  const sink = createSink(sinks[0]!, prefix);
+  const trail = await sink.readTrail({ sessionId: 'es-session' });
+  assert.equal(trail.length, 300);
+  const r = await verifyTrail({ sink, publicKey: readPublicKey(publicKeyPath(join(dir, 'audit-checkpoint-key.json'))), checkpoints: { bus } });
+  assert.equal(r.ok, true, formatVerifyReport(r));
+  await sink.close();
+  await bus.close();
+  await shim.close();
+});

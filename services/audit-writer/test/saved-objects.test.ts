@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { deployDir } from '../src/lib/setup.js';
+
+interface SavedObject {
+  id: string;
+  type: string;
+  attributes: Record<string, unknown>;
+  references: Array<{ id: string; type: string }>;
+}
+
+function load(path: string): SavedObject[] {
+  return readFileSync(`${deployDir()}/${path}`, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as SavedObject);
+}
+
+/** Every leaf field path of a template's mappings (`a.b.c`). */
+function mappedFields(template: string): Set<string> {
+  const t = JSON.parse(readFileSync(`${deployDir()}/${template}`, 'utf8')) as { template: { mappings: { properties: Record<string, unknown> } } };
+  const out = new Set<string>();
+  const walk = (props: Record<string, unknown>, prefix: string) => {
+    for (const [k, v] of Object.entries(props)) {
+      const p = prefix ? `${prefix}.${k}` : k;
+      const sub = (v as { properties?: Record<string, unknown> }).properties;
+      if (sub) walk(sub, p);
+      else out.add(p);
+    }
+  };
+  walk(t.template.mappings.properties, '');
+  return out;
+}
+
+/** Fields a saved object uses: columns, sort, KQL query fields, time field. */
+function referencedFields(o: SavedObject): string[] {
+  const a = o.attributes;
+  const fields: string[] = [];
+  if (typeof a['timeFieldName'] === 'string') fields.push(a['timeFieldName']);
+  for (const c of (a['columns'] as string[] | undefined) ?? []) fields.push(c);
+  for (const s of (a['sort'] as Array<[string, string]> | undefined) ?? []) fields.push(s[0]);
+  const meta = a['kibanaSavedObjectMeta'] as { searchSourceJSON?: string } | undefined;
+  if (meta?.searchSourceJSON) {
+    const q = (JSON.parse(meta.searchSourceJSON) as { query?: { query?: string } }).query?.query ?? '';
+    for (const m of q.matchAll(/([A-Za-z_@][\w.@]*)\s*:/g)) fields.push(m[1]!);
+  }
+  return fields;
+}
+
+for (const [flavor, file, template] of [
+  ['kibana', 'kibana/agentgate-saved-objects.ndjson', 'elasticsearch/index-template.json'],
+  ['opensearch dashboards', 'opensearch-dashboards/agentgate-saved-objects.ndjson', 'opensearch/index-template.json'],
+] as const) {
+  test(`saved objects - every field the ${flavor} objects reference exists in the index template`, () => {
+    const objects = load(file);
+    const mapped = mappedFields(template);
+    const used = objects.flatMap(referencedFields);
+    assert.ok(used.length > 20, 'the objects reference fields');
+    const missing = used.filter((f) => !mapped.has(f));
+    assert.deepEqual(missing, []);
+  });
+
+  test(`saved objects - the ${flavor} file has a data view, the four searches and a dashboard whose references resolve`, () => {
+    const objects = load(file);
+    const ids = new Set(objects.map((o) => o.id));
+    assert.deepEqual(objects.map((o) => o.type).sort(), ['dashboard', 'index-pattern', 'search', 'search', 'search', 'search']);
+    for (const o of objects) for (const r of o.references) assert.ok(ids.has(r.id), `${o.id} references missing ${r.id}`);
+    assert.equal(objects.find((o) => o.type === 'index-pattern')!.attributes['title'], 'agentgate-audit-*');
+  });
+}
