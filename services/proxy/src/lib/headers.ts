@@ -55,7 +55,8 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders): Record<str
 
 /** Response headers from upstream minus hop-by-hop ones (the proxy frames the response itself). */
 export function downstreamResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const listed = connectionListed(headers['connection']);
+  const conn = Object.entries(headers).find(([k]) => k.toLowerCase() === 'connection')?.[1];
+  const listed = connectionListed(conn);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newEventId } from '@agentgate/events';
-import { childFor } from '@agentgate/log';
+import { childFor, type LogContext, type Logger } from '@agentgate/log';
 import { adapterFor } from '../adapters/index.js';
-import type { Adapter, AdapterRequest, Classification } from '../adapters/types.js';
+import type { Adapter, AdapterRequest } from '../adapters/types.js';
 import { ProxyError, toProxyError } from '../errors.js';
 import { limitedBody } from '../lib/body-limit.js';
 import { upstreamRequestHeaders } from '../lib/headers.js';
 import type { Lease } from '../lib/ports.js';
 import { parseTarget, upstreamPath } from '../lib/request-target.js';
 import { sendError } from '../lib/respond.js';
-import { decide, refusalOf } from './decide.js';
+import { refusalOf } from './decide.js';
+import { decideClassification } from './decide-parts.js';
 import { type ActionFacts, actionEvent } from './events.js';
 import { injectCredential, leaseFor } from './lease.js';
 import { DECODABLE_ENCODINGS } from './mask.js';
@@ -25,7 +26,10 @@ import type { ProxyRuntime } from './runtime.js';
 export async function handleRequest(rt: ProxyRuntime, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = randomUUID();
   const started = process.hrtime.bigint();
-  let log = childFor(rt.log, { requestId });
+  let ids: LogContext = { requestId };
+  let child: Logger | undefined;
+  // The child logger is built only when a line is written: pino children are not free, and most requests log nothing.
+  const log = (): Logger => (child ??= childFor(rt.log, ids));
   let connectionName: string | undefined;
   let adapter: Adapter | undefined;
   let facts: ActionFacts | undefined;
@@ -45,7 +49,8 @@ export async function handleRequest(rt: ProxyRuntime, req: IncomingMessage, res:
 
     const { principal } = await rt.auth.authenticate(req, adapter.challenge ?? 'bearer');
     const actionId = newEventId();
-    log = childFor(rt.log, { requestId, sessionId: principal.sessionId, actionId });
+    ids = { requestId, sessionId: principal.sessionId, actionId };
+    child = undefined;
 
     const body = limitedBody(req, maxBodyBytes);
     const areq: AdapterRequest = {
@@ -60,17 +65,21 @@ export async function handleRequest(rt: ProxyRuntime, req: IncomingMessage, res:
       body,
       maxBodyBytes,
       principal,
+      dataDir: rt.config.bus.dataDir,
+      // The git adapter updates its mirror with the credential before deciding; failures refuse (fail closed).
+      lease: () => leaseFor(rt.leases, connection),
     };
-    const classification: Classification = await adapter.classify(areq);
-    const decision = decide(rt.policy, principal, { kind: classification.kind, connection: connection.name, attributes: classification.attributes });
+    // An adapter may classify per part (a push's ref updates): decideClassification decides each, all-or-nothing.
+    const decided = decideClassification(rt.policy, principal, connection.name, await adapter.classify(areq));
+    const { decision, classification } = decided;
     facts = { actionId, requestId, principal, connection, classification, decision, req, urlPath: `/${connection.name}${target.path}`, observerName: rt.observerName };
-    if (decision.evaluationError) log.warn({ rule: decision.rule, evaluationError: decision.evaluationError }, 'policy rule failed to evaluate');
+    if (decision.evaluationError) log().warn({ rule: decision.rule, evaluationError: decision.evaluationError }, 'policy rule failed to evaluate');
 
     if (decision.effect !== 'allow') {
-      const refusal = refusalOf(decision);
+      const refusal = decided.refusal ?? refusalOf(decision);
       // A denial is recorded too; it is refused whether or not the record lands (refusing is already the safe side).
-      await rt.recorder.record(actionEvent(facts, 'denied')).catch((err: unknown) => log.error({ code: (err as { code?: string }).code }, 'denial not recorded'));
-      log.info({ kind: classification.kind, rule: decision.rule, effect: decision.effect }, 'action refused by policy');
+      await rt.recorder.record(actionEvent(facts, 'denied')).catch((err: unknown) => log().error({ code: (err as { code?: string }).code }, 'denial not recorded'));
+      log().info({ kind: classification.kind, rule: decision.rule, effect: decision.effect }, 'action refused by policy');
       throw refusal;
     }
 
@@ -118,11 +127,11 @@ export async function handleRequest(rt: ProxyRuntime, req: IncomingMessage, res:
         ...outcome.observed,
       }),
     );
-    if (outcome.masking.count > 0) log.warn({ masked: outcome.masking.count, connection: connection.name }, 'credential echoed by upstream was masked');
+    if (outcome.masking.count > 0) log().warn({ masked: outcome.masking.count, connection: connection.name }, 'credential echoed by upstream was masked');
   } catch (raw) {
     const err = toProxyError(raw);
-    if (err.code === 'ERR_INTERNAL') log.error({ err: raw }, 'internal error');
-    else log.info({ code: err.code, status: err.status, cause: causeCode(err.cause) }, 'request refused');
+    if (err.code === 'ERR_INTERNAL') log().error({ err: raw }, 'internal error');
+    else log().info({ code: err.code, status: err.status, cause: causeCode(err.cause) }, 'request refused');
     if (facts && (err.code === 'ERR_UPSTREAM_UNREACHABLE' || err.code === 'ERR_UPSTREAM_TIMEOUT' || err.code === 'ERR_CREDENTIAL_UNAVAILABLE')) {
       rt.recorder.recordLater(actionEvent(facts, 'failed', { reason: err.message, durationNs: Number(process.hrtime.bigint() - started) }));
     }
