@@ -132,23 +132,32 @@ const targets: Target[] = [
 
 console.log(`nats-server ${nats.url} (JetStream file store); sequential ${SEQ} requests; concurrent ${TOTAL} requests at ${CONC}`);
 const seq = new Map<string, number[]>();
-for (const t of targets) seq.set(t.name, await sequential(t, SEQ));
+const cpu = new Map<string, number>();
+for (const t of targets) {
+  const c0 = process.cpuUsage();
+  seq.set(t.name, await sequential(t, SEQ));
+  const c = process.cpuUsage(c0);
+  // CPU of this process (client, upstream, proxy, identity, broker) per sequential request: what contention magnifies.
+  cpu.set(t.name, (c.user + c.system) / 1000 / (SEQ + 200));
+}
 const rps = new Map<string, number>();
 for (const t of targets) rps.set(t.name, await concurrent(t, TOTAL, CONC));
 
 const d = seq.get('direct')!;
-console.log('\ntarget      p50 ms   p99 ms   added p50   added p99   req/s (c=%d)   ratio vs direct', CONC);
+console.log('\ntarget      p50 ms   p99 ms   added p50   added p99   req/s (c=%d)   ratio vs direct   cpu ms/req (this process)', CONC);
 for (const t of targets) {
   const s = seq.get(t.name)!;
   const r = rps.get(t.name)!;
   console.log(
-    `${t.name.padEnd(10)} ${pct(s, 50).toFixed(3).padStart(7)} ${pct(s, 99).toFixed(3).padStart(8)} ${(pct(s, 50) - pct(d, 50)).toFixed(3).padStart(11)} ${(pct(s, 99) - pct(d, 99)).toFixed(3).padStart(11)} ${r.toFixed(0).padStart(14)} ${(r / rps.get('direct')!).toFixed(2).padStart(17)}`,
+    `${t.name.padEnd(10)} ${pct(s, 50).toFixed(3).padStart(7)} ${pct(s, 99).toFixed(3).padStart(8)} ${(pct(s, 50) - pct(d, 50)).toFixed(3).padStart(11)} ${(pct(s, 99) - pct(d, 99)).toFixed(3).padStart(11)} ${r.toFixed(0).padStart(14)} ${(r / rps.get('direct')!).toFixed(2).padStart(17)} ${cpu.get(t.name)!.toFixed(3).padStart(12)}`,
   );
 }
 if (nginx) console.log(`\nagentgate / nginx throughput ratio: ${(rps.get('agentgate')! / rps.get('nginx')!).toFixed(2)}`);
 else console.log('\nnginx not installed (apt-get install -y nginx-light): no nginx baseline in this run');
 const audit = await bus.streams.info('AUDIT_RAW');
 console.log(`audit events stored durably during the run: ${audit.messages}`);
+const load = (await import('node:os')).loadavg();
+console.log(`machine load average during the run: ${load.map((l) => l.toFixed(1)).join(' ')} (${(await import('node:os')).cpus().length} cores)`);
 
 await nginx?.stop();
 await proxy.close();
