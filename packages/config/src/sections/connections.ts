@@ -37,7 +37,16 @@ export const connectionSchema = z.discriminatedUnion('type', [
   z.strictObject({
     ...base,
     type: z.literal('git'),
-    options: z.strictObject({ protectedRefs: z.array(nonEmpty).default([]) }).prefault({}),
+    options: z
+      .strictObject({
+        /** Ref globs (`refs/heads/main`, `refs/heads/release/*`, `refs/tags/**`) policy sees as `attrs.protected`. */
+        protectedRefs: z.array(nonEmpty).default([]),
+        /** Where the gateway keeps its bare mirrors of the upstream repositories (default `<bus.dataDir>/git-mirrors`). */
+        cacheDir: nonEmpty.optional(),
+        /** Time allowed for updating a mirror from the upstream before a push is classified. */
+        mirrorTimeoutMs: posInt.default(120_000),
+      })
+      .prefault({}),
   }),
   z.strictObject({ ...base, type: z.literal('registry'), options: emptyOptions }),
   z.strictObject({ ...base, type: z.literal('kubernetes'), options: emptyOptions }),

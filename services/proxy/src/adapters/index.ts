@@ -1,9 +1,11 @@
+import { gitAdapter } from './git/index.js';
 import { httpAdapter } from './http/index.js';
 import type { Adapter, Connection } from './types.js';
 
 /** One line per protocol: the only place that knows which adapters exist. */
 const ADAPTERS: Partial<Record<Connection['type'], Adapter>> = {
   http: httpAdapter,
+  git: gitAdapter,
 };
 
 /** The adapter of a connection type, or undefined when this version has none (requests are then refused). */

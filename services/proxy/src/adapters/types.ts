@@ -3,6 +3,7 @@ import type { Readable, Transform } from 'node:stream';
 import type { Config } from '@agentgate/config';
 import type { ActionEventInput, Principal } from '@agentgate/events';
 import type { ProxyError } from '../errors.js';
+import type { Lease } from '../lib/ports.js';
 
 /**
  * # Protocol adapters
@@ -79,6 +80,10 @@ export interface AdapterRequest {
   readonly body: Readable;
   readonly maxBodyBytes: number;
   readonly principal: Principal;
+  /** The gateway's data directory (`bus.dataDir`): adapters keep caches under it (the git mirrors). */
+  readonly dataDir?: string;
+  /** Leases the connection's credential for the adapter's own upstream calls (git mirror fetch); throws ERR_CREDENTIAL_UNAVAILABLE. */
+  lease?(): Promise<Lease | undefined>;
 }
 
 /** The action an adapter found, and how to forward it. */
@@ -93,6 +98,18 @@ export interface Classification {
   readonly bodyLength?: number;
   /** Protocol-specific audit fields copied into the requested/completed events. */
   readonly audit?: Pick<ActionEventInput, 'git' | 'llm' | 'genAi' | 'link'>;
+  /** Parts decided one by one (a push's ref updates); the request goes on only when every part is allowed. */
+  readonly parts?: ClassifiedParts;
+}
+
+/** The independently decided parts of one request (see pipeline/decide-parts.ts). */
+export interface ClassifiedParts {
+  readonly actions: ReadonlyArray<{ readonly kind: string; readonly attributes: Record<string, unknown> }>;
+  /** Given each part's decision (same order): audit fields to record, and the refusal to send when a part is not allowed. */
+  settle(decisions: ReadonlyArray<{ effect: 'allow' | 'deny' | 'review'; rule: string | null; reason: string }>): {
+    audit?: Classification['audit'];
+    refusal?: ProxyError;
+  };
 }
 
 /** A pass-through observer of the response body. */

@@ -11,7 +11,8 @@ import type { Lease } from '../lib/ports.js';
 import { parseTarget, upstreamPath } from '../lib/request-target.js';
 import { sendError } from '../lib/respond.js';
 import { refusalOf } from './decide.js';
-import { decideClassification } from './decide-parts.js';
+import { decideClassification, type PartsDecided } from './decide-parts.js';
+import { correlate } from './correlate.js';
 import { type ActionFacts, actionEvent } from './events.js';
 import { injectCredential, leaseFor } from './lease.js';
 import { DECODABLE_ENCODINGS } from './mask.js';
@@ -68,10 +69,18 @@ export async function handleRequest(rt: ProxyRuntime, req: IncomingMessage, res:
       dataDir: rt.config.bus.dataDir,
       // The git adapter updates its mirror with the credential before deciding; failures refuse (fail closed).
       lease: () => leaseFor(rt.leases, connection),
+      actionId,
+      ...(rt.services && { services: rt.services }),
     };
     // An adapter may classify per part (a push's ref updates): decideClassification decides each, all-or-nothing.
-    const decided = decideClassification(rt.policy, principal, connection.name, await adapter.classify(areq));
-    const { decision, classification } = decided;
+    const classified = await adapter.classify(areq);
+    // An adapter's own refusal (a secret in a prompt under promptSecrets: refuse) is a denial by its rule, recorded like a policy one.
+    const decided: PartsDecided = classified.refusal
+      ? { decision: { effect: 'deny', rule: classified.refusal.rule, reason: classified.refusal.reason }, classification: classified }
+      : decideClassification(rt.policy, principal, connection.name, classified);
+    const { decision } = decided;
+    // Links the action to the llm exchange that proposed it (after deciding: per-ref audit fields are known then).
+    const classification = await correlate(rt.services, principal, decided.classification, log());
     facts = { actionId, requestId, principal, connection, classification, decision, req, urlPath: `/${connection.name}${target.path}`, observerName: rt.observerName };
     if (decision.evaluationError) log().warn({ rule: decision.rule, evaluationError: decision.evaluationError }, 'policy rule failed to evaluate');
 

@@ -1,0 +1,57 @@
+import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runGitCommand } from './git-exec.js';
+import type { Mirror } from './mirror.js';
+
+export class QuarantineError extends Error {
+  override readonly name = 'QuarantineError';
+}
+
+/** The pushed objects, indexed beside (never into) the mirror. */
+export interface Quarantine {
+  /** Is `old` an ancestor of `new` (real history: the mirror's plus the pushed pack)? */
+  isAncestor(old: string, neu: string): Promise<boolean>;
+  /** Commits reachable from `tips` that the upstream does not have yet. */
+  countNewCommits(tips: readonly string[]): Promise<number>;
+}
+
+/**
+ * Indexes the pack of a push (`git index-pack --stdin --fix-thin`, streamed
+ * from the spooled body) into a temp object directory that has the mirror
+ * as an alternate: the mirror never receives an object a policy may still
+ * refuse, and thin-pack bases resolve against the upstream's history.
+ */
+export async function quarantinePack(
+  mirror: Mirror,
+  spool: { dir: string; file: string; size: number; packOffset: number },
+  timeoutMs: number,
+): Promise<Quarantine> {
+  const objects = join(spool.dir, 'objects');
+  await mkdir(join(objects, 'pack'), { recursive: true, mode: 0o700 });
+  const env = { GIT_OBJECT_DIRECTORY: objects, GIT_ALTERNATE_OBJECT_DIRECTORIES: join(mirror.gitDir, 'objects') };
+  if (spool.size > spool.packOffset) {
+    const r = await runGitCommand(['--git-dir', mirror.gitDir, 'index-pack', '--stdin', '--fix-thin'], mirror.home, {
+      env,
+      stdin: createReadStream(spool.file, { start: spool.packOffset, highWaterMark: 256 * 1024 }),
+      timeoutMs,
+    });
+    if (r.code !== 0) throw new QuarantineError(`index-pack failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}`);
+  }
+  const git = (args: string[]) => runGitCommand(['--git-dir', mirror.gitDir, ...args], mirror.home, { env, timeoutMs });
+  return {
+    async isAncestor(old, neu) {
+      const r = await git(['merge-base', '--is-ancestor', old, neu]);
+      if (r.code === 0) return true;
+      if (r.code === 1) return false;
+      // Missing objects or a non-commit: not provably a fast-forward, so it is treated as a force-push (fail closed).
+      return false;
+    },
+    async countNewCommits(tips) {
+      if (tips.length === 0) return 0;
+      const r = await git(['rev-list', '--count', ...tips, '--not', '--all']);
+      const n = Number.parseInt(r.stdout.trim(), 10);
+      return r.code === 0 && Number.isFinite(n) ? n : 0;
+    },
+  };
+}

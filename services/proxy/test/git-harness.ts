@@ -1,0 +1,185 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Bus, createBus } from '@agentgate/bus';
+import { loadConfig } from '@agentgate/config';
+import type { AuditEvent } from '@agentgate/events';
+import { type IdentityService, startIdentityService } from '@agentgate/identity';
+import { createLogger } from '@agentgate/log';
+import { type SecretBroker, startSecretBroker } from '@agentgate/secret-broker';
+import { type CiIssuer, type GitServer, githubClaims, type NatsServer, requireBinary, startCiIssuer, startGitServer, startNats, tempDir } from '@agentgate/testkit';
+import { type ProxyHandle, startProxy } from '../src/index.js';
+import { assertNoSecret, auditEvents } from './harness.js';
+
+export const GIT_USER = 'x-access-token';
+
+/** The whole path for git: nats-server, identity, broker, proxy and a real git http-backend requiring the brokered credential. */
+export interface GitHarness {
+  nats: NatsServer;
+  bus: Bus;
+  issuer: CiIssuer;
+  identity: IdentityService;
+  broker: SecretBroker;
+  git: GitServer;
+  proxy: ProxyHandle;
+  /** The brokered credential the upstream requires (the client never has it). */
+  secret: string;
+  /** CI token of acme/app (may not force-push). */
+  token: string;
+  /** CI token of acme/release-tool (group force-pushers). */
+  releaseToken: string;
+  /** Scratch directory for clones. */
+  dir: string;
+  /** Every stderr (GIT_TRACE_CURL included) of every client git run. */
+  traces: string[];
+  /** `<proxy>/<conn>/<repo>.git` */
+  gatewayUrl(repo: string): string;
+  close(): Promise<void>;
+}
+
+function configText(upstream: string, issuer: string, cacheDir: string, maxBody: number): string {
+  return `
+gateway:
+  name: git-gateway
+  limits: { maxBodyBytes: ${maxBody}, requestTimeoutMs: 300000 }
+identity:
+  issuers:
+    - { name: gh, issuer: ${issuer}, audiences: [agentgate], profile: github-actions, algorithms: [RS256] }
+  groups:
+    - { name: acme-ci, when: { repository_owner: acme } }
+    - { name: force-pushers, when: { repository: acme/release-tool } }
+connections:
+  - name: gh
+    type: git
+    upstream: ${upstream}
+    credential: { ref: git-token, inject: basic, username: ${GIT_USER} }
+    options:
+      protectedRefs: [refs/heads/main, 'refs/heads/release/*']
+      cacheDir: ${cacheDir}
+secrets:
+  - { ref: git-token, source: env, env: GIT_TEST_TOKEN }
+policy:
+  default: deny
+  rules:
+    - { name: only-acme, actions: ['git.*'], when: "!('acme-ci' in principal.groups)", decision: deny, reason: only acme pipelines may use git }
+    - { name: release-force, actions: [git.force_push], when: "'force-pushers' in principal.groups", decision: allow }
+    - { name: no-force-push, actions: [git.force_push], decision: deny }
+    - { name: protect-delete, actions: [git.delete_ref], when: attrs.protected, decision: deny, reason: protected branches cannot be deleted }
+    - { name: immutable-tags, actions: [git.tag_move, git.tag_delete], decision: deny, reason: release tags are immutable }
+    - { name: git-allowed, actions: ['git.*'], decision: allow }
+`;
+}
+
+export async function startGitHarness(opts: { maxBodyBytes?: number } = {}): Promise<GitHarness> {
+  // Characters that URL-encoding and base64 change, so every encoded form differs from the raw value.
+  const secret = `ghs_${randomBytes(18).toString('base64url')}+/=${randomBytes(6).toString('hex')}`;
+  const tmp = tempDir('proxy-git');
+  const nats = await startNats();
+  const git = await startGitServer({ auth: { username: GIT_USER, password: secret } });
+  const issuer = await startCiIssuer({ alg: 'RS256' });
+  const config = loadConfig({ text: configText(git.url, issuer.issuer, join(tmp.path, 'mirrors'), opts.maxBodyBytes ?? 64 * 1024 * 1024), env: {} });
+  const bus = await createBus({ natsUrl: nats.url, name: 'proxy-git-test' });
+  const identity = await startIdentityService(bus, config.identity);
+  const broker = await startSecretBroker(bus, config, undefined, { env: { GIT_TEST_TOKEN: secret } });
+  const logger = createLogger({ name: 'proxy', level: 'warn', destination: { write: () => {} } });
+  const proxy = await startProxy(bus, config, logger, { host: '127.0.0.1', port: 0 });
+  const token = await issuer.mint(githubClaims({ repository: 'acme/app' }));
+  const releaseToken = await issuer.mint(githubClaims({ repository: 'acme/release-tool' }));
+  return {
+    nats,
+    bus,
+    issuer,
+    identity,
+    broker,
+    git,
+    proxy,
+    secret,
+    token,
+    releaseToken,
+    dir: tmp.path,
+    traces: [],
+    gatewayUrl: (repo) => `${proxy.url}/gh/${repo}.git`,
+    close: async () => {
+      await proxy.close();
+      await identity.stop();
+      await broker.stop();
+      await bus.close();
+      await issuer.close();
+      await git.stop();
+      await nats.close();
+      tmp.cleanup();
+    },
+  };
+}
+
+/** A CI-like client: its own HOME whose git config has a credential helper answering with the CI token (read from the environment). */
+export function clientHome(h: GitHarness, name: string, token: string): { home: string; env: NodeJS.ProcessEnv } {
+  const home = join(h.dir, `home-${name}-${randomBytes(3).toString('hex')}`);
+  mkdirSync(home, { recursive: true });
+  writeFileSync(
+    join(home, '.gitconfig'),
+    [
+      '[user]',
+      '\tname = ci bot',
+      '\temail = ci@acme.invalid',
+      '[credential]',
+      `\thelper = "!f() { echo username=${GIT_USER}; echo password=$AGENTGATE_CI_TOKEN; }; f"`,
+      '[init]',
+      '\tdefaultBranch = main',
+      '',
+    ].join('\n'),
+  );
+  return {
+    home,
+    env: {
+      PATH: process.env.PATH,
+      HOME: home,
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_TERMINAL_PROMPT: '0',
+      AGENTGATE_CI_TOKEN: token,
+      GIT_TRACE_CURL: '1',
+      LANG: 'C',
+    },
+  };
+}
+
+/** Runs the real git CLI as the CI would; keeps stderr (the curl trace) for the credential scan. Never throws: the caller checks `code`. */
+export function git(h: GitHarness, env: NodeJS.ProcessEnv, args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = requireBinary('git', 'apt-get install -y git');
+  return new Promise((resolve) => {
+    execFile(bin, args, { cwd, env, maxBuffer: 256 * 1024 * 1024, timeout: 300_000 }, (err, stdout, stderr) => {
+      h.traces.push(stderr);
+      assertNoSecret(stderr, h.secret, `git ${args[0]} trace`);
+      assertNoSecret(stdout, h.secret, `git ${args[0]} output`);
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** `git ls-remote` straight against the upstream's bare repository (not through the gateway). */
+export async function upstreamRefs(h: GitHarness, repo: string): Promise<Map<string, string>> {
+  const bin = requireBinary('git', 'apt-get install -y git');
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(bin, ['ls-remote', join(h.git.root, `${repo}.git`)], { env: { PATH: process.env.PATH, GIT_CONFIG_NOSYSTEM: '1', HOME: h.dir } }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    );
+  });
+  const refs = new Map<string, string>();
+  for (const line of out.trim().split('\n').filter(Boolean)) {
+    const [sha, ref] = line.split('\t') as [string, string];
+    refs.set(ref, sha);
+  }
+  return refs;
+}
+
+/** Events of one action kind family, waiting briefly for the completed phase (published after the response). */
+export async function gitEvents(h: GitHarness, pred: (e: AuditEvent) => boolean, phase?: string): Promise<AuditEvent[]> {
+  for (let i = 0; i < 100; i++) {
+    const events = (await auditEvents(h.bus)).filter(pred);
+    if (!phase || events.some((e) => e.agentgate.action.phase === phase)) return events;
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  return (await auditEvents(h.bus)).filter(pred);
+}
