@@ -7,6 +7,7 @@ import { createMasker } from '@agentgate/masking';
 import { compilePolicy } from '@agentgate/policy';
 import { createLeaseClient } from '@agentgate/secret-broker';
 import { adapterFor } from './adapters/index.js';
+import { createAdapterServices } from './adapters/llm/services.js';
 import type { LeasePort, PolicyPort } from './lib/ports.js';
 import { Authenticator } from './pipeline/authenticate.js';
 import { Forwarder } from './pipeline/forward.js';
@@ -64,6 +65,7 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
     log,
     observerName: config.gateway.name ?? hostname(),
     maskerFor: leaseMaskers(base),
+    services: { ...createAdapterServices(bus, config), log },
   };
   const ps = createProxyServer(rt, bus);
   const host = opts.host ?? config.gateway.listen.host;

@@ -1,5 +1,5 @@
 import type { Config } from '@agentgate/config';
-import type { Connection } from '../adapters/types.js';
+import type { AdapterServices, Connection } from '../adapters/types.js';
 import type { Logger } from '@agentgate/log';
 import type { Masker } from '@agentgate/masking';
 import type { Lease, LeasePort, PolicyPort } from '../lib/ports.js';
@@ -18,6 +18,8 @@ export interface ProxyRuntime {
   readonly forwarder: Forwarder;
   readonly log: Logger;
   readonly observerName: string;
+  /** Services adapters and the correlate step use (prompt masking, llm exchange store). */
+  readonly services?: AdapterServices;
   /** A masker for this lease's value (cached per lease). */
   maskerFor(lease: Lease): Masker;
 }

@@ -1,0 +1,71 @@
+import type { Finding, Masker } from '@agentgate/masking';
+
+/**
+ * Keys whose values are identifiers or protocol fields, never free text the
+ * agent wrote: masking them would break the conversation (a tool call id
+ * must match its result) without protecting anything. Everything else that
+ * is a string (message text, tool arguments and results, system prompts,
+ * tool schemas) is masked.
+ */
+const STRUCTURAL_KEYS = new Set([
+  'id',
+  'tool_call_id',
+  'call_id',
+  'tool_use_id',
+  'previous_response_id',
+  'model',
+  'role',
+  'type',
+  'name',
+  'signature',
+  'encrypted_content',
+  'stop_reason',
+  'finish_reason',
+]);
+
+const MAX_DEPTH = 64;
+
+/** A masked request body and what was found in it. */
+export interface MaskedPrompt {
+  body: unknown;
+  findings: Finding[];
+}
+
+/**
+ * Masks every free-text string of a JSON request body with the prompt
+ * masker (brokered values + detectors). Returns a new value; the input is
+ * not changed. Depth is bounded: a deeper body is refused by the caller.
+ */
+export function maskPrompt(masker: Masker, body: unknown): MaskedPrompt {
+  const findings: Finding[] = [];
+  const walk = (v: unknown, key: string | undefined, depth: number): unknown => {
+    if (depth > MAX_DEPTH) throw new RangeError('request body nests too deeply');
+    if (typeof v === 'string') {
+      if (key !== undefined && STRUCTURAL_KEYS.has(key)) return v;
+      const r = masker.maskText(v);
+      if (r.findings.length > 0) findings.push(...r.findings);
+      return r.text;
+    }
+    if (Array.isArray(v)) return v.map((x) => walk(x, undefined, depth + 1));
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[k] = walk(x, k, depth + 1);
+      return out;
+    }
+    return v;
+  };
+  return { body: walk(body, undefined, 0), findings };
+}
+
+/** Same findings merged by type and ref (one entry per kind of secret), for the audit event. */
+export function summarize(findings: readonly Finding[]): { count: number; findings: Array<{ type: string; ref?: string; count: number }> } {
+  const by = new Map<string, { type: string; ref?: string; count: number }>();
+  for (const f of findings) {
+    const k = `${f.type}\u0000${f.ref ?? ''}`;
+    const cur = by.get(k);
+    if (cur) cur.count += f.count;
+    else by.set(k, { type: f.type, ...(f.ref !== undefined && { ref: f.ref }), count: f.count });
+  }
+  const list = [...by.values()];
+  return { count: list.reduce((n, f) => n + f.count, 0), findings: list };
+}

@@ -1,0 +1,42 @@
+import type { Principal } from '@agentgate/events';
+import type { Logger } from '@agentgate/log';
+import { pickLink } from '../adapters/llm/match.js';
+import type { AdapterServices, Classification } from '../adapters/types.js';
+
+// Correlation is looked up on the request path: a slow bucket costs the link, never the action.
+const LOOKUP_TIMEOUT_MS = 1000;
+
+/**
+ * Links a non-llm action to the llm exchange of its session that proposed
+ * it (see adapters/llm/match.ts for the rules). Returns the classification
+ * with `audit.link` set, or the same one when there is nothing to link.
+ * Best effort: a lookup failure is logged and the action goes on unlinked
+ * (the link is evidence, not a control).
+ */
+export async function correlate(services: AdapterServices | undefined, principal: Principal, c: Classification, log: Logger): Promise<Classification> {
+  if (!services || c.kind.startsWith('llm.') || c.audit?.link) return c;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('correlation lookup timed out'), { code: 'ERR_CORRELATION_TIMEOUT' })), LOOKUP_TIMEOUT_MS);
+    });
+    const exchanges = await Promise.race([services.exchanges.recent(principal.sessionId), timeout]);
+    const refs = c.audit?.git?.refs ? c.audit.git.refs.map((r) => ({ ref: r.ref, kind: r.kind })) : refsOf(c.attributes);
+    const link = pickLink(exchanges, { kind: c.kind, attributes: c.attributes, refs });
+    return link ? { ...c, audit: { ...c.audit, link } } : c;
+  } catch (err) {
+    log.warn({ code: (err as { code?: string }).code }, 'correlation lookup failed; action recorded without a link');
+    return c;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Refs from policy attributes (`ref` or `refs`), when an adapter gives no git audit fields. */
+function refsOf(attrs: Record<string, unknown>): Array<{ ref: string }> {
+  const list = Array.isArray(attrs.refs) ? attrs.refs : typeof attrs.ref === 'string' ? [attrs.ref] : [];
+  return list
+    .map((r: unknown) => (typeof r === 'string' ? r : typeof (r as { ref?: unknown })?.ref === 'string' ? (r as { ref: string }).ref : undefined))
+    .filter((r): r is string => r !== undefined)
+    .map((ref) => ({ ref }));
+}
