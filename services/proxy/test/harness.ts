@@ -74,8 +74,8 @@ connections:
     type: http
     upstream: ${upstream}/base
     credential: { ref: missing-token, inject: bearer }
-  - name: gitconn
-    type: git
+  - name: kubeconn
+    type: kubernetes
     upstream: ${upstream}/base
 secrets:
   - { ref: api-token, source: env, env: PROXY_TEST_API_TOKEN }
