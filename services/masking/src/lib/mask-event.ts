@@ -1,0 +1,138 @@
+import { type AuditEvent, type MaskingFinding, type Principal, buildExposureEvent, validateEvent } from '@agentgate/events';
+import type { Finding } from '@agentgate/masking';
+import { MaskingServiceError } from '../errors.js';
+import { exposureEventId } from './exposure-id.js';
+import type { ActiveSecrets } from './secret-set.js';
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses raw bytes into an audit event; ERR_MASKSVC_BAD_JSON or ERR_MASKSVC_INVALID_EVENT (messages name paths, never values). */
+export function decodeRaw(data: Uint8Array): AuditEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(data));
+  } catch (cause) {
+    throw new MaskingServiceError('ERR_MASKSVC_BAD_JSON', 'raw message is not UTF-8 JSON', { cause });
+  }
+  try {
+    return validateEvent(parsed);
+  } catch (cause) {
+    throw new MaskingServiceError('ERR_MASKSVC_INVALID_EVENT', (cause as Error).message, { cause });
+  }
+}
+
+/** The masked event and one exposure event per brokered secret found in it. */
+export interface MaskedEvent {
+  clean: AuditEvent;
+  exposures: AuditEvent[];
+  /** Masked occurrences added by this service. */
+  count: number;
+}
+
+/** Sums findings by (type, ref); paths are dropped (the event schema keeps type, ref and count only). */
+function mergeFindings(prev: readonly MaskingFinding[], add: readonly Finding[], refOf: (r: string) => string): MaskingFinding[] {
+  const byKey = new Map<string, MaskingFinding>();
+  const put = (type: string, ref: string | undefined, count: number): void => {
+    const key = `${type}\0${ref ?? ''}`;
+    const cur = byKey.get(key);
+    if (cur) cur.count += count;
+    else byKey.set(key, ref === undefined ? { type, count } : { type, ref, count });
+  };
+  for (const f of prev) put(f.type, f.ref, f.count);
+  for (const f of add) put(f.type, f.ref === undefined ? undefined : refOf(f.ref), f.count);
+  return [...byKey.values()];
+}
+
+/**
+ * Masks one event: every string and key through the masker (brokered values
+ * in all their encodings, detectors, sensitive keys), findings merged into
+ * `agentgate.masking`, and an exposure event per brokered ref that was hit.
+ * Throws ERR_MASKSVC_MASK_FAILED when the engine throws, and
+ * ERR_MASKSVC_IDENTITY_CHANGED when the masked event lost its id or no longer
+ * validates: such an event cannot be recorded faithfully, so it is dead-lettered.
+ */
+export function maskEvent(event: AuditEvent, secrets: ActiveSecrets): MaskedEvent {
+  let value: AuditEvent;
+  let findings: Finding[];
+  try {
+    const r = secrets.masker.maskJson(event);
+    value = r.value;
+    findings = r.findings;
+  } catch (cause) {
+    throw new MaskingServiceError('ERR_MASKSVC_MASK_FAILED', 'the masking engine failed on this event', { cause });
+  }
+  // The id is the de-duplication key downstream: if masking touched it, the event cannot be stored safely.
+  if (value?.event?.id !== event.event.id) {
+    throw new MaskingServiceError('ERR_MASKSVC_IDENTITY_CHANGED', 'masking changed event.id (it contains something secret-looking)');
+  }
+  const count = findings.reduce((n, f) => n + f.count, 0);
+  if (count > 0) {
+    const prev = value.agentgate.masking;
+    value.agentgate.masking = {
+      count: (prev?.count ?? 0) + count,
+      findings: mergeFindings(prev?.findings ?? [], findings, secrets.refOf),
+    };
+  }
+  let clean: AuditEvent;
+  try {
+    clean = validateEvent(value);
+  } catch (cause) {
+    throw new MaskingServiceError('ERR_MASKSVC_IDENTITY_CHANGED', `masked event is no longer valid: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    return { clean, exposures: exposuresOf(clean, findings, secrets), count };
+  } catch (cause) {
+    throw new MaskingServiceError('ERR_MASKSVC_MASK_FAILED', 'could not build the exposure event', { cause });
+  }
+}
+
+function exposuresOf(clean: AuditEvent, findings: readonly Finding[], secrets: ActiveSecrets): AuditEvent[] {
+  const hits = new Map<string, number>();
+  for (const f of findings) {
+    if (f.type !== 'secret' || f.ref === undefined) continue;
+    const ref = secrets.refOf(f.ref);
+    hits.set(ref, (hits.get(ref) ?? 0) + f.count);
+  }
+  const out: AuditEvent[] = [];
+  for (const [ref, count] of hits) out.push(exposureEvent(clean, ref, count));
+  return out;
+}
+
+/** Built from the clean copy only, so nothing unmasked can reach it. */
+function exposureEvent(clean: AuditEvent, ref: string, count: number): AuditEvent {
+  const ag = clean.agentgate;
+  const p = ag.principal;
+  const principal: Principal = {
+    issuer: p?.issuer ?? 'unknown',
+    subject: p?.subject ?? clean.user?.id ?? 'unknown',
+    groups: [...(p?.groups ?? [])],
+    claims: {},
+    ci: p?.ci ?? { provider: 'generic' },
+    sessionId: ag.session.id,
+    expiresAt: 0,
+  };
+  const at = Date.parse(clean['@timestamp']);
+  const ev = buildExposureEvent({
+    principal,
+    action: { id: ag.action.id, kind: ag.action.kind, ...(ag.action.connection !== undefined && { connection: ag.action.connection }) },
+    secretRef: ref,
+    findings: [{ type: 'secret', ref, count }],
+    reason: `brokered secret "${ref}" appeared in traffic of this action (${ag.action.phase}) and was masked`,
+    ...(clean.url !== undefined && { url: clean.url }),
+    ...(clean.source !== undefined && { source: clean.source }),
+    ...(clean.destination !== undefined && { destination: clean.destination }),
+    ...(clean.trace !== undefined && { traceId: clean.trace.id }),
+    ...(clean.labels !== undefined && { labels: clean.labels }),
+    ...(clean.observer.name !== undefined && { observerName: clean.observer.name }),
+    // The source's time: a redelivery rebuilds the same event, not just the same id.
+    now: new Date(Number.isFinite(at) ? at : 0),
+    id: exposureEventId(clean.event.id, ref, at),
+  });
+  // Keep who-did-it exactly as the source recorded it; never invent a principal the source did not have.
+  if (p === undefined) delete ev.agentgate.principal;
+  if (clean.user !== undefined) ev.user = clean.user;
+  else delete ev.user;
+  if (clean.related !== undefined) ev.related = clean.related;
+  else delete ev.related;
+  return validateEvent(ev);
+}

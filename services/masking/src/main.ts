@@ -1,0 +1,27 @@
+/**
+ * Process entry of the masking service: `npm start -w @agentgate/masking-service`.
+ * Reads the agentgate configuration, connects to the bus, moves events from
+ * AUDIT_RAW to AUDIT_CLEAN until SIGTERM/SIGINT, then finishes the batch in
+ * flight and drains.
+ */
+import { createBus, onShutdown } from '@agentgate/bus';
+import { loadConfig } from '@agentgate/config';
+import { createLogger } from '@agentgate/log';
+import { startMaskingService } from './service.js';
+
+const config = loadConfig();
+const logger = createLogger({ name: 'masking', level: config.log.level });
+const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate-masking' });
+if (bus.transport === 'inproc') {
+  // Same store directory as another process would corrupt nothing only if nobody else writes it: say so.
+  logger.warn({}, 'no bus.natsUrl: the in-process bus reaches no other process; set bus.natsUrl to mask the proxy\'s events');
+}
+const service = await startMaskingService(bus, config, logger);
+
+onShutdown(async (signal) => {
+  logger.info({ signal }, 'masking service stopping');
+  await service.stop();
+  await bus.drain();
+  logger.info({ signal }, 'masking service stopped');
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+});
