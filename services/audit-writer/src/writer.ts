@@ -49,12 +49,13 @@ export interface AuditWriter {
 /** Durable consumer name shared by every writer instance (they split the stream between them). */
 export const WRITER_DURABLE = 'audit-writer';
 
-async function withRetry<T>(fn: () => Promise<T>, stopped: () => boolean, logger: Logger, what: string): Promise<T> {
+async function withRetry<T>(fn: () => Promise<T>, stopped: () => boolean, logger: Logger, what: string, onRetry?: () => void): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
       if (stopped() || (err as { code?: string }).code !== 'ERR_SINK_UNAVAILABLE') throw err;
+      onRetry?.();
       if (attempt % 10 === 0) logger.warn({ err, what }, 'audit sink unavailable; retrying');
       await sleep(backoffMs(attempt));
     }
@@ -180,6 +181,7 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
         () => Date.now() > stopDeadline,
         log,
         'existing',
+        () => stats.retries++,
       );
       present = present ? new Set([...present].filter((id) => got.has(id))) : got;
     }
