@@ -8,7 +8,7 @@ usage:
   agentgate config check [FILE]      validate a configuration file
   agentgate policy test --action F   evaluate a described action (JSON/YAML file) against the configuration's policy
   agentgate verify                   verify the audit trail's hash chain and signed checkpoints
-  agentgate trail <session-id>       print one agent session step by step
+  agentgate trail <session-id>       print one agent session step by step (--json for machines)
   agentgate demo                     play a scripted agent session and print its trail
   agentgate help                     this text`;
 
@@ -16,6 +16,8 @@ type Command = (args: string[], io: Output) => Promise<ExitCode>;
 
 const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./commands/start.js')).start,
+  trail: async () => (await import('./commands/trail.js')).trail,
+  demo: async () => (await import('./commands/demo.js')).demo,
   policy: async () => async (args, io) => {
     if (args[0] !== 'test') throw new CliError('ERR_CLI_USAGE', 'usage: agentgate policy test --action FILE [--config FILE] [--json]');
     return (await import('./commands/policy-test.js')).policyTest(args.slice(1), io);
