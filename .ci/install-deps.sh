@@ -25,6 +25,7 @@ declare -A WANT=(
   [openjdk-17-jre-headless]=/usr/bin/java
   [maven]=/usr/bin/mvn
   [curl]=/usr/bin/curl
+  [docker-compose]=/usr/bin/docker-compose
 )
 
 missing=()
@@ -74,5 +75,22 @@ if [ "$cp_ok" -eq 0 ]; then
   fi
   mv "$CP_FILE.tmp" "$CP_FILE"
 fi
+
+# helm (to lint and render deploy/helm) is not packaged by Debian: build it from
+# the Go module proxy once; the binary lands in $(go env GOPATH)/bin.
+HELM_VERSION=v3.22.0
+GOBIN_DIR="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+if ! command -v helm >/dev/null 2>&1 && [ ! -x "$GOBIN_DIR/helm" ]; then
+  if ! command -v go >/dev/null 2>&1; then
+    log "go not found: cannot build helm (apt-get install -y golang-go)"
+    exit 1
+  fi
+  log "building helm $HELM_VERSION with go install"
+  if ! go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >/tmp/install-deps-helm.log 2>&1; then
+    tail -n 30 /tmp/install-deps-helm.log >&2
+    exit 1
+  fi
+fi
+if [ ! -e /usr/local/bin/helm ] && [ -x "$GOBIN_DIR/helm" ]; then ln -sf "$GOBIN_DIR/helm" /usr/local/bin/helm; fi
 
 log "ok"
