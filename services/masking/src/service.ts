@@ -172,16 +172,25 @@ export async function startMaskingService(
     }
     await secrets.refreshForMiss(wanted);
     active = secrets.active() ?? active;
-    const items = msgs.map((m, i) => plan(m, decoded[i]!, active));
+    const indices = msgs.map((_, i) => i);
     await inOrderWindow(
-      items,
+      indices,
       svc.maxInFlight,
-      async (item) => {
+      async (i) => {
+        const msg = msgs[i]!;
+        let item: Item;
+        try {
+          // Masked inside the window, so this event's CPU work overlaps the previous events' publishes.
+          item = plan(msg, decoded[i]!, active);
+        } catch (err) {
+          retry(msg);
+          throw err;
+        }
         try {
           for (const p of item.publishes) await bus.streams.publish(p.subject, p.data, { msgId: p.msgId });
         } catch (err) {
-          logger.warn({ code: (err as { code?: unknown }).code, seq: item.msg.seq }, 'publish failed; the raw event will be redelivered');
-          retry(item.msg);
+          logger.warn({ code: (err as { code?: unknown }).code, seq: msg.seq }, 'publish failed; the raw event will be redelivered');
+          retry(msg);
           throw err;
         }
         if (item.kind === 'clean') {
@@ -191,13 +200,13 @@ export async function startMaskingService(
           stats.deadLettered++;
         }
         try {
-          await item.msg.ack();
+          await msg.ack();
         } catch (err) {
           // Already stored under its id: a redelivery republishes a duplicate that the stream drops.
-          logger.warn({ code: (err as { code?: unknown }).code, seq: item.msg.seq }, 'ack failed after publish');
+          logger.warn({ code: (err as { code?: unknown }).code, seq: msg.seq }, 'ack failed after publish');
         }
       },
-      (item) => retry(item.msg),
+      (i) => retry(msgs[i]!),
     );
   };
 

@@ -1,0 +1,116 @@
+/**
+ * Throughput of the masking service over a real nats-server: events/s from
+ * AUDIT_RAW to AUDIT_CLEAN, beside a plain republish (same fetch / in-order
+ * publish window / ack loop, no masking) in the same run, and the masking
+ * engine alone on the same events.
+ *
+ *   npm run bench -w @agentgate/masking-service [-- --events 20000]
+ */
+import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { createBus } from '@agentgate/bus';
+import { configSchema, type Config } from '@agentgate/config';
+import { type AuditEvent, buildActionEvent, encodeEvent, newEventId, rawSubject } from '@agentgate/events';
+import { createLogger } from '@agentgate/log';
+import { createMasker } from '@agentgate/masking';
+import { startSecretBroker } from '@agentgate/secret-broker';
+import { startNats } from '@agentgate/testkit';
+import { inOrderWindow } from '../src/lib/publish-window.js';
+import { ensureAuditStreams, startMaskingService } from '../src/index.js';
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, batch: { type: 'string', default: '100' }, inflight: { type: 'string', default: '32' } } });
+const N = Number(values.events);
+const BATCH = Number(values.batch);
+const IN_FLIGHT = Number(values.inflight);
+const SECRET = `bench_${'x'.repeat(4)}${randomInt(1e9)}_S3cr3t+/=`;
+const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const ghToken = (): string => `ghp_${Array.from({ length: 36 }, () => abc[randomInt(abc.length)]).join('')}`;
+
+function corpus(n: number): AuditEvent[] {
+  const out: AuditEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const leak = i % 50 === 0 ? ` token=${SECRET}` : i % 100 === 1 ? ` found ${ghToken()}` : '';
+    out.push(
+      buildActionEvent({
+        phase: 'completed',
+        principal: { issuer: 'https://ci.example', subject: 'repo:acme/app', groups: ['acme'], claims: {}, ci: { provider: 'github-actions', repository: 'acme/app', run: String(i % 7) }, sessionId: `acme/app#${i % 7}`, expiresAt: 2e9 },
+        action: {
+          id: newEventId(),
+          kind: 'http.request',
+          connection: 'github',
+          attributes: { path: `/repos/acme/app/issues/${i}`, query: 'state=open&per_page=100', note: `step ${i}: the agent listed issues and pull requests for triage${leak}` },
+        },
+        url: { full: `https://api.github.com/repos/acme/app/issues/${i}?state=open` },
+        http: { request: { method: 'GET', bytes: 0 }, response: { status_code: 200, bytes: 18_000 + i } },
+        userAgent: 'agent/1.0 (ci)',
+      }),
+    );
+  }
+  return out;
+}
+
+function rate(n: number, ms: number): string {
+  return `${Math.round((n / ms) * 1000).toLocaleString('en-US')} events/s`;
+}
+
+const nats = await startNats();
+const bus = await createBus({ natsUrl: nats.url, name: 'bench-masking' });
+const brokerBus = await createBus({ natsUrl: nats.url, name: 'bench-broker' });
+try {
+  const config = configSchema.parse({
+    connections: [{ name: 'github', type: 'http', upstream: 'https://api.github.com', credential: { ref: 'gh', inject: 'bearer' } }],
+    secrets: [{ ref: 'gh', source: 'env', env: 'GH_TOKEN' }],
+    masking: { service: { batch: BATCH, maxInFlight: IN_FLIGHT } },
+  }) as Config;
+  const events = corpus(N);
+  const encoded = events.map((e) => ({ subject: rawSubject(e), data: encodeEvent(e), id: e.event.id }));
+  const bytes = encoded.reduce((s, e) => s + e.data.byteLength, 0);
+
+  // Engine only, same events, same process.
+  const masker = createMasker({ secrets: [{ ref: 'gh', value: SECRET }] });
+  let t = performance.now();
+  for (const e of events) masker.maskJson(e);
+  const engineMs = performance.now() - t;
+
+  // Baseline: plain republish with the same loop shape (fetch, in-order window of publishes, ack after each).
+  await bus.streams.ensure({ name: 'BENCH_IN', subjects: ['bench.in.>'] });
+  await bus.streams.ensure({ name: 'BENCH_OUT', subjects: ['bench.out.>'] });
+  await inOrderWindow(encoded, 256, async (e) => void (await bus.streams.publish(`bench.in.${e.subject.slice(10)}`, e.data, { msgId: e.id })), () => {});
+  const c = await bus.streams.consumer('BENCH_IN', { durable: 'plain', maxAckPending: Math.max(1000, BATCH * 4) });
+  let done = 0;
+  t = performance.now();
+  while (done < N) {
+    const msgs = await c.fetch({ batch: BATCH, expiresMs: 1000 });
+    await inOrderWindow(msgs, IN_FLIGHT, async (m) => {
+      await bus.streams.publish(`bench.out.${m.subject.slice(9)}`, m.data, { msgId: m.msgId });
+      await m.ack();
+      done++;
+    }, () => {});
+  }
+  const plainMs = performance.now() - t;
+
+  // The service: raw events stored first, then timed from start until every event is clean and acked.
+  const broker = await startSecretBroker(brokerBus, config, undefined, { env: { GH_TOKEN: SECRET } });
+  await ensureAuditStreams(bus, config.bus.streams);
+  await inOrderWindow(encoded, 256, async (e) => void (await bus.streams.publish(e.subject, e.data, { msgId: e.id })), () => {});
+  t = performance.now();
+  const svc = await startMaskingService(bus, config, createLogger({ name: 'bench', level: 'warn' }));
+  while (svc.stats().clean + svc.stats().deadLettered < N) await new Promise((r) => setTimeout(r, 5));
+  const svcMs = performance.now() - t;
+  const stats = svc.stats();
+  await svc.stop();
+  await broker.stop();
+  const clean = await bus.streams.info('AUDIT_CLEAN');
+
+  console.log(`masking service throughput, nats-server on loopback, ${N} events (${(bytes / N).toFixed(0)} B avg), batch ${BATCH}, ${IN_FLIGHT} publishes in flight`);
+  console.log(`  engine only (maskJson, in process) : ${rate(N, engineMs)}  (${engineMs.toFixed(0)} ms)`);
+  console.log(`  plain republish (no masking)       : ${rate(N, plainMs)}  (${plainMs.toFixed(0)} ms)`);
+  console.log(`  masking service raw -> clean       : ${rate(N, svcMs)}  (${svcMs.toFixed(0)} ms, incl. start-up)`);
+  console.log(`  service / plain                    : ${(plainMs / svcMs).toFixed(2)}x`);
+  console.log(`  clean stream: ${clean.messages} messages (${stats.clean} events + ${stats.exposures} exposure events), dead-lettered ${stats.deadLettered}, retried ${stats.retried}`);
+} finally {
+  await brokerBus.drain();
+  await bus.drain();
+  await nats.close();
+}
