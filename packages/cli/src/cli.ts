@@ -17,6 +17,7 @@ type Command = (args: string[], io: Output) => Promise<ExitCode>;
 const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./commands/start.js')).start,
   trail: async () => (await import('./commands/trail.js')).trail,
+  verify: async () => (await import('./commands/verify.js')).verify,
   demo: async () => (await import('./commands/demo.js')).demo,
   policy: async () => async (args, io) => {
     if (args[0] !== 'test') throw new CliError('ERR_CLI_USAGE', 'usage: agentgate policy test --action FILE [--config FILE] [--json]');

@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createSink, formatVerifyReport, publicKeyPath, readPublicKey, verifyTrail } from '@agentgate/audit-writer';
+import { createBus } from '@agentgate/bus';
+import { loadConfig } from '@agentgate/config';
+import { CliError } from '../errors.js';
+import type { ExitCode, Output } from '../lib/output.js';
+
+const USAGE = 'usage: agentgate verify [--config FILE] [--sink local|opensearch|elasticsearch] [--partition NAME] [--public-key FILE] [--json]';
+
+/**
+ * `agentgate verify`: walks the audit trail in the index (or the local store),
+ * checks each event's hash and its link to the previous one, and compares the
+ * chain with the signed checkpoints kept outside the index (the AUDIT_CHECKPOINTS
+ * stream). Exit 0 when intact, 1 when anything was modified, deleted, reordered,
+ * inserted or cut off.
+ */
+export async function verify(args: string[], io: Output): Promise<ExitCode> {
+  let values: { config?: string | undefined; sink?: string | undefined; partition?: string | undefined; 'public-key'?: string | undefined; json?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        config: { type: 'string', short: 'c' },
+        sink: { type: 'string' },
+        partition: { type: 'string' },
+        'public-key': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      strict: true,
+    }));
+  } catch (cause) {
+    throw new CliError('ERR_CLI_USAGE', `${USAGE} (${(cause as Error).message})`);
+  }
+  const config = loadConfig(values.config ? { path: values.config } : {});
+  const sinkCfg = values.sink ? config.audit.sinks.find((s) => s.type === values.sink) : config.audit.sinks[0];
+  if (!sinkCfg) throw new CliError('ERR_CLI_INPUT', `no ${values.sink ?? ''} sink configured in audit.sinks`);
+  const keyPath = config.audit.checkpoint.keyPath ?? join(config.bus.dataDir, 'audit-checkpoint-key.json');
+  const publicKey = readPublicKey(values['public-key'] ?? publicKeyPath(keyPath));
+  const sink = createSink(sinkCfg, config.audit.indexPrefix);
+  // The checkpoints are read from the bus, outside the index, so a rewritten index cannot hide a cut tail.
+  const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate-verify' });
+  try {
+    const report = await verifyTrail({ sink, partition: values.partition ?? config.audit.partition, publicKey, checkpoints: { bus } });
+    io.out(values.json ? JSON.stringify(report) : formatVerifyReport(report).trimEnd());
+    return report.ok ? 0 : 1;
+  } finally {
+    await bus.close();
+    await (sink as { close?: () => Promise<void> }).close?.();
+  }
+}
