@@ -7,6 +7,7 @@
  *   npm run bench -w @agentgate/masking-service [-- --events 20000]
  */
 import { randomInt } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createBus } from '@agentgate/bus';
@@ -104,6 +105,7 @@ try {
   const clean = await bus.streams.info('AUDIT_CLEAN');
 
   console.log(`masking service throughput, nats-server on loopback, ${N} events (${(bytes / N).toFixed(0)} B avg), batch ${BATCH}, ${IN_FLIGHT} publishes in flight`);
+  console.log(`  machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (shared: other runs skew every figure alike)`);
   console.log(`  engine only (maskJson, in process) : ${rate(N, engineMs)}  (${engineMs.toFixed(0)} ms)`);
   console.log(`  plain republish (no masking)       : ${rate(N, plainMs)}  (${plainMs.toFixed(0)} ms)`);
   console.log(`  masking service raw -> clean       : ${rate(N, svcMs)}  (${svcMs.toFixed(0)} ms, incl. start-up)`);
