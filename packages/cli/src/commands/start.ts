@@ -61,6 +61,11 @@ export async function startGateway(config: Config, opts: { only?: string[] } = {
       const b = await startSecretBroker(bus, config, logger.child({ service: 'secret-broker' }));
       components.push({ name: 'secret-broker', stop: () => b.stop() });
     }
+    if (want('masking')) {
+      const { startMaskingService } = await import('@agentgate/masking-service');
+      const m = await startMaskingService(bus, config, logger.child({ service: 'masking' }));
+      components.push({ name: 'masking', stop: () => m.stop() });
+    }
     if (want('proxy')) {
       const { startProxy } = await import('@agentgate/proxy');
       const p = await startProxy(bus, config, logger.child({ service: 'proxy' }));
