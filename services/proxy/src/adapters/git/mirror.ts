@@ -56,28 +56,33 @@ export function credentialEnv(lease: Lease | undefined): Record<string, string> 
 }
 
 /**
- * Runs `fn` holding the repository's lock, after bringing its mirror up to
- * date with `git fetch --prune` from the upstream using the brokered
- * credential. Pushes to one repository are classified one at a time; the
- * upstream's own compare-and-swap on the old value keeps a decision valid
- * until the push lands (a ref moved in between makes receive-pack refuse).
+ * Brings the mirror of a repository up to date with `git fetch --prune`
+ * from the upstream using the brokered credential. Fetches into one mirror
+ * are serialized; readers (quarantines using it as an alternate) need no
+ * lock, since objects are never removed from a mirror (no gc, and --prune
+ * drops refs only). A decision stays valid until the push lands because
+ * the upstream's receive-pack compares each ref with its old value.
  */
-export async function withFreshMirror<T>(
-  opts: { cacheDir: string; connection: string; repoPath: string; upstreamUrl: string; lease: Lease | undefined; timeoutMs: number },
-  fn: (mirror: Mirror) => Promise<T>,
-): Promise<T> {
+export async function freshMirror(opts: {
+  cacheDir: string;
+  connection: string;
+  repoPath: string;
+  upstreamUrl: string;
+  lease: Lease | undefined;
+  timeoutMs: number;
+}): Promise<Mirror> {
   const gitDir = mirrorDir(opts.cacheDir, opts.connection, opts.repoPath);
-  return locks.run(gitDir, async () => {
-    const home = join(gitDir, 'agentgate-home');
+  const home = join(gitDir, 'agentgate-home');
+  await locks.run(gitDir, async () => {
     if (!existsSync(join(gitDir, 'HEAD'))) await initMirror(gitDir, opts.timeoutMs);
     const r = await runGitCommand(['--git-dir', gitDir, 'fetch', '--prune', '--quiet', '--no-write-fetch-head', '--', opts.upstreamUrl, '+refs/*:refs/*'], home, {
       env: credentialEnv(opts.lease),
       timeoutMs: opts.timeoutMs,
     });
-    // The cause keeps git's stderr for the log (git never prints extraHeader values); the client only learns the mirror failed.
+    // git's stderr is for the log (git never prints extraHeader values); the client only learns the mirror failed.
     if (r.code !== 0) throw new MirrorError(`mirror fetch failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}`);
-    return fn({ gitDir, home });
   });
+  return { gitDir, home };
 }
 
 async function initMirror(gitDir: string, timeoutMs: number): Promise<void> {

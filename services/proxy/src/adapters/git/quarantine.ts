@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { runGitCommand } from './git-exec.js';
 import type { Mirror } from './mirror.js';
 
@@ -18,24 +18,17 @@ export interface Quarantine {
 
 /**
  * Indexes the pack of a push (`git index-pack --stdin --fix-thin`, streamed
- * from the spooled body) into a temp object directory that has the mirror
- * as an alternate: the mirror never receives an object a policy may still
- * refuse, and thin-pack bases resolve against the upstream's history.
+ * from the spool as it is written) into a temp object directory that has
+ * the mirror as an alternate: the mirror never receives an object a policy
+ * may still refuse, and thin-pack bases resolve against the upstream's
+ * history. `pack` undefined: the push carries no pack (deletes only).
  */
-export async function quarantinePack(
-  mirror: Mirror,
-  spool: { dir: string; file: string; size: number; packOffset: number },
-  timeoutMs: number,
-): Promise<Quarantine> {
-  const objects = join(spool.dir, 'objects');
+export async function quarantinePack(mirror: Mirror, dir: string, pack: Readable | undefined, timeoutMs: number): Promise<Quarantine> {
+  const objects = join(dir, 'objects');
   await mkdir(join(objects, 'pack'), { recursive: true, mode: 0o700 });
   const env = { GIT_OBJECT_DIRECTORY: objects, GIT_ALTERNATE_OBJECT_DIRECTORIES: join(mirror.gitDir, 'objects') };
-  if (spool.size > spool.packOffset) {
-    const r = await runGitCommand(['--git-dir', mirror.gitDir, 'index-pack', '--stdin', '--fix-thin'], mirror.home, {
-      env,
-      stdin: createReadStream(spool.file, { start: spool.packOffset, highWaterMark: 256 * 1024 }),
-      timeoutMs,
-    });
+  if (pack) {
+    const r = await runGitCommand(['--git-dir', mirror.gitDir, 'index-pack', '--stdin', '--fix-thin'], mirror.home, { env, stdin: pack, timeoutMs });
     if (r.code !== 0) throw new QuarantineError(`index-pack failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}`);
   }
   const git = (args: string[]) => runGitCommand(['--git-dir', mirror.gitDir, ...args], mirror.home, { env, timeoutMs });

@@ -5,11 +5,12 @@ import { upstreamPath } from '../../lib/request-target.js';
 import type { AdapterRequest, Classification, Connection } from '../types.js';
 import { AUDIT_KIND, type ClassifiedRef, classifyRef, compileRefGlobs, KIND_LABEL, overallKind } from './classify-refs.js';
 import { GitPushRefusal, GitServiceError } from './errors.js';
-import { MirrorError, withFreshMirror } from './mirror.js';
+import { freshMirror, MirrorError } from './mirror.js';
 import { PktLineError } from './pkt-line.js';
 import { QuarantineError, quarantinePack } from './quarantine.js';
 import type { GitRoute } from './route.js';
-import { openSpooled, type SpooledPush, spoolReceivePack } from './spool.js';
+import { isZeroSha } from './receive-pack-head.js';
+import { type LiveSpool, openSpooled, type SpooledPush, startSpool } from './spool.js';
 
 type GitConnection = Extract<Connection, { type: 'git' }>;
 type PartDecision = { effect: 'allow' | 'deny' | 'review'; rule: string | null; reason: string };
@@ -56,48 +57,42 @@ export async function classifyPush(req: AdapterRequest, route: GitRoute): Promis
   if (encoding !== undefined && encoding !== 'identity') {
     throw new GitServiceError('ERR_BAD_REQUEST', 'compressed receive-pack bodies are not accepted', route);
   }
+  const live = await startSpool(req.body, HEAD_LIMITS);
   let spool: SpooledPush;
-  try {
-    spool = await spoolReceivePack(req.body, HEAD_LIMITS);
-  } catch (err) {
-    if (err instanceof PktLineError) throw new GitServiceError('ERR_BAD_REQUEST', err.message, route, err);
-    if (err instanceof ProxyError) throw err;
-    throw new GitServiceError('ERR_BAD_REQUEST', 'the push request body could not be read', route, err);
-  }
-  const { head } = spool;
   let refs: ClassifiedRef[];
   let commits: number;
+  let stage: 'body' | 'mirror' | 'pack' = 'body';
   try {
-    const lease = req.lease ? await req.lease() : undefined;
-    const base = new URL(conn.upstream);
-    const upstreamUrl = `${base.origin}${upstreamPath(base, route.rawRepo, '')}`;
-    const timeoutMs = conn.options.mirrorTimeoutMs;
-    ({ refs, commits } = await withFreshMirror(
-      { cacheDir: cacheDirOf(conn, req.dataDir), connection: conn.name, repoPath: route.repo, upstreamUrl, lease, timeoutMs },
-      async (mirror) => {
-        const q = await quarantinePack(mirror, { ...spool, packOffset: head.packOffset }, timeoutMs);
-        const isProtected = protectedMatcher(conn);
-        const out: ClassifiedRef[] = [];
-        for (const cmd of head.commands) out.push(await classifyRef(cmd, q, isProtected));
-        const tips = out.filter((r) => r.kind !== 'git.delete_ref' && r.kind !== 'git.tag_delete').map((r) => r.new);
-        return { refs: out, commits: await q.countNewCommits(tips) };
-      },
-    ));
+    // The mirror is brought up to date while the pack is still arriving, and the pack is indexed as it lands on disk:
+    // the gateway's extra work overlaps the upload instead of following it.
+    const mirrorReady = (async () => {
+      const lease = req.lease ? await req.lease() : undefined;
+      const base = new URL(conn.upstream);
+      const upstreamUrl = `${base.origin}${upstreamPath(base, route.rawRepo, '')}`;
+      return freshMirror({ cacheDir: cacheDirOf(conn, req.dataDir), connection: conn.name, repoPath: route.repo, upstreamUrl, lease, timeoutMs: conn.options.mirrorTimeoutMs });
+    })();
+    mirrorReady.catch(() => {});
+    const head = await live.head;
+    const needsPack = head.commands.some((c) => !isZeroSha(c.new));
+    stage = 'mirror';
+    const mirror = await mirrorReady;
+    stage = 'pack';
+    const quarantined = quarantinePack(mirror, live.dir, needsPack ? live.follow(head.packOffset) : undefined, conn.options.mirrorTimeoutMs);
+    quarantined.catch(() => {});
+    stage = 'body';
+    spool = await live.done;
+    stage = 'pack';
+    const q = await quarantined;
+    const isProtected = protectedMatcher(conn);
+    refs = [];
+    for (const cmd of head.commands) refs.push(await classifyRef(cmd, q, isProtected));
+    const tips = refs.filter((r) => r.kind !== 'git.delete_ref' && r.kind !== 'git.tag_delete').map((r) => r.new);
+    commits = await q.countNewCommits(tips);
   } catch (err) {
-    await spool.cleanup();
-    if (err instanceof QuarantineError) {
-      throw new GitPushRefusal('ERR_BAD_REQUEST', 'the pushed pack is truncated or corrupt', {
-        refs: head.commands.map((c) => ({ ref: c.ref, reason: 'unpacker error' })),
-        capabilities: head.capabilities,
-        unpack: 'index-pack failed: the pack is truncated or corrupt',
-        cause: err,
-      });
-    }
-    if (err instanceof MirrorError) {
-      throw new GitServiceError('ERR_UPSTREAM_UNREACHABLE', `connection "${conn.name}": the gateway could not read the upstream repository's history`, route, err);
-    }
-    throw err;
+    await live.cleanup();
+    throw await pushError(err, stage, live, route, conn.name);
   }
+  const { head } = spool;
 
   const body = await openSpooled(spool);
   const timer = setTimeout(() => {
@@ -134,6 +129,25 @@ export async function classifyPush(req: AdapterRequest, route: GitRoute): Promis
       },
     },
   };
+}
+
+/** Maps a failure while classifying a push to what the git client is shown. */
+async function pushError(err: unknown, stage: 'body' | 'mirror' | 'pack', live: LiveSpool, route: GitRoute, connection: string): Promise<Error> {
+  if (err instanceof PktLineError) return new GitServiceError('ERR_BAD_REQUEST', err.message, route, err);
+  if (err instanceof ProxyError) return err;
+  if (err instanceof MirrorError) {
+    return new GitServiceError('ERR_UPSTREAM_UNREACHABLE', `connection "${connection}": the gateway could not read the upstream repository's history`, route, err);
+  }
+  if (err instanceof QuarantineError || stage === 'pack') {
+    const head = await live.head;
+    return new GitPushRefusal('ERR_BAD_REQUEST', 'the pushed pack is truncated or corrupt', {
+      refs: head.commands.map((c) => ({ ref: c.ref, reason: 'unpacker error' })),
+      capabilities: head.capabilities,
+      unpack: 'index-pack failed: the pack is truncated or corrupt',
+      cause: err,
+    });
+  }
+  return new GitServiceError('ERR_BAD_REQUEST', 'the push request body could not be read', route, err);
 }
 
 function gitAudit(refs: readonly ClassifiedRef[], decisions: readonly PartDecision[] | undefined, commits: number, bytes: number) {
