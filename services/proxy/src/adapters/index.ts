@@ -1,11 +1,13 @@
 import { gitAdapter } from './git/index.js';
 import { httpAdapter } from './http/index.js';
+import { llmAdapter } from './llm/index.js';
 import type { Adapter, Connection } from './types.js';
 
 /** One line per protocol: the only place that knows which adapters exist. */
 const ADAPTERS: Partial<Record<Connection['type'], Adapter>> = {
   http: httpAdapter,
   git: gitAdapter,
+  llm: llmAdapter,
 };
 
 /** The adapter of a connection type, or undefined when this version has none (requests are then refused). */

@@ -2,8 +2,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable, Transform } from 'node:stream';
 import type { Config } from '@agentgate/config';
 import type { ActionEventInput, Principal } from '@agentgate/events';
+import type { Logger } from '@agentgate/log';
+import type { Masker } from '@agentgate/masking';
 import type { ProxyError } from '../errors.js';
 import type { Lease } from '../lib/ports.js';
+import type { ExchangeStore } from './llm/exchange-store.js';
 
 /**
  * # Protocol adapters
@@ -84,6 +87,22 @@ export interface AdapterRequest {
   readonly dataDir?: string;
   /** Leases the connection's credential for the adapter's own upstream calls (git mirror fetch); throws ERR_CREDENTIAL_UNAVAILABLE. */
   lease?(): Promise<Lease | undefined>;
+  /** Action id of this request's audit events (an llm exchange records it for correlation). */
+  readonly actionId?: string;
+  /** Gateway services (prompt masking, exchange store); absent in unit tests that need none. */
+  readonly services?: AdapterServices;
+}
+
+/** Services built once per proxy that adapters may use. */
+export interface AdapterServices {
+  /** Masker for what goes to a model (brokered values + detectors); rejects when the masklist is unavailable. */
+  promptMasker(): Promise<Masker>;
+  /** `masking.promptSecrets`: mask a secret found in a prompt, or refuse the request. */
+  readonly promptSecrets: 'mask' | 'refuse';
+  /** A session's recent llm exchanges, for correlation (bus KV, shared by replicas). */
+  readonly exchanges: ExchangeStore;
+  /** The proxy's logger, for failures adapters work around (never for request content). */
+  readonly log?: Logger;
 }
 
 /** The action an adapter found, and how to forward it. */
@@ -97,9 +116,11 @@ export interface Classification {
   /** Length of `body` when known (sent as Content-Length). */
   readonly bodyLength?: number;
   /** Protocol-specific audit fields copied into the requested/completed events. */
-  readonly audit?: Pick<ActionEventInput, 'git' | 'llm' | 'genAi' | 'link'>;
+  readonly audit?: Pick<ActionEventInput, 'git' | 'llm' | 'genAi' | 'link' | 'masking'>;
   /** Parts decided one by one (a push's ref updates); the request goes on only when every part is allowed. */
   readonly parts?: ClassifiedParts;
+  /** The adapter refuses the action on its own rule (e.g. a secret in a prompt): recorded as a denial by `rule`, never forwarded. */
+  readonly refusal?: { rule: string; reason: string };
 }
 
 /** The independently decided parts of one request (see pipeline/decide-parts.ts). */
