@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Bus, createBus } from '@agentgate/bus';
 import { loadConfig } from '@agentgate/config';
@@ -182,4 +182,36 @@ export async function gitEvents(h: GitHarness, pred: (e: AuditEvent) => boolean,
     await new Promise((r) => setTimeout(r, 30));
   }
   return (await auditEvents(h.bus)).filter(pred);
+}
+
+/**
+ * Polls every process's command line (world-readable in /proc) while it
+ * runs, counting any that hold a form of the secret, and remembering
+ * whether it ever caught the gateway's mirror fetch in the act.
+ */
+export function watchCommandLines(secret: string): { stop(): { scans: number; leaks: number; sawMirrorFetch: boolean } } {
+  const forms = [secret, Buffer.from(secret).toString('base64'), Buffer.from(`${GIT_USER}:${secret}`).toString('base64'), encodeURIComponent(secret)];
+  let scans = 0;
+  let leaks = 0;
+  let sawMirrorFetch = false;
+  const timer = setInterval(() => {
+    scans++;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let cmd: string;
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+      } catch {
+        continue;
+      }
+      if (cmd.includes('fetch\0--prune')) sawMirrorFetch = true;
+      if (forms.some((f) => cmd.includes(f))) leaks++;
+    }
+  }, 5);
+  return {
+    stop() {
+      clearInterval(timer);
+      return { scans, leaks, sawMirrorFetch };
+    },
+  };
 }

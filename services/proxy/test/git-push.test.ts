@@ -3,14 +3,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { validateEvent } from '@agentgate/events';
-import { clientHome, type GitHarness, git, gitEvents, startGitHarness, upstreamRefs } from './git-harness.js';
+import { assertNoSecret, auditEvents } from './harness.js';
+import { clientHome, type GitHarness, git, gitEvents, startGitHarness, upstreamRefs, watchCommandLines } from './git-harness.js';
 
 describe('git adapter: real git CLI through the gateway to git http-backend', () => {
   let h: GitHarness;
   let env: NodeJS.ProcessEnv;
   let releaseEnv: NodeJS.ProcessEnv;
+  let cmdlines: ReturnType<typeof watchCommandLines>;
   before(async () => {
     h = await startGitHarness();
+    cmdlines = watchCommandLines(h.secret);
     env = clientHome(h, 'app', h.token).env;
     releaseEnv = clientHome(h, 'release', h.releaseToken).env;
   });
@@ -191,9 +194,24 @@ describe('git adapter: real git CLI through the gateway to git http-backend', ()
     );
   });
 
-  test('git - no client trace (GIT_TRACE_CURL) of any run holds the brokered credential', () => {
-    // Each run was scanned as it finished; this checks the scan actually saw traffic.
+  test('git - concurrent pushes to one repository are classified one mirror fetch at a time and all land', async () => {
+    await h.git.createRepo('busy', { withCommits: 1 });
+    const dirs = await Promise.all([0, 1, 2].map((i) => clone('busy', `busy-${i}`)));
+    const tips = await Promise.all(dirs.map((d, i) => commit(d, `f${i}.txt`, `${i}\n`, `work ${i}`)));
+    const runs = await Promise.all(dirs.map((d, i) => git(h, env, ['push', '-q', 'origin', `HEAD:refs/heads/b${i}`], d)));
+    assert.deepEqual(runs.map((r) => r.code), [0, 0, 0], runs.map((r) => r.stderr.slice(-300)).join('\n'));
+    const refs = await upstreamRefs(h, 'busy');
+    assert.deepEqual(tips.map((_t, i) => refs.get(`refs/heads/b${i}`)), tips);
+  });
+
+  test('git - the brokered credential appears in no client trace (GIT_TRACE_CURL), no command line and no audit event', async () => {
+    // Each run's trace was scanned as it finished; this checks the scan actually saw traffic.
     assert.ok(h.traces.length > 20);
     assert.ok(h.traces.some((t) => t.includes('=> Send header') && t.includes('/gh/')), 'traces hold the HTTP exchanges');
+    const seen = cmdlines.stop();
+    assert.ok(seen.scans > 50, 'command lines were sampled');
+    assert.ok(seen.sawMirrorFetch, "the sampler caught the gateway's mirror fetch running");
+    assert.equal(seen.leaks, 0, 'no process ever had the credential on its command line');
+    for (const e of await auditEvents(h.bus)) assertNoSecret(JSON.stringify(e), h.secret, 'audit event');
   });
 });
