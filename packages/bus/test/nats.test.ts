@@ -17,11 +17,13 @@ const connect = (): Promise<Bus> => NatsBus.connect({ servers: server.url, name:
 
 conformance('nats', {
   bus: connect,
-  outage: async () => {
+  outage: async (bus) => {
     await server.stop();
     // give the client a moment to notice the dropped connection
     await new Promise((r) => setTimeout(r, 300));
     return async () => {
+      // The old client would reconnect forever and keep the test process alive.
+      await bus.close();
       await server.start();
       return connect();
     };
