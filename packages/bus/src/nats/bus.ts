@@ -56,6 +56,8 @@ export class NatsBus implements Bus {
         reconnectTimeWait: 250,
         timeout: opts.connectTimeoutMs ?? 10_000,
         pingInterval: 5_000,
+        // Async stack traces build an Error per request (about 7% of the proxy's CPU); our errors are mapped anyway.
+        noAsyncTraces: true,
       });
       return new NatsBus(nc);
     } catch (err) {

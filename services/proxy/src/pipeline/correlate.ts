@@ -11,9 +11,10 @@ const LOOKUP_TIMEOUT_MS = 1000;
  * it (see adapters/llm/match.ts for the rules). Returns the classification
  * with `audit.link` set, or the same one when there is nothing to link.
  * Best effort: a lookup failure is logged and the action goes on unlinked
- * (the link is evidence, not a control).
+ * (the link is evidence, not a control). `log` is lazy: a child logger per
+ * request costs more than the lookup (pino compiles its redaction per child).
  */
-export async function correlate(services: AdapterServices | undefined, principal: Principal, c: Classification, log: Logger): Promise<Classification> {
+export async function correlate(services: AdapterServices | undefined, principal: Principal, c: Classification, log: () => Logger): Promise<Classification> {
   if (!services || c.kind.startsWith('llm.') || c.audit?.link) return c;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -25,7 +26,7 @@ export async function correlate(services: AdapterServices | undefined, principal
     const link = pickLink(exchanges, { kind: c.kind, attributes: c.attributes, refs });
     return link ? { ...c, audit: { ...c.audit, link } } : c;
   } catch (err) {
-    log.warn({ code: (err as { code?: string }).code }, 'correlation lookup failed; action recorded without a link');
+    log().warn({ code: (err as { code?: string }).code }, 'correlation lookup failed; action recorded without a link');
     return c;
   } finally {
     clearTimeout(timer);

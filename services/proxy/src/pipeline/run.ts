@@ -80,7 +80,7 @@ export async function handleRequest(rt: ProxyRuntime, req: IncomingMessage, res:
       : decideClassification(rt.policy, principal, connection.name, classified);
     const { decision } = decided;
     // Links the action to the llm exchange that proposed it (after deciding: per-ref audit fields are known then).
-    const classification = await correlate(rt.services, principal, decided.classification, log());
+    const classification = await correlate(rt.services, principal, decided.classification, log);
     facts = { actionId, requestId, principal, connection, classification, decision, req, urlPath: `/${connection.name}${target.path}`, observerName: rt.observerName };
     if (decision.evaluationError) log().warn({ rule: decision.rule, evaluationError: decision.evaluationError }, 'policy rule failed to evaluate');
 

@@ -3,7 +3,7 @@ import type { Config } from '@agentgate/config';
 import { createMasker, type Masker, type SecretInput } from '@agentgate/masking';
 import { createLeaseClient } from '@agentgate/secret-broker';
 import type { AdapterServices } from '../types.js';
-import { kvExchangeStore } from './exchange-store.js';
+import { cachedExchangeStore } from './exchange-cache.js';
 
 // The masking library refuses shorter values (they would mask noise); the broker's list may hold some.
 const MIN_SECRET = 6;
@@ -44,6 +44,6 @@ export function createAdapterServices(bus: Bus, config: Config): AdapterServices
   return {
     promptMasker: promptMaskerSource(config, () => broker.masklist(), config.masking.service.masklistRefreshMs),
     promptSecrets: config.masking.promptSecrets,
-    exchanges: kvExchangeStore(bus),
+    exchanges: cachedExchangeStore(bus),
   };
 }
