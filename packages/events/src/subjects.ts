@@ -19,6 +19,7 @@ export const STREAMS = Object.freeze({
 export const SUBJECTS = Object.freeze({
   IDENTITY_VERIFY: 'identity.verify',
   SECRETS_LEASE: 'secrets.lease',
+  SECRETS_MASKLIST: 'secrets.masklist',
 });
 
 export const AUDIT_RAW_PREFIX = 'audit.raw';

@@ -13,6 +13,16 @@ const logger = createLogger({ name: 'audit-writer', level: config.log.level });
 const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: `agentgate-audit-writer-${config.audit.partition}` });
 const writer = await startAuditWriter(bus, config, logger);
 
+// A fatal stop of the loop (another writer owns this chain partition) must end the process, so the
+// orchestrator sees it and restarts or alerts, instead of a live process that indexes nothing.
+void writer.closed.then(async (err) => {
+  if (!err) return;
+  logger.fatal({ code: (err as { code?: string }).code }, 'audit writer stopped on a fatal error; exiting');
+  await bus.drain().catch(() => {});
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  process.exit(1);
+});
+
 onShutdown(async (signal) => {
   logger.info({ signal }, 'audit writer stopping');
   await writer.stop();

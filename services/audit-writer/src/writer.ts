@@ -42,6 +42,8 @@ export interface AuditWriter {
   readonly partition: string;
   readonly signer: CheckpointSigner;
   stats(): WriterStats;
+  /** Settles when the consuming loop ends: with the fatal error (e.g. ERR_CHAIN_CONFLICT), or undefined after stop(). */
+  readonly closed: Promise<Error | undefined>;
   /** Finishes the batch in flight (acks it), writes a last checkpoint, closes the sinks. */
   stop(): Promise<void>;
 }
@@ -263,6 +265,10 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
     partition,
     signer,
     stats: () => ({ ...stats }),
+    closed: loop.then(
+      () => undefined,
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    ),
     async stop() {
       if (stopping) return;
       stopping = true;

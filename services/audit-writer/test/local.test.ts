@@ -82,3 +82,19 @@ test('local sink - an invalid event goes to the dead-letter stream with its reas
   await writer.stop();
   await bus.close();
 });
+
+test('local sink - a second writer on the same chain partition stops with ERR_CHAIN_CONFLICT (closed settles with it)', async () => {
+  const dir = tmp('conflict');
+  const bus = await createBus({ dataDir: join(dir, 'bus') });
+  const cfg = writerConfig(dir, [{ type: 'local', path: join(dir, 'audit') }]);
+  const a = await startAuditWriter(bus, cfg, testLogger());
+  const b = await startAuditWriter(bus, cfg, testLogger());
+  await publishEvents(bus, makeEvents(400));
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000));
+  const first = await Promise.race([a.closed, b.closed, timeout]);
+  assert.notEqual(first, 'timeout', 'one writer must detect the fork');
+  assert.equal((first as { code?: string } | undefined)?.code, 'ERR_CHAIN_CONFLICT');
+  await a.stop();
+  await b.stop();
+  await bus.close();
+});
