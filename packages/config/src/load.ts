@@ -4,7 +4,7 @@ import { type Document, LineCounter, parseDocument } from 'yaml';
 import { applyEnvOverrides } from './env.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { deepFreeze } from './lib/freeze.js';
-import { flattenIssues } from './lib/format-issues.js';
+import { flattenIssues } from '@agentgate/events';
 import { type Config, configSchema } from './schema.js';
 
 /** Where the configuration comes from. */

@@ -12,6 +12,8 @@ export {
 export { validateEvent, validatePrincipal, isAuditEvent } from './validate.js';
 export { newEventId, isEventId, eventIdTime } from './ids.js';
 export { canonicalize } from './canonical.js';
+/** Shared by every package that validates with zod, so error paths read the same everywhere. */
+export { flattenIssues, formatPath } from './lib/format-issues.js';
 export { GENESIS_HASH, HASH_EXCLUDED_FIELDS, hashEvent, hashableForm, sealEvent, verifyEventHash } from './hash.js';
 export { buildActionEvent, buildExposureEvent } from './builders.js';
 export {
