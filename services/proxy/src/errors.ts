@@ -27,6 +27,7 @@ export const PROXY_ERRORS = {
   ERR_UPSTREAM_TIMEOUT: { status: 504, text: 'the upstream did not answer in time' },
   ERR_UPSTREAM_ENCODING: { status: 502, text: 'the upstream response uses a content encoding the gateway cannot inspect' },
   ERR_UPSTREAM_FAILED: { status: 502, text: 'the upstream response failed' },
+  ERR_UPSTREAM_TOO_LARGE: { status: 502, text: 'the upstream response decodes to more than the gateway will inspect' },
   ERR_SHUTTING_DOWN: { status: 503, text: 'the gateway is shutting down' },
   ERR_INTERNAL: { status: 500, text: 'internal error' },
 } as const satisfies Record<string, { status: number; text: string }>;

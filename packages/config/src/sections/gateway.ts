@@ -33,6 +33,12 @@ export const gatewaySchema = z
         maxHeaderBytes: posInt.default(16384),
         // Bodies are streamed; this caps one request (a large git push fits).
         maxBodyBytes: posInt.default(1024 * 1024 * 1024),
+        /**
+         * Cap on a compressed upstream response once decoded for masking: a small gzip/br
+         * body can inflate a thousandfold or more (a decompression bomb); past the cap the
+         * response is cut (502 before the head is sent) and the failure recorded.
+         */
+        maxDecodedBytes: posInt.default(256 * 1024 * 1024),
         requestTimeoutMs: posInt.default(300_000),
         idleTimeoutMs: posInt.default(60_000),
         /** How long a shutdown waits for requests in flight. */

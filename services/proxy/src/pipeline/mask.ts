@@ -1,4 +1,4 @@
-import type { Transform } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Finding, Masker } from '@agentgate/masking';
 import { ProxyError } from '../errors.js';
@@ -51,6 +51,51 @@ export function decodersFor(contentEncoding: string | string[] | undefined): Tra
     if (!make) throw new ProxyError('ERR_UPSTREAM_ENCODING', `the upstream answered with Content-Encoding "${coding.slice(0, 40)}", which the gateway cannot inspect`);
     return make();
   });
+}
+
+/**
+ * Counts decoded bytes and fails with ERR_UPSTREAM_TOO_LARGE past `max`.
+ * Sits right after the decoders: a few KiB of gzip can inflate to gigabytes
+ * (brotli far more), and although nothing is buffered, an unbounded decode
+ * would burn the gateway's CPU and push the bomb on to the client. An
+ * absolute cap, not a ratio: legitimate JSON or logs compress 100:1 and
+ * more, so a ratio guard would refuse real answers while a cap bounds the
+ * cost whatever the ratio. `onFirstChunk` runs once the first decoded chunk
+ * passed the check (the caller sends the response head then).
+ */
+export class DecodedLimit extends Transform {
+  bytes = 0;
+  readonly #max: number;
+  readonly #connection: string;
+  #onFirstChunk: (() => void) | undefined;
+  constructor(max: number, connection: string, onFirstChunk?: () => void) {
+    super();
+    this.#max = max;
+    this.#connection = connection;
+    this.#onFirstChunk = onFirstChunk;
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.#max) {
+      cb(
+        new ProxyError(
+          'ERR_UPSTREAM_TOO_LARGE',
+          `connection "${this.#connection}": the upstream response decodes to more than ${this.#max} bytes (gateway.limits.maxDecodedBytes); cut`,
+        ),
+      );
+      return;
+    }
+    const first = this.#onFirstChunk;
+    this.#onFirstChunk = undefined;
+    first?.();
+    cb(null, chunk);
+  }
+}
+
+/** True for errors of node's zlib/brotli decoders (corrupt or truncated compressed data). */
+export function isDecodeError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (/^Z_/.test(code) || /BROTLI|ZLIB/.test(code));
 }
 
 /** Merges findings of the same type/ref into one count. */

@@ -1,15 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable, Transform } from 'node:stream';
+import { type Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ActionEventInput } from '@agentgate/events';
 import type { Finding } from '@agentgate/masking';
 import type { Dispatcher } from 'undici';
 import type { Adapter, AdapterRequest, Classification } from '../adapters/types.js';
-import { type ProxyError, toProxyError } from '../errors.js';
+import { ProxyError, toProxyError } from '../errors.js';
 import { ByteCounter } from '../lib/body-limit.js';
 import { downstreamResponseHeaders } from '../lib/headers.js';
 import type { Lease } from '../lib/ports.js';
-import { decodersFor, maskHeaders, mergeFindings } from './mask.js';
+import { sendError } from '../lib/respond.js';
+import { DecodedLimit, decodersFor, isDecodeError, maskHeaders, mergeFindings } from './mask.js';
 import { upstreamError } from './forward.js';
 import type { ProxyRuntime } from './runtime.js';
 
@@ -34,7 +35,9 @@ function bodyless(method: string, status: number): boolean {
  * first when compressed), with backpressure end to end (stream.pipeline).
  * Errors before the head is written are thrown (the caller answers with a
  * clean error); after that the client connection is cut, since a partial
- * body cannot be turned into an error response.
+ * body cannot be turned into an error response. A decoded body's head waits
+ * for its first decoded chunk, so a corrupt or bomb-sized start is answered
+ * here with a clean 502 (and reported in `error`) instead of a cut 200.
  */
 export async function streamResponse(
   rt: ProxyRuntime,
@@ -47,6 +50,8 @@ export async function streamResponse(
     areq: AdapterRequest;
     classification: Classification;
     connection: string;
+    /** For the error body of a refusal sent from here ('-' when the caller does not pass it). */
+    requestId?: string;
   },
 ): Promise<ResponseOutcome> {
   const { res, upstream } = x;
@@ -59,6 +64,7 @@ export async function streamResponse(
   const findings: Finding[][] = [];
   const noBody = bodyless(x.areq.method, upstream.statusCode);
   let maskStage: (Transform & { findings(): Finding[] }) | undefined;
+  let decoding = false;
   if (x.lease) {
     const masker = rt.maskerFor(x.lease);
     if (!noBody) {
@@ -69,11 +75,18 @@ export async function streamResponse(
         upstream.body.destroy();
         throw err;
       }
-      if (decoders.length > 0) delete headers['content-encoding'];
       // Masking changes the length; the body goes out chunked.
       delete headers['content-length'];
       maskStage = masker.transform();
-      stages.push(...decoders, maskStage);
+      if (decoders.length > 0) {
+        delete headers['content-encoding'];
+        decoding = true;
+        const limit = new DecodedLimit(rt.config.gateway.limits.maxDecodedBytes, x.connection, () => {
+          if (!res.headersSent) res.flushHeaders();
+        });
+        stages.push(...decoders, limit);
+      }
+      stages.push(maskStage);
     }
     const masked = maskHeaders(masker, headers);
     headers = masked.headers;
@@ -83,18 +96,37 @@ export async function streamResponse(
   if (observer) stages.push(observer.transform);
   stages.push(outCount);
 
-  res.writeHead(upstream.statusCode, headers);
   let error: ProxyError | undefined;
   if (noBody) {
+    res.writeHead(upstream.statusCode, headers);
     upstream.body.resume();
     res.end();
-  } else {
+  } else if (!decoding) {
+    res.writeHead(upstream.statusCode, headers);
     try {
       await pipeline([upstream.body as Readable, ...stages, res]);
     } catch (err) {
       error = toProxyError(upstreamError(x.connection, err));
       res.destroy();
       upstream.body.destroy();
+    }
+  } else {
+    // The head is set but not sent: it goes out with the first decoded chunk (DecodedLimit) or the end.
+    res.statusCode = upstream.statusCode;
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    try {
+      await pipeline([upstream.body as Readable, ...stages, new ResponseSink(res)]);
+    } catch (err) {
+      error = isDecodeError(err)
+        ? new ProxyError('ERR_UPSTREAM_FAILED', `connection "${x.connection}": the upstream's compressed body is corrupt or truncated`, { cause: err })
+        : toProxyError(upstreamError(x.connection, err));
+      upstream.body.destroy();
+      if (res.headersSent || res.destroyed) res.destroy();
+      else {
+        // Nothing of this body reached the client: it gets a clean refusal instead of a cut-off 200.
+        for (const name of res.getHeaderNames()) res.removeHeader(name);
+        sendError(x.req, res, error, { connection: x.connection, requestId: x.requestId ?? '-', adapter: x.adapter });
+      }
     }
   }
   if (maskStage) findings.push(maskStage.findings());
@@ -105,6 +137,30 @@ export async function streamResponse(
     observed: observer ? observer.finish() : {},
     ...(error && { error }),
   };
+}
+
+/**
+ * The pipeline's last stage for decoded bodies: writes into the response
+ * with backpressure, but unlike piping into `res` itself, a failed pipeline
+ * destroys only this sink, so a refusal can still be sent when the head has
+ * not gone out. A client that goes away fails the pipeline as before.
+ */
+class ResponseSink extends Writable {
+  readonly #res: ServerResponse;
+  constructor(res: ServerResponse) {
+    super();
+    this.#res = res;
+    res.once('close', () => {
+      if (!res.writableFinished) this.destroy(new Error('the client connection closed'));
+    });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.#res.write(chunk)) cb();
+    else this.#res.once('drain', () => cb());
+  }
+  override _final(cb: (err?: Error | null) => void): void {
+    this.#res.end(() => cb());
+  }
 }
 
 /** Bodies up to this size, declared by Content-Length and not encoded, are masked whole instead of streamed. */
