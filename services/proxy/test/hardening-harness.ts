@@ -28,6 +28,8 @@ export interface HardeningHarness {
   logs: string[];
   /** Another proxy on the same bus with other limits (closed by `close`). */
   extraProxy(opts: HardeningOptions): Promise<ProxyHandle>;
+  /** The configuration text of a proxy with `opts`, for a proxy process (src/main.ts) started by a test. */
+  configText(opts: HardeningOptions): string;
   close(): Promise<void>;
 }
 
@@ -180,6 +182,7 @@ export async function startHardening(opts: HardeningOptions = {}): Promise<Harde
     token,
     logs,
     extraProxy,
+    configText: (o) => configText(upstream.url, issuer.issuer, o),
     close: async () => {
       for (const p of proxies) await p.close();
       await identity.stop();

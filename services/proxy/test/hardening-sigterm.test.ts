@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { freePort, tempDir } from '@agentgate/testkit';
+import { assertNoSecret, auditEvents, rawHttp } from './harness.js';
+import { getHead, type HardeningHarness, startHardening } from './hardening-harness.js';
+
+const PROXY_DIR = new URL('..', import.meta.url).pathname;
+
+/** Starts src/main.ts as its own process on the harness's nats-server; resolves once it listens. */
+async function startProxyProcess(h: HardeningHarness, port: number): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null>; cleanup: () => void }> {
+  const dir = tempDir('proxy-sigterm');
+  const file = join(dir.path, 'agentgate.yaml');
+  writeFileSync(file, h.configText({ limits: { shutdownTimeoutMs: 10_000 } }));
+  const child = spawn(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', 'src/main.ts'], {
+    cwd: PROXY_DIR,
+    env: { ...process.env, AGENTGATE_CONFIG: file, NATS_URL: h.nats.url, HOST: '127.0.0.1', PORT: String(port), AGENTGATE_DATA_DIR: dir.path, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  for (let i = 0; i < 300 && !out.includes('proxy listening'); i++) {
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(out.includes('proxy listening'), 'the proxy process started');
+  return { child, output: () => out, exited, cleanup: () => dir.cleanup() };
+}
+
+describe('SIGTERM: the proxy process finishes requests in flight, stores their records, then exits 0', () => {
+  let h: HardeningHarness;
+  let child: ChildProcess | undefined;
+  let cleanup: (() => void) | undefined;
+  before(async () => {
+    h = await startHardening();
+  });
+  after(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    cleanup?.();
+    await h?.close();
+  });
+
+  test('sigterm - a slow stream in flight completes intact, its completed event is stored, the process exits 0 and the port is closed', async () => {
+    const port = await freePort();
+    const p = await startProxyProcess(h, port);
+    child = p.child;
+    cleanup = p.cleanup;
+    const t0 = Date.now();
+    let signalled = 0;
+    const res = await new Promise<{ status: number; body: string; complete: boolean }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/api/slow-stream?ms=1000&pieces=20', headers: { authorization: `Bearer ${h.token}` } }, (r) => {
+        let body = '';
+        r.setEncoding('utf8');
+        r.on('data', (c: string) => {
+          if (!signalled) {
+            signalled = Date.now();
+            p.child.kill('SIGTERM');
+          }
+          body += c;
+        });
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body, complete: true }));
+        r.on('aborted', () => resolve({ status: r.statusCode ?? 0, body, complete: false }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.ok(signalled > 0, 'SIGTERM was sent while the body streamed');
+    assert.equal(res.status, 200);
+    assert.equal(res.complete, true, 'the body was not cut by the shutdown');
+    const lines = res.body.trimEnd().split('\n');
+    assert.equal(lines.length, 21);
+    assert.equal(lines[20], 'done');
+    assertNoSecret(res.body, h.secret, 'slow stream');
+    assert.ok(Date.now() - signalled > 700, 'the stream went on after SIGTERM');
+
+    const code = await p.exited;
+    assert.equal(code, 0, `the proxy exited with ${code}`);
+    assert.ok(Date.now() - t0 < 8000, 'the process did not wait for the 10 s grace period');
+    const completed = (await auditEvents(h.bus)).find((e) => e.url?.path === '/api/slow-stream' && e.agentgate.action.phase === 'completed');
+    assert.ok(completed, 'the completed event was stored before the process exited');
+    assert.equal(completed.http?.response?.bytes, Buffer.byteLength(res.body));
+    assert.match(p.output(), /proxy stopped/);
+
+    const after = await rawHttp(port, getHead(h.token, '/api/after-exit')).then(
+      (x) => `answered ${x.status}`,
+      (err: NodeJS.ErrnoException) => err.code ?? 'error',
+    );
+    assert.ok(after === 'answered 0' || after === 'ECONNREFUSED', `a connection after exit got: ${after}`);
+    assert.ok(!h.upstream.seen.some((u) => u.includes('after-exit')));
+  });
+});
