@@ -133,6 +133,17 @@ async function startHostileUpstream(): Promise<HostileUpstream> {
         if (i % 16 === 0) await wait(1);
       }
       res.end();
+    } else if (url.pathname === '/sized') {
+      // `total` bytes of filler with the bare credential at each offset in `at`, sent in `chunk`-byte writes.
+      const body = Buffer.alloc(Number(q('total', '1024')), '.');
+      for (const at of q('at', '0').split(',')) body.write(bare, Number(at), 'latin1');
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
+      const chunk = Number(q('chunk', '16384'));
+      for (let i = 0; i < body.length; i += chunk) {
+        res.write(body.subarray(i, i + chunk));
+        await wait(1);
+      }
+      res.end();
     } else {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: true, url: req.url }));
