@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { AuditEvent } from '@agentgate/events';
 import { SMALL_BODY_BYTES } from '../src/pipeline/respond-upstream.js';
 import { assertNoSecret, auditEvents, forbiddenForms, rawHttp } from './harness.js';
 import { dechunk, getHead, type HardeningHarness, startHardening } from './hardening-harness.js';
@@ -38,7 +39,7 @@ describe('small-body fast path (Content-Length <= 64 KiB, no Content-Encoding): 
     scanEveryByte(r.raw, h.secret, 'small-split');
     const text = body.toString('utf8');
     assert.match(text, /^a \[REDACTED[^\]]*\] b \[REDACTED[^\]]*\] c \[REDACTED[^\]]*\] d \[REDACTED[^\]]*\]\[REDACTED[^\]]*\] e$/);
-    let completed;
+    let completed: AuditEvent | undefined;
     for (let i = 0; i < 100 && !completed; i++) {
       completed = (await auditEvents(h.bus)).find((e) => e.url?.path === '/api/small-split' && e.agentgate.action.phase === 'completed');
       if (!completed) await new Promise((res) => setTimeout(res, 20));
