@@ -17,7 +17,6 @@ as_root() {
 
 # Debian package -> a file it installs; the package is installed only when the file is absent.
 declare -A WANT=(
-  [nats-server]=/usr/sbin/nats-server
   [docker-registry]=/usr/bin/docker-registry
   [skopeo]=/usr/bin/skopeo
   [git]=/usr/bin/git
@@ -74,6 +73,23 @@ if [ "$cp_ok" -eq 0 ]; then
     exit 1
   fi
   mv "$CP_FILE.tmp" "$CP_FILE"
+fi
+
+# nats-server: Debian's 2.9.10 can evict old messages from a full DiscardNew
+# stream (nats-io/nats-server#4771, fixed in 2.10.5): an audit event could be
+# lost silently. Build a current one from the Go module proxy and put it first
+# on PATH (/usr/local/bin); the testkit refuses servers older than 2.10.5.
+NATS_VERSION=v2.15.3
+if ! /usr/local/bin/nats-server --version 2>/dev/null | grep -q "${NATS_VERSION#v}"; then
+  command -v go >/dev/null 2>&1 || { log "go not found: cannot build nats-server (apt-get install -y golang-go)"; exit 1; }
+  log "building nats-server $NATS_VERSION with go install"
+  GOBIN_NATS="$(mktemp -d)"
+  if ! GOBIN="$GOBIN_NATS" go install "github.com/nats-io/nats-server/v2@$NATS_VERSION" >/tmp/install-deps-nats.log 2>&1; then
+    tail -n 30 /tmp/install-deps-nats.log >&2
+    exit 1
+  fi
+  install -m 0755 "$GOBIN_NATS/nats-server" /usr/local/bin/nats-server
+  rm -rf "$GOBIN_NATS"
 fi
 
 # helm (to lint and render deploy/helm) is not packaged by Debian: build it from

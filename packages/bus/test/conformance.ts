@@ -138,6 +138,42 @@ export function conformance(name: string, h: Harness): void {
       await bus.drain();
     });
 
+    it('stream - a stream full by bytes keeps refusing and never evicts its oldest message', async () => {
+      const bus = await h.bus();
+      const name = `B${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`], maxBytes: 8192 });
+      const big = 'x'.repeat(700);
+      let stored = 0;
+      for (let i = 0; i < 100; i++) {
+        try {
+          await bus.streams.publish(`${name}.a`, big);
+          stored++;
+        } catch (err) {
+          assert.equal((err as { code?: string }).code, 'ERR_STREAM_FULL');
+          break;
+        }
+      }
+      assert.ok(stored > 0 && stored < 100, `stored ${stored}`);
+      // A full audit stream may take what still fits, but must never make room by dropping the oldest event
+      // (nats-io/nats-server#4771: 2.9.x accepted small messages into a full DiscardNew stream and evicted old ones).
+      let tiny = 0;
+      let refused = false;
+      for (let i = 0; i < 2000 && !refused; i++) {
+        try {
+          await bus.streams.publish(`${name}.a`, 'y');
+          tiny++;
+        } catch (err) {
+          assert.equal((err as { code?: string }).code, 'ERR_STREAM_FULL');
+          refused = true;
+        }
+      }
+      assert.ok(refused, 'a full stream ends up refusing even 1-byte messages');
+      const info = await bus.streams.info(name);
+      assert.equal(info.firstSeq, 1, 'the oldest message is still there');
+      assert.equal(info.messages, stored + tiny);
+      await bus.drain();
+    });
+
     it('stream - an unacked message is redelivered after the ack wait, acked ones are not', async () => {
       const bus = await h.bus();
       const name = `R${uid()}`;

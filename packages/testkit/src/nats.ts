@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchAndWait } from './lib/launch.js';
 import { httpGet, tcpOpen } from './lib/probe.js';
 import { Restartable } from './lib/restartable.js';
+import { TestkitError } from './errors.js';
 import { requireBinary } from './require-binary.js';
 import { tempDir } from './temp-dir.js';
 
@@ -74,6 +76,7 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
     process.env.AGENTGATE_NATS_SERVER ?? 'nats-server',
     'apt-get install -y nats-server (or set AGENTGATE_NATS_SERVER to a nats-server binary)',
   );
+  checkNatsVersion(bin);
   const tmp = tempDir('nats');
   const storeDir = join(tmp.path, 'jetstream');
   const portsDir = join(tmp.path, 'ports');
@@ -161,4 +164,29 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
       tmp.cleanup();
     },
   };
+}
+
+/** The oldest nats-server whose full streams refuse new messages (DiscardNew) without evicting old ones. */
+export const MIN_NATS_VERSION = [2, 10, 5] as const;
+
+/**
+ * nats-server before 2.10.5 (Debian bookworm ships 2.9.10) can accept a small
+ * message into a full DiscardNew stream by deleting the oldest one
+ * (nats-io/nats-server#4771): an audit event could vanish silently. Tests
+ * refuse to run on such a server rather than pass on it.
+ */
+function checkNatsVersion(bin: string): void {
+  const out = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(`${out.stdout ?? ''}${out.stderr ?? ''}`);
+  if (!m) return;
+  const v = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [a, b, c] = MIN_NATS_VERSION;
+  const tooOld = v[0]! < a || (v[0] === a && (v[1]! < b || (v[1] === b && v[2]! < c)));
+  if (tooOld) {
+    throw new TestkitError(
+      'ERR_BINARY_MISSING',
+      `${bin} is nats-server ${v.join('.')}, older than ${MIN_NATS_VERSION.join('.')} (a full DiscardNew stream may evict old messages, nats-io/nats-server#4771): ` +
+        'go install github.com/nats-io/nats-server/v2@v2.15.3 and put it first on PATH (bash .ci/install-deps.sh does), or set AGENTGATE_NATS_SERVER',
+    );
+  }
 }
