@@ -47,6 +47,8 @@ describe('decompression bombs: decoded upstream bodies are bounded by gateway.li
     assert.ok(failed, 'a failed event was stored');
     assert.equal(failed.event.outcome, 'failure');
     assert.match(failed.event.reason ?? '', /maxDecodedBytes/);
+    assert.equal(failed.http?.response?.status_code, 502, 'the event records what the client got, not the upstream 200');
+    assert.equal(failed.labels?.upstream_status, 200);
     assert.ok(Number(failed.labels?.upstream_bytes) < 200_000, 'decoding stopped long before the upstream body was read through');
   });
 

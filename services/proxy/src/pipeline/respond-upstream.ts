@@ -23,6 +23,8 @@ export interface ResponseOutcome {
   observed: Pick<ActionEventInput, 'llm' | 'genAi' | 'link'>;
   /** Set when the response failed after it started (the client saw a cut-off body). */
   error?: ProxyError;
+  /** The status the client got when it differs from the upstream's (a refusal sent instead of the body). */
+  clientStatus?: number;
 }
 
 function bodyless(method: string, status: number): boolean {
@@ -97,6 +99,7 @@ export async function streamResponse(
   stages.push(outCount);
 
   let error: ProxyError | undefined;
+  let clientStatus: number | undefined;
   if (noBody) {
     res.writeHead(upstream.statusCode, headers);
     upstream.body.resume();
@@ -126,6 +129,7 @@ export async function streamResponse(
         // Nothing of this body reached the client: it gets a clean refusal instead of a cut-off 200.
         for (const name of res.getHeaderNames()) res.removeHeader(name);
         sendError(x.req, res, error, { connection: x.connection, requestId: x.requestId ?? '-', adapter: x.adapter });
+        clientStatus = error.status;
       }
     }
   }
@@ -136,6 +140,7 @@ export async function streamResponse(
     masking: mergeFindings(findings),
     observed: observer ? observer.finish() : {},
     ...(error && { error }),
+    ...(clientStatus !== undefined && { clientStatus }),
   };
 }
 

@@ -119,7 +119,7 @@ export async function handleRequest(rt: ProxyRuntime, req: IncomingMessage, res:
     const ttfbNs = process.hrtime.bigint() - upstreamStarted;
     // Errors of the upstream body surface through stream.pipeline; this keeps a late abort from becoming uncaught.
     upstream.body.on('error', () => {});
-    const outcome = await streamResponse(rt, { req, res, upstream, lease: lease as Lease | undefined, adapter, areq, classification, connection: connection.name });
+    const outcome = await streamResponse(rt, { req, res, upstream, lease: lease as Lease | undefined, adapter, areq, classification, connection: connection.name, requestId });
     const durationNs = Number(process.hrtime.bigint() - started);
     const failed = outcome.error !== undefined || upstream.statusCode >= 500;
     rt.recorder.recordLater(
@@ -129,10 +129,11 @@ export async function handleRequest(rt: ProxyRuntime, req: IncomingMessage, res:
         ...(outcome.error && { reason: outcome.error.message }),
         http: {
           request: { bytes: body.bytes },
-          response: { status_code: upstream.statusCode, bytes: outcome.bytesOut },
+          // What the client got: a refusal sent in place of the body (e.g. a decompression bomb) is not the upstream's 200.
+          response: { status_code: outcome.clientStatus ?? upstream.statusCode, bytes: outcome.bytesOut },
         },
         ...(outcome.masking.count > 0 && { masking: outcome.masking }),
-        labels: { upstream_ttfb_ms: Number(ttfbNs) / 1e6, upstream_bytes: outcome.bytesUpstream },
+        labels: { upstream_ttfb_ms: Number(ttfbNs) / 1e6, upstream_bytes: outcome.bytesUpstream, upstream_status: upstream.statusCode },
         ...outcome.observed,
       }),
     );
