@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalsSchema } from './sections/approvals.js';
 import { auditSchema } from './sections/audit.js';
 import { busSchema } from './sections/bus.js';
 import { connectionsSchema } from './sections/connections.js';
@@ -24,6 +25,7 @@ export const configSchema = z
     policy: policySchema,
     masking: maskingSchema,
     audit: auditSchema,
+    approvals: approvalsSchema,
     log: logSchema,
   })
   .superRefine((c, ctx) => {

@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Bus } from '@agentgate/bus';
 import { STREAMS } from '@agentgate/events';
+import { APPROVALS_PATH, handleApprovals } from './approvals/admin.js';
+import type { WithApprovals } from './approvals/hold.js';
 import { PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors.js';
 import { errorBody, sendError } from './lib/respond.js';
 import { handleRequest } from './pipeline/run.js';
@@ -24,7 +26,7 @@ export interface ProxyServer {
  * before our handler (oversized headers, CL+TE conflicts, bad chunking)
  * are answered with the same JSON errors as the pipeline's.
  */
-export function createProxyServer(rt: ProxyRuntime, bus: Bus): ProxyServer {
+export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus): ProxyServer {
   const limits = rt.config.gateway.limits;
   let inFlight = 0;
   let shuttingDown = false;
@@ -38,6 +40,11 @@ export function createProxyServer(rt: ProxyRuntime, bus: Bus): ProxyServer {
       joinDuplicateHeaders: false,
     },
     (req: IncomingMessage, res: ServerResponse) => {
+      const adminPath = req.url?.split('?')[0];
+      if (adminPath === APPROVALS_PATH || adminPath?.startsWith(`${APPROVALS_PATH}/`)) {
+        void handleApprovals(req, res, { auth: rt.auth, approvals: rt.approvals, log: rt.log });
+        return;
+      }
       if (req.url?.startsWith(ADMIN_PREFIX)) {
         void admin(req, res, bus);
         return;

@@ -6,6 +6,8 @@ import type { Logger } from '@agentgate/log';
 import { createMasker } from '@agentgate/masking';
 import { compilePolicy } from '@agentgate/policy';
 import { createLeaseClient } from '@agentgate/secret-broker';
+import { ApprovalStore } from './approvals/store.js';
+import type { WithApprovals } from './approvals/hold.js';
 import { adapterFor } from './adapters/index.js';
 import { createAdapterServices } from './adapters/llm/services.js';
 import type { LeasePort, PolicyPort } from './lib/ports.js';
@@ -54,7 +56,9 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
   // rewrite legitimate API payloads; detector-based masking happens on the audit path.
   const base = createMasker({ detectors: [], entropy: false });
   const forwarder = new Forwarder();
-  const rt: ProxyRuntime = {
+  // The approvals bucket is shared by every proxy on the bus: an approval given through any instance releases the holder.
+  const approvals = { store: await ApprovalStore.open(bus), config: config.approvals, masker: createMasker() };
+  const rt: ProxyRuntime & WithApprovals = {
     config,
     connections,
     auth: new Authenticator(bus, { timeoutMs: config.gateway.auth.verifyTimeoutMs, cacheTtlMs: config.gateway.auth.cacheTtlMs, cacheMax: 10_000 }),
@@ -66,6 +70,7 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
     observerName: config.gateway.name ?? hostname(),
     maskerFor: leaseMaskers(base),
     services: { ...createAdapterServices(bus, config), log },
+    approvals,
   };
   const ps = createProxyServer(rt, bus);
   const host = opts.host ?? config.gateway.listen.host;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newEventId } from '@agentgate/events';
 import { childFor, type LogContext, type Logger } from '@agentgate/log';
+import { canHold, holdForApproval, type WithApprovals } from '../approvals/hold.js';
 import { adapterFor } from '../adapters/index.js';
 import type { Adapter, AdapterRequest } from '../adapters/types.js';
 import { ProxyError, toProxyError } from '../errors.js';
@@ -24,7 +25,7 @@ import type { ProxyRuntime } from './runtime.js';
  * authenticate → classify → decide → lease → record → forward → mask → record.
  * Every refusal before forwarding leaves the upstream untouched.
  */
-export async function handleRequest(rt: ProxyRuntime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = randomUUID();
   const started = process.hrtime.bigint();
   let ids: LogContext = { requestId };
@@ -84,7 +85,12 @@ export async function handleRequest(rt: ProxyRuntime, req: IncomingMessage, res:
     facts = { actionId, requestId, principal, connection, classification, decision, req, urlPath: `/${connection.name}${target.path}`, observerName: rt.observerName };
     if (decision.evaluationError) log().warn({ rule: decision.rule, evaluationError: decision.evaluationError }, 'policy rule failed to evaluate');
 
-    if (decision.effect !== 'allow') {
+    const held = decision.effect === 'review' && !decided.refusal && canHold(rt.approvals);
+    if (held && rt.approvals) {
+      // Held for a human: resolves only once approved (recorded); refusals throw. The body stays unread meanwhile.
+      const idleTimeoutMs = rt.config.gateway.limits.idleTimeoutMs;
+      await holdForApproval({ approvals: rt.approvals, recorder: rt.recorder, facts, req, res, idleTimeoutMs, log });
+    } else if (decision.effect !== 'allow') {
       const refusal = decided.refusal ?? refusalOf(decision);
       // A denial is recorded too; it is refused whether or not the record lands (refusing is already the safe side).
       await rt.recorder.record(actionEvent(facts, 'denied')).catch((err: unknown) => log().error({ code: (err as { code?: string }).code }, 'denial not recorded'));

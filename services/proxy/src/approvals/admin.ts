@@ -1,0 +1,109 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '@agentgate/events';
+import type { Logger } from '@agentgate/log';
+import { ProxyError, toProxyError } from '../errors.js';
+import { sendError } from '../lib/respond.js';
+import type { Authenticator } from '../pipeline/authenticate.js';
+import type { Approvals } from './hold.js';
+import type { ApprovalRecord } from './record.js';
+
+/** The approver API lives here, under the proxy's reserved admin prefix. */
+export const APPROVALS_PATH = '/_agentgate/approvals';
+
+const ID = /^[A-Za-z0-9_-]{1,128}$/;
+const MAX_BODY = 4096;
+
+interface AdminDeps {
+  auth: Authenticator;
+  approvals: Approvals | undefined;
+  log: Logger;
+}
+
+/**
+ * `GET /_agentgate/approvals` (pending), `GET …/<id>`, `POST …/<id>/approve|reject` with `{reason?}`.
+ * Every call is authenticated by identity and limited to `approvals.approverGroups`.
+ */
+export async function handleApprovals(req: IncomingMessage, res: ServerResponse, deps: AdminDeps): Promise<void> {
+  try {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const parts = path.slice(APPROVALS_PATH.length).split('/').filter(Boolean);
+    const approvals = deps.approvals;
+    const { principal } = await deps.auth.authenticate(req, 'bearer');
+    // Nobody is an approver unless a configured group says so (empty list: nobody).
+    if (!approvals || !principal.groups.some((g) => approvals.config.approverGroups.includes(g))) {
+      throw new ProxyError('ERR_APPROVER_FORBIDDEN');
+    }
+    const method = req.method ?? 'GET';
+    if (parts.length === 0) {
+      if (method !== 'GET') throw new ProxyError('ERR_METHOD_NOT_ALLOWED');
+      send(res, 200, { approvals: await approvals.store.pending() });
+      return;
+    }
+    const id = parts[0] ?? '';
+    if (!ID.test(id) || parts.length > 2) throw new ProxyError('ERR_NOT_FOUND');
+    if (parts.length === 1) {
+      if (method !== 'GET') throw new ProxyError('ERR_METHOD_NOT_ALLOWED');
+      const rec = await approvals.store.get(id);
+      if (!rec) throw new ProxyError('ERR_APPROVAL_NOT_FOUND');
+      send(res, 200, { approval: rec.record });
+      return;
+    }
+    const verb = parts[1];
+    if (verb !== 'approve' && verb !== 'reject') throw new ProxyError('ERR_NOT_FOUND');
+    if (method !== 'POST') throw new ProxyError('ERR_METHOD_NOT_ALLOWED');
+    const reason = await readReason(req);
+    const rec = await approvals.store.get(id);
+    if (!rec) throw new ProxyError('ERR_APPROVAL_NOT_FOUND');
+    checkSelf(rec.record, principal, approvals.config.allowSelfApproval);
+    if (rec.record.status !== 'pending') throw new ProxyError('ERR_APPROVAL_DECIDED', `approval ${id} is already ${rec.record.status}`);
+    if (Date.parse(rec.record.expiresAt) <= Date.now()) throw new ProxyError('ERR_APPROVAL_DECIDED', `approval ${id} has expired`);
+    const status = verb === 'approve' ? 'approved' : 'rejected';
+    const cas = await approvals.store.decide(rec, status, { subject: principal.subject, sessionId: principal.sessionId }, reason);
+    // Exactly one decision wins the compare-and-set; a loser is told what won.
+    if (!cas.won) throw new ProxyError('ERR_APPROVAL_DECIDED', `approval ${id} is already ${cas.rec.record.status}`);
+    deps.log.info({ approvalId: id, decision: status, approver: principal.subject }, 'approval decided');
+    send(res, 200, { approval: cas.rec.record });
+  } catch (raw) {
+    const err = raw instanceof ProxyError ? raw : isBusError(raw) ? new ProxyError('ERR_APPROVALS_UNAVAILABLE', undefined, { cause: raw }) : toProxyError(raw);
+    if (err.code === 'ERR_INTERNAL') deps.log.error({ err: raw }, 'approvals API error');
+    sendError(req, res, err, { connection: undefined, requestId: '-' });
+  }
+}
+
+/** Four eyes: the requester's subject or session may not decide their own action unless configured. */
+function checkSelf(rec: ApprovalRecord, p: Principal, allowSelf: boolean): void {
+  if (allowSelf) return;
+  if (rec.principal.subject === p.subject || rec.principal.sessionId === p.sessionId) throw new ProxyError('ERR_SELF_APPROVAL');
+}
+
+async function readReason(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new ProxyError('ERR_BODY_TOO_LARGE', `approval bodies are limited to ${MAX_BODY} bytes`);
+    chunks.push(c as Buffer);
+  }
+  if (size === 0) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new ProxyError('ERR_BAD_REQUEST', 'the body must be JSON: {"reason": "..."}');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ProxyError('ERR_BAD_REQUEST', 'the body must be a JSON object');
+  const reason = (body as { reason?: unknown }).reason;
+  if (reason === undefined) return undefined;
+  if (typeof reason !== 'string') throw new ProxyError('ERR_BAD_REQUEST', '"reason" must be a string');
+  return reason.slice(0, 500);
+}
+
+function isBusError(err: unknown): boolean {
+  return (err as { name?: unknown })?.name === 'BusError';
+}
+
+function send(res: ServerResponse, status: number, body: object): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
