@@ -9,6 +9,8 @@ usage:
   agentgate policy test --action F   evaluate a described action (JSON/YAML file) against the configuration's policy
   agentgate verify                   verify the audit trail's hash chain and signed checkpoints
   agentgate trail <session-id>       print one agent session step by step (--json for machines)
+  agentgate approvals list|show|approve|reject [ID] --gateway URL [--token T] [--reason TEXT]
+                                     decide actions held for a human (token: --token or AGENTGATE_TOKEN)
   agentgate demo                     play a scripted agent session and print its trail
   agentgate help                     this text`;
 
@@ -19,6 +21,7 @@ const commands: Record<string, () => Promise<Command>> = {
   trail: async () => (await import('./commands/trail.js')).trail,
   verify: async () => (await import('./commands/verify.js')).verify,
   demo: async () => (await import('./commands/demo.js')).demo,
+  approvals: async () => async (args, io) => (await import('./commands/approvals.js')).approvals(args, io),
   policy: async () => async (args, io) => {
     if (args[0] !== 'test') throw new CliError('ERR_CLI_USAGE', 'usage: agentgate policy test --action FILE [--config FILE] [--json]');
     return (await import('./commands/policy-test.js')).policyTest(args.slice(1), io);

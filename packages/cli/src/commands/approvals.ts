@@ -1,0 +1,130 @@
+import { parseArgs } from 'node:util';
+import { CliError } from '../errors.js';
+import type { ExitCode, Output } from '../lib/output.js';
+
+const USAGE =
+  'usage: agentgate approvals list|show <id>|approve <id>|reject <id> [--reason TEXT] --gateway URL [--token TOKEN] [--json]\n' +
+  '  the token is an OIDC token of an approver; without --token it is read from AGENTGATE_TOKEN';
+
+/** A refusal from the gateway (its error code) or an unreachable gateway; runCli prints `code: message`, exit 1. */
+export class ApprovalsCommandError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApprovalsCommandError';
+    this.code = code;
+  }
+}
+
+interface ApprovalView {
+  id: string;
+  status: string;
+  requestedAt: string;
+  expiresAt: string;
+  rule: string | null;
+  reason?: string;
+  connection: string;
+  kind: string;
+  attributes: Record<string, unknown>;
+  principal: { subject: string; sessionId: string };
+  decidedBy?: { subject: string };
+  decisionReason?: string;
+}
+
+/**
+ * `agentgate approvals`: lists, shows and decides held actions through the
+ * gateway's approver API (`/_agentgate/approvals`). Exit 0 on success, 1 when
+ * the gateway refuses (not an approver, already decided, …), 2 on usage errors.
+ */
+export async function approvals(args: string[], io: Output, env: NodeJS.ProcessEnv = process.env): Promise<ExitCode> {
+  let parsed: { values: { reason?: string | undefined; gateway?: string | undefined; token?: string | undefined; json?: boolean | undefined }; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args,
+      options: { reason: { type: 'string' }, gateway: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (cause) {
+    throw new CliError('ERR_CLI_USAGE', `${USAGE}\n(${(cause as Error).message})`);
+  }
+  const { values, positionals } = parsed;
+  const [verb, id, ...extra] = positionals;
+  const needsId = verb === 'show' || verb === 'approve' || verb === 'reject';
+  if ((verb !== 'list' && !needsId) || (needsId && !id) || (!needsId && id !== undefined) || extra.length > 0) throw new CliError('ERR_CLI_USAGE', USAGE);
+  if (values.reason !== undefined && verb !== 'approve' && verb !== 'reject') throw new CliError('ERR_CLI_USAGE', '--reason goes with approve or reject');
+  const gateway = values.gateway ?? env['AGENTGATE_GATEWAY'];
+  if (!gateway) throw new CliError('ERR_CLI_USAGE', `--gateway URL is required\n${USAGE}`);
+  let base: URL;
+  try {
+    base = new URL(gateway);
+  } catch {
+    throw new CliError('ERR_CLI_USAGE', '--gateway must be an http(s) URL');
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new CliError('ERR_CLI_USAGE', '--gateway must be an http(s) URL');
+  const token = values.token ?? env['AGENTGATE_TOKEN'];
+  if (!token) throw new CliError('ERR_CLI_USAGE', 'no token: pass --token or set AGENTGATE_TOKEN (an approver OIDC token)');
+
+  const root = `${base.origin}${base.pathname.replace(/\/+$/, '')}/_agentgate/approvals`;
+  const path = verb === 'list' ? '' : `/${encodeURIComponent(id ?? '')}${verb === 'show' ? '' : `/${verb}`}`;
+  const method = verb === 'approve' || verb === 'reject' ? 'POST' : 'GET';
+  const body = method === 'POST' ? JSON.stringify(values.reason !== undefined ? { reason: values.reason } : {}) : undefined;
+  const reply = await send(`${root}${path}`, method, token, body);
+  if (values.json) {
+    io.out(JSON.stringify(reply));
+    return 0;
+  }
+  if (verb === 'list') {
+    const list = (reply as { approvals: ApprovalView[] }).approvals;
+    if (list.length === 0) io.out('no pending approvals');
+    for (const a of list) io.out(`${a.id}  ${a.kind}  ${a.connection}  rule=${a.rule ?? '-'}  by ${a.principal.subject}  expires ${a.expiresAt}`);
+    return 0;
+  }
+  const a = (reply as { approval: ApprovalView }).approval;
+  if (verb === 'show') {
+    io.out(
+      [
+        `id:         ${a.id}`,
+        `status:     ${a.status}`,
+        `action:     ${a.kind} on ${a.connection}`,
+        `rule:       ${a.rule ?? '-'}${a.reason ? ` (${a.reason})` : ''}`,
+        `requester:  ${a.principal.subject} (session ${a.principal.sessionId})`,
+        `requested:  ${a.requestedAt}`,
+        `expires:    ${a.expiresAt}`,
+        `attributes: ${JSON.stringify(a.attributes)}`,
+        ...(a.decidedBy ? [`decided by: ${a.decidedBy.subject}${a.decisionReason ? ` (${a.decisionReason})` : ''}`] : []),
+      ].join('\n'),
+    );
+    return 0;
+  }
+  io.out(`${a.status}: ${a.id}`);
+  return 0;
+}
+
+async function send(url: string, method: string, token: string, body: string | undefined): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      ...(body !== undefined && { body }),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (cause) {
+    // The URL is the user's own input; the token is never part of the message.
+    throw new ApprovalsCommandError('ERR_GATEWAY_UNREACHABLE', `cannot reach the gateway at ${new URL(url).origin}`, { cause });
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApprovalsCommandError('ERR_GATEWAY_RESPONSE', `the gateway answered ${res.status} without JSON`);
+  }
+  if (!res.ok) {
+    const e = (json as { error?: { code?: unknown; message?: unknown } }).error;
+    const code = typeof e?.code === 'string' ? e.code : 'ERR_GATEWAY_RESPONSE';
+    throw new ApprovalsCommandError(code, `${typeof e?.message === 'string' ? e.message : 'refused'} (HTTP ${res.status})`);
+  }
+  return json;
+}
