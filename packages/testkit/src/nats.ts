@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchAndWait } from './lib/launch.js';
 import { httpGet, tcpOpen } from './lib/probe.js';
-import { Restartable } from './lib/restartable.js';
+import { Restartable, firstStart, withLifecycle } from './lib/restartable.js';
 import { TestkitError } from './errors.js';
 import { requireBinary } from './require-binary.js';
 import { tempDir } from './temp-dir.js';
@@ -125,45 +125,26 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
   };
 
   const life = new Restartable(launch, 5_000);
-  try {
-    await life.start();
-  } catch (err) {
-    tmp.cleanup();
-    throw err;
-  }
+  await firstStart(life, tmp);
 
-  return {
-    get url() {
-      return `nats://127.0.0.1:${port}`;
+  return withLifecycle(
+    {
+      get url() {
+        return `nats://127.0.0.1:${port}`;
+      },
+      get port() {
+        return port;
+      },
+      get monitorUrl() {
+        return `http://127.0.0.1:${monitorPort}`;
+      },
+      storeDir,
+      dir: tmp.path,
+      logFile,
     },
-    get port() {
-      return port;
-    },
-    get monitorUrl() {
-      return `http://127.0.0.1:${monitorPort}`;
-    },
-    storeDir,
-    dir: tmp.path,
-    logFile,
-    get startupMs() {
-      return life.startupMs;
-    },
-    startups: life.startups,
-    get running() {
-      return life.running;
-    },
-    get pid() {
-      return life.pid;
-    },
-    start: () => life.start(),
-    stop: () => life.stop(),
-    kill: () => life.kill(),
-    restart: () => life.restart(),
-    async close() {
-      await life.stop();
-      tmp.cleanup();
-    },
-  };
+    life,
+    tmp,
+  );
 }
 
 /** The oldest nats-server whose full streams refuse new messages (DiscardNew) without evicting old ones. */

@@ -6,7 +6,7 @@ import { freePortInRange, isPortFree } from './free-port.js';
 import { launchAndWait } from './lib/launch.js';
 import { openSearchClasspath } from './lib/opensearch-classpath.js';
 import { httpGet } from './lib/probe.js';
-import { Restartable } from './lib/restartable.js';
+import { Restartable, firstStart, withLifecycle } from './lib/restartable.js';
 import { requireBinary } from './require-binary.js';
 import { tempDir } from './temp-dir.js';
 
@@ -143,37 +143,7 @@ export async function startOpenSearch(opts: StartOpenSearchOptions = {}): Promis
   };
 
   const life = new Restartable(launch, 30_000);
-  try {
-    await life.start();
-  } catch (err) {
-    tmp.cleanup();
-    throw err;
-  }
+  await firstStart(life, tmp);
 
-  return {
-    url,
-    port,
-    clusterName,
-    dir: tmp.path,
-    dataDir,
-    logFile,
-    get startupMs() {
-      return life.startupMs;
-    },
-    startups: life.startups,
-    get running() {
-      return life.running;
-    },
-    get pid() {
-      return life.pid;
-    },
-    start: () => life.start(),
-    stop: () => life.stop(),
-    kill: () => life.kill(),
-    restart: () => life.restart(),
-    async close() {
-      await life.stop();
-      tmp.cleanup();
-    },
-  };
+  return withLifecycle({ url, port, clusterName, dir: tmp.path, dataDir, logFile }, life, tmp);
 }

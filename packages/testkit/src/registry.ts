@@ -5,7 +5,7 @@ import { freePort } from './free-port.js';
 import { bcryptHtpasswdLine } from './lib/htpasswd.js';
 import { launchAndWait } from './lib/launch.js';
 import { httpGet } from './lib/probe.js';
-import { Restartable } from './lib/restartable.js';
+import { Restartable, firstStart } from './lib/restartable.js';
 import { requireBinary } from './require-binary.js';
 import { tempDir } from './temp-dir.js';
 
@@ -86,12 +86,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Re
       ),
     5_000,
   );
-  try {
-    await life.start();
-  } catch (err) {
-    tmp.cleanup();
-    throw err;
-  }
+  await firstStart(life, tmp);
 
   return {
     url,

@@ -10,15 +10,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBus } from '@agentgate/bus';
 import { loadConfig } from '@agentgate/config';
-import { startIdentityService } from '@agentgate/identity';
 import { createLogger } from '@agentgate/log';
-import { startSecretBroker } from '@agentgate/secret-broker';
 import { findBinary, freePort, githubClaims, startCiIssuer, startNats, waitFor } from '@agentgate/testkit';
 import { Client } from 'undici';
 import { startProxy } from '../src/index.js';
 import { startUpstream } from '../test/upstream.js';
+import { startBackends } from '../test/backends.js';
 
 const SEQ = Number(process.env['SEQ'] ?? 3000);
 const CONC = Number(process.env['CONC'] ?? 32);
@@ -117,9 +115,8 @@ secrets: [ { ref: tok, source: env, env: BENCH_TOKEN } ]
 policy: { rules: [ { name: allow-get, actions: ['http.get'], when: "attrs.path.startsWith('/')", decision: allow } ] }
 `,
 });
-const bus = await createBus({ natsUrl: nats.url, name: 'proxy-bench' });
-const identity = await startIdentityService(bus, config.identity);
-const broker = await startSecretBroker(bus, config, undefined, { env: { BENCH_TOKEN: 'bench-secret-value-0123456789' } });
+const backends = await startBackends({ natsUrl: nats.url, name: 'proxy-bench' }, config, { BENCH_TOKEN: 'bench-secret-value-0123456789' });
+const { bus } = backends;
 const proxy = await startProxy(bus, config, createLogger({ name: 'proxy', level: 'warn' }), { host: '127.0.0.1', port: 0 });
 const token = await issuer.mint(githubClaims(), { expiresIn: 3600 });
 const nginx = await startNginx(upstream.port);
@@ -161,9 +158,7 @@ console.log(`machine load average during the run: ${load.map((l) => l.toFixed(1)
 
 await nginx?.stop();
 await proxy.close();
-await identity.stop();
-await broker.stop();
-await bus.close();
+await backends.stop();
 await upstream.close();
 await issuer.close();
 await nats.close();

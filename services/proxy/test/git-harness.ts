@@ -2,15 +2,16 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Bus, createBus } from '@agentgate/bus';
+import type { Bus } from '@agentgate/bus';
 import { loadConfig } from '@agentgate/config';
 import type { AuditEvent } from '@agentgate/events';
-import { type IdentityService, startIdentityService } from '@agentgate/identity';
+import type { IdentityService } from '@agentgate/identity';
 import { createLogger } from '@agentgate/log';
-import { type SecretBroker, startSecretBroker } from '@agentgate/secret-broker';
+import type { SecretBroker } from '@agentgate/secret-broker';
 import { type CiIssuer, type GitServer, githubClaims, type NatsServer, requireBinary, startCiIssuer, startGitServer, startNats, tempDir } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
 import { assertNoSecret, auditEvents } from './harness.js';
+import { startBackends } from './backends.js';
 
 export const GIT_USER = 'x-access-token';
 
@@ -79,9 +80,8 @@ export async function startGitHarness(opts: { maxBodyBytes?: number } = {}): Pro
   const git = await startGitServer({ auth: { username: GIT_USER, password: secret } });
   const issuer = await startCiIssuer({ alg: 'RS256' });
   const config = loadConfig({ text: configText(git.url, issuer.issuer, join(tmp.path, 'mirrors'), opts.maxBodyBytes ?? 64 * 1024 * 1024), env: {} });
-  const bus = await createBus({ natsUrl: nats.url, name: 'proxy-git-test' });
-  const identity = await startIdentityService(bus, config.identity);
-  const broker = await startSecretBroker(bus, config, undefined, { env: { GIT_TEST_TOKEN: secret } });
+  const backends = await startBackends({ natsUrl: nats.url, name: 'proxy-git-test' }, config, { GIT_TEST_TOKEN: secret });
+  const { bus, identity, broker } = backends;
   const logger = createLogger({ name: 'proxy', level: 'warn', destination: { write: () => {} } });
   const proxy = await startProxy(bus, config, logger, { host: '127.0.0.1', port: 0 });
   const token = await issuer.mint(githubClaims({ repository: 'acme/app' }));
@@ -102,9 +102,7 @@ export async function startGitHarness(opts: { maxBodyBytes?: number } = {}): Pro
     gatewayUrl: (repo) => `${proxy.url}/gh/${repo}.git`,
     close: async () => {
       await proxy.close();
-      await identity.stop();
-      await broker.stop();
-      await bus.close();
+      await backends.stop();
       await issuer.close();
       await git.stop();
       await nats.close();

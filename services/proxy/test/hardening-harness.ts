@@ -2,13 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { type Bus, createBus } from '@agentgate/bus';
+import type { Bus } from '@agentgate/bus';
 import { loadConfig } from '@agentgate/config';
-import { type IdentityService, startIdentityService } from '@agentgate/identity';
 import { createLogger } from '@agentgate/log';
-import { type SecretBroker, startSecretBroker } from '@agentgate/secret-broker';
 import { type CiIssuer, githubClaims, type NatsServer, startCiIssuer, startNats } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
+import { startBackends } from './backends.js';
 
 /**
  * Harness of the hardening tests: the same real pieces as test/harness.ts
@@ -169,10 +168,9 @@ export async function startHardening(opts: HardeningOptions = {}): Promise<Harde
   const nats = await startNats();
   const upstream = await startHostileUpstream();
   const issuer: CiIssuer = await startCiIssuer({ alg: 'RS256' });
-  const bus = await createBus({ natsUrl: nats.url, name: 'proxy-hardening-test' });
   const base = loadConfig({ text: configText(upstream.url, issuer.issuer, {}), env: {} });
-  const identity: IdentityService = await startIdentityService(bus, base.identity);
-  const broker: SecretBroker = await startSecretBroker(bus, base, undefined, { env: { HARDENING_API_TOKEN: secret } });
+  const backends = await startBackends({ natsUrl: nats.url, name: 'proxy-hardening-test' }, base, { HARDENING_API_TOKEN: secret });
+  const { bus } = backends;
   const logs: string[] = [];
   const logger = createLogger({ name: 'proxy', level: 'debug', destination: { write: (s: string) => void logs.push(s) } });
   const proxies: ProxyHandle[] = [];
@@ -196,9 +194,7 @@ export async function startHardening(opts: HardeningOptions = {}): Promise<Harde
     configText: (o) => configText(upstream.url, issuer.issuer, o),
     close: async () => {
       for (const p of proxies) await p.close();
-      await identity.stop();
-      await broker.stop();
-      await bus.close();
+      await backends.stop();
       await upstream.close();
       await issuer.close();
       await nats.close();

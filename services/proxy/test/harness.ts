@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { type Bus, createBus } from '@agentgate/bus';
+import type { Bus } from '@agentgate/bus';
 import { type Config, loadConfig } from '@agentgate/config';
 import { type AuditEvent, decodeEvent, STREAMS } from '@agentgate/events';
-import { type IdentityService, startIdentityService } from '@agentgate/identity';
+import type { IdentityService } from '@agentgate/identity';
 import { createLogger } from '@agentgate/log';
-import { type SecretBroker, startSecretBroker } from '@agentgate/secret-broker';
+import type { SecretBroker } from '@agentgate/secret-broker';
 import { type CiIssuer, githubClaims, type NatsServer, startCiIssuer, startNats } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
 import { startUpstream, type Upstream } from './upstream.js';
+import { startBackends } from './backends.js';
 
 /** Everything a proxy test needs, all real: nats-server, identity with a CI issuer, the secret broker, an upstream. */
 export interface Harness {
@@ -114,9 +115,8 @@ export async function startHarness(opts: { extraGateway?: string } = {}): Promis
   const dead = await startUpstream();
   await dead.close();
   const config = loadConfig({ text: configText(upstream.url, dead.port, issuer.issuer, opts.extraGateway), env: {} });
-  const bus = await createBus({ natsUrl: nats.url, name: 'proxy-test' });
-  const identity = await startIdentityService(bus, config.identity);
-  const broker = await startSecretBroker(bus, config, undefined, { env });
+  const backends = await startBackends({ natsUrl: nats.url, name: 'proxy-test' }, config, env);
+  const { bus, identity, broker } = backends;
   const logs: string[] = [];
   const logger = createLogger({ name: 'proxy', level: 'debug', destination: { write: (s: string) => void logs.push(s) } });
   const proxy = await startProxy(bus, config, logger, { host: '127.0.0.1', port: 0 });
@@ -135,9 +135,7 @@ export async function startHarness(opts: { extraGateway?: string } = {}): Promis
     logs,
     close: async () => {
       await proxy.close();
-      await identity.stop();
-      await broker.stop();
-      await bus.close();
+      await backends.stop();
       await upstream.close();
       await issuer.close();
       await nats.close();

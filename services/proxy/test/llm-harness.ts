@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { type Bus, createBus } from '@agentgate/bus';
+import type { Bus } from '@agentgate/bus';
 import { type Config, loadConfig } from '@agentgate/config';
 import type { AuditEvent } from '@agentgate/events';
-import { type IdentityService, startIdentityService } from '@agentgate/identity';
 import { createLogger } from '@agentgate/log';
-import { type SecretBroker, startSecretBroker } from '@agentgate/secret-broker';
 import { type CiIssuer, githubClaims, startCiIssuer, type TempDir, tempDir } from '@agentgate/testkit';
 // The model double lives with the demo (the CLI imports it); it uses node built-ins only.
 import { type ModelDouble, startModelDouble } from '../../../packages/cli/src/demo/model-double.js';
 import { type ProxyHandle, startProxy } from '../src/index.js';
 import { auditEvents } from './harness.js';
+import { startBackends } from './backends.js';
 
 /** The gateway in front of a model double: in-process bus, real identity (CI issuer), secret broker and proxy. */
 export interface LlmHarness {
@@ -83,9 +82,8 @@ export async function startLlmHarness(): Promise<LlmHarness> {
   const issuer = await startCiIssuer({ alg: 'RS256' });
   const mk = (promptSecrets: string): Config => loadConfig({ text: configText(double.url, issuer.issuer, dir.path, promptSecrets, double.url), env: {} });
   const config = mk('mask');
-  const bus = await createBus({ dataDir: `${dir.path}/bus`, name: 'llm-test' });
-  const identity: IdentityService = await startIdentityService(bus, config.identity);
-  const broker: SecretBroker = await startSecretBroker(bus, config, undefined, { env });
+  const backends = await startBackends({ dataDir: `${dir.path}/bus`, name: 'llm-test' }, config, env);
+  const { bus } = backends;
   const logger = createLogger({ name: 'proxy', level: 'warn', destination: { write: () => {} } });
   const proxies: ProxyHandle[] = [];
   const start = async (c: Config): Promise<ProxyHandle> => {
@@ -107,9 +105,7 @@ export async function startLlmHarness(): Promise<LlmHarness> {
     replica: (o = {}) => start(mk(o.promptSecrets ?? 'mask')),
     close: async () => {
       for (const p of proxies) await p.close();
-      await identity.stop();
-      await broker.stop();
-      await bus.close();
+      await backends.stop();
       await double.close();
       await issuer.close();
       dir.cleanup();

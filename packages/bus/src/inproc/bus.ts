@@ -1,6 +1,7 @@
 import { BusError } from '../errors.js';
 import { encodeJson } from '../lib/codec.js';
 import { unwrapReply } from '../lib/service-call.js';
+import { StatusTracker } from '../lib/status.js';
 import type { Bus, BusStatus, Headers, Kv, KvOptions, Msg, RequestOptions, Service, ServiceInfo, SubscribeOptions, Subscription } from '../types.js';
 import { InprocRouter } from './core.js';
 import { InprocKv } from './kv.js';
@@ -22,8 +23,7 @@ export class InprocBus implements Bus {
   #services = new Set<InprocService>();
   #kvs = new Map<string, InprocKv>();
   #dataDir: string | undefined;
-  #status: BusStatus = 'connected';
-  #listeners = new Set<(s: BusStatus) => void>();
+  #status = new StatusTracker();
 
   constructor(opts: InprocBusOptions = {}) {
     this.#dataDir = opts.dataDir;
@@ -64,28 +64,22 @@ export class InprocBus implements Bus {
   }
 
   status(): BusStatus {
-    return this.#status;
+    return this.#status.value;
   }
 
   onStatus(cb: (s: BusStatus) => void): () => void {
-    this.#listeners.add(cb);
-    return () => this.#listeners.delete(cb);
+    return this.#status.on(cb);
   }
 
   async drain(): Promise<void> {
-    if (this.#status === 'closed') return;
+    if (this.#status.value === 'closed') return;
     await Promise.all([...this.#services].map((s) => s.stop()));
     await this.#router.drain();
     this.streams.close();
-    this.#setStatus('closed');
+    this.#status.set('closed');
   }
 
   async close(): Promise<void> {
     await this.drain();
-  }
-
-  #setStatus(s: BusStatus): void {
-    this.#status = s;
-    for (const l of this.#listeners) l(s);
   }
 }

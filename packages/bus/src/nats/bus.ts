@@ -2,6 +2,7 @@ import { type NatsConnection, connect, headers as natsHeaders } from '@nats-io/t
 import { BusError } from '../errors.js';
 import { encodeJson, makeMsg, toBytes } from '../lib/codec.js';
 import { unwrapReply } from '../lib/service-call.js';
+import { StatusTracker } from '../lib/status.js';
 import { checkSubject } from '../lib/subject.js';
 import type { Bus, BusStatus, Headers, Kv, KvOptions, Msg, RequestOptions, Service, ServiceInfo, SubscribeOptions, Subscription } from '../types.js';
 import { mapNatsError } from './errors-map.js';
@@ -34,16 +35,15 @@ export class NatsBus implements Bus {
   readonly transport = 'nats' as const;
   readonly streams: NatsStreams;
   #nc: NatsConnection;
-  #status: BusStatus = 'connected';
-  #listeners = new Set<(s: BusStatus) => void>();
+  #status = new StatusTracker();
   #services = new Set<NatsBusService>();
   #kvs = new Map<string, NatsKv>();
 
   private constructor(nc: NatsConnection) {
     this.#nc = nc;
-    this.streams = new NatsStreams(nc, () => this.#status);
+    this.streams = new NatsStreams(nc, () => this.#status.value);
     void this.#watchStatus();
-    void nc.closed().then(() => this.#setStatus('closed'));
+    void nc.closed().then(() => this.#status.set('closed'));
   }
 
   static async connect(opts: NatsBusOptions): Promise<NatsBus> {
@@ -91,7 +91,7 @@ export class NatsBus implements Bus {
 
   async requestRaw(subject: string, data: Uint8Array | string, opts: RequestOptions = {}): Promise<Msg> {
     checkSubject(subject);
-    if (this.#status === 'closed') throw new BusError('ERR_BUS_CLOSED', 'the bus is closed');
+    if (this.#status.value === 'closed') throw new BusError('ERR_BUS_CLOSED', 'the bus is closed');
     const headers = toNatsHeaders(opts.headers);
     try {
       const m = await this.#nc.request(subject, toBytes(data), { timeout: opts.timeoutMs ?? 5000, ...(headers ? { headers } : {}) });
@@ -121,12 +121,11 @@ export class NatsBus implements Bus {
   }
 
   status(): BusStatus {
-    return this.#status;
+    return this.#status.value;
   }
 
   onStatus(cb: (s: BusStatus) => void): () => void {
-    this.#listeners.add(cb);
-    return () => this.#listeners.delete(cb);
+    return this.#status.on(cb);
   }
 
   async drain(): Promise<void> {
@@ -141,15 +140,9 @@ export class NatsBus implements Bus {
 
   async #watchStatus(): Promise<void> {
     for await (const s of this.#nc.status()) {
-      if (s.type === 'disconnect') this.#setStatus('disconnected');
-      else if (s.type === 'reconnecting') this.#setStatus('reconnecting');
-      else if (s.type === 'reconnect') this.#setStatus('connected');
+      if (s.type === 'disconnect') this.#status.set('disconnected');
+      else if (s.type === 'reconnecting') this.#status.set('reconnecting');
+      else if (s.type === 'reconnect') this.#status.set('connected');
     }
-  }
-
-  #setStatus(s: BusStatus): void {
-    if (this.#status === s || this.#status === 'closed') return;
-    this.#status = s;
-    for (const l of this.#listeners) l(s);
   }
 }

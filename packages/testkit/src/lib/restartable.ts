@@ -63,3 +63,57 @@ export class Restartable {
     await this.start();
   }
 }
+
+/** The part of a server handle that every restartable server shares. */
+export interface ServerLifecycle {
+  /** Start-up time of the latest start, in ms. */
+  readonly startupMs: number;
+  /** Start-up times of every start, in ms. */
+  readonly startups: readonly number[];
+  readonly running: boolean;
+  readonly pid: number | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  /** Stops and removes the temp dir. */
+  close(): Promise<void>;
+}
+
+/** First start of a server; its temp dir is removed when that start fails. */
+export async function firstStart(life: Restartable, tmp: { cleanup(): void }): Promise<void> {
+  try {
+    await life.start();
+  } catch (err) {
+    tmp.cleanup();
+    throw err;
+  }
+}
+
+/**
+ * Adds the lifecycle (getters included, so `running` and `startupMs` stay
+ * live) to a server's own fields.
+ */
+export function withLifecycle<T extends object>(fields: T, life: Restartable, tmp: { cleanup(): void }): T & ServerLifecycle {
+  const lifecycle: ServerLifecycle = {
+    get startupMs() {
+      return life.startupMs;
+    },
+    startups: life.startups,
+    get running() {
+      return life.running;
+    },
+    get pid() {
+      return life.pid;
+    },
+    start: () => life.start(),
+    stop: () => life.stop(),
+    kill: () => life.kill(),
+    restart: () => life.restart(),
+    async close() {
+      await life.stop();
+      tmp.cleanup();
+    },
+  };
+  return Object.defineProperties(fields, Object.getOwnPropertyDescriptors(lifecycle)) as T & ServerLifecycle;
+}
