@@ -7,6 +7,7 @@ export { waitFor } from './wait-for.js';
 export { startNats } from './nats.js';
 export { startOpenSearch } from './opensearch.js';
 export { startGitServer } from './git-server.js';
+export { startDelayProxy } from './delay-proxy.js';
 export { isolatedGitEnv, redactCredentials, runGit } from './git-cli.js';
 export { startRegistry } from './registry.js';
 export type { TestkitErrorCode } from './errors.js';
@@ -23,4 +24,5 @@ export type {
   StartGitServerOptions,
 } from './git-server.js';
 export type { RunGitOptions } from './git-cli.js';
+export type { DelayedRequest, DelayProxy, DelayRule } from './delay-proxy.js';
 export type { Registry, StartRegistryOptions } from './registry.js';

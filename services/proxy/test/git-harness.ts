@@ -8,7 +8,7 @@ import type { AuditEvent } from '@agentgate/events';
 import type { IdentityService } from '@agentgate/identity';
 import { createLogger } from '@agentgate/log';
 import type { SecretBroker } from '@agentgate/secret-broker';
-import { type CiIssuer, type GitServer, githubClaims, type NatsServer, requireBinary, startCiIssuer, startGitServer, startNats, tempDir } from '@agentgate/testkit';
+import { type CiIssuer, type DelayProxy, type GitServer, githubClaims, type NatsServer, requireBinary, startCiIssuer, startDelayProxy, startGitServer, startNats, tempDir } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
 import { assertNoSecret, auditEvents } from './harness.js';
 import { startBackends } from './backends.js';
@@ -23,6 +23,8 @@ export interface GitHarness {
   identity: IdentityService;
   broker: SecretBroker;
   git: GitServer;
+  /** The delaying proxy between the gateway and the git server, when asked for (`delay: true`). */
+  delay: DelayProxy | undefined;
   proxy: ProxyHandle;
   /** The brokered credential the upstream requires (the client never has it). */
   secret: string;
@@ -39,11 +41,24 @@ export interface GitHarness {
   close(): Promise<void>;
 }
 
-function configText(upstream: string, issuer: string, cacheDir: string, maxBody: number): string {
+/** Options of startGitHarness; the YAML fragments are spliced into the config as is. */
+export interface GitHarnessOptions {
+  maxBodyBytes?: number;
+  /** Put a delaying proxy (testkit startDelayProxy) between the gateway and the git server. */
+  delay?: boolean;
+  /** Extra `gateway.limits` keys, e.g. `idleTimeoutMs: 2000`. */
+  limits?: string;
+  /** Extra options of the `gh` connection, e.g. `progressIntervalMs: 500`. */
+  gitOptions?: string;
+  /** More connections (YAML list items, indented two spaces). */
+  connections?: string;
+}
+
+function configText(upstream: string, issuer: string, cacheDir: string, maxBody: number, o: GitHarnessOptions): string {
   return `
 gateway:
   name: git-gateway
-  limits: { maxBodyBytes: ${maxBody}, requestTimeoutMs: 300000 }
+  limits: { maxBodyBytes: ${maxBody}, requestTimeoutMs: 300000${o.limits ? `, ${o.limits}` : ''} }
 identity:
   issuers:
     - { name: gh, issuer: ${issuer}, audiences: [agentgate], profile: github-actions, algorithms: [RS256] }
@@ -58,6 +73,7 @@ connections:
     options:
       protectedRefs: [refs/heads/main, 'refs/heads/release/*']
       cacheDir: ${cacheDir}
+${o.gitOptions ? `      ${o.gitOptions}\n` : ''}${(o.connections ?? '').replaceAll('UPSTREAM', upstream)}
 secrets:
   - { ref: git-token, source: env, env: GIT_TEST_TOKEN }
 policy:
@@ -72,14 +88,16 @@ policy:
 `;
 }
 
-export async function startGitHarness(opts: { maxBodyBytes?: number } = {}): Promise<GitHarness> {
+export async function startGitHarness(opts: GitHarnessOptions = {}): Promise<GitHarness> {
   // Characters that URL-encoding and base64 change, so every encoded form differs from the raw value.
   const secret = `ghs_${randomBytes(18).toString('base64url')}+/=${randomBytes(6).toString('hex')}`;
   const tmp = tempDir('proxy-git');
   const nats = await startNats();
   const git = await startGitServer({ auth: { username: GIT_USER, password: secret } });
+  const delay = opts.delay ? await startDelayProxy(git.url) : undefined;
   const issuer = await startCiIssuer({ alg: 'RS256' });
-  const config = loadConfig({ text: configText(git.url, issuer.issuer, join(tmp.path, 'mirrors'), opts.maxBodyBytes ?? 64 * 1024 * 1024), env: {} });
+  const upstream = delay?.url ?? git.url;
+  const config = loadConfig({ text: configText(upstream, issuer.issuer, join(tmp.path, 'mirrors'), opts.maxBodyBytes ?? 64 * 1024 * 1024, opts), env: {} });
   const backends = await startBackends({ natsUrl: nats.url, name: 'proxy-git-test' }, config, { GIT_TEST_TOKEN: secret });
   const { bus, identity, broker } = backends;
   const logger = createLogger({ name: 'proxy', level: 'warn', destination: { write: () => {} } });
@@ -93,6 +111,7 @@ export async function startGitHarness(opts: { maxBodyBytes?: number } = {}): Pro
     identity,
     broker,
     git,
+    delay,
     proxy,
     secret,
     token,
@@ -104,6 +123,7 @@ export async function startGitHarness(opts: { maxBodyBytes?: number } = {}): Pro
       await proxy.close();
       await backends.stop();
       await issuer.close();
+      await delay?.stop();
       await git.stop();
       await nats.close();
       tmp.cleanup();
