@@ -63,7 +63,7 @@ export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus): P
       });
     },
   );
-  server.timeout = limits.idleTimeoutMs;
+  guardClientIdle(server, limits.idleTimeoutMs);
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
     const code = clientErrorCode(err.code);
     rt.log.info({ code, parserCode: err.code }, 'request rejected by the HTTP parser');
@@ -79,6 +79,26 @@ export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus): P
       shuttingDown = true;
     },
   };
+}
+
+/**
+ * Client idle (`gateway.limits.idleTimeoutMs`). Node's socket timeout fires
+ * after that long without traffic either way; the socket is cut only when
+ * the silence is the client's: request bytes still to come, or response
+ * bytes it does not read. While the gateway itself works or waits for the
+ * upstream (a git mirror update, an approval, a slow upstream), the request
+ * stays open: those waits have their own bounds (mirrorTimeoutMs,
+ * approvals.timeoutMs, upstreamIdleTimeoutMs). Idle keep-alive sockets, with
+ * no request in flight, are closed by node as before.
+ */
+function guardClientIdle(server: Server, idleMs: number): void {
+  server.timeout = idleMs;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    // A 'timeout' listener on the response tells node not to destroy the socket itself.
+    res.on('timeout', () => {
+      if (!req.complete || res.writableNeedDrain) req.socket.destroy();
+    });
+  });
 }
 
 function clientErrorCode(parserCode: string | undefined): ProxyErrorCode {

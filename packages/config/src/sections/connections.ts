@@ -20,7 +20,11 @@ const credentialSchema = z
     }
   });
 
-const limitsSchema = z.strictObject({ maxBodyBytes: posInt.optional(), timeoutMs: posInt.optional() });
+const limitsSchema = z.strictObject({
+  maxBodyBytes: posInt.optional(),
+  /** Upstream idle for this connection (default `gateway.limits.upstreamIdleTimeoutMs`). */
+  timeoutMs: posInt.optional(),
+});
 
 const base = {
   name: slug,
@@ -43,8 +47,14 @@ export const connectionSchema = z.discriminatedUnion('type', [
         protectedRefs: z.array(nonEmpty).default([]),
         /** Where the gateway keeps its bare mirrors of the upstream repositories (default `<bus.dataDir>/git-mirrors`). */
         cacheDir: nonEmpty.optional(),
-        /** Time allowed for updating a mirror from the upstream before a push is classified. */
+        /** Time allowed for updating a mirror from the upstream (and indexing the pushed pack) before a push is classified. */
         mirrorTimeoutMs: posInt.default(120_000),
+        /**
+         * While the gateway works on a push (mirror update, approval, waiting for the upstream), it
+         * keeps git's connection alive with side-band progress (`remote: agentgate: …`): the first
+         * after this long, then at this interval.
+         */
+        progressIntervalMs: z.number().int().min(100).max(60_000).default(5_000),
       })
       .prefault({}),
   }),

@@ -39,8 +39,25 @@ export const gatewaySchema = z
          * response is cut (502 before the head is sent) and the failure recorded.
          */
         maxDecodedBytes: posInt.default(256 * 1024 * 1024),
+        /**
+         * Time the client has to send a whole request (headers and body; node's `requestTimeout`).
+         * A large git push over a slow link must fit in it.
+         */
         requestTimeoutMs: posInt.default(300_000),
+        /**
+         * Client idle: how long the client may stay silent while the gateway waits for it (request
+         * bytes not arriving, or response bytes it does not read), and how long an idle keep-alive
+         * connection stays open. It never cuts a request while the gateway itself is working or
+         * waiting for the upstream: those waits have their own bounds (upstreamIdleTimeoutMs,
+         * a git connection's mirrorTimeoutMs, approvals.timeoutMs).
+         */
         idleTimeoutMs: posInt.default(60_000),
+        /**
+         * Upstream idle: how long the upstream may stay silent, before its response head and
+         * between body chunks (a connection's `limits.timeoutMs` overrides it). Past it the
+         * request gets 504 ERR_UPSTREAM_TIMEOUT (or the response is cut).
+         */
+        upstreamIdleTimeoutMs: posInt.default(300_000),
         /** How long a shutdown waits for requests in flight. */
         shutdownTimeoutMs: posInt.default(30_000),
       })

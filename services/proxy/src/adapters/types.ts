@@ -91,6 +91,61 @@ export interface AdapterRequest {
   readonly actionId?: string;
   /** Gateway services (prompt masking, exchange store); absent in unit tests that need none. */
   readonly services?: AdapterServices;
+  /** The client's side of the exchange, for adapters that start the response before the upstream answers; absent in unit tests. */
+  readonly client?: ClientLink;
+}
+
+/**
+ * The client connection as an adapter may use it while the gateway works on
+ * a long request: it may start the response early, to keep the client alive
+ * in the protocol's own progress channel (git side-band 2). Generic: the
+ * adapter chooses the head and every byte it writes; the pipeline only
+ * learns that the head went out, and from then on sends refusals and the
+ * upstream's answer through the adapter's {@link EarlyResponse}.
+ */
+export interface ClientLink {
+  /** Aborted once the client has gone (its connection closed before the response ended). */
+  readonly gone: AbortSignal;
+  /**
+   * Writes the response head now, before the upstream answers. Returns the
+   * writer for body bytes (they are dropped once the client has gone), or
+   * undefined when it is too late: the pipeline has already taken the
+   * response for its own answer, or the client has gone.
+   */
+  startResponse(status: number, headers: Record<string, string>, early: EarlyResponse): ((chunk: Buffer) => void) | undefined;
+}
+
+/** An adapter's side of a response whose head went out early (see {@link ClientLink.startResponse}). */
+export interface EarlyResponse {
+  /** Stops the adapter's own writes; the bytes that end the response with this refusal, in the protocol's terms. */
+  refusal(err: ProxyError): Buffer;
+  /**
+   * Stops the adapter's own writes: the upstream's answer follows in the
+   * same body. Returns the refusal to send instead when the upstream's head
+   * cannot continue it (an error status, another content type).
+   */
+  upstream(status: number, headers: Readonly<Record<string, string | string[] | undefined>>): ProxyError | undefined;
+}
+
+/**
+ * What the pipeline may tell a client that an adapter keeps alive while the
+ * gateway waits (an approval hold, the audit record, the upstream).
+ */
+export interface KeepAlive {
+  /** What the gateway is doing or waiting for now; named in the periodic progress, e.g. "waiting for approval". */
+  phase(text: string): void;
+  /** A message for the client now (a hold's approval id and link); shown even to a client that asked for quiet. */
+  notice(text: string): void;
+  /** Stops the periodic progress: the pipeline answers now. */
+  stop(): void;
+}
+
+/** Reads what the upstream did from its answer, for actions that change state upstream (see Classification.effect). */
+export interface EffectObserver {
+  /** Pass-through of the (masked) upstream body. */
+  readonly transform: Transform;
+  /** What the answer said: `failure` when the upstream refused all or part of the action. */
+  finish(): { outcome: 'success' | 'failure'; reason?: string; labels: Record<string, string | number | boolean> };
 }
 
 /** Services built once per proxy that adapters may use. */
@@ -121,6 +176,22 @@ export interface Classification {
   readonly parts?: ClassifiedParts;
   /** The adapter refuses the action on its own rule (e.g. a secret in a prompt): recorded as a denial by `rule`, never forwarded. */
   readonly refusal?: { rule: string; reason: string };
+  /**
+   * The adapter could not finish classifying (the git mirror could not be
+   * updated): the action, as far as it is known (kinds fail closed), is
+   * recorded as `failed` with this error and refused with it; never decided,
+   * never forwarded.
+   */
+  readonly failure?: ProxyError;
+  /** Keeps the client informed while the gateway works on the action (git side-band progress). */
+  readonly keepAlive?: KeepAlive;
+  /**
+   * The action changes state upstream (a git push). Once its body has gone
+   * upstream whole it may have taken effect: the pipeline then no longer
+   * aborts the upstream when the client goes away, reads the answer to its
+   * end, and records what `observe` found in it (even without a client).
+   */
+  readonly effect?: { observe(): EffectObserver };
 }
 
 /** The independently decided parts of one request (see pipeline/decide-parts.ts). */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { newEventId } from '@agentgate/events';
 import { childFor, type LogContext, type Logger } from '@agentgate/log';
 import { canHold, holdForApproval, type WithApprovals } from '../approvals/hold.js';
@@ -17,6 +18,8 @@ import { correlate } from './correlate.js';
 import { type ActionFacts, actionEvent } from './events.js';
 import { injectCredential, leaseFor } from './lease.js';
 import { DECODABLE_ENCODINGS } from './mask.js';
+import { ResponseOwner } from './client-link.js';
+import { relayResponse } from './relay-response.js';
 import { streamResponse } from './respond-upstream.js';
 import type { ProxyRuntime } from './runtime.js';
 
@@ -35,6 +38,8 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
   let connectionName: string | undefined;
   let adapter: Adapter | undefined;
   let facts: ActionFacts | undefined;
+  // Who writes the response head: the pipeline, or an adapter keeping a long request alive in band.
+  const owner = new ResponseOwner(res, requestId);
   try {
     checkFraming(req, rt.config.gateway.limits.maxBodyBytes);
     const target = parseTarget(req.url);
@@ -72,9 +77,15 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
       lease: () => leaseFor(rt.leases, connection),
       actionId,
       ...(rt.services && { services: rt.services }),
+      client: owner,
     };
     // An adapter may classify per part (a push's ref updates): decideClassification decides each, all-or-nothing.
     const classified = await adapter.classify(areq);
+    if (classified.failure) {
+      // Not decided (the adapter could not tell what the action is): recorded as failed in the catch below, refused, never forwarded.
+      facts = { actionId, requestId, principal, connection, classification: classified, decision: notDecided(classified.failure), req, urlPath: `/${connection.name}${target.path}`, observerName: rt.observerName };
+      throw classified.failure;
+    }
     // An adapter's own refusal (a secret in a prompt under promptSecrets: refuse) is a denial by its rule, recorded like a policy one.
     const decided: PartsDecided = classified.refusal
       ? { decision: { effect: 'deny', rule: classified.refusal.rule, reason: classified.refusal.reason }, classification: classified }
@@ -99,8 +110,11 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     }
 
     const lease = await leaseFor(rt.leases, connection);
+    // A request whose client has gone is never forwarded: nobody would see the answer, and a push would land unseen.
+    if (owner.gone.aborted) return abandoned(rt, facts, started);
     // No record, no action: the intent must be stored before a byte goes upstream.
     await rt.recorder.record(actionEvent(facts, 'requested'));
+    if (owner.gone.aborted) return abandoned(rt, facts, started);
 
     const headers = upstreamRequestHeaders(req.headers);
     restrictAcceptEncoding(headers, lease !== undefined);
@@ -109,37 +123,47 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     if (fwdLength !== undefined && fwdBody !== null) headers['content-length'] = String(fwdLength);
     if (lease) injectCredential(headers, lease, connection.name);
 
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
+    const abort = abortOnClientGone(owner.gone, fwdBody, classification.effect !== undefined);
     const upstreamStarted = process.hrtime.bigint();
     const upstream = await rt.forwarder.forward(connection, {
       method: areq.method,
       path: upstreamPath(new URL(connection.upstream), target.rawPath, target.rawQuery),
       headers,
       body: fwdBody,
-      timeoutMs: connection.limits?.timeoutMs ?? rt.config.gateway.limits.requestTimeoutMs,
+      timeoutMs: connection.limits?.timeoutMs ?? rt.config.gateway.limits.upstreamIdleTimeoutMs,
       signal: abort.signal,
     });
     const ttfbNs = process.hrtime.bigint() - upstreamStarted;
     // Errors of the upstream body surface through stream.pipeline; this keeps a late abort from becoming uncaught.
     upstream.body.on('error', () => {});
-    const outcome = await streamResponse(rt, { req, res, upstream, lease: lease as Lease | undefined, adapter, areq, classification, connection: connection.name, requestId });
+    const early = owner.claim();
+    classification.keepAlive?.stop();
+    const relayed =
+      early || classification.effect
+        ? await relayResponse(rt, { res, upstream, lease: lease as Lease | undefined, early, classification, connection: connection.name })
+        : undefined;
+    const outcome = relayed ?? (await streamResponse(rt, { req, res, upstream, lease: lease as Lease | undefined, adapter, areq, classification, connection: connection.name, requestId }));
     const durationNs = Number(process.hrtime.bigint() - started);
-    const failed = outcome.error !== undefined || upstream.statusCode >= 500;
+    const failed = outcome.error !== undefined || upstream.statusCode >= 500 || relayed?.effect?.outcome === 'failure';
+    const reason = outcome.error?.message ?? relayed?.effect?.reason;
     rt.recorder.recordLater(
       actionEvent(facts, outcome.error ? 'failed' : 'completed', {
         durationNs,
         ...(failed && { outcome: 'failure' as const }),
-        ...(outcome.error && { reason: outcome.error.message }),
+        ...(reason !== undefined && { reason }),
         http: {
           request: { bytes: body.bytes },
           // What the client got: a refusal sent in place of the body (e.g. a decompression bomb) is not the upstream's 200.
           response: { status_code: outcome.clientStatus ?? upstream.statusCode, bytes: outcome.bytesOut },
         },
         ...(outcome.masking.count > 0 && { masking: outcome.masking }),
-        labels: { upstream_ttfb_ms: Number(ttfbNs) / 1e6, upstream_bytes: outcome.bytesUpstream, upstream_status: upstream.statusCode },
+        labels: {
+          upstream_ttfb_ms: Number(ttfbNs) / 1e6,
+          upstream_bytes: outcome.bytesUpstream,
+          upstream_status: upstream.statusCode,
+          ...relayed?.effect?.labels,
+          ...(relayed?.clientGone && { client_gone: true }),
+        },
         ...outcome.observed,
       }),
     );
@@ -151,8 +175,40 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     if (facts && (err.code === 'ERR_UPSTREAM_UNREACHABLE' || err.code === 'ERR_UPSTREAM_TIMEOUT' || err.code === 'ERR_CREDENTIAL_UNAVAILABLE')) {
       rt.recorder.recordLater(actionEvent(facts, 'failed', { reason: err.message, durationNs: Number(process.hrtime.bigint() - started) }));
     }
-    sendError(req, res, err, { connection: connectionName, requestId, adapter });
+    const early = owner.claim();
+    if (early) owner.refuse(early, err);
+    else sendError(req, res, err, { connection: connectionName, requestId, adapter });
   }
+}
+
+/** The decision recorded for an action the adapter could not classify: refused (fail closed), by no rule. */
+function notDecided(failure: ProxyError): ActionFacts['decision'] {
+  return { effect: 'deny', rule: null, reason: `not decided: ${failure.message}` };
+}
+
+/** The client left before anything was forwarded: recorded, and nothing goes upstream. */
+function abandoned(rt: ProxyRuntime, facts: ActionFacts, started: bigint): void {
+  const reason = 'the client disconnected before the request was forwarded; nothing was sent upstream';
+  rt.recorder.recordLater(actionEvent(facts, 'failed', { outcome: 'failure', reason, durationNs: Number(process.hrtime.bigint() - started) }));
+}
+
+/**
+ * Aborts the upstream request when the client goes away, except for an
+ * action that changes state upstream (`Classification.effect`) whose body
+ * has already gone upstream whole: it may have taken effect, so its answer
+ * is read to the end and recorded. Until the body is whole, aborting is
+ * safe: the upstream sees a truncated request (a git push then lands nothing).
+ */
+function abortOnClientGone(gone: AbortSignal, body: Readable | Buffer | null, effect: boolean): AbortController {
+  const abort = new AbortController();
+  let bodySent = !(body instanceof Readable);
+  if (body instanceof Readable) body.once('end', () => (bodySent = true));
+  const onGone = (): void => {
+    if (!(effect && bodySent)) abort.abort();
+  };
+  if (gone.aborted) onGone();
+  else gone.addEventListener('abort', onGone, { once: true });
+  return abort;
 }
 
 /** Framing checks node's parser leaves to us (it already rejects most CL/TE conflicts itself). */

@@ -7,6 +7,8 @@ export interface GitResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** True when git was killed at `timeoutMs`. */
+  timedOut: boolean;
 }
 
 export interface GitExecOptions {
@@ -56,7 +58,11 @@ export async function runGitCommand(args: string[], home: string, opts: GitExecO
   child.stderr.setEncoding('utf8').on('data', (c: string) => {
     if (stderr.length < OUTPUT_CAP) stderr += c;
   });
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs);
   const exited = new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => resolve(code));
@@ -68,7 +74,7 @@ export async function runGitCommand(args: string[], home: string, opts: GitExecO
     } else {
       child.stdin.end();
     }
-    return { code: await exited, stdout, stderr };
+    return { code: await exited, stdout, stderr, timedOut };
   } finally {
     clearTimeout(timer);
     opts.stdin?.destroy();

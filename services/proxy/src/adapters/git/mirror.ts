@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { injectCredential } from '@agentgate/secret-broker';
 import type { Lease } from '../../lib/ports.js';
 import { runGitCommand } from './git-exec.js';
-import { KeyedLock } from './lock.js';
+import { KeyedLock, LockTimeoutError, withFileLock } from './lock.js';
 
 /** A bare mirror of one upstream repository. */
 export interface Mirror {
@@ -17,14 +17,37 @@ export interface Mirror {
 
 export class MirrorError extends Error {
   override readonly name = 'MirrorError';
+  /** True when the update took longer than its deadline (`mirrorTimeoutMs`). */
+  readonly timedOut: boolean;
+  constructor(message: string, timedOut = false) {
+    super(message);
+    this.timedOut = timedOut;
+  }
 }
 
 const locks = new KeyedLock();
+// Present while a fetch runs; found at the next lock, it means the last fetch died half way (its ref locks may remain).
+const FETCHING = 'agentgate-fetching';
 
-/** Where the mirror of `<connection>/<repoPath>` lives: one directory per repository, named by a hash (no path from the client reaches the file system). */
-export function mirrorDir(cacheDir: string, connection: string, repoPath: string): string {
-  const id = createHash('sha256').update(repoPath).digest('hex').slice(0, 32);
-  return join(cacheDir, connection, `${id}.git`);
+/**
+ * The identity of an upstream repository: `/app`, `/app.git`, `/app.git/`
+ * and `//app` name one repository (git servers resolve them alike), and
+ * scheme and host are case-insensitive (the URL parser lowers them). The
+ * path's case is kept: most git servers are case-sensitive.
+ */
+export function mirrorKey(upstream: URL, repoPath: string): string {
+  const path = `${upstream.pathname}/${repoPath}`
+    .replace(/\/{2,}/g, '/')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '')
+    .replace(/\/+$/, '');
+  return `${upstream.protocol}//${upstream.host}${path}`;
+}
+
+/** Where the mirror of an upstream repository lives: one directory per repository key, named by a hash (no path from the client reaches the file system). */
+export function mirrorDir(cacheDir: string, key: string): string {
+  const id = createHash('sha256').update(key).digest('hex').slice(0, 32);
+  return join(cacheDir, `${id}.git`);
 }
 
 /**
@@ -65,24 +88,51 @@ export function credentialEnv(lease: Lease | undefined): Record<string, string> 
  */
 export async function freshMirror(opts: {
   cacheDir: string;
-  connection: string;
-  repoPath: string;
+  /** The mirror's identity ({@link mirrorKey}). */
+  key: string;
   upstreamUrl: string;
   lease: Lease | undefined;
   timeoutMs: number;
 }): Promise<Mirror> {
-  const gitDir = mirrorDir(opts.cacheDir, opts.connection, opts.repoPath);
+  const gitDir = mirrorDir(opts.cacheDir, opts.key);
   const home = join(gitDir, 'agentgate-home');
-  await locks.run(gitDir, async () => {
-    if (!existsSync(join(gitDir, 'HEAD'))) await initMirror(gitDir, opts.timeoutMs);
-    const r = await runGitCommand(['--git-dir', gitDir, 'fetch', '--prune', '--quiet', '--no-write-fetch-head', '--', opts.upstreamUrl, '+refs/*:refs/*'], home, {
-      env: credentialEnv(opts.lease),
-      timeoutMs: opts.timeoutMs,
-    });
-    // git's stderr is for the log (git never prints extraHeader values); the client only learns the mirror failed.
-    if (r.code !== 0) throw new MirrorError(`mirror fetch failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}`);
+  const deadline = Date.now() + opts.timeoutMs;
+  const left = (): number => Math.max(1, deadline - Date.now());
+  await mkdir(opts.cacheDir, { recursive: true, mode: 0o700 });
+  // One fetch at a time per mirror: in this process (KeyedLock), and across processes sharing the cache dir (flock).
+  await locks.run(gitDir, () =>
+    withFileLock(`${gitDir}.lock`, left(), async () => {
+      if (!existsSync(join(gitDir, 'HEAD'))) await initMirror(gitDir, left());
+      else if (existsSync(join(gitDir, FETCHING))) await removeStaleLocks(gitDir);
+      await writeFile(join(gitDir, FETCHING), `${process.pid}\n`);
+      const r = await runGitCommand(['--git-dir', gitDir, 'fetch', '--prune', '--quiet', '--no-write-fetch-head', '--', opts.upstreamUrl, '+refs/*:refs/*'], home, {
+        env: credentialEnv(opts.lease),
+        timeoutMs: left(),
+      });
+      if (r.timedOut) throw new MirrorError(`mirror fetch took longer than ${opts.timeoutMs} ms`, true);
+      // git's stderr is for the log (git never prints extraHeader values); the client only learns the mirror failed.
+      if (r.code !== 0) throw new MirrorError(`mirror fetch failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}`);
+      await unlink(join(gitDir, FETCHING));
+    }),
+  ).catch((err: unknown) => {
+    if (err instanceof LockTimeoutError) throw new MirrorError(`the mirror was locked by another fetch for longer than ${opts.timeoutMs} ms`, true);
+    throw err;
   });
   return { gitDir, home };
+}
+
+/**
+ * A fetch killed half way (its deadline, or a crash) can leave git's own
+ * lock files behind (`packed-refs.lock`, `refs/…/x.lock`), and git then
+ * refuses every later fetch into the mirror. Only called under the mirror's
+ * lock, so no live git holds them.
+ */
+async function removeStaleLocks(gitDir: string): Promise<void> {
+  for (const name of ['packed-refs.lock', 'shallow.lock', 'HEAD.lock', 'config.lock', 'FETCH_HEAD.lock']) await rm(join(gitDir, name), { force: true });
+  const entries = await readdir(join(gitDir, 'refs'), { recursive: true, withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    if (e.isFile() && e.name.endsWith('.lock')) await rm(join(e.parentPath ?? e.path, e.name), { force: true });
+  }
 }
 
 async function initMirror(gitDir: string, timeoutMs: number): Promise<void> {
@@ -95,5 +145,9 @@ async function initMirror(gitDir: string, timeoutMs: number): Promise<void> {
     throw new MirrorError(`git init of the mirror failed: ${r.stderr.trim().slice(0, 300)}`);
   }
   await mkdir(join(gitDir, '..'), { recursive: true, mode: 0o700 });
-  await rename(tmp, gitDir);
+  await rename(tmp, gitDir).catch(async (err: unknown) => {
+    await rm(tmp, { recursive: true, force: true });
+    // Made meanwhile by a process that does not share our lock (an older gateway): use it.
+    if (!existsSync(join(gitDir, 'HEAD'))) throw err;
+  });
 }

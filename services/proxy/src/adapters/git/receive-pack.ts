@@ -5,11 +5,13 @@ import { upstreamPath } from '../../lib/request-target.js';
 import type { AdapterRequest, Classification, Connection } from '../types.js';
 import { AUDIT_KIND, type ClassifiedRef, classifyRef, compileRefGlobs, KIND_LABEL, overallKind } from './classify-refs.js';
 import { GitPushRefusal, GitServiceError } from './errors.js';
-import { freshMirror, MirrorError } from './mirror.js';
+import { freshMirror, MirrorError, mirrorKey } from './mirror.js';
 import { PktLineError } from './pkt-line.js';
-import { QuarantineError, quarantinePack } from './quarantine.js';
+import { GitProgress } from './progress.js';
+import { type Quarantine, QuarantineError, quarantinePack } from './quarantine.js';
+import { PushReportObserver } from './report-status.js';
 import type { GitRoute } from './route.js';
-import { isZeroSha } from './receive-pack-head.js';
+import { isZeroSha, type ReceivePackHead } from './receive-pack-head.js';
 import { type LiveSpool, openSpooled, type SpooledPush, startSpool } from './spool.js';
 
 type GitConnection = Extract<Connection, { type: 'git' }>;
@@ -62,6 +64,7 @@ export async function classifyPush(req: AdapterRequest, route: GitRoute): Promis
   let refs: ClassifiedRef[];
   let commits: number;
   let stage: 'body' | 'mirror' | 'pack' = 'body';
+  let progress: GitProgress | undefined;
   try {
     // The mirror is brought up to date while the pack is still arriving, and the pack is indexed as it lands on disk:
     // the gateway's extra work overlaps the upload instead of following it.
@@ -69,13 +72,29 @@ export async function classifyPush(req: AdapterRequest, route: GitRoute): Promis
       const lease = req.lease ? await req.lease() : undefined;
       const base = new URL(conn.upstream);
       const upstreamUrl = `${base.origin}${upstreamPath(base, route.rawRepo, '')}`;
-      return freshMirror({ cacheDir: cacheDirOf(conn, req.dataDir), connection: conn.name, repoPath: route.repo, upstreamUrl, lease, timeoutMs: conn.options.mirrorTimeoutMs });
+      const key = mirrorKey(base, route.repo);
+      return freshMirror({ cacheDir: cacheDirOf(conn, req.dataDir), key, upstreamUrl, lease, timeoutMs: conn.options.mirrorTimeoutMs });
     })();
     mirrorReady.catch(() => {});
     const head = await live.head;
     const needsPack = head.commands.some((c) => !isZeroSha(c.new));
+    // Once the body is in, the client waits on the gateway alone: keep it alive from then on.
+    progress = GitProgress.forPush(req.client, head, conn.options.progressIntervalMs, "updating the gateway's mirror of the repository");
+    live.done.then(
+      () => progress?.arm(),
+      () => {},
+    );
     stage = 'mirror';
-    const mirror = await mirrorReady;
+    let mirror: Awaited<typeof mirrorReady>;
+    try {
+      mirror = await mirrorReady;
+    } catch (err) {
+      const failure = mirrorFailure(err, route, conn.name, conn.options.mirrorTimeoutMs);
+      if (!failure) throw err;
+      await live.cleanup();
+      return unclassified(head, route, failure, progress);
+    }
+    progress?.phase('checking the pushed commits');
     stage = 'pack';
     const quarantined = quarantinePack(mirror, live.dir, needsPack ? live.follow(head.packOffset) : undefined, conn.options.mirrorTimeoutMs);
     quarantined.catch(() => {});
@@ -89,10 +108,12 @@ export async function classifyPush(req: AdapterRequest, route: GitRoute): Promis
     const tips = refs.filter((r) => r.kind !== 'git.delete_ref' && r.kind !== 'git.tag_delete').map((r) => r.new);
     commits = await q.countNewCommits(tips);
   } catch (err) {
+    progress?.stop();
     await live.cleanup();
     throw await pushError(err, stage, live, route, conn.name);
   }
   const { head } = spool;
+  progress?.phase('forwarding the push');
 
   const body = await openSpooled(spool);
   const timer = setTimeout(() => {
@@ -108,6 +129,9 @@ export async function classifyPush(req: AdapterRequest, route: GitRoute): Promis
     body,
     bodyLength: spool.size,
     audit: { git: gitAudit(refs, undefined, commits, spool.size) },
+    ...(progress && { keepAlive: progress }),
+    // A push changes the upstream: once forwarded whole, its report is read and recorded even without a client.
+    effect: { observe: () => new PushReportObserver(head.capabilities) },
     parts: {
       actions: refs.map((r) => ({
         kind: r.kind,
@@ -131,13 +155,42 @@ export async function classifyPush(req: AdapterRequest, route: GitRoute): Promis
   };
 }
 
+/**
+ * The mirror could not be brought up to date (upstream unreachable or too
+ * slow, credential unavailable): the push cannot be classified. Undefined
+ * for failures that are not about reading the upstream.
+ */
+function mirrorFailure(err: unknown, route: GitRoute, connection: string, timeoutMs: number): ProxyError | undefined {
+  const what = `connection "${connection}": the gateway could not read the upstream repository's history`;
+  if (err instanceof MirrorError && err.timedOut) {
+    return new GitServiceError('ERR_UPSTREAM_TIMEOUT', `${what}: the mirror update took longer than ${timeoutMs} ms (mirrorTimeoutMs)`, route, err);
+  }
+  if (err instanceof MirrorError) return new GitServiceError('ERR_UPSTREAM_UNREACHABLE', `${what}: the mirror update failed`, route, err);
+  if (err instanceof ProxyError && err.code === 'ERR_CREDENTIAL_UNAVAILABLE') return err;
+  return undefined;
+}
+
+// Nothing is provably a fast-forward without the history: every update of an existing ref counts as a force-push (fail closed).
+const NO_HISTORY: Quarantine = { isAncestor: async () => false, countNewCommits: async () => 0 };
+
+/** A push the gateway could not classify: recorded as failed with the refs it names (kinds fail closed), refused, never forwarded. */
+async function unclassified(head: ReceivePackHead, route: GitRoute, failure: ProxyError, progress: GitProgress | undefined): Promise<Classification> {
+  const refs: ClassifiedRef[] = [];
+  for (const cmd of head.commands) refs.push(await classifyRef(cmd, NO_HISTORY, () => false));
+  return {
+    kind: overallKind(refs),
+    attributes: { repo: route.repo, service: route.service, refs: refs.map((r) => r.ref), kinds: [...new Set(refs.map((r) => r.kind))] },
+    audit: { git: gitAudit(refs, undefined, 0, 0) },
+    failure,
+    ...(progress && { keepAlive: progress }),
+  };
+}
+
 /** Maps a failure while classifying a push to what the git client is shown. */
 async function pushError(err: unknown, stage: 'body' | 'mirror' | 'pack', live: LiveSpool, route: GitRoute, connection: string): Promise<Error> {
   if (err instanceof PktLineError) return new GitServiceError('ERR_BAD_REQUEST', err.message, route, err);
   if (err instanceof ProxyError) return err;
-  if (err instanceof MirrorError) {
-    return new GitServiceError('ERR_UPSTREAM_UNREACHABLE', `connection "${connection}": the gateway could not read the upstream repository's history`, route, err);
-  }
+  if (err instanceof MirrorError) return mirrorFailure(err, route, connection, 0) ?? err;
   if (err instanceof QuarantineError || stage === 'pack') {
     const head = await live.head;
     return new GitPushRefusal('ERR_BAD_REQUEST', 'the pushed pack is truncated or corrupt', {
