@@ -20,7 +20,11 @@ describe('git long operations: a slow upstream, a slow mirror, a client that lea
       delay: true,
       limits: `idleTimeoutMs: ${IDLE_MS}`,
       gitOptions: 'progressIntervalMs: 500',
-      connections: '  - { name: gh-short, type: git, upstream: UPSTREAM, credential: { ref: git-token, inject: basic, username: x-access-token }, options: { mirrorTimeoutMs: 1000 } }\n',
+      connections: [
+        '  - { name: gh-short, type: git, upstream: UPSTREAM, credential: { ref: git-token, inject: basic, username: x-access-token }, options: { mirrorTimeoutMs: 1000 } }',
+        '  - { name: gh-slow, type: git, upstream: UPSTREAM, credential: { ref: git-token, inject: basic, username: x-access-token }, limits: { timeoutMs: 3000 }, options: { progressIntervalMs: 500 } }',
+        '',
+      ].join('\n'),
     });
     env = clientHome(h, 'long', h.token).env;
   });
@@ -155,6 +159,24 @@ describe('git long operations: a slow upstream, a slow mirror, a client that lea
     assert.match(failed.event.reason ?? '', /mirror/);
     assert.equal(failed.agentgate.git?.refs[0]?.ref, 'refs/heads/main');
     assert.ok(!events.some((e) => e.agentgate.action.phase === 'requested'));
+  });
+
+  test('git long - an upstream silent past its idle timeout, after the gateway kept the push alive: git says why per ref, nothing lands, the trail says failed', async () => {
+    const { dir, old } = await cloneAndCommit('deadup', 'deadup-1');
+    await ok(git(h, env, ['remote', 'set-url', 'origin', `${h.proxy.url}/gh-slow/deadup.git`], dir), 'remote');
+    // Held before it reaches the git server: when the gateway gives up, the push never arrives.
+    delay().setRules([{ method: 'POST', path: /\/deadup\.git\/git-receive-pack$/, when: 'before-request', ms: PAUSE_MS, times: 1 }]);
+    const r = await git(h, env, ['push', '--progress', 'origin', 'main'], dir);
+    await sleep(PAUSE_MS);
+    delay().setRules([]);
+    assert.notEqual(r.code, 0);
+    const out = readable(r.stderr);
+    assert.match(out, /remote: agentgate: forwarding the push/);
+    assert.match(out, /! \[remote rejected\] main -> main \(connection "gh-slow": the upstream did not answer in time\)/);
+    assert.equal((await upstreamRefs(h, 'deadup')).get('refs/heads/main'), old);
+    const failed = (await pushEvents('deadup', 'failed', 'gh-slow')).find((e) => e.agentgate.action.phase === 'failed');
+    assert.ok(failed);
+    assert.match(failed.event.reason ?? '', /did not answer in time/);
   });
 
   test('git long - /repo, /repo.git and /repo.git/ share one mirror of the upstream repository', async () => {
