@@ -31,7 +31,12 @@ import type { ExchangeStore } from './llm/exchange-store.js';
  *   exact bytes). `renderError` turns a refusal into a git protocol error
  *   (`ERR <reason>` pkt-line / `report-status` with `ng <ref> <reason>`,
  *   status 200 with the git content type) so `git push` prints the reason;
- *   `challenge: 'basic'` makes 401s ask git for credentials.
+ *   `challenge: 'basic'` makes 401s ask git for credentials. A push the
+ *   gateway stays busy with (mirror update, approval, slow upstream) is kept
+ *   alive in side-band 2: the adapter starts the response itself through
+ *   `req.client` ({@link ClientLink}), exposes a {@link KeepAlive} on the
+ *   classification, and declares the push an `effect`, so its upstream
+ *   answer is read and recorded even if the client leaves.
  * - **llm** (`type: llm`): `classify` parses the JSON request body (bounded),
  *   returns `kind: 'llm.exchange'`, the model/tool fields in `audit.genAi`,
  *   and `body` = the buffered bytes; `observeResponse` returns a
