@@ -30,6 +30,8 @@ describe('decompression bombs: decoded upstream bodies are bounded by gateway.li
   before(async () => {
     h = await startHardening({ limits: { maxDecodedBytes: MIB } });
     tiny = await h.extraProxy({ limits: { maxDecodedBytes: 4096 } });
+    // The upstream compresses each bomb once and caches it: build them here, outside the timed requests.
+    for (const enc of ['gzip', 'deflate', 'br']) await fetch(`${h.upstream.url}/bomb?mib=64&enc=${enc}`).then((r) => r.arrayBuffer());
   });
   after(async () => {
     await h?.close();
@@ -63,7 +65,8 @@ describe('decompression bombs: decoded upstream bodies are bounded by gateway.li
       const body = dechunk(bodyOf(r.raw));
       assert.equal(body.complete, false, 'the chunked body has no terminating chunk: the client can tell it was cut');
       assert.ok(body.data.length <= MIB, `${body.data.length} bytes reached the client, over the 1 MiB limit`);
-      assert.ok(Date.now() - started < 5000, 'the cut came early, not after decoding 64 MiB');
+      // Generous for a loaded CI machine: what it catches is a gateway that decodes and masks the whole 64 MiB first.
+      assert.ok(Date.now() - started < 20_000, 'the cut came early, not after decoding 64 MiB');
       // Each coding's cut is its own failed event: skip the ones earlier codings left.
       const mine = await waitEvent(
         h,
