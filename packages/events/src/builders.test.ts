@@ -89,3 +89,38 @@ test('builders - exposure event counts findings and stays kind event', () => {
   assert.equal(ev.agentgate.exposure?.secret_ref, 'openai-key');
   assert.equal(ev.gen_ai?.request?.model, 'gpt-4o');
 });
+
+test('builders - an approval decision carries structured approval fields and names the approver as a related user', () => {
+  const sha = 'a'.repeat(64);
+  const ev = buildActionEvent({
+    phase: 'approved',
+    principal: testPrincipal(),
+    action: { id: 'act-9', kind: 'http.post', connection: 'api' },
+    decision: { effect: 'review', rule: 'admin-review' },
+    approval: {
+      id: 'act-9',
+      status: 'approved',
+      expires_at: '2025-06-01T12:05:00.000Z',
+      decided_at: '2025-06-01T12:01:00.000Z',
+      reason: 'looks fine',
+      approver: { subject: 'repo:ops/console:ref:refs/heads/main', issuer: 'https://issuer.test', groups: ['release-managers'] },
+      body_sha256: sha,
+      body_bytes: 30,
+      binding_sha256: sha,
+      policy_version: sha,
+      decided_via: 'gw-2',
+    },
+    categories: ['iam'],
+    now,
+  });
+  assert.deepEqual(validateEvent(ev), ev);
+  assert.equal(ev.agentgate.approval?.approver?.subject, 'repo:ops/console:ref:refs/heads/main');
+  assert.deepEqual(ev.agentgate.approval?.approver?.groups, ['release-managers']);
+  assert.equal(ev.agentgate.approval?.body_sha256, sha);
+  assert.ok(ev.related?.user?.includes('repo:ops/console:ref:refs/heads/main'));
+  assert.equal(ev.labels, undefined, 'approval facts are fields, not labels');
+  assert.ok(ev.event.category.includes('iam'));
+  const bad = structuredClone(ev);
+  (bad.agentgate.approval as { body_sha256: string }).body_sha256 = 'not-a-digest';
+  assert.throws(() => validateEvent(bad), { code: 'ERR_EVENT_INVALID' });
+});

@@ -63,6 +63,8 @@ export interface ActionEventInput {
   llm?: AgentgateFields['llm'];
   link?: AgentgateFields['link'];
   exposure?: AgentgateFields['exposure'];
+  /** The approval the action was held for (held / approved / rejected / expired). */
+  approval?: AgentgateFields['approval'];
   genAi?: GenAiFields;
   labels?: AuditEvent['labels'];
   /** Extra ECS categories (e.g. 'iam' for approvals). */
@@ -106,6 +108,7 @@ export function buildActionEvent(input: ActionEventInput): AuditEvent {
     ...(input.llm !== undefined && { llm: input.llm }),
     ...(input.link !== undefined && { link: input.link }),
     ...(input.exposure !== undefined && { exposure: input.exposure }),
+    ...(input.approval !== undefined && { approval: input.approval }),
   };
   const reason = input.reason ?? input.decision?.reason;
   const event: AuditEvent = {
@@ -126,7 +129,8 @@ export function buildActionEvent(input: ActionEventInput): AuditEvent {
     user: { id: p.subject, name: actor ?? p.subject, roles: [...p.groups] },
     observer: { type: 'proxy', vendor: 'agentgate', ...(input.observerName !== undefined && { name: input.observerName }) },
     related: {
-      user: uniq([p.subject, actor]),
+      // The approver is a user of the action too: a search for a person finds what they approved.
+      user: uniq([p.subject, actor, input.approval?.approver?.subject]),
       ...(input.destination?.address !== undefined && { hosts: [input.destination.address] }),
     },
     agentgate,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventIdTime, isEventId, newEventId } from './index.js';
+import { derivedEventId, eventIdTime, isEventId, newEventId } from './index.js';
 
 test('ids - 26 Crockford base32 characters encoding the time', () => {
   const t = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
@@ -55,4 +55,17 @@ test('ids - rejects an invalid time and malformed ids', () => {
   assert.equal(isEventId('01arz3ndektsv4rrffq69g5fav'), false);
   assert.equal(isEventId('81ARZ3NDEKTSV4RRFFQ69G5FAV'), false);
   assert.throws(() => eventIdTime('nope'), { code: 'ERR_EVENT_INVALID' });
+});
+
+test('ids - a derived id is the same for the same fact and differs for another', () => {
+  const t = Date.UTC(2025, 5, 1, 12, 0, 0, 5);
+  const a = derivedEventId(t, ['approval', 'A1', 'approved']);
+  assert.ok(isEventId(a));
+  assert.equal(eventIdTime(a), t);
+  assert.equal(derivedEventId(t, ['approval', 'A1', 'approved']), a);
+  assert.notEqual(derivedEventId(t, ['approval', 'A1', 'rejected']), a);
+  // Parts are separated, so shifting a boundary is another fact.
+  assert.notEqual(derivedEventId(t, ['approval', 'A', '1approved']), a);
+  assert.throws(() => derivedEventId(-1, ['x']), { code: 'ERR_EVENT_ID_CLOCK' });
+  assert.throws(() => derivedEventId(t, []), { code: 'ERR_EVENT_INVALID' });
 });

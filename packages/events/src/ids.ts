@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { EventError } from './errors.js';
 import { decodeInt, encodeBytes, encodeInt } from './lib/crockford.js';
 
@@ -59,4 +59,21 @@ export function isEventId(id: unknown): id is string {
 export function eventIdTime(id: string): number {
   if (!isEventId(id)) throw new EventError('ERR_EVENT_INVALID', 'not an event id');
   return decodeInt(id.slice(0, 10));
+}
+
+/**
+ * A deterministic event id: the time part of `timeMs` and 80 bits of
+ * SHA-256 over `parts`. Two writers that record the same fact (e.g. the
+ * decision of an approval, written by the deciding proxy and again by the
+ * holding one) derive the same id, so the stream's `Nats-Msg-Id`
+ * de-duplication and the index's create-only writes keep one copy.
+ * `parts` must name the fact uniquely (e.g. `['approval', id, 'approved']`).
+ */
+export function derivedEventId(timeMs: number, parts: readonly string[]): string {
+  if (!Number.isInteger(timeMs) || timeMs < 0 || timeMs > MAX_TIME) {
+    throw new EventError('ERR_EVENT_ID_CLOCK', 'event id time must be an integer millisecond timestamp within 48 bits');
+  }
+  if (parts.length === 0) throw new EventError('ERR_EVENT_INVALID', 'a derived event id needs at least one part');
+  const digest = createHash('sha256').update(parts.join('\0')).digest();
+  return encodeInt(timeMs, 10) + encodeBytes(digest.subarray(0, 10));
 }

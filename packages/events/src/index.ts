@@ -1,6 +1,7 @@
 export { EventError } from './errors.js';
 export {
   ACTION_PHASES,
+  APPROVAL_STATUSES,
   CI_PROVIDERS,
   DECISION_EFFECTS,
   EVENT_OUTCOMES,
@@ -10,7 +11,7 @@ export {
   principalSchema,
 } from './schema.js';
 export { validateEvent, validatePrincipal, isAuditEvent } from './validate.js';
-export { newEventId, isEventId, eventIdTime } from './ids.js';
+export { newEventId, isEventId, eventIdTime, derivedEventId } from './ids.js';
 export { canonicalize } from './canonical.js';
 /** Shared by every package that validates with zod, so error paths read the same everywhere. */
 export { flattenIssues, formatPath } from './lib/format-issues.js';
@@ -38,6 +39,8 @@ export type { EventErrorCode, EventIssue } from './errors.js';
 export type {
   ActionPhase,
   AgentgateFields,
+  ApprovalFields,
+  ApprovalStatus,
   AuditEvent,
   CiContext,
   CiProvider,

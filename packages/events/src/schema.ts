@@ -45,6 +45,42 @@ export const GIT_REF_KINDS = [
   'tag-delete',
 ] as const;
 export const LINK_RULES = ['tool-call-match', 'latest-exchange'] as const;
+/** States of an approval record: pending until decided; `cancelled` when the held client went away. */
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'cancelled'] as const;
+
+/**
+ * `agentgate.approval`: the approval an action was held for, on `held`,
+ * `approved`, `rejected`, `expired` (and `failed` when the holder gave up).
+ * Structured (never labels) so a SOC can search who approved what, when,
+ * for which exact bytes (`body_sha256`) under which policy (`policy_version`).
+ */
+const approvalSchema = z.strictObject({
+  /** The approval id (= the action id of the held request). */
+  id,
+  status: z.enum(APPROVAL_STATUSES),
+  requested_at: isoTime.optional(),
+  expires_at: isoTime.optional(),
+  decided_at: isoTime.optional(),
+  /** The approver's (or the system's, for expiry) reason. */
+  reason: str.optional(),
+  approver: z
+    .strictObject({
+      subject: id,
+      issuer: str.optional(),
+      groups: strings,
+      session_id: str.optional(),
+    })
+    .optional(),
+  /** SHA-256 (hex) of the exact body bytes that were approved and are forwarded. */
+  body_sha256: hex64.optional(),
+  body_bytes: count.optional(),
+  /** SHA-256 (hex) over the canonical binding (kind, connection, request line, headers, body digest, parts). */
+  binding_sha256: hex64.optional(),
+  /** SHA-256 (hex) of the canonical policy section the review decision came from. */
+  policy_version: hex64.optional(),
+  /** The gateway instance that recorded the decision (the deciding proxy). */
+  decided_via: str.optional(),
+});
 
 const ciSchema = z.strictObject({
   provider: z.enum(CI_PROVIDERS),
@@ -122,6 +158,7 @@ const agentgateSchema = z.strictObject({
     })
     .optional(),
   exposure: z.strictObject({ secret_ref: id }).optional(),
+  approval: approvalSchema.optional(),
   chain: z
     .strictObject({
       partition: id,

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type {
   ACTION_PHASES,
+  APPROVAL_STATUSES,
   auditEventSchema,
   CI_PROVIDERS,
   DECISION_EFFECTS,
@@ -21,10 +22,13 @@ export type DecisionEffect = (typeof DECISION_EFFECTS)[number];
 export type ActionPhase = (typeof ACTION_PHASES)[number];
 export type GitRefKind = (typeof GIT_REF_KINDS)[number];
 export type LinkRule = (typeof LINK_RULES)[number];
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 /** `agentgate.*` of an event. */
 export type AgentgateFields = AuditEvent['agentgate'];
 /** `agentgate.decision` of an event. */
 export type Decision = NonNullable<AgentgateFields['decision']>;
+/** `agentgate.approval` of an event (held / approved / rejected / expired). */
+export type ApprovalFields = NonNullable<AgentgateFields['approval']>;
 export type GitRefUpdate = NonNullable<AgentgateFields['git']>['refs'][number];
 export type MaskingFinding = NonNullable<AgentgateFields['masking']>['findings'][number];
 export type HttpFields = NonNullable<AuditEvent['http']>;

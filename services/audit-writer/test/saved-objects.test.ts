@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { buildActionEvent } from '@agentgate/events';
 import { deployDir } from '../src/lib/setup.js';
 
 interface SavedObject {
@@ -61,11 +62,47 @@ for (const [flavor, file, template] of [
     assert.deepEqual(missing, []);
   });
 
-  test(`saved objects - the ${flavor} file has a data view, the four searches and a dashboard whose references resolve`, () => {
+  test(`saved objects - the ${flavor} file has a data view, the five searches and a dashboard whose references resolve`, () => {
     const objects = load(file);
     const ids = new Set(objects.map((o) => o.id));
-    assert.deepEqual(objects.map((o) => o.type).sort(), ['dashboard', 'index-pattern', 'search', 'search', 'search', 'search']);
+    assert.deepEqual(objects.map((o) => o.type).sort(), ['dashboard', 'index-pattern', 'search', 'search', 'search', 'search', 'search']);
     for (const o of objects) for (const r of o.references) assert.ok(ids.has(r.id), `${o.id} references missing ${r.id}`);
     assert.equal(objects.find((o) => o.type === 'index-pattern')!.attributes['title'], 'agentgate-audit-*');
+  });
+}
+
+/** Every leaf path of a JSON value (`a.b.c`; array elements share their parent's path). */
+function leafPaths(value: unknown, prefix = ''): string[] {
+  if (Array.isArray(value)) return value.flatMap((v) => leafPaths(v, prefix));
+  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => leafPaths(v, prefix ? `${prefix}.${k}` : k));
+  return [prefix];
+}
+
+for (const template of ['elasticsearch/index-template.json', 'opensearch/index-template.json']) {
+  test(`saved objects - every approval field of an event is mapped in ${template} (the mapping is strict)`, () => {
+    const sha = 'b'.repeat(64);
+    const ev = buildActionEvent({
+      phase: 'approved',
+      principal: { issuer: 'https://i.test', subject: 's', groups: ['g'], claims: {}, ci: { provider: 'generic' }, sessionId: 'x', expiresAt: 0 },
+      action: { id: 'a', kind: 'http.post' },
+      approval: {
+        id: 'a',
+        status: 'approved',
+        requested_at: '2025-01-01T00:00:00.000Z',
+        expires_at: '2025-01-01T00:05:00.000Z',
+        decided_at: '2025-01-01T00:01:00.000Z',
+        reason: 'ok',
+        approver: { subject: 'r', issuer: 'https://i.test', groups: ['approvers'], session_id: 'y' },
+        body_sha256: sha,
+        body_bytes: 1,
+        binding_sha256: sha,
+        policy_version: sha,
+        decided_via: 'gw',
+      },
+    });
+    const mapped = mappedFields(template);
+    const paths = leafPaths(ev.agentgate.approval, 'agentgate.approval');
+    assert.ok(paths.length >= 14);
+    assert.deepEqual(paths.filter((p) => !mapped.has(p)), []);
   });
 }
