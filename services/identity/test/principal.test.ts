@@ -37,6 +37,7 @@ describe('identity principal', () => {
     });
     assert.equal(p.claims['repository_owner'], 'acme');
     assert.equal(p.claims['run_attempt'], '1');
+    assert.equal(p.claims['actor_id'], '583231');
     assert.equal(p.claims['sha'], 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678');
     // Claims not relevant to policy/audit are not copied.
     assert.equal(p.claims['runner_environment'], undefined);
@@ -82,6 +83,9 @@ describe('identity principal', () => {
       environment: 'staging',
     });
     assert.equal(p.claims['ref_protected'], 'true');
+    // Four eyes compares the user behind the pipeline (approvals.identityClaims).
+    assert.equal(p.claims['user_login'], 'alice');
+    assert.equal(p.claims['user_id'], '1');
     // The user's e-mail is personal data the gateway does not need.
     assert.equal(p.claims['user_email'], undefined);
   });

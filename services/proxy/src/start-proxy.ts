@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Bus } from '@agentgate/bus';
 import type { Config } from '@agentgate/config';
 import type { Logger } from '@agentgate/log';
@@ -7,7 +8,8 @@ import { createMasker } from '@agentgate/masking';
 import { compilePolicy } from '@agentgate/policy';
 import { createLeaseClient } from '@agentgate/secret-broker';
 import { ApprovalStore } from './approvals/store.js';
-import type { WithApprovals } from './approvals/hold.js';
+import type { Approvals, WithApprovals } from './approvals/hold.js';
+import { policyVersion } from './approvals/policy-version.js';
 import { adapterFor } from './adapters/index.js';
 import { createAdapterServices } from './adapters/llm/services.js';
 import type { LeasePort, PolicyPort } from './lib/ports.js';
@@ -56,8 +58,17 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
   // rewrite legitimate API payloads; detector-based masking happens on the audit path.
   const base = createMasker({ detectors: [], entropy: false });
   const forwarder = new Forwarder();
+  const observerName = config.gateway.name ?? hostname();
   // The approvals bucket is shared by every proxy on the bus: an approval given through any instance releases the holder.
-  const approvals = { store: await ApprovalStore.open(bus), config: config.approvals, masker: createMasker() };
+  const approvals: Approvals = {
+    store: await ApprovalStore.open(bus),
+    config: config.approvals,
+    masker: createMasker(),
+    recorder,
+    observerName,
+    policyVersion: policyVersion(config.policy),
+    spoolDir: join(resolve(config.bus.dataDir), 'approvals-spool'),
+  };
   const rt: ProxyRuntime & WithApprovals = {
     config,
     connections,
@@ -67,7 +78,7 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
     recorder,
     forwarder,
     log,
-    observerName: config.gateway.name ?? hostname(),
+    observerName,
     maskerFor: leaseMaskers(base),
     services: { ...createAdapterServices(bus, config), log },
     approvals,

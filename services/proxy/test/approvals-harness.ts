@@ -1,9 +1,14 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { type Config } from '@agentgate/config';
 import { createLogger } from '@agentgate/log';
-import { githubClaims } from '@agentgate/testkit';
+import { freePort, githubClaims, tempDir } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
 import { type Harness, startHarness } from './harness.js';
+
+const PROXY_DIR = new URL('..', import.meta.url).pathname;
 
 /**
  * The proxy harness (real nats-server, identity, secret broker, upstream)
@@ -11,24 +16,45 @@ import { type Harness, startHarness } from './harness.js';
  * up to 20 s. Requests to `/api/admin…` match the harness's `review` rule.
  */
 export interface ApprovalsHarness extends Harness {
-  /** Token of an approver: another acme repository, another subject and session. */
+  /** Token of an approver: another acme repository, another subject, session and actor. */
   approverToken: string;
   /** Token of a principal in no approver group. */
   outsiderToken: string;
+  /** The requester's human (`actor: octocat`) in another repository and run: another subject and session, same person. */
+  sameActorToken: string;
+  /** The data directory (`bus.dataDir`): held bodies are spooled under `approvals-spool/`. */
+  dataDir: string;
   /** Another proxy on the same NATS, with these approvals settings (closed by `close`). */
   extraProxy(approvals: Partial<Config['approvals']>): Promise<ProxyHandle>;
+  /** The same proxy as a process of its own (src/main.ts) on the same NATS, named `name`. */
+  proxyProcess(name: string): Promise<ProxyProcess>;
+}
+
+/** A proxy running as a child process. */
+export interface ProxyProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
 }
 
 export async function startApprovalsHarness(): Promise<ApprovalsHarness> {
+  const data = tempDir('approvals-data');
   // harness.ts places this text at the top level of the file, between gateway and identity.
-  const h = await startHarness({ extraGateway: 'approvals:\n  timeoutMs: 20000\n  approverGroups: [acme-ci]\n' });
-  const approverToken = await h.issuer.mint(githubClaims({ repository: 'acme/ops', run_id: '7000000777' }));
-  const outsiderToken = await h.issuer.mint(githubClaims({ repository: 'other/app', run_id: '7000000888' }));
+  const h = await startHarness({
+    extraGateway: `approvals:\n  timeoutMs: 20000\n  approverGroups: [acme-ci]\nbus:\n  dataDir: ${data.path}\n`,
+  });
+  const approverToken = await h.issuer.mint(githubClaims({ repository: 'acme/ops', run_id: '7000000777', actor: 'release-manager', actor_id: '700001' }));
+  const outsiderToken = await h.issuer.mint(githubClaims({ repository: 'other/app', run_id: '7000000888', actor: 'stranger', actor_id: '700002' }));
+  const sameActorToken = await h.issuer.mint(githubClaims({ repository: 'acme/ops', run_id: '7000000999' }));
   const extras: ProxyHandle[] = [];
+  const children: ChildProcess[] = [];
+  const procDirs: Array<{ cleanup(): void }> = [];
   return {
     ...h,
     approverToken,
     outsiderToken,
+    sameActorToken,
+    dataDir: data.path,
     extraProxy: async (approvals) => {
       const config = { ...h.config, approvals: { ...h.config.approvals, ...approvals } } as Config;
       const logger = createLogger({ name: 'proxy-2', level: 'warn', destination: { write: () => {} } });
@@ -36,9 +62,35 @@ export async function startApprovalsHarness(): Promise<ApprovalsHarness> {
       extras.push(p);
       return p;
     },
+    proxyProcess: async (name) => {
+      const dir = tempDir('approvals-holder');
+      procDirs.push(dir);
+      const file = join(dir.path, 'agentgate.yaml');
+      writeFileSync(file, h.configText.replace('name: test-gateway', `name: ${name}`));
+      const port = await freePort();
+      const child = spawn(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', 'src/main.ts'], {
+        cwd: PROXY_DIR,
+        env: { ...process.env, AGENTGATE_CONFIG: file, NATS_URL: h.nats.url, HOST: '127.0.0.1', PORT: String(port), AGENTGATE_DATA_DIR: dir.path, LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let out = '';
+      child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
+      child.stderr?.on('data', (c: Buffer) => (out += c.toString('utf8')));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      for (let i = 0; i < 400 && !out.includes('proxy listening'); i++) {
+        if (child.exitCode !== null) break;
+        await wait(50);
+      }
+      if (!out.includes('proxy listening')) throw new Error(`the proxy process did not start:\n${out.slice(-2000)}`);
+      return { url: `http://127.0.0.1:${port}`, child, exited };
+    },
     close: async () => {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       for (const p of extras) await p.close();
       await h.close();
+      for (const d of procDirs) d.cleanup();
+      data.cleanup();
     },
   };
 }

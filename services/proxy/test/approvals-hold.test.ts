@@ -54,8 +54,16 @@ describe('approvals', () => {
     const phases = await phasesOf(id);
     assert.deepEqual(phases, ['held', 'approved', 'requested', 'completed']);
     const approved = (await auditEvents(h.bus)).find((e) => e.agentgate.action.id === id && e.agentgate.action.phase === 'approved');
-    assert.match(String(approved?.labels?.approval_by_subject), /acme\/ops/);
-    assert.equal(approved?.labels?.approval_reason, 'looks fine');
+    const fields = approved?.agentgate.approval;
+    assert.equal(fields?.id, id);
+    assert.equal(fields?.status, 'approved');
+    assert.match(String(fields?.approver?.subject), /acme\/ops/);
+    assert.deepEqual(fields?.approver?.groups, ['acme-ci']);
+    assert.equal(fields?.reason, 'looks fine');
+    assert.ok(fields?.decided_at && Date.parse(fields.decided_at) > 0);
+    assert.match(String(fields?.policy_version), /^[0-9a-f]{64}$/);
+    assert.equal(fields?.body_sha256, undefined, 'a GET has no body to bind');
+    assert.equal(approved?.labels?.approval_by_subject, undefined, 'approval facts are fields, not labels');
 
     const again = await call(h.proxy.url, 'POST', `/_agentgate/approvals/${id}/reject`, h.approverToken);
     assert.equal(again.status, 409);
@@ -109,6 +117,10 @@ describe('approvals', () => {
     const res = await held;
     assert.equal(res.status, 200, res.text);
     assert.equal(h.upstream.seen.at(-1)?.url, '/base/admin/second');
+    // Both proxies recorded the decision (the decider before answering, the holder before forwarding): one event.
+    await phasesOf(id);
+    const approvedEvents = (await auditEvents(h.bus)).filter((e) => e.agentgate.action.id === id && e.agentgate.action.phase === 'approved');
+    assert.equal(approvedEvents.length, 1);
   });
 
   it('approvals - nobody deciding in time refuses with 403 expired', async () => {

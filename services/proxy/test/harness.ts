@@ -21,6 +21,8 @@ export interface Harness {
   upstream: Upstream;
   proxy: ProxyHandle;
   config: Config;
+  /** The YAML the config was loaded from (to start the same proxy as a process of its own). */
+  configText: string;
   /** The brokered credential (never to be seen by the client). */
   secret: string;
   /** A valid CI token. */
@@ -114,7 +116,8 @@ export async function startHarness(opts: { extraGateway?: string } = {}): Promis
   // A port nothing listens on: take one from a closed upstream.
   const dead = await startUpstream();
   await dead.close();
-  const config = loadConfig({ text: configText(upstream.url, dead.port, issuer.issuer, opts.extraGateway), env: {} });
+  const text = configText(upstream.url, dead.port, issuer.issuer, opts.extraGateway);
+  const config = loadConfig({ text, env: {} });
   const backends = await startBackends({ natsUrl: nats.url, name: 'proxy-test' }, config, env);
   const { bus, identity, broker } = backends;
   const logs: string[] = [];
@@ -130,6 +133,7 @@ export async function startHarness(opts: { extraGateway?: string } = {}): Promis
     upstream,
     proxy,
     config,
+    configText: text,
     secret,
     token,
     logs,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
@@ -8,6 +9,10 @@ export interface SeenRequest {
   url: string;
   headers: IncomingMessage['headers'];
   bodyBytes: number;
+  /** SHA-256 (hex) of the body bytes received. */
+  bodySha256: string;
+  /** The first 4 KiB of the body, as received. */
+  bodyHead: Buffer;
 }
 
 export interface Upstream {
@@ -28,8 +33,14 @@ export async function startUpstream(): Promise<Upstream> {
   const seen: SeenRequest[] = [];
   const server: Server = createServer(async (req, res) => {
     let bodyBytes = 0;
-    for await (const chunk of req) bodyBytes += (chunk as Buffer).length;
-    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyBytes });
+    const hash = createHash('sha256');
+    let bodyHead = Buffer.alloc(0);
+    for await (const chunk of req) {
+      bodyBytes += (chunk as Buffer).length;
+      hash.update(chunk as Buffer);
+      if (bodyHead.length < 4096) bodyHead = Buffer.concat([bodyHead, (chunk as Buffer).subarray(0, 4096 - bodyHead.length)]);
+    }
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyBytes, bodySha256: hash.digest('hex'), bodyHead });
     const auth = req.headers.authorization ?? '';
     const bare = auth.replace(/^(Bearer|Basic) /, '');
     const url = new URL(req.url ?? '/', 'http://x');

@@ -51,6 +51,8 @@ const githubActions: Profile = {
     'run_id',
     'run_attempt',
     'actor',
+    // Stable across a rename of the login: approvals may compare it for four eyes.
+    'actor_id',
     'environment',
     'event_name',
   ],
@@ -93,6 +95,8 @@ const gitlabCi: Profile = {
     'pipeline_source',
     'job_id',
     'user_login',
+    // Stable across a rename of the login: four eyes compares it by default.
+    'user_id',
     'environment',
     'ci_config_ref_uri',
   ],

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Principal } from '@agentgate/events';
 import type { Logger } from '@agentgate/log';
 import { ProxyError, toProxyError } from '../errors.js';
 import { sendError } from '../lib/respond.js';
 import type { Authenticator } from '../pipeline/authenticate.js';
+import { decisionEvent } from './events.js';
+import { checkFourEyes } from './four-eyes.js';
 import type { Approvals } from './hold.js';
-import type { ApprovalRecord } from './record.js';
 
 /** The approver API lives here, under the proxy's reserved admin prefix. */
 export const APPROVALS_PATH = '/_agentgate/approvals';
@@ -54,13 +54,22 @@ export async function handleApprovals(req: IncomingMessage, res: ServerResponse,
     const reason = await readReason(req);
     const rec = await approvals.store.get(id);
     if (!rec) throw new ProxyError('ERR_APPROVAL_NOT_FOUND');
-    checkSelf(rec.record, principal, approvals.config.allowSelfApproval);
+    // Four eyes: not the requester's subject, session, or the same human by identity claims (unless configured).
+    if (!approvals.config.allowSelfApproval) checkFourEyes(rec.record.principal, principal, approvals.config.identityClaims);
     if (rec.record.status !== 'pending') throw new ProxyError('ERR_APPROVAL_DECIDED', `approval ${id} is already ${rec.record.status}`);
     if (Date.parse(rec.record.expiresAt) <= Date.now()) throw new ProxyError('ERR_APPROVAL_DECIDED', `approval ${id} has expired`);
     const status = verb === 'approve' ? 'approved' : 'rejected';
-    const cas = await approvals.store.decide(rec, status, { subject: principal.subject, sessionId: principal.sessionId }, reason);
+    const approver = { subject: principal.subject, issuer: principal.issuer, groups: [...principal.groups], sessionId: principal.sessionId };
+    const cas = await approvals.store.decide(rec, status, approvals.observerName, approver, reason);
     // Exactly one decision wins the compare-and-set; a loser is told what won.
     if (!cas.won) throw new ProxyError('ERR_APPROVAL_DECIDED', `approval ${id} is already ${cas.rec.record.status}`);
+    try {
+      // The decision is on the record before the approver hears it took effect: if the holding proxy dies now, the
+      // trail still shows who decided. The holder records the same event (same id) before acting on it.
+      await approvals.recorder.record(decisionEvent(cas.rec.record));
+    } catch (err) {
+      throw new ProxyError('ERR_AUDIT_UNAVAILABLE', `the ${status} decision is stored but not yet recorded in the audit trail; the holding gateway records it before it acts`, { cause: err });
+    }
     deps.log.info({ approvalId: id, decision: status, approver: principal.subject }, 'approval decided');
     send(res, 200, { approval: cas.rec.record });
   } catch (raw) {
@@ -68,12 +77,6 @@ export async function handleApprovals(req: IncomingMessage, res: ServerResponse,
     if (err.code === 'ERR_INTERNAL') deps.log.error({ err: raw }, 'approvals API error');
     sendError(req, res, err, { connection: undefined, requestId: '-' });
   }
-}
-
-/** Four eyes: the requester's subject or session may not decide their own action unless configured. */
-function checkSelf(rec: ApprovalRecord, p: Principal, allowSelf: boolean): void {
-  if (allowSelf) return;
-  if (rec.principal.subject === p.subject || rec.principal.sessionId === p.sessionId) throw new ProxyError('ERR_SELF_APPROVAL');
 }
 
 async function readReason(req: IncomingMessage): Promise<string | undefined> {

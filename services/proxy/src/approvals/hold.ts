@@ -1,19 +1,35 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Config } from '@agentgate/config';
 import type { Logger } from '@agentgate/log';
 import type { Masker } from '@agentgate/masking';
 import { ProxyError } from '../errors.js';
 import { type ActionFacts, actionEvent } from '../pipeline/events.js';
 import type { AuditRecorder } from '../pipeline/record.js';
+import { bodyPreview, buildBinding } from './binding.js';
+import { approvalFields, decisionEvent } from './events.js';
+import { identityOf } from './four-eyes.js';
 import type { ApprovalRecord, Revisioned } from './record.js';
+import { type SpooledBody, spoolBody } from './spool.js';
 import type { ApprovalStore } from './store.js';
 
-/** What the pipeline needs to hold an action for a human. */
+/** Bytes of a body kept in memory to build the approver's preview (masked whole, then cut for display). */
+const PREVIEW_SCAN_BYTES = 64 * 1024;
+
+/** What the pipeline and the approver API need to hold and decide actions; built once per proxy. */
 export interface Approvals {
   readonly store: ApprovalStore;
   readonly config: Config['approvals'];
-  /** Detector masker for the attributes put in the record (approvers see them). */
+  /** Detector masker for what the approver is shown (attributes, headers, body preview). */
   readonly masker: Masker;
+  /** The raw audit stream: the holder records `held`, the deciding proxy records the decision. */
+  readonly recorder: AuditRecorder;
+  /** This gateway instance (`observer.name`). */
+  readonly observerName: string;
+  /** SHA-256 of the canonical policy section, computed at start-up. */
+  readonly policyVersion: string;
+  /** Where large held bodies are spooled (unlinked files). */
+  readonly spoolDir: string;
 }
 
 /** A runtime that may hold `review` decisions. */
@@ -28,111 +44,189 @@ export function canHold(a: Approvals | undefined): a is Approvals {
 
 interface HoldContext {
   approvals: Approvals;
-  recorder: AuditRecorder;
   facts: ActionFacts;
   req: IncomingMessage;
   res: ServerResponse;
+  /** The request line as policy saw it (path after the connection name; query as sent). */
+  request: { method: string; path: string; rawQuery: string };
+  /** What the forwarder would send: the adapter's own bytes, else the client's body stream; null for none. */
+  body: Readable | Buffer | null;
+  /** Content-Length the client declared, to refuse an oversized body before reading it. */
+  declaredLength: number | undefined;
   idleTimeoutMs: number;
   log: () => Logger;
 }
 
+/** The approved body, exactly the bytes the approver saw the digest of. */
+export interface Released {
+  body: Buffer | Readable | null;
+  length: number | undefined;
+}
+
 /**
- * Holds the action until a human decides: stores a pending record, records
- * `held` durably, then waits. Resolves when approved (after recording
- * `approved`); throws the refusal otherwise. Nothing is forwarded meanwhile:
- * the request body stays unread (backpressure).
+ * Holds an action until a human decides, bound to the exact action: reads
+ * the whole body first (bounded by `approvals.maxBodyBytes`), so the hold
+ * is created only once the bytes are known; stores the record (binding with
+ * body digest, masked preview, policy version), records `held` durably, and
+ * waits. Resolves with the approved bytes once approved, recorded and
+ * consumed; throws the refusal otherwise. The spooled body is released when
+ * the response closes, whatever happened.
  */
-export async function holdForApproval(ctx: HoldContext): Promise<void> {
-  const { approvals, recorder, facts, req, res } = ctx;
+export async function holdForApproval(ctx: HoldContext): Promise<Released> {
+  const { approvals } = ctx;
+  const max = approvals.config.maxBodyBytes;
+  if (ctx.declaredLength !== undefined && ctx.declaredLength > max) {
+    throw new ProxyError('ERR_APPROVAL_BODY_TOO_LARGE', `a request held for approval may carry at most ${max} bytes of body (approvals.maxBodyBytes)`);
+  }
+  // Checked before reading a body, so a principal over its cap cannot make the gateway spool anything.
+  await checkCap(approvals, ctx.facts, undefined);
+  const spooled =
+    ctx.body === null
+      ? null
+      : await spoolBody(ctx.body, { maxBytes: max, memoryBytes: approvals.config.spoolMemoryBytes, dir: approvals.spoolDir, headBytes: PREVIEW_SCAN_BYTES });
+  try {
+    const released = await holdSpooled(ctx, spooled);
+    if (spooled) {
+      if (ctx.res.destroyed) void spooled.close();
+      else ctx.res.once('close', () => void spooled.close());
+    }
+    return released;
+  } catch (err) {
+    await spooled?.close();
+    throw err;
+  }
+}
+
+async function holdSpooled(ctx: HoldContext, spooled: SpooledBody | null): Promise<Released> {
+  const { approvals, facts } = ctx;
+  const { store, recorder } = approvals;
+  const record = newRecord(ctx, spooled);
+  let created: Revisioned;
+  try {
+    created = await store.create(record);
+  } catch (err) {
+    throw new ProxyError('ERR_APPROVALS_UNAVAILABLE', undefined, { cause: err });
+  }
+  try {
+    // Two holds racing past the first check: the later one in the shared order gives way.
+    await checkCap(approvals, facts, record.id);
+    // No record, no hold: an approver must never release an action the trail does not show as held.
+    await recorder.record(actionEvent(facts, 'held', { categories: ['iam'], approval: approvalFields(record) }));
+  } catch (err) {
+    await store.decide(created, 'cancelled', approvals.observerName).catch(() => {});
+    throw err;
+  }
+  ctx.log().info({ approvalId: record.id, rule: record.rule, expiresAt: record.expiresAt, bodySha256: record.binding.body?.sha256 }, 'action held for approval');
+
+  const abort = new AbortController();
+  const onClose = (): void => {
+    if (!ctx.res.writableFinished) abort.abort();
+  };
+  ctx.res.on('close', onClose);
+  // The approval deadline bounds the wait; the idle socket timeout must not cut a held request first.
+  ctx.req.socket.setTimeout(0);
+  try {
+    const result = await store.wait(record.id, Date.parse(record.expiresAt), abort.signal);
+    let final = result.kind === 'decided' ? result.rec : undefined;
+    if (!final) {
+      // Timeout or client gone: the CAS decides; if an approver won the race, their decision stands.
+      const base = result.rec ?? created;
+      const cas = await store.decide(base, result.kind === 'timeout' ? 'expired' : 'cancelled', approvals.observerName);
+      final = cas.rec;
+    }
+    await finish(ctx, final, abort.signal.aborted);
+    const body = spooled ? spooled.take() : null;
+    return { body, length: spooled?.bytes };
+  } finally {
+    ctx.res.off('close', onClose);
+    ctx.req.socket.setTimeout(ctx.idleTimeoutMs);
+  }
+}
+
+function newRecord(ctx: HoldContext, spooled: SpooledBody | null): ApprovalRecord {
+  const { approvals, facts } = ctx;
+  const p = facts.principal;
+  const c = facts.classification;
   const now = Date.now();
-  const record: ApprovalRecord = {
+  const binding = buildBinding(
+    {
+      kind: c.kind,
+      connection: facts.connection.name,
+      attributes: c.attributes,
+      request: { method: ctx.request.method, path: ctx.request.path, rawQuery: ctx.request.rawQuery, headers: ctx.req.headers },
+      body: spooled ? { sha256: spooled.sha256, bytes: spooled.bytes } : null,
+      ...(c.parts && { parts: c.parts.actions }),
+    },
+    approvals.masker,
+  );
+  return {
     id: facts.actionId,
     status: 'pending',
     requestedAt: new Date(now).toISOString(),
     expiresAt: new Date(now + approvals.config.timeoutMs).toISOString(),
     rule: facts.decision.rule,
     reason: facts.decision.reason,
+    policyVersion: approvals.policyVersion,
     connection: facts.connection.name,
-    kind: facts.classification.kind,
-    attributes: maskAttributes(approvals.masker, facts.classification.attributes),
-    principal: { subject: facts.principal.subject, sessionId: facts.principal.sessionId, ci: facts.principal.ci },
+    principal: {
+      issuer: p.issuer,
+      subject: p.subject,
+      groups: [...p.groups],
+      sessionId: p.sessionId,
+      ci: { ...p.ci },
+      identity: identityOf(p, approvals.config.identityClaims),
+    },
+    binding,
+    preview: spooled ? bodyPreview(spooled.head, spooled.bytes, approvals.masker) : null,
+    heldBy: approvals.observerName,
   };
-  let created: Revisioned;
+}
+
+/**
+ * At most `maxPendingPerPrincipal` pending approvals per principal (issuer +
+ * subject: one repository/ref on GitHub, so a runaway agent cannot dodge it
+ * by starting new runs). With `own`, counts the records before it in the
+ * shared order, so of two racing holds only the later is refused.
+ */
+async function checkCap(approvals: Approvals, facts: ActionFacts, own: string | undefined): Promise<void> {
+  const cap = approvals.config.maxPendingPerPrincipal;
+  let pending: ApprovalRecord[];
   try {
-    created = await approvals.store.create(record);
+    pending = await approvals.store.pendingOf(facts.principal);
   } catch (err) {
     throw new ProxyError('ERR_APPROVALS_UNAVAILABLE', undefined, { cause: err });
   }
-  const labels = { approval_id: record.id, approval_expires_at: record.expiresAt };
-  try {
-    // No record, no hold: an approver must never release an action the trail does not show as held.
-    await recorder.record(actionEvent(facts, 'held', { categories: ['iam'], labels }));
-  } catch (err) {
-    await approvals.store.decide(created, 'cancelled').catch(() => {});
-    throw err;
-  }
-  ctx.log().info({ approvalId: record.id, rule: record.rule, expiresAt: record.expiresAt }, 'action held for approval');
-
-  const abort = new AbortController();
-  const onClose = (): void => {
-    if (!res.writableFinished) abort.abort();
-  };
-  res.on('close', onClose);
-  // The approval deadline bounds the wait; the idle socket timeout must not cut a held request first.
-  req.socket.setTimeout(0);
-  try {
-    const result = await approvals.store.wait(record.id, Date.parse(record.expiresAt), abort.signal);
-    let final = result.kind === 'decided' ? result.rec : undefined;
-    if (!final) {
-      // Timeout or client gone: the CAS decides; if an approver won the race, their decision stands.
-      const base = result.rec ?? created;
-      const cas = await approvals.store.decide(base, result.kind === 'timeout' ? 'expired' : 'cancelled');
-      final = cas.rec;
-    }
-    await finish(ctx, final.record, abort.signal.aborted);
-  } finally {
-    res.off('close', onClose);
-    req.socket.setTimeout(ctx.idleTimeoutMs);
+  const ahead = own === undefined ? pending.length : pending.findIndex((r) => r.id === own);
+  if (ahead >= cap) {
+    throw new ProxyError('ERR_APPROVALS_LIMIT', `this principal already has ${cap} actions waiting for approval (approvals.maxPendingPerPrincipal); decide or wait for those first`);
   }
 }
 
-async function finish(ctx: HoldContext, rec: ApprovalRecord, clientGone: boolean): Promise<void> {
+async function finish(ctx: HoldContext, final: Revisioned, clientGone: boolean): Promise<void> {
+  const { approvals, facts } = ctx;
+  const rec = final.record;
   const by = rec.decidedBy;
-  const labels: Record<string, string> = {
-    approval_id: rec.id,
-    approval_status: rec.status,
-    ...(by && { approval_by_subject: by.subject, approval_by_session: by.sessionId }),
-    ...(rec.decisionReason !== undefined && { approval_reason: rec.decisionReason }),
-  };
-  const extra = { categories: ['iam'], labels };
+  if (rec.status === 'approved' || rec.status === 'rejected' || rec.status === 'expired') {
+    // The deciding proxy recorded this already; the same event (same id) again is a no-op for the stream, and
+    // covers a decider that died between its compare-and-set and its record.
+    const decided = decisionEvent(rec);
+    if (rec.status === 'approved' && !clientGone) await approvals.recorder.record(decided);
+    else approvals.recorder.recordLater(decided);
+  }
   if (rec.status === 'approved' && !clientGone) {
-    // The approval is part of the trail before anything goes upstream.
-    await ctx.recorder.record(actionEvent(ctx.facts, 'approved', extra));
+    // Single use: of every request that could claim this approval, exactly one wins the compare-and-set.
+    const used = await approvals.store.consume(final, approvals.observerName);
+    if (!used.won) throw new ProxyError('ERR_APPROVAL_CONSUMED');
     ctx.log().info({ approvalId: rec.id, approver: by?.subject }, 'held action approved');
     return;
   }
   if (rec.status === 'rejected') {
-    ctx.recorder.recordLater(actionEvent(ctx.facts, 'rejected', { ...extra, ...(rec.decisionReason !== undefined && { reason: rec.decisionReason }) }));
     const why = rec.decisionReason ? `: ${rec.decisionReason}` : '';
     throw new ProxyError('ERR_APPROVAL_REJECTED', `rejected by ${by?.subject ?? 'an approver'}${why}`);
   }
-  if (rec.status === 'expired') {
-    ctx.recorder.recordLater(actionEvent(ctx.facts, 'expired', { ...extra, reason: 'approval timed out' }));
-    throw new ProxyError('ERR_APPROVAL_EXPIRED');
-  }
+  if (rec.status === 'expired') throw new ProxyError('ERR_APPROVAL_EXPIRED');
   // Cancelled (client gone), or approved after the client left: nothing is forwarded.
-  ctx.recorder.recordLater(actionEvent(ctx.facts, 'failed', { ...extra, outcome: 'failure', reason: 'the client disconnected while the action was held' }));
-  throw new ProxyError('ERR_BAD_REQUEST', 'the client disconnected while the action was held');
-}
-
-function maskAttributes(masker: Masker, attrs: Record<string, unknown>): Record<string, unknown> {
-  const text = JSON.stringify(attrs);
-  const masked = masker.maskText(text);
-  if (masked.findings.length === 0) return attrs;
-  try {
-    return JSON.parse(masked.text) as Record<string, unknown>;
-  } catch {
-    // Masking broke the JSON: keep nothing rather than an unmasked copy.
-    return { masked: true };
-  }
+  const reason = 'the client disconnected while the action was held';
+  approvals.recorder.recordLater(actionEvent(facts, 'failed', { categories: ['iam'], outcome: 'failure', reason, approval: approvalFields(rec) }));
+  throw new ProxyError('ERR_BAD_REQUEST', reason);
 }

@@ -1,5 +1,5 @@
 import { type Bus, BusError, type Kv, type KvEntry } from '@agentgate/bus';
-import { APPROVALS_BUCKET, type ApprovalRecord, type ApprovalStatus, type Approver, encodeRecord, type Revisioned } from './record.js';
+import { APPROVALS_BUCKET, type ApprovalRecord, type ApprovalStatus, type Approver, encodeRecord, principalKey, type Revisioned } from './record.js';
 
 /** Outcome of a wait: the decided record, or why waiting stopped. */
 export type WaitResult = { kind: 'decided'; rec: Revisioned } | { kind: 'timeout' | 'aborted'; rec: Revisioned | undefined };
@@ -32,24 +32,59 @@ export class ApprovalStore {
       const r = await this.get(key);
       if (r && r.record.status === 'pending' && Date.parse(r.record.expiresAt) > now) out.push(r.record);
     }
-    return out.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+    // Oldest first; the id breaks ties so every instance sees the same order (the cap relies on it).
+    return out.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt) || a.id.localeCompare(b.id));
+  }
+
+  /** Pending records of one principal (issuer + subject), oldest first. */
+  async pendingOf(p: { issuer: string; subject: string }, now = Date.now()): Promise<ApprovalRecord[]> {
+    const key = principalKey(p);
+    return (await this.pending(now)).filter((r) => principalKey(r.principal) === key);
   }
 
   /**
    * Moves a pending record to `status` with a compare-and-set on `current.revision`.
    * Returns the winner: ours, or (when another writer got there first) the record as it is now.
    */
-  async decide(current: Revisioned, status: Exclude<ApprovalStatus, 'pending'>, by?: Approver, reason?: string): Promise<{ won: boolean; rec: Revisioned }> {
+  async decide(
+    current: Revisioned,
+    status: Exclude<ApprovalStatus, 'pending'>,
+    via: string,
+    by?: Approver,
+    reason?: string,
+  ): Promise<{ won: boolean; rec: Revisioned }> {
+    return this.#transition(current, (r) => r.status === 'pending', (r) => ({
+      ...r,
+      status,
+      decidedAt: new Date().toISOString(),
+      decidedVia: via,
+      ...(by && { decidedBy: by }),
+      ...(reason !== undefined && { decisionReason: reason.slice(0, 500) }),
+    }));
+  }
+
+  /**
+   * Marks an approved record as used, by compare-and-set: of any number of
+   * callers exactly one wins, so an approval releases one request only.
+   */
+  async consume(current: Revisioned, via: string): Promise<{ won: boolean; rec: Revisioned }> {
+    return this.#transition(current, (r) => r.status === 'approved' && r.consumedAt === undefined, (r) => ({
+      ...r,
+      consumedAt: new Date().toISOString(),
+      consumedBy: via,
+    }));
+  }
+
+  /** One CAS step from `current` while `allowed` holds; on a lost race re-reads and re-checks. */
+  async #transition(
+    current: Revisioned,
+    allowed: (r: ApprovalRecord) => boolean,
+    change: (r: ApprovalRecord) => ApprovalRecord,
+  ): Promise<{ won: boolean; rec: Revisioned }> {
     let cur = current;
     for (let attempt = 0; attempt < 5; attempt++) {
-      if (cur.record.status !== 'pending') return { won: false, rec: cur };
-      const next: ApprovalRecord = {
-        ...cur.record,
-        status,
-        decidedAt: new Date().toISOString(),
-        ...(by && { decidedBy: by }),
-        ...(reason !== undefined && { decisionReason: reason.slice(0, 500) }),
-      };
+      if (!allowed(cur.record)) return { won: false, rec: cur };
+      const next = change(cur.record);
       try {
         const revision = await this.#kv.update(next.id, encodeRecord(next), cur.revision);
         return { won: true, rec: { record: next, revision } };

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { newEventId } from '@agentgate/events';
 import { childFor, type LogContext, type Logger } from '@agentgate/log';
-import { canHold, holdForApproval, type WithApprovals } from '../approvals/hold.js';
+import { canHold, holdForApproval, type Released, type WithApprovals } from '../approvals/hold.js';
 import { adapterFor } from '../adapters/index.js';
 import type { Adapter, AdapterRequest } from '../adapters/types.js';
 import { ProxyError, toProxyError } from '../errors.js';
@@ -97,10 +97,20 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     if (decision.evaluationError) log().warn({ rule: decision.rule, evaluationError: decision.evaluationError }, 'policy rule failed to evaluate');
 
     const held = decision.effect === 'review' && !decided.refusal && canHold(rt.approvals);
+    let released: Released | undefined;
     if (held && rt.approvals) {
-      // Held for a human: resolves only once approved (recorded); refusals throw. The body stays unread meanwhile.
-      const idleTimeoutMs = rt.config.gateway.limits.idleTimeoutMs;
-      await holdForApproval({ approvals: rt.approvals, recorder: rt.recorder, facts, req, res, idleTimeoutMs, log });
+      // Held for a human, bound to the exact action: the body is read before the hold, and exactly those bytes go on.
+      released = await holdForApproval({
+        approvals: rt.approvals,
+        facts,
+        req,
+        res,
+        request: { method: areq.method, path: target.path, rawQuery: target.rawQuery },
+        body: classification.body !== undefined ? classification.body : contentLength === 0 || !hasBody(req) ? null : body,
+        declaredLength: classification.body !== undefined ? undefined : contentLength,
+        idleTimeoutMs: rt.config.gateway.limits.idleTimeoutMs,
+        log,
+      });
     } else if (decision.effect !== 'allow') {
       const refusal = decided.refusal ?? refusalOf(decision);
       // A denial is recorded too; it is refused whether or not the record lands (refusing is already the safe side).
@@ -118,8 +128,8 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
 
     const headers = upstreamRequestHeaders(req.headers);
     restrictAcceptEncoding(headers, lease !== undefined);
-    const fwdBody = classification.body !== undefined ? classification.body : contentLength === 0 || !hasBody(req) ? null : body;
-    const fwdLength = classification.body !== undefined ? classification.bodyLength : contentLength;
+    const fwdBody = released ? released.body : classification.body !== undefined ? classification.body : contentLength === 0 || !hasBody(req) ? null : body;
+    const fwdLength = released ? released.length : classification.body !== undefined ? classification.bodyLength : contentLength;
     if (fwdLength !== undefined && fwdBody !== null) headers['content-length'] = String(fwdLength);
     if (lease) injectCredential(headers, lease, connection.name);
 
