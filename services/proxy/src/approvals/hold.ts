@@ -101,19 +101,23 @@ async function holdSpooled(ctx: HoldContext, spooled: SpooledBody | null): Promi
   const { approvals, facts } = ctx;
   const { store, recorder } = approvals;
   const record = newRecord(ctx, spooled);
+  // No record, no hold: the hold is on the trail before any approver can see (and decide) it.
+  await recorder.record(actionEvent(facts, 'held', { categories: ['iam'], approval: approvalFields(record) }));
+  const gaveUp = (rec: ApprovalRecord, why: string): void =>
+    recorder.recordLater(actionEvent(facts, 'failed', { categories: ['iam'], outcome: 'failure', reason: why, approval: approvalFields(rec) }));
   let created: Revisioned;
   try {
     created = await store.create(record);
   } catch (err) {
+    gaveUp({ ...record, status: 'cancelled' }, 'the approvals store is unavailable');
     throw new ProxyError('ERR_APPROVALS_UNAVAILABLE', undefined, { cause: err });
   }
   try {
     // Two holds racing past the first check: the later one in the shared order gives way.
     await checkCap(approvals, facts, record.id);
-    // No record, no hold: an approver must never release an action the trail does not show as held.
-    await recorder.record(actionEvent(facts, 'held', { categories: ['iam'], approval: approvalFields(record) }));
   } catch (err) {
-    await store.decide(created, 'cancelled', approvals.observerName).catch(() => {});
+    const cas = await store.decide(created, 'cancelled', approvals.observerName).catch(() => undefined);
+    gaveUp(cas?.rec.record ?? { ...record, status: 'cancelled' }, (err as Error).message);
     throw err;
   }
   ctx.log().info({ approvalId: record.id, rule: record.rule, expiresAt: record.expiresAt, bodySha256: record.binding.body?.sha256 }, 'action held for approval');
