@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -61,8 +62,9 @@ approvals:
   const logger = createLogger({ name: 'proxy', level: 'warn', destination: { write: () => {} } });
   proxy = await startProxy(bus, config, logger, { host: '127.0.0.1', port: 0 });
   requester = await issuer.mint(githubClaims({ repository: 'acme/app' }));
-  approver = await issuer.mint(githubClaims({ repository: 'ops/console', run_id: '7000000555' }));
-  outsider = await issuer.mint(githubClaims({ repository: 'acme/other', run_id: '7000000666' }));
+  // Another human than the requester (four eyes compares the actor too).
+  approver = await issuer.mint(githubClaims({ repository: 'ops/console', run_id: '7000000555', actor: 'ops-lead', actor_id: '900002' }));
+  outsider = await issuer.mint(githubClaims({ repository: 'acme/other', run_id: '7000000666', actor: 'someone', actor_id: '900003' }));
 });
 
 after(async () => {
@@ -75,9 +77,10 @@ after(async () => {
 });
 
 /** Sends the agent's request; resolves with the status once the gateway answers. */
-function agentRequest(): Promise<{ status: number; body: string }> {
+function agentRequest(payload = '{}'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${proxy.url}/api/deploy`, { method: 'POST', headers: { authorization: `Bearer ${requester}`, 'content-length': 2 } }, (res) => {
+    const headers = { authorization: `Bearer ${requester}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+    const req = request(`${proxy.url}/api/deploy`, { method: 'POST', headers }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => {
         body += c.toString();
@@ -85,7 +88,7 @@ function agentRequest(): Promise<{ status: number; body: string }> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
-    req.end('{}');
+    req.end(payload);
   });
 }
 
@@ -117,6 +120,15 @@ describe('cli approvals', () => {
     }
     assert.match(show.text(), /status: +pending/);
     assert.match(show.text(), /rule: +deploy-review \(deploys need a human\)/);
+    // What is approved: the request line, the safe headers, the body's digest and its masked preview.
+    assert.match(show.text(), /request: +POST \/deploy\n/);
+    assert.match(show.text(), /\n {2}content-type: application\/json\n/);
+    assert.ok(!show.text().includes('authorization'), 'credentials are never shown');
+    assert.match(show.text(), new RegExp(`body: +2 bytes, sha256 ${createHash('sha256').update('{}').digest('hex')}`));
+    assert.match(show.text(), /masked preview ---\n {2}\{\}\n {2}---/);
+    assert.match(show.text(), /binding: +sha256 [0-9a-f]{64}/);
+    assert.match(show.text(), /policy: +[0-9a-f]{64}/);
+    assert.match(show.text(), /requester: .* actor=octocat/);
 
     const denied = capture();
     assert.equal(await runCli(['approvals', 'approve', id, '--gateway', proxy.url, '--token', outsider], denied), 1);
@@ -137,8 +149,13 @@ describe('cli approvals', () => {
   });
 
   it('approvals - reject through runCli refuses the held request with the reason', async () => {
-    const held = agentRequest();
+    // A body that tries to hide a line from the approver's terminal with a carriage return.
+    const held = agentRequest('{"a":"drop prod"}\r{"a":"noop"}     ');
     const id = await pendingId();
+    const show = capture();
+    assert.equal(await runCli(['approvals', 'show', id, '--gateway', proxy.url, '--token', approver], show), 0);
+    assert.ok(!show.text().includes('\r'), 'no raw control character reaches the terminal');
+    assert.match(show.text(), /\{"a":"drop prod"\}\\u000d\{"a":"noop"\}/);
     const io = capture();
     assert.equal(await runCli(['approvals', 'reject', id, '--reason', 'not now', '--gateway', proxy.url, '--token', approver], io), 0);
     const res = await held;

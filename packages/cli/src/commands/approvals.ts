@@ -23,12 +23,67 @@ interface ApprovalView {
   expiresAt: string;
   rule: string | null;
   reason?: string;
+  policyVersion?: string;
   connection: string;
-  kind: string;
-  attributes: Record<string, unknown>;
-  principal: { subject: string; sessionId: string };
+  principal: { subject: string; sessionId: string; identity?: Record<string, string> };
+  binding?: {
+    kind: string;
+    attributes: Record<string, unknown>;
+    request?: { method: string; path: string; query: string; headers: Record<string, string> };
+    body: { sha256: string; bytes: number } | null;
+    parts?: Array<{ kind: string; attributes: Record<string, unknown> }>;
+    digest: string;
+  };
+  preview?: { encoding: string; text: string; truncated: boolean; masked: number } | null;
   decidedBy?: { subject: string };
   decisionReason?: string;
+  consumedAt?: string;
+}
+
+// C0/C1 controls (CR included: it would let a body overwrite its own line) and bidi overrides (Trojan Source).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters made visible.
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** A line as the terminal shows it: every control or direction character made visible, so a body cannot restyle or hide text. */
+function safe(line: string): string {
+  return line.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The lines of `approvals show`: what the approver decides on (the gateway already masked everything shown). */
+function showLines(a: ApprovalView): string[] {
+  const b = a.binding;
+  const req = b?.request;
+  const who = Object.entries(a.principal.identity ?? {})
+    .filter(([k]) => k !== 'sub')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const preview = a.preview;
+  return [
+    `id:         ${a.id}`,
+    `status:     ${a.status}${a.consumedAt ? ` (used ${a.consumedAt})` : ''}`,
+    `action:     ${b?.kind ?? '-'} on ${a.connection}`,
+    ...(req ? [`request:    ${req.method} ${req.path}${req.query}`] : []),
+    ...(req ? Object.entries(req.headers).map(([k, v]) => `  ${k}: ${v}`) : []),
+    `rule:       ${a.rule ?? '-'}${a.reason ? ` (${a.reason})` : ''}`,
+    `requester:  ${a.principal.subject} (session ${a.principal.sessionId})${who ? ` ${who}` : ''}`,
+    `requested:  ${a.requestedAt}`,
+    `expires:    ${a.expiresAt}`,
+    `attributes: ${JSON.stringify(b?.attributes ?? {})}`,
+    ...(b?.parts ? b.parts.map((p) => `  part ${p.kind} ${JSON.stringify(p.attributes)}`) : []),
+    `body:       ${b?.body ? `${b.body.bytes} bytes, sha256 ${b.body.sha256}` : 'none'}`,
+    ...(preview
+      ? preview.encoding === 'binary'
+        ? ['  (binary, not shown)']
+        : [
+            `  --- masked preview${preview.masked > 0 ? ` (${preview.masked} masked)` : ''}${preview.truncated ? ', truncated' : ''} ---`,
+            ...preview.text.split('\n').map((l) => `  ${l}`),
+            '  ---',
+          ]
+      : []),
+    ...(b ? [`binding:    sha256 ${b.digest}`] : []),
+    ...(a.policyVersion ? [`policy:     ${a.policyVersion}`] : []),
+    ...(a.decidedBy ? [`decided by: ${a.decidedBy.subject}${a.decisionReason ? ` (${a.decisionReason})` : ''}`] : []),
+  ];
 }
 
 /**
@@ -77,24 +132,15 @@ export async function approvals(args: string[], io: Output, env: NodeJS.ProcessE
   if (verb === 'list') {
     const list = (reply as { approvals: ApprovalView[] }).approvals;
     if (list.length === 0) io.out('no pending approvals');
-    for (const a of list) io.out(`${a.id}  ${a.kind}  ${a.connection}  rule=${a.rule ?? '-'}  by ${a.principal.subject}  expires ${a.expiresAt}`);
+    for (const a of list) {
+      const body = a.binding?.body ? `  body ${a.binding.body.bytes}B sha256:${a.binding.body.sha256.slice(0, 12)}` : '';
+      io.out(safe(`${a.id}  ${a.binding?.kind ?? '-'}  ${a.connection}  rule=${a.rule ?? '-'}  by ${a.principal.subject}${body}  expires ${a.expiresAt}`));
+    }
     return 0;
   }
   const a = (reply as { approval: ApprovalView }).approval;
   if (verb === 'show') {
-    io.out(
-      [
-        `id:         ${a.id}`,
-        `status:     ${a.status}`,
-        `action:     ${a.kind} on ${a.connection}`,
-        `rule:       ${a.rule ?? '-'}${a.reason ? ` (${a.reason})` : ''}`,
-        `requester:  ${a.principal.subject} (session ${a.principal.sessionId})`,
-        `requested:  ${a.requestedAt}`,
-        `expires:    ${a.expiresAt}`,
-        `attributes: ${JSON.stringify(a.attributes)}`,
-        ...(a.decidedBy ? [`decided by: ${a.decidedBy.subject}${a.decisionReason ? ` (${a.decisionReason})` : ''}`] : []),
-      ].join('\n'),
-    );
+    io.out(showLines(a).map(safe).join('\n'));
     return 0;
   }
   io.out(`${a.status}: ${a.id}`);
