@@ -259,14 +259,14 @@ describe('approvals bound to the exact action', () => {
   it('approvals - four eyes: the same actor approving with another token (other repository and run) is refused', async () => {
     const held = post(h.proxy.url, '/api/admin/self', h.token, '{}');
     const id = await pendingId(h.proxy.url, h.approverToken);
-    const { rec } = await shown(id);
-    assert.equal(rec.principal.identity.actor, 'octocat');
     const self = await call(h.proxy.url, 'POST', `/_agentgate/approvals/${id}/approve`, h.sameActorToken);
     assert.equal(self.status, 403, self.text);
     const err = self.json.error as { code: string; message: string };
     assert.equal(err.code, 'ERR_SELF_APPROVAL');
     assert.match(err.message, /same actor/);
-    assert.equal((await shown(id)).rec.status, 'pending');
+    const { rec } = await shown(id);
+    assert.equal(rec.status, 'pending');
+    assert.equal(rec.principal.identity.actor, 'octocat', 'the record keeps who the human behind the run is');
     const ok = await call(h.proxy.url, 'POST', `/_agentgate/approvals/${id}/approve`, h.approverToken);
     assert.equal(ok.status, 200, ok.text);
     assert.equal((await held).status, 200);
