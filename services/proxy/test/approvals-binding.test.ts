@@ -202,8 +202,10 @@ describe('approvals bound to the exact action', () => {
     assert.equal(errorOf(declared.text).code, 'ERR_APPROVAL_BODY_TOO_LARGE');
     assert.equal(await pendingCount(p.url), 0, 'nothing was held');
     assert.equal(adminSeen(), before, 'nothing reached the upstream');
-    const held = (await auditEvents(h.bus)).filter((e) => e.url?.path === '/api/admin/bulk' && e.agentgate.action.phase === 'held');
-    assert.equal(held.length, 0);
+    await wait(300);
+    const bulk = (await auditEvents(h.bus)).filter((e) => e.url?.path === '/api/admin/bulk');
+    assert.deepEqual(bulk.map((e) => e.agentgate.action.phase), ['failed', 'failed'], 'not held, but the attempts are on the record');
+    assert.match(String(bulk[0]?.event.reason), /not held for approval: .*approvals\.maxBodyBytes/);
   });
 
   it('approvals - a large held body is spooled to an unlinked 0600 file (nothing on disk), forwarded byte for byte, and released', async () => {
@@ -284,6 +286,10 @@ describe('approvals bound to the exact action', () => {
     const third = await post(p.url, '/api/admin/cap-3', h.token, 'c');
     assert.equal(third.status, 429, third.text);
     assert.equal((JSON.parse(third.text) as { error: { code: string } }).error.code, 'ERR_APPROVALS_LIMIT');
+    await wait(300);
+    const capEvents = (await auditEvents(h.bus)).filter((e) => e.url?.path === '/api/admin/cap-3').map((e) => `${e.agentgate.action.phase}: ${e.event.reason}`);
+    assert.equal(capEvents.length, 1);
+    assert.match(capEvents[0] ?? '', /^failed: not held for approval: .*maxPendingPerPrincipal/);
     // Another principal still gets its review held.
     const other = post(p.url, '/api/admin/cap-other', h.approverToken, 'd');
     while ((await pendingCount(p.url)) < 3 && Date.now() < deadline + 5000) await wait(50);

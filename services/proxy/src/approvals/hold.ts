@@ -75,15 +75,23 @@ export interface Released {
 export async function holdForApproval(ctx: HoldContext): Promise<Released> {
   const { approvals } = ctx;
   const max = approvals.config.maxBodyBytes;
-  if (ctx.declaredLength !== undefined && ctx.declaredLength > max) {
-    throw new ProxyError('ERR_APPROVAL_BODY_TOO_LARGE', `a request held for approval may carry at most ${max} bytes of body (approvals.maxBodyBytes)`);
+  let spooled: SpooledBody | null;
+  try {
+    if (ctx.declaredLength !== undefined && ctx.declaredLength > max) {
+      throw new ProxyError('ERR_APPROVAL_BODY_TOO_LARGE', `a request held for approval may carry at most ${max} bytes of body (approvals.maxBodyBytes)`);
+    }
+    // Checked before reading a body, so a principal over its cap cannot make the gateway spool anything.
+    await checkCap(approvals, ctx.facts, undefined);
+    spooled =
+      ctx.body === null
+        ? null
+        : await spoolBody(ctx.body, { maxBytes: max, memoryBytes: approvals.config.spoolMemoryBytes, dir: approvals.spoolDir, headBytes: PREVIEW_SCAN_BYTES });
+  } catch (err) {
+    // A review that could not be held is still an attempt the SOC should see (too large, over the cap, client gone).
+    const why = err instanceof ProxyError ? `not held for approval: ${err.message}` : 'not held for approval: internal error';
+    approvals.recorder.recordLater(actionEvent(ctx.facts, 'failed', { categories: ['iam'], outcome: 'failure', reason: why }));
+    throw err;
   }
-  // Checked before reading a body, so a principal over its cap cannot make the gateway spool anything.
-  await checkCap(approvals, ctx.facts, undefined);
-  const spooled =
-    ctx.body === null
-      ? null
-      : await spoolBody(ctx.body, { maxBytes: max, memoryBytes: approvals.config.spoolMemoryBytes, dir: approvals.spoolDir, headBytes: PREVIEW_SCAN_BYTES });
   try {
     const released = await holdSpooled(ctx, spooled);
     if (spooled) {
