@@ -48,6 +48,30 @@ export function conformance(name: string, h: Harness): void {
       await bus.drain();
     });
 
+    it('request/reply - an error message with CR LF, NUL or non-ASCII crosses the bus whole and the service keeps answering', async () => {
+      const bus = await h.bus();
+      const svc = await bus.addService({ name: `hostile${uid()}`, version: '1.0.0' });
+      const subject = `hostile.${uid()}`;
+      // What identity does with a token's iss: quote it in the error message.
+      const message = 'issuer http://x/\r\nset-cookie: a=b\u0000 \u20ac is not configured';
+      svc.addEndpoint<{ n: number }, { ok: boolean }>(
+        'hostile',
+        (req) => {
+          if (req.n < 0) throw Object.assign(new Error(message), { code: 'ERR_HOSTILE' });
+          return { ok: true };
+        },
+        { subject },
+      );
+      await assert.rejects(bus.request(subject, { n: -1 }, { timeoutMs: 2000 }), (err: unknown) => {
+        assert.equal((err as { code?: string }).code, 'ERR_HOSTILE');
+        assert.equal((err as Error).message, message);
+        return true;
+      });
+      assert.deepEqual(await bus.request(subject, { n: 1 }, { timeoutMs: 2000 }), { ok: true });
+      await svc.stop();
+      await bus.drain();
+    });
+
     it('request/reply - no responder fails fast with its typed error', async () => {
       const bus = await h.bus();
       const t0 = Date.now();

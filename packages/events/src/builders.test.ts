@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { testPrincipal } from '../test/fixtures.js';
-import { buildActionEvent, buildExposureEvent, isEventId, validateEvent } from './index.js';
+import { buildActionEvent, buildExposureEvent, buildRefusalEvent, isEventId, UNAUTHENTICATED_SESSION, validateEvent } from './index.js';
 
 const now = new Date('2025-06-01T12:00:00.000Z');
 
@@ -123,4 +123,35 @@ test('builders - an approval decision carries structured approval fields and nam
   const bad = structuredClone(ev);
   (bad.agentgate.approval as { body_sha256: string }).body_sha256 = 'not-a-digest';
   assert.throws(() => validateEvent(bad), { code: 'ERR_EVENT_INVALID' });
+});
+
+test('builders - a refusal before authentication is an ECS authentication failure with its count and window, no principal', () => {
+  const first = new Date('2025-06-01T11:59:00.000Z');
+  const ev = buildRefusalEvent({
+    code: 'ERR_AUTH_INVALID',
+    reason: 'the token was refused',
+    count: 250,
+    first,
+    last: now,
+    source: { ip: '203.0.113.7' },
+    connection: 'github',
+    observerName: 'gw-1',
+    now,
+  });
+  assert.deepEqual(validateEvent(ev), ev);
+  assert.deepEqual(ev.event.category, ['authentication']);
+  assert.deepEqual(ev.event.type, ['start']);
+  assert.equal(ev.event.outcome, 'failure');
+  assert.equal(ev.event.reason, 'the token was refused');
+  assert.equal(ev.event.start, '2025-06-01T11:59:00.000Z');
+  assert.equal(ev.event.end, '2025-06-01T12:00:00.000Z');
+  assert.equal(ev.agentgate.action.phase, 'refused');
+  assert.equal(ev.agentgate.action.connection, 'github');
+  assert.deepEqual(ev.agentgate.refusal, { code: 'ERR_AUTH_INVALID', count: 250 });
+  assert.equal(ev.agentgate.session.id, UNAUTHENTICATED_SESSION);
+  assert.equal(ev.source?.ip, '203.0.113.7');
+  assert.equal(ev.user, undefined);
+  assert.equal(ev.agentgate.principal, undefined);
+  // Strict: a count of 0 stands for nothing and is refused.
+  assert.throws(() => validateEvent({ ...ev, agentgate: { ...ev.agentgate, refusal: { code: 'X', count: 0 } } }));
 });

@@ -30,6 +30,8 @@ const PHASE_ECS: Record<ActionPhase, { type: string[]; outcome: EventOutcome }> 
   completed: { type: ['end'], outcome: 'success' },
   failed: { type: ['end', 'error'], outcome: 'failure' },
   exposure: { type: ['info'], outcome: 'unknown' },
+  // ECS allows start/end/info for the authentication category: a failed attempt to start is start + failure.
+  refused: { type: ['start'], outcome: 'failure' },
 };
 
 /** ECS categories from the action kind's family (`git.force_push` → git). */
@@ -164,4 +166,66 @@ export function buildExposureEvent(input: ExposureEventInput): AuditEvent {
     exposure: { secret_ref: secretRef },
     masking: { count, findings },
   });
+}
+
+/** The session id of refusals before authentication: there is no principal, so no session of its own. */
+export const UNAUTHENTICATED_SESSION = 'unauthenticated';
+
+/** Input of a `refused` event: requests refused before authentication, aggregated per source and code. */
+export interface RefusalEventInput {
+  /** The client-facing error code (ERR_AUTH_INVALID, ERR_BAD_TARGET, …). */
+  code: string;
+  /** What was refused, for people (`event.reason`). */
+  reason: string;
+  /** How many refusals of this source and code the event stands for (at least 1). */
+  count: number;
+  /** First and last refusal counted. */
+  first: Date;
+  last: Date;
+  source?: SourceFields;
+  /** The connection named by the requests, when it exists and was the same for all of them. */
+  connection?: string;
+  observerName?: string;
+  labels?: AuditEvent['labels'];
+  now?: Date;
+  id?: string;
+}
+
+/**
+ * A `refused` event: ECS `event.category: authentication`, `event.type:
+ * start`, `event.outcome: failure` (a failed attempt to authenticate, as
+ * failed logons map in ECS), `event.reason` and `agentgate.refusal.code`
+ * naming why, `agentgate.refusal.count` with `event.start`/`event.end` for
+ * how many and when. No principal, no user: nobody was authenticated.
+ */
+export function buildRefusalEvent(input: RefusalEventInput): AuditEvent {
+  const now = input.now ?? new Date();
+  const id = input.id ?? newEventId(now.getTime());
+  const ecs = PHASE_ECS.refused;
+  const event: AuditEvent = {
+    '@timestamp': now.toISOString(),
+    event: {
+      id,
+      kind: 'event',
+      category: ['authentication'],
+      type: [...ecs.type],
+      action: 'auth.refused',
+      outcome: ecs.outcome,
+      reason: input.reason,
+      created: now.toISOString(),
+      start: input.first.toISOString(),
+      end: input.last.toISOString(),
+      dataset: 'agentgate.audit',
+      module: 'agentgate',
+    },
+    observer: { type: 'proxy', vendor: 'agentgate', ...(input.observerName !== undefined && { name: input.observerName }) },
+    agentgate: {
+      session: { id: UNAUTHENTICATED_SESSION },
+      action: { id, kind: 'auth.refused', phase: 'refused', ...(input.connection !== undefined && { connection: input.connection }) },
+      refusal: { code: input.code, count: input.count },
+    },
+  };
+  if (input.source) event.source = input.source;
+  if (input.labels) event.labels = input.labels;
+  return event;
 }

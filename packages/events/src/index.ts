@@ -16,7 +16,7 @@ export { canonicalize } from './canonical.js';
 /** Shared by every package that validates with zod, so error paths read the same everywhere. */
 export { flattenIssues, formatPath } from './lib/format-issues.js';
 export { GENESIS_HASH, HASH_EXCLUDED_FIELDS, hashEvent, hashableForm, sealEvent, verifyEventHash } from './hash.js';
-export { buildActionEvent, buildExposureEvent } from './builders.js';
+export { buildActionEvent, buildExposureEvent, buildRefusalEvent, UNAUTHENTICATED_SESSION } from './builders.js';
 export {
   AUDIT_CHECKPOINT_PREFIX,
   AUDIT_CLEAN_PREFIX,
@@ -59,4 +59,4 @@ export type {
   UrlFields,
 } from './types.js';
 export type { ChainPosition } from './hash.js';
-export type { ActionEventInput, ExposureEventInput } from './builders.js';
+export type { ActionEventInput, ExposureEventInput, RefusalEventInput } from './builders.js';

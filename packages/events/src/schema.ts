@@ -21,7 +21,10 @@ export const DECISION_EFFECTS = ['allow', 'deny', 'review'] as const;
  * Phases of an action's life: requested (intent recorded before forwarding),
  * held (waiting for approval), approved / rejected / expired (approval result),
  * denied (policy), completed / failed (upstream result), exposure (a secret
- * was seen and masked).
+ * was seen and masked). `refused` is the one phase without a principal:
+ * requests refused before anyone was authenticated (bad tokens, malformed
+ * requests, unknown connections), aggregated per source and reason
+ * (`agentgate.refusal`).
  */
 export const ACTION_PHASES = [
   'requested',
@@ -33,6 +36,7 @@ export const ACTION_PHASES = [
   'completed',
   'failed',
   'exposure',
+  'refused',
 ] as const;
 export const CI_PROVIDERS = ['github-actions', 'gitlab-ci', 'generic'] as const;
 export const GIT_REF_KINDS = [
@@ -159,6 +163,8 @@ const agentgateSchema = z.strictObject({
     .optional(),
   exposure: z.strictObject({ secret_ref: id }).optional(),
   approval: approvalSchema.optional(),
+  /** Phase `refused`: the refusal's code and how many requests of this source it stands for (`event.start`…`event.end`). */
+  refusal: z.strictObject({ code: id, count: count.min(1) }).optional(),
   chain: z
     .strictObject({
       partition: id,
@@ -197,6 +203,9 @@ export const auditEventSchema = z.strictObject({
     reason: str.optional(),
     created: isoTime.optional(),
     ingested: isoTime.optional(),
+    /** First and last occurrence of what an aggregated event counts (phase `refused`). */
+    start: isoTime.optional(),
+    end: isoTime.optional(),
     duration: count.optional(),
     dataset: z.literal('agentgate.audit'),
     module: z.literal('agentgate'),

@@ -10,6 +10,11 @@ import { startProxy } from './start-proxy.js';
 
 const config = loadConfig();
 const logger = createLogger({ name: 'proxy', level: config.log.level });
+// Every handler catches and answers its own errors; a rejection reaching here is a bug, so it is logged loudly.
+// This is no substitute for that handling: node's default would end the process for every client in flight.
+process.on('unhandledRejection', (reason: unknown) => {
+  logger.fatal({ err: reason }, 'unhandled promise rejection (a bug: every handler must catch its errors)');
+});
 const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate-proxy' });
 const proxy = await startProxy(bus, config, logger);
 

@@ -7,6 +7,7 @@ import type { WithApprovals } from './approvals/hold.js';
 import { PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors.js';
 import { errorBody, sendError } from './lib/respond.js';
 import { handleRequest } from './pipeline/run.js';
+import type { RefusalLog } from './pipeline/refusals.js';
 import type { ProxyRuntime } from './pipeline/runtime.js';
 
 /** Reserved prefix: `_` can never start a connection name (names are slugs), so these paths never shadow one. */
@@ -25,11 +26,40 @@ export interface ProxyServer {
  * idle keep-alive come from `gateway.limits`; parse errors node catches
  * before our handler (oversized headers, CL+TE conflicts, bad chunking)
  * are answered with the same JSON errors as the pipeline's.
+ *
+ * No request may end the process: every handler (data path, approvals API,
+ * health, parser errors, upgrades) catches its own errors and answers them
+ * (sendError never throws; a socket that cannot be answered is destroyed).
+ * Refusals before authentication are counted by `rt.refusals`.
  */
 export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus): ProxyServer {
   const limits = rt.config.gateway.limits;
   let inFlight = 0;
   let shuttingDown = false;
+  /** Last line of defence of every handler: log, answer 500 if nothing was sent yet, else cut the connection. */
+  const failed = (req: IncomingMessage, res: ServerResponse, where: string) => (err: unknown) => {
+    rt.log.error({ err, where }, 'unhandled error in a request handler');
+    sendError(req, res, new ProxyError('ERR_INTERNAL'), { connection: undefined, requestId: '-' });
+  };
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
+    const adminPath = req.url?.split('?')[0];
+    if (adminPath === APPROVALS_PATH || adminPath?.startsWith(`${APPROVALS_PATH}/`)) {
+      handleApprovals(req, res, { auth: rt.auth, approvals: rt.approvals, log: rt.log, refusals: rt.refusals }).catch(failed(req, res, 'approvals'));
+      return;
+    }
+    if (req.url?.startsWith(ADMIN_PREFIX)) {
+      admin(req, res, bus, rt.refusals).catch(failed(req, res, 'admin'));
+      return;
+    }
+    if (shuttingDown) {
+      res.shouldKeepAlive = false;
+      sendError(req, res, new ProxyError('ERR_SHUTTING_DOWN'), { connection: undefined, requestId: '-' });
+      return;
+    }
+    inFlight++;
+    res.on('close', () => inFlight--);
+    handleRequest(rt, req, res).catch(failed(req, res, 'data path'));
+  };
   const server = createServer(
     {
       maxHeaderSize: limits.maxHeaderBytes,
@@ -40,38 +70,36 @@ export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus): P
       joinDuplicateHeaders: false,
     },
     (req: IncomingMessage, res: ServerResponse) => {
-      const adminPath = req.url?.split('?')[0];
-      if (adminPath === APPROVALS_PATH || adminPath?.startsWith(`${APPROVALS_PATH}/`)) {
-        void handleApprovals(req, res, { auth: rt.auth, approvals: rt.approvals, log: rt.log });
-        return;
+      try {
+        route(req, res);
+      } catch (err) {
+        failed(req, res, 'router')(err);
       }
-      if (req.url?.startsWith(ADMIN_PREFIX)) {
-        void admin(req, res, bus);
-        return;
-      }
-      if (shuttingDown) {
-        res.shouldKeepAlive = false;
-        sendError(req, res, new ProxyError('ERR_SHUTTING_DOWN'), { connection: undefined, requestId: '-' });
-        return;
-      }
-      inFlight++;
-      res.on('close', () => inFlight--);
-      handleRequest(rt, req, res).catch((err: unknown) => {
-        rt.log.error({ err }, 'unhandled error on the data path');
-        if (!res.headersSent) sendError(req, res, new ProxyError('ERR_INTERNAL'), { connection: undefined, requestId: '-' });
-        else res.destroy();
-      });
     },
   );
   guardClientIdle(server, limits.idleTimeoutMs);
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-    const code = clientErrorCode(err.code);
-    rt.log.info({ code, parserCode: err.code }, 'request rejected by the HTTP parser');
-    rawError(socket, code);
+    try {
+      const code = clientErrorCode(err.code);
+      rt.log.info({ code, parserCode: err.code }, 'request rejected by the HTTP parser');
+      // A client that simply went away (reset, closed mid-request) is not a refusal worth recording.
+      if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') rt.refusals?.note({ ip: remoteIp(socket), code, detail: err.code });
+      rawError(socket, code);
+    } catch {
+      socket.destroy();
+    }
   });
   // Upgrades (WebSocket, h2c) and CONNECT tunnels would bypass classification and masking.
-  server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => rawError(socket, 'ERR_UPGRADE_UNSUPPORTED'));
-  server.on('connect', (_req: IncomingMessage, socket: Duplex) => rawError(socket, 'ERR_UPGRADE_UNSUPPORTED'));
+  const refuseTunnel = (req: IncomingMessage, socket: Duplex): void => {
+    try {
+      rt.refusals?.note({ ip: remoteIp(socket), code: 'ERR_UPGRADE_UNSUPPORTED', detail: req.method === 'CONNECT' ? 'CONNECT' : 'UPGRADE' });
+      rawError(socket, 'ERR_UPGRADE_UNSUPPORTED');
+    } catch {
+      socket.destroy();
+    }
+  };
+  server.on('upgrade', refuseTunnel);
+  server.on('connect', refuseTunnel);
   return {
     server,
     inFlight: () => inFlight,
@@ -101,14 +129,19 @@ function guardClientIdle(server: Server, idleMs: number): void {
   });
 }
 
+function remoteIp(socket: Duplex): string | undefined {
+  return (socket as Duplex & { remoteAddress?: string }).remoteAddress;
+}
+
 function clientErrorCode(parserCode: string | undefined): ProxyErrorCode {
   if (parserCode === 'HPE_HEADER_OVERFLOW') return 'ERR_HEADERS_TOO_LARGE';
   if (parserCode === 'ERR_HTTP_REQUEST_TIMEOUT' || parserCode === 'ERR_HTTP_HEADERS_TIMEOUT') return 'ERR_REQUEST_TIMEOUT';
   return 'ERR_BAD_REQUEST';
 }
 
-/** Writes a complete HTTP/1.1 error response on a socket node's parser gave up on, then closes it. */
+/** Writes a complete HTTP/1.1 error response on a socket node's parser gave up on, then closes it. Nothing in it comes from the request. */
 function rawError(socket: Duplex, code: ProxyErrorCode): void {
+  socket.on('error', () => socket.destroy());
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -118,7 +151,6 @@ function rawError(socket: Duplex, code: ProxyErrorCode): void {
   socket.end(
     `HTTP/1.1 ${err.status} ${reasonPhrase(err.status)}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
   );
-  socket.on('error', () => socket.destroy());
 }
 
 function reasonPhrase(status: number): string {
@@ -126,9 +158,11 @@ function reasonPhrase(status: number): string {
 }
 
 /** `/_agentgate/healthz` (the process answers) and `/_agentgate/readyz` (bus connected and the audit stream reachable). */
-async function admin(req: IncomingMessage, res: ServerResponse, bus: Bus): Promise<void> {
+async function admin(req: IncomingMessage, res: ServerResponse, bus: Bus, refusals: RefusalLog | undefined): Promise<void> {
   const path = (req.url ?? '').split('?')[0];
   const send = (status: number, body: object): void => {
+    // A probe of /_agentgate/ beyond health and approvals is a refusal before authentication like any other.
+    if (status === 404 || status === 405) refusals?.note({ ip: req.socket.remoteAddress, code: status === 404 ? 'ERR_NOT_FOUND' : 'ERR_METHOD_NOT_ALLOWED' });
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
     res.end(req.method === 'HEAD' ? undefined : text);

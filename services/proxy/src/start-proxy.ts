@@ -16,6 +16,7 @@ import type { LeasePort, PolicyPort } from './lib/ports.js';
 import { Authenticator } from './pipeline/authenticate.js';
 import { Forwarder } from './pipeline/forward.js';
 import { AuditRecorder } from './pipeline/record.js';
+import { RefusalLog } from './pipeline/refusals.js';
 import { leaseMaskers, type ProxyRuntime } from './pipeline/runtime.js';
 import { createProxyServer } from './server.js';
 
@@ -59,6 +60,7 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
   const base = createMasker({ detectors: [], entropy: false });
   const forwarder = new Forwarder();
   const observerName = config.gateway.name ?? hostname();
+  const refusals = new RefusalLog(recorder, { ...config.gateway.audit.refusals, observerName }, log);
   // The approvals bucket is shared by every proxy on the bus: an approval given through any instance releases the holder.
   const approvals: Approvals = {
     store: await ApprovalStore.open(bus),
@@ -79,6 +81,7 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
     forwarder,
     log,
     observerName,
+    refusals,
     maskerFor: leaseMaskers(base),
     services: { ...createAdapterServices(bus, config), log },
     approvals,
@@ -106,6 +109,8 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
     ps.server.closeAllConnections();
     await closed;
     await forwarder.close();
+    // Refusals counted so far are recorded before the recorder settles.
+    refusals.close();
     await recorder.settle();
     log.info({}, 'proxy stopped');
   };

@@ -18,11 +18,19 @@ export async function runHandler(handler: RequestHandler, msg: Msg): Promise<{ r
     return {
       reply: {
         data: encodeJson(wire),
-        headers: { [SERVICE_ERROR_HEADER]: wire.message, [SERVICE_ERROR_CODE_HEADER]: '500' },
+        // The message may quote request data (identity quotes a token's iss): the header gets a one-line ASCII
+        // form, since a CR or LF makes the NATS client throw instead of replying; the body keeps the whole text.
+        headers: { [SERVICE_ERROR_HEADER]: headerSafe(wire.message), [SERVICE_ERROR_CODE_HEADER]: '500' },
       },
       failed: true,
     };
   }
+}
+
+/** One line of visible ASCII, bounded: safe as a NATS (or HTTP) header value. */
+function headerSafe(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/gu, '?').trim();
+  return clean.length > 0 ? clean.slice(0, 256) : 'error';
 }
 
 /** Turns a reply into the result or the remote's typed error. */

@@ -53,12 +53,18 @@ export class NatsBusService implements Service {
           stat.inFlight--;
           if (failed) stat.errors++;
           if (this.#nc.isClosed()) return;
-          const h = Object.entries(reply.headers);
-          if (h.length > 0) {
-            const nh = natsHeaders();
-            for (const [k, v] of h) nh.set(k, v);
-            m.respond(reply.data, { headers: nh as never });
-          } else m.respond(reply.data);
+          try {
+            const h = Object.entries(reply.headers);
+            if (h.length > 0) {
+              const nh = natsHeaders();
+              for (const [k, v] of h) nh.set(k, v);
+              m.respond(reply.data, { headers: nh as never });
+            } else m.respond(reply.data);
+          } catch {
+            // A reply that cannot be sent must not become an unhandled rejection that ends the service:
+            // the caller gets its deadline error instead.
+            stat.errors++;
+          }
         });
       },
     });

@@ -26,6 +26,18 @@ export const gatewaySchema = z
       .strictObject({
         /** Deadline of the audit stream's acknowledgement of an intent; past it the request is refused with 503. */
         ackTimeoutMs: posInt.default(2000),
+        /**
+         * Requests refused before authentication (bad tokens, malformed requests, unknown
+         * connections) are recorded as `refused` events, one per source address and error
+         * code per window with a count, so a flood or a token-guessing run cannot fill the
+         * stream. Sources beyond `maxSources` in one window are counted together.
+         */
+        refusals: z
+          .strictObject({
+            windowMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+            maxSources: z.number().int().min(1).max(1_000_000).default(10_000),
+          })
+          .prefault({}),
       })
       .prefault({}),
     limits: z

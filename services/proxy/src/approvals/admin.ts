@@ -5,6 +5,7 @@ import { sendError } from '../lib/respond.js';
 import type { Authenticator } from '../pipeline/authenticate.js';
 import { decisionEvent } from './events.js';
 import { checkFourEyes } from './four-eyes.js';
+import type { RefusalLog } from '../pipeline/refusals.js';
 import type { Approvals } from './hold.js';
 
 /** The approver API lives here, under the proxy's reserved admin prefix. */
@@ -17,6 +18,8 @@ interface AdminDeps {
   auth: Authenticator;
   approvals: Approvals | undefined;
   log: Logger;
+  /** Refusals before authentication are counted here (token guessing against the approver API). */
+  refusals?: RefusalLog | undefined;
 }
 
 /**
@@ -24,11 +27,13 @@ interface AdminDeps {
  * Every call is authenticated by identity and limited to `approvals.approverGroups`.
  */
 export async function handleApprovals(req: IncomingMessage, res: ServerResponse, deps: AdminDeps): Promise<void> {
+  let authenticated = false;
   try {
     const path = (req.url ?? '').split('?')[0] ?? '';
     const parts = path.slice(APPROVALS_PATH.length).split('/').filter(Boolean);
     const approvals = deps.approvals;
     const { principal } = await deps.auth.authenticate(req, 'bearer');
+    authenticated = true;
     // Nobody is an approver unless a configured group says so (empty list: nobody).
     if (!approvals || !principal.groups.some((g) => approvals.config.approverGroups.includes(g))) {
       throw new ProxyError('ERR_APPROVER_FORBIDDEN');
@@ -75,6 +80,8 @@ export async function handleApprovals(req: IncomingMessage, res: ServerResponse,
   } catch (raw) {
     const err = raw instanceof ProxyError ? raw : isBusError(raw) ? new ProxyError('ERR_APPROVALS_UNAVAILABLE', undefined, { cause: raw }) : toProxyError(raw);
     if (err.code === 'ERR_INTERNAL') deps.log.error({ err: raw }, 'approvals API error');
+    if (!authenticated) deps.refusals?.note({ ip: req.socket.remoteAddress, code: err.code, detail: causeCode(err.cause) });
+    // sendError never throws (header values from the error are made safe there), so this handler always answers.
     sendError(req, res, err, { connection: undefined, requestId: '-' });
   }
 }
@@ -99,6 +106,11 @@ async function readReason(req: IncomingMessage): Promise<string | undefined> {
   if (reason === undefined) return undefined;
   if (typeof reason !== 'string') throw new ProxyError('ERR_BAD_REQUEST', '"reason" must be a string');
   return reason.slice(0, 500);
+}
+
+function causeCode(cause: unknown): string | undefined {
+  const c = (cause as { code?: unknown } | undefined)?.code;
+  return typeof c === 'string' ? c : undefined;
 }
 
 function isBusError(err: unknown): boolean {

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { type Bus, BusError, RemoteError } from '@agentgate/bus';
 import { type Principal, SUBJECTS } from '@agentgate/events';
 import { ProxyError } from '../errors.js';
+import { quotedText } from '../lib/header-safe.js';
 import { countRawHeader } from '../lib/headers.js';
 
 /** How the client presented its token; the 401 challenge answers in the same scheme. */
@@ -47,10 +48,15 @@ export function extractToken(req: Pick<IncomingMessage, 'headers' | 'rawHeaders'
   throw new ProxyError('ERR_AUTH_MALFORMED', 'unsupported Authorization scheme (use Bearer or Basic)');
 }
 
-/** `WWW-Authenticate` for a 401; the description is sanitised (no quotes or control characters). */
+/**
+ * `WWW-Authenticate` for a 401. The description quotes identity's reason, which
+ * may quote the token's own claims (`iss`, `alg`): it is made header-safe
+ * (visible ASCII, no quote or backslash, bounded), since one non-ASCII
+ * character in a header value makes node throw instead of answering.
+ */
 export function challenge(scheme: AuthScheme, description?: string): Record<string, string> {
   if (scheme === 'basic') return { 'www-authenticate': 'Basic realm="agentgate", charset="UTF-8"' };
-  const desc = description ? `, error="invalid_token", error_description="${description.replace(/["\\\u0000-\u001f]/g, ' ').slice(0, 200)}"` : '';
+  const desc = description ? `, error="invalid_token", error_description="${quotedText(description, 200)}"` : '';
   return { 'www-authenticate': `Bearer realm="agentgate"${desc}` };
 }
 

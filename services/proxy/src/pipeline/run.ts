@@ -40,6 +40,7 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
   let facts: ActionFacts | undefined;
   // Who writes the response head: the pipeline, or an adapter keeping a long request alive in band.
   const owner = new ResponseOwner(res, requestId);
+  let authenticated = false;
   try {
     checkFraming(req, rt.config.gateway.limits.maxBodyBytes);
     const target = parseTarget(req.url);
@@ -55,6 +56,7 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     }
 
     const { principal } = await rt.auth.authenticate(req, adapter.challenge ?? 'bearer');
+    authenticated = true;
     const actionId = newEventId();
     ids = { requestId, sessionId: principal.sessionId, actionId };
     child = undefined;
@@ -185,6 +187,8 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     if (facts && (err.code === 'ERR_UPSTREAM_UNREACHABLE' || err.code === 'ERR_UPSTREAM_TIMEOUT' || err.code === 'ERR_CREDENTIAL_UNAVAILABLE')) {
       rt.recorder.recordLater(actionEvent(facts, 'failed', { reason: err.message, durationNs: Number(process.hrtime.bigint() - started) }));
     }
+    // Refused before anyone was authenticated: no action event can name a principal, so it is counted as a refusal (aggregated).
+    if (!authenticated) rt.refusals?.note({ ip: req.socket.remoteAddress, code: err.code, detail: causeCode(err.cause), connection: connectionName });
     const early = owner.claim();
     if (early) owner.refuse(early, err);
     else sendError(req, res, err, { connection: connectionName, requestId, adapter });

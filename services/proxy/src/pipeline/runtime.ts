@@ -6,6 +6,7 @@ import type { Lease, LeasePort, PolicyPort } from '../lib/ports.js';
 import type { Authenticator } from './authenticate.js';
 import type { Forwarder } from './forward.js';
 import type { AuditRecorder } from './record.js';
+import type { RefusalLog } from './refusals.js';
 
 /** Everything the pipeline needs, built once at start-up. */
 export interface ProxyRuntime {
@@ -20,6 +21,8 @@ export interface ProxyRuntime {
   readonly observerName: string;
   /** Services adapters and the correlate step use (prompt masking, llm exchange store). */
   readonly services?: AdapterServices;
+  /** Counts refusals before authentication into aggregated `refused` events (absent: not recorded). */
+  readonly refusals?: RefusalLog;
   /** A masker for this lease's value (cached per lease). */
   maskerFor(lease: Lease): Masker;
 }
