@@ -4,7 +4,7 @@ export { checkConfig, summarizeConfig } from './check.js';
 export { configSchema } from './schema.js';
 export { ENV_OVERRIDES } from './env.js';
 export { JWT_ALGORITHMS, ISSUER_PROFILES } from './sections/identity.js';
-export { CONNECTION_TYPES } from './sections/connections.js';
+export { CONNECTION_TYPES, NEVER_FORWARDED_HEADERS } from './sections/connections.js';
 export { POLICY_DECISIONS } from './sections/policy.js';
 export { LOG_LEVELS } from './sections/log.js';
 

@@ -227,3 +227,22 @@ test('config - error messages never echo values from the file', () => {
 test('config - a YAML root that is not a mapping is invalid', () => {
   assert.throws(() => loadConfig({ text: '- a\n- b\n', env: {} }), { code: 'ERR_CONFIG_INVALID' });
 });
+
+test('config - connections.requests: strict defaults, header allowlist lower-cased, never-forwarded headers refused by name', () => {
+  const c = loadConfig({ text: VALID, env: {} });
+  assert.deepEqual(c.connections[0]!.requests, { allowMatrixParams: false, forwardHeaders: [] });
+  assert.equal(c.gateway.audit.refusals.windowMs, 60_000);
+  assert.equal(c.gateway.audit.refusals.maxSources, 10_000);
+  const relaxed = loadConfig({
+    text: VALID.replace('credential: { ref: gh-token, inject: bearer }', 'credential: { ref: gh-token, inject: bearer }\n    requests: { allowMatrixParams: true, forwardHeaders: [X-Api-Key, via] }'),
+    env: {},
+  });
+  assert.deepEqual(relaxed.connections[0]!.requests, { allowMatrixParams: true, forwardHeaders: ['x-api-key', 'via'] });
+  const issues = issuesOf(
+    VALID.replace('credential: { ref: gh-token, inject: bearer }', 'credential: { ref: gh-token, inject: bearer }\n    requests: { forwardHeaders: [Authorization, X-HTTP-Method-Override, "bad name"], other: 1 }'),
+  );
+  assert.ok(issues.some((i) => i.startsWith('connections[0].requests.forwardHeaders[0]: this header is never forwarded')), issues.join('\n'));
+  assert.ok(issues.some((i) => i.startsWith('connections[0].requests.forwardHeaders[1]: this header is never forwarded')), issues.join('\n'));
+  assert.ok(issues.some((i) => i.startsWith('connections[0].requests.forwardHeaders[2]: expected a header name')), issues.join('\n'));
+  assert.ok(issues.includes('connections[0].requests.other: unknown key'), issues.join('\n'));
+});

@@ -10,6 +10,7 @@ export const PROXY_ERRORS = {
   ERR_IDENTITY_UNAVAILABLE: { status: 503, text: 'identity verification is unavailable; request refused' },
   ERR_BAD_TARGET: { status: 400, text: 'request target must be origin-form: /<connection>/<path>' },
   ERR_PATH_TRAVERSAL: { status: 400, text: 'path contains dot segments or encoded separators' },
+  ERR_PATH_PARAMETERS: { status: 400, text: 'a path segment holds ";" parameters, which this connection does not allow (requests.allowMatrixParams)' },
   ERR_BAD_REQUEST: { status: 400, text: 'malformed request' },
   ERR_CONNECTION_UNKNOWN: { status: 404, text: 'no such connection' },
   ERR_NOT_FOUND: { status: 404, text: 'not found' },

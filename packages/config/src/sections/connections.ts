@@ -26,11 +26,69 @@ const limitsSchema = z.strictObject({
   timeoutMs: posInt.optional(),
 });
 
+/**
+ * Client request headers no connection may forward: the client's own credential and hop-by-hop/framing
+ * headers (the gateway frames and authenticates upstream itself), and method-override / URL-rewrite
+ * headers (they would make the upstream do something other than what policy decided). The proxy strips
+ * them unconditionally; naming one in `requests.forwardHeaders` is a configuration error.
+ */
+export const NEVER_FORWARDED_HEADERS = [
+  'authorization',
+  'proxy-authorization',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-method',
+  'x-original-url',
+  'x-original-uri',
+  'x-rewrite-url',
+] as const;
+
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'expected a header name')
+  .transform((h) => h.toLowerCase())
+  .refine((h) => !(NEVER_FORWARDED_HEADERS as readonly string[]).includes(h), {
+    message: 'this header is never forwarded (client credential, framing, method override or URL rewrite)',
+  });
+
+/**
+ * How the gateway treats what a client sends on this connection, the same for every connection type.
+ * Defaults are the strict side; each relaxation is an explicit per-connection decision.
+ */
+const requestsSchema = z
+  .strictObject({
+    /**
+     * Allow `;` in path segments (matrix / path parameters, `/a;v=1/b`). Off by default: servlet containers
+     * (Tomcat, Jetty, Spring) strip `;…` before routing, so `/public/..;/private` passes a rule on `/public/`
+     * and reaches `/private`. Segments that are dot-segments once `;…` is removed are refused even when on.
+     */
+    allowMatrixParams: z.boolean().default(false),
+    /**
+     * Client headers to forward although the gateway strips them by default: client-asserted identity
+     * (`forwarded`, `x-forwarded-*`, `x-real-ip`, `true-client-ip`, `x-client-ip`, `x-host`, `x-original-host`,
+     * `via`, …) and credential-shaped headers (`cookie`, `x-api-key`, `private-token`, `x-auth-token`, any
+     * name with a `token`, `api-key`, `secret`, `password`, `session` or `auth` part, …). Lower-cased.
+     */
+    forwardHeaders: z.array(headerName).default([]),
+  })
+  .prefault({});
+
 const base = {
   name: slug,
   upstream: httpUrl,
   credential: credentialSchema.optional(),
   limits: limitsSchema.optional(),
+  requests: requestsSchema,
 };
 
 const emptyOptions = z.strictObject({}).optional();

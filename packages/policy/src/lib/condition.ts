@@ -1,5 +1,6 @@
 import { type CelInput, celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
+import { QUERY_FUNCS } from './query-funcs.js';
 
 type Expr = ReturnType<typeof parse>['expr'];
 
@@ -14,8 +15,9 @@ export type ConditionResult = { ok: true; value: boolean } | { ok: false; error:
 
 export type Condition = (bindings: ConditionBindings) => ConditionResult;
 
-// One environment for every rule: the standard library plus the string extensions (lowerAscii, split, …).
-const env = celEnv({ funcs: strings });
+// One environment for every rule: the standard library, the string extensions (lowerAscii, split, …) and the
+// query helpers (queryHas, queryAny, queryAll, queryValues: repeated parameters arrive as lists).
+const env = celEnv({ funcs: [...strings, ...QUERY_FUNCS] });
 
 // Calls the planner handles itself rather than through the function registry.
 const PLANNER_CALLS = new Set(['_[_]', '_[?_]', '_?._', '_?_:_', '_&&_', '_||_', '@not_strictly_false', '__not_strictly_false__']);

@@ -17,6 +17,7 @@ export interface RequestTarget {
 const CONTROL = /[\u0000-\u001f\u007f]/;
 // After one decode, these still mean "encoded separator or dot": a double-encoding trick aimed at an upstream that decodes twice.
 const DOUBLE_ENCODED = /%(2e|2f|5c|00)/i;
+const NON_ASCII = /[^\x00-\x7f]/;
 
 function decodeSegment(seg: string): string {
   try {
@@ -27,9 +28,27 @@ function decodeSegment(seg: string): string {
 }
 
 /**
+ * True when a decoded segment would be a dot-segment for some upstream:
+ * `.`/`..` themselves; once `;` path parameters are removed (`..;jsessionid=x`,
+ * `%2e%2e%3b` — servlet containers strip them before resolving); once
+ * compatibility-normalised (full-width `．．`, `\u2024`, small full stop:
+ * NFKC makes them dots); and dots with trailing spaces (`.. `, which
+ * Windows servers trim). Any of these is refused, never normalised.
+ */
+function isDotSegment(decoded: string): boolean {
+  for (const form of NON_ASCII.test(decoded) ? [decoded, decoded.normalize('NFKC')] : [decoded]) {
+    const bare = form.split(';', 1)[0] ?? '';
+    if (bare === '.' || bare === '..' || /^\.+[\s.]*$/.test(bare)) return true;
+    if (form !== decoded && (form.includes('/') || form.includes('\\'))) return true;
+  }
+  return false;
+}
+
+/**
  * Parses `req.url`. Only origin-form (`/conn/path?query`) is accepted:
  * absolute-form (`http://host/…`) would let a client choose the upstream,
- * and asterisk-form has no connection. Dot segments, encoded `/` or `\`,
+ * and asterisk-form has no connection. Dot segments (also behind `;`
+ * parameters, percent-encoding or Unicode look-alikes), encoded `/` or `\`,
  * backslashes, NUL/control characters and double-encoded dots are refused
  * (ERR_PATH_TRAVERSAL) rather than normalised: `/conn/../other` must never
  * reach another connection or another upstream path than the one policy saw.
@@ -47,7 +66,7 @@ export function parseTarget(url: string | undefined): RequestTarget {
   const decoded: string[] = [];
   for (const seg of segments) {
     const d = decodeSegment(seg);
-    if (d === '.' || d === '..' || d.includes('/') || d.includes('\\') || d.includes('\u0000') || DOUBLE_ENCODED.test(d)) {
+    if (isDotSegment(d) || d.includes('/') || d.includes('\\') || d.includes('\u0000') || DOUBLE_ENCODED.test(d)) {
       throw new ProxyError('ERR_PATH_TRAVERSAL');
     }
     if (CONTROL.test(d)) throw new ProxyError('ERR_BAD_TARGET', 'request path holds encoded control characters');
@@ -63,6 +82,20 @@ export function parseTarget(url: string | undefined): RequestTarget {
     rawQuery,
     query: parseQuery(rawQuery),
   };
+}
+
+/**
+ * The connection's path rules (`requests.allowMatrixParams`): a `;` in a path
+ * segment (raw or `%3b`) is refused unless the connection allows matrix
+ * parameters, since servlet containers route on the segment without them
+ * while policy sees them. Dot-segments behind `;` are refused by parseTarget
+ * whatever the connection allows.
+ */
+export function checkPathParams(target: RequestTarget, allowMatrixParams: boolean): void {
+  if (allowMatrixParams) return;
+  const p = target.path;
+  // A full-width semicolon becomes `;` for an upstream that normalises (NFKC) before routing.
+  if (p.includes(';') || (NON_ASCII.test(p) && p.normalize('NFKC').includes(';'))) throw new ProxyError('ERR_PATH_PARAMETERS');
 }
 
 function parseQuery(rawQuery: string): Record<string, string | string[]> {

@@ -15,8 +15,12 @@ export interface ActionFacts {
   classification: Classification;
   decision: Decided;
   req: IncomingMessage;
-  /** `/<connection><path>` without the query (query strings may carry tokens). */
+  /** `/<connection><path>` decoded, without the query (query strings may carry tokens). */
   urlPath: string;
+  /** The same path as the client sent it, still percent-encoded (`url.original`). */
+  urlOriginal?: string;
+  /** The upstream URL the request is forwarded to, raw path, without the query (`url.full`). */
+  urlFull?: string;
   observerName: string;
 }
 
@@ -33,7 +37,7 @@ export function actionEvent(f: ActionFacts, phase: ActionEventInput['phase'], ex
     principal: f.principal,
     action: { id: f.actionId, kind: f.classification.kind, connection: f.connection.name, attributes: f.classification.attributes },
     decision: { effect: f.decision.effect, ...(f.decision.rule !== null && { rule: f.decision.rule }), reason: f.decision.reason },
-    url: { path: f.urlPath },
+    url: { path: f.urlPath, ...(f.urlOriginal !== undefined && { original: f.urlOriginal }), ...(f.urlFull !== undefined && { full: f.urlFull }) },
     source: { ...(ip !== undefined && { ip }), ...(port !== undefined && { port }) },
     destination: { address: upstream.hostname, port: upstream.port ? Number(upstream.port) : defaultPort },
     ...(typeof ua === 'string' && { userAgent: ua.slice(0, 512) }),

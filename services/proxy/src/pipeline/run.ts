@@ -8,9 +8,9 @@ import { adapterFor } from '../adapters/index.js';
 import type { Adapter, AdapterRequest } from '../adapters/types.js';
 import { ProxyError, toProxyError } from '../errors.js';
 import { limitedBody } from '../lib/body-limit.js';
-import { upstreamRequestHeaders } from '../lib/headers.js';
+import { countRawHeader, upstreamRequestHeaders } from '../lib/headers.js';
 import type { Lease } from '../lib/ports.js';
-import { parseTarget, upstreamPath } from '../lib/request-target.js';
+import { checkPathParams, parseTarget, upstreamPath } from '../lib/request-target.js';
 import { sendError } from '../lib/respond.js';
 import { refusalOf } from './decide.js';
 import { decideClassification, type PartsDecided } from './decide-parts.js';
@@ -47,6 +47,7 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     const connection = rt.connections.get(target.connection);
     if (!connection) throw new ProxyError('ERR_CONNECTION_UNKNOWN', `no connection named "${target.connection.slice(0, 64)}"`);
     connectionName = connection.name;
+    checkPathParams(target, connection.requests.allowMatrixParams);
     adapter = adapterFor(connection.type);
     if (!adapter) throw new ProxyError('ERR_ADAPTER_MISSING', `connection "${connection.name}" is of type ${connection.type}, which has no adapter yet`);
     const maxBodyBytes = Math.min(connection.limits?.maxBodyBytes ?? Number.POSITIVE_INFINITY, rt.config.gateway.limits.maxBodyBytes);
@@ -95,7 +96,22 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     const { decision } = decided;
     // Links the action to the llm exchange that proposed it (after deciding: per-ref audit fields are known then).
     const classification = await correlate(rt.services, principal, decided.classification, log);
-    facts = { actionId, requestId, principal, connection, classification, decision, req, urlPath: `/${connection.name}${target.path}`, observerName: rt.observerName };
+    const upstreamUrl = new URL(connection.upstream);
+    const forwardPath = upstreamPath(upstreamUrl, target.rawPath, '');
+    facts = {
+      actionId,
+      requestId,
+      principal,
+      connection,
+      classification,
+      decision,
+      req,
+      urlPath: `/${connection.name}${target.path}`,
+      // The raw path beside the decoded one: what the client sent and what the upstream gets, byte for byte.
+      urlOriginal: `/${connection.name}${target.rawPath}`,
+      urlFull: `${upstreamUrl.origin}${forwardPath}`,
+      observerName: rt.observerName,
+    };
     if (decision.evaluationError) log().warn({ rule: decision.rule, evaluationError: decision.evaluationError }, 'policy rule failed to evaluate');
 
     const held = decision.effect === 'review' && !decided.refusal && canHold(rt.approvals);
@@ -128,7 +144,7 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     await rt.recorder.record(actionEvent(facts, 'requested'));
     if (owner.gone.aborted) return abandoned(rt, facts, started);
 
-    const headers = upstreamRequestHeaders(req.headers);
+    const headers = upstreamRequestHeaders(req.headers, connection.requests.forwardHeaders);
     restrictAcceptEncoding(headers, lease !== undefined);
     const fwdBody = released ? released.body : classification.body !== undefined ? classification.body : contentLength === 0 || !hasBody(req) ? null : body;
     const fwdLength = released ? released.length : classification.body !== undefined ? classification.bodyLength : contentLength;
@@ -139,7 +155,7 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     const upstreamStarted = process.hrtime.bigint();
     const upstream = await rt.forwarder.forward(connection, {
       method: areq.method,
-      path: upstreamPath(new URL(connection.upstream), target.rawPath, target.rawQuery),
+      path: `${forwardPath}${target.rawQuery}`,
       headers,
       body: fwdBody,
       timeoutMs: connection.limits?.timeoutMs ?? rt.config.gateway.limits.upstreamIdleTimeoutMs,
@@ -231,6 +247,8 @@ function checkFraming(req: IncomingMessage, _max: number): void {
   if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] !== undefined) {
     throw new ProxyError('ERR_BAD_REQUEST', 'both Content-Length and Transfer-Encoding are present');
   }
+  // Two Hosts: node keeps the first, another hop may route on the second.
+  if (countRawHeader(req.rawHeaders, 'host') > 1) throw new ProxyError('ERR_BAD_REQUEST', 'more than one Host header');
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
     throw new ProxyError('ERR_BAD_REQUEST', 'only Transfer-Encoding: chunked is accepted');
