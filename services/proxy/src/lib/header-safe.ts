@@ -9,7 +9,6 @@
 
 /** Visible ASCII and space: what every header value built here is made of. */
 const SAFE_VALUE = /^[\x20-\x7e]*$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is replaced
 const UNSAFE_CHARS = /[^\x20-\x7e]/gu;
 /** RFC 9110 token: the only characters of a field name. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
