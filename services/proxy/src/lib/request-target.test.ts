@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseTarget, upstreamPath } from './request-target.js';
+import { checkPathParams, parseTarget, upstreamPath } from './request-target.js';
 
 const code = (url: string): string | undefined => {
   try {
@@ -41,4 +41,43 @@ test('target - non-origin forms, fragments, control characters and bad encoding 
 test('target - the upstream base path is joined with the forwarded path', () => {
   assert.equal(upstreamPath(new URL('https://h/v3/'), '/repos', '?a=1'), '/v3/repos?a=1');
   assert.equal(upstreamPath(new URL('https://h'), '/repos', ''), '/repos');
+});
+
+test('target - dot-segments behind ; parameters, encodings and Unicode look-alikes are refused', () => {
+  for (const url of [
+    '/api/public/..;/private',
+    '/api/public/..;jsessionid=1/x',
+    '/api/public/.;/x',
+    '/api/public/%2e%2e;/x',
+    '/api/public/%2e%2e%3b/x',
+    '/api/public/%2E%2E%3Bv=1/x',
+    '/api/public/%EF%BC%8E%EF%BC%8E/x',
+    '/api/public/%EF%BC%8E%EF%BC%8E%EF%BC%9B/x',
+    '/api/public/%E2%80%A5/x',
+    '/api/public/%EF%B9%92%EF%B9%92/x',
+    '/api/public/..%20/x',
+    '/api/public/.../x',
+    '/api/a%EF%BC%8Fb',
+    '/api/a%EF%BC%BCb',
+  ]) {
+    assert.equal(code(url), 'ERR_PATH_TRAVERSAL', url);
+  }
+  // Names that merely contain dots stay usable.
+  for (const url of ['/api/.well-known/x', '/api/v1.2/x', '/api/a..b', '/api/..a', '/api/%E2%82%AC']) assert.equal(code(url), undefined, url);
+});
+
+test('target - a ; in a path segment is refused unless the connection allows matrix parameters', () => {
+  const paramCode = (url: string, allow: boolean): string | undefined => {
+    try {
+      checkPathParams(parseTarget(url), allow);
+      return undefined;
+    } catch (err) {
+      return (err as { code: string }).code;
+    }
+  };
+  for (const url of ['/api/a;b', '/api/a%3bb', '/api/a%3Bb/x', '/api/a%EF%BC%9Bb']) {
+    assert.equal(paramCode(url, false), 'ERR_PATH_PARAMETERS', url);
+    assert.equal(paramCode(url, true), undefined, url);
+  }
+  assert.equal(paramCode('/api/a?x=1;2', false), undefined, 'a ; in the query is not a path parameter');
 });
