@@ -95,6 +95,12 @@ export async function startGateway(config: Config, opts: { only?: string[] } = {
 export async function start(_args: string[], io: Output): Promise<ExitCode> {
   const file = resolveStartConfig();
   const config = loadConfig({ path: file });
+  // Every request handler catches and answers its own errors; one reaching here is a bug, logged loudly.
+  // It is no substitute for that handling (node's default would end the process for every client).
+  const fatal = createLogger({ name: 'agentgate', level: config.log.level });
+  process.on('unhandledRejection', (reason: unknown) => {
+    fatal.fatal({ err: reason }, 'unhandled promise rejection (a bug: every handler must catch its errors)');
+  });
   const gw = await startGateway(config);
   io.out(`agentgate started (${config.bus.natsUrl ? 'NATS' : 'in-process bus'}, config ${file})`);
   io.out(`services: ${gw.components.map((c) => c.name).join(', ')}`);
