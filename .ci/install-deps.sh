@@ -108,5 +108,6 @@ if ! command -v helm >/dev/null 2>&1 && [ ! -x "$GOBIN_DIR/helm" ]; then
   fi
 fi
 if [ ! -e /usr/local/bin/helm ] && [ -x "$GOBIN_DIR/helm" ]; then ln -sf "$GOBIN_DIR/helm" /usr/local/bin/helm; fi
+bash "$ROOT/.ci/install-docker.sh" # Docker engine + local base image for the registry tests
 
 log "ok"

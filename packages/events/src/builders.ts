@@ -62,6 +62,7 @@ export interface ActionEventInput {
   durationNs?: number;
   masking?: AgentgateFields['masking'];
   git?: AgentgateFields['git'];
+  registry?: AgentgateFields['registry'];
   llm?: AgentgateFields['llm'];
   link?: AgentgateFields['link'];
   exposure?: AgentgateFields['exposure'];
@@ -107,6 +108,7 @@ export function buildActionEvent(input: ActionEventInput): AuditEvent {
     ...(input.decision !== undefined && { decision: input.decision }),
     ...(input.masking !== undefined && { masking: input.masking }),
     ...(input.git !== undefined && { git: input.git }),
+    ...(input.registry !== undefined && { registry: input.registry }),
     ...(input.llm !== undefined && { llm: input.llm }),
     ...(input.link !== undefined && { link: input.link }),
     ...(input.exposure !== undefined && { exposure: input.exposure }),

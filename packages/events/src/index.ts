@@ -51,6 +51,7 @@ export type {
   GenAiFields,
   GitRefKind,
   GitRefUpdate,
+  RegistryFields,
   HttpFields,
   LinkRule,
   MaskingFinding,

@@ -153,6 +153,19 @@ const agentgateSchema = z.strictObject({
       bytes: count.optional(),
     })
     .optional(),
+  /** A container registry action (registry adapter): what was pulled, pushed, overwritten or deleted. */
+  registry: z
+    .strictObject({
+      repository: id,
+      tag: str.optional(),
+      digest: str.optional(),
+      media_type: str.optional(),
+      size: count.optional(),
+      tag_existed: z.boolean().optional(),
+      previous_digest: str.optional(),
+      mount_from: str.optional(),
+    })
+    .optional(),
   llm: z.record(z.string(), z.unknown()).optional(),
   link: z
     .strictObject({

@@ -29,6 +29,8 @@ export type AgentgateFields = AuditEvent['agentgate'];
 export type Decision = NonNullable<AgentgateFields['decision']>;
 /** `agentgate.approval` of an event (held / approved / rejected / expired). */
 export type ApprovalFields = NonNullable<AgentgateFields['approval']>;
+/** `agentgate.registry` of an event. */
+export type RegistryFields = NonNullable<AgentgateFields['registry']>;
 export type GitRefUpdate = NonNullable<AgentgateFields['git']>['refs'][number];
 export type MaskingFinding = NonNullable<AgentgateFields['masking']>['findings'][number];
 export type HttpFields = NonNullable<AuditEvent['http']>;

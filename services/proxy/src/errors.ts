@@ -15,6 +15,8 @@ export const PROXY_ERRORS = {
   ERR_CONNECTION_UNKNOWN: { status: 404, text: 'no such connection' },
   ERR_NOT_FOUND: { status: 404, text: 'not found' },
   ERR_METHOD_NOT_ALLOWED: { status: 405, text: 'method not allowed' },
+  ERR_MANIFEST_INVALID: { status: 400, text: 'the image manifest is malformed' },
+  ERR_DIGEST_INVALID: { status: 400, text: 'the content does not match its digest' },
   ERR_REQUEST_TIMEOUT: { status: 408, text: 'the request took too long to arrive' },
   ERR_BODY_TOO_LARGE: { status: 413, text: 'request body exceeds the limit' },
   ERR_HEADERS_TOO_LARGE: { status: 431, text: 'request headers exceed the limit' },

@@ -116,7 +116,21 @@ export const connectionSchema = z.discriminatedUnion('type', [
       })
       .prefault({}),
   }),
-  z.strictObject({ ...base, type: z.literal('registry'), options: emptyOptions }),
+  z.strictObject({
+    ...base,
+    type: z.literal('registry'),
+    options: z
+      .strictObject({
+        /**
+         * Token endpoints (`realm` of the upstream's Bearer challenge) the gateway may send the credential to,
+         * as URLs whose origin is compared; a realm on the upstream's own host name needs no entry.
+         */
+        tokenRealms: z.array(httpUrl).default([]),
+        /** Largest manifest the gateway reads, digests and forwards (Distribution's own limit is 4 MiB). */
+        maxManifestBytes: posInt.max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+      })
+      .prefault({}),
+  }),
   z.strictObject({ ...base, type: z.literal('kubernetes'), options: emptyOptions }),
   z.strictObject({ ...base, type: z.literal('llm'), options: z.strictObject({ provider: z.enum(['openai', 'anthropic']) }) }),
 ]);

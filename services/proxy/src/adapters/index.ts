@@ -1,6 +1,7 @@
 import { gitAdapter } from './git/index.js';
 import { httpAdapter } from './http/index.js';
 import { llmAdapter } from './llm/index.js';
+import { registryAdapter } from './registry/index.js';
 import type { Adapter, Connection } from './types.js';
 
 /** One line per protocol: the only place that knows which adapters exist. */
@@ -8,6 +9,7 @@ const ADAPTERS: Partial<Record<Connection['type'], Adapter>> = {
   http: httpAdapter,
   git: gitAdapter,
   llm: llmAdapter,
+  registry: registryAdapter,
 };
 
 /** The adapter of a connection type, or undefined when this version has none (requests are then refused). */

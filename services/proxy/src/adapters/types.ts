@@ -52,6 +52,10 @@ import type { ExchangeStore } from './llm/exchange-store.js';
  *   `upgrades: true` (not yet implemented in the pipeline); `renderError`
  *   returns a `Status` object (`kind: Status`, `reason: Forbidden`) so
  *   kubectl prints the reason.
+ * - **registry** (`type: registry`, see registry/README.md): clients reach it
+ *   under `/v2/<connection>/…` (registry/route.ts maps that to the connection);
+ *   `authorizeUpstream` runs the registry token flow, `responseHead` rewrites
+ *   upload `Location` and `Link` headers into the gateway's URL space.
  */
 /** A configured connection, as the frozen config holds it. */
 export type Connection = Config['connections'][number];
@@ -67,6 +71,23 @@ export interface Adapter {
   renderError?(err: ProxyError, ctx: { connection: string | undefined; requestId: string }): RenderedError;
   /** Observes the (already masked) response body as it streams, e.g. to record an LLM completion. */
   observeResponse?(req: AdapterRequest, classification: Classification): ResponseObserver | undefined;
+  /**
+   * Puts the leased credential on the forwarded request instead of the plain injection (a registry's
+   * token flow exchanges it for a scoped bearer first). Throw a ProxyError to refuse (nothing was forwarded).
+   */
+  authorizeUpstream?(req: AdapterRequest, classification: Classification, lease: Lease, headers: Record<string, string | string[]>): Promise<void>;
+  /**
+   * Rewrites the upstream response head before it is masked and sent (a registry's upload `Location`
+   * and `Link` into the gateway's URL space), and adds audit fields learned from it for the completed
+   * event. Throw a ProxyError to refuse the response (the client gets the error, the upstream body is dropped).
+   */
+  responseHead?(req: AdapterRequest, classification: Classification, head: UpstreamHead): { headers: Record<string, string | string[]>; audit?: Pick<ActionEventInput, 'registry'> };
+}
+
+/** The status and headers (hop-by-hop already removed, names lower-case) of an upstream response. */
+export interface UpstreamHead {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
 }
 
 /** What an adapter sees of a request, after authentication and target checks. */
@@ -176,7 +197,7 @@ export interface Classification {
   /** Length of `body` when known (sent as Content-Length). */
   readonly bodyLength?: number;
   /** Protocol-specific audit fields copied into the requested/completed events. */
-  readonly audit?: Pick<ActionEventInput, 'git' | 'llm' | 'genAi' | 'link' | 'masking'>;
+  readonly audit?: Pick<ActionEventInput, 'git' | 'registry' | 'llm' | 'genAi' | 'link' | 'masking'>;
   /** Parts decided one by one (a push's ref updates); the request goes on only when every part is allowed. */
   readonly parts?: ClassifiedParts;
   /** The adapter refuses the action on its own rule (e.g. a secret in a prompt): recorded as a denial by `rule`, never forwarded. */

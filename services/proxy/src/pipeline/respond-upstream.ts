@@ -20,7 +20,7 @@ export interface ResponseOutcome {
   /** Bytes received from upstream (before decoding). */
   bytesUpstream: number;
   masking: { count: number; findings: Array<{ type: string; ref?: string; count: number }> };
-  observed: Pick<ActionEventInput, 'llm' | 'genAi' | 'link'>;
+  observed: Pick<ActionEventInput, 'llm' | 'genAi' | 'link' | 'registry'>;
   /** Set when the response failed after it started (the client saw a cut-off body). */
   error?: ProxyError;
   /** The status the client got when it differs from the upstream's (a refusal sent instead of the body). */
@@ -59,7 +59,8 @@ export async function streamResponse(
   const { res, upstream } = x;
   const small = await smallResponse(rt, x);
   if (small) return small;
-  let headers = downstreamResponseHeaders(upstream.headers);
+  const head = responseHead(x);
+  let headers = head.headers;
   const upstreamCount = new ByteCounter();
   const outCount = new ByteCounter();
   const stages: Transform[] = [upstreamCount];
@@ -138,7 +139,7 @@ export async function streamResponse(
     bytesOut: outCount.bytes,
     bytesUpstream: upstreamCount.bytes,
     masking: mergeFindings(findings),
-    observed: observer ? observer.finish() : {},
+    observed: { ...head.audit, ...(observer ? observer.finish() : {}) },
     ...(error && { error }),
     ...(clientStatus !== undefined && { clientStatus }),
   };
@@ -193,7 +194,8 @@ async function smallResponse(rt: ProxyRuntime, x: Parameters<typeof streamRespon
   } catch (err) {
     throw upstreamError(x.connection, err);
   }
-  let headers = downstreamResponseHeaders(h);
+  const head = responseHead(x);
+  let headers = head.headers;
   const findings: Finding[][] = [];
   let out = body;
   if (x.lease) {
@@ -208,5 +210,22 @@ async function smallResponse(rt: ProxyRuntime, x: Parameters<typeof streamRespon
   headers['content-length'] = String(out.length);
   res.writeHead(upstream.statusCode, headers);
   res.end(out);
-  return { bytesOut: out.length, bytesUpstream: body.length, masking: mergeFindings(findings), observed: {} };
+  return { bytesOut: out.length, bytesUpstream: body.length, masking: mergeFindings(findings), observed: { ...head.audit } };
+}
+
+/**
+ * The response head the client gets, before masking: hop-by-hop headers
+ * dropped, then the adapter's rewrite (a registry's Location and Link). An
+ * adapter refusal drops the upstream body and is thrown before anything
+ * was written, so the client gets a clean error.
+ */
+function responseHead(x: Parameters<typeof streamResponse>[1]): { headers: Record<string, string | string[]>; audit?: Pick<ActionEventInput, 'registry'> } {
+  const headers = downstreamResponseHeaders(x.upstream.headers);
+  if (!x.adapter.responseHead) return { headers };
+  try {
+    return x.adapter.responseHead(x.areq, x.classification, { status: x.upstream.statusCode, headers });
+  } catch (err) {
+    x.upstream.body.destroy();
+    throw err;
+  }
 }

@@ -5,6 +5,7 @@ import { newEventId } from '@agentgate/events';
 import { childFor, type LogContext, type Logger } from '@agentgate/log';
 import { canHold, holdForApproval, type Released, type WithApprovals } from '../approvals/hold.js';
 import { adapterFor } from '../adapters/index.js';
+import { handleRegistryRoot, registryRoute } from '../adapters/registry/route.js';
 import type { Adapter, AdapterRequest } from '../adapters/types.js';
 import { ProxyError, toProxyError } from '../errors.js';
 import { limitedBody } from '../lib/body-limit.js';
@@ -41,9 +42,16 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
   // Who writes the response head: the pipeline, or an adapter keeping a long request alive in band.
   const owner = new ResponseOwner(res, requestId);
   let authenticated = false;
+  let requested = false;
   try {
     checkFraming(req, rt.config.gateway.limits.maxBodyBytes);
-    const target = parseTarget(req.url);
+    // Registry clients speak only to /v2/ at the root: the ping and catalog are answered there, /v2/<connection>/… is routed.
+    const registry = registryRoute(req.url, rt.connections);
+    if (registry?.root) {
+      await handleRegistryRoot(rt, req, res, registry.root);
+      return;
+    }
+    const target = registry?.target ?? parseTarget(req.url);
     const connection = rt.connections.get(target.connection);
     if (!connection) throw new ProxyError('ERR_CONNECTION_UNKNOWN', `no connection named "${target.connection.slice(0, 64)}"`);
     connectionName = connection.name;
@@ -142,6 +150,7 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     if (owner.gone.aborted) return abandoned(rt, facts, started);
     // No record, no action: the intent must be stored before a byte goes upstream.
     await rt.recorder.record(actionEvent(facts, 'requested'));
+    requested = true;
     if (owner.gone.aborted) return abandoned(rt, facts, started);
 
     const headers = upstreamRequestHeaders(req.headers, connection.requests.forwardHeaders);
@@ -149,7 +158,8 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     const fwdBody = released ? released.body : classification.body !== undefined ? classification.body : contentLength === 0 || !hasBody(req) ? null : body;
     const fwdLength = released ? released.length : classification.body !== undefined ? classification.bodyLength : contentLength;
     if (fwdLength !== undefined && fwdBody !== null) headers['content-length'] = String(fwdLength);
-    if (lease) injectCredential(headers, lease, connection.name);
+    if (lease && adapter.authorizeUpstream) await adapter.authorizeUpstream(areq, classification, lease, headers);
+    else if (lease) injectCredential(headers, lease, connection.name);
 
     const abort = abortOnClientGone(owner.gone, fwdBody, classification.effect !== undefined);
     const upstreamStarted = process.hrtime.bigint();
@@ -200,7 +210,8 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     const err = toProxyError(raw);
     if (err.code === 'ERR_INTERNAL') log().error({ err: raw }, 'internal error');
     else log().info({ code: err.code, status: err.status, cause: causeCode(err.cause) }, 'request refused');
-    if (facts && (err.code === 'ERR_UPSTREAM_UNREACHABLE' || err.code === 'ERR_UPSTREAM_TIMEOUT' || err.code === 'ERR_CREDENTIAL_UNAVAILABLE')) {
+    // Nothing half-recorded: once `requested` is on the record, every failure after it is recorded too.
+    if (facts && (requested || err.code === 'ERR_UPSTREAM_UNREACHABLE' || err.code === 'ERR_UPSTREAM_TIMEOUT' || err.code === 'ERR_CREDENTIAL_UNAVAILABLE')) {
       rt.recorder.recordLater(actionEvent(facts, 'failed', { reason: err.message, durationNs: Number(process.hrtime.bigint() - started) }));
     }
     // Refused before anyone was authenticated: no action event can name a principal, so it is counted as a refusal (aggregated).
