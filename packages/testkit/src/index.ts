@@ -10,6 +10,8 @@ export { startGitServer } from './git-server.js';
 export { startDelayProxy } from './delay-proxy.js';
 export { isolatedGitEnv, redactCredentials, runGit } from './git-cli.js';
 export { startRegistry } from './registry.js';
+export { libtrustKeyId, startRegistryTokenIssuer } from './registry-token-issuer.js';
+export { buildTestImage, DOCKER_BASE_IMAGE, DOCKERD_LOG, dockerCli } from './docker.js';
 export type { TestkitErrorCode } from './errors.js';
 export type { TempDir } from './temp-dir.js';
 export type { WaitForOptions } from './wait-for.js';
@@ -26,3 +28,5 @@ export type {
 export type { RunGitOptions } from './git-cli.js';
 export type { DelayedRequest, DelayProxy, DelayRule } from './delay-proxy.js';
 export type { Registry, StartRegistryOptions } from './registry.js';
+export type { RegistryTokenIssuer, StartRegistryTokenIssuerOptions, TokenRequestRecord } from './registry-token-issuer.js';
+export type { DockerCli, DockerRun, TestLayer } from './docker.js';

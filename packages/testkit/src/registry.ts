@@ -13,6 +13,11 @@ import { tempDir } from './temp-dir.js';
 export interface StartRegistryOptions {
   /** When set, the registry requires HTTP Basic with this credential (htpasswd, bcrypt). */
   auth?: { username: string; password: string };
+  /**
+   * When set, the registry requires bearer tokens from this token server (`auth: token`):
+   * pass a RegistryTokenIssuer (startRegistryTokenIssuer). Exclusive with `auth`.
+   */
+  tokenAuth?: { realm: string; service: string; issuer: string; rootCertBundle: string };
   /** Default 20 s. */
   startTimeoutMs?: number;
 }
@@ -41,7 +46,7 @@ export interface Registry {
 /**
  * Starts Debian's docker-registry with a generated config: filesystem
  * storage in a temp dir, loopback address, deletes enabled, optional
- * htpasswd auth.
+ * htpasswd or token auth.
  */
 export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Registry> {
   const bin = requireBinary('docker-registry', 'apt-get install -y docker-registry');
@@ -52,7 +57,10 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Re
   const configFile = join(tmp.path, 'config.yml');
   const logFile = join(tmp.path, 'registry.log');
   let auth: object | undefined;
-  if (opts.auth) {
+  if (opts.tokenAuth) {
+    const t = opts.tokenAuth;
+    auth = { token: { realm: t.realm, service: t.service, issuer: t.issuer, rootcertbundle: t.rootCertBundle } };
+  } else if (opts.auth) {
     const htpasswdFile = join(tmp.path, 'htpasswd');
     writeFileSync(htpasswdFile, `${bcryptHtpasswdLine(opts.auth.username, opts.auth.password)}\n`, { mode: 0o600 });
     auth = { htpasswd: { realm: 'agentgate-test-registry', path: htpasswdFile } };
