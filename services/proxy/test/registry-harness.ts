@@ -284,7 +284,8 @@ export function tarOf(files: Record<string, Buffer | string>): Buffer {
  * A registry stand-in that misbehaves by repository: `fail/…` answers 500,
  * `hang/…` never answers, `evil/…` starts uploads with a Location on
  * another host, `ok/…` answers a manifest HEAD with 404 and accepts
- * manifest PUTs (201). `/v2/` asks for Basic like an htpasswd registry.
+ * manifest PUTs (201), `link/…` answers a tags list with a Link on its own
+ * host and one elsewhere. `/v2/` asks for Basic like an htpasswd registry.
  * It records what reached it, so tests can prove nothing did.
  */
 export interface FlakyRegistry {
@@ -318,6 +319,13 @@ export async function startFlakyRegistry(): Promise<FlakyRegistry> {
     if (url.startsWith('/v2/evil/') && req.method === 'POST') {
       res.writeHead(202, { location: 'http://uploads.evil.example:5000/v2/evil/app/blobs/uploads/abc?_state=x', 'content-length': 0 });
       res.end();
+      return;
+    }
+    if (url.startsWith('/v2/link/')) {
+      const body = '{"name":"link/app","tags":["a"]}';
+      const self = `http://${req.headers.host}/v2/link/app/tags/list?last=a&n=1`;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, link: `<${self}>; rel="next", <https://elsewhere.example/v2/x>; rel="other"` });
+      res.end(body);
       return;
     }
     if (url.startsWith('/v2/ok/') && req.method === 'HEAD') {
