@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { buildActionEvent } from '@agentgate/events';
+import { auditEventSchema, buildActionEvent } from '@agentgate/events';
 import { deployDir } from '../src/lib/setup.js';
 
 interface SavedObject {
@@ -106,3 +106,17 @@ for (const template of ['elasticsearch/index-template.json', 'opensearch/index-t
     assert.deepEqual(paths.filter((p) => !mapped.has(p)), []);
   });
 }
+
+// agentgate.registry (registry adapter): every key of the event schema's object is mapped, with its type, in both templates.
+test('index templates - agentgate.registry: every field of the event schema is mapped in both templates', () => {
+  const registry = auditEventSchema.shape.agentgate.shape.registry.unwrap().shape;
+  const expected: Record<string, string> = { size: 'long', tag_existed: 'boolean' };
+  for (const template of ['elasticsearch/index-template.json', 'opensearch/index-template.json']) {
+    const t = JSON.parse(readFileSync(`${deployDir()}/${template}`, 'utf8')) as {
+      template: { mappings: { properties: { agentgate: { properties: { registry: { properties: Record<string, { type: string }> } } } } } };
+    };
+    const mapped = t.template.mappings.properties.agentgate.properties.registry.properties;
+    assert.deepEqual(Object.keys(mapped).sort(), Object.keys(registry).sort(), template);
+    for (const [field, m] of Object.entries(mapped)) assert.equal(m.type, expected[field] ?? 'keyword', `${template}: agentgate.registry.${field}`);
+  }
+});
