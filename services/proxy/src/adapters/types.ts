@@ -200,6 +200,12 @@ export interface Classification {
   readonly audit?: Pick<ActionEventInput, 'git' | 'registry' | 'llm' | 'genAi' | 'link' | 'masking'>;
   /** Parts decided one by one (a push's ref updates); the request goes on only when every part is allowed. */
   readonly parts?: ClassifiedParts;
+  /**
+   * The response body is content-addressed (a registry blob fetched by digest, which the client verifies):
+   * it streams without masking, which could only corrupt it into a digest mismatch. Headers are still masked.
+   * See registry/README.md for why this is no weaker than masking it.
+   */
+  readonly verbatimBody?: boolean;
   /** The adapter refuses the action on its own rule (e.g. a secret in a prompt): recorded as a denial by `rule`, never forwarded. */
   readonly refusal?: { rule: string; reason: string };
   /**

@@ -34,7 +34,9 @@ function bodyless(method: string, status: number): boolean {
 /**
  * Streams the upstream response to the client: hop-by-hop headers dropped,
  * every header and body byte masked for the leased credential (decoded
- * first when compressed), with backpressure end to end (stream.pipeline).
+ * first when compressed; the body of a classification marked `verbatimBody`,
+ * a content-addressed registry blob, is passed as is), with backpressure end
+ * to end (stream.pipeline).
  * Errors before the head is written are thrown (the caller answers with a
  * clean error); after that the client connection is cut, since a partial
  * body cannot be turned into an error response. A decoded body's head waits
@@ -70,7 +72,7 @@ export async function streamResponse(
   let decoding = false;
   if (x.lease) {
     const masker = rt.maskerFor(x.lease);
-    if (!noBody) {
+    if (!noBody && !x.classification.verbatimBody) {
       let decoders: Transform[];
       try {
         decoders = decodersFor(headers['content-encoding']);
@@ -203,9 +205,11 @@ async function smallResponse(rt: ProxyRuntime, x: Parameters<typeof streamRespon
     const masked = maskHeaders(masker, headers);
     headers = masked.headers;
     findings.push(masked.findings);
-    const b = masker.maskBytes(body);
-    out = b.bytes;
-    findings.push(b.findings);
+    if (!x.classification.verbatimBody) {
+      const b = masker.maskBytes(body);
+      out = b.bytes;
+      findings.push(b.findings);
+    }
   }
   headers['content-length'] = String(out.length);
   res.writeHead(upstream.statusCode, headers);

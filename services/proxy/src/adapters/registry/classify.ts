@@ -43,7 +43,8 @@ export async function classifyRegistry(req: AdapterRequest): Promise<Classificat
       if (req.method === 'DELETE') return deleteManifest(req, conn, route);
       break;
     case 'blob':
-      if (PULL.has(req.method)) return done('registry.pull', { ...base, operation: 'read', digest: route.digest });
+      // A blob is content-addressed: it streams verbatim (see README.md, "Masking").
+      if (PULL.has(req.method)) return { ...done('registry.pull', { ...base, operation: 'read', digest: route.digest }), verbatimBody: true };
       if (req.method === 'DELETE') return done('registry.delete', { ...base, operation: 'delete', digest: route.digest });
       break;
     case 'tags':
