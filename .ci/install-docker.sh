@@ -37,7 +37,23 @@ fi
 # it negotiates the API version down, so either client works.
 DOCKER="$(command -v docker || echo /usr/bin/docker)"
 
+# A pid file left by a dockerd or managed containerd that was killed (CI ends what a session left
+# running) makes the next dockerd wait for a containerd that is gone: drop pid files whose process
+# is not alive (absent, a zombie, or another program by now).
+stale_pid_file() {
+  local file="$1" comm="$2" pid
+  [ -f "$file" ] || return 1
+  pid="$(cat "$file" 2>/dev/null)"
+  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 0
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 0
+  [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = "Z" ]
+}
+
 if ! "$DOCKER" info >/dev/null 2>&1; then
+  if ! pgrep -x dockerd >/dev/null 2>&1; then
+    if stale_pid_file /var/run/docker/containerd/containerd.pid containerd; then as_root rm -f /var/run/docker/containerd/containerd.pid; fi
+    if stale_pid_file /var/run/docker.pid dockerd; then as_root rm -f /var/run/docker.pid; fi
+  fi
   log "starting dockerd"
   # No init system here: run it detached. 127.0.0.0/8 is an insecure registry by default,
   # so loopback registries need no TLS and no --insecure-registry flag.
