@@ -203,7 +203,7 @@ export interface Classification {
   /**
    * The response body is content-addressed (a registry blob fetched by digest, which the client verifies):
    * it streams without masking, which could only corrupt it into a digest mismatch. Headers are still masked.
-   * See registry/README.md for why this is no weaker than masking it.
+   * The trade-off is in registry/README.md ("Masking").
    */
   readonly verbatimBody?: boolean;
   /** The adapter refuses the action on its own rule (e.g. a secret in a prompt): recorded as a denial by `rule`, never forwarded. */
