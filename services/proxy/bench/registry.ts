@@ -14,42 +14,16 @@
  * skopeo and the registries are child processes.
  */
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { BASIC_USER } from '../test/harness.js';
-import { startRegistryHarness, tarOf } from '../test/registry-harness.js';
+import { startRegistryHarness, writeBigOciImage } from '../test/registry-harness.js';
 
 const MB = 1024 * 1024;
 const arg = (name: string, dflt: number): number => Number(process.argv.find((a) => a.startsWith(`${name}=`))?.split('=')[1] ?? dflt);
 const size = arg('MB', 200);
 const layers = arg('layers', 4);
 const rounds = arg('rounds', 3);
-
-/** An OCI layout with `layers` gzip layers of random data, written under `dir`. */
-function writeImage(dir: string): string {
-  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
-  const blob = (bytes: Buffer): { digest: string; size: number } => {
-    const hex = createHash('sha256').update(bytes).digest('hex');
-    writeFileSync(join(dir, 'blobs', 'sha256', hex), bytes);
-    return { digest: `sha256:${hex}`, size: bytes.length };
-  };
-  const diffIds: string[] = [];
-  const descs = [];
-  for (let i = 0; i < layers; i++) {
-    const tar = tarOf({ [`data-${i}.bin`]: randomBytes(Math.round((size * MB) / layers)) });
-    diffIds.push(`sha256:${createHash('sha256').update(tar).digest('hex')}`);
-    descs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...blob(gzipSync(tar, { level: 1 })) });
-  }
-  const config = blob(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } })));
-  const manifest = blob(
-    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: descs })),
-  );
-  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }));
-  return `oci:${dir}`;
-}
 
 function skopeo(args: string[], home: string): Promise<void> {
   return new Promise((resolve, reject) =>
@@ -86,7 +60,7 @@ try {
   for (let r = 0; r < rounds; r++) {
     for (const via of r % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const)) {
       const repo = `bench/${via}-${r}`;
-      const src = writeImage(join(h.dir, `src-${via}-${r}`));
+      const src = writeBigOciImage(join(h.dir, `src-${via}-${r}`), { mb: size, layers });
       const push = await measure(() => skopeo(['copy', '-q', '--dest-tls-verify=false', '--dest-creds', creds[via], src, image(via, repo)], home));
       const pull = await measure(() =>
         skopeo(['copy', '-q', '--src-tls-verify=false', '--src-creds', creds[via], image(via, repo), `oci:${join(h.dir, `pulled-${via}-${r}`)}`], home),

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { Bus } from '@agentgate/bus';
 import { loadConfig } from '@agentgate/config';
 import type { AuditEvent } from '@agentgate/events';
@@ -253,6 +254,36 @@ export function writeOciImage(dir: string, tag: string, files: Record<string, Bu
     }),
   );
   return { dir, ref: `oci:${dir}:${tag}` };
+}
+
+/**
+ * An OCI layout (`oci:<dir>`, no tag) of `layers` gzip layers of random data, `mb` MB in all:
+ * gzip-framed beforehand at level 0 (stored blocks: random data would not shrink anyway, and the
+ * framing costs no CPU), so skopeo sends the blobs as they are instead of compressing on the fly. Fresh random data: every call is new blobs.
+ */
+export function writeBigOciImage(dir: string, x: { mb: number; layers: number }): string {
+  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const blob = (bytes: Buffer): { digest: string; size: number } => {
+    const hex = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(join(dir, 'blobs', 'sha256', hex), bytes);
+    return { digest: `sha256:${hex}`, size: bytes.length };
+  };
+  const diffIds: string[] = [];
+  const descs = [];
+  for (let i = 0; i < x.layers; i++) {
+    const tar = tarOf({ [`data-${i}.bin`]: randomBytes(Math.round((x.mb * 1024 * 1024) / x.layers)) });
+    diffIds.push(`sha256:${createHash('sha256').update(tar).digest('hex')}`);
+    descs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...blob(gzipSync(tar, { level: 0 })) });
+  }
+  const config = blob(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } })));
+  const manifest = blob(
+    Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: descs }),
+    ),
+  );
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }));
+  return `oci:${dir}`;
 }
 
 /** A ustar archive of regular files (mode 0644), enough for an image layer. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { call, pendingId } from './approvals-harness.js';
 import { auditEvents, rawHttp } from './harness.js';
-import { type RegistryHarness, registryEvents, settled, skopeo, startRegistryHarness, upstreamDigest, writeOciImage } from './registry-harness.js';
+import { type RegistryHarness, registryEvents, settled, skopeo, startRegistryHarness, upstreamDigest, writeBigOciImage, writeOciImage } from './registry-harness.js';
 
 let h: RegistryHarness;
 before(async () => {
@@ -148,6 +148,21 @@ describe('registry with skopeo', () => {
     assert.equal(upstreamDigest(h.hub, repo, 'old'), null, 'deleted after approval');
     const phases = (await registryEvents(h, (e) => e.agentgate.action.id === id, 'completed')).map((e) => e.agentgate.action.phase);
     assert.deepEqual(phases, ['held', 'approved', 'requested', 'completed']);
+  });
+
+  it('registry - skopeo pushes and pulls a 200 MB image of four layers through the token-auth registry', async () => {
+    const src = writeBigOciImage(join(h.dir, 'big'), { mb: 200, layers: 4 });
+    const pushed = await skopeo(h, ['copy', ...creds(), src, dest('tok', 'acme/big', '1')]);
+    assert.equal(pushed.code, 0, pushed.stderr.slice(-2000));
+    const digest = upstreamDigest(h.tok, 'acme/big', '1');
+    assert.ok(digest);
+    const pulled = await skopeo(h, ['copy', '--src-tls-verify=false', '--src-creds', `oidc:${h.token}`, dest('tok', 'acme/big', '1'), `oci:${join(h.dir, 'big-back')}:1`]);
+    assert.equal(pulled.code, 0, pulled.stderr.slice(-2000));
+    const events = await registryEvents(h, (e) => e.agentgate.registry?.repository === 'acme/big', settled);
+    const sum = (op: string) =>
+      events.filter((e) => e.agentgate.action.phase === 'completed' && e.agentgate.action.attributes?.operation === op).reduce((n, e) => n + (e.http?.response?.bytes ?? 0) + (e.http?.request?.bytes ?? 0), 0);
+    assert.ok(sum('upload-chunk') + sum('upload-finish') >= 200 * 1024 * 1024, 'the layers went up through the gateway');
+    assert.ok(sum('read') >= 200 * 1024 * 1024, 'and came back through it');
   });
 
   it('registry - the catalog lists only the connections policy lets the principal list, named as clients pull them', async () => {
