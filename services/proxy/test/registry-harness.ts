@@ -127,8 +127,8 @@ export async function startRegistryHarness(): Promise<RegistryHarness> {
   const logger = createLogger({ name: 'proxy', level: 'warn', destination: { write: () => {} } });
   const proxy = await startProxy(backends.bus, config, logger, { host: '127.0.0.1', port: 0 });
   const token = await issuer.mint(githubClaims({ repository: 'acme/app' }));
-  const approverToken = await issuer.mint(githubClaims({ repository: 'acme/ops', run_id: '7100000777' }));
-  const outsiderToken = await issuer.mint(githubClaims({ repository: 'other/app', run_id: '7100000888' }));
+  const approverToken = await issuer.mint(githubClaims({ repository: 'acme/ops', run_id: '7100000777', actor: 'release-manager', actor_id: '710001' }));
+  const outsiderToken = await issuer.mint(githubClaims({ repository: 'other/app', run_id: '7100000888', actor: 'stranger', actor_id: '710002' }));
   const h: RegistryHarness = {
     nats,
     bus: backends.bus,

@@ -136,7 +136,7 @@ describe('registry with skopeo', () => {
     const deleting = skopeo(h, ['delete', '--tls-verify=false', '--creds', `oidc:${h.token}`, dest('hub', repo, 'old')]);
     const id = await pendingId(h.proxy.url, h.approverToken, 20_000);
     const shown = await call(h.proxy.url, 'GET', `/_agentgate/approvals/${id}`, h.approverToken);
-    const rec = shown.json.approval as { kind: string; attributes: { repository: string; digest: string } };
+    const rec = (shown.json.approval as { binding: { kind: string; attributes: { repository: string; digest: string } } }).binding;
     assert.equal(rec.kind, 'registry.delete');
     assert.equal(rec.attributes.repository, repo);
     assert.equal(rec.attributes.digest, digest);
