@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bus } from '@agentgate/bus';
-import { loadConfig } from '@agentgate/config';
+import { type Config, loadConfig } from '@agentgate/config';
 import type { AuditEvent } from '@agentgate/events';
 import type { IdentityService } from '@agentgate/identity';
 import { createLogger } from '@agentgate/log';
@@ -26,6 +26,8 @@ export interface GitHarness {
   /** The delaying proxy between the gateway and the git server, when asked for (`delay: true`). */
   delay: DelayProxy | undefined;
   proxy: ProxyHandle;
+  /** The validated configuration the proxy runs with. */
+  config: Config;
   /** The brokered credential the upstream requires (the client never has it). */
   secret: string;
   /** CI token of acme/app (may not force-push). */
@@ -52,6 +54,12 @@ export interface GitHarnessOptions {
   gitOptions?: string;
   /** More connections (YAML list items, indented two spaces). */
   connections?: string;
+  /** Policy rules evaluated before the harness's own (YAML list items, indented four spaces). */
+  rules?: string;
+  /** More identity groups (YAML list items, indented four spaces). */
+  groups?: string;
+  /** Top-level sections appended to the config (e.g. `approvals:`). */
+  extra?: string;
 }
 
 function configText(upstream: string, issuer: string, cacheDir: string, maxBody: number, o: GitHarnessOptions): string {
@@ -65,7 +73,7 @@ identity:
   groups:
     - { name: acme-ci, when: { repository_owner: acme } }
     - { name: force-pushers, when: { repository: acme/release-tool } }
-connections:
+${o.groups ?? ''}connections:
   - name: gh
     type: git
     upstream: ${upstream}
@@ -79,13 +87,13 @@ secrets:
 policy:
   default: deny
   rules:
-    - { name: only-acme, actions: ['git.*'], when: "!('acme-ci' in principal.groups)", decision: deny, reason: only acme pipelines may use git }
+${o.rules ?? ''}    - { name: only-acme, actions: ['git.*'], when: "!('acme-ci' in principal.groups)", decision: deny, reason: only acme pipelines may use git }
     - { name: release-force, actions: [git.force_push], when: "'force-pushers' in principal.groups", decision: allow }
     - { name: no-force-push, actions: [git.force_push], decision: deny }
     - { name: protect-delete, actions: [git.delete_ref], when: attrs.protected, decision: deny, reason: protected branches cannot be deleted }
     - { name: immutable-tags, actions: [git.tag_move, git.tag_delete], decision: deny, reason: release tags are immutable }
     - { name: git-allowed, actions: ['git.*'], decision: allow }
-`;
+${o.extra ?? ''}`;
 }
 
 export async function startGitHarness(opts: GitHarnessOptions = {}): Promise<GitHarness> {
@@ -113,6 +121,7 @@ export async function startGitHarness(opts: GitHarnessOptions = {}): Promise<Git
     git,
     delay,
     proxy,
+    config,
     secret,
     token,
     releaseToken,

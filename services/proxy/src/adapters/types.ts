@@ -196,6 +196,21 @@ export interface Classification {
   readonly body?: Readable | Buffer | null;
   /** Length of `body` when known (sent as Content-Length). */
   readonly bodyLength?: number;
+  /**
+   * SHA-256 (hex) and size of `body`, for an adapter that already holds the
+   * exact bytes it forwards (a spooled git pack, digested while spooling): an
+   * approval hold binds these instead of reading and spooling the body again,
+   * so a held action is not limited to `approvals.maxBodyBytes`. Only set it
+   * when `body` is exactly these bytes.
+   */
+  readonly bodyDigest?: { readonly sha256: string; readonly bytes: number };
+  /**
+   * What an approver should see of the action beyond its request line and
+   * body, computed only when the action is held (it may be costly): for a
+   * push, the commits it adds and, for a force-push, those it drops, with a
+   * diffstat. Bounded by the adapter; masked by the hold before it is stored.
+   */
+  details?(): Promise<HeldDetails>;
   /** Protocol-specific audit fields copied into the requested/completed events. */
   readonly audit?: Pick<ActionEventInput, 'git' | 'registry' | 'llm' | 'genAi' | 'link' | 'masking'>;
   /** Parts decided one by one (a push's ref updates); the request goes on only when every part is allowed. */
@@ -224,6 +239,47 @@ export interface Classification {
    * end, and records what `observe` found in it (even without a client).
    */
   readonly effect?: { observe(): EffectObserver };
+}
+
+/** One commit as an approver sees it. */
+export interface CommitSummary {
+  readonly sha: string;
+  readonly author: string;
+  /** Author date, ISO 8601. */
+  readonly date: string;
+  readonly subject: string;
+}
+
+/** A diffstat, bounded: `files` lists at most a cap, the totals count every file. */
+export interface DiffStat {
+  readonly files: ReadonlyArray<{ readonly path: string; readonly added: number | null; readonly deleted: number | null }>;
+  readonly filesChanged: number;
+  readonly insertions: number;
+  readonly deletions: number;
+  /** True when `files` is not every changed file. */
+  readonly truncated: boolean;
+}
+
+/** What one ref update of a held push changes. */
+export interface RefChange {
+  readonly ref: string;
+  readonly old: string;
+  readonly new: string;
+  /** Audit vocabulary: create, fast-forward, force-push, delete, tag-create, tag-update, tag-delete. */
+  readonly kind: string;
+  /** Commits the update adds to the ref (`old..new`; for a new ref, those the upstream does not have), newest first. */
+  readonly added: readonly CommitSummary[];
+  readonly addedTruncated: boolean;
+  /** Commits that leave the ref (`new..old`): non-empty only for a force-push or a deletion. */
+  readonly lost: readonly CommitSummary[];
+  readonly lostTruncated: boolean;
+  /** `old` → `new` (absent for a creation or deletion). */
+  readonly diffstat?: DiffStat;
+}
+
+/** Protocol-specific details of a held action (see {@link Classification.details}). */
+export interface HeldDetails {
+  readonly git?: { readonly repo: string; readonly refs: readonly RefChange[] };
 }
 
 /** The independently decided parts of one request (see pipeline/decide-parts.ts). */

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Config } from '@agentgate/config';
 import type { Logger } from '@agentgate/log';
 import type { Masker } from '@agentgate/masking';
+import type { HeldDetails } from '../adapters/types.js';
 import { ProxyError } from '../errors.js';
 import { type ActionFacts, actionEvent } from '../pipeline/events.js';
 import type { AuditRecorder } from '../pipeline/record.js';
@@ -10,7 +11,7 @@ import { bodyPreview, buildBinding } from './binding.js';
 import { approvalFields, decisionEvent } from './events.js';
 import { identityOf } from './four-eyes.js';
 import type { ApprovalRecord, Revisioned } from './record.js';
-import { type SpooledBody, spoolBody } from './spool.js';
+import { adapterBody, type SpooledBody, spoolBody } from './spool.js';
 import type { ApprovalStore } from './store.js';
 
 /** Bytes of a body kept in memory to build the approver's preview (masked whole, then cut for display). */
@@ -30,6 +31,15 @@ export interface Approvals {
   readonly policyVersion: string;
   /** Where large held bodies are spooled (unlinked files). */
   readonly spoolDir: string;
+  /** The console's base URL (`…/_agentgate/console`), for the link a held client and the approvers are sent. */
+  readonly consoleUrl?: string;
+  /** Tells approver groups about a new hold (webhooks); never blocks or fails the hold. */
+  readonly notifier?: { held(rec: ApprovalRecord): void };
+}
+
+/** Where an approver decides this approval: the console page, else the REST path. */
+export function approvalLink(a: Pick<Approvals, 'consoleUrl'>, id: string): string {
+  return a.consoleUrl ? `${a.consoleUrl}/approvals/${encodeURIComponent(id)}` : `/_agentgate/approvals/${encodeURIComponent(id)}`;
 }
 
 /** A runtime that may hold `review` decisions. */
@@ -51,6 +61,8 @@ interface HoldContext {
   request: { method: string; path: string; rawQuery: string };
   /** What the forwarder would send: the adapter's own bytes, else the client's body stream; null for none. */
   body: Readable | Buffer | null;
+  /** The adapter's digest of `body` (it holds those exact bytes): bound as is, not read again. */
+  bodyDigest?: { sha256: string; bytes: number } | undefined;
   /** Content-Length the client declared, to refuse an oversized body before reading it. */
   declaredLength: number | undefined;
   idleTimeoutMs: number;
@@ -77,7 +89,7 @@ export async function holdForApproval(ctx: HoldContext): Promise<Released> {
   const max = approvals.config.maxBodyBytes;
   let spooled: SpooledBody | null;
   try {
-    if (ctx.declaredLength !== undefined && ctx.declaredLength > max) {
+    if (ctx.declaredLength !== undefined && ctx.declaredLength > max && !ctx.bodyDigest) {
       throw new ProxyError('ERR_APPROVAL_BODY_TOO_LARGE', `a request held for approval may carry at most ${max} bytes of body (approvals.maxBodyBytes)`);
     }
     // Checked before reading a body, so a principal over its cap cannot make the gateway spool anything.
@@ -85,7 +97,9 @@ export async function holdForApproval(ctx: HoldContext): Promise<Released> {
     spooled =
       ctx.body === null
         ? null
-        : await spoolBody(ctx.body, { maxBytes: max, memoryBytes: approvals.config.spoolMemoryBytes, dir: approvals.spoolDir, headBytes: PREVIEW_SCAN_BYTES });
+        : ctx.bodyDigest
+          ? adapterBody(ctx.body, ctx.bodyDigest)
+          : await spoolBody(ctx.body, { maxBytes: max, memoryBytes: approvals.config.spoolMemoryBytes, dir: approvals.spoolDir, headBytes: PREVIEW_SCAN_BYTES });
   } catch (err) {
     // A review that could not be held is still an attempt the SOC should see (too large, over the cap, client gone).
     const why = err instanceof ProxyError ? `not held for approval: ${err.message}` : 'not held for approval: internal error';
@@ -108,7 +122,7 @@ export async function holdForApproval(ctx: HoldContext): Promise<Released> {
 async function holdSpooled(ctx: HoldContext, spooled: SpooledBody | null): Promise<Released> {
   const { approvals, facts } = ctx;
   const { store, recorder } = approvals;
-  const record = newRecord(ctx, spooled);
+  const record = newRecord(ctx, spooled, await heldDetails(ctx));
   // No record, no hold: the hold is on the trail before any approver can see (and decide) it.
   await recorder.record(actionEvent(facts, 'held', { categories: ['iam'], approval: approvalFields(record) }));
   const gaveUp = (rec: ApprovalRecord, why: string): void =>
@@ -129,6 +143,11 @@ async function holdSpooled(ctx: HoldContext, spooled: SpooledBody | null): Promi
     throw err;
   }
   ctx.log().info({ approvalId: record.id, rule: record.rule, expiresAt: record.expiresAt, bodySha256: record.binding.body?.sha256 }, 'action held for approval');
+  // The client learns at once who must decide and where (git: `remote: agentgate: held for approval by …`).
+  const keepAlive = facts.classification.keepAlive;
+  keepAlive?.notice(`held for approval by ${approvals.config.approverGroups.join(', ')}: ${record.id} ${approvalLink(approvals, record.id)}`);
+  keepAlive?.phase('waiting for approval');
+  approvals.notifier?.held(record);
 
   const abort = new AbortController();
   const onClose = (): void => {
@@ -155,7 +174,20 @@ async function holdSpooled(ctx: HoldContext, spooled: SpooledBody | null): Promi
   }
 }
 
-function newRecord(ctx: HoldContext, spooled: SpooledBody | null): ApprovalRecord {
+/** The adapter's details of the action (a push's commits), masked; none when it has none or they cannot be read. */
+async function heldDetails(ctx: HoldContext): Promise<HeldDetails | undefined> {
+  const describe = ctx.facts.classification.details;
+  if (!describe) return undefined;
+  try {
+    // Commit subjects, author names and paths are pushed content: masked like every other text an approver sees.
+    return ctx.approvals.masker.maskJson(await describe.call(ctx.facts.classification)).value as HeldDetails;
+  } catch (err) {
+    ctx.log().warn({ err: (err as Error).message }, 'details of a held action could not be read');
+    return undefined;
+  }
+}
+
+function newRecord(ctx: HoldContext, spooled: SpooledBody | null, details: HeldDetails | undefined): ApprovalRecord {
   const { approvals, facts } = ctx;
   const p = facts.principal;
   const c = facts.classification;
@@ -189,7 +221,8 @@ function newRecord(ctx: HoldContext, spooled: SpooledBody | null): ApprovalRecor
       identity: identityOf(p, approvals.config.identityClaims),
     },
     binding,
-    preview: spooled ? bodyPreview(spooled.head, spooled.bytes, approvals.masker) : null,
+    preview: !spooled ? null : spooled.where === 'adapter' ? { encoding: 'binary', text: '', truncated: false, masked: 0 } : bodyPreview(spooled.head, spooled.bytes, approvals.masker),
+    ...(details && { details }),
     heldBy: approvals.observerName,
   };
 }

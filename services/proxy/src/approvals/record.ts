@@ -1,4 +1,5 @@
 import type { ApprovalStatus, Principal } from '@agentgate/events';
+import type { HeldDetails } from '../adapters/types.js';
 
 /** The KV bucket holding approval records (shared by every proxy instance on the bus). */
 export const APPROVALS_BUCKET = 'agentgate_approvals';
@@ -83,6 +84,8 @@ export interface ApprovalRecord {
   principal: Requester;
   binding: ApprovalBinding;
   preview: BodyPreview | null;
+  /** What the action changes, as the adapter describes it (a push: commits added and lost, diffstat), masked. Not part of the binding: derived from what it binds. */
+  details?: HeldDetails;
   /** The gateway instance that holds the request (its `observer.name`). */
   heldBy: string;
   decidedAt?: string;

@@ -28,11 +28,35 @@ export interface SpooledBody {
   readonly bytes: number;
   /** The first `headBytes` bytes (the preview is built from them). */
   readonly head: Buffer;
-  readonly where: 'memory' | 'file';
+  /** `adapter`: bytes the adapter already holds (and digested), handed over as they are. */
+  readonly where: 'memory' | 'file' | 'adapter';
   /** The bytes to forward; callable once (a file is read from offset 0 by a stream that closes it). */
   take(): Buffer | Readable;
   /** Frees the memory or closes the file (idempotent; safe after `take`). */
   close(): Promise<void>;
+}
+
+/**
+ * A body the adapter already holds exactly and digested itself (a spooled git
+ * pack): bound by its digest, never read or copied again, so its size is not
+ * limited by `approvals.maxBodyBytes`. `close` destroys the stream unless it
+ * was taken.
+ */
+export function adapterBody(body: Readable | Buffer, digest: { sha256: string; bytes: number }): SpooledBody {
+  let taken = false;
+  return {
+    sha256: digest.sha256,
+    bytes: digest.bytes,
+    head: Buffer.alloc(0),
+    where: 'adapter',
+    take() {
+      taken = true;
+      return body;
+    },
+    async close() {
+      if (!taken && !Buffer.isBuffer(body)) body.destroy();
+    },
+  };
 }
 
 function tooLarge(max: number): ProxyError {

@@ -122,7 +122,9 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     };
     if (decision.evaluationError) log().warn({ rule: decision.rule, evaluationError: decision.evaluationError }, 'policy rule failed to evaluate');
 
-    const held = decision.effect === 'review' && !decided.refusal && canHold(rt.approvals);
+    // A review is held whenever someone may decide; a per-part review (a push's ref) too: its parts' refusal is only
+    // what the client gets when nobody can approve.
+    const held = decision.effect === 'review' && canHold(rt.approvals);
     let released: Released | undefined;
     if (held && rt.approvals) {
       // Held for a human, bound to the exact action: the body is read before the hold, and exactly those bytes go on.
@@ -133,6 +135,7 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
         res,
         request: { method: areq.method, path: target.path, rawQuery: target.rawQuery },
         body: classification.body !== undefined ? classification.body : contentLength === 0 || !hasBody(req) ? null : body,
+        bodyDigest: classification.body !== undefined ? classification.bodyDigest : undefined,
         declaredLength: classification.body !== undefined ? undefined : contentLength,
         idleTimeoutMs: rt.config.gateway.limits.idleTimeoutMs,
         log,
@@ -216,10 +219,16 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     }
     // Refused before anyone was authenticated: no action event can name a principal, so it is counted as a refusal (aggregated).
     if (!authenticated) rt.refusals?.note({ ip: req.socket.remoteAddress, code: err.code, detail: causeCode(err.cause), connection: connectionName });
+    // A body the adapter spooled and nobody forwards is closed now (its disk space comes back).
+    discardBody(facts?.classification);
     const early = owner.claim();
     if (early) owner.refuse(early, err);
     else sendError(req, res, err, { connection: connectionName, requestId, adapter });
   }
+}
+
+function discardBody(c: ActionFacts['classification'] | undefined): void {
+  if (c?.body instanceof Readable && !c.body.readableEnded) c.body.destroy();
 }
 
 /** The decision recorded for an action the adapter could not classify: refused (fail closed), by no rule. */
@@ -229,6 +238,7 @@ function notDecided(failure: ProxyError): ActionFacts['decision'] {
 
 /** The client left before anything was forwarded: recorded, and nothing goes upstream. */
 function abandoned(rt: ProxyRuntime, facts: ActionFacts, started: bigint): void {
+  discardBody(facts.classification);
   const reason = 'the client disconnected before the request was forwarded; nothing was sent upstream';
   rt.recorder.recordLater(actionEvent(facts, 'failed', { outcome: 'failure', reason, durationNs: Number(process.hrtime.bigint() - started) }));
 }

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { runGitCommand } from './git-exec.js';
+import { type GitResult, runGitCommand } from './git-exec.js';
 import type { Mirror } from './mirror.js';
 
 export class QuarantineError extends Error {
@@ -14,6 +14,8 @@ export interface Quarantine {
   isAncestor(old: string, neu: string): Promise<boolean>;
   /** Commits reachable from `tips` that the upstream does not have yet. */
   countNewCommits(tips: readonly string[]): Promise<number>;
+  /** Runs a read-only git command over the mirror plus the quarantined objects (output capped, see git-exec). */
+  read?(args: string[], timeoutMs: number): Promise<GitResult>;
 }
 
 /**
@@ -31,8 +33,9 @@ export async function quarantinePack(mirror: Mirror, dir: string, pack: Readable
     const r = await runGitCommand(['--git-dir', mirror.gitDir, 'index-pack', '--stdin', '--fix-thin'], mirror.home, { env, stdin: pack, timeoutMs });
     if (r.code !== 0) throw new QuarantineError(`index-pack failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}`);
   }
-  const git = (args: string[]) => runGitCommand(['--git-dir', mirror.gitDir, ...args], mirror.home, { env, timeoutMs });
+  const git = (args: string[], ms = timeoutMs) => runGitCommand(['--git-dir', mirror.gitDir, ...args], mirror.home, { env, timeoutMs: ms });
   return {
+    read: (args, ms) => git(args, ms),
     async isAncestor(old, neu) {
       const r = await git(['merge-base', '--is-ancestor', old, neu]);
       if (r.code === 0) return true;

@@ -5,6 +5,7 @@ import { upstreamPath } from '../../lib/request-target.js';
 import type { AdapterRequest, Classification, Connection } from '../types.js';
 import { AUDIT_KIND, type ClassifiedRef, classifyRef, compileRefGlobs, KIND_LABEL, overallKind } from './classify-refs.js';
 import { GitPushRefusal, GitServiceError } from './errors.js';
+import { refChanges } from './changes.js';
 import { freshMirror, MirrorError, mirrorKey } from './mirror.js';
 import { PktLineError } from './pkt-line.js';
 import { GitProgress } from './progress.js';
@@ -18,8 +19,9 @@ type GitConnection = Extract<Connection, { type: 'git' }>;
 type PartDecision = { effect: 'allow' | 'deny' | 'review'; rule: string | null; reason: string };
 
 const HEAD_LIMITS = { maxHeadBytes: 4 * 1024 * 1024, maxCommands: 5000 };
-// A spooled body nobody forwards (the request failed after classification) is closed after this long.
-const UNREAD_BODY_MS = 10 * 60_000;
+// A spooled body nobody forwards (the request failed after classification) is closed after this long. The pipeline
+// closes it itself on every refusal; this is the backstop, longer than the longest approval hold (1 h).
+const UNREAD_BODY_MS = 65 * 60_000;
 
 const compiledGlobs = new WeakMap<object, (ref: string) => boolean>();
 
@@ -63,6 +65,7 @@ export async function classifyPush(req: AdapterRequest, route: GitRoute): Promis
   let spool: SpooledPush;
   let refs: ClassifiedRef[];
   let commits: number;
+  let quarantine: Quarantine;
   let stage: 'body' | 'mirror' | 'pack' = 'body';
   let progress: GitProgress | undefined;
   try {
@@ -102,6 +105,7 @@ export async function classifyPush(req: AdapterRequest, route: GitRoute): Promis
     spool = await live.done;
     stage = 'pack';
     const q = await quarantined;
+    quarantine = q;
     const isProtected = protectedMatcher(conn);
     refs = [];
     for (const cmd of head.commands) refs.push(await classifyRef(cmd, q, isProtected));
@@ -115,7 +119,8 @@ export async function classifyPush(req: AdapterRequest, route: GitRoute): Promis
   const { head } = spool;
   progress?.phase('forwarding the push');
 
-  const body = await openSpooled(spool);
+  // The quarantine stays beside the open body until it closes: a held push shows the approver its commits from it.
+  const body = await openSpooled(spool, true);
   const timer = setTimeout(() => {
     if (!body.readableDidRead) body.destroy();
   }, UNREAD_BODY_MS);
@@ -128,6 +133,8 @@ export async function classifyPush(req: AdapterRequest, route: GitRoute): Promis
     attributes: { repo: route.repo, service: route.service, refs: refs.map((r) => r.ref), kinds: [...new Set(refs.map((r) => r.kind))] },
     body,
     bodyLength: spool.size,
+    bodyDigest: { sha256: spool.sha256, bytes: spool.size },
+    details: async () => ({ git: { repo: route.repo, refs: await refChanges(quarantine, refs) } }),
     audit: { git: gitAudit(refs, undefined, commits, spool.size) },
     ...(progress && { keepAlive: progress }),
     // A push changes the upstream: once forwarded whole, its report is read and recorded even without a client.
@@ -139,9 +146,14 @@ export async function classifyPush(req: AdapterRequest, route: GitRoute): Promis
       })),
       settle(decisions) {
         const audit = { git: gitAudit(refs, decisions, commits, spool.size) };
-        if (decisions.every((d) => d.effect === 'allow')) return { audit };
-        // Nothing will read the spooled body: close it now.
-        body.destroy();
+        if (decisions.every((d) => d.effect === 'allow')) {
+          // Forwarded as is: the quarantined objects are not needed any more.
+          void spool.cleanup().catch(() => {});
+          return { audit };
+        }
+        // Nothing will read the spooled body after a denial: close it now. A review may be held: the pipeline
+        // forwards or closes the body (and the quarantine with it).
+        if (decisions.some((d) => d.effect === 'deny')) body.destroy();
         const reasons = refs.map((r, i) => {
           const d = decisions[i];
           return { ref: r.ref, reason: d && d.effect !== 'allow' ? refusalText(r, d) : 'push refused: another ref in this push was denied (all-or-nothing)' };

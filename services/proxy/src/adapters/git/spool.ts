@@ -1,5 +1,6 @@
+import { createHash, type Hash } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
-import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback, Writable } from 'node:stream';
@@ -14,6 +15,8 @@ export interface SpooledPush {
   readonly dir: string;
   readonly file: string;
   readonly size: number;
+  /** SHA-256 (hex) of the body, computed while it was spooled: what an approval binds. */
+  readonly sha256: string;
   readonly head: ReceivePackHead;
   /** Removes the directory (idempotent). */
   cleanup(): Promise<void>;
@@ -123,6 +126,8 @@ class SpoolFollower extends Readable {
 class HeadTap extends Transform {
   readonly parser: ReceivePackHeadParser;
   bytes = 0;
+  // Digested on the way to disk, so a hold can bind the exact bytes without reading them again.
+  readonly hash: Hash = createHash('sha256');
   readonly head: Promise<ReceivePackHead>;
   #resolve!: (h: ReceivePackHead) => void;
   #reject!: (err: Error) => void;
@@ -138,6 +143,7 @@ class HeadTap extends Transform {
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
+    this.hash.update(chunk);
     if (!this.parser.done) {
       try {
         if (this.parser.feed(chunk)) this.#resolve(this.parser.result());
@@ -186,7 +192,7 @@ export async function startSpool(body: Readable, limits: HeadLimits, tmpRoot = t
   const tap = new HeadTap(limits);
   const writer = new SpoolWriter(handle);
   const done = pipeline(body, tap, writer).then(
-    async () => ({ dir, file, size: tap.bytes, head: await tap.head, cleanup }),
+    async () => ({ dir, file, size: tap.bytes, sha256: tap.hash.digest('hex'), head: await tap.head, cleanup }),
     (err: Error) => {
       tap.fail(err);
       writer.destroy(err);
@@ -200,10 +206,16 @@ export async function startSpool(body: Readable, limits: HeadLimits, tmpRoot = t
 /**
  * Opens the spooled body for forwarding and unlinks it at once: the open
  * descriptor keeps the bytes readable, and the disk space comes back when
- * the stream closes, even if the request dies half way.
+ * the stream closes, even if the request dies half way. The rest of the
+ * spool directory (the quarantined objects) is removed with the body file
+ * unless `keepDir`: then it goes when the stream closes, so a held push can
+ * still show the approver its commits.
  */
-export async function openSpooled(push: SpooledPush): Promise<Readable> {
+export async function openSpooled(push: SpooledPush, keepDir = false): Promise<Readable> {
   const handle = await open(push.file, 'r');
-  await push.cleanup();
-  return handle.createReadStream({ autoClose: true, highWaterMark: CHUNK });
+  if (keepDir) await unlink(push.file);
+  else await push.cleanup();
+  const stream = handle.createReadStream({ autoClose: true, highWaterMark: CHUNK });
+  if (keepDir) stream.once('close', () => void push.cleanup().catch(() => {}));
+  return stream;
 }
