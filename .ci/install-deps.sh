@@ -110,4 +110,6 @@ fi
 if [ ! -e /usr/local/bin/helm ] && [ -x "$GOBIN_DIR/helm" ]; then ln -sf "$GOBIN_DIR/helm" /usr/local/bin/helm; fi
 bash "$ROOT/.ci/install-docker.sh" # Docker engine + local base image for the registry tests
 
+bash "$ROOT/.ci/install-browser.sh"
+
 log "ok"

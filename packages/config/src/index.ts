@@ -7,6 +7,7 @@ export { JWT_ALGORITHMS, ISSUER_PROFILES } from './sections/identity.js';
 export { CONNECTION_TYPES, NEVER_FORWARDED_HEADERS } from './sections/connections.js';
 export { POLICY_DECISIONS } from './sections/policy.js';
 export { LOG_LEVELS } from './sections/log.js';
+export { CONSOLE_CALLBACK_PATH } from './sections/console.js';
 
 export type { ConfigErrorCode, ConfigIssue } from './errors.js';
 export type { LoadConfigOptions } from './load.js';
@@ -21,3 +22,5 @@ export type { PolicyConfig, PolicyRuleConfig } from './sections/policy.js';
 export type { MaskingConfig } from './sections/masking.js';
 export type { AuditConfig, SinkConfig } from './sections/audit.js';
 export type { LogConfig } from './sections/log.js';
+export type { ConsoleConfig } from './sections/console.js';
+export type { ApprovalsConfig } from './sections/approvals.js';

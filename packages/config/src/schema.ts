@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { approvalsSchema } from './sections/approvals.js';
 import { auditSchema } from './sections/audit.js';
 import { busSchema } from './sections/bus.js';
+import { consoleSchema } from './sections/console.js';
 import { connectionsSchema } from './sections/connections.js';
 import { gatewaySchema } from './sections/gateway.js';
 import { identitySchema } from './sections/identity.js';
@@ -26,6 +27,7 @@ export const configSchema = z
     masking: maskingSchema,
     audit: auditSchema,
     approvals: approvalsSchema,
+    console: consoleSchema,
     log: logSchema,
   })
   .superRefine((c, ctx) => {
@@ -39,6 +41,16 @@ export const configSchema = z
           message: `names no configured secret ("${conn.credential.ref}")`,
         });
       }
+    });
+    // The gateway's own secrets (console, webhooks) are read through the same backends: a dangling one stops start-up too.
+    const ownRef = (ref: string | undefined, path: PropertyKey[]): void => {
+      if (ref !== undefined && !secretRefs.has(ref)) ctx.addIssue({ code: 'custom', path, message: `names no configured secret ("${ref}")` });
+    };
+    ownRef(c.console?.clientSecretRef, ['console', 'clientSecretRef']);
+    ownRef(c.console?.sessionSecretRef, ['console', 'sessionSecretRef']);
+    c.approvals.notify.webhooks.forEach((w, i) => {
+      ownRef(w.urlRef, ['approvals', 'notify', 'webhooks', i, 'urlRef']);
+      ownRef(w.secretRef, ['approvals', 'notify', 'webhooks', i, 'secretRef']);
     });
     const names = new Set(c.connections.map((conn) => conn.name));
     c.policy.rules.forEach((rule, i) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nonEmpty, posInt } from '../lib/common.js';
+import { formatError, nonEmpty, posInt } from '../lib/common.js';
 
 const claimList = z.array(nonEmpty).min(1);
 
@@ -15,6 +15,41 @@ const identityClaimsSchema = z
     /** GitLab CI: `user_login` / `user_id` name the user who started the pipeline. */
     'gitlab-ci': claimList.default(['user_login', 'user_id', 'sub']),
     generic: claimList.default(['sub']),
+  })
+  .prefault({});
+
+const hookUrl = z.url({ protocol: /^https?$/, error: formatError('expected an http(s) URL') });
+
+/**
+ * One webhook told about every new hold: an approver group's channel. The
+ * body is `format`: generic JSON, or a Slack / Mattermost incoming-webhook
+ * message. Signed with HMAC-SHA256 over `<timestamp>.<body>` when
+ * `secretRef` names a key (header `X-Agentgate-Signature: t=<unix>,v1=<hex>`).
+ */
+const webhookSchema = z
+  .strictObject({
+    /** The approver group this hook reaches (documentation and the payload's `group`). */
+    group: nonEmpty,
+    /** Where to POST; use `urlRef` instead when the URL itself is a credential (Slack, Mattermost). */
+    url: hookUrl.optional(),
+    /** A configured secret holding the URL. */
+    urlRef: nonEmpty.optional(),
+    format: z.enum(['json', 'slack', 'mattermost']).default('json'),
+    /** A configured secret: the HMAC key the receiver verifies the signature with. */
+    secretRef: nonEmpty.optional(),
+  })
+  .refine((w) => (w.url === undefined) !== (w.urlRef === undefined), 'expected exactly one of url or urlRef');
+
+/** `approvals.notify`: webhooks per approver group. Delivery never blocks or fails a hold. */
+const notifySchema = z
+  .strictObject({
+    webhooks: z.array(webhookSchema).default([]),
+    /** One delivery attempt's timeout. */
+    timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+    /** Attempts per webhook (the first included) before the failure is recorded. */
+    attempts: z.number().int().min(1).max(20).default(5),
+    /** Delay before the second attempt; doubles each time (with jitter), at most 60 s. */
+    backoffMs: z.number().int().min(10).max(60_000).default(1000),
   })
   .prefault({});
 
@@ -42,6 +77,8 @@ export const approvalsSchema = z
     maxPendingPerPrincipal: posInt.max(10_000).default(20),
     /** Identity claims compared by four eyes, per issuer profile. */
     identityClaims: identityClaimsSchema,
+    /** Who is told about a new hold. */
+    notify: notifySchema,
   })
   .prefault({});
 
