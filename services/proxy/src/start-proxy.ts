@@ -8,7 +8,9 @@ import { createMasker } from '@agentgate/masking';
 import { compilePolicy } from '@agentgate/policy';
 import { createLeaseClient } from '@agentgate/secret-broker';
 import { ApprovalStore } from './approvals/store.js';
-import type { Approvals, WithApprovals } from './approvals/hold.js';
+import { type Approvals, approvalLink, type WithApprovals } from './approvals/hold.js';
+import { HoldNotifier } from './approvals/notify.js';
+import { ownSecrets } from './approvals/own-secrets.js';
 import { policyVersion } from './approvals/policy-version.js';
 import { adapterFor } from './adapters/index.js';
 import { createAdapterServices } from './adapters/llm/services.js';
@@ -62,6 +64,14 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
   const observerName = config.gateway.name ?? hostname();
   const refusals = new RefusalLog(recorder, { ...config.gateway.audit.refusals, observerName }, log);
   // The approvals bucket is shared by every proxy on the bus: an approval given through any instance releases the holder.
+  const secrets = ownSecrets(config);
+  // The console's base URL, as the browser reaches it (the callback is under it): the link a held client and the webhooks get.
+  const consoleUrl = config.console ? new URL('/_agentgate/console', config.console.redirectUrl).href : undefined;
+  const notifier = new HoldNotifier(config.approvals.notify, {
+    secrets,
+    link: (id) => approvalLink({ ...(consoleUrl && { consoleUrl }) }, id),
+    log,
+  });
   const approvals: Approvals = {
     store: await ApprovalStore.open(bus),
     config: config.approvals,
@@ -70,6 +80,8 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
     observerName,
     policyVersion: policyVersion(config.policy),
     spoolDir: join(resolve(config.bus.dataDir), 'approvals-spool'),
+    ...(consoleUrl && { consoleUrl }),
+    ...(notifier.enabled && { notifier }),
   };
   const rt: ProxyRuntime & WithApprovals = {
     config,
@@ -112,6 +124,8 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
     // Refusals counted so far are recorded before the recorder settles.
     refusals.close();
     await recorder.settle();
+    // Deliveries still retrying get a moment; shutdown is not held hostage by a dead receiver.
+    await notifier.settle(2000);
     log.info({}, 'proxy stopped');
   };
   return {
