@@ -17,6 +17,7 @@ export { canonicalize } from './canonical.js';
 export { flattenIssues, formatPath } from './lib/format-issues.js';
 export { GENESIS_HASH, HASH_EXCLUDED_FIELDS, hashEvent, hashableForm, sealEvent, verifyEventHash } from './hash.js';
 export { buildActionEvent, buildExposureEvent, buildRefusalEvent, UNAUTHENTICATED_SESSION } from './builders.js';
+export { buildTrail, clip } from './trail.js';
 export {
   AUDIT_CHECKPOINT_PREFIX,
   AUDIT_CLEAN_PREFIX,
@@ -60,4 +61,5 @@ export type {
   UrlFields,
 } from './types.js';
 export type { ChainPosition } from './hash.js';
+export type { TrailStep, TrailToolCall } from './trail.js';
 export type { ActionEventInput, ExposureEventInput, RefusalEventInput } from './builders.js';

@@ -14,5 +14,6 @@ export type { AuditWriter, AuditWriterConfig, AuditWriterOptions, WriterStats } 
 export type { AuditWriterErrorCode } from './errors.js';
 export type { CheckpointSource, ProblemKind, VerifyOptions, VerifyProblem, VerifyReport } from './verify.js';
 export type { CheckpointClaims, CheckpointSigner } from './checkpoint.js';
+export { matchesTrailQuery, trailSearchQuery } from './sinks/types.js';
 export type { Sink, SinkDoc, StoredCheckpoint, TrailQuery, WriteOutcome } from './sinks/types.js';
 export type { LifecycleStatus } from './lib/setup.js';

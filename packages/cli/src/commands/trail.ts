@@ -1,110 +1,14 @@
 import { parseArgs } from 'node:util';
 import { readLocalTrail, searchTrail } from '@agentgate/audit-writer';
 import { type Config, loadConfig } from '@agentgate/config';
-import type { AuditEvent } from '@agentgate/events';
+import { type AuditEvent, buildTrail, clip, type TrailStep } from '@agentgate/events';
 import { CliError } from '../errors.js';
 import type { ExitCode, Output } from '../lib/output.js';
 import { resolveStartConfig } from './start.js';
 
-/** One tool call of an exchange, as the trail shows it. */
-export interface TrailToolCall {
-  id: string;
-  name: string;
-  /** The command for shell-like tools, else the arguments JSON (abridged). */
-  summary: string;
-}
-
-/** One step of a session: an llm exchange or an action, with everything recorded about it. */
-export interface TrailStep {
-  step: number;
-  actionId: string;
-  kind: string;
-  at: string;
-  connection?: string;
-  /** Refs of a git action, else the URL path. */
-  target?: string;
-  model?: string;
-  /** The last user message of an exchange (abridged). */
-  prompt?: string;
-  toolCalls?: TrailToolCall[];
-  completion?: string;
-  /** An action's link to the exchange that proposed it. */
-  link?: { exchangeId: string; exchangeStep?: number; toolCallId?: string; rule: string };
-  decision?: { effect: string; rule?: string; reason?: string };
-  /** Last phase recorded: completed, failed, denied, requested (no outcome recorded)… */
-  outcome: string;
-  status?: number;
-  /** Secrets masked in the traffic of this step. */
-  masked?: { count: number; kinds: string[] };
-  /** Brokered secrets the masking service saw (exposure events). */
-  exposures?: string[];
-  broken?: boolean;
-}
-
-const clip = (s: string, n: number): string => {
-  const one = s.replace(/\s+/g, ' ').trim();
-  return one.length > n ? `${one.slice(0, n - 1)}…` : one;
-};
-
-function toolSummary(args: string): string {
-  try {
-    const v = JSON.parse(args) as Record<string, unknown>;
-    for (const key of ['command', 'cmd', 'script', 'input']) if (typeof v[key] === 'string') return clip(v[key] as string, 160);
-    return clip(JSON.stringify(v), 160);
-  } catch {
-    return clip(args, 160);
-  }
-}
-
-const PHASE_RANK: Record<string, number> = { requested: 0, held: 1, approved: 2, rejected: 3, expired: 3, denied: 3, completed: 4, failed: 4 };
-
-/** Folds a session's events (any order) into steps, one per action, in the order the actions began. */
-export function buildTrail(events: readonly AuditEvent[]): TrailStep[] {
-  const sorted = [...events].sort((a, b) => Date.parse(a['@timestamp']) - Date.parse(b['@timestamp']));
-  const steps = new Map<string, TrailStep>();
-  for (const e of sorted) {
-    const a = e.agentgate.action;
-    let s = steps.get(a.id);
-    if (!s) {
-      s = { step: steps.size + 1, actionId: a.id, kind: a.kind, at: e['@timestamp'], outcome: 'requested', ...(a.connection && { connection: a.connection }) };
-      steps.set(a.id, s);
-    }
-    if (a.phase === 'exposure') {
-      if (e.agentgate.exposure) s.exposures = [...new Set([...(s.exposures ?? []), e.agentgate.exposure.secret_ref])];
-      continue;
-    }
-    if ((PHASE_RANK[a.phase] ?? 0) >= (PHASE_RANK[s.outcome] ?? 0)) s.outcome = a.phase;
-    if (e.agentgate.decision) s.decision = { ...e.agentgate.decision };
-    if (e.http?.response?.status_code !== undefined) s.status = e.http.response.status_code;
-    const refs = e.agentgate.git?.refs;
-    if (refs && refs.length > 0) s.target = refs.map((r) => `${r.ref}${r.kind ? ` (${r.kind})` : ''}`).join(', ');
-    else if (!s.target && e.url?.path && !a.kind.startsWith('llm.')) s.target = e.url.path;
-    if (e.agentgate.link) s.link = { exchangeId: e.agentgate.link.exchange_id, rule: e.agentgate.link.rule, ...(e.agentgate.link.tool_call_id && { toolCallId: e.agentgate.link.tool_call_id }) };
-    if (e.agentgate.masking && e.agentgate.masking.count > 0) {
-      const kinds = e.agentgate.masking.findings.map((f) => f.ref ?? f.type);
-      s.masked = { count: Math.max(s.masked?.count ?? 0, e.agentgate.masking.count), kinds: [...new Set([...(s.masked?.kinds ?? []), ...kinds])] };
-    }
-    const llm = e.agentgate.llm as Record<string, unknown> | undefined;
-    if (llm) {
-      if (typeof llm.model === 'string') s.model = llm.model;
-      const prompt = Array.isArray(llm.prompt) ? (llm.prompt as Array<{ role?: string; content?: string }>) : [];
-      const user = [...prompt].reverse().find((m) => m.role === 'user') ?? prompt.at(-1);
-      if (user?.content) s.prompt = clip(user.content, 120);
-      if (typeof llm.completion === 'string' && llm.completion !== '') s.completion = clip(llm.completion, 120);
-      if (Array.isArray(llm.tool_calls)) {
-        s.toolCalls = (llm.tool_calls as Array<{ id?: string; name?: string; arguments?: string }>).map((c) => ({
-          id: String(c.id ?? ''),
-          name: String(c.name ?? ''),
-          summary: toolSummary(String(c.arguments ?? '')),
-        }));
-      }
-      if (llm.broken === true) s.broken = true;
-    }
-  }
-  const list = [...steps.values()];
-  for (const s of list) if (s.link) s.link.exchangeStep = steps.get(s.link.exchangeId)?.step;
-  return list;
-}
+// The fold of events into steps is shared with the console (packages/events/src/trail.ts).
+export { buildTrail } from '@agentgate/events';
+export type { TrailStep, TrailToolCall } from '@agentgate/events';
 
 function outcomeText(s: TrailStep): string {
   const d = s.decision;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AuditEvent } from '@agentgate/events';
 import { isFiller } from '../lib/filler.js';
 import { dailyFile } from '../lib/index-names.js';
-import type { ReadChainOptions, Sink, SinkDoc, StoredCheckpoint, TrailQuery, WriteOutcome } from './types.js';
+import { matchesTrailQuery, type ReadChainOptions, type Sink, type SinkDoc, type StoredCheckpoint, type TrailQuery, type WriteOutcome } from './types.js';
 
 const CHECKPOINTS = 'checkpoints.jsonl';
 
@@ -135,9 +135,10 @@ export function readLocalCheckpoints(file: string): StoredCheckpoint[] {
  * Events of the local store (fillers left out), optionally of one session, sorted by
  * `@timestamp` then chain seq — what `agentgate trail` prints.
  */
-export function readLocalTrail(path: string, opts: { sessionId?: string | undefined } = {}): AuditEvent[] {
+export function readLocalTrail(path: string, opts: TrailQuery = {}): AuditEvent[] {
   const events = readLocalLines(path)
     .map((l) => l.doc as AuditEvent)
-    .filter((e) => !isFiller(e) && (opts.sessionId === undefined || e.agentgate?.session?.id === opts.sessionId));
-  return events.sort((a, b) => Date.parse(a['@timestamp']) - Date.parse(b['@timestamp']) || (a.agentgate.chain?.seq ?? 0) - (b.agentgate.chain?.seq ?? 0));
+    .filter((e) => !isFiller(e) && matchesTrailQuery(e, opts));
+  const sorted = events.sort((a, b) => Date.parse(a['@timestamp']) - Date.parse(b['@timestamp']) || (a.agentgate.chain?.seq ?? 0) - (b.agentgate.chain?.seq ?? 0));
+  return opts.limit !== undefined ? sorted.reverse().slice(0, opts.limit) : sorted;
 }

@@ -4,7 +4,7 @@ import { isFiller } from '../lib/filler.js';
 import { checkpointIndex, dailyIndex, indexPattern } from '../lib/index-names.js';
 import { applySetup } from '../lib/setup.js';
 import type { HttpResult, SearchHttp } from './http-adapter.js';
-import type { ReadChainOptions, Sink, SinkDoc, StoredCheckpoint, TrailQuery, WriteOutcome } from './types.js';
+import { type ReadChainOptions, type Sink, type SinkDoc, type StoredCheckpoint, type TrailQuery, trailSearchQuery, type WriteOutcome } from './types.js';
 
 interface BulkItem {
   status: number;
@@ -102,10 +102,15 @@ export class SearchSink implements Sink {
   }
 
   async readTrail(q: TrailQuery): Promise<AuditEvent[]> {
-    const query = q.sessionId !== undefined ? { term: { 'agentgate.session.id': q.sessionId } } : { match_all: {} };
-    const sort = [{ '@timestamp': 'asc' }, { 'agentgate.chain.seq': 'asc' }, { 'event.id': 'asc' }];
+    const query = trailSearchQuery(q);
+    const dir = q.limit !== undefined ? 'desc' : 'asc';
+    const sort = [{ '@timestamp': dir }, { 'agentgate.chain.seq': dir }, { 'event.id': dir }];
     const out: AuditEvent[] = [];
-    for await (const h of this.#scan(indexPattern(this.#prefix), query, sort)) if (!isFiller(h._source)) out.push(h._source as unknown as AuditEvent);
+    for await (const h of this.#scan(indexPattern(this.#prefix), query, sort)) {
+      if (!isFiller(h._source)) out.push(h._source as unknown as AuditEvent);
+      // A search wants the newest few: stop paging once there are enough.
+      if (q.limit !== undefined && out.length >= q.limit) break;
+    }
     return out;
   }
 

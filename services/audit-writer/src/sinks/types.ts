@@ -37,9 +37,51 @@ export interface ReadChainOptions {
   partition: string;
 }
 
-/** Options of a session trail read. */
+/** Options of a trail read: one session, or a search (every given filter must match). */
 export interface TrailQuery {
   sessionId?: string | undefined;
+  /** `agentgate.principal.ci.repository`, exact. */
+  repository?: string | undefined;
+  /** `agentgate.principal.subject`, exact. */
+  subject?: string | undefined;
+  /** `agentgate.decision.rule`, exact. */
+  rule?: string | undefined;
+  /** A decision effect (`allow`, `deny`, `review`) or an action phase (`denied`, `held`, `approved`, …). */
+  decision?: string | undefined;
+  /** ISO times bounding `@timestamp` (inclusive). */
+  from?: string | undefined;
+  to?: string | undefined;
+  /** Newest events first, at most this many (a search); without it every match, oldest first. */
+  limit?: number | undefined;
+}
+
+const EFFECTS = new Set(['allow', 'deny', 'review']);
+
+/** Whether an event matches the query's filters (the local store's search; the index gets the same as a bool query). */
+export function matchesTrailQuery(e: AuditEvent, q: TrailQuery): boolean {
+  const a = e.agentgate;
+  if (q.sessionId !== undefined && a?.session?.id !== q.sessionId) return false;
+  if (q.repository !== undefined && a?.principal?.ci?.repository !== q.repository) return false;
+  if (q.subject !== undefined && a?.principal?.subject !== q.subject) return false;
+  if (q.rule !== undefined && a?.decision?.rule !== q.rule) return false;
+  if (q.decision !== undefined && (EFFECTS.has(q.decision) ? a?.decision?.effect : a?.action?.phase) !== q.decision) return false;
+  const t = Date.parse(e['@timestamp']);
+  if (q.from !== undefined && t < Date.parse(q.from)) return false;
+  if (q.to !== undefined && t > Date.parse(q.to)) return false;
+  return true;
+}
+
+/** The OpenSearch / Elasticsearch query of a trail read. */
+export function trailSearchQuery(q: TrailQuery): Record<string, unknown> {
+  const filter: unknown[] = [];
+  const term = (field: string, value: string | undefined) => value !== undefined && filter.push({ term: { [field]: value } });
+  term('agentgate.session.id', q.sessionId);
+  term('agentgate.principal.ci.repository', q.repository);
+  term('agentgate.principal.subject', q.subject);
+  term('agentgate.decision.rule', q.rule);
+  if (q.decision !== undefined) term(EFFECTS.has(q.decision) ? 'agentgate.decision.effect' : 'agentgate.action.phase', q.decision);
+  if (q.from !== undefined || q.to !== undefined) filter.push({ range: { '@timestamp': { ...(q.from && { gte: q.from }), ...(q.to && { lte: q.to }) } } });
+  return filter.length === 0 ? { match_all: {} } : { bool: { filter } };
 }
 
 /**
