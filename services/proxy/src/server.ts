@@ -4,6 +4,7 @@ import type { Bus } from '@agentgate/bus';
 import { STREAMS } from '@agentgate/events';
 import { APPROVALS_PATH, handleApprovals } from './approvals/admin.js';
 import type { WithApprovals } from './approvals/hold.js';
+import { CONSOLE_PATH } from './console/app.js';
 import { PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors.js';
 import { errorBody, sendError } from './lib/respond.js';
 import { handleRequest } from './pipeline/run.js';
@@ -32,7 +33,7 @@ export interface ProxyServer {
  * (sendError never throws; a socket that cannot be answered is destroyed).
  * Refusals before authentication are counted by `rt.refusals`.
  */
-export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus): ProxyServer {
+export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus, extra: { console?: (req: IncomingMessage, res: ServerResponse) => void } = {}): ProxyServer {
   const limits = rt.config.gateway.limits;
   let inFlight = 0;
   let shuttingDown = false;
@@ -45,6 +46,11 @@ export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus): P
     const adminPath = req.url?.split('?')[0];
     if (adminPath === APPROVALS_PATH || adminPath?.startsWith(`${APPROVALS_PATH}/`)) {
       handleApprovals(req, res, { auth: rt.auth, approvals: rt.approvals, log: rt.log, refusals: rt.refusals }).catch(failed(req, res, 'approvals'));
+      return;
+    }
+    // The approvers' console (express, src/console/) when configured; the data path never goes there.
+    if (extra.console && (adminPath === CONSOLE_PATH || adminPath?.startsWith(`${CONSOLE_PATH}/`))) {
+      extra.console(req, res);
       return;
     }
     if (req.url?.startsWith(ADMIN_PREFIX)) {

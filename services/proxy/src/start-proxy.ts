@@ -21,6 +21,8 @@ import { AuditRecorder } from './pipeline/record.js';
 import { RefusalLog } from './pipeline/refusals.js';
 import { leaseMaskers, type ProxyRuntime } from './pipeline/runtime.js';
 import { createProxyServer } from './server.js';
+import { createConsole } from './console/app.js';
+import { trailReader } from './console/trail.js';
 
 /** Overrides for tests and the one-process runner. */
 export interface StartProxyOptions {
@@ -98,7 +100,10 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
     services: { ...createAdapterServices(bus, config), log },
     approvals,
   };
-  const ps = createProxyServer(rt, bus);
+  const consoleHandler = config.console
+    ? await createConsole({ config: config.console, approvals, secrets, trail: trailReader(config), log: log.child({ component: 'console' }) })
+    : undefined;
+  const ps = createProxyServer(rt, bus, { ...(consoleHandler && { console: consoleHandler }) });
   const host = opts.host ?? config.gateway.listen.host;
   await new Promise<void>((resolve, reject) => {
     ps.server.once('error', reject);

@@ -21,6 +21,13 @@ export interface OidcProviderOptions {
   extraClaims?: Record<string, unknown>;
   /** Access token lifetime in seconds (default 600). */
   accessTokenTtl?: number;
+  /**
+   * Interactive logins for a web application (authorization code + PKCE, a
+   * public client): oidc-provider's own login and consent pages, where any
+   * password is accepted for a login name in `accounts`. Each account's
+   * claims go into its ID token (scopes `openid profile groups`).
+   */
+  login?: { clientId: string; redirectUris: string[]; accounts: Record<string, Record<string, unknown>> };
 }
 
 /** A real oidc-provider instance on loopback, issuing JWT access tokens non-interactively. */
@@ -83,13 +90,36 @@ export async function startOidcProvider(opts: OidcProviderOptions = {}): Promise
           response_types: [],
           scope: 'ci',
         },
+        ...(opts.login
+          ? [
+              {
+                client_id: opts.login.clientId,
+                token_endpoint_auth_method: 'none',
+                grant_types: ['authorization_code'],
+                response_types: ['code'],
+                redirect_uris: opts.login.redirectUris,
+                scope: 'openid profile groups',
+              },
+            ]
+          : []),
       ],
-      scopes: ['ci'],
+      scopes: ['ci', ...(opts.login ? ['openid', 'profile', 'groups'] : [])],
+      ...(opts.login && {
+        claims: { openid: ['sub'], profile: ['preferred_username', 'name', 'email'], groups: ['groups'] },
+        // The console reads groups from the ID token; by default they would only be at the userinfo endpoint.
+        conformIdTokenClaims: false,
+        findAccount: (_ctx: unknown, id: string) => {
+          const claims = opts.login?.accounts[id];
+          // Unknown login names still sign in (the dev login page accepts anything) but carry no groups.
+          return { accountId: id, claims: async () => ({ sub: id, preferred_username: id, ...claims }) };
+        },
+      }),
       jwks: { keys: keys.map((k) => k.privateJwk) },
       cookies: { keys: ['testkit-cookie-key'] },
       ttl: { ClientCredentials: ttl },
       features: {
-        devInteractions: { enabled: false },
+        // The login and consent pages of oidc-provider itself, for interactive logins only.
+        devInteractions: { enabled: opts.login !== undefined },
         clientCredentials: { enabled: true },
         resourceIndicators: {
           enabled: true,

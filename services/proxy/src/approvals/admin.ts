@@ -3,7 +3,7 @@ import type { Logger } from '@agentgate/log';
 import { ProxyError, toProxyError } from '../errors.js';
 import { sendError } from '../lib/respond.js';
 import type { Authenticator } from '../pipeline/authenticate.js';
-import { decisionEvent } from './events.js';
+import { decideApproval } from './decide.js';
 import { checkFourEyes } from './four-eyes.js';
 import type { RefusalLog } from '../pipeline/refusals.js';
 import type { Approvals } from './hold.js';
@@ -61,22 +61,11 @@ export async function handleApprovals(req: IncomingMessage, res: ServerResponse,
     if (!rec) throw new ProxyError('ERR_APPROVAL_NOT_FOUND');
     // Four eyes: not the requester's subject, session, or the same human by identity claims (unless configured).
     if (!approvals.config.allowSelfApproval) checkFourEyes(rec.record.principal, principal, approvals.config.identityClaims);
-    if (rec.record.status !== 'pending') throw new ProxyError('ERR_APPROVAL_DECIDED', `approval ${id} is already ${rec.record.status}`);
-    if (Date.parse(rec.record.expiresAt) <= Date.now()) throw new ProxyError('ERR_APPROVAL_DECIDED', `approval ${id} has expired`);
-    const status = verb === 'approve' ? 'approved' : 'rejected';
     const approver = { subject: principal.subject, issuer: principal.issuer, groups: [...principal.groups], sessionId: principal.sessionId };
-    const cas = await approvals.store.decide(rec, status, approvals.observerName, approver, reason);
-    // Exactly one decision wins the compare-and-set; a loser is told what won.
-    if (!cas.won) throw new ProxyError('ERR_APPROVAL_DECIDED', `approval ${id} is already ${cas.rec.record.status}`);
-    try {
-      // The decision is on the record before the approver hears it took effect: if the holding proxy dies now, the
-      // trail still shows who decided. The holder records the same event (same id) before acting on it.
-      await approvals.recorder.record(decisionEvent(cas.rec.record));
-    } catch (err) {
-      throw new ProxyError('ERR_AUDIT_UNAVAILABLE', `the ${status} decision is stored but not yet recorded in the audit trail; the holding gateway records it before it acts`, { cause: err });
-    }
+    const decided = await decideApproval(approvals, rec, verb, approver, reason);
+    const status = decided.record.status;
     deps.log.info({ approvalId: id, decision: status, approver: principal.subject }, 'approval decided');
-    send(res, 200, { approval: cas.rec.record });
+    send(res, 200, { approval: decided.record });
   } catch (raw) {
     const err = raw instanceof ProxyError ? raw : isBusError(raw) ? new ProxyError('ERR_APPROVALS_UNAVAILABLE', undefined, { cause: raw }) : toProxyError(raw);
     if (err.code === 'ERR_INTERNAL') deps.log.error({ err: raw }, 'approvals API error');

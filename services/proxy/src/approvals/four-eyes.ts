@@ -27,10 +27,19 @@ export function identityOf(p: Principal, claims: IdentityClaims): Record<string,
  * the safe side.
  */
 export function checkFourEyes(requester: Requester, approver: Principal, claims: IdentityClaims): void {
+  checkSameHuman(requester, { subject: approver.subject, sessionId: approver.sessionId, identity: identityOf(approver, claims) });
+}
+
+/**
+ * Four eyes against an approver described by subject, session and identity
+ * claims (a CI principal's, or a console login's mapped onto the requester's
+ * claim names): refuses ERR_SELF_APPROVAL on any match.
+ */
+export function checkSameHuman(requester: Requester, approver: { subject: string; sessionId: string; identity: Record<string, string> }): void {
   if (requester.subject === approver.subject || requester.sessionId === approver.sessionId) {
     throw new ProxyError('ERR_SELF_APPROVAL');
   }
-  const mine = identityOf(approver, claims);
+  const mine = approver.identity;
   for (const [name, value] of Object.entries(requester.identity)) {
     if (mine[name] === value) {
       throw new ProxyError('ERR_SELF_APPROVAL', `approvers may not decide on their own actions (same ${name} as the requester)`);
