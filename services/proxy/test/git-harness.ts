@@ -60,6 +60,8 @@ export interface GitHarnessOptions {
   groups?: string;
   /** Top-level sections appended to the config (e.g. `approvals:`). */
   extra?: string;
+  /** The proxy's port (default: any free one). */
+  port?: number;
 }
 
 function configText(upstream: string, issuer: string, cacheDir: string, maxBody: number, o: GitHarnessOptions): string {
@@ -109,7 +111,7 @@ export async function startGitHarness(opts: GitHarnessOptions = {}): Promise<Git
   const backends = await startBackends({ natsUrl: nats.url, name: 'proxy-git-test' }, config, { GIT_TEST_TOKEN: secret });
   const { bus, identity, broker } = backends;
   const logger = createLogger({ name: 'proxy', level: 'warn', destination: { write: () => {} } });
-  const proxy = await startProxy(bus, config, logger, { host: '127.0.0.1', port: 0 });
+  const proxy = await startProxy(bus, config, logger, { host: '127.0.0.1', port: opts.port ?? 0 });
   const token = await issuer.mint(githubClaims({ repository: 'acme/app' }));
   const releaseToken = await issuer.mint(githubClaims({ repository: 'acme/release-tool' }));
   return {
