@@ -34,6 +34,7 @@ export const PROXY_ERRORS = {
   ERR_APPROVAL_BODY_TOO_LARGE: { status: 413, text: 'the body of a request held for approval exceeds approvals.maxBodyBytes' },
   ERR_APPROVALS_LIMIT: { status: 429, text: 'too many actions of this principal are waiting for approval' },
   ERR_APPROVAL_CONSUMED: { status: 409, text: 'the approval was already used: an approval releases one request only' },
+  ERR_CONSOLE_LOGIN: { status: 401, text: 'sign in to the console first' },
   ERR_AUDIT_UNAVAILABLE: { status: 503, text: 'the audit trail is unavailable; request refused (no record, no action)' },
   ERR_CREDENTIAL_UNAVAILABLE: { status: 503, text: 'the upstream credential is unavailable; request refused' },
   ERR_UPSTREAM_UNREACHABLE: { status: 502, text: 'the upstream is unreachable' },

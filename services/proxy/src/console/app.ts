@@ -150,7 +150,8 @@ export async function createConsole(deps: ConsoleDeps): Promise<(req: IncomingMe
       res.redirect(303, `${base}/login?returnTo=${encodeURIComponent(req.originalUrl)}`);
       return;
     }
-    res.status(401).json({ error: { code: 'ERR_CONSOLE_LOGIN', message: 'sign in first' } });
+    const err = new ProxyError('ERR_CONSOLE_LOGIN');
+    res.status(err.status).json({ error: { code: err.code, status: err.status, message: err.message } });
   };
 
   // Every state-changing request: a session, its CSRF token, and (when the browser says) our own origin.
