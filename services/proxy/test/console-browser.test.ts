@@ -183,7 +183,7 @@ describe('console: a real browser against the gateway, logins at a real oidc-pro
     const octo = await signIn('octocat', `/approvals/${id}`);
     assert.equal(await octo.page.locator('button.approve').count(), 0);
     assert.match(await octo.page.locator('main').innerText(), /may not decide on their own actions/);
-    const octoCsrf = await octo.page.evaluate(() => document.querySelector<HTMLInputElement>('input[name=_csrf]')?.value ?? '');
+    const octoCsrf = (await octo.page.locator('input[name=_csrf]').first().getAttribute('value')) ?? '';
     const forged = await octo.page.request.post(`${h.consoleUrl}/approvals/${id}/decide`, {
       form: { _csrf: octoCsrf, decision: 'approve' },
       headers: { origin: new URL(h.consoleUrl).origin },
@@ -195,7 +195,7 @@ describe('console: a real browser against the gateway, logins at a real oidc-pro
     const noToken = await rita.page.request.post(`${h.consoleUrl}/approvals/${id}/decide`, { form: { decision: 'approve' }, headers: { origin: new URL(h.consoleUrl).origin } });
     assert.equal(noToken.status(), 403);
     assert.match(await noToken.text(), /CSRF/);
-    const ritaCsrf = await rita.page.evaluate(() => document.querySelector<HTMLInputElement>('input[name=_csrf]')?.value ?? '');
+    const ritaCsrf = (await rita.page.locator('input[name=_csrf]').first().getAttribute('value')) ?? '';
     const wrong = await rita.page.request.post(`${h.consoleUrl}/approvals/${id}/decide`, { form: { _csrf: octoCsrf, decision: 'approve' }, headers: { origin: new URL(h.consoleUrl).origin } });
     assert.equal(wrong.status(), 403, "another session's token is no good");
     const foreign = await rita.page.request.post(`${h.consoleUrl}/approvals/${id}/decide`, { form: { _csrf: ritaCsrf, decision: 'approve' }, headers: { origin: 'http://evil.example' } });
