@@ -37,7 +37,7 @@ const PHASE_ECS: Record<ActionPhase, { type: string[]; outcome: EventOutcome }> 
 /** ECS categories from the action kind's family (`git.force_push` → git). */
 function categoriesFor(kind: string): string[] {
   const family = kind.split('.', 1)[0];
-  if (family === 'http' || family === 'llm') return ['api', 'web'];
+  if (family === 'http' || family === 'llm' || family === 'mcp') return ['api', 'web'];
   if (family === 'kubernetes' || family === 'registry' || family === 'git') return ['api', 'configuration'];
   return ['api'];
 }
@@ -64,6 +64,7 @@ export interface ActionEventInput {
   git?: AgentgateFields['git'];
   registry?: AgentgateFields['registry'];
   llm?: AgentgateFields['llm'];
+  mcp?: AgentgateFields['mcp'];
   link?: AgentgateFields['link'];
   exposure?: AgentgateFields['exposure'];
   /** The approval the action was held for (held / approved / rejected / expired). */
@@ -110,6 +111,7 @@ export function buildActionEvent(input: ActionEventInput): AuditEvent {
     ...(input.git !== undefined && { git: input.git }),
     ...(input.registry !== undefined && { registry: input.registry }),
     ...(input.llm !== undefined && { llm: input.llm }),
+    ...(input.mcp !== undefined && { mcp: input.mcp }),
     ...(input.link !== undefined && { link: input.link }),
     ...(input.exposure !== undefined && { exposure: input.exposure }),
     ...(input.approval !== undefined && { approval: input.approval }),

@@ -50,6 +50,7 @@ export type {
   DestinationFields,
   EventOutcome,
   GenAiFields,
+  McpFields,
   GitRefKind,
   GitRefUpdate,
   RegistryFields,

@@ -114,6 +114,36 @@ const decisionSchema = z.strictObject({
   reason: str.optional(),
 });
 
+// --- MCP (services/proxy/src/adapters/mcp): these fields stay together. ---
+
+/**
+ * One MCP message (or batch) through the gateway: the JSON-RPC method and
+ * id, the tool and its arguments, the result (masked and cut to the
+ * connection's `recordChars`), how the tool list was filtered. The
+ * `Mcp-Session-Id` is recorded as a hash (`session`): it is bound to its
+ * principal, but the trail need not hand it out.
+ */
+const mcpSchema = z.strictObject({
+  method: id,
+  request_id: str.optional(),
+  session: str.optional(),
+  tool: str.optional(),
+  arguments: str.optional(),
+  result: str.optional(),
+  is_error: z.boolean().optional(),
+  error: z.strictObject({ code: z.number().int(), message: str }).optional(),
+  uri: str.optional(),
+  prompt: str.optional(),
+  batch: count.optional(),
+  methods: strings.optional(),
+  tools: z.strictObject({ listed: count, hidden: count, hidden_names: strings }).optional(),
+  events: count.optional(),
+  complete: z.boolean().optional(),
+  truncated: z.boolean().optional(),
+});
+
+// --- end of MCP ---
+
 const agentgateSchema = z.strictObject({
   session: z.strictObject({ id }),
   action: z.strictObject({
@@ -167,6 +197,7 @@ const agentgateSchema = z.strictObject({
     })
     .optional(),
   llm: z.record(z.string(), z.unknown()).optional(),
+  mcp: mcpSchema.optional(),
   link: z
     .strictObject({
       exchange_id: id,

@@ -38,3 +38,5 @@ export type UrlFields = NonNullable<AuditEvent['url']>;
 export type SourceFields = NonNullable<AuditEvent['source']>;
 export type DestinationFields = NonNullable<AuditEvent['destination']>;
 export type GenAiFields = NonNullable<AuditEvent['gen_ai']>;
+/** `agentgate.mcp` of an event (an MCP message through the gateway). */
+export type McpFields = NonNullable<AgentgateFields['mcp']>;

@@ -162,3 +162,28 @@ test('policy - rules naming an unknown connection are refused when connections a
     { code: 'ERR_POLICY_RULE', message: /"r": connections: names no configured connection \("gitlab"\)/ },
   );
 });
+
+test('policy - certainDenial: denied whatever the missing attributes hold, else undefined', () => {
+  const p = policy([
+    { name: 'no-delete-tools', actions: ['mcp.tools.call'], when: "attrs.tool.startsWith('delete_')", decision: 'deny', reason: 'no deletions' },
+    { name: 'merge-main-review', actions: ['mcp.tools.call'], when: "attrs.tool == 'merge' && attrs.arguments.base == 'main'", decision: 'review' },
+    { name: 'no-prod-deploy', actions: ['mcp.tools.call'], when: "attrs.tool == 'deploy' && attrs.arguments.env == 'prod'", decision: 'deny' },
+    { name: 'safe-wipe', actions: ['mcp.tools.call'], when: "attrs.tool == 'wipe' && attrs.arguments.dry_run == true", decision: 'allow' },
+    { name: 'tools-ok', actions: ['mcp.tools.call'], when: "attrs.tool in ['merge', 'deploy', 'read']", decision: 'allow' },
+  ]);
+  const call = (tool: string) => act('mcp.tools.call', 'tools', { tool });
+  // No condition on the arguments: denied for certain, by that rule.
+  assert.equal(p.certainDenial(principal, call('delete_repo'))?.rule, 'no-delete-tools');
+  // A review that depends on the arguments may apply: not certain.
+  assert.equal(p.certainDenial(principal, call('merge')), undefined);
+  // A deny on some arguments, an allow after it: not certain.
+  assert.equal(p.certainDenial(principal, call('deploy')), undefined);
+  // An allow on some arguments before the default deny: not certain.
+  assert.equal(p.certainDenial(principal, call('wipe')), undefined);
+  // Allowed outright: not denied.
+  assert.equal(p.certainDenial(principal, call('read')), undefined);
+  // Nothing can match: the default deny, for certain.
+  assert.deepEqual(p.certainDenial(principal, call('format_disk')), { effect: 'deny', rule: null, reason: 'denied by the policy default' });
+  // The real decision of a call with arguments still decides: certainDenial never allows anything.
+  assert.equal(p.decide(principal, act('mcp.tools.call', 'tools', { tool: 'deploy', arguments: { env: 'prod' } })).rule, 'no-prod-deploy');
+});

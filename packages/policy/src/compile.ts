@@ -74,7 +74,41 @@ export function compilePolicy(policy: DeepReadonly<PolicyConfig>, opts: CompileP
         return { effect: 'deny', rule: null, reason: 'policy evaluation failed', evaluationError: (err as Error).message };
       }
     },
+    certainDenial(principal: Principal, action: PolicyAction): PolicyDecision | undefined {
+      try {
+        return certainDenial(rules, fallback, principal, action);
+      } catch {
+        // Unsure is not denied: the action itself is still decided when it is asked for.
+        return undefined;
+      }
+    },
   });
+}
+
+/**
+ * Walks the rules with a condition that cannot be evaluated (it reads an
+ * attribute the action leaves out) counted as unknown: the action is denied
+ * for certain only when every way through the rules ends in a deny. An
+ * unknown allow or review rule could decide for some value, so the answer is
+ * undefined; an unknown deny rule may or may not apply, so the walk goes on.
+ */
+function certainDenial(rules: CompiledRule[], fallback: PolicyDecision, principal: Principal, action: PolicyAction): PolicyDecision | undefined {
+  let bindings: ReturnType<typeof bindingsFor> | undefined;
+  for (const rule of rules) {
+    if (rule.connections && !rule.connections.has(action.connection)) continue;
+    if (rule.kinds && !rule.kinds.some((m) => m(action.kind))) continue;
+    if (rule.when) {
+      bindings ??= bindingsFor(principal, action);
+      const r = rule.when(bindings);
+      if (!r.ok) {
+        if (rule.effect === 'deny') continue;
+        return undefined;
+      }
+      if (!r.value) continue;
+    }
+    return rule.effect === 'deny' ? ruleDecision(rule) : undefined;
+  }
+  return fallback.effect === 'deny' ? { ...fallback } : undefined;
 }
 
 function decide(rules: CompiledRule[], fallback: PolicyDecision, principal: Principal, action: PolicyAction): PolicyDecision {

@@ -33,6 +33,14 @@ export interface PolicyDecision {
 export interface Policy {
   /** Decides one action; never throws (an internal failure is a deny). */
   decide(principal: Principal, action: PolicyAction): PolicyDecision;
+  /**
+   * The deny that applies to `action` whatever the attributes it leaves out
+   * hold (a condition that cannot be evaluated without them counts as
+   * unknown: it could go either way); undefined when some value of them
+   * could lead to allow or review. Used to hide what a caller can never do
+   * (an MCP tool in `tools/list`), never to allow anything.
+   */
+  certainDenial(principal: Principal, action: PolicyAction): PolicyDecision | undefined;
   readonly rules: ReadonlyArray<{ name: string }>;
   readonly default: PolicyDecision['effect'];
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checkUnique, httpUrl, nonEmpty, posInt, slug } from '../lib/common.js';
 
-export const CONNECTION_TYPES = ['http', 'git', 'registry', 'kubernetes', 'llm'] as const;
+export const CONNECTION_TYPES = ['http', 'git', 'registry', 'kubernetes', 'llm', 'mcp'] as const;
 
 const credentialSchema = z
   .strictObject({
@@ -93,6 +93,20 @@ const base = {
 
 const emptyOptions = z.strictObject({}).optional();
 
+/** Options of an `mcp` connection (MCP Streamable HTTP server); see services/proxy/src/adapters/mcp/README.md. */
+const mcpOptions = z
+  .strictObject({
+    /** Drop from `tools/list` the tools policy denies to the caller whatever their arguments. */
+    filterTools: z.boolean().default(true),
+    /** Largest JSON-RPC message (a POST body, one SSE event, a JSON answer) the gateway reads; larger ones are refused. */
+    maxMessageBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+    /** How long an `Mcp-Session-Id` stays bound to the principal that opened it (since it was opened). */
+    sessionTtlMs: z.number().int().min(60_000).max(7 * 24 * 3600_000).default(24 * 3600_000),
+    /** Characters of tool arguments and results kept in the audit event (masked, then cut). */
+    recordChars: z.number().int().min(0).max(64 * 1024).default(4096),
+  })
+  .prefault({});
+
 /** One upstream the gateway fronts; `options` depend on `type`. */
 export const connectionSchema = z.discriminatedUnion('type', [
   z.strictObject({ ...base, type: z.literal('http'), options: emptyOptions }),
@@ -133,6 +147,7 @@ export const connectionSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ ...base, type: z.literal('kubernetes'), options: emptyOptions }),
   z.strictObject({ ...base, type: z.literal('llm'), options: z.strictObject({ provider: z.enum(['openai', 'anthropic']) }) }),
+  z.strictObject({ ...base, type: z.literal('mcp'), options: mcpOptions }),
 ]);
 
 /** `connections`: the upstreams, names unique. */
