@@ -42,6 +42,9 @@ export const PROXY_ERRORS = {
   ERR_UPSTREAM_ENCODING: { status: 502, text: 'the upstream response uses a content encoding the gateway cannot inspect' },
   ERR_UPSTREAM_FAILED: { status: 502, text: 'the upstream response failed' },
   ERR_UPSTREAM_TOO_LARGE: { status: 502, text: 'the upstream response decodes to more than the gateway will inspect' },
+  ERR_MCP_MALFORMED: { status: 400, text: 'not a valid MCP (JSON-RPC 2.0) message' },
+  ERR_MCP_SESSION_UNKNOWN: { status: 404, text: 'unknown or expired MCP session: initialize a new one' },
+  ERR_MCP_SESSIONS_UNAVAILABLE: { status: 503, text: 'the MCP session bindings are unavailable; request refused' },
   ERR_SHUTTING_DOWN: { status: 503, text: 'the gateway is shutting down' },
   ERR_INTERNAL: { status: 500, text: 'internal error' },
 } as const satisfies Record<string, { status: number; text: string }>;

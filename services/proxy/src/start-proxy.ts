@@ -14,6 +14,7 @@ import { ownSecrets } from './approvals/own-secrets.js';
 import { policyVersion } from './approvals/policy-version.js';
 import { adapterFor } from './adapters/index.js';
 import { createAdapterServices } from './adapters/llm/services.js';
+import { kvMcpSessionStore } from './adapters/mcp/session-store.js';
 import type { LeasePort, PolicyPort } from './lib/ports.js';
 import { Authenticator } from './pipeline/authenticate.js';
 import { Forwarder } from './pipeline/forward.js';
@@ -97,7 +98,7 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
     observerName,
     refusals,
     maskerFor: leaseMaskers(base),
-    services: { ...createAdapterServices(bus, config), log },
+    services: { ...createAdapterServices(bus, config), log, policy, mcpSessions: kvMcpSessionStore(bus) },
     approvals,
   };
   const consoleHandler = config.console

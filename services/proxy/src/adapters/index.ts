@@ -2,6 +2,7 @@ import { gitAdapter } from './git/index.js';
 import { httpAdapter } from './http/index.js';
 import { llmAdapter } from './llm/index.js';
 import { registryAdapter } from './registry/index.js';
+import { mcpAdapter } from './mcp/index.js';
 import type { Adapter, Connection } from './types.js';
 
 /** One line per protocol: the only place that knows which adapters exist. */
@@ -10,6 +11,7 @@ const ADAPTERS: Partial<Record<Connection['type'], Adapter>> = {
   git: gitAdapter,
   llm: llmAdapter,
   registry: registryAdapter,
+  mcp: mcpAdapter,
 };
 
 /** The adapter of a connection type, or undefined when this version has none (requests are then refused). */

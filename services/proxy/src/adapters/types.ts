@@ -3,10 +3,11 @@ import type { Readable, Transform } from 'node:stream';
 import type { Config } from '@agentgate/config';
 import type { ActionEventInput, Principal } from '@agentgate/events';
 import type { Logger } from '@agentgate/log';
-import type { Masker } from '@agentgate/masking';
+import type { Finding, Masker } from '@agentgate/masking';
 import type { ProxyError } from '../errors.js';
-import type { Lease } from '../lib/ports.js';
+import type { Lease, PolicyPort } from '../lib/ports.js';
 import type { ExchangeStore } from './llm/exchange-store.js';
+import type { McpSessionStore } from './mcp/session-store.js';
 
 /**
  * # Protocol adapters
@@ -68,7 +69,7 @@ export interface Adapter {
   /** Turns one request into an action. May read (and must then replace) the body. Throw a ProxyError to refuse. */
   classify(req: AdapterRequest): Promise<Classification> | Classification;
   /** Renders a refusal in the protocol's own terms; default a JSON body `{error:{code,message,…}}`. */
-  renderError?(err: ProxyError, ctx: { connection: string | undefined; requestId: string }): RenderedError;
+  renderError?(err: ProxyError, ctx: RenderContext): RenderedError;
   /** Observes the (already masked) response body as it streams, e.g. to record an LLM completion. */
   observeResponse?(req: AdapterRequest, classification: Classification): ResponseObserver | undefined;
   /**
@@ -88,6 +89,13 @@ export interface Adapter {
 export interface UpstreamHead {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
+}
+
+/** What a refusal is rendered for: the classification once the request got that far (a JSON-RPC error names the request's id). */
+export interface RenderContext {
+  readonly connection: string | undefined;
+  readonly requestId: string;
+  readonly classification?: Classification | undefined;
 }
 
 /** What an adapter sees of a request, after authentication and target checks. */
@@ -184,6 +192,10 @@ export interface AdapterServices {
   readonly exchanges: ExchangeStore;
   /** The proxy's logger, for failures adapters work around (never for request content). */
   readonly log?: Logger;
+  /** The compiled policy, for adapters that decide more than the request itself (the mcp adapter filters tools/list). */
+  readonly policy?: PolicyPort;
+  /** Which principal opened each MCP session (bus KV, shared by replicas). */
+  readonly mcpSessions?: McpSessionStore;
 }
 
 /** The action an adapter found, and how to forward it. */
@@ -212,7 +224,7 @@ export interface Classification {
    */
   details?(): Promise<HeldDetails>;
   /** Protocol-specific audit fields copied into the requested/completed events. */
-  readonly audit?: Pick<ActionEventInput, 'git' | 'registry' | 'llm' | 'genAi' | 'link' | 'masking'>;
+  readonly audit?: Pick<ActionEventInput, 'git' | 'registry' | 'llm' | 'mcp' | 'genAi' | 'link' | 'masking'>;
   /** Parts decided one by one (a push's ref updates); the request goes on only when every part is allowed. */
   readonly parts?: ClassifiedParts;
   /**
@@ -292,11 +304,24 @@ export interface ClassifiedParts {
   };
 }
 
+/** Audit fields a response observer adds to the completed event (an `outcome` of `failure` marks an answer that reports an error). */
+export type ObservedFields = Pick<ActionEventInput, 'llm' | 'mcp' | 'registry' | 'genAi' | 'link' | 'outcome' | 'reason'>;
+
 /** A pass-through observer of the response body. */
 export interface ResponseObserver {
+  /** Sees the body after the gateway's own masking; an adapter that rewrites it (the mcp adapter masks results) does so here. */
   readonly transform: Transform;
+  /**
+   * Sees the upstream's status and (masked) headers before the head goes
+   * out, and returns the head to send (e.g. without Content-Length for a
+   * body the transform rewrites). May throw a ProxyError to refuse the
+   * answer instead: nothing of it has reached the client yet.
+   */
+  head?(status: number, headers: Record<string, string | string[]>): Promise<Record<string, string | string[]>>;
+  /** What the transform itself masked, merged into the event's `agentgate.masking`. */
+  findings?(): Finding[];
   /** Audit fields for the completed event, once the body has ended. */
-  finish(): Pick<ActionEventInput, 'llm' | 'genAi' | 'link'>;
+  finish(): ObservedFields;
 }
 
 /** A refusal as the protocol expresses it. */

@@ -10,6 +10,11 @@ export interface PolicyPort {
     principal: Principal,
     action: { kind: string; connection: string; attributes: Record<string, unknown> },
   ): { effect: 'allow' | 'deny' | 'review'; rule: string | null; reason: string; evaluationError?: string };
+  /** The deny that applies whatever the attributes the action leaves out hold, else undefined (@agentgate/policy). */
+  certainDenial?(
+    principal: Principal,
+    action: { kind: string; connection: string; attributes: Record<string, unknown> },
+  ): { effect: 'allow' | 'deny' | 'review'; rule: string | null; reason: string } | undefined;
 }
 
 /** How a credential is put on the upstream request. */

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Adapter } from '../adapters/types.js';
+import type { Adapter, Classification } from '../adapters/types.js';
 import type { ProxyError } from '../errors.js';
 import { headerText, safeHeaders } from './header-safe.js';
 
@@ -28,7 +28,7 @@ export function sendError(
   req: IncomingMessage,
   res: ServerResponse,
   err: ProxyError,
-  ctx: { connection: string | undefined; requestId: string; adapter?: Adapter | undefined },
+  ctx: { connection: string | undefined; requestId: string; adapter?: Adapter | undefined; classification?: Classification | undefined },
 ): void {
   try {
     if (res.headersSent || res.destroyed) {

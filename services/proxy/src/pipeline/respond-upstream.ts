@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ActionEventInput } from '@agentgate/events';
 import type { Finding } from '@agentgate/masking';
 import type { Dispatcher } from 'undici';
-import type { Adapter, AdapterRequest, Classification } from '../adapters/types.js';
+import type { Adapter, AdapterRequest, Classification, ObservedFields } from '../adapters/types.js';
 import { ProxyError, toProxyError } from '../errors.js';
 import { ByteCounter } from '../lib/body-limit.js';
 import { downstreamResponseHeaders } from '../lib/headers.js';
@@ -20,7 +20,7 @@ export interface ResponseOutcome {
   /** Bytes received from upstream (before decoding). */
   bytesUpstream: number;
   masking: { count: number; findings: Array<{ type: string; ref?: string; count: number }> };
-  observed: Pick<ActionEventInput, 'llm' | 'genAi' | 'link' | 'registry'>;
+  observed: ObservedFields;
   /** Set when the response failed after it started (the client saw a cut-off body). */
   error?: ProxyError;
   /** The status the client got when it differs from the upstream's (a refusal sent instead of the body). */
@@ -99,6 +99,14 @@ export async function streamResponse(
   }
   const observer = x.adapter.observeResponse?.(x.areq, x.classification);
   if (observer) stages.push(observer.transform);
+  if (observer?.head) {
+    try {
+      headers = await observer.head(upstream.statusCode, headers);
+    } catch (err) {
+      upstream.body.destroy();
+      throw err;
+    }
+  }
   stages.push(outCount);
 
   let error: ProxyError | undefined;
@@ -137,6 +145,7 @@ export async function streamResponse(
     }
   }
   if (maskStage) findings.push(maskStage.findings());
+  if (observer?.findings) findings.push(observer.findings());
   return {
     bytesOut: outCount.bytes,
     bytesUpstream: upstreamCount.bytes,

@@ -223,7 +223,7 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     discardBody(facts?.classification);
     const early = owner.claim();
     if (early) owner.refuse(early, err);
-    else sendError(req, res, err, { connection: connectionName, requestId, adapter });
+    else sendError(req, res, err, { connection: connectionName, requestId, adapter, classification: facts?.classification });
   }
 }
 

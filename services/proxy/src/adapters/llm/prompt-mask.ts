@@ -7,7 +7,7 @@ import type { Finding, Masker } from '@agentgate/masking';
  * is a string (message text, tool arguments and results, system prompts,
  * tool schemas) is masked.
  */
-const STRUCTURAL_KEYS = new Set([
+export const STRUCTURAL_KEYS: ReadonlySet<string> = new Set([
   'id',
   'tool_call_id',
   'call_id',
@@ -33,15 +33,16 @@ export interface MaskedPrompt {
 
 /**
  * Masks every free-text string of a JSON request body with the prompt
- * masker (brokered values + detectors). Returns a new value; the input is
- * not changed. Depth is bounded: a deeper body is refused by the caller.
+ * masker (brokered values + detectors), except values of `structural` keys.
+ * Returns a new value; the input is not changed. Depth is bounded: a deeper
+ * body is refused by the caller.
  */
-export function maskPrompt(masker: Masker, body: unknown): MaskedPrompt {
+export function maskPrompt(masker: Masker, body: unknown, structural: ReadonlySet<string> = STRUCTURAL_KEYS): MaskedPrompt {
   const findings: Finding[] = [];
   const walk = (v: unknown, key: string | undefined, depth: number): unknown => {
     if (depth > MAX_DEPTH) throw new RangeError('request body nests too deeply');
     if (typeof v === 'string') {
-      if (key !== undefined && STRUCTURAL_KEYS.has(key)) return v;
+      if (key !== undefined && structural.has(key)) return v;
       const r = masker.maskText(v);
       if (r.findings.length > 0) findings.push(...r.findings);
       return r.text;
