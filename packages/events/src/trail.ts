@@ -33,6 +33,8 @@ export interface TrailStep {
   /** Brokered secrets the masking service saw (exposure events). */
   exposures?: string[];
   broken?: boolean;
+  /** An MCP message: what went in and came back (masked, abridged). */
+  mcp?: { arguments?: string; result?: string; error?: string };
   /** The approval the action was held for: its status and, once decided, who decided and why. */
   approval?: { id: string; status: string; approver?: string; reason?: string; decidedAt?: string };
 }
@@ -75,7 +77,17 @@ export function buildTrail(events: readonly AuditEvent[]): TrailStep[] {
     if (e.http?.response?.status_code !== undefined) s.status = e.http.response.status_code;
     const refs = e.agentgate.git?.refs;
     if (refs && refs.length > 0) s.target = refs.map((r) => `${r.ref}${r.kind ? ` (${r.kind})` : ''}`).join(', ');
+    else if (e.agentgate.mcp) s.target = e.agentgate.mcp.tool ?? e.agentgate.mcp.uri ?? e.agentgate.mcp.prompt ?? s.target;
     else if (!s.target && e.url?.path && !a.kind.startsWith('llm.')) s.target = e.url.path;
+    const m = e.agentgate.mcp;
+    if (m && (m.arguments !== undefined || m.result !== undefined || m.error !== undefined)) {
+      s.mcp = {
+        ...s.mcp,
+        ...(m.arguments !== undefined && { arguments: clip(m.arguments, 160) }),
+        ...(m.result !== undefined && { result: clip(m.result, 160) }),
+        ...(m.error !== undefined && { error: clip(`${m.error.code}: ${m.error.message}`, 160) }),
+      };
+    }
     const ap = e.agentgate.approval;
     if (ap) {
       s.approval = {

@@ -43,7 +43,11 @@ export function formatTrail(sessionId: string, steps: readonly TrailStep[]): str
     if (s.prompt !== undefined) out.push(`       prompt: "${s.prompt}"`);
     for (const c of s.toolCalls ?? []) out.push(`       tool call ${c.name} [${c.id}]: ${c.summary}`);
     if (s.completion !== undefined && (s.toolCalls ?? []).length === 0) out.push(`       answer: "${s.completion}"`);
-    if (s.link) {
+    if (s.mcp?.arguments !== undefined) out.push(`       arguments: ${s.mcp.arguments}`);
+    if (s.mcp?.result !== undefined) out.push(`       result: ${s.mcp.result}`);
+    if (s.mcp?.error !== undefined) out.push(`       error: ${s.mcp.error}`);
+    // MCP protocol chatter (initialize, notifications, the server stream) is not proposed by a tool call: no link line.
+    if (s.link && !(s.kind.startsWith('mcp.') && s.link.rule === 'latest-exchange' && !s.mcp)) {
       const from = s.link.exchangeStep !== undefined ? `step ${s.link.exchangeStep}` : `exchange ${s.link.exchangeId}`;
       out.push(`       proposed by ${from}${s.link.toolCallId ? ` tool call ${s.link.toolCallId}` : ''} (${s.link.rule})`);
     }
