@@ -70,7 +70,7 @@ export async function startMcpServer(opts: { credential: string; secretInResult:
       }
       return text(`done in ${steps} steps`);
     });
-    server.registerTool('crash', { description: 'Drops the connection mid-answer' }, async (_args, extra) => {
+    server.registerTool('crash', { description: 'Drops the connection mid-answer', inputSchema: { note: z.string().optional() } }, async (_args, extra) => {
       calls.push({ tool: 'crash', args: {} });
       const token = extra._meta?.progressToken;
       if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: 1, total: 2 } });
@@ -113,7 +113,7 @@ export async function startMcpServer(opts: { credential: string; secretInResult:
       await build().connect(t);
       transport = t;
     }
-    current = res;
+    if (req.method === 'POST') current = res;
     await transport.handleRequest(req, res, body);
   };
 

@@ -183,7 +183,8 @@ export function mcpObserver(req: AdapterRequest, c: Classification): ResponseObs
           ? 'the tool reported an error'
           : status >= 400
             ? `the MCP server answered HTTP ${status}`
-            : pending.size > 0 && !complete
+            : // A broken stream is the pipeline's failure (its reason names the upstream); a clean end without the answer is ours.
+              ended && unanswered.length > 0
               ? `the MCP server ended the answer before responding to ${unanswered.length} request(s)`
               : undefined;
       return {
