@@ -11,6 +11,8 @@ usage:
   agentgate trail <session-id>       print one agent session step by step (--json for machines)
   agentgate approvals list|show|approve|reject [ID] --gateway URL [--token T] [--reason TEXT]
                                      decide actions held for a human (token: --token or AGENTGATE_TOKEN)
+  agentgate mcp-bridge --connection NAME --gateway URL [--token-file F]
+                                     an MCP server over stdio that relays to the gateway's mcp connection NAME
   agentgate demo                     play a scripted agent session and print its trail
   agentgate help                     this text`;
 
@@ -21,6 +23,7 @@ const commands: Record<string, () => Promise<Command>> = {
   trail: async () => (await import('./commands/trail.js')).trail,
   verify: async () => (await import('./commands/verify.js')).verify,
   demo: async () => (await import('./commands/demo.js')).demo,
+  'mcp-bridge': async () => async (args, io) => (await import('./commands/mcp-bridge.js')).mcpBridge(args, io),
   approvals: async () => async (args, io) => (await import('./commands/approvals.js')).approvals(args, io),
   policy: async () => async (args, io) => {
     if (args[0] !== 'test') throw new CliError('ERR_CLI_USAGE', 'usage: agentgate policy test --action FILE [--config FILE] [--json]');
