@@ -99,7 +99,7 @@ audit:
   assert.ok(issues.some((i) => i.startsWith('bus.natsUrl: expected a nats://')), issues.join('\n'));
   assert.ok(issues.some((i) => i.startsWith('connections[0].name: expected a slug')), issues.join('\n'));
   assert.ok(issues.includes('connections[0].upstream: expected an http(s) URL'), issues.join('\n'));
-  assert.ok(issues.includes('connections[1].type: expected one of http|git|registry|kubernetes|llm'), issues.join('\n'));
+  assert.ok(issues.includes('connections[1].type: expected one of http|git|registry|kubernetes|llm|mcp'), issues.join('\n'));
   assert.ok(issues.includes('audit.sinks[0].url: expected an http(s) URL'), issues.join('\n'));
 });
 
