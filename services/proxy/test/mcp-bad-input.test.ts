@@ -80,8 +80,9 @@ describe('mcp bad input', () => {
     const unknown = await post(token, '{"jsonrpc":"2.0","id":3,"method":"tools/list"}', { 'mcp-session-id': 'no-such-session' });
     assert.equal(unknown.status, 404);
     assert.deepEqual([(unknown.json as RpcErrorBody).id, (unknown.json as RpcErrorBody).error.code, (unknown.json as RpcErrorBody).error.data.code], [3, -32004, 'ERR_MCP_SESSION_UNKNOWN']);
+    // No session id: nothing to ride on, passed on; the stateful server refuses it itself.
     const missing = await post(token, '{"jsonrpc":"2.0","id":4,"method":"tools/list"}');
-    assert.equal(missing.status, 404);
+    assert.equal(missing.status, 400);
     const bad = await post(token, '{"jsonrpc":"2.0","id":5,"method":"tools/list"}', { 'mcp-session-id': 'has space' });
     assert.equal(bad.status, 400);
     const get = await fetch(`${h.proxy.url}/tools`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'mcp-session-id': 'nope' } });

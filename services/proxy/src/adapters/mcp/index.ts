@@ -30,11 +30,10 @@ export const mcpAdapter: Adapter = {
     const session = sessionOf(req);
     if (req.method === 'GET' || req.method === 'DELETE') {
       // Only a session's own principal may listen to its stream or end it.
-      if (session === undefined) throw new McpRefusal('ERR_MCP_SESSION_UNKNOWN', -32004, `${req.method} needs an Mcp-Session-Id`);
-      await checkSession(req, session, []);
+      if (session !== undefined) await checkSession(req, session, []);
       const kind = req.method === 'GET' ? 'mcp.stream' : 'mcp.session.end';
       const attributes = { method: req.method };
-      const mcp: McpFields = { method: req.method, session: sessionHash(req.connection.name, session).slice(0, 32) };
+      const mcp: McpFields = { method: req.method, ...(session !== undefined && { session: sessionHash(req.connection.name, session).slice(0, 32) }) };
       return { kind, attributes, audit: { mcp }, parts: single(kind, attributes) };
     }
     if (req.method !== 'POST') throw new ProxyError('ERR_METHOD_NOT_ALLOWED', 'an MCP endpoint takes POST, GET and DELETE');
@@ -42,9 +41,8 @@ export const mcpAdapter: Adapter = {
     const text = await readMessage(req, opts.maxMessageBytes);
     const body = parseBody(text);
     const ids = body.messages.flatMap((m) => (m.type === 'request' ? [m.id] : []));
-    const opening = body.messages.length === 1 && body.messages[0]?.type === 'request' && body.messages[0].method === 'initialize';
+    // Without a session id there is no session to ride on (a stateless server, or one that refuses it itself).
     if (session !== undefined) await checkSession(req, session, ids, body.batch);
-    else if (!opening) throw new McpRefusal('ERR_MCP_SESSION_UNKNOWN', -32004, 'no Mcp-Session-Id: initialize a session first', { ids, batch: body.batch });
 
     // Fail closed: without the masker the arguments cannot be checked, so they do not leave.
     if (!req.services) throw new ProxyError('ERR_CREDENTIAL_UNAVAILABLE', 'masking is not configured on this gateway; request refused');
