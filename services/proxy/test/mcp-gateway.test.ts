@@ -96,10 +96,11 @@ describe('mcp through the gateway (SDK client → gateway → SDK server)', () =
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(h.sse.calls.length, before, 'nothing reaches the server while held');
     const shown = await call(h.proxy.url, 'GET', `/_agentgate/approvals/${id}`, approver);
-    const rec = shown.json.approval as { kind: string; rule: string; attributes: { tool: string; arguments: { base: string } } };
-    assert.equal(rec.kind, 'mcp.tools.call');
+    const rec = shown.json.approval as { rule: string; binding: { kind: string; attributes: { tool: string; arguments: { base: string } } } };
+    assert.equal(rec.binding.kind, 'mcp.tools.call');
     assert.equal(rec.rule, 'merge-main-review');
-    assert.deepEqual([rec.attributes.tool, rec.attributes.arguments.base], ['merge_pull_request', 'main']);
+    // The approver sees the tool and its (masked) arguments: what exactly is released.
+    assert.deepEqual([rec.binding.attributes.tool, rec.binding.attributes.arguments.base], ['merge_pull_request', 'main']);
     const ok = await call(h.proxy.url, 'POST', `/_agentgate/approvals/${id}/approve`, approver, { reason: 'reviewed' });
     assert.equal(ok.status, 200, ok.text);
     assert.equal(textOf(await pending), 'merged #7 into main');

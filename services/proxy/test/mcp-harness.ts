@@ -119,7 +119,7 @@ export async function startMcpHarness(): Promise<McpHarness> {
     mcpKey,
     dbPassword,
     token: (runId = '8000000001', repository = 'acme/app') => issuer.mint(githubClaims({ repository, run_id: runId })),
-    approverToken: () => issuer.mint(githubClaims({ repository: 'acme/ops', run_id: '8000000777' })),
+    approverToken: () => issuer.mint(githubClaims({ repository: 'acme/ops', run_id: '8000000777', actor: 'release-manager', actor_id: '800001' })),
     events: () => auditEvents(backends.bus),
     close: async () => {
       await proxy.close();
