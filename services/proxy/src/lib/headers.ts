@@ -58,9 +58,17 @@ const CREDENTIALS = new Set(['cookie', 'x-api-key', 'api-key', 'apikey', 'privat
 /** Any name with one of these parts is credential-shaped (`x-vault-token`, `x-amz-security-token`, `x-session-id`, `x-auth`). */
 const CREDENTIAL_SHAPED = /(?:^|-)(?:token|api-?key|apikey|secret|passw(?:or)?d|credentials?|session|auth)(?:-|$)/;
 
+/**
+ * Protocol headers whose names look credential-shaped but are not credentials:
+ * `mcp-session-id` names an MCP session, which the mcp adapter binds to the
+ * principal that opened it (a session id alone opens nothing).
+ */
+const PROTOCOL_IDS = new Set(['mcp-session-id']);
+
 /** Why the gateway drops a client request header by default (undefined: it is forwarded). */
 export function strippedBecause(name: string): 'never' | 'hop-by-hop' | 'client-identity' | 'credential' | undefined {
   if (NEVER.has(name)) return 'never';
+  if (PROTOCOL_IDS.has(name)) return undefined;
   if (HOP_BY_HOP.has(name) || name.startsWith('proxy-')) return 'hop-by-hop';
   if (CLIENT_IDENTITY.has(name) || name.startsWith('x-forwarded-')) return 'client-identity';
   if (CREDENTIALS.has(name) || CREDENTIAL_SHAPED.test(name)) return 'credential';
