@@ -85,3 +85,21 @@ test('trail - the command reads the local store, prints JSON on request, and exi
     dir.cleanup();
   }
 });
+
+test('trail - a held action reads as what became of it: approved by whom then its outcome, rejected, or still held', () => {
+  const review = { effect: 'review' as const, rule: 'force-needs-approval' };
+  const held = (id: string) => ev({ phase: 'held', action: { id, kind: 'git.force_push', connection: 'git' }, decision: review, approval: { id, status: 'pending' } });
+  const approver = { subject: 'alice', groups: ['release-managers'] };
+  const events = [
+    held('h1'),
+    ev({ phase: 'approved', action: { id: 'h1', kind: 'git.force_push', connection: 'git' }, decision: review, approval: { id: 'h1', status: 'approved', approver, reason: 'hotfix' } }),
+    ev({ phase: 'completed', action: { id: 'h1', kind: 'git.force_push', connection: 'git' }, decision: review, http: { response: { status_code: 200 } } }),
+    held('h2'),
+    ev({ phase: 'rejected', action: { id: 'h2', kind: 'git.force_push', connection: 'git' }, decision: review, approval: { id: 'h2', status: 'rejected', approver, reason: 'not on main' } }),
+    held('h3'),
+  ];
+  const lines = formatTrail('s-1', buildTrail(events));
+  assert.match(lines[1] ?? '', /HELD for approval \(rule force-needs-approval\) \[h1\] → approved by alice → completed 200$/);
+  assert.match(lines[2] ?? '', /HELD for approval \(rule force-needs-approval\) \[h2\] → REJECTED by alice: not on main$/);
+  assert.match(lines[3] ?? '', /HELD for approval \(rule force-needs-approval\) \[h3\]$/);
+});

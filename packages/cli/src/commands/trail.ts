@@ -14,11 +14,23 @@ function outcomeText(s: TrailStep): string {
   const d = s.decision;
   const rule = d?.rule ? ` (rule ${d.rule})` : '';
   if (s.outcome === 'denied' || d?.effect === 'deny') return `DENIED${rule}${d?.reason ? `: ${clip(d.reason, 120)}` : ''}`;
-  if (d?.effect === 'review' || s.outcome === 'held') return `HELD for approval${rule}`;
   const status = s.status !== undefined ? ` ${s.status}` : '';
-  if (s.outcome === 'failed') return `allowed${rule} → FAILED${status}${s.broken ? ' (stream broken)' : ''}`;
-  if (s.outcome === 'completed') return `allowed${rule} → completed${status}`;
-  return `allowed${rule} → ${s.outcome} (no outcome recorded)`;
+  // A held action reads as what became of it: still held, rejected/expired, or approved (by whom) and then its outcome.
+  let verdict = `allowed${rule}`;
+  if (d?.effect === 'review' || s.outcome === 'held' || s.approval) {
+    const ap = s.approval;
+    const held = `HELD for approval${rule}${ap ? ` [${ap.id}]` : ''}`;
+    const settled = s.outcome === 'rejected' || s.outcome === 'expired' ? s.outcome : undefined;
+    const state = settled ?? (ap?.status && ap.status !== 'pending' ? ap.status : s.outcome === 'held' ? 'pending' : s.outcome === 'requested' ? 'pending' : 'approved');
+    if (state === 'pending') return held;
+    const by = ap?.approver ? ` by ${ap.approver}` : '';
+    if (state !== 'approved') return `${held} → ${state.toUpperCase()}${by}${ap?.reason ? `: ${clip(ap.reason, 120)}` : ''}`;
+    verdict = `${held} → approved${by}`;
+  }
+  if (s.outcome === 'failed') return `${verdict} → FAILED${status}${s.broken ? ' (stream broken)' : ''}`;
+  if (s.outcome === 'completed') return `${verdict} → completed${status}`;
+  if (s.outcome === 'approved') return `${verdict} (no outcome recorded yet)`;
+  return `${verdict} → ${s.outcome} (no outcome recorded)`;
 }
 
 // Reads that a client makes several requests for (git: ref advertisement then pack) read as one step.
