@@ -70,4 +70,63 @@ describe('cli verify', () => {
     assert.equal(await runCli(['verify', '--config', file], bad), 1, bad.text());
     assert.match(bad.text(), /MODIFIED/);
   });
+
+  it('verify - right after a burst the trail is an UNVERIFIED TAIL (exit 3) until the idle checkpoint lands (exit 0); a tail cut right after the last event fails (exit 1)', async () => {
+    const base = join(dir, 'tail');
+    const file = join(dir, 'tail.yaml');
+    writeFileSync(
+      file,
+      [
+        'bus:',
+        `  dataDir: ${join(base, 'data')}`,
+        'audit:',
+        '  sinks:',
+        `    - { type: local, path: ${join(base, 'audit')} }`,
+        '  checkpoint: { everyEvents: 100000, everySeconds: 3600, idleMs: 3000 }',
+        '  batch: { maxEvents: 8, maxBytes: 1048576, maxWaitMs: 20 }',
+        '',
+      ].join('\n'),
+    );
+    const gw = await startGateway(loadConfig({ path: file, env: {} }), { only: ['audit-writer'] });
+    try {
+      const burst = async (n: number, total: number) => {
+        for (let i = 0; i < n; i++) {
+          const event = buildActionEvent({ phase: 'requested', principal, action: { id: newEventId(), kind: 'http.get', connection: 'api' } });
+          await gw.bus.streams.publish(cleanSubject(event), encodeEvent(event), { msgId: eventMsgId(event) });
+        }
+        for (let i = 0; i < 400 && (await readLocalTrail(join(base, 'audit'))).length < total; i++) await new Promise((r) => setTimeout(r, 25));
+      };
+      await burst(30, 30);
+      const early = capture();
+      assert.equal(await runCli(['verify', '--config', file], early), 3, early.text());
+      assert.match(early.text(), /^UNVERIFIED TAIL 30 events/m);
+      assert.doesNotMatch(early.text(), /^OK/m);
+
+      let code = -1;
+      const until = Date.now() + 15_000;
+      let late = capture();
+      while (code !== 0 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 250));
+        late = capture();
+        code = await runCli(['verify', '--config', file], late);
+      }
+      assert.equal(code, 0, late.text());
+      assert.match(late.text(), /signed checkpoint at 30, chain head on the bus at 30/);
+
+      // Ten more, and the newest three deleted from the store as soon as they are there.
+      await burst(10, 40);
+      const auditDir = join(base, 'audit');
+      for (const f of readdirSync(auditDir).filter((n) => n.startsWith('audit-'))) {
+        const kept = readFileSync(join(auditDir, f), 'utf8')
+          .split('\n')
+          .filter((l) => l && JSON.parse(l).doc.agentgate.chain.seq <= 37);
+        writeFileSync(join(auditDir, f), kept.map((l) => `${l}\n`).join(''));
+      }
+      const cut = capture();
+      assert.equal(await runCli(['verify', '--config', file], cut), 1, cut.text());
+      assert.match(cut.text(), /TRUNCATED seq=38: trail ends at 37; .*\(3 missing\)/);
+    } finally {
+      await gw.stop();
+    }
+  });
 });

@@ -12,7 +12,8 @@ export { CHAIN_BUCKET } from './lib/chain-state.js';
 
 export type { AuditWriter, AuditWriterConfig, AuditWriterOptions, WriterStats } from './writer.js';
 export type { AuditWriterErrorCode } from './errors.js';
-export type { CheckpointSource, ProblemKind, VerifyOptions, VerifyProblem, VerifyReport } from './verify.js';
+export type { CheckpointSource, ProblemKind, VerifyOptions, VerifyProblem, VerifyReport, VerifyVerdict } from './verify.js';
+export type { BusHead, HeadSource } from './lib/head-witness.js';
 export type { CheckpointClaims, CheckpointSigner } from './checkpoint.js';
 export { matchesTrailQuery, trailSearchQuery } from './sinks/types.js';
 export type { Sink, SinkDoc, StoredCheckpoint, TrailQuery, WriteOutcome } from './sinks/types.js';

@@ -3,6 +3,7 @@ import { type AuditEvent, GENESIS_HASH, STREAMS, hashEvent } from '@agentgate/ev
 import type { JWK } from 'jose';
 import { type CheckpointClaims, verifyCheckpoint } from './checkpoint.js';
 import { isFiller } from './lib/filler.js';
+import { type BusHead, type HeadSource, readBusHead } from './lib/head-witness.js';
 import type { Sink, StoredCheckpoint } from './sinks/types.js';
 
 /** Kinds of tampering the verifier reports. */
@@ -16,9 +17,18 @@ export interface VerifyProblem {
   detail: string;
 }
 
+/**
+ * The overall answer: `ok` (intact and fully covered by a signed checkpoint), `unverified-tail`
+ * (intact up to the last signed checkpoint, but events past it are not yet covered — the writer
+ * signs one within `audit.checkpoint.idleMs` of the last event: run verify again), `failed`.
+ */
+export type VerifyVerdict = 'ok' | 'unverified-tail' | 'failed';
+
 /** The verifier's answer. */
 export interface VerifyReport {
+  /** True only for the verdict `ok`. */
   ok: boolean;
+  verdict: VerifyVerdict;
   partition: string;
   /** Documents read from the trail. */
   total: number;
@@ -26,6 +36,14 @@ export interface VerifyReport {
   fillers: number;
   /** Highest chain position covered by a valid signed checkpoint (0 when none). */
   checkpointSeq: number;
+  /** Highest chain position in the trail (0 when empty). */
+  trailHead: number;
+  /** Chain head the bus records as written (the writer's head in KV), when a bus was read. */
+  busHead?: number | undefined;
+  /** Events in the trail past the last signed checkpoint: intact as far as the chain shows, but not yet signed. */
+  unverifiedTail: number;
+  /** Positions past the trail's head that the writer is still writing (reserved, not yet confirmed). */
+  inFlight: number;
   /** Checkpoints whose signature did not verify. */
   badCheckpoints: number;
   problems: VerifyProblem[];
@@ -40,6 +58,12 @@ export interface VerifyOptions {
   partition?: string;
   publicKey: JWK;
   checkpoints: CheckpointSource;
+  /**
+   * The second witness of what was written: the writer's chain head on the bus. Defaults to
+   * the bus of `checkpoints` when that is a bus; `false` skips it (a cut past the last signed
+   * checkpoint then shows only as an unverified tail).
+   */
+  head?: HeadSource | false;
 }
 
 async function loadCheckpoints(src: CheckpointSource, partition: string): Promise<Array<StoredCheckpoint | string>> {
@@ -89,23 +113,32 @@ function validAt(doc: AuditEvent, chain: { seq: number; prev_hash: string; hash:
  * Walks one chain partition of a trail (index or local store) in seq order and reports
  * every modified document (content no longer matches its hash), deleted slot (a gap),
  * reordered documents (intact content sitting at another position), inserted documents
- * (not part of the chain) and a truncated tail (the newest signed checkpoint, read from
- * outside the index, covers positions the trail no longer holds).
+ * (not part of the chain) and a truncated tail: the newest signed checkpoint, read from
+ * outside the index, covers positions the trail no longer holds, or the writer's chain head
+ * on the bus records positions past the trail's head as written and confirmed. Events past
+ * the last signed checkpoint make the verdict `unverified-tail`, never `ok`.
  */
 export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
   const partition = opts.partition ?? 'writer-0';
   const problems: VerifyProblem[] = [];
+  const headSrc = opts.head ?? ('bus' in opts.checkpoints ? { bus: opts.checkpoints.bus } : false);
+  // Witnesses are read before the trail: a checkpoint or a confirmed head read first names only
+  // what every sink already held, so a running writer cannot make a complete trail look cut.
+  // The head is read again after the trail: nothing read may lie past what the writer ever assigned.
+  const rawCheckpoints = await loadCheckpoints(opts.checkpoints, partition);
+  const before = headSrc ? await readBusHead(headSrc, partition) : undefined;
   const entries: Entry[] = [];
   for await (const { id, doc } of opts.sink.readChain({ partition })) {
     const filler = isFiller(doc);
     const seq = doc.agentgate?.chain?.seq ?? -1;
     entries.push({ id, doc, seq, filler, valid: filler ? typeof doc.agentgate?.chain?.hash === 'string' : selfValid(id, doc) });
   }
+  const after = headSrc ? await readBusHead(headSrc, partition) : undefined;
 
   // Signed checkpoints: the newest valid one bounds the chain.
   let best: CheckpointClaims | undefined;
   let badCheckpoints = 0;
-  for (const raw of await loadCheckpoints(opts.checkpoints, partition)) {
+  for (const raw of rawCheckpoints) {
     const jws = typeof raw === 'string' ? raw : raw.jws;
     try {
       const c = await verifyCheckpoint(jws, opts.publicKey);
@@ -160,24 +193,95 @@ export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
   }
 
   const checkpointSeq = best?.seq ?? 0;
+  let cutBy: string[] = [];
   if (best) {
     const at = (bySeq.get(best.seq) ?? []).find((e) => e.valid);
-    if (maxSeq < best.seq) {
-      problems.push({ kind: 'truncated', seq: maxSeq + 1, detail: `trail ends at ${maxSeq}; a signed checkpoint covers ${best.seq} (${best.seq - maxSeq} missing)` });
-    } else if (at && at.doc.agentgate.chain!.hash !== best.hash) {
+    if (maxSeq < best.seq) cutBy.push(`a signed checkpoint covers ${best.seq}`);
+    else if (at && at.doc.agentgate.chain!.hash !== best.hash) {
       problems.push({ kind: 'modified', seq: best.seq, id: at.id, detail: 'the signed checkpoint names another hash at this position (chain rewritten)' });
     }
   }
+  const witness = compareWithBusHead(before, after, maxSeq, bySeq, problems);
+  cutBy = [...cutBy, ...witness.cutBy];
+  if (cutBy.length > 0) {
+    const covered = Math.max(best?.seq ?? 0, witness.confirmedHead);
+    problems.push({ kind: 'truncated', seq: maxSeq + 1, detail: `trail ends at ${maxSeq}; ${cutBy.join(' and ')} (${covered - maxSeq} missing)` });
+  }
   if (badCheckpoints > 0 && !best) problems.push({ kind: 'modified', detail: `${badCheckpoints} checkpoint(s) fail signature verification` });
   problems.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
-  return { ok: problems.length === 0, partition, total: entries.length, fillers: entries.filter((e) => e.filler).length, checkpointSeq, badCheckpoints, problems };
+  const unverifiedTail = Math.max(0, maxSeq - checkpointSeq);
+  const verdict: VerifyVerdict = problems.length > 0 ? 'failed' : unverifiedTail > 0 || witness.inFlight > 0 ? 'unverified-tail' : 'ok';
+  return {
+    ok: verdict === 'ok',
+    verdict,
+    partition,
+    total: entries.length,
+    fillers: entries.filter((e) => e.filler).length,
+    checkpointSeq,
+    trailHead: maxSeq,
+    busHead: before?.seq,
+    unverifiedTail,
+    inFlight: witness.inFlight,
+    badCheckpoints,
+    problems,
+  };
+}
+
+/**
+ * Compares the trail's head with the writer's head on the bus (read before and after the
+ * trail): confirmed positions past the trail's head were cut; positions past every head the
+ * writer ever assigned were inserted; the head's hash must match the trail's document there.
+ */
+function compareWithBusHead(
+  before: BusHead | undefined,
+  after: BusHead | undefined,
+  trailHead: number,
+  bySeq: Map<number, Entry[]>,
+  problems: VerifyProblem[],
+): { cutBy: string[]; confirmedHead: number; inFlight: number } {
+  const out = { cutBy: [] as string[], confirmedHead: 0, inFlight: 0 };
+  if (before && before.seq > trailHead) {
+    const reserved = new Set(before.reserved);
+    let missing = 0;
+    for (let s = trailHead + 1; s <= before.seq; s++) {
+      if (reserved.has(s)) out.inFlight++;
+      else {
+        missing++;
+        out.confirmedHead = s;
+      }
+    }
+    if (missing > 0) out.cutBy.push(`the chain head on the bus records ${out.confirmedHead} written and confirmed`);
+  }
+  if (before && before.seq >= 1 && before.seq <= trailHead && !before.reserved.includes(before.seq)) {
+    const at = (bySeq.get(before.seq) ?? []).find((e) => e.valid);
+    if (at && at.doc.agentgate.chain!.hash !== before.hash && !problems.some((p) => p.kind === 'modified' && p.seq === before.seq)) {
+      problems.push({ kind: 'modified', seq: before.seq, id: at.id, detail: 'the chain head on the bus names another hash at this position (chain rewritten)' });
+    }
+  }
+  if (after && trailHead > after.seq) {
+    problems.push({
+      kind: 'inserted',
+      seq: after.seq + 1,
+      detail: `positions ${after.seq + 1}..${trailHead} were never assigned by the writer (its head on the bus is ${after.seq})`,
+    });
+  }
+  return out;
 }
 
 /** Human-readable report for `agentgate verify` (one line per problem, a verdict line last). */
 export function formatVerifyReport(r: VerifyReport): string {
-  const lines = [`partition ${r.partition}: ${r.total} documents, signed checkpoint at ${r.checkpointSeq}${r.fillers ? `, ${r.fillers} dead-letter filler(s)` : ''}`];
+  const bus = r.busHead !== undefined ? `, chain head on the bus at ${r.busHead}` : '';
+  const lines = [`partition ${r.partition}: ${r.total} documents, signed checkpoint at ${r.checkpointSeq}${bus}${r.fillers ? `, ${r.fillers} dead-letter filler(s)` : ''}`];
   for (const p of r.problems) lines.push(`  ${p.kind.toUpperCase()}${p.seq !== undefined ? ` seq=${p.seq}` : ''}${p.id ? ` id=${p.id}` : ''}: ${p.detail}`);
-  if (r.checkpointSeq === 0 && r.ok) lines.push('  warning: no valid signed checkpoint found; a truncated tail cannot be detected');
-  lines.push(r.ok ? 'OK: the audit trail is intact' : `FAILED: ${r.problems.length} problem(s) found`);
+  if (r.checkpointSeq === 0 && r.total > 0) lines.push('  warning: no valid signed checkpoint found; nothing in this trail is covered by a signature');
+  if (r.busHead === undefined) lines.push('  warning: no chain head on the bus for this partition; a tail cut past the last checkpoint shows only as unverified');
+  if (r.verdict === 'ok') lines.push('OK: the audit trail is intact');
+  else if (r.verdict === 'unverified-tail') {
+    const n = r.unverifiedTail + r.inFlight;
+    const flight = r.inFlight > 0 ? ` (${r.inFlight} of them still being written)` : '';
+    lines.push(
+      `UNVERIFIED TAIL ${n} events: intact up to the signed checkpoint at ${r.checkpointSeq}; positions ${r.checkpointSeq + 1}..${r.checkpointSeq + n} are past it${flight}. The writer signs one within audit.checkpoint.idleMs of the last event: run verify again`,
+    );
+  } else lines.push(`FAILED: ${r.problems.length} problem(s) found`);
   return `${lines.join('\n')}\n`;
 }

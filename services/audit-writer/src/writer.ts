@@ -118,7 +118,7 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
     ackWaitMs: audit.ackWaitMs,
     maxAckPending: Math.max(1000, audit.batch.maxEvents * 4),
   });
-  const checkpointer = new Checkpointer(bus, sinks, signer, partition, audit.checkpoint.everyEvents, audit.checkpoint.everySeconds, log);
+  const checkpointer = new Checkpointer(bus, sinks, signer, partition, audit.checkpoint, log);
   const stats: WriterStats = { indexed: 0, alreadyIndexed: 0, deadLettered: 0, batches: 0, retries: 0, head: chain.value.seq };
   const abort = new AbortController();
   let stopDeadline = Number.POSITIVE_INFINITY;
@@ -235,6 +235,8 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
     await Promise.all(msgs.map((m) => m.ack()));
     const done = new Set(items.map((i) => i.sealed.event.id));
     chain.value.reserved = chain.value.reserved.filter((r) => !done.has(r.id));
+    // The head on the bus is verify's second witness: once saved without these reservations, a cut of them is a cut tail, not "in flight".
+    if (items.length > 0) await chain.save();
     stats.batches++;
     stats.head = chain.value.seq;
   };

@@ -64,7 +64,7 @@ export function writerConfig(dataDir: string, sinks: AuditWriterConfig['audit'][
       indexPrefix: 'agentgate-audit',
       partition: 'writer-0',
       ackWaitMs: 5_000,
-      checkpoint: { everyEvents: 1000, everySeconds: 60 },
+      checkpoint: { everyEvents: 1000, everySeconds: 60, idleMs: 2000 },
       batch: { maxEvents: 500, maxBytes: 5 * 1024 * 1024, maxWaitMs: 200 },
       ...over,
     },

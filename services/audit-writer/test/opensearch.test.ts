@@ -140,6 +140,46 @@ test('opensearch writer - a poison event goes to the DLQ with the reason, the ot
   });
 });
 
+test('opensearch writer - on NATS: a burst is an unverified tail until the idle checkpoint, and a tail cut right after the last event is reported', async () => {
+  await withNats(async (nats) => {
+    const dir = tmp('tail');
+    const prefix = 'tail-cut';
+    const bus = await createBus({ natsUrl: nats.url });
+    const start = (idleMs: number) =>
+      startAuditWriter(bus, writerConfig(dir, osSink(prefix), { indexPrefix: prefix, checkpoint: { everyEvents: 100_000, everySeconds: 3600, idleMs } }), testLogger());
+    let writer = await start(2000);
+    try {
+      await publishEvents(bus, makeEvents(300));
+      await waitUntil('300 indexed', () => writer.stats().indexed === 300, 60_000, 20);
+      const early = await verifyIndex(prefix, dir, { bus });
+      assert.equal(early.verdict, 'unverified-tail', formatVerifyReport(early));
+      assert.equal(early.busHead, 300);
+      await waitUntil('the idle checkpoint', async () => (await verifyIndex(prefix, dir, { bus })).verdict === 'ok', 15_000, 200);
+      await writer.stop();
+
+      // The same chain, continued by a writer whose idle checkpoint cannot come during the test:
+      // a second burst, cut right after its last event, is witnessed only by the head in NATS KV.
+      writer = await start(600_000);
+      await publishEvents(bus, makeEvents(100, { startMs: Date.UTC(2025, 0, 5) }));
+      await waitUntil('100 more indexed', () => writer.stats().indexed === 100, 60_000, 20);
+      await osReq(os.url, 'POST', `/${prefix}-*/_refresh`);
+      await osReq(os.url, 'POST', `/${prefix}-*/_delete_by_query?refresh=true`, { query: { range: { 'agentgate.chain.seq': { gt: 390 } } } });
+      const cut = await verifyIndex(prefix, dir, { bus });
+      assert.equal(cut.verdict, 'failed', formatVerifyReport(cut));
+      assert.equal(cut.checkpointSeq, 300);
+      assert.deepEqual(
+        cut.problems.map((p) => `${p.kind}@${p.seq}`),
+        ['truncated@391'],
+        formatVerifyReport(cut),
+      );
+      assert.match(cut.problems[0]!.detail, /head on the bus records 400 written and confirmed \(10 missing\)/);
+    } finally {
+      await writer.stop();
+      await bus.close();
+    }
+  });
+});
+
 function spawnWriter(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', join(import.meta.dirname, 'fixtures/writer-child.ts')], {
     env: { ...process.env, ...env },

@@ -12,8 +12,11 @@ const USAGE = 'usage: agentgate verify [--config FILE] [--sink local|opensearch|
  * `agentgate verify`: walks the audit trail in the index (or the local store),
  * checks each event's hash and its link to the previous one, and compares the
  * chain with the signed checkpoints kept outside the index (the AUDIT_CHECKPOINTS
- * stream). Exit 0 when intact, 1 when anything was modified, deleted, reordered,
- * inserted or cut off.
+ * stream) and with the writer's chain head on the bus (a second witness of what was
+ * written). Exit 0 when intact and covered by a signed checkpoint, 1 when anything was
+ * modified, deleted, reordered, inserted or cut off, 3 when intact up to the last signed
+ * checkpoint but events past it are not covered yet (UNVERIFIED TAIL: run it again after
+ * `audit.checkpoint.idleMs`).
  */
 export async function verify(args: string[], io: Output): Promise<ExitCode> {
   let values: { config?: string | undefined; sink?: string | undefined; partition?: string | undefined; 'public-key'?: string | undefined; json?: boolean | undefined };
@@ -43,7 +46,7 @@ export async function verify(args: string[], io: Output): Promise<ExitCode> {
   try {
     const report = await verifyTrail({ sink, partition: values.partition ?? config.audit.partition, publicKey, checkpoints: { bus } });
     io.out(values.json ? JSON.stringify(report) : formatVerifyReport(report).trimEnd());
-    return report.ok ? 0 : 1;
+    return report.verdict === 'ok' ? 0 : report.verdict === 'unverified-tail' ? 3 : 1;
   } finally {
     await bus.close();
     await (sink as { close?: () => Promise<void> }).close?.();

@@ -38,6 +38,8 @@ export const auditSchema = z
       .strictObject({
         everyEvents: posInt.default(1000),
         everySeconds: posInt.default(60),
+        /** Also sign once the chain head has been still this long, so a burst's tail is covered moments after it ends. */
+        idleMs: posInt.default(2000),
         /** Signing key file for checkpoints (JWS); generated under dataDir when absent. */
         keyPath: nonEmpty.optional(),
       })
