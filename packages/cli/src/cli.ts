@@ -1,10 +1,11 @@
 import { CliError } from './errors.js';
 import { type ExitCode, type Output, stdio } from './lib/output.js';
+import { COMMAND_USAGE, type CommandName } from './lib/usage.js';
 
 const USAGE = `agentgate — audited gateway for AI coding agents
 
 usage:
-  agentgate start                    run all services in one process (config: AGENTGATE_CONFIG, ./agentgate.yaml, or the sample)
+  agentgate start [--config FILE]    run all services in one process (config: --config, AGENTGATE_CONFIG, ./agentgate.yaml, or the sample)
   agentgate config check [FILE]      validate a configuration file
   agentgate policy test --action F   evaluate a described action (JSON/YAML file) against the configuration's policy
   agentgate verify                   verify the audit trail's hash chain and signed checkpoints
@@ -14,7 +15,7 @@ usage:
   agentgate mcp-bridge --connection NAME --gateway URL [--token-file F]
                                      an MCP server over stdio that relays to the gateway's mcp connection NAME
   agentgate demo                     play a scripted agent session and print its trail
-  agentgate help                     this text`;
+  agentgate help [COMMAND]           this text, or a command's usage (also: agentgate COMMAND --help)`;
 
 type Command = (args: string[], io: Output) => Promise<ExitCode>;
 
@@ -26,26 +27,44 @@ const commands: Record<string, () => Promise<Command>> = {
   'mcp-bridge': async () => async (args, io) => (await import('./commands/mcp-bridge.js')).mcpBridge(args, io),
   approvals: async () => async (args, io) => (await import('./commands/approvals.js')).approvals(args, io),
   policy: async () => async (args, io) => {
-    if (args[0] !== 'test') throw new CliError('ERR_CLI_USAGE', 'usage: agentgate policy test --action FILE [--config FILE] [--json]');
+    if (args[0] !== 'test') throw new CliError('ERR_CLI_USAGE', COMMAND_USAGE.policy);
     return (await import('./commands/policy-test.js')).policyTest(args.slice(1), io);
   },
   config: async () => async (args, io) => {
-    if (args[0] !== 'check') throw new CliError('ERR_CLI_USAGE', 'usage: agentgate config check [FILE]');
+    if (args[0] !== 'check') throw new CliError('ERR_CLI_USAGE', COMMAND_USAGE.config);
     return (await import('./commands/config-check.js')).configCheck(args.slice(1), io);
   },
 };
+
+const isCommand = (name: string | undefined): name is CommandName => name !== undefined && Object.hasOwn(COMMAND_USAGE, name);
+
+/** `--help` / `-h` anywhere before a `--` end of options. */
+function asksHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
 
 /** Runs one command; returns the exit code (0 ok, 1 failed check, 2 usage error). */
 export async function runCli(argv: string[], io: Output = stdio): Promise<ExitCode> {
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
-    io.out(USAGE);
+    const topic = name === 'help' ? rest[0] : undefined;
+    if (topic !== undefined && !isCommand(topic)) {
+      io.err(`unknown command "${topic}"\n\n${USAGE}`);
+      return 2;
+    }
+    io.out(topic ? COMMAND_USAGE[topic] : USAGE);
     return name ? 0 : 2;
   }
   const load = commands[name];
-  if (!load) {
+  if (!load || !isCommand(name)) {
     io.err(`unknown command "${name}"\n\n${USAGE}`);
     return 2;
+  }
+  // Help is answered before the command parses anything: it never starts, reads or changes a thing.
+  if (asksHelp(rest)) {
+    io.out(COMMAND_USAGE[name]);
+    return 0;
   }
   try {
     return await (await load())(rest, io);

@@ -41,6 +41,15 @@ describe('identity refusals', () => {
     await refused(iss.gh.mint(githubClaims(), { notBefore: 120 }), 'ERR_TOKEN_NOT_YET_VALID');
   });
 
+  test('refusal - iat one hour in the future without nbf', async () => {
+    await refused(iss.gh.mint(githubClaims(), { issuedAt: 3600, expiresIn: 7200 }), 'ERR_TOKEN_NOT_YET_VALID');
+  });
+
+  test('refusal - iat in the future within the clock tolerance still verifies', async () => {
+    const p = await v.verify(await iss.gh.mint(githubClaims(), { issuedAt: 3 }));
+    assert.equal(p.ci.repository, 'acme/app');
+  });
+
   test('refusal - wrong issuer (iss differs from the configured issuer by a trailing slash)', async () => {
     await refused(iss.gh.mint(githubClaims(), { issuer: `${iss.gh.issuer}/` }), 'ERR_TOKEN_ISSUER_MISMATCH');
   });

@@ -2,6 +2,7 @@ export { startProxy } from './start-proxy.js';
 export { ProxyError, PROXY_ERRORS, PROXY_ERROR_CODES, statusOf } from './errors.js';
 export { ADMIN_PREFIX } from './server.js';
 export { adapterFor } from './adapters/index.js';
+export { ACTION_CATALOGUE } from './adapters/catalogue.js';
 export { httpAdapter } from './adapters/http/index.js';
 export { auditRawStream } from './pipeline/record.js';
 

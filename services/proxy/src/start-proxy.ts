@@ -5,13 +5,14 @@ import type { Bus } from '@agentgate/bus';
 import type { Config } from '@agentgate/config';
 import type { Logger } from '@agentgate/log';
 import { createMasker } from '@agentgate/masking';
-import { compilePolicy } from '@agentgate/policy';
+import { compilePolicy, lintPolicy } from '@agentgate/policy';
 import { createLeaseClient } from '@agentgate/secret-broker';
 import { ApprovalStore } from './approvals/store.js';
 import { type Approvals, approvalLink, type WithApprovals } from './approvals/hold.js';
 import { HoldNotifier } from './approvals/notify.js';
 import { ownSecrets } from './approvals/own-secrets.js';
 import { policyVersion } from './approvals/policy-version.js';
+import { ACTION_CATALOGUE } from './adapters/catalogue.js';
 import { adapterFor } from './adapters/index.js';
 import { createAdapterServices } from './adapters/llm/services.js';
 import { kvMcpSessionStore } from './adapters/mcp/session-store.js';
@@ -57,6 +58,8 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
     if (!adapterFor(c.type)) log.warn({ connection: c.name, type: c.type }, 'no adapter for this connection type: its requests are refused');
   }
   const policy = opts.policy ?? compilePolicy(config.policy, { connections: [...connections.keys()] });
+  // Compiles but cannot mean what it says (a kind no adapter produces, protectedRefs no rule reads): `config check` refuses it, start-up warns.
+  for (const issue of lintPolicy(config, ACTION_CATALOGUE)) log.warn({ path: issue.path }, `configuration: ${issue.path}: ${issue.message}`);
   const leases = opts.leases ?? createLeaseClient(bus, { timeoutMs: config.gateway.auth.verifyTimeoutMs });
   const recorder = new AuditRecorder(bus, { timeoutMs: config.gateway.audit.ackTimeoutMs, stream: config.bus.streams }, log);
   await recorder.ensureStream();

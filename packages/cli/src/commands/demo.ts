@@ -4,6 +4,7 @@ import { createLogger } from '@agentgate/log';
 import { freePort } from '@agentgate/testkit';
 import { type DemoSessionResult, playDemoSession } from '../demo/session.js';
 import { type DemoWorld, demoConfigText, startDemoWorld } from '../demo/world.js';
+import { parseCommandArgs } from '../lib/args.js';
 import type { ExitCode, Output } from '../lib/output.js';
 import { startGateway } from './start.js';
 import { buildTrail, formatTrail, readTrail, type TrailStep } from './trail.js';
@@ -79,7 +80,8 @@ export async function runDemo(io: Output, world?: DemoWorld): Promise<DemoRun> {
 }
 
 /** `agentgate demo`: exit 0 when the session went as the policy says (push allowed, force-push denied, secret masked), else 1. */
-export async function demo(_args: string[], io: Output): Promise<ExitCode> {
+export async function demo(args: string[], io: Output): Promise<ExitCode> {
+  parseCommandArgs('demo', args, {});
   const run = await runDemo(io);
   const ok = run.session.pushExit === 0 && run.session.forcePushExit !== 0 && !run.session.secretReachedModel && demoTrailComplete(run.steps);
   if (!ok) io.err('the demo did not go as expected (see above)');

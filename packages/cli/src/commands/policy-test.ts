@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '@agentgate/config';
 import { formatDecision, parseDescribedAction, testPolicy } from '@agentgate/policy';
 import { CliError } from '../errors.js';
+import { parseCommandArgs, usageError } from '../lib/args.js';
 import type { ExitCode, Output } from '../lib/output.js';
 
 /**
@@ -11,17 +11,8 @@ import type { ExitCode, Output } from '../lib/output.js';
  * policy and prints the decision and the rule that made it. Exit 0 allow, 3 deny, 4 review.
  */
 export async function policyTest(args: string[], io: Output): Promise<ExitCode> {
-  let values: { action?: string | undefined; config?: string | undefined; json?: boolean | undefined };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { action: { type: 'string', short: 'a' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean' } },
-      strict: true,
-    }));
-  } catch (cause) {
-    throw new CliError('ERR_CLI_USAGE', `usage: agentgate policy test --action FILE [--config FILE] [--json] (${(cause as Error).message})`);
-  }
-  if (!values.action) throw new CliError('ERR_CLI_USAGE', 'usage: agentgate policy test --action FILE [--config FILE] [--json]');
+  const { values } = parseCommandArgs('policy', args, { action: { type: 'string', short: 'a' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean' } });
+  if (!values.action) throw usageError('policy', '--action FILE is required');
   let text: string;
   try {
     text = readFileSync(values.action === '-' ? 0 : values.action, 'utf8');

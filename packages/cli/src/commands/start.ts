@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { type Bus, createBus, onShutdown } from '@agentgate/bus';
 import { type Config, loadConfig } from '@agentgate/config';
 import { createLogger } from '@agentgate/log';
+import { parseCommandArgs } from '../lib/args.js';
 import type { ExitCode, Output } from '../lib/output.js';
 
 /** A started part of the gateway; stopped in reverse order of start. */
@@ -91,9 +92,10 @@ export async function startGateway(config: Config, opts: { only?: string[] } = {
   };
 }
 
-/** `agentgate start`: the one-process gateway, until SIGTERM/SIGINT. */
-export async function start(_args: string[], io: Output): Promise<ExitCode> {
-  const file = resolveStartConfig();
+/** `agentgate start [--config FILE]`: the one-process gateway, until SIGTERM/SIGINT. */
+export async function start(args: string[], io: Output): Promise<ExitCode> {
+  const { values } = parseCommandArgs('start', args, { config: { type: 'string', short: 'c' } });
+  const file = values.config ?? resolveStartConfig();
   const config = loadConfig({ path: file });
   // Every request handler catches and answers its own errors; one reaching here is a bug, logged loudly.
   // It is no substitute for that handling (node's default would end the process for every client).

@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { readLocalTrail, searchTrail } from '@agentgate/audit-writer';
 import { type Config, loadConfig } from '@agentgate/config';
 import { type AuditEvent, buildTrail, clip, type TrailStep } from '@agentgate/events';
 import { CliError } from '../errors.js';
+import { parseCommandArgs, usageError } from '../lib/args.js';
 import type { ExitCode, Output } from '../lib/output.js';
 import { resolveStartConfig } from './start.js';
 
@@ -77,21 +77,14 @@ export async function readTrail(config: Config, sessionId: string): Promise<Audi
   return searchTrail(sink, { sessionId, indexPrefix: config.audit.indexPrefix });
 }
 
-const USAGE = 'usage: agentgate trail <session-id> [--config FILE] [--json]';
-
 /**
  * `agentgate trail <session-id> [--config FILE] [--json]`: prints one agent
  * session step by step. Exit 0 when the session has events, 1 when none.
  */
 export async function trail(args: string[], io: Output): Promise<ExitCode> {
-  let parsed: { values: { config?: string | undefined; json?: boolean | undefined }; positionals: string[] };
-  try {
-    parsed = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  } catch (cause) {
-    throw new CliError('ERR_CLI_USAGE', `${USAGE} (${(cause as Error).message})`);
-  }
-  const [sessionId, ...extra] = parsed.positionals;
-  if (!sessionId || extra.length > 0) throw new CliError('ERR_CLI_USAGE', USAGE);
+  const parsed = parseCommandArgs('trail', args, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } }, 1);
+  const sessionId = parsed.positionals[0];
+  if (!sessionId) throw usageError('trail', 'a session id is required');
   const config = loadConfig({ path: parsed.values.config ?? resolveStartConfig() });
   const steps = buildTrail(await readTrail(config, sessionId));
   if (parsed.values.json) io.out(JSON.stringify({ session: sessionId, steps }));

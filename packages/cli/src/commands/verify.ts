@@ -1,12 +1,10 @@
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createSink, formatVerifyReport, publicKeyPath, readPublicKey, verifyTrail } from '@agentgate/audit-writer';
 import { createBus } from '@agentgate/bus';
 import { loadConfig } from '@agentgate/config';
 import { CliError } from '../errors.js';
+import { parseCommandArgs } from '../lib/args.js';
 import type { ExitCode, Output } from '../lib/output.js';
-
-const USAGE = 'usage: agentgate verify [--config FILE] [--sink local|opensearch|elasticsearch] [--partition NAME] [--public-key FILE] [--json]';
 
 /**
  * `agentgate verify`: walks the audit trail in the index (or the local store),
@@ -19,22 +17,13 @@ const USAGE = 'usage: agentgate verify [--config FILE] [--sink local|opensearch|
  * `audit.checkpoint.idleMs`).
  */
 export async function verify(args: string[], io: Output): Promise<ExitCode> {
-  let values: { config?: string | undefined; sink?: string | undefined; partition?: string | undefined; 'public-key'?: string | undefined; json?: boolean | undefined };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string', short: 'c' },
-        sink: { type: 'string' },
-        partition: { type: 'string' },
-        'public-key': { type: 'string' },
-        json: { type: 'boolean' },
-      },
-      strict: true,
-    }));
-  } catch (cause) {
-    throw new CliError('ERR_CLI_USAGE', `${USAGE} (${(cause as Error).message})`);
-  }
+  const { values } = parseCommandArgs('verify', args, {
+    config: { type: 'string', short: 'c' },
+    sink: { type: 'string' },
+    partition: { type: 'string' },
+    'public-key': { type: 'string' },
+    json: { type: 'boolean' },
+  });
   const config = loadConfig(values.config ? { path: values.config } : {});
   const sinkCfg = values.sink ? config.audit.sinks.find((s) => s.type === values.sink) : config.audit.sinks[0];
   if (!sinkCfg) throw new CliError('ERR_CLI_INPUT', `no ${values.sink ?? ''} sink configured in audit.sinks`);

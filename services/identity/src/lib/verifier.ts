@@ -65,6 +65,12 @@ export class TokenVerifier {
         requiredClaims: ['exp', 'sub'],
         currentDate: new Date(this.now()),
       });
+      const iat = res.payload.iat;
+      // jose checks iat only against a maximum token age: a token "issued" in the future
+      // would otherwise live past the issuer's intended lifetime, so refuse it beyond the skew allowance.
+      if (iat !== undefined && iat > Math.floor(this.now() / 1000) + cfg.clockToleranceSec) {
+        throw new IdentityError('ERR_TOKEN_NOT_YET_VALID', 'token is issued in the future (iat beyond the clock tolerance)');
+      }
       return { issuer: cfg, payload: res.payload as VerifiedToken['payload'] };
     } catch (err) {
       throw mapJoseError(err, cfg);

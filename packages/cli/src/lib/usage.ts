@@ -1,0 +1,36 @@
+/**
+ * One usage text per command: `agentgate <command> --help` (or `agentgate help <command>`)
+ * prints it and exits 0; a usage error prints it after the reason and exits 2.
+ */
+export const COMMAND_USAGE = {
+  start: [
+    'usage: agentgate start [--config FILE]',
+    '  runs all five services in one process (in-process bus unless NATS_URL is set)',
+    '  configuration: --config FILE, else $AGENTGATE_CONFIG, else ./agentgate.yaml, else the shipped sample',
+  ].join('\n'),
+  config: [
+    'usage: agentgate config check [FILE]',
+    '  validates a configuration as start-up does: every bad key, policy rules that do not compile (CEL),',
+    '  action kinds and attrs.* no adapter has, protectedRefs no rule reads; exit 1 when anything is wrong',
+    '  FILE: else $AGENTGATE_CONFIG, else ./agentgate.yaml',
+  ].join('\n'),
+  policy: [
+    'usage: agentgate policy test --action FILE [--config FILE] [--json]',
+    '  evaluates a described action (JSON or YAML, - for stdin) against the policy; exit 0 allow, 3 deny, 4 review',
+  ].join('\n'),
+  verify: [
+    'usage: agentgate verify [--config FILE] [--sink local|opensearch|elasticsearch] [--partition NAME] [--public-key FILE] [--json]',
+    '  walks the audit trail against the signed checkpoints and the chain head on the bus',
+    '  exit 0 intact, 1 tampered (modified, deleted, reordered, inserted, truncated),',
+    '  3 UNVERIFIED TAIL: intact up to the last checkpoint, newer events not signed yet (run again in a few seconds)',
+  ].join('\n'),
+  trail: ['usage: agentgate trail <session-id> [--config FILE] [--json]', '  one agent session step by step; exit 1 when the session has no events'].join('\n'),
+  approvals: [
+    'usage: agentgate approvals list|show <id>|approve <id>|reject <id> [--reason TEXT] --gateway URL [--token TOKEN] [--json]',
+    '  the token is an OIDC token of an approver; without --token it is read from AGENTGATE_TOKEN',
+  ].join('\n'),
+  demo: ['usage: agentgate demo', '  plays a scripted agent session through the gateway and prints its trail'].join('\n'),
+} as const;
+
+/** A command name. */
+export type CommandName = keyof typeof COMMAND_USAGE;

@@ -1,0 +1,97 @@
+import { METHODS } from 'node:http';
+import type { ActionCatalogue, CatalogueAdapter } from '@agentgate/policy';
+
+/**
+ * # The action catalogue
+ *
+ * Every action kind the adapters classify requests into, and the attributes policy sees as
+ * `attrs.*` for each: the one source of truth that `agentgate config check` (errors),
+ * start-up (warnings) and the README's reference table (`npm run docs:kinds`) read. An
+ * adapter's tests check that what it classifies is listed here.
+ *
+ * Adding an adapter is one entry in ACTION_CATALOGUE.
+ */
+
+const refUpdateAttrs = {
+  repo: 'repository path as requested, decoded (`/acme/app.git`)',
+  ref: 'the full ref name (`refs/heads/main`, `refs/tags/v1.2`)',
+  refType: '`branch`, `tag` or `other`',
+  old: 'old object id (40 zeros when the ref is created)',
+  new: 'new object id (40 zeros when the ref is deleted)',
+  fastForward: 'true only when the old commit is an ancestor of the new one (real history, not the client flag)',
+  protected: "true when the ref matches the connection's `options.protectedRefs` (blocks nothing by itself: a rule must test it)",
+} as const;
+
+const http: CatalogueAdapter = {
+  type: 'http',
+  kinds: [
+    {
+      kind: 'http.<method>',
+      values: METHODS.map((m) => `http.${m.toLowerCase()}`),
+      summary: 'any request; the kind is the lower-case method (`http.get`, `http.post`, `http.delete`, …)',
+      attrs: {
+        method: 'the method as sent (`GET`)',
+        path: 'the path after the connection name, decoded per segment',
+        query: 'the query parameters (name → value, or list of values)',
+        contentType: 'the `Content-Type` header, when sent',
+        contentLength: 'the declared body length, when sent',
+      },
+    },
+  ],
+};
+
+const git: CatalogueAdapter = {
+  type: 'git',
+  optionAttrs: { protectedRefs: 'protected' },
+  kinds: [
+    {
+      kind: 'git.fetch',
+      summary: 'ref advertisement (`info/refs`, for fetch and push) and upload-pack (clone, fetch, pull)',
+      attrs: {
+        repo: 'repository path as requested, decoded',
+        service: '`git-upload-pack` or `git-receive-pack`',
+        phase: '`advertise` (GET info/refs) or `rpc` (POST)',
+        protocol: 'wire protocol version from `Git-Protocol` (0, 1 or 2)',
+      },
+    },
+    { kind: 'git.push', summary: 'a ref update that fast-forwards a branch (or other non-tag ref)', attrs: refUpdateAttrs },
+    { kind: 'git.force_push', summary: 'a ref update that is not a fast-forward (history rewritten)', attrs: refUpdateAttrs },
+    { kind: 'git.create_ref', summary: 'a new branch (or other non-tag ref)', attrs: refUpdateAttrs },
+    { kind: 'git.delete_ref', summary: 'a branch (or other non-tag ref) deleted', attrs: refUpdateAttrs },
+    { kind: 'git.tag_create', summary: 'a new tag', attrs: refUpdateAttrs },
+    { kind: 'git.tag_move', summary: 'an existing tag pointed elsewhere (whatever the ancestry)', attrs: refUpdateAttrs },
+    { kind: 'git.tag_delete', summary: 'a tag deleted', attrs: refUpdateAttrs },
+  ],
+};
+
+const llm: CatalogueAdapter = {
+  type: 'llm',
+  kinds: [
+    {
+      kind: 'llm.exchange',
+      summary: 'POST to `…/chat/completions`, `…/responses` (OpenAI) or `…/messages` (Anthropic)',
+      attrs: {
+        provider: '`openai` or `anthropic` (the connection option)',
+        api: '`chat.completions`, `responses` or `messages`',
+        model: 'the requested model, when named',
+        max_tokens: 'the output token limit, when set',
+        stream: 'true for a streamed (SSE) exchange',
+        tools: 'names of the tools offered to the model',
+        messages: 'number of input messages',
+      },
+    },
+    {
+      kind: 'llm.request',
+      summary: 'any other request to the provider (model lists, files, …)',
+      attrs: {
+        provider: '`openai` or `anthropic`',
+        method: 'the method as sent',
+        path: 'the path after the connection name, decoded',
+        model: 'the model a JSON body names, when it names one',
+      },
+    },
+  ],
+};
+
+/** The adapters' action kinds and attributes, one entry per adapter (connection `type`). */
+export const ACTION_CATALOGUE: ActionCatalogue = [http, git, llm];
