@@ -35,9 +35,14 @@ export function summarizeConfig(config: Config, file: string): ConfigSummary {
 }
 
 /**
- * Validates a configuration file like start-up does, without throwing:
+ * Validates a configuration file's schema like start-up does, without throwing:
  * `{ ok: true, summary }` or `{ ok: false, errors }` (format errors with
  * formatConfigErrors). Other errors than ConfigError are rethrown.
+ *
+ * The schema is only the first half of `agentgate config check`: compiling the
+ * policy (CEL) and checking its kinds and attributes against the adapters'
+ * catalogue need @agentgate/policy and the proxy, which depend on this package,
+ * so the CLI runs those on the `config` returned here (packages/cli config-check.ts).
  */
 export function checkConfig(path?: string, opts: Omit<LoadConfigOptions, 'path'> = {}): CheckConfigResult {
   const file = resolveConfigPath({ ...(path !== undefined && { path }), ...(opts.env !== undefined && { env: opts.env }) });

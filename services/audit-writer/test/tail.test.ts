@@ -59,7 +59,15 @@ test('tail - an untouched trail right after a burst is an UNVERIFIED TAIL until 
   assert.doesNotMatch(formatVerifyReport(early), /^OK/m);
 
   let late = await r.verify();
-  await waitUntil('the idle checkpoint', async () => (late = await r.verify()).verdict === 'ok', idleMs + 5000, 100);
+  await waitUntil(
+    'the idle checkpoint',
+    async () => {
+      late = await r.verify();
+      return late.verdict === 'ok';
+    },
+    idleMs + 5000,
+    100,
+  );
   const after = Date.now() - indexedAt;
   assert.ok(after >= idleMs - 300, `the idle checkpoint waits for the head to be still (${after} ms)`);
   assert.equal(late.checkpointSeq, 120, formatVerifyReport(late));

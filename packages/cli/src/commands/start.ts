@@ -107,9 +107,13 @@ export async function start(args: string[], io: Output): Promise<ExitCode> {
   io.out(`agentgate started (${config.bus.natsUrl ? 'NATS' : 'in-process bus'}, config ${file})`);
   io.out(`services: ${gw.components.map((c) => c.name).join(', ')}`);
   if (gw.url) io.out(`proxy listening on ${gw.url}`);
-  onShutdown(async () => {
-    await gw.stop();
-  });
+  // The proxy may drain for shutdownTimeoutMs, then the writers finish their batch (≤ 10 s): do not force the exit before.
+  onShutdown(
+    async () => {
+      await gw.stop();
+    },
+    { timeoutMs: config.gateway.limits.shutdownTimeoutMs + 20_000 },
+  );
   // The process lives as long as its servers; an in-process bus alone keeps nothing open.
   setInterval(() => {}, 1 << 30);
   return new Promise<ExitCode>(() => {});

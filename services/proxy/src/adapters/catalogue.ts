@@ -48,7 +48,7 @@ const git: CatalogueAdapter = {
       kind: 'git.fetch',
       summary: 'ref advertisement (`info/refs`, for fetch and push) and upload-pack (clone, fetch, pull)',
       attrs: {
-        repo: 'repository path as requested, decoded',
+        repo: refUpdateAttrs.repo,
         service: '`git-upload-pack` or `git-receive-pack`',
         phase: '`advertise` (GET info/refs) or `rpc` (POST)',
         protocol: 'wire protocol version from `Git-Protocol` (0, 1 or 2)',
@@ -84,9 +84,9 @@ const llm: CatalogueAdapter = {
       kind: 'llm.request',
       summary: 'any other request to the provider (model lists, files, …)',
       attrs: {
-        provider: '`openai` or `anthropic`',
+        provider: '`openai` or `anthropic` (the connection option)',
         method: 'the method as sent',
-        path: 'the path after the connection name, decoded',
+        path: 'the path after the connection name, decoded per segment',
         model: 'the model a JSON body names, when it names one',
       },
     },
