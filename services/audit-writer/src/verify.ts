@@ -193,7 +193,7 @@ export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
   }
 
   const checkpointSeq = best?.seq ?? 0;
-  let cutBy: string[] = [];
+  const cutBy: string[] = [];
   if (best) {
     const at = (bySeq.get(best.seq) ?? []).find((e) => e.valid);
     if (maxSeq < best.seq) cutBy.push(`a signed checkpoint covers ${best.seq}`);
@@ -202,7 +202,7 @@ export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
     }
   }
   const witness = compareWithBusHead(before, after, maxSeq, bySeq, problems);
-  cutBy = [...cutBy, ...witness.cutBy];
+  cutBy.push(...witness.cutBy);
   if (cutBy.length > 0) {
     const covered = Math.max(best?.seq ?? 0, witness.confirmedHead);
     problems.push({ kind: 'truncated', seq: maxSeq + 1, detail: `trail ends at ${maxSeq}; ${cutBy.join(' and ')} (${covered - maxSeq} missing)` });
