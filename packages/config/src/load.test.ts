@@ -38,6 +38,7 @@ test('config - empty file gives defaults: loopback 8080, deny by default, local 
   assert.equal(c.audit.indexPrefix, 'agentgate-audit');
   assert.equal(c.audit.checkpoint.everyEvents, 1000);
   assert.equal(c.audit.checkpoint.everySeconds, 60);
+  assert.equal(c.audit.checkpoint.idleMs, 2000);
   assert.deepEqual(c.audit.sinks, [{ type: 'local', path: './.agentgate/audit' }]);
   assert.equal(c.log.level, 'info');
 });
