@@ -39,7 +39,7 @@ test('catalogue - every connection type with an adapter has one catalogue entry,
 test('catalogue - the git entry lists exactly the kinds the git adapter classifies, and the attributes of a fetch', async () => {
   const kinds = entry('git').kinds.map((k) => k.kind).sort();
   assert.deepEqual(kinds, ['git.fetch', ...Object.keys(AUDIT_KIND)].sort());
-  const conn = { name: 'gh', type: 'git', upstream: 'https://git.example', options: { protectedRefs: [], mirrorTimeoutMs: 1000 } } as Connection;
+  const conn = { name: 'gh', type: 'git', upstream: 'https://git.example', options: { protectedRefs: [], mirrorTimeoutMs: 1000, progressIntervalMs: 5000 } } as Connection;
   const c = await gitAdapter.classify(request({ connection: conn, rawPath: '/acme/app.git/info/refs', path: '/acme/app.git/info/refs', query: { service: 'git-upload-pack' } }));
   assert.equal(c.kind, 'git.fetch');
   assert.deepEqual(Object.keys(c.attributes).sort(), attrsOf('git', 'git.fetch'));
