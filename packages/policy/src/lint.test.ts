@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { loadConfig } from '@agentgate/config';
 import { type ActionCatalogue, type LintablePolicyConfig, compileIssues, lintPolicy } from './index.js';
 
 const refAttrs = { repo: '', ref: '', refType: '', old: '', new: '', fastForward: '', protected: '' };
@@ -18,14 +19,19 @@ const catalogue: ActionCatalogue = [
 
 type Rule = LintablePolicyConfig['policy']['rules'][number];
 
+/** A real configuration (through the schema, so defaults follow it) with these rules. */
 function config(rules: Rule[], protectedRefs: string[] = []): LintablePolicyConfig {
-  return {
-    connections: [
-      { name: 'api', type: 'http', upstream: 'https://api.example' },
-      { name: 'gh', type: 'git', upstream: 'https://git.example', options: { protectedRefs, mirrorTimeoutMs: 1000 } },
-    ],
-    policy: { default: 'deny', rules },
-  } as LintablePolicyConfig;
+  const base = loadConfig({
+    path: 'lint-test.yaml',
+    env: {},
+    text: [
+      'connections:',
+      '  - { name: api, type: http, upstream: https://api.example }',
+      `  - { name: gh, type: git, upstream: https://git.example, options: { protectedRefs: ${JSON.stringify(protectedRefs)} } }`,
+      '',
+    ].join('\n'),
+  });
+  return { connections: base.connections, policy: { default: 'deny', rules } } as LintablePolicyConfig;
 }
 
 const paths = (c: LintablePolicyConfig) => lintPolicy(c, catalogue).map((i) => i.path);

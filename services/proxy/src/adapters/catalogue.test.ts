@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { CONNECTION_TYPES } from '@agentgate/config';
+import { CONNECTION_TYPES, loadConfig } from '@agentgate/config';
 import { ACTION_CATALOGUE } from './catalogue.js';
 import { AUDIT_KIND } from './git/classify-refs.js';
 import { gitAdapter } from './git/index.js';
@@ -10,6 +10,20 @@ import { adapterFor } from './index.js';
 import { llmAdapter } from './llm/index.js';
 import { exchangeAttributes } from './llm/request.js';
 import type { AdapterRequest, Connection } from './types.js';
+
+/** Connections through the schema, so their defaults follow it. */
+const connections = loadConfig({
+  path: 'catalogue-test.yaml',
+  env: {},
+  text: [
+    'connections:',
+    '  - { name: gh, type: git, upstream: https://git.example }',
+    '  - { name: api, type: http, upstream: https://api.example }',
+    '  - { name: ai, type: llm, upstream: https://llm.example, options: { provider: openai } }',
+    '',
+  ].join('\n'),
+}).connections;
+const conn = (name: string) => connections.find((c) => c.name === name) as Connection;
 
 const entry = (type: string) => ACTION_CATALOGUE.find((a) => a.type === type)!;
 const attrsOf = (type: string, kind: string) => Object.keys(entry(type).kinds.find((k) => k.kind === kind)!.attrs).sort();
@@ -39,17 +53,15 @@ test('catalogue - every connection type with an adapter has one catalogue entry,
 test('catalogue - the git entry lists exactly the kinds the git adapter classifies, and the attributes of a fetch', async () => {
   const kinds = entry('git').kinds.map((k) => k.kind).sort();
   assert.deepEqual(kinds, ['git.fetch', ...Object.keys(AUDIT_KIND)].sort());
-  const conn = { name: 'gh', type: 'git', upstream: 'https://git.example', options: { protectedRefs: [], mirrorTimeoutMs: 1000, progressIntervalMs: 5000 } } as Connection;
-  const c = await gitAdapter.classify(request({ connection: conn, rawPath: '/acme/app.git/info/refs', path: '/acme/app.git/info/refs', query: { service: 'git-upload-pack' } }));
+  const c = await gitAdapter.classify(request({ connection: conn('gh'), rawPath: '/acme/app.git/info/refs', path: '/acme/app.git/info/refs', query: { service: 'git-upload-pack' } }));
   assert.equal(c.kind, 'git.fetch');
   assert.deepEqual(Object.keys(c.attributes).sort(), attrsOf('git', 'git.fetch'));
   assert.deepEqual(entry('git').optionAttrs, { protectedRefs: 'protected' });
 });
 
 test('catalogue - http.<method> covers the methods node accepts, with the attributes the http adapter gives', async () => {
-  const conn = { name: 'api', type: 'http', upstream: 'https://api.example' } as Connection;
   const c = await httpAdapter.classify(
-    request({ connection: conn, method: 'PATCH', path: '/repos/x', rawPath: '/repos/x', query: { a: '1' }, headers: { 'content-type': 'application/json' }, contentLength: 2 }),
+    request({ connection: conn('api'), method: 'PATCH', path: '/repos/x', rawPath: '/repos/x', query: { a: '1' }, headers: { 'content-type': 'application/json' }, contentLength: 2 }),
   );
   const k = entry('http').kinds[0]!;
   assert.ok(k.values?.includes(c.kind), c.kind);
@@ -60,8 +72,7 @@ test('catalogue - http.<method> covers the methods node accepts, with the attrib
 test('catalogue - the llm entry has the attributes of an exchange and of a plain request', async () => {
   const ex = exchangeAttributes('chat.completions', 'openai', { model: 'm', max_tokens: 5, stream: true, tools: [], messages: [] });
   assert.deepEqual(Object.keys(ex).sort(), attrsOf('llm', 'llm.exchange'));
-  const conn = { name: 'ai', type: 'llm', upstream: 'https://llm.example', options: { provider: 'openai' } } as Connection;
-  const c = await llmAdapter.classify(request({ connection: conn, path: '/v1/models', rawPath: '/v1/models' }));
+  const c = await llmAdapter.classify(request({ connection: conn('ai'), path: '/v1/models', rawPath: '/v1/models' }));
   assert.equal(c.kind, 'llm.request');
   for (const a of Object.keys(c.attributes)) assert.ok(attrsOf('llm', 'llm.request').includes(a), a);
 });
