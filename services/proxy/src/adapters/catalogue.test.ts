@@ -9,6 +9,7 @@ import { httpAdapter } from './http/index.js';
 import { adapterFor } from './index.js';
 import { llmAdapter } from './llm/index.js';
 import { exchangeAttributes } from './llm/request.js';
+import type { RegistryKind } from './registry/classify.js';
 import type { AdapterRequest, Connection } from './types.js';
 
 /** Connections through the schema, so their defaults follow it. */
@@ -75,4 +76,12 @@ test('catalogue - the llm entry has the attributes of an exchange and of a plain
   const c = await llmAdapter.classify(request({ connection: conn('ai'), path: '/v1/models', rawPath: '/v1/models' }));
   assert.equal(c.kind, 'llm.request');
   for (const a of Object.keys(c.attributes)) assert.ok(attrsOf('llm', 'llm.request').includes(a), a);
+});
+
+test('catalogue - the registry entry lists the registry adapter\'s kinds', () => {
+  // Typed as RegistryKind: a kind the adapter no longer has fails the typecheck.
+  const kinds: RegistryKind[] = ['registry.pull', 'registry.push', 'registry.tag_overwrite', 'registry.delete', 'registry.catalog'];
+  assert.deepEqual(entry('registry').kinds.map((k) => k.kind).sort(), [...kinds].sort());
+  const all = new Set(entry('registry').kinds.flatMap((k) => Object.keys(k.attrs)));
+  for (const a of ['repository', 'target', 'operation', 'tag', 'digest', 'mediaType', 'size', 'tagExisted', 'previousDigest', 'mountFrom', 'layers']) assert.ok(all.has(a), a);
 });

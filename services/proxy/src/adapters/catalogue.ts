@@ -93,5 +93,35 @@ const llm: CatalogueAdapter = {
   ],
 };
 
+const registryAttrs = {
+  repository: 'upstream repository name, without the connection',
+  target: '`manifest`, `blob`, `upload`, `tags` or `catalog`',
+  operation: '`read`, `upload-start`, `upload-monolithic`, `upload-chunk`, `upload-finish`, `upload-status`, `upload-cancel`, `mount`, `put-manifest` or `delete`',
+  tag: 'the tag, when the request names one',
+  digest: 'the digest named or computed (a pushed manifest, a tag resolved before a delete)',
+  mediaType: "a pushed manifest's media type",
+  size: "request body bytes (a manifest's length, a chunk's declared length)",
+  tagExisted: 'manifest push to a tag, tag delete: whether the tag existed upstream',
+  previousDigest: 'manifest push to an existing tag: its digest before',
+  mountFrom: "a cross-repository mount's source repository",
+  layers: 'layers of a pushed image manifest, entries of an index',
+} as const;
+const { repository, target, operation, tag, digest } = registryAttrs;
+
+const registry: CatalogueAdapter = {
+  type: 'registry',
+  kinds: [
+    { kind: 'registry.pull', summary: 'manifest or blob `GET`/`HEAD`, `GET tags/list`', attrs: { repository, target, operation, tag, digest } },
+    { kind: 'registry.push', summary: 'blob uploads and mounts; a manifest `PUT` to a new tag, to a tag with the same digest, or by digest', attrs: registryAttrs },
+    {
+      kind: 'registry.tag_overwrite',
+      summary: 'a manifest `PUT` to a tag that exists upstream with another digest (asked upstream before deciding)',
+      attrs: { repository, target, operation, tag, digest, mediaType: registryAttrs.mediaType, size: registryAttrs.size, tagExisted: registryAttrs.tagExisted, previousDigest: registryAttrs.previousDigest, layers: registryAttrs.layers },
+    },
+    { kind: 'registry.delete', summary: 'manifest (tag or digest) or blob `DELETE`', attrs: { repository, target, operation, tag, digest, tagExisted: registryAttrs.tagExisted } },
+    { kind: 'registry.catalog', summary: '`GET /v2/_catalog`, decided per connection', attrs: { target, operation } },
+  ],
+};
+
 /** The adapters' action kinds and attributes, one entry per adapter (connection `type`). */
-export const ACTION_CATALOGUE: ActionCatalogue = [http, git, llm];
+export const ACTION_CATALOGUE: ActionCatalogue = [http, git, llm, registry];
