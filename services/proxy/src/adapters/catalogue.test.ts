@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { CONNECTION_TYPES, loadConfig } from '@agentgate/config';
+import { createMasker } from '@agentgate/masking';
 import { ACTION_CATALOGUE } from './catalogue.js';
 import { AUDIT_KIND } from './git/classify-refs.js';
 import { gitAdapter } from './git/index.js';
@@ -9,6 +10,9 @@ import { httpAdapter } from './http/index.js';
 import { adapterFor } from './index.js';
 import { llmAdapter } from './llm/index.js';
 import { exchangeAttributes } from './llm/request.js';
+import { MCP_METHOD_KINDS, messageAction } from './mcp/actions.js';
+import { mcpAdapter } from './mcp/index.js';
+import { toMessage } from './mcp/jsonrpc.js';
 import type { RegistryKind } from './registry/classify.js';
 import type { AdapterRequest, Connection } from './types.js';
 
@@ -21,6 +25,7 @@ const connections = loadConfig({
     '  - { name: gh, type: git, upstream: https://git.example }',
     '  - { name: api, type: http, upstream: https://api.example }',
     '  - { name: ai, type: llm, upstream: https://llm.example, options: { provider: openai } }',
+    '  - { name: tools, type: mcp, upstream: https://mcp.example/mcp }',
     '',
   ].join('\n'),
 }).connections;
@@ -84,4 +89,25 @@ test('catalogue - the registry entry lists the registry adapter\'s kinds', () =>
   assert.deepEqual(entry('registry').kinds.map((k) => k.kind).sort(), [...kinds].sort());
   const all = new Set(entry('registry').kinds.flatMap((k) => Object.keys(k.attrs)));
   for (const a of ['repository', 'target', 'operation', 'tag', 'digest', 'mediaType', 'size', 'tagExisted', 'previousDigest', 'mountFrom', 'layers']) assert.ok(all.has(a), a);
+});
+
+test('catalogue - the mcp entry lists every kind the mcp adapter classifies, each with exactly the attributes it gives', async () => {
+  const masker = createMasker();
+  // Params that would fill every attribute any method reads: each kind keeps only its own.
+  const params = { name: 'n', arguments: { a: 1 }, uri: 'file:///a', clientInfo: { name: 'c' } };
+  const seen = new Map<string, string[]>();
+  for (const method of [...Object.keys(MCP_METHOD_KINDS), 'sampling/anything']) {
+    const a = messageAction(toMessage({ jsonrpc: '2.0', id: 1, method, params }), masker);
+    seen.set(a.kind, Object.keys(a.attributes).sort());
+  }
+  const note = messageAction(toMessage({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } }), masker);
+  seen.set(note.kind, Object.keys(note.attributes).sort());
+  const answer = messageAction(toMessage({ jsonrpc: '2.0', id: 7, result: {} }), masker);
+  seen.set(answer.kind, Object.keys(answer.attributes).sort());
+  for (const method of ['GET', 'DELETE']) {
+    const c = await mcpAdapter.classify(request({ connection: conn('tools'), method }));
+    seen.set(c.kind, Object.keys(c.attributes).sort());
+  }
+  assert.deepEqual(entry('mcp').kinds.map((k) => k.kind).sort(), [...seen.keys()].sort());
+  for (const [kind, attrs] of seen) assert.deepEqual(attrsOf('mcp', kind), attrs, kind);
 });

@@ -123,5 +123,30 @@ const registry: CatalogueAdapter = {
   ],
 };
 
+const mcpMethod = { method: 'the JSON-RPC method (`tools/call`); `GET` or `DELETE` for the stream and the session end', id: 'the JSON-RPC id (string or integer)' } as const;
+const mcpArguments = 'the arguments object (masked; `{}` when none were sent), so `attrs.arguments.x` reads a field';
+
+const mcp: CatalogueAdapter = {
+  type: 'mcp',
+  kinds: [
+    { kind: 'mcp.initialize', summary: '`initialize`', attrs: { ...mcpMethod, client: "the client's `clientInfo.name`, when sent" } },
+    { kind: 'mcp.ping', summary: '`ping`', attrs: mcpMethod },
+    { kind: 'mcp.tools.list', summary: '`tools/list` (with `options.filterTools`, the answer hides tools policy denies whatever their arguments)', attrs: mcpMethod },
+    { kind: 'mcp.tools.call', summary: '`tools/call`', attrs: { ...mcpMethod, tool: 'the tool name', arguments: mcpArguments } },
+    { kind: 'mcp.resources.list', summary: '`resources/list`, `resources/templates/list`', attrs: mcpMethod },
+    { kind: 'mcp.resources.read', summary: '`resources/read`', attrs: { ...mcpMethod, uri: 'the resource URI' } },
+    { kind: 'mcp.resources.subscribe', summary: '`resources/subscribe`, `resources/unsubscribe`', attrs: { ...mcpMethod, uri: 'the resource URI' } },
+    { kind: 'mcp.prompts.list', summary: '`prompts/list`', attrs: mcpMethod },
+    { kind: 'mcp.prompts.get', summary: '`prompts/get`', attrs: { ...mcpMethod, prompt: 'the prompt name', arguments: mcpArguments } },
+    { kind: 'mcp.completion', summary: '`completion/complete`', attrs: mcpMethod },
+    { kind: 'mcp.logging', summary: '`logging/setLevel`', attrs: mcpMethod },
+    { kind: 'mcp.request', summary: 'any other request (its name in `attrs.method`)', attrs: mcpMethod },
+    { kind: 'mcp.notification', summary: 'a notification (`notifications/…`)', attrs: { method: mcpMethod.method } },
+    { kind: 'mcp.response', summary: "the client's answer to a server request (sampling, elicitation, roots)", attrs: { id: mcpMethod.id } },
+    { kind: 'mcp.stream', summary: "`GET`: the server's event stream", attrs: { method: mcpMethod.method } },
+    { kind: 'mcp.session.end', summary: '`DELETE`: end the session', attrs: { method: mcpMethod.method } },
+  ],
+};
+
 /** The adapters' action kinds and attributes, one entry per adapter (connection `type`). */
-export const ACTION_CATALOGUE: ActionCatalogue = [http, git, llm, registry];
+export const ACTION_CATALOGUE: ActionCatalogue = [http, git, llm, registry, mcp];

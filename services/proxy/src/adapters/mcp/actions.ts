@@ -24,9 +24,10 @@ import type { RpcId, RpcMessage } from './jsonrpc.js';
  * Every message also has `id` (its JSON-RPC id, string or integer) when it has one.
  * Method names are a bounded set of kinds: an unknown method is
  * `mcp.request` with its name in `attrs.method`, so kinds stay a closed
- * vocabulary for dashboards.
+ * vocabulary for dashboards. The action catalogue (../catalogue.ts) lists
+ * these kinds; a test checks they agree.
  */
-const KINDS: Readonly<Record<string, string>> = {
+export const MCP_METHOD_KINDS: Readonly<Record<string, string>> = {
   initialize: 'mcp.initialize',
   ping: 'mcp.ping',
   'tools/list': 'mcp.tools.list',
@@ -68,7 +69,7 @@ export function messageAction(m: RpcMessage, masker: Masker): MessageAction {
   if (m.type === 'notification') return { kind: 'mcp.notification', attributes: { method: m.method, ...base }, id, method: m.method, masked: raw, findings: masked.findings };
   if (m.type === 'response') return { kind: 'mcp.response', attributes: { ...base }, id, method: undefined, masked: raw, findings: masked.findings };
   const params = (raw.params ?? {}) as Record<string, unknown>;
-  const kind = KINDS[m.method] ?? 'mcp.request';
+  const kind = MCP_METHOD_KINDS[m.method] ?? 'mcp.request';
   const attributes: Record<string, unknown> = { method: m.method, ...base };
   if (kind === 'mcp.tools.call') {
     attributes.tool = str(params.name, 256) ?? '';
