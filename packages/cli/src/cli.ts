@@ -19,7 +19,8 @@ usage:
 
 type Command = (args: string[], io: Output) => Promise<ExitCode>;
 
-const commands: Record<string, () => Promise<Command>> = {
+// Keyed by CommandName: a command without a usage text (or a usage without a command) fails the typecheck.
+const commands: Record<CommandName, () => Promise<Command>> = {
   start: async () => (await import('./commands/start.js')).start,
   trail: async () => (await import('./commands/trail.js')).trail,
   verify: async () => (await import('./commands/verify.js')).verify,
@@ -56,8 +57,7 @@ export async function runCli(argv: string[], io: Output = stdio): Promise<ExitCo
     io.out(topic ? COMMAND_USAGE[topic] : USAGE);
     return name ? 0 : 2;
   }
-  const load = commands[name];
-  if (!load || !isCommand(name)) {
+  if (!isCommand(name)) {
     io.err(`unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
@@ -67,7 +67,7 @@ export async function runCli(argv: string[], io: Output = stdio): Promise<ExitCo
     return 0;
   }
   try {
-    return await (await load())(rest, io);
+    return await (await commands[name]())(rest, io);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (err instanceof CliError) {

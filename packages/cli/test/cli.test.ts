@@ -110,12 +110,25 @@ describe('cli', () => {
       [['trail', '--help'], /^usage: agentgate trail/],
       [['approvals', '--help'], /^usage: agentgate approvals/],
       [['demo', '--help'], /^usage: agentgate demo/],
+      [['mcp-bridge', '--help'], /^usage: agentgate mcp-bridge/],
       [['help', 'verify'], /^usage: agentgate verify/],
     ];
     for (const [argv, want] of cases) {
       const io = capture();
       assert.equal(await runCli(argv, io), 0, argv.join(' '));
       assert.match(io.text(), want, argv.join(' '));
+    }
+  });
+
+  it('usage - every command the overview lists runs (answers --help), none is unknown', async () => {
+    const overview = capture();
+    assert.equal(await runCli(['help'], overview), 0);
+    const listed = [...new Set([...overview.text().matchAll(/^ {2}agentgate ([a-z][a-z-]*)/gm)].map((m) => m[1]!))].filter((c) => c !== 'help');
+    assert.ok(listed.length >= 8, listed.join(' '));
+    for (const command of listed) {
+      const io = capture();
+      assert.equal(await runCli([command, '--help'], io), 0, `${command}: ${io.text()}`);
+      assert.match(io.text(), new RegExp(`^usage: agentgate ${command}`), command);
     }
   });
 
@@ -129,6 +142,7 @@ describe('cli', () => {
       ['trail', 'session-1', '--bogus'],
       ['approvals', 'list', '--bogus'],
       ['demo', '--bogus'],
+      ['mcp-bridge', '--connection', 'tools', '--gateway', 'http://127.0.0.1:1', '--token', 't', '--bogus'],
     ];
     for (const argv of cases) {
       const io = capture();

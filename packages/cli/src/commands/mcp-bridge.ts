@@ -1,16 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { CliError } from '../errors.js';
+import { parseCommandArgs } from '../lib/args.js';
 import type { ExitCode, Output } from '../lib/output.js';
+import { COMMAND_USAGE } from '../lib/usage.js';
 
-const USAGE =
-  'usage: agentgate mcp-bridge --connection NAME --gateway URL [--token-file FILE | --token TOKEN]\n' +
-  '  speaks MCP over stdio to the agent and Streamable HTTP to the gateway connection NAME;\n' +
-  '  the bearer is the CI OIDC token: --token-file (read again for every request, so a refreshed token is used),\n' +
-  '  --token, or AGENTGATE_TOKEN_FILE / AGENTGATE_TOKEN';
+const USAGE = COMMAND_USAGE['mcp-bridge'];
 
 /** What the bridge needs, from flags and environment. */
 export interface BridgeOptions {
@@ -21,16 +18,12 @@ export interface BridgeOptions {
 
 /** Reads the flags; throws CliError (exit 2) on a usage error. */
 export function bridgeOptions(args: string[], env: NodeJS.ProcessEnv): BridgeOptions {
-  let values: { connection?: string | undefined; gateway?: string | undefined; token?: string | undefined; 'token-file'?: string | undefined };
-  try {
-    values = parseArgs({
-      args,
-      options: { connection: { type: 'string' }, gateway: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' } },
-      strict: true,
-    }).values;
-  } catch (cause) {
-    throw new CliError('ERR_CLI_USAGE', `${USAGE}\n(${(cause as Error).message})`);
-  }
+  const { values } = parseCommandArgs('mcp-bridge', args, {
+    connection: { type: 'string' },
+    gateway: { type: 'string' },
+    token: { type: 'string' },
+    'token-file': { type: 'string' },
+  });
   const connection = values.connection;
   if (!connection || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(connection)) throw new CliError('ERR_CLI_USAGE', `--connection NAME is required (a connection name)\n${USAGE}`);
   const gateway = values.gateway ?? env['AGENTGATE_GATEWAY'];

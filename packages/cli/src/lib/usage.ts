@@ -29,6 +29,12 @@ export const COMMAND_USAGE = {
     'usage: agentgate approvals list|show <id>|approve <id>|reject <id> [--reason TEXT] --gateway URL [--token TOKEN] [--json]',
     '  the token is an OIDC token of an approver; without --token it is read from AGENTGATE_TOKEN',
   ].join('\n'),
+  'mcp-bridge': [
+    'usage: agentgate mcp-bridge --connection NAME --gateway URL [--token-file FILE | --token TOKEN]',
+    '  speaks MCP over stdio to the agent and Streamable HTTP to the gateway connection NAME;',
+    '  the bearer is the CI OIDC token: --token-file (read again for every request, so a refreshed token is used),',
+    '  --token, or AGENTGATE_TOKEN_FILE / AGENTGATE_TOKEN',
+  ].join('\n'),
   demo: ['usage: agentgate demo', '  plays a scripted agent session through the gateway and prints its trail'].join('\n'),
 } as const;
 
