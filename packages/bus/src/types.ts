@@ -58,11 +58,22 @@ export interface ServiceStats {
   endpoints: Array<{ name: string; subject: string; requests: number; errors: number; inFlight: number }>;
 }
 
+/**
+ * How long a stream keeps a message.
+ * - `limits` (default): until a limit (maxMsgs, maxBytes, maxAgeMs) says otherwise; acks change nothing.
+ * - `workqueue`: until a consumer acks it (one consumer per subject; every consumer starts at the first
+ *   message). Kept while no consumer exists, so nothing published before the consumer is lost.
+ * The limits still apply to what is kept, with DiscardNew.
+ */
+export type RetentionPolicy = 'limits' | 'workqueue';
+
 /** Configuration of a durable stream. */
 export interface StreamConfig {
   name: string;
   /** Subjects captured by the stream (wildcards allowed). */
   subjects: string[];
+  /** Default `limits`. A stream's retention cannot be changed in place: see `EnsureOptions.retentionMismatch`. */
+  retention?: RetentionPolicy;
   /** Refuse new messages beyond these limits (DiscardNew). */
   maxMsgs?: number;
   maxBytes?: number;
@@ -142,20 +153,48 @@ export interface Consumer {
 
 export interface StreamInfo {
   name: string;
+  /** `interest` only for a stream some other tool created on the NATS server. */
+  retention: RetentionPolicy | 'interest';
   messages: number;
   bytes: number;
   firstSeq: number;
   lastSeq: number;
 }
 
+/** How full a stream is against its DiscardNew limits: what to alert on before publishers are refused. */
+export interface StreamFill {
+  stream: string;
+  retention: StreamInfo['retention'];
+  messages: number;
+  bytes: number;
+  /** null: no limit. */
+  maxMsgs: number | null;
+  maxBytes: number | null;
+  /** The fuller of messages/maxMsgs and bytes/maxBytes, 0 to 1 (0 when unlimited). At 1 publishes are refused. */
+  ratio: number;
+}
+
+/** What `ensure` does with an existing stream whose retention differs from the one asked for. */
+export interface EnsureOptions {
+  /**
+   * JetStream cannot change a stream's retention in place. A stream that holds nothing its consumers still
+   * have to process is recreated with the new retention, its sequence numbers continued. Otherwise:
+   * `fail` (default) throws ERR_STREAM_RETENTION naming what is pending; `keep` leaves the stream as it is
+   * (its retention unchanged, the returned info says which), so a consumer can drain it.
+   */
+  retentionMismatch?: 'fail' | 'keep';
+}
+
 export interface Streams {
-  /** Creates the stream or updates it to this config (idempotent). */
-  ensure(config: StreamConfig): Promise<StreamInfo>;
+  /** Creates the stream or updates it to this config (idempotent); a retention change is handled as `opts` says. */
+  ensure(config: StreamConfig, opts?: EnsureOptions): Promise<StreamInfo>;
   /** Resolves only when the stream has stored the message. */
   publish(subject: string, data: Uint8Array | string, opts?: PublishOptions): Promise<PubAck>;
   /** Creates or binds a durable pull consumer (idempotent). */
   consumer(stream: string, config: ConsumerConfig): Promise<Consumer>;
   info(stream: string): Promise<StreamInfo>;
+  /** How full the stream is against its limits (for readiness details and alerts). */
+  fill(stream: string): Promise<StreamFill>;
   /** Reads one stored message by sequence (for audits/replays); null when absent. */
   get(stream: string, seq: number): Promise<StreamMsg | null>;
 }

@@ -232,6 +232,168 @@ export function conformance(name: string, h: Harness): void {
       await bus.drain();
     });
 
+    it('stream - work queue: an acked message leaves the stream (delete/purge denied or not), an unacked one stays and comes back', async () => {
+      const bus = await h.bus();
+      const name = `WQ${uid()}`;
+      const info0 = await bus.streams.ensure({ name, subjects: [`${name}.>`], retention: 'workqueue', denyDelete: true, denyPurge: true });
+      assert.equal(info0.retention, 'workqueue');
+      for (const v of ['a', 'b', 'c']) await bus.streams.publish(`${name}.x`, v, { msgId: v });
+      const c = await bus.streams.consumer(name, { durable: 'masker', ackWaitMs: 1000 });
+      const got = await c.fetch({ batch: 10, expiresMs: 1000 });
+      assert.deepEqual(got.map((m) => new TextDecoder().decode(m.data)), ['a', 'b', 'c']);
+      const before = await bus.streams.info(name);
+      await got[0]!.ack();
+      await got[2]!.ack();
+      const after = await bus.streams.info(name);
+      assert.equal(after.messages, 1, 'the acked messages are gone although deny_delete and deny_purge are set');
+      assert.ok(after.bytes < before.bytes);
+      assert.equal(after.firstSeq, 2);
+      assert.equal(after.lastSeq, 3);
+      assert.equal(await bus.streams.get(name, 1), null);
+      const again = await c.fetch({ batch: 10, expiresMs: 3000 });
+      assert.deepEqual(again.map((m) => [new TextDecoder().decode(m.data), m.deliveryCount]), [['b', 2]]);
+      await again[0]!.ack();
+      const empty = await bus.streams.info(name);
+      assert.deepEqual([empty.messages, empty.lastSeq], [0, 3]);
+      // The de-duplication window outlives the message: a replayed id is still stored once.
+      assert.equal((await bus.streams.publish(`${name}.x`, 'a again', { msgId: 'a' })).duplicate, true);
+      await bus.drain();
+    });
+
+    it('stream - work queue: a full stream refuses (DiscardNew) and takes messages again once they are acked; fill shows it', async () => {
+      const bus = await h.bus();
+      const name = `WF${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`], retention: 'workqueue', maxMsgs: 3 });
+      for (let i = 0; i < 3; i++) await bus.streams.publish(`${name}.x`, `m${i}`);
+      await rejectsWithCode(bus.streams.publish(`${name}.x`, 'm3'), 'ERR_STREAM_FULL');
+      const full = await bus.streams.fill(name);
+      assert.deepEqual([full.stream, full.retention, full.messages, full.maxMsgs, full.maxBytes, full.ratio], [name, 'workqueue', 3, 3, null, 1]);
+      const c = await bus.streams.consumer(name, { durable: 'w' });
+      for (let round = 0; round < 3; round++) {
+        const got = await c.fetch({ batch: 2, expiresMs: 1000 });
+        assert.equal(got.length, 2);
+        for (const m of got) await m.ack();
+        await bus.streams.publish(`${name}.x`, `r${round}a`);
+        await bus.streams.publish(`${name}.x`, `r${round}b`);
+        await rejectsWithCode(bus.streams.publish(`${name}.x`, 'over'), 'ERR_STREAM_FULL');
+      }
+      const got = await c.fetch({ batch: 10, expiresMs: 1000 });
+      for (const m of got) await m.ack();
+      const done = await bus.streams.fill(name);
+      assert.deepEqual([done.messages, done.ratio], [0, 0]);
+      assert.equal((await bus.streams.info(name)).lastSeq, 9, 'nine messages went through a stream that holds three');
+      await bus.drain();
+    });
+
+    it('stream - fill is the fuller of messages and bytes against the limits; an unlimited stream is at 0', async () => {
+      const bus = await h.bus();
+      const name = `FL${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`], maxMsgs: 10, maxBytes: 1_000_000 });
+      for (let i = 0; i < 4; i++) await bus.streams.publish(`${name}.x`, 'x'.repeat(100));
+      const f = await bus.streams.fill(name);
+      assert.equal(f.ratio, 0.4, 'four of ten messages (bytes are far below their limit)');
+      assert.ok(f.bytes >= 400 && f.bytes < 4000, `${f.bytes} bytes`);
+      const open = `UL${uid()}`;
+      await bus.streams.ensure({ name: open, subjects: [`${open}.>`] });
+      await bus.streams.publish(`${open}.x`, 'x');
+      assert.deepEqual([(await bus.streams.fill(open)).ratio, (await bus.streams.fill(open)).maxBytes], [0, null]);
+      await rejectsWithCode(bus.streams.fill(`NOPE${uid()}`), 'ERR_STREAM_NOT_FOUND');
+      await bus.drain();
+    });
+
+    it('stream - work queue: messages published before any consumer exists are kept for the first one', async () => {
+      const bus = await h.bus();
+      const name = `WE${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`], retention: 'workqueue' });
+      await bus.streams.publish(`${name}.x`, 'early');
+      assert.equal((await bus.streams.info(name)).messages, 1);
+      const c = await bus.streams.consumer(name, { durable: 'late' });
+      const got = await c.fetch({ batch: 10, expiresMs: 1000 });
+      assert.deepEqual(got.map((m) => new TextDecoder().decode(m.data)), ['early']);
+      await got[0]!.ack();
+      await bus.drain();
+    });
+
+    it('stream - work queue: one consumer per subject, delivering from the first message (ERR_CONSUMER_CONFLICT otherwise)', async () => {
+      const bus = await h.bus();
+      const name = `WC${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`], retention: 'workqueue' });
+      await bus.streams.consumer(name, { durable: 'a', filterSubject: `${name}.a.>` });
+      await bus.streams.consumer(name, { durable: 'a', filterSubject: `${name}.a.>`, ackWaitMs: 5000 }); // the same durable again
+      await bus.streams.consumer(name, { durable: 'b', filterSubject: `${name}.b.*` });
+      await rejectsWithCode(bus.streams.consumer(name, { durable: 'c', filterSubject: `${name}.*.x` }), 'ERR_CONSUMER_CONFLICT');
+      await rejectsWithCode(bus.streams.consumer(name, { durable: 'd' }), 'ERR_CONSUMER_CONFLICT');
+      await rejectsWithCode(bus.streams.consumer(name, { durable: 'e', filterSubject: `${name}.e`, deliverPolicy: 'new' }), 'ERR_CONSUMER_CONFLICT');
+      await bus.drain();
+    });
+
+    it('stream - work queue: a restart keeps the removals and continues the sequence numbers', async () => {
+      let bus = await h.bus();
+      const name = `WR${uid()}`;
+      const cfg = { name, subjects: [`${name}.>`], retention: 'workqueue' as const };
+      await bus.streams.ensure(cfg);
+      for (const v of ['1', '2', '3']) await bus.streams.publish(`${name}.a`, v);
+      const c = await bus.streams.consumer(name, { durable: 'w', ackWaitMs: 1000 });
+      const got = await c.fetch({ batch: 3, expiresMs: 1000 });
+      await got[0]!.ack();
+      await got[1]!.ack();
+      bus = await h.restart(bus);
+      await bus.streams.ensure(cfg);
+      const info = await bus.streams.info(name);
+      assert.deepEqual([info.messages, info.firstSeq, info.lastSeq], [1, 3, 3]);
+      const c2 = await bus.streams.consumer(name, { durable: 'w', ackWaitMs: 1000 });
+      const rest = await c2.fetch({ batch: 10, expiresMs: 1500 });
+      assert.deepEqual(rest.map((m) => m.seq), [3]);
+      await rest[0]!.ack();
+      bus = await h.restart(bus);
+      await bus.streams.ensure(cfg);
+      assert.deepEqual([(await bus.streams.info(name)).messages, (await bus.streams.info(name)).lastSeq], [0, 3]);
+      const ack = await bus.streams.publish(`${name}.a`, '4');
+      assert.equal(ack.seq, 4, 'a sequence number is never handed out twice');
+      const c3 = await bus.streams.consumer(name, { durable: 'w', ackWaitMs: 1000 });
+      const next = await c3.fetch({ batch: 10, expiresMs: 1500 });
+      assert.deepEqual(next.map((m) => new TextDecoder().decode(m.data)), ['4']);
+      await next[0]!.ack();
+      await bus.drain();
+    });
+
+    it('stream - retention change: refused while a consumer has work (or kept on request), a drained stream is recreated with its numbering continued', async () => {
+      const bus = await h.bus();
+      const name = `RC${uid()}`;
+      const limits = { name, subjects: [`${name}.>`], denyDelete: true, denyPurge: true };
+      await bus.streams.ensure(limits);
+      for (const v of ['1', '2']) await bus.streams.publish(`${name}.a`, v);
+      // No consumer has read them: they cannot be dropped.
+      await assert.rejects(bus.streams.ensure({ ...limits, retention: 'workqueue' }), (err: unknown) => {
+        assert.equal((err as { code?: string }).code, 'ERR_STREAM_RETENTION');
+        assert.match((err as Error).message, /no consumer has read its 2 message/);
+        return true;
+      });
+      const c = await bus.streams.consumer(name, { durable: 'old' });
+      const got = await c.fetch({ batch: 10, expiresMs: 1000 });
+      await got[0]!.ack();
+      await assert.rejects(bus.streams.ensure({ ...limits, retention: 'workqueue' }), (err: unknown) => {
+        assert.equal((err as { code?: string }).code, 'ERR_STREAM_RETENTION');
+        assert.match((err as Error).message, /old \(0 pending, 1 unacked\)/);
+        return true;
+      });
+      const kept = await bus.streams.ensure({ ...limits, retention: 'workqueue', maxMsgs: 100 }, { retentionMismatch: 'keep' });
+      assert.equal(kept.retention, 'limits', 'kept as it is so a consumer can drain it');
+      assert.equal((await bus.streams.fill(name)).maxMsgs, 100, 'the other settings are taken');
+      await bus.streams.publish(`${name}.a`, '3');
+      const rest = await c.fetch({ batch: 10, expiresMs: 1000 });
+      for (const m of [...rest, got[1]!]) await m.ack();
+      const migrated = await bus.streams.ensure({ ...limits, retention: 'workqueue' });
+      assert.deepEqual([migrated.retention, migrated.messages, migrated.lastSeq], ['workqueue', 0, 3]);
+      assert.equal((await bus.streams.publish(`${name}.a`, '4')).seq, 4, 'sequence numbers continue');
+      const fresh = await bus.streams.consumer(name, { durable: 'new' });
+      const four = await fresh.fetch({ batch: 10, expiresMs: 1000 });
+      assert.deepEqual(four.map((m) => m.seq), [4]);
+      await four[0]!.ack();
+      assert.equal((await bus.streams.info(name)).messages, 0);
+      await bus.drain();
+    });
+
     it('kv - compare-and-set with a stale revision is rejected, create is exclusive, watch sees changes', async () => {
       const bus = await h.bus();
       const kv = await bus.kv(`kv${uid()}`);

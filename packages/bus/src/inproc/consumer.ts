@@ -6,10 +6,13 @@ import { AckFile, type StoredMsg } from './stream-store.js';
 /** What a consumer needs from its stream. */
 export interface ConsumerSource {
   readonly name: string;
-  readonly dir: string | undefined;
+  /** The stream's directory ('' when nothing persists). */
+  readonly dir: string;
   lastSeq(): number;
   firstSeq(): number;
   message(seq: number): StoredMsg | undefined;
+  /** Called once per message this consumer acks (or terms): a work-queue stream removes it. */
+  acked(seq: number): void;
 }
 
 type NormalizedConfig = Required<Omit<ConsumerConfig, 'filterSubject'>> & { filterSubject: string | undefined };
@@ -40,9 +43,11 @@ export class InprocConsumer implements Consumer {
     this.stream = src.name;
     this.name = config.durable;
     this.#cfg = InprocConsumer.normalize(config);
-    this.#ackFile = new AckFile(src.dir, src.name, config.durable);
-    for (const seq of this.#ackFile.load()) this.#acked.add(seq);
-    this.#next = startSeq;
+    this.#ackFile = new AckFile(src.dir, config.durable);
+    const saved = this.#ackFile.load();
+    this.#floor = saved.floor;
+    for (const seq of saved.acked) if (seq > saved.floor) this.#acked.add(seq);
+    this.#next = Math.max(startSeq, this.#floor + 1);
     this.#compact();
   }
 
@@ -59,6 +64,11 @@ export class InprocConsumer implements Consumer {
 
   update(config: ConsumerConfig): void {
     this.#cfg = InprocConsumer.normalize(config);
+  }
+
+  /** The subject filter, if any (work queues allow one consumer per subject). */
+  get filterSubject(): string | undefined {
+    return this.#cfg.filterSubject;
   }
 
   /** Called by the stream when a message is stored or a message becomes ready again. */
@@ -170,6 +180,9 @@ export class InprocConsumer implements Consumer {
     this.#acked.add(seq);
     this.#ackFile.append(seq);
     this.#compact();
+    // The log only needs the floor and the acks above it: rewrite it before it grows with the traffic.
+    if (this.#ackFile.appended >= 4096 && this.#ackFile.appended > 2 * this.#acked.size) this.#ackFile.rewrite(this.#floor, this.#acked);
+    this.#src.acked(seq);
   }
 
   #compact(): void {

@@ -1,7 +1,8 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BusError } from '../errors.js';
 import { bytesToString, decodeJson, toBytes } from '../lib/codec.js';
+import { createDir, FILE_MODE, privateDir, tightenFile } from '../lib/private-fs.js';
 import { subjectMatches } from '../lib/subject.js';
 import type { Kv, KvEntry, KvOptions, KvWatch } from '../types.js';
 
@@ -39,8 +40,10 @@ export class InprocKv implements Kv {
     this.bucket = bucket;
     this.#ttl = opts.ttlMs;
     if (dataDir) {
-      mkdirSync(join(dataDir, 'kv'), { recursive: true });
+      createDir(dataDir);
+      privateDir(join(dataDir, 'kv'));
       this.#path = join(dataDir, 'kv', `${bucket}.jsonl`);
+      tightenFile(this.#path);
       if (existsSync(this.#path)) {
         for (const line of readFileSync(this.#path, 'utf8').split('\n')) {
           if (!line) continue;
@@ -119,7 +122,7 @@ export class InprocKv implements Kv {
   #write(key: string, value: Uint8Array, operation: Rec['operation']): number {
     const rec: Rec = { key, value, revision: ++this.#rev, operation, ts: Date.now() };
     if (this.#path) {
-      appendFileSync(this.#path, `${JSON.stringify({ ...rec, value: Buffer.from(value).toString('base64') })}\n`);
+      appendFileSync(this.#path, `${JSON.stringify({ ...rec, value: Buffer.from(value).toString('base64') })}\n`, { mode: FILE_MODE });
     }
     this.#recs.set(key, rec);
     for (const w of this.#watchers) {

@@ -11,6 +11,7 @@ export function mapNatsError(err: unknown, what: string): BusError {
     code = 'ERR_BUS_NO_RESPONDER';
   else if (/maximum (messages|bytes)|resource limits|message size exceeds|maximum message size/i.test(text)) code = 'ERR_STREAM_FULL';
   else if (/stream not found/i.test(text)) code = 'ERR_STREAM_NOT_FOUND';
+  else if (/workqueue stream/i.test(text)) code = 'ERR_CONSUMER_CONFLICT';
   else if (/wrong last sequence|key exists/i.test(text)) code = 'ERR_KV_WRONG_REVISION';
   else if (/closed|draining|disconnect|connection/i.test(text)) code = 'ERR_BUS_UNAVAILABLE';
   const messages: Partial<Record<BusErrorCode, string>> = {
@@ -20,6 +21,7 @@ export function mapNatsError(err: unknown, what: string): BusError {
     ERR_STREAM_NOT_FOUND: `${what}: stream not found`,
     ERR_KV_WRONG_REVISION: `${what}: wrong revision`,
     ERR_BUS_UNAVAILABLE: `${what}: NATS is unavailable`,
+    ERR_CONSUMER_CONFLICT: `${what}: a work-queue stream allows one consumer per subject, delivering from the first message`,
     ERR_STREAM_PUBLISH: `${what}: failed`,
   };
   return new BusError(code, messages[code] ?? `${what}: failed`, { cause: err });

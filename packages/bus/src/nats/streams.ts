@@ -8,6 +8,7 @@ import {
   type JsMsg,
   RetentionPolicy,
   type StreamConfig as NatsStreamConfig,
+  type StreamInfo as NatsStreamInfo,
   StorageType,
   jetstream,
   jetstreamManager,
@@ -15,7 +16,22 @@ import {
 import { BusError } from '../errors.js';
 import { decodeJson, toBytes } from '../lib/codec.js';
 import { checkSubject } from '../lib/subject.js';
-import type { BusStatus, Consumer, ConsumerConfig, FetchOptions, Headers, PubAck, PublishOptions, StreamConfig, StreamInfo, StreamMsg, Streams } from '../types.js';
+import { fillOf, notDrainedMessage } from '../lib/retention.js';
+import type {
+  BusStatus,
+  Consumer,
+  ConsumerConfig,
+  EnsureOptions,
+  FetchOptions,
+  Headers,
+  PubAck,
+  PublishOptions,
+  StreamConfig,
+  StreamFill,
+  StreamInfo,
+  StreamMsg,
+  Streams,
+} from '../types.js';
 import { mapNatsError } from './errors-map.js';
 
 const ms = (v: number): number => v * 1_000_000;
@@ -50,7 +66,7 @@ function wrap(m: JsMsg): StreamMsg {
   };
 }
 
-/** JetStream streams and durable pull consumers, created idempotently (file storage, DiscardNew). */
+/** JetStream streams and durable pull consumers, created idempotently (file storage, DiscardNew, limits or work-queue retention). */
 export class NatsStreams implements Streams {
   #js: JetStreamClient;
   #nc: NatsConnection;
@@ -75,14 +91,15 @@ export class NatsStreams implements Streams {
     return this.#jsmP;
   }
 
-  async ensure(config: StreamConfig): Promise<StreamInfo> {
+  async ensure(config: StreamConfig, opts: EnsureOptions = {}): Promise<StreamInfo> {
     for (const s of config.subjects) checkSubject(s, true);
     const jsm = await this.#jsm();
+    const want = config.retention ?? 'limits';
     const cfg: Partial<NatsStreamConfig> & { name: string } = {
       name: config.name,
       subjects: config.subjects,
       storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
+      retention: want === 'workqueue' ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
       // A full audit stream must refuse new events (publisher fails closed), never drop old ones silently.
       discard: DiscardPolicy.New,
       max_msgs: config.maxMsgs ?? -1,
@@ -90,20 +107,73 @@ export class NatsStreams implements Streams {
       max_msg_size: config.maxMsgSize ?? -1,
       max_age: ms(config.maxAgeMs ?? 0),
       duplicate_window: ms(config.duplicateWindowMs ?? 120_000),
+      // Deny only the delete/purge API: a work queue still removes what its consumer acked (nats-server checks
+      // deny_delete in the STREAM.MSG.DELETE handler, not on the ack path).
       deny_delete: config.denyDelete ?? false,
       deny_purge: config.denyPurge ?? false,
       num_replicas: config.replicas ?? 1,
     };
     try {
+      let current: NatsStreamInfo;
       try {
-        await jsm.streams.info(config.name);
+        current = await jsm.streams.info(config.name);
       } catch (err) {
         if (!/not found/i.test(String((err as Error).message))) throw err;
         return toInfo(await jsm.streams.add(cfg));
       }
-      return toInfo(await jsm.streams.update(config.name, cfg));
+      const have = retentionOf(current.config.retention);
+      if (have === want) return toInfo(await jsm.streams.update(config.name, cfg));
+      if (opts.retentionMismatch === 'keep') {
+        // A consumer draining the old stream: leave its retention (and a seal from a migration in progress) alone.
+        if (current.config.sealed) return toInfo(current);
+        const keep: Partial<NatsStreamConfig> = { ...cfg, retention: current.config.retention };
+        return toInfo(await jsm.streams.update(config.name, keep));
+      }
+      return await this.#migrate(jsm, current, cfg, want);
     } catch (err) {
       throw mapNatsError(err, `ensure stream ${config.name}`);
+    }
+  }
+
+  /** What the consumers of a stream still have to process, and whether one of them reads every subject. */
+  async #backlog(jsm: JetStreamManager, stream: string): Promise<{ covered: boolean; pending: Array<{ consumer: string; pending: number; ackPending: number }> }> {
+    const pending: Array<{ consumer: string; pending: number; ackPending: number }> = [];
+    let covered = false;
+    for (const c of await jsm.consumers.list(stream).next()) {
+      if (!c.config.filter_subject && !(c.config.filter_subjects?.length ?? 0)) covered = true;
+      if (c.num_pending > 0 || c.num_ack_pending > 0) pending.push({ consumer: c.name, pending: c.num_pending, ackPending: c.num_ack_pending });
+    }
+    return { covered, pending };
+  }
+
+  /**
+   * JetStream refuses to change a retention to or from work-queue in place. A drained stream (nothing any
+   * consumer still has to process) is sealed, checked again (a publish may have landed meanwhile), deleted and
+   * created with the new retention, its sequence numbers continued. Otherwise ERR_STREAM_RETENTION says what is pending.
+   */
+  async #migrate(jsm: JetStreamManager, current: NatsStreamInfo, cfg: Partial<NatsStreamConfig> & { name: string }, want: RetentionPolicyName): Promise<StreamInfo> {
+    const name = cfg.name;
+    const have = retentionOf(current.config.retention);
+    const drained = async (info: NatsStreamInfo): Promise<void> => {
+      const { covered, pending } = await this.#backlog(jsm, name);
+      if (info.state.messages === 0 || (covered && pending.length === 0)) return;
+      const sealed = info.config.sealed ? ' It is sealed for the migration: publishers are refused until it is drained.' : '';
+      throw new BusError('ERR_STREAM_RETENTION', `${notDrainedMessage(name, have, want, info.state.messages, pending, covered)}.${sealed}`);
+    };
+    await drained(current);
+    // Sealed, nobody can add a message between the last check and the delete.
+    const seal: Partial<NatsStreamConfig> = { sealed: true };
+    const sealed = current.config.sealed ? current : await jsm.streams.update(name, seal);
+    await drained(sealed);
+    // Another instance may have migrated it between our checks: never delete a stream that already has the new retention.
+    const again = await jsm.streams.info(name);
+    if (retentionOf(again.config.retention) === want) return toInfo(again);
+    await jsm.streams.delete(name);
+    try {
+      return toInfo(await jsm.streams.add({ ...cfg, first_seq: again.state.last_seq + 1 }));
+    } catch (err) {
+      if (/already in use|already exists/i.test(String((err as Error).message))) return toInfo(await jsm.streams.info(name));
+      throw err;
     }
   }
 
@@ -190,6 +260,15 @@ export class NatsStreams implements Streams {
     }
   }
 
+  async fill(stream: string): Promise<StreamFill> {
+    try {
+      const i = await (await this.#jsm()).streams.info(stream);
+      return fillOf(toInfo(i), { maxMsgs: i.config.max_msgs, maxBytes: i.config.max_bytes });
+    } catch (err) {
+      throw mapNatsError(err, `stream info ${stream}`);
+    }
+  }
+
   async get(stream: string, seq: number): Promise<StreamMsg | null> {
     try {
       const m = await (await this.#jsm()).streams.getMessage(stream, { seq });
@@ -217,6 +296,19 @@ export class NatsStreams implements Streams {
   }
 }
 
-function toInfo(i: { config: { name: string }; state: { messages: number; bytes: number; first_seq: number; last_seq: number } }): StreamInfo {
-  return { name: i.config.name, messages: i.state.messages, bytes: i.state.bytes, firstSeq: i.state.first_seq, lastSeq: i.state.last_seq };
+type RetentionPolicyName = StreamInfo['retention'];
+
+function retentionOf(r: NatsStreamConfig['retention']): RetentionPolicyName {
+  return r === RetentionPolicy.Workqueue ? 'workqueue' : r === RetentionPolicy.Interest ? 'interest' : 'limits';
+}
+
+function toInfo(i: NatsStreamInfo): StreamInfo {
+  return {
+    name: i.config.name,
+    retention: retentionOf(i.config.retention),
+    messages: i.state.messages,
+    bytes: i.state.bytes,
+    firstSeq: i.state.first_seq,
+    lastSeq: i.state.last_seq,
+  };
 }
