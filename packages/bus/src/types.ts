@@ -177,12 +177,16 @@ export interface StreamFill {
 /** What `ensure` does with an existing stream whose retention differs from the one asked for. */
 export interface EnsureOptions {
   /**
-   * JetStream cannot change a stream's retention in place. A stream that holds nothing its consumers still
-   * have to process is recreated with the new retention, its sequence numbers continued. Otherwise:
-   * `fail` (default) throws ERR_STREAM_RETENTION naming what is pending; `keep` leaves the stream as it is
-   * (its retention unchanged, the returned info says which), so a consumer can drain it.
+   * JetStream cannot change a stream's retention in place.
+   * `fail` (default; for the stream's publisher): a stream that holds nothing its consumers still have to
+   * process is recreated with the new retention, its sequence numbers continued (on NATS it is sealed
+   * first, so no publish can land between the last check and the delete); otherwise ERR_STREAM_RETENTION
+   * names what is pending. `keep` (for a consumer): the stream keeps its retention and takes every other
+   * setting (the returned info says which retention it has), so the consumer can drain it.
    */
   retentionMismatch?: 'fail' | 'keep';
+  /** With `fail`: how long to wait for the consumers to drain the stream before failing (default 0: fail at once). */
+  drainWaitMs?: number;
 }
 
 export interface Streams {

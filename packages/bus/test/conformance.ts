@@ -394,6 +394,25 @@ export function conformance(name: string, h: Harness): void {
       await bus.drain();
     });
 
+    it('stream - retention change: the publisher can wait for the consumers to drain the old stream (drainWaitMs)', async () => {
+      const bus = await h.bus();
+      const name = `RW${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`] });
+      for (const v of ['1', '2', '3']) await bus.streams.publish(`${name}.a`, v);
+      const c = await bus.streams.consumer(name, { durable: 'drainer' });
+      const draining = (async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        for (const m of await c.fetch({ batch: 10, expiresMs: 1000 })) await m.ack();
+      })();
+      const t0 = Date.now();
+      const info = await bus.streams.ensure({ name, subjects: [`${name}.>`], retention: 'workqueue' }, { drainWaitMs: 10_000 });
+      await draining;
+      assert.deepEqual([info.retention, info.messages, info.lastSeq], ['workqueue', 0, 3]);
+      assert.ok(Date.now() - t0 >= 250, 'it waited for the drain');
+      assert.equal((await bus.streams.publish(`${name}.a`, '4')).seq, 4);
+      await bus.drain();
+    });
+
     it('kv - compare-and-set with a stale revision is rejected, create is exclusive, watch sees changes', async () => {
       const bus = await h.bus();
       const kv = await bus.kv(`kv${uid()}`);

@@ -25,6 +25,7 @@ export {
   AUDIT_RAW_PREFIX,
   STREAMS,
   SUBJECTS,
+  auditStreamConfig,
   checkpointSubject,
   cleanSubject,
   decodeEvent,
@@ -63,4 +64,5 @@ export type {
 } from './types.js';
 export type { ChainPosition } from './hash.js';
 export type { TrailStep, TrailToolCall } from './trail.js';
+export type { AuditStreamConfig, AuditStreamDef, AuditStreamLimits } from './subjects.js';
 export type { ActionEventInput, ExposureEventInput, RefusalEventInput } from './builders.js';

@@ -4,6 +4,7 @@ import { testPrincipal } from '../test/fixtures.js';
 import {
   STREAMS,
   SUBJECTS,
+  auditStreamConfig,
   buildActionEvent,
   checkpointSubject,
   decodeEvent,
@@ -23,6 +24,24 @@ test('subjects - stream names and subjects are the agreed constants', () => {
   assert.equal(SUBJECTS.IDENTITY_VERIFY, 'identity.verify');
   assert.equal(SUBJECTS.SECRETS_LEASE, 'secrets.lease');
   assert.ok(Object.isFrozen(STREAMS));
+});
+
+test('subjects - the raw and clean streams are work queues (kept until processed), dead letters and checkpoints are kept; all deny delete and purge', () => {
+  const limits = { maxBytes: 1000, replicas: 3 };
+  assert.deepEqual(auditStreamConfig(STREAMS.AUDIT_RAW, limits), {
+    name: 'AUDIT_RAW',
+    subjects: ['audit.raw.>'],
+    retention: 'workqueue',
+    maxBytes: 1000,
+    replicas: 3,
+    denyDelete: true,
+    denyPurge: true,
+  });
+  assert.equal(auditStreamConfig(STREAMS.AUDIT_CLEAN, limits).retention, 'workqueue');
+  assert.equal(auditStreamConfig(STREAMS.AUDIT_DLQ, limits).retention, 'limits');
+  assert.equal(auditStreamConfig(STREAMS.AUDIT_CHECKPOINTS, { ...limits, maxMsgs: 5 }).retention, 'limits');
+  assert.equal(auditStreamConfig(STREAMS.AUDIT_CHECKPOINTS, { ...limits, maxMsgs: 5 }).maxMsgs, 5);
+  for (const def of Object.values(STREAMS)) assert.equal(auditStreamConfig(def, limits).denyPurge, true, def.name);
 });
 
 test('subjects - tokens never contain . * > or whitespace, and round-trip', () => {

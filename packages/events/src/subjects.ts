@@ -3,17 +3,63 @@ import { EventError } from './errors.js';
 import { validateEvent } from './validate.js';
 import type { AuditEvent } from './types.js';
 
-/** Durable streams of the audit pipeline: name and captured subjects, defined once here. */
+/**
+ * Durable streams of the audit pipeline, defined once here: name, captured subjects, retention, and
+ * whether deleting or purging messages through the API is denied (acks still remove messages from a
+ * work queue: nats-server checks deny_delete only in its delete API). Every service declares a stream
+ * with `auditStreamConfig`, so they never flip a stream's settings back and forth.
+ */
 export const STREAMS = Object.freeze({
-  /** Events as the proxy recorded them (may hold unmasked data: masking service reads it). */
-  AUDIT_RAW: Object.freeze({ name: 'AUDIT_RAW', subjects: Object.freeze(['audit.raw.>']) }),
-  /** Masked events, ready for indexing. */
-  AUDIT_CLEAN: Object.freeze({ name: 'AUDIT_CLEAN', subjects: Object.freeze(['audit.clean.>']) }),
-  /** Events that could not be processed, kept for an operator. */
-  AUDIT_DLQ: Object.freeze({ name: 'AUDIT_DLQ', subjects: Object.freeze(['audit.dlq.>']) }),
-  /** Signed chain checkpoints. */
-  AUDIT_CHECKPOINTS: Object.freeze({ name: 'AUDIT_CHECKPOINTS', subjects: Object.freeze(['audit.checkpoint.>']) }),
-});
+  /**
+   * Events as the proxy recorded them (may hold unmasked data). A work queue: an event leaves once the
+   * masking service acked it (after publishing its masked form), so unmasked data stays only until masked
+   * and the stream holds only the masking backlog.
+   */
+  AUDIT_RAW: Object.freeze({ name: 'AUDIT_RAW', subjects: Object.freeze(['audit.raw.>']), retention: 'workqueue', protect: true }),
+  /** Masked events; a work queue: an event leaves once the audit writer acked it (indexed in every sink). */
+  AUDIT_CLEAN: Object.freeze({ name: 'AUDIT_CLEAN', subjects: Object.freeze(['audit.clean.>']), retention: 'workqueue', protect: true }),
+  /** Events that could not be processed, kept for an operator (limits: kept until the byte limit). */
+  AUDIT_DLQ: Object.freeze({ name: 'AUDIT_DLQ', subjects: Object.freeze(['audit.dlq.>']), retention: 'limits', protect: true }),
+  /** Signed chain checkpoints (limits: the evidence stays). */
+  AUDIT_CHECKPOINTS: Object.freeze({ name: 'AUDIT_CHECKPOINTS', subjects: Object.freeze(['audit.checkpoint.>']), retention: 'limits', protect: true }),
+} as const);
+
+/** One of STREAMS. */
+export type AuditStreamDef = (typeof STREAMS)[keyof typeof STREAMS];
+
+/** The deployment's stream limits (`bus.streams` in the configuration). */
+export interface AuditStreamLimits {
+  maxBytes: number;
+  maxMsgs?: number | undefined;
+  replicas: number;
+}
+
+/** The declaration of an audit stream, in the shape `bus.streams.ensure` takes. */
+export interface AuditStreamConfig {
+  name: string;
+  subjects: string[];
+  retention: 'limits' | 'workqueue';
+  maxBytes: number;
+  maxMsgs?: number;
+  replicas: number;
+  denyDelete: boolean;
+  denyPurge: boolean;
+}
+
+/** How every service declares an audit stream: the definition above plus the configured limits (DiscardNew). */
+export function auditStreamConfig(def: AuditStreamDef, limits: AuditStreamLimits): AuditStreamConfig {
+  return {
+    name: def.name,
+    subjects: [...def.subjects],
+    retention: def.retention,
+    maxBytes: limits.maxBytes,
+    ...(limits.maxMsgs !== undefined && { maxMsgs: limits.maxMsgs }),
+    replicas: limits.replicas,
+    // The trail is append-only: nobody with bus access may erase it.
+    denyDelete: def.protect,
+    denyPurge: def.protect,
+  };
+}
 
 /** Request/reply subjects of the services. */
 export const SUBJECTS = Object.freeze({

@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBus } from '@agentgate/bus';
+import { STREAMS, auditStreamConfig } from '@agentgate/events';
 import { createLogger } from '@agentgate/log';
 import { startNats, startOpenSearch } from '@agentgate/testkit';
 import { Client } from '@opensearch-project/opensearch';
@@ -44,7 +45,7 @@ try {
     indexPrefix: 'bench-writer',
     batch: { maxEvents: BATCH, maxBytes: 5 * 1024 * 1024, maxWaitMs: 200 },
   });
-  await bus.streams.ensure({ name: 'AUDIT_CLEAN', subjects: ['audit.clean.>'] });
+  await bus.streams.ensure(auditStreamConfig(STREAMS.AUDIT_CLEAN, cfg.bus.streams));
   await publishEvents(bus, events); // the backlog is in the stream before the writer starts
   t = performance.now();
   const writer = await startAuditWriter(bus, cfg, createLogger({ name: 'bench', level: 'warn' }));

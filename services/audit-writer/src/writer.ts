@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Bus, Consumer, StreamMsg } from '@agentgate/bus';
 import type { AuditConfig, BusConfig, DeepReadonly } from '@agentgate/config';
-import { type AuditEvent, STREAMS, decodeEvent, sealEvent } from '@agentgate/events';
+import { type AuditEvent, decodeEvent, sealEvent } from '@agentgate/events';
 import type { Logger } from '@agentgate/log';
 import { type CheckpointSigner, loadCheckpointSigner } from './checkpoint.js';
 import { AuditWriterError } from './errors.js';
@@ -9,6 +9,7 @@ import { backoffMs, sleep } from './lib/backoff.js';
 import { CHAIN_BUCKET, ChainState, type Reserved } from './lib/chain-state.js';
 import { Checkpointer } from './lib/checkpointer.js';
 import { publishDeadLetter } from './lib/dead-letter.js';
+import { bindWriterStreams } from './lib/streams.js';
 import { type WriteItem, writeAll } from './lib/write-all.js';
 import { createSink } from './sinks/create-sink.js';
 import type { Sink } from './sinks/types.js';
@@ -16,7 +17,7 @@ import type { Sink } from './sinks/types.js';
 /** The configuration the writer reads: the `audit` and `bus` sections. */
 export interface AuditWriterConfig {
   audit: DeepReadonly<AuditConfig>;
-  bus: DeepReadonly<Pick<BusConfig, 'dataDir' | 'streams'>>;
+  bus: DeepReadonly<Pick<BusConfig, 'dataDir'> & { streams: Pick<BusConfig['streams'], 'maxBytes' | 'maxMsgs' | 'replicas'> }>;
 }
 
 /** Overrides for tests and the one-process runner. */
@@ -48,8 +49,7 @@ export interface AuditWriter {
   stop(): Promise<void>;
 }
 
-/** Durable consumer name shared by every writer instance (they split the stream between them). */
-export const WRITER_DURABLE = 'audit-writer';
+export { WRITER_DURABLE } from './lib/streams.js';
 
 async function withRetry<T>(fn: () => Promise<T>, stopped: () => boolean, logger: Logger, what: string, onRetry?: () => void): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -75,17 +75,8 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
   const audit = config.audit;
   const partition = audit.partition;
   const log = logger.child({ partition });
-  const streamBase = { maxBytes: config.bus.streams.maxBytes, replicas: config.bus.streams.replicas };
-  await bus.streams.ensure({ name: STREAMS.AUDIT_CLEAN.name, subjects: [...STREAMS.AUDIT_CLEAN.subjects], ...streamBase });
-  // The dead letters and the checkpoints are evidence: nobody deletes or purges them.
-  await bus.streams.ensure({ name: STREAMS.AUDIT_DLQ.name, subjects: [...STREAMS.AUDIT_DLQ.subjects], ...streamBase, denyDelete: true, denyPurge: true });
-  await bus.streams.ensure({
-    name: STREAMS.AUDIT_CHECKPOINTS.name,
-    subjects: [...STREAMS.AUDIT_CHECKPOINTS.subjects],
-    ...streamBase,
-    denyDelete: true,
-    denyPurge: true,
-  });
+  // Declared before anything else, so events published meanwhile wait in the stream for this consumer.
+  const consumer: Consumer = await bindWriterStreams(bus, config.bus.streams, { ackWaitMs: audit.ackWaitMs, maxAckPending: Math.max(1000, audit.batch.maxEvents * 4) }, log);
 
   const sinks = opts.sinks ?? audit.sinks.map((s) => createSink(s, audit.indexPrefix));
   let stopping = false;
@@ -113,11 +104,6 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
     log.info({ head: chain.value.seq, reserved: chain.value.reserved.length }, 'audit writer resumes a chain with reserved positions');
   }
 
-  const consumer: Consumer = await bus.streams.consumer(STREAMS.AUDIT_CLEAN.name, {
-    durable: WRITER_DURABLE,
-    ackWaitMs: audit.ackWaitMs,
-    maxAckPending: Math.max(1000, audit.batch.maxEvents * 4),
-  });
   const checkpointer = new Checkpointer(bus, sinks, signer, partition, audit.checkpoint, log);
   const stats: WriterStats = { indexed: 0, alreadyIndexed: 0, deadLettered: 0, batches: 0, retries: 0, head: chain.value.seq };
   const abort = new AbortController();

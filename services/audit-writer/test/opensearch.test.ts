@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createBus } from '@agentgate/bus';
-import { type AuditEvent, STREAMS } from '@agentgate/events';
+import { type AuditEvent, STREAMS, auditStreamConfig } from '@agentgate/events';
 import { type NatsServer, type OpenSearchNode, startNats, startOpenSearch } from '@agentgate/testkit';
 import { SearchSink, createSink, formatVerifyReport, publicKeyPath, readPublicKey, startAuditWriter, verifyTrail } from '../src/index.js';
 import { startEsShim } from './es-shim.js';
@@ -199,7 +199,7 @@ test('opensearch writer - SIGKILL mid-batch and a restart still give exactly onc
     const prefix = 'killed';
     const env = { NATS_URL: nats.url, OS_URL: os.url, PREFIX: prefix, DATA_DIR: dir };
     const bus = await createBus({ natsUrl: nats.url });
-    await bus.streams.ensure({ name: STREAMS.AUDIT_CLEAN.name, subjects: [...STREAMS.AUDIT_CLEAN.subjects] });
+    await bus.streams.ensure(auditStreamConfig(STREAMS.AUDIT_CLEAN, { maxBytes: 1024 * 1024 * 1024, replicas: 1 }));
     const events = makeEvents(6000);
     const publishing = publishEvents(bus, events);
     let child = await spawnWriter(env);

@@ -1,6 +1,6 @@
 export { startMaskingService, MASKING_DURABLE } from './service.js';
 export { MaskingServiceError } from './errors.js';
-export { auditStreamConfigs, ensureAuditStreams } from './lib/streams.js';
+export { ensureAuditStreams } from './lib/streams.js';
 export { DLQ_STAGE } from './lib/dead-letter.js';
 export { exposureEventId } from './lib/exposure-id.js';
 

@@ -96,7 +96,13 @@ export async function startMaskingService(
   } catch (cause) {
     throw new MaskingServiceError('ERR_MASKSVC_CONFIG', `masking: ${(cause as Error).message}`, { cause });
   }
-  await ensureAuditStreams(bus, config.bus.streams);
+  const streams = await ensureAuditStreams(bus, config.bus.streams);
+  if (streams.rawRetention !== STREAMS.AUDIT_RAW.retention) {
+    logger.warn(
+      { stream: STREAMS.AUDIT_RAW.name, retention: streams.rawRetention, wanted: STREAMS.AUDIT_RAW.retention },
+      'AUDIT_RAW still has its old retention: draining it; the proxy migrates it once drained (README: upgrading the audit streams)',
+    );
+  }
 
   // With no secret configured the broker has nothing to give: do not wait for it.
   const source = config.secrets.length === 0 ? undefined : (opts.masklistSource ?? createLeaseClient(bus));

@@ -53,9 +53,10 @@ function withLostFirstAcks(bus: Bus): Bus {
     term: () => m.term(),
   });
   const streams: Streams = {
-    ensure: (c) => bus.streams.ensure(c),
+    ensure: (c, o) => bus.streams.ensure(c, o),
     publish: (s, d, o) => bus.streams.publish(s, d, o),
     info: (s) => bus.streams.info(s),
+    fill: (s) => bus.streams.fill(s),
     get: (s, q) => bus.streams.get(s, q),
     consumer: async (s, c): Promise<Consumer> => {
       const inner = await bus.streams.consumer(s, c);
@@ -126,6 +127,9 @@ export function maskingSuite(transport: string, open: () => Promise<Harness>): v
       assert.equal(msgs[1]!.msgId, exposure.event.id);
       assert.deepEqual(exposure.user, ev.user);
       assert.deepEqual(svc.stats(), { clean: 1, exposures: 1, deadLettered: 0, retried: 0, batches: svc.stats().batches });
+      // Unmasked data stays only until masked: the raw stream is a work queue, the ack took the event out.
+      await waitFor(async () => (await streamCount(h.bus, STREAMS.AUDIT_RAW.name)) === 0, { what: 'the raw event removed once masked' });
+      assert.equal((await h.bus.streams.info(STREAMS.AUDIT_RAW.name)).lastSeq, 1);
 
       await svc.stop();
       await broker.stop();

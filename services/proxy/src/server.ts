@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Bus } from '@agentgate/bus';
-import { STREAMS } from '@agentgate/events';
 import { APPROVALS_PATH, handleApprovals } from './approvals/admin.js';
 import type { WithApprovals } from './approvals/hold.js';
 import { CONSOLE_PATH } from './console/app.js';
 import { PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors.js';
 import { errorBody, sendError } from './lib/respond.js';
+import type { AuditRecorder } from './pipeline/record.js';
 import { handleRequest } from './pipeline/run.js';
 import type { RefusalLog } from './pipeline/refusals.js';
 import type { ProxyRuntime } from './pipeline/runtime.js';
@@ -54,7 +54,7 @@ export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus, ex
       return;
     }
     if (req.url?.startsWith(ADMIN_PREFIX)) {
-      admin(req, res, bus, rt.refusals).catch(failed(req, res, 'admin'));
+      admin(req, res, bus, rt.refusals, rt.recorder).catch(failed(req, res, 'admin'));
       return;
     }
     if (shuttingDown) {
@@ -163,8 +163,8 @@ function reasonPhrase(status: number): string {
   return { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' }[status] ?? 'Error';
 }
 
-/** `/_agentgate/healthz` (the process answers) and `/_agentgate/readyz` (bus connected and the audit stream reachable). */
-async function admin(req: IncomingMessage, res: ServerResponse, bus: Bus, refusals: RefusalLog | undefined): Promise<void> {
+/** `/_agentgate/healthz` (the process answers) and `/_agentgate/readyz` (bus connected, the audit stream reachable and not full; details: fill levels, spool). */
+async function admin(req: IncomingMessage, res: ServerResponse, bus: Bus, refusals: RefusalLog | undefined, recorder: AuditRecorder): Promise<void> {
   const path = (req.url ?? '').split('?')[0];
   const send = (status: number, body: object): void => {
     // A probe of /_agentgate/ beyond health and approvals is a refusal before authentication like any other.
@@ -188,8 +188,9 @@ async function admin(req: IncomingMessage, res: ServerResponse, bus: Bus, refusa
       return;
     }
     try {
-      await withTimeout(bus.streams.info(STREAMS.AUDIT_RAW.name), 1000);
-      send(200, { status: 'ready', bus: status });
+      // Fill levels of the audit streams and the outcome spool: what to alert on before requests are refused.
+      const audit = await withTimeout(recorder.health(), 1000);
+      send(audit.ready ? 200 : 503, { status: audit.ready ? 'ready' : 'unavailable', bus: status, audit });
     } catch {
       send(503, { status: 'unavailable', bus: status, auditStream: 'unreachable' });
     }

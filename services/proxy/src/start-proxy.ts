@@ -48,7 +48,8 @@ export interface ProxyHandle {
 
 /**
  * Starts the gateway proxy on the bus: declares the raw audit stream (so
- * start-up fails when the trail cannot be written), compiles policy once
+ * start-up fails when the trail cannot be written) and opens the outcome
+ * spool under `bus.dataDir` (replaying what a crash left), compiles policy once
  * (a bad rule stops start-up), and serves `/<connection>/<path>`.
  */
 export async function startProxy(bus: Bus, config: Config, logger: Logger, opts: StartProxyOptions = {}): Promise<ProxyHandle> {
@@ -61,8 +62,12 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
   // Compiles but cannot mean what it says (a kind no adapter produces, protectedRefs no rule reads): `config check` refuses it, start-up warns.
   for (const issue of lintPolicy(config, ACTION_CATALOGUE)) log.warn({ path: issue.path }, `configuration: ${issue.path}: ${issue.message}`);
   const leases = opts.leases ?? createLeaseClient(bus, { timeoutMs: config.gateway.auth.verifyTimeoutMs });
-  const recorder = new AuditRecorder(bus, { timeoutMs: config.gateway.audit.ackTimeoutMs, stream: config.bus.streams }, log);
-  await recorder.ensureStream();
+  const recorder = new AuditRecorder(
+    bus,
+    { timeoutMs: config.gateway.audit.ackTimeoutMs, stream: config.bus.streams, spool: { dir: join(config.bus.dataDir, 'spool'), maxBytes: config.bus.spool.maxBytes } },
+    log,
+  );
+  await recorder.start();
   // Responses are masked for the leased credential only (exact value and its encodings): detectors would
   // rewrite legitimate API payloads; detector-based masking happens on the audit path.
   const base = createMasker({ detectors: [], entropy: false });

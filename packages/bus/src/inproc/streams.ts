@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BusError } from '../errors.js';
 import { decodeJson, toBytes } from '../lib/codec.js';
 import { createDir, privateDir, tightenFile, writePrivateAtomic } from '../lib/private-fs.js';
-import { fillOf, notDrainedMessage } from '../lib/retention.js';
+import { fillOf, notDrainedMessage, retryWhileDraining } from '../lib/retention.js';
 import { checkSubject, subjectMatches, subjectsCollide } from '../lib/subject.js';
 import type {
   Consumer,
@@ -208,19 +208,21 @@ export class InprocStreams implements Streams {
       existing.file.writeConfig(config);
       return existing.info();
     }
-    const info = existing.info();
-    const { covered, pending } = await existing.backlog();
-    if (info.messages === 0 || (covered && pending.length === 0)) {
-      existing.recreate(config);
-      return existing.info();
-    }
     if (opts.retentionMismatch === 'keep') {
-      // Drain first: keep the old retention, take every other setting.
+      // A consumer draining the old stream: keep its retention, take every other setting.
       existing.config = { ...config, retention: existing.retention };
       existing.file.writeConfig(existing.config);
       return existing.info();
     }
-    throw new BusError('ERR_STREAM_RETENTION', notDrainedMessage(config.name, existing.retention, want, info.messages, pending, covered));
+    return retryWhileDraining(async () => {
+      const info = existing.info();
+      const { covered, pending } = await existing.backlog();
+      if (info.messages > 0 && !(covered && pending.length === 0)) {
+        throw new BusError('ERR_STREAM_RETENTION', notDrainedMessage(config.name, existing.retention, want, info.messages, pending, covered));
+      }
+      existing.recreate(config);
+      return existing.info();
+    }, opts.drainWaitMs);
   }
 
   async publish(subject: string, data: Uint8Array | string, opts: PublishOptions = {}): Promise<PubAck> {

@@ -1,3 +1,4 @@
+import { BusError } from '../errors.js';
 import type { StreamFill, StreamInfo } from '../types.js';
 
 const limit = (v: number | undefined): number | null => (v === undefined || v < 0 ? null : v);
@@ -31,4 +32,17 @@ export function notDrainedMessage(
     'Stop the proxies, let the masking service and the audit writer process what is pending, then start again ' +
     '(README: "Upgrading the audit streams")'
   );
+}
+
+/** Runs `attempt` again while it fails with ERR_STREAM_RETENTION (consumers still draining), up to `waitMs`. */
+export async function retryWhileDraining<T>(attempt: () => Promise<T>, waitMs: number | undefined): Promise<T> {
+  const deadline = Date.now() + (waitMs ?? 0);
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof BusError) || err.code !== 'ERR_STREAM_RETENTION' || Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(500, Math.max(1, deadline - Date.now()))));
+    }
+  }
 }

@@ -16,7 +16,7 @@ import {
 import { BusError } from '../errors.js';
 import { decodeJson, toBytes } from '../lib/codec.js';
 import { checkSubject } from '../lib/subject.js';
-import { fillOf, notDrainedMessage } from '../lib/retention.js';
+import { fillOf, notDrainedMessage, retryWhileDraining } from '../lib/retention.js';
 import type {
   BusStatus,
   Consumer,
@@ -129,7 +129,12 @@ export class NatsStreams implements Streams {
         const keep: Partial<NatsStreamConfig> = { ...cfg, retention: current.config.retention };
         return toInfo(await jsm.streams.update(config.name, keep));
       }
-      return await this.#migrate(jsm, current, cfg, want);
+      return await retryWhileDraining(async () => {
+        const now = await jsm.streams.info(config.name);
+        // Migrated by another instance meanwhile: an ordinary update.
+        if (retentionOf(now.config.retention) === want) return toInfo(await jsm.streams.update(config.name, cfg));
+        return this.#migrate(jsm, now, cfg, want);
+      }, opts.drainWaitMs);
     } catch (err) {
       throw mapNatsError(err, `ensure stream ${config.name}`);
     }

@@ -1,33 +1,21 @@
-import type { Bus, StreamConfig } from '@agentgate/bus';
-import { STREAMS } from '@agentgate/events';
+import type { Bus } from '@agentgate/bus';
+import { type AuditStreamLimits, STREAMS, auditStreamConfig } from '@agentgate/events';
 
 /** Stream limits from `bus.streams` in the configuration. */
-export interface StreamLimits {
-  maxBytes: number;
-  replicas: number;
-}
+export type StreamLimits = AuditStreamLimits;
+
+/** How long start-up waits for the audit writer to drain an AUDIT_CLEAN that must change its retention. */
+const DRAIN_WAIT_MS = 30_000;
 
 /**
- * The three streams as their other owners declare them, setting for setting:
- * AUDIT_RAW as the proxy (services/proxy/src/pipeline/record.ts), AUDIT_CLEAN
- * and AUDIT_DLQ as the audit writer (services/audit-writer/src/writer.ts).
- * `ensure` updates a stream to the config it is given, so any difference
- * would flip the stream's settings back and forth between services.
+ * Declares the streams this service reads and writes, each as every service declares it
+ * (`auditStreamConfig`). AUDIT_RAW is read: an old stream whose retention differs is kept as it is so
+ * this service can drain it (its publisher, the proxy, migrates it). AUDIT_CLEAN is written: this
+ * service migrates it once the audit writer has drained it, waiting for that a bounded time.
  */
-export function auditStreamConfigs(limits: StreamLimits): { raw: StreamConfig; clean: StreamConfig; dlq: StreamConfig } {
-  const base = { maxBytes: limits.maxBytes, replicas: limits.replicas };
-  return {
-    // The trail is append-only: nobody with bus access may erase raw events or dead letters.
-    raw: { name: STREAMS.AUDIT_RAW.name, subjects: [...STREAMS.AUDIT_RAW.subjects], ...base, denyDelete: true, denyPurge: true },
-    clean: { name: STREAMS.AUDIT_CLEAN.name, subjects: [...STREAMS.AUDIT_CLEAN.subjects], ...base },
-    dlq: { name: STREAMS.AUDIT_DLQ.name, subjects: [...STREAMS.AUDIT_DLQ.subjects], ...base, denyDelete: true, denyPurge: true },
-  };
-}
-
-/** Declares the streams this service reads and writes (idempotent). */
-export async function ensureAuditStreams(bus: Bus, limits: StreamLimits): Promise<void> {
-  const c = auditStreamConfigs(limits);
-  await bus.streams.ensure(c.raw);
-  await bus.streams.ensure(c.clean);
-  await bus.streams.ensure(c.dlq);
+export async function ensureAuditStreams(bus: Bus, limits: StreamLimits): Promise<{ rawRetention: string }> {
+  const raw = await bus.streams.ensure(auditStreamConfig(STREAMS.AUDIT_RAW, limits), { retentionMismatch: 'keep' });
+  await bus.streams.ensure(auditStreamConfig(STREAMS.AUDIT_CLEAN, limits), { drainWaitMs: DRAIN_WAIT_MS });
+  await bus.streams.ensure(auditStreamConfig(STREAMS.AUDIT_DLQ, limits));
+  return { rawRetention: raw.retention };
 }

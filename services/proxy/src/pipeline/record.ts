@@ -1,50 +1,220 @@
-import { type Bus, BusError, type StreamConfig } from '@agentgate/bus';
-import { type AuditEvent, encodeEvent, eventMsgId, rawSubject, STREAMS } from '@agentgate/events';
+import { type Bus, BusError, FillMonitor, type StreamConfig, type StreamFill } from '@agentgate/bus';
+import { type AuditEvent, type AuditStreamLimits, auditStreamConfig, encodeEvent, eventMsgId, rawSubject, STREAMS } from '@agentgate/events';
 import type { Logger } from '@agentgate/log';
 import { ProxyError } from '../errors.js';
+import { OutcomeSpool, type SpoolOptions, type SpoolStats } from './spool.js';
 
 export interface RecorderOptions {
   /** Deadline for the stream's acknowledgement of an intent. */
   timeoutMs: number;
-  stream: { maxBytes: number; replicas: number };
+  /** `bus.streams`: the limits every service declares the audit streams with, and the fill alert ratios. */
+  stream: AuditStreamLimits & { fillAlerts: readonly number[] };
+  /** Where outcome events wait while the bus cannot take them; without it such an outcome is lost (logged). */
+  spool?: SpoolOptions;
+  /** How long start-up waits for the masking service to drain an AUDIT_RAW whose retention must change (default 30 s). */
+  drainWaitMs?: number;
+  /** Poll interval of the stream fill levels (default 5 s). */
+  fillIntervalMs?: number;
 }
 
-/** The raw audit stream as the proxy declares it: DiscardNew limits, delete and purge denied. */
-export function auditRawStream(opts: RecorderOptions['stream']): StreamConfig {
-  return {
-    name: STREAMS.AUDIT_RAW.name,
-    subjects: [...STREAMS.AUDIT_RAW.subjects],
-    maxBytes: opts.maxBytes,
-    replicas: opts.replicas,
-    // The trail is append-only: nobody with bus access may erase it.
-    denyDelete: true,
-    denyPurge: true,
-  };
+/** What readiness reports about the audit path. */
+export interface AuditHealth {
+  /** False when a new action could not be recorded: the raw stream is full or the outcome spool nearly so. */
+  ready: boolean;
+  streams: StreamFill[];
+  spool: SpoolStats | undefined;
 }
+
+/** The raw audit stream as every service declares it (events/subjects.ts): a DiscardNew work queue, delete and purge denied. */
+export function auditRawStream(opts: AuditStreamLimits): StreamConfig {
+  return auditStreamConfig(STREAMS.AUDIT_RAW, opts);
+}
+
+const RETRY_MAX_MS = 5000;
 
 /**
- * Publishes audit events to the durable raw stream. `record` resolves only
- * once the stream stored the event; every failure becomes
- * ERR_AUDIT_UNAVAILABLE so the caller refuses the action (no record, no action).
+ * Publishes audit events to the durable raw stream. `record` (intents) resolves only once the stream
+ * stored the event; every failure becomes ERR_AUDIT_UNAVAILABLE so the caller refuses the action (no
+ * record, no action). `recordLater` (outcomes: the action already happened, it cannot be refused after
+ * the fact) never loses an event it can keep: what the bus does not take goes to the outcome spool on
+ * disk and is replayed in order once the bus takes events again, and at the next start after a crash.
+ * Near the spool's bound new actions are refused, so outcomes still fit; past it an outcome is logged
+ * at error and counted as dropped.
  */
 export class AuditRecorder {
   readonly #bus: Bus;
   readonly #opts: RecorderOptions;
   readonly #log: Logger;
   #pending = new Set<Promise<void>>();
+  #spool: OutcomeSpool | undefined;
+  #monitor: FillMonitor;
+  #replaying: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #offStatus: (() => void) | undefined;
+  #closed = false;
+  #spooledThisOutage = 0;
 
   constructor(bus: Bus, opts: RecorderOptions, log: Logger) {
     this.#bus = bus;
     this.#opts = opts;
     this.#log = log;
+    this.#monitor = new FillMonitor(bus.streams, {
+      streams: [STREAMS.AUDIT_RAW.name, STREAMS.AUDIT_CLEAN.name],
+      thresholds: opts.stream.fillAlerts,
+      intervalMs: opts.fillIntervalMs ?? 5000,
+      onChange: ({ fill, level, previous, threshold, top }) => {
+        const at = { stream: fill.stream, ratio: Number(fill.ratio.toFixed(3)), threshold, messages: fill.messages, bytes: fill.bytes, maxBytes: fill.maxBytes, maxMsgs: fill.maxMsgs };
+        if (level < previous) this.#log.info(at, 'audit stream level back below the alert threshold');
+        // At 100 % of a stream every new request is refused: the masking service or the audit writer is not keeping up.
+        else if (top) this.#log.error(at, 'audit stream nearly full: requests are refused once it is full');
+        else this.#log.warn(at, 'audit stream filling up: its consumer is behind');
+      },
+    });
   }
 
+  /** Declares the raw stream, opens the outcome spool (replaying what a previous run left) and starts watching the fill levels. */
+  async start(): Promise<void> {
+    await this.ensureStream();
+    if (this.#opts.spool) {
+      this.#spool = OutcomeSpool.open(this.#opts.spool);
+      const s = this.#spool.stats();
+      if (s.recovered > 0 || s.unreadable > 0) this.#log.warn({ recovered: s.recovered, unreadable: s.unreadable, path: this.#spool.path }, 'outcome events left by an earlier run: replaying them');
+      this.#kick();
+    }
+    this.#offStatus = this.#bus.onStatus((status) => {
+      if (status === 'connected') this.#kick(true);
+    });
+    this.#monitor.start();
+  }
+
+  /** Declares AUDIT_RAW; an old one with another retention is migrated once the masking service has drained it. */
   async ensureStream(): Promise<void> {
-    await this.#bus.streams.ensure(auditRawStream(this.#opts.stream));
+    await this.#bus.streams.ensure(auditRawStream(this.#opts.stream), { drainWaitMs: this.#opts.drainWaitMs ?? 30_000 });
   }
 
   /** Stores one event; throws ProxyError ERR_AUDIT_UNAVAILABLE when the stream does not acknowledge it in time. */
   async record(event: AuditEvent): Promise<void> {
+    if (this.#spool?.nearlyFull) {
+      // The outcome of this action could not be kept either: refuse it before it happens.
+      throw new ProxyError('ERR_AUDIT_UNAVAILABLE', 'the audit outcome spool is full; request refused (no record, no action)');
+    }
+    await this.#store(event);
+  }
+
+  /** Stores an outcome without holding the caller: published, else spooled, else logged at error and counted. */
+  recordLater(event: AuditEvent): void {
+    const p = this.#later(event).finally(() => this.#pending.delete(p));
+    this.#pending.add(p);
+  }
+
+  /** Fill levels of the audit streams and the spool (readiness); throws when AUDIT_RAW cannot be read. */
+  async health(): Promise<AuditHealth> {
+    const raw = await this.#bus.streams.fill(STREAMS.AUDIT_RAW.name);
+    const streams = (await this.#monitor.check()).map((f) => (f.stream === raw.stream ? raw : f));
+    if (!streams.some((f) => f.stream === raw.stream)) streams.unshift(raw);
+    const spool = this.#spool?.stats();
+    return { ready: raw.ratio < 1 && !this.#spool?.nearlyFull, streams, spool };
+  }
+
+  /** Waits for outcome records in flight and one last replay attempt (shutdown); what is left stays spooled for the next start. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+    this.#closed = true;
+    this.#monitor.stop();
+    this.#offStatus?.();
+    this.#wake?.();
+    await this.#replaying;
+    if (this.#spool && this.#spool.size > 0) this.#log.warn({ events: this.#spool.size, path: this.#spool.path }, 'outcome events still spooled at shutdown: replayed at the next start');
+    this.#spool?.close();
+  }
+
+  async #later(event: AuditEvent): Promise<void> {
+    // Behind spooled events, this one waits its turn: the spool replays in order.
+    if (!this.#spool || this.#spool.size === 0) {
+      try {
+        await this.#store(event);
+        return;
+      } catch (err) {
+        if (!this.#spool) {
+          this.#log.error({ code: codeOf(err), eventId: event.event.id, phase: event.agentgate.action.phase }, 'audit event not stored');
+          return;
+        }
+        this.#spoolIt(event, err);
+        return;
+      }
+    }
+    this.#spoolIt(event, undefined);
+  }
+
+  #spoolIt(event: AuditEvent, cause: unknown): void {
+    const spool = this.#spool!;
+    const at = { eventId: event.event.id, phase: event.agentgate.action.phase, actionId: event.agentgate.action.id };
+    let stored: boolean;
+    try {
+      stored = spool.append(event);
+    } catch (err) {
+      this.#log.error({ ...at, err }, 'audit outcome lost: the spool cannot be written');
+      return;
+    }
+    if (!stored) {
+      this.#log.error({ ...at, dropped: spool.stats().dropped, maxBytes: spool.stats().maxBytes }, 'audit outcome lost: the outcome spool is full');
+      return;
+    }
+    if (cause !== undefined && this.#spooledThisOutage++ === 0) {
+      this.#log.warn({ ...at, code: codeOf(cause), path: spool.path }, 'audit outcome spooled to disk; replayed once the bus takes it');
+    }
+    this.#kick();
+  }
+
+  /** Starts the replay loop unless it runs; `now` wakes a loop waiting for its next attempt. */
+  #kick(now = false): void {
+    if (now) this.#wake?.();
+    if (this.#replaying || !this.#spool || this.#spool.size === 0 || this.#closed) return;
+    this.#replaying = this.#replay().finally(() => {
+      this.#replaying = undefined;
+    });
+  }
+
+  async #replay(): Promise<void> {
+    const spool = this.#spool!;
+    let failures = 0;
+    let replayed = 0;
+    let committed = Date.now();
+    while (spool.size > 0) {
+      const event = spool.peek()!;
+      try {
+        // The same message id as the first attempt: if that one was stored after all, this is a duplicate the stream drops.
+        await this.#store(event);
+        spool.shift();
+        replayed++;
+        failures = 0;
+        // Progress is made durable now and then (a rewrite of the file): a crash in between replays a few events
+        // again, which the stream's message-id de-duplication and the writer's id check absorb.
+        if (Date.now() - committed > 5000) {
+          spool.commit();
+          committed = Date.now();
+        }
+      } catch {
+        spool.commit();
+        if (this.#closed) return;
+        failures++;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, Math.min(RETRY_MAX_MS, 100 * 2 ** Math.min(failures, 6)));
+          function done(): void {
+            clearTimeout(t);
+            resolve();
+          }
+          this.#wake = done;
+        });
+        this.#wake = undefined;
+      }
+    }
+    spool.commit();
+    this.#spooledThisOutage = 0;
+    this.#log.info({ replayed }, 'spooled audit outcomes replayed to the stream');
+  }
+
+  async #store(event: AuditEvent): Promise<void> {
     try {
       await this.#publish(event);
     } catch (err) {
@@ -62,25 +232,12 @@ export class AuditRecorder {
     }
   }
 
-  /** Stores an event without holding the caller (outcome records); failures are logged, never thrown. */
-  recordLater(event: AuditEvent): void {
-    const p = this.record(event)
-      .catch((err: unknown) => {
-        this.#log.error({ code: (err as { code?: string }).code, eventId: event.event.id, phase: event.agentgate.action.phase }, 'audit event not stored');
-      })
-      .finally(() => this.#pending.delete(p));
-    this.#pending.add(p);
-  }
-
-  /** Waits for outcome records still in flight (shutdown). */
-  async settle(): Promise<void> {
-    await Promise.allSettled([...this.#pending]);
-  }
-
   async #publish(event: AuditEvent): Promise<void> {
     await this.#bus.streams.publish(rawSubject(event), encodeEvent(event), { msgId: eventMsgId(event), timeoutMs: this.#opts.timeoutMs });
   }
 }
+
+const codeOf = (err: unknown): string | undefined => (err as { code?: string }).code;
 
 function unavailable(err: unknown): ProxyError {
   const code = err instanceof BusError ? err.code : undefined;
