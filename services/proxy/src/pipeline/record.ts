@@ -59,15 +59,17 @@ export class AuditRecorder {
     this.#opts = opts;
     this.#log = log;
     this.#monitor = new FillMonitor(bus.streams, {
-      streams: [STREAMS.AUDIT_RAW.name, STREAMS.AUDIT_CLEAN.name],
+      // Every audit stream: a full one stops the pipeline (raw: requests refused; clean: masking stalls, then raw
+      // fills; dead letters and checkpoints: their publishers stall).
+      streams: Object.values(STREAMS).map((d) => d.name),
       thresholds: opts.stream.fillAlerts,
       intervalMs: opts.fillIntervalMs ?? 5000,
       onChange: ({ fill, level, previous, threshold, top }) => {
-        const at = { stream: fill.stream, ratio: Number(fill.ratio.toFixed(3)), threshold, messages: fill.messages, bytes: fill.bytes, maxBytes: fill.maxBytes, maxMsgs: fill.maxMsgs };
+        const at = { stream: fill.stream, retention: fill.retention, ratio: Number(fill.ratio.toFixed(3)), threshold, messages: fill.messages, bytes: fill.bytes, maxBytes: fill.maxBytes, maxMsgs: fill.maxMsgs };
         if (level < previous) this.#log.info(at, 'audit stream level back below the alert threshold');
-        // At 100 % of a stream every new request is refused: the masking service or the audit writer is not keeping up.
         else if (top) this.#log.error(at, 'audit stream nearly full: requests are refused once it is full');
-        else this.#log.warn(at, 'audit stream filling up: its consumer is behind');
+        // A work queue fills only while its consumer (masking service, audit writer) is behind; a kept stream grows for good.
+        else this.#log.warn(at, fill.retention === 'workqueue' ? 'audit stream filling up: its consumer is behind' : 'audit stream filling up: it keeps everything, raise its limit or archive it');
       },
     });
   }
