@@ -10,6 +10,7 @@ import { type AuditEvent, decodeEvent, STREAMS } from '@agentgate/events';
 import { createLogger } from '@agentgate/log';
 import { type CiIssuer, githubClaims, type NatsServer, startCiIssuer, startNats } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
+import { INTENT_UNACKED } from '../src/pipeline/record.js';
 import { type Backends, startBackends } from './backends.js';
 
 /**
@@ -202,6 +203,7 @@ policy:
       requestedEvents: requested.length,
       completedEvents: completed.length,
       failedEvents: failed.length,
+      unackedIntentOutcomes: events.filter((e) => e.event.reason === INTENT_UNACKED).length,
     };
     console.log(`kill-under-load counts: ${JSON.stringify(counts)}`);
     const statuses: Record<string, number> = {};
@@ -219,6 +221,13 @@ policy:
     assert.deepEqual(missing(ok, completed), [], 'every 200 the client got has its completed event');
     assert.equal(new Set(outcomes).size, outcomes.length, 'one outcome per request, no duplicate');
     assert.equal(new Set(events.map((e) => e.event.id)).size, events.length, 'no event stored twice');
-    assert.equal(outcomes.length, upstream.hits.size, 'requests that reached the upstream = outcome events');
+    // An intent NATS stored before dying unacknowledged: the request was refused, and the trail says so.
+    assert.deepEqual(missing(requested, outcomes), [], 'every intent on the record has its outcome');
+    const unacked = events.filter((e) => e.event.reason === INTENT_UNACKED).map((e) => pathOf(e.url?.path));
+    assert.ok(
+      unacked.every((i) => status.get(i) === 503 && !upstream.hits.has(i)),
+      'an outcome "intent not acknowledged" only for requests refused before the upstream',
+    );
+    assert.equal(outcomes.length - unacked.length, upstream.hits.size, 'requests that reached the upstream = outcome events (besides refused unacknowledged intents)');
   });
 });

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { InprocBus } from '@agentgate/bus';
+import { BusError, InprocBus } from '@agentgate/bus';
 import { type AuditEvent, buildActionEvent, decodeEvent, type Principal, STREAMS } from '@agentgate/events';
 import { createLogger } from '@agentgate/log';
-import { AuditRecorder } from '../src/pipeline/record.js';
+import { AuditRecorder, INTENT_UNACKED } from '../src/pipeline/record.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'agentgate-recorder-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,7 +20,7 @@ const principal: Principal = {
   sessionId: 'acme/app:1:1',
   expiresAt: 2_000_000_000,
 };
-function event(phase: 'requested' | 'completed', n: number): AuditEvent {
+function event(phase: 'requested' | 'completed' | 'failed', n: number, reason?: string): AuditEvent {
   const id = String(n).padStart(3, '0');
   return buildActionEvent({
     phase,
@@ -28,6 +28,7 @@ function event(phase: 'requested' | 'completed', n: number): AuditEvent {
     action: { id: `action-${id}`, kind: 'http.request', connection: 'api' },
     url: { path: `/api/n/${id}` },
     http: { request: { method: 'GET' }, ...(phase === 'completed' && { response: { status_code: 200 } }) },
+    ...(reason !== undefined && { outcome: 'failure' as const, reason }),
   });
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -112,6 +113,49 @@ test('recorder - outcomes the stream refuses are spooled and replayed in order o
     await take();
     return (await recorder.health()).spool?.events === 0;
   });
+  await recorder.settle();
+  await bus.drain();
+});
+
+test('recorder - an intent whose acknowledgement was lost gets its outcome (refused) on the record; one certainly not stored gets none', async () => {
+  const bus = new InprocBus();
+  const log = createLogger({ name: 'recorder', level: 'silent' });
+  const recorder = new AuditRecorder(bus, { timeoutMs: 1000, stream: { maxBytes: 10_000_000, replicas: 1, fillAlerts: [0.5] }, spool: { dir: join(dir, 'spool-unacked'), maxBytes: 1_000_000 } }, log);
+  await recorder.start();
+  // What NATS dying between storing a message and answering looks like: stored, then a timeout.
+  const publish = bus.streams.publish.bind(bus.streams);
+  let fault: 'lost-ack' | 'down' | undefined;
+  bus.streams.publish = async (...args: Parameters<typeof publish>) => {
+    if (fault === 'down') throw new BusError('ERR_BUS_UNAVAILABLE', 'durable publish: NATS is unavailable');
+    const ack = await publish(...args);
+    if (fault === 'lost-ack') {
+      fault = undefined;
+      throw new BusError('ERR_BUS_TIMEOUT', 'durable publish: timed out');
+    }
+    return ack;
+  };
+  const refused = (n: number) => () => event('failed', n, INTENT_UNACKED);
+
+  fault = 'lost-ack';
+  await assert.rejects(recorder.recordIntent(event('requested', 1), refused(1)), { code: 'ERR_AUDIT_UNAVAILABLE' });
+  fault = 'down';
+  await assert.rejects(recorder.recordIntent(event('requested', 2), refused(2)), { code: 'ERR_AUDIT_UNAVAILABLE' });
+  fault = undefined;
+  await recorder.recordIntent(event('requested', 3), refused(3));
+
+  const stored = async (): Promise<string[]> => {
+    const info = await bus.streams.info(STREAMS.AUDIT_RAW.name);
+    const out: string[] = [];
+    for (let seq = info.firstSeq; seq <= info.lastSeq; seq++) {
+      const m = await bus.streams.get(STREAMS.AUDIT_RAW.name, seq);
+      if (!m) continue;
+      const e = decodeEvent(m.data);
+      out.push(`${e.agentgate.action.phase}:${e.agentgate.action.id.slice(-1)}${e.event.reason === INTENT_UNACKED ? ' (unacked intent)' : ''}`);
+    }
+    return out;
+  };
+  await until('the refused outcome stored', async () => (await stored()).length === 3);
+  assert.deepEqual((await stored()).sort(), ['failed:1 (unacked intent)', 'requested:1', 'requested:3'], 'every stored intent has an outcome; 2 was never stored and has none');
   await recorder.settle();
   await bus.drain();
 });

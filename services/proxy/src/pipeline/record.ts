@@ -32,6 +32,9 @@ export function auditRawStream(opts: AuditStreamLimits): StreamConfig {
 
 const RETRY_MAX_MS = 5000;
 
+/** The reason of the outcome of an intent that may be on the record although the stream never acknowledged it. */
+export const INTENT_UNACKED = 'refused: the audit stream did not acknowledge the intent in time (no record, no action); nothing was sent upstream';
+
 /**
  * Publishes audit events to the durable raw stream. `record` (intents) resolves only once the stream
  * stored the event; every failure becomes ERR_AUDIT_UNAVAILABLE so the caller refuses the action (no
@@ -101,6 +104,21 @@ export class AuditRecorder {
       throw new ProxyError('ERR_AUDIT_UNAVAILABLE', 'the audit outcome spool is full; request refused (no record, no action)');
     }
     await this.#store(event);
+  }
+
+  /**
+   * Stores the intent of an action (`record`). When it fails in a way that may still have stored it (the
+   * acknowledgement did not arrive in time: NATS may have stored it and died before answering), the outcome
+   * `refused()` builds is recorded later, so an intent on the record never stays without an outcome; then the
+   * error is thrown and the action refused as with any failed intent.
+   */
+  async recordIntent(intent: AuditEvent, refused: () => AuditEvent): Promise<void> {
+    try {
+      await this.record(intent);
+    } catch (err) {
+      if (mayBeStored(err)) this.recordLater(refused());
+      throw err;
+    }
   }
 
   /** Stores an outcome without holding the caller: published, else spooled, else logged at error and counted. */
@@ -240,6 +258,16 @@ export class AuditRecorder {
 }
 
 const codeOf = (err: unknown): string | undefined => (err as { code?: string }).code;
+
+/**
+ * Whether a failed `record` may have stored its event all the same: the publish was sent and its
+ * acknowledgement never came (timeout) or failed in an unknown way. Refused before sending (bus
+ * disconnected, spool nearly full) or by the stream (full, no stream): certainly not stored.
+ */
+export function mayBeStored(err: unknown): boolean {
+  const cause = err instanceof ProxyError ? err.cause : err;
+  return cause instanceof BusError && (cause.code === 'ERR_BUS_TIMEOUT' || cause.code === 'ERR_STREAM_PUBLISH');
+}
 
 function unavailable(err: unknown): ProxyError {
   const code = err instanceof BusError ? err.code : undefined;

@@ -19,6 +19,7 @@ import { correlate } from './correlate.js';
 import { type ActionFacts, actionEvent } from './events.js';
 import { injectCredential, leaseFor } from './lease.js';
 import { DECODABLE_ENCODINGS } from './mask.js';
+import { INTENT_UNACKED } from './record.js';
 import { ResponseOwner } from './client-link.js';
 import { relayResponse } from './relay-response.js';
 import { streamResponse } from './respond-upstream.js';
@@ -152,7 +153,10 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     // A request whose client has gone is never forwarded: nobody would see the answer, and a push would land unseen.
     if (owner.gone.aborted) return abandoned(rt, facts, started);
     // No record, no action: the intent must be stored before a byte goes upstream.
-    await rt.recorder.record(actionEvent(facts, 'requested'));
+    const intentFacts = facts;
+    await rt.recorder.recordIntent(actionEvent(facts, 'requested'), () =>
+      actionEvent(intentFacts, 'failed', { outcome: 'failure', reason: INTENT_UNACKED, durationNs: Number(process.hrtime.bigint() - started) }),
+    );
     requested = true;
     if (owner.gone.aborted) return abandoned(rt, facts, started);
 

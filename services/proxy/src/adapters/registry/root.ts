@@ -6,6 +6,7 @@ import { sendError } from '../../lib/respond.js';
 import { decide, refusalOf } from '../../pipeline/decide.js';
 import { type ActionFacts, actionEvent } from '../../pipeline/events.js';
 import { leaseFor } from '../../pipeline/lease.js';
+import { INTENT_UNACKED } from '../../pipeline/record.js';
 import type { ProxyRuntime } from '../../pipeline/runtime.js';
 import type { Classification } from '../types.js';
 import { registryAdapter } from './index.js';
@@ -87,8 +88,8 @@ async function catalog(rt: ProxyRuntime, req: IncomingMessage, principal: Princi
     }
     allowed++;
     const lease = await leaseFor(rt.leases, connection);
-    await rt.recorder.record(actionEvent(facts, 'requested'));
     const started = process.hrtime.bigint();
+    await rt.recorder.recordIntent(actionEvent(facts, 'requested'), () => actionEvent(facts, 'failed', { outcome: 'failure', reason: INTENT_UNACKED }));
     try {
       const names = await upstreamCatalog(connection, lease);
       // The names went through no response masking: mask them for the credential like any upstream answer.
