@@ -112,4 +112,7 @@ bash "$ROOT/.ci/install-docker.sh" # Docker engine + local base image for the re
 
 bash "$ROOT/.ci/install-browser.sh"
 
+# kube-apiserver, kubectl and etcd for the kubernetes adapter tests (cached by version).
+bash "$ROOT/.ci/install-kube.sh"
+
 log "ok"

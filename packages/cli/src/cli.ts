@@ -14,6 +14,8 @@ usage:
                                      decide actions held for a human (token: --token or AGENTGATE_TOKEN)
   agentgate mcp-bridge --connection NAME --gateway URL [--token-file F]
                                      an MCP server over stdio that relays to the gateway's mcp connection NAME
+  agentgate kubeconfig --connection NAME --gateway URL [--token-file F | --token-env V]
+                                     print a kubeconfig reaching a kubernetes connection through the gateway
   agentgate demo                     play a scripted agent session and print its trail
   agentgate help [COMMAND]           this text, or a command's usage (also: agentgate COMMAND --help)`;
 
@@ -27,6 +29,7 @@ const commands: Record<CommandName, () => Promise<Command>> = {
   demo: async () => (await import('./commands/demo.js')).demo,
   'mcp-bridge': async () => async (args, io) => (await import('./commands/mcp-bridge.js')).mcpBridge(args, io),
   approvals: async () => async (args, io) => (await import('./commands/approvals.js')).approvals(args, io),
+  kubeconfig: async () => async (args, io) => (await import('./commands/kubeconfig.js')).kubeconfig(args, io),
   policy: async () => async (args, io) => {
     if (args[0] !== 'test') throw new CliError('ERR_CLI_USAGE', COMMAND_USAGE.policy);
     return (await import('./commands/policy-test.js')).policyTest(args.slice(1), io);

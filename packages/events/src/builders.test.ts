@@ -123,6 +123,23 @@ test('builders - an approval decision carries structured approval fields and nam
   const bad = structuredClone(ev);
   (bad.agentgate.approval as { body_sha256: string }).body_sha256 = 'not-a-digest';
   assert.throws(() => validateEvent(bad), { code: 'ERR_EVENT_INVALID' });
+
+test('builders - a Kubernetes call carries agentgate.kubernetes (verb, resource, namespace, name)', () => {
+  const ev = buildActionEvent({
+    phase: 'denied',
+    principal: testPrincipal(),
+    action: { id: 'act-k', kind: 'kubernetes.delete', connection: 'cluster', attributes: { verb: 'delete' } },
+    decision: { effect: 'deny', rule: 'no-delete-prod' },
+    kubernetes: { verb: 'delete', api_group: 'apps', api_version: 'apps/v1', resource: 'deployments', namespace: 'prod', name: 'web', dry_run: false },
+    now,
+  });
+  assert.deepEqual(validateEvent(ev), ev);
+  assert.equal(ev.agentgate.kubernetes?.namespace, 'prod');
+  assert.equal(ev.event.outcome, 'failure');
+  assert.deepEqual(ev.event.category, ['api', 'configuration']);
+  // Strict: a misspelt field is refused, never indexed silently.
+  const bad = { ...ev, agentgate: { ...ev.agentgate, kubernetes: { verb: 'get', namespcae: 'x' } } };
+  assert.throws(() => validateEvent(bad));
 });
 
 test('builders - a refusal before authentication is an ECS authentication failure with its count and window, no principal', () => {

@@ -65,6 +65,7 @@ export interface ActionEventInput {
   registry?: AgentgateFields['registry'];
   llm?: AgentgateFields['llm'];
   mcp?: AgentgateFields['mcp'];
+  kubernetes?: AgentgateFields['kubernetes'];
   link?: AgentgateFields['link'];
   exposure?: AgentgateFields['exposure'];
   /** The approval the action was held for (held / approved / rejected / expired). */
@@ -112,6 +113,7 @@ export function buildActionEvent(input: ActionEventInput): AuditEvent {
     ...(input.registry !== undefined && { registry: input.registry }),
     ...(input.llm !== undefined && { llm: input.llm }),
     ...(input.mcp !== undefined && { mcp: input.mcp }),
+    ...(input.kubernetes !== undefined && { kubernetes: input.kubernetes }),
     ...(input.link !== undefined && { link: input.link }),
     ...(input.exposure !== undefined && { exposure: input.exposure }),
     ...(input.approval !== undefined && { approval: input.approval }),

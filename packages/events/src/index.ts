@@ -56,6 +56,7 @@ export type {
   GitRefUpdate,
   RegistryFields,
   HttpFields,
+  KubernetesFields,
   LinkRule,
   MaskingFinding,
   Principal,

@@ -198,6 +198,44 @@ const agentgateSchema = z.strictObject({
     .optional(),
   llm: z.record(z.string(), z.unknown()).optional(),
   mcp: mcpSchema.optional(),
+  /** A Kubernetes API call: what the API server was asked (kubernetes connections). */
+  kubernetes: z
+    .strictObject({
+      verb: id,
+      api_group: str.optional(),
+      api_version: str.optional(),
+      resource: str.optional(),
+      subresource: str.optional(),
+      namespace: str.optional(),
+      name: str.optional(),
+      /** Non-resource requests (discovery, OpenAPI, /version, /metrics…). */
+      path: str.optional(),
+      dry_run: z.boolean().optional(),
+      patch_type: str.optional(),
+      scale_to_zero: z.boolean().optional(),
+      replicas: z.number().int().optional(),
+      /** The identity the upstream request impersonated (Impersonate-User). */
+      impersonated_user: str.optional(),
+      /** The API server's `Status.reason` when it refused or failed the call (NotFound, Conflict, Forbidden…). */
+      status_reason: str.optional(),
+      /** Secret values masked in the response (a `kubernetes.secret_read` returns no value in clear without a rule). */
+      masked_values: count.optional(),
+      /** An exec/attach/port-forward session, recorded masked and bounded. */
+      session: z
+        .strictObject({
+          protocol: str,
+          bytes_in: count,
+          bytes_out: count,
+          messages_in: count.optional(),
+          messages_out: count.optional(),
+          /** Per channel (stdin, stdout, stderr, error…): the first bytes, masked. */
+          channels: z.record(z.string(), z.strictObject({ bytes: count, text: str.optional(), truncated: z.boolean().optional() })).optional(),
+          /** How the session ended: closed by the client, the upstream, an error. */
+          end: str.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
   link: z
     .strictObject({
       exchange_id: id,

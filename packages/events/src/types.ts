@@ -32,6 +32,8 @@ export type ApprovalFields = NonNullable<AgentgateFields['approval']>;
 /** `agentgate.registry` of an event. */
 export type RegistryFields = NonNullable<AgentgateFields['registry']>;
 export type GitRefUpdate = NonNullable<AgentgateFields['git']>['refs'][number];
+/** `agentgate.kubernetes` of an event: one Kubernetes API call. */
+export type KubernetesFields = NonNullable<AgentgateFields['kubernetes']>;
 export type MaskingFinding = NonNullable<AgentgateFields['masking']>['findings'][number];
 export type HttpFields = NonNullable<AuditEvent['http']>;
 export type UrlFields = NonNullable<AuditEvent['url']>;

@@ -9,6 +9,7 @@ import { errorBody, sendError } from './lib/respond.js';
 import type { AuditRecorder } from './pipeline/record.js';
 import { handleRequest } from './pipeline/run.js';
 import type { RefusalLog } from './pipeline/refusals.js';
+import { handleUpgrade } from './pipeline/upgrade.js';
 import type { ProxyRuntime } from './pipeline/runtime.js';
 
 /** Reserved prefix: `_` can never start a connection name (names are slugs), so these paths never shadow one. */
@@ -95,7 +96,7 @@ export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus, ex
       socket.destroy();
     }
   });
-  // Upgrades (WebSocket, h2c) and CONNECT tunnels would bypass classification and masking.
+  // CONNECT tunnels, and upgrades no adapter relays, would bypass classification and masking.
   const refuseTunnel = (req: IncomingMessage, socket: Duplex): void => {
     try {
       rt.refusals?.note({ ip: remoteIp(socket), code: 'ERR_UPGRADE_UNSUPPORTED', detail: req.method === 'CONNECT' ? 'CONNECT' : 'UPGRADE' });
@@ -104,7 +105,8 @@ export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus, ex
       socket.destroy();
     }
   };
-  server.on('upgrade', refuseTunnel);
+  // WebSocket upgrades of adapters that declare them go through the pipeline (pipeline/upgrade.ts); the rest get 501.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleUpgrade(rt, req, socket, head, refuseTunnel).catch(() => socket.destroy()));
   server.on('connect', refuseTunnel);
   return {
     server,

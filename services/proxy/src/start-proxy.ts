@@ -56,7 +56,10 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
   const log = logger.child({ component: 'proxy' });
   const connections = new Map(config.connections.map((c) => [c.name, c]));
   for (const c of config.connections) {
-    if (!adapterFor(c.type)) log.warn({ connection: c.name, type: c.type }, 'no adapter for this connection type: its requests are refused');
+    const adapter = adapterFor(c.type);
+    if (!adapter) log.warn({ connection: c.name, type: c.type }, 'no adapter for this connection type: its requests are refused');
+    // An unreadable CA bundle and the like stop start-up, naming the connection, instead of failing every request.
+    adapter?.checkConnection?.(c);
   }
   const policy = opts.policy ?? compilePolicy(config.policy, { connections: [...connections.keys()] });
   // Compiles but cannot mean what it says (a kind no adapter produces, protectedRefs no rule reads): `config check` refuses it, start-up warns.

@@ -55,7 +55,7 @@ describe('bad input gets a clear 4xx, nothing is forwarded, the proxy keeps serv
 
   test('target - unknown connection: 404; a connection type without an adapter: 501', async () => {
     await refused(get('/nope/x', `Authorization: Bearer ${h.token}\r\n`), 404, 'ERR_CONNECTION_UNKNOWN');
-    await refused(get('/kubeconn/api/v1/pods', `Authorization: Bearer ${h.token}\r\n`), 501, 'ERR_ADAPTER_MISSING');
+    await refused(get('/regconn/v2/', `Authorization: Bearer ${h.token}\r\n`), 501, 'ERR_ADAPTER_MISSING');
   });
 
   test('target - path traversal and encoded separators: 400 ERR_PATH_TRAVERSAL', async () => {

@@ -77,8 +77,8 @@ connections:
     type: http
     upstream: ${upstream}/base
     credential: { ref: missing-token, inject: bearer }
-  - name: kubeconn
-    type: kubernetes
+  - name: regconn
+    type: registry
     upstream: ${upstream}/base
 secrets:
   - { ref: api-token, source: env, env: PROXY_TEST_API_TOKEN }

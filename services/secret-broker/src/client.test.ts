@@ -110,3 +110,21 @@ test('client - a reply sealed for another connection is refused', async () => {
     await bus.close();
   }
 });
+
+test('client - a client-certificate credential (a multi-line PEM bundle) is leased with its inject type', async () => {
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIBxTCCAWugAwIBAgIU\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----';
+  const bus = await createBus();
+  const cfg = config({
+    connections: [{ name: 'kube', type: 'kubernetes', upstream: 'https://10.0.0.1:6443', credential: { ref: 'kube-cert', inject: 'client-certificate' } }] as never,
+    secrets: [{ ref: 'kube-cert', source: 'env', env: 'KUBE_CERT' }],
+  });
+  const broker = await startSecretBroker(bus, cfg, undefined, { env: { KUBE_CERT: `${pem}\n` } });
+  try {
+    const lease = await createLeaseClient(bus).lease('kube');
+    assert.equal(lease.value, pem);
+    assert.equal(lease.inject.type, 'client-certificate');
+  } finally {
+    await broker.stop();
+    await bus.close();
+  }
+});

@@ -23,3 +23,8 @@ test('inject - a named header replaces the agent value and leaves Authorization 
 test('inject - a value with CR/LF is refused (header injection)', () => {
   assert.throws(() => injectCredential({}, makeLease('r', 'a\r\nX-Evil: 1', { type: 'bearer' }, at)), { code: 'ERR_SECRET_UNAVAILABLE' });
 });
+
+test('inject - a client certificate is never put in a header', () => {
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  assert.throws(() => injectCredential({}, makeLease('r', pem, { type: 'client-certificate' }, at)), { code: 'ERR_SECRET_UNAVAILABLE' });
+});

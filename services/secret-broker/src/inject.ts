@@ -12,6 +12,10 @@ type HeaderBag = Record<string, string | string[] | undefined>;
  * @throws SecretError ERR_SECRET_UNAVAILABLE when the value cannot be a header value (CR/LF/NUL).
  */
 export function injectCredential<H extends HeaderBag>(headers: H, lease: Lease): H & HeaderBag {
+  // A client certificate goes into the TLS handshake (the kubernetes adapter's upstream); it never belongs in a header.
+  if (lease.inject.type === 'client-certificate') {
+    throw new SecretError('ERR_SECRET_UNAVAILABLE', `credential "${lease.ref}" is a client certificate, presented in the TLS handshake, not in a header`);
+  }
   // A newline in the value would let it add headers of its own (header injection).
   if (/[\r\n\0]/.test(lease.value)) {
     throw new SecretError('ERR_SECRET_UNAVAILABLE', `credential "${lease.ref}" contains characters not allowed in a header`);

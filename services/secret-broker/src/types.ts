@@ -2,7 +2,7 @@ import type { JWK } from 'jose';
 
 /** How the proxy puts a credential on the upstream request. */
 export interface InjectSpec {
-  type: 'bearer' | 'basic' | 'header';
+  type: 'bearer' | 'basic' | 'header' | 'client-certificate';
   /** Header name when type is `header`. */
   header?: string;
   /** User name when type is `basic` (the secret is the password). */

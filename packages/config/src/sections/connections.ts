@@ -7,7 +7,12 @@ const credentialSchema = z
   .strictObject({
     /** Name of a configured secret; the value itself never appears in this file. */
     ref: nonEmpty,
-    inject: z.enum(['bearer', 'basic', 'header']),
+    /**
+     * How the proxy presents it upstream: an Authorization header (bearer, basic), a named header,
+     * or (`client-certificate`, kubernetes connections only) in the TLS handshake: the secret is then
+     * a PEM bundle holding the client certificate (chain) and its private key.
+     */
+    inject: z.enum(['bearer', 'basic', 'header', 'client-certificate']),
     header: nonEmpty.optional(),
     username: nonEmpty.optional(),
   })
@@ -107,6 +112,42 @@ const mcpOptions = z
   })
   .prefault({});
 
+/** Options of a `kubernetes` connection (see services/proxy/src/adapters/kubernetes/README.md). */
+const kubernetesOptions = z
+  .strictObject({
+    /** PEM CA bundle the API server's certificate must chain to (https upstreams); default: the system CAs. */
+    caFile: nonEmpty.optional(),
+    /** Server name checked against the API server's certificate, when it differs from the upstream host. */
+    tlsServerName: nonEmpty.optional(),
+    /**
+     * Impersonation: the upstream request carries `Impersonate-User`/`Impersonate-Group` for the
+     * OIDC principal, so the cluster's audit log and RBAC see the agent (the gateway's credential
+     * then needs the `impersonate` verb). Client-sent `Impersonate-*` headers are always removed.
+     */
+    impersonate: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /** Principal field that becomes the user name: the token's subject, or the CI actor (falls back to the subject). */
+        user: z.enum(['subject', 'actor']).default('subject'),
+        userPrefix: z.string().max(64).default('agentgate:'),
+        /** Pass the principal's gateway groups (each with `groupPrefix`) as `Impersonate-Group`. */
+        groups: z.boolean().default(true),
+        groupPrefix: z.string().max(64).default('agentgate:'),
+        /** Groups added to every impersonated request (e.g. `system:authenticated`). */
+        extraGroups: z.array(nonEmpty).default([]),
+      })
+      .prefault({}),
+    /** Namespace globs (`prod`, `prod-*`, `kube-*`) policy sees as `attrs.protectedNamespace`. */
+    protectedNamespaces: z.array(nonEmpty).default([]),
+    /** Bytes of a write's body read to classify it (scale to zero); larger bodies of such writes are refused. */
+    maxInspectBytes: posInt.default(3 * 1024 * 1024),
+    /** Largest response object (or watch event) buffered to mask Secrets/ConfigMaps/Events; larger ones are cut. */
+    maxObjectBytes: posInt.default(64 * 1024 * 1024),
+    /** exec/attach/port-forward sessions: bytes of each direction kept (masked) in the audit record. */
+    sessionRecordBytes: z.number().int().min(0).max(1024 * 1024).default(64 * 1024),
+  })
+  .prefault({});
+
 /** One upstream the gateway fronts; `options` depend on `type`. */
 export const connectionSchema = z.discriminatedUnion('type', [
   z.strictObject({ ...base, type: z.literal('http'), options: emptyOptions }),
@@ -145,7 +186,7 @@ export const connectionSchema = z.discriminatedUnion('type', [
       })
       .prefault({}),
   }),
-  z.strictObject({ ...base, type: z.literal('kubernetes'), options: emptyOptions }),
+  z.strictObject({ ...base, type: z.literal('kubernetes'), options: kubernetesOptions }),
   z.strictObject({ ...base, type: z.literal('llm'), options: z.strictObject({ provider: z.enum(['openai', 'anthropic']) }) }),
   z.strictObject({ ...base, type: z.literal('mcp'), options: mcpOptions }),
 ]);
@@ -156,6 +197,12 @@ export const connectionsSchema = z
   .default([])
   .superRefine((list, ctx) => {
     checkUnique(ctx, list.map((c) => c.name), (i) => [i, 'name'], 'connection name');
+    list.forEach((c, i) => {
+      // A client certificate is presented in the TLS handshake: only the kubernetes adapter knows how.
+      if (c.credential?.inject === 'client-certificate' && c.type !== 'kubernetes') {
+        ctx.addIssue({ code: 'custom', path: [i, 'credential', 'inject'], message: 'client-certificate is supported by kubernetes connections only' });
+      }
+    });
   });
 
 export type ConnectionConfig = z.output<typeof connectionSchema>;

@@ -1,5 +1,6 @@
 import { gitAdapter } from './git/index.js';
 import { httpAdapter } from './http/index.js';
+import { kubernetesAdapter } from './kubernetes/index.js';
 import { llmAdapter } from './llm/index.js';
 import { registryAdapter } from './registry/index.js';
 import { mcpAdapter } from './mcp/index.js';
@@ -12,6 +13,7 @@ const ADAPTERS: Partial<Record<Connection['type'], Adapter>> = {
   llm: llmAdapter,
   registry: registryAdapter,
   mcp: mcpAdapter,
+  kubernetes: kubernetesAdapter,
 };
 
 /** The adapter of a connection type, or undefined when this version has none (requests are then refused). */

@@ -44,15 +44,20 @@ import type { McpSessionStore } from './mcp/session-store.js';
  *   pass-through Transform that parses SSE / JSON chunks as they stream
  *   (after masking) and, on `finish()`, returns the completion and tool
  *   calls for the completed event (`llm`, `genAi`).
- * - **kubernetes** (`type: kubernetes`): `classify` parses
- *   `/api[s]/<group>/<version>/namespaces/<ns>/<resource>/<name>/<sub>` and the
- *   method into `kubernetes.<verb>` (get, list, watch, create, delete,
- *   exec, …) with namespace/resource/name attributes, without touching the
- *   body; watch and log streams pass through the default streaming forward;
- *   exec/attach need `upgrade` support, which an adapter would declare with
- *   `upgrades: true` (not yet implemented in the pipeline); `renderError`
- *   returns a `Status` object (`kind: Status`, `reason: Forbidden`) so
- *   kubectl prints the reason.
+ * - **kubernetes** (`type: kubernetes`, see adapters/kubernetes/README.md):
+ *   `classify` resolves `/api[s]/<group>/<version>/namespaces/<ns>/<resource>/<name>/<sub>`
+ *   and the method into the verb the API server will authorize, and decides
+ *   it as `kubernetes.<verb>` plus named parts (`kubernetes.scale_to_zero`,
+ *   `kubernetes.delete`, `kubernetes.exec`, …); it reads a write's body
+ *   only when it could scale a workload to zero. Discovery reads are
+ *   allowed by a built-in rule (`allow`). `upstreamHeaders` strips client
+ *   `Impersonate-*` headers and impersonates the principal; `upstreamTls`
+ *   verifies the API server against the connection's CA and presents a
+ *   client certificate; `observeResponse` masks Secrets (and detector-masks
+ *   ConfigMaps, Events, logs), watches event by event; exec/attach/
+ *   port-forward are WebSocket upgrades (`upgrades: true`, pipeline/upgrade.ts,
+ *   framed by `session`); `renderError` returns a `Status` object
+ *   (`kind: Status`, `reason: Forbidden`) so kubectl prints the reason.
  * - **registry** (`type: registry`, see registry/README.md): clients reach it
  *   under `/v2/<connection>/…` (registry/route.ts maps that to the connection);
  *   `authorizeUpstream` runs the registry token flow, `responseHead` rewrites
@@ -70,8 +75,13 @@ export interface Adapter {
   classify(req: AdapterRequest): Promise<Classification> | Classification;
   /** Renders a refusal in the protocol's own terms; default a JSON body `{error:{code,message,…}}`. */
   renderError?(err: ProxyError, ctx: RenderContext): RenderedError;
-  /** Observes the (already masked) response body as it streams, e.g. to record an LLM completion. */
-  observeResponse?(req: AdapterRequest, classification: Classification): ResponseObserver | undefined;
+  /**
+   * Observes the (already masked) response body as it streams, e.g. to record an LLM completion; the
+   * transform may rewrite the body (the response then goes out chunked). `response` is the upstream's
+   * head; throw a ProxyError to refuse the response before its head is sent (e.g. a media type the
+   * adapter cannot mask).
+   */
+  observeResponse?(req: AdapterRequest, classification: Classification, response: UpstreamHead): ResponseObserver | undefined;
   /**
    * Puts the leased credential on the forwarded request instead of the plain injection (a registry's
    * token flow exchanges it for a scoped bearer first). Throw a ProxyError to refuse (nothing was forwarded).
@@ -83,6 +93,65 @@ export interface Adapter {
    * event. Throw a ProxyError to refuse the response (the client gets the error, the upstream body is dropped).
    */
   responseHead?(req: AdapterRequest, classification: Classification, head: UpstreamHead): { headers: Record<string, string | string[]>; audit?: Pick<ActionEventInput, 'registry'> };
+  /** Checks a connection's adapter-specific settings once at start-up (files readable, …); a throw stops start-up. */
+  checkConnection?(connection: Connection): void;
+  /** Adjusts the upstream request headers: after client-only headers were removed, before the credential is injected. */
+  upstreamHeaders?(req: AdapterRequest, classification: Classification, headers: Record<string, string | string[]>): void;
+  /** TLS settings of the upstream connection (CA bundle, a client certificate from the lease). */
+  upstreamTls?(connection: Connection, lease: Lease | undefined): UpstreamTls | undefined;
+  /** The adapter's actions may be protocol upgrades (WebSocket), proxied by pipeline/upgrade.ts. */
+  readonly upgrades?: boolean;
+  /** How an upgraded session is framed, bounded and recorded (see pipeline/upgrade.ts); `protocol` is the negotiated subprotocol. */
+  session?(req: AdapterRequest, classification: Classification, protocol: string): SessionSpec;
+}
+
+/** An upgraded session, as the adapter wants it relayed and recorded. */
+export interface SessionSpec {
+  /** Channel framing of the subprotocol; without one the session is relayed opaque (counted, not read or masked). */
+  readonly codec?: SessionCodec;
+  /** Bytes of each channel kept (masked) for the record. */
+  readonly recordBytes: number;
+  /** The completed event's protocol fields for the session. */
+  audit(summary: SessionSummary): Pick<ActionEventInput, 'kubernetes' | 'labels'>;
+}
+
+/** What one relayed session amounted to. */
+export interface SessionSummary {
+  readonly protocol: string;
+  /** Client → upstream bytes. */
+  readonly bytesIn: number;
+  /** Upstream → client bytes, as sent (after masking). */
+  readonly bytesOut: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  /** Per channel: bytes seen and the first `recordBytes` of them, masked. */
+  readonly channels: Record<string, { bytes: number; text?: string; truncated?: boolean }>;
+  readonly end: 'client-closed' | 'upstream-closed' | 'protocol-error' | 'error';
+  readonly findings: Finding[];
+}
+
+/** TLS options of an upstream connection; `key` identifies them (connections with the same key share a pool). */
+export interface UpstreamTls {
+  readonly key: string;
+  readonly ca?: string | Buffer;
+  readonly cert?: string;
+  readonly privateKey?: string;
+  readonly servername?: string;
+}
+
+/**
+ * A WebSocket subprotocol whose binary messages carry numbered channels
+ * (Kubernetes `v5.channel.k8s.io`: the first byte is the channel). Lets the
+ * session relay mask and record each channel as a stream of its own, and
+ * re-frame masked output as messages of the same channel.
+ */
+export interface SessionCodec {
+  /** The channel of a message and its data, or undefined for a message that is not channel data. */
+  split(payload: Buffer): { channel: number; data: Buffer } | undefined;
+  /** A message carrying `data` on `channel`. */
+  join(channel: number, data: Buffer): Buffer;
+  /** Name of a channel in the record (`stdin`, `stdout`, …). */
+  channelName(channel: number): string;
 }
 
 /** The status and headers (hop-by-hop already removed, names lower-case) of an upstream response. */
@@ -123,6 +192,8 @@ export interface AdapterRequest {
   lease?(): Promise<Lease | undefined>;
   /** Action id of this request's audit events (an llm exchange records it for correlation). */
   readonly actionId?: string;
+  /** Asks policy about an auxiliary action (e.g. may Secret values be returned in clear); absent in unit tests. */
+  decide?(action: { kind: string; attributes: Record<string, unknown> }): { effect: 'allow' | 'deny' | 'review'; rule: string | null; reason: string };
   /** Gateway services (prompt masking, exchange store); absent in unit tests that need none. */
   readonly services?: AdapterServices;
   /** The client's side of the exchange, for adapters that start the response before the upstream answers; absent in unit tests. */
@@ -224,7 +295,7 @@ export interface Classification {
    */
   details?(): Promise<HeldDetails>;
   /** Protocol-specific audit fields copied into the requested/completed events. */
-  readonly audit?: Pick<ActionEventInput, 'git' | 'registry' | 'llm' | 'mcp' | 'genAi' | 'link' | 'masking'>;
+  readonly audit?: Pick<ActionEventInput, 'git' | 'registry' | 'llm' | 'mcp' | 'kubernetes' | 'genAi' | 'link' | 'masking'>;
   /** Parts decided one by one (a push's ref updates); the request goes on only when every part is allowed. */
   readonly parts?: ClassifiedParts;
   /**
@@ -251,6 +322,12 @@ export interface Classification {
    * end, and records what `observe` found in it (even without a client).
    */
   readonly effect?: { observe(): EffectObserver };
+  /** The adapter allows the action by a built-in rule (discovery reads): recorded as allowed by `rule`, policy is not asked. */
+  readonly allow?: { rule: string; reason: string };
+  /** A watch, log follow or other stream that may stay open and quiet for long: no upstream body timeout, masked output flushed when idle. */
+  readonly longRunning?: boolean;
+  /** What the adapter keeps for its own later hooks (observeResponse, upstreamHeaders, session). */
+  readonly adapterState?: unknown;
 }
 
 /** One commit as an approver sees it. */
@@ -305,7 +382,7 @@ export interface ClassifiedParts {
 }
 
 /** Audit fields a response observer adds to the completed event (an `outcome` of `failure` marks an answer that reports an error). */
-export type ObservedFields = Pick<ActionEventInput, 'llm' | 'mcp' | 'registry' | 'genAi' | 'link' | 'outcome' | 'reason'>;
+export type ObservedFields = Pick<ActionEventInput, 'llm' | 'mcp' | 'registry' | 'kubernetes' | 'genAi' | 'link' | 'outcome' | 'reason'>;
 
 /** A pass-through observer of the response body. */
 export interface ResponseObserver {

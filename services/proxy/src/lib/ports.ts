@@ -19,7 +19,7 @@ export interface PolicyPort {
 
 /** How a credential is put on the upstream request. */
 export interface InjectSpec {
-  type: 'bearer' | 'basic' | 'header';
+  type: 'bearer' | 'basic' | 'header' | 'client-certificate';
   header?: string;
   username?: string;
 }

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Connection } from '../adapters/types.js';
+import type { Connection, UpstreamTls } from '../adapters/types.js';
 import { type Dispatcher, errors as undiciErrors, Pool } from 'undici';
 import { ProxyError } from '../errors.js';
 
@@ -11,6 +11,8 @@ export interface ForwardRequest {
   body: Readable | Buffer | null;
   /** Time allowed for the upstream to send headers, and between body chunks. */
   timeoutMs: number;
+  /** Time allowed between body chunks when it differs from `timeoutMs` (0: none, for watches). */
+  bodyTimeoutMs?: number;
   signal: AbortSignal;
 }
 
@@ -20,26 +22,44 @@ export interface ForwardRequest {
  * 3xx is passed back, masked, instead of being chased with the credential).
  */
 export class Forwarder {
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, { key: string; pool: Pool }>();
 
-  #pool(conn: Connection): Pool {
-    let pool = this.#pools.get(conn.name);
-    if (!pool) {
-      pool = new Pool(new URL(conn.upstream).origin, { connections: 128, connectTimeout: 10_000, keepAliveTimeout: 30_000 });
-      this.#pools.set(conn.name, pool);
-    }
+  /**
+   * The connection's pool. With TLS settings (a CA bundle, a client
+   * certificate) the pool is keyed by them: a rotated client certificate
+   * gets a new pool, and the old one closes once its requests are done.
+   */
+  #pool(conn: Connection, tls: UpstreamTls | undefined): Pool {
+    const key = tls?.key ?? '';
+    const cur = this.#pools.get(conn.name);
+    if (cur && cur.key === key) return cur.pool;
+    if (cur) void cur.pool.close().catch(() => {});
+    const connect = tls && {
+      ...(tls.ca !== undefined && { ca: tls.ca }),
+      ...(tls.cert !== undefined && { cert: tls.cert }),
+      ...(tls.privateKey !== undefined && { key: tls.privateKey }),
+      ...(tls.servername !== undefined && { servername: tls.servername }),
+      rejectUnauthorized: true,
+    };
+    const pool = new Pool(new URL(conn.upstream).origin, {
+      connections: 128,
+      connectTimeout: 10_000,
+      keepAliveTimeout: 30_000,
+      ...(connect && { connect }),
+    });
+    this.#pools.set(conn.name, { key, pool });
     return pool;
   }
 
-  async forward(conn: Connection, req: ForwardRequest): Promise<Dispatcher.ResponseData> {
+  async forward(conn: Connection, req: ForwardRequest, tls?: UpstreamTls): Promise<Dispatcher.ResponseData> {
     try {
-      return await this.#pool(conn).request({
+      return await this.#pool(conn, tls).request({
         method: req.method as Dispatcher.HttpMethod,
         path: req.path,
         headers: req.headers,
         body: req.body,
         headersTimeout: req.timeoutMs,
-        bodyTimeout: req.timeoutMs,
+        bodyTimeout: req.bodyTimeoutMs ?? req.timeoutMs,
         signal: req.signal,
       });
     } catch (err) {
@@ -48,7 +68,7 @@ export class Forwarder {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#pools.values()].map((p) => p.close()));
+    await Promise.allSettled([...this.#pools.values()].map((p) => p.pool.close()));
     this.#pools.clear();
   }
 }
@@ -71,8 +91,25 @@ export function upstreamError(connection: string, err: unknown): ProxyError {
   if (err instanceof undiciErrors.RequestContentLengthMismatchError) {
     return new ProxyError('ERR_BAD_REQUEST', 'request body length does not match Content-Length', { cause: err });
   }
+  if (tlsFailure(err)) {
+    return new ProxyError('ERR_UPSTREAM_TLS', `connection "${connection}": the upstream's TLS certificate could not be verified`, { cause: err });
+  }
   if (err instanceof undiciErrors.RequestAbortedError) {
     return new ProxyError('ERR_BAD_REQUEST', 'the request was aborted', { cause: err });
   }
   return new ProxyError('ERR_UPSTREAM_UNREACHABLE', `connection "${connection}": the upstream is unreachable`, { cause: err });
+}
+
+/** OpenSSL/node codes of a certificate that does not verify (unknown CA, self-signed, wrong name, expired…). */
+const TLS_CODES = /^(UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|CERT_|ERR_TLS_CERT_|HOSTNAME_MISMATCH|ERR_SSL_)/;
+
+/** True when a transport error (or one of its causes) is a TLS verification failure. */
+export function tlsFailure(err: unknown): boolean {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 4; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && TLS_CODES.test(code)) return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
 }

@@ -22,6 +22,8 @@ export async function leaseFor(leases: LeasePort, connection: Connection): Promi
  * refuses the request.
  */
 export function injectCredential(headers: Record<string, string | string[]>, lease: Lease, connection: string): void {
+  // A client certificate is presented in the TLS handshake (the adapter's upstreamTls), not as a header.
+  if (lease.inject.type === 'client-certificate') return;
   try {
     brokerInject(headers, lease);
   } catch (err) {

@@ -4,12 +4,13 @@ import { pipeline } from 'node:stream/promises';
 import type { ActionEventInput } from '@agentgate/events';
 import type { Finding } from '@agentgate/masking';
 import type { Dispatcher } from 'undici';
-import type { Adapter, AdapterRequest, Classification, ObservedFields } from '../adapters/types.js';
+import type { Adapter, AdapterRequest, Classification, ObservedFields, ResponseObserver } from '../adapters/types.js';
 import { ProxyError, toProxyError } from '../errors.js';
 import { ByteCounter } from '../lib/body-limit.js';
 import { downstreamResponseHeaders } from '../lib/headers.js';
 import type { Lease } from '../lib/ports.js';
 import { sendError } from '../lib/respond.js';
+import { IDLE_FLUSH_MS, IdleFlushMask } from './idle-flush-mask.js';
 import { DecodedLimit, decodersFor, isDecodeError, maskHeaders, mergeFindings } from './mask.js';
 import { upstreamError } from './forward.js';
 import type { ProxyRuntime } from './runtime.js';
@@ -59,10 +60,20 @@ export async function streamResponse(
   },
 ): Promise<ResponseOutcome> {
   const { res, upstream } = x;
-  const small = await smallResponse(rt, x);
+  let observer: ResponseObserver | undefined;
+  try {
+    observer = x.adapter.observeResponse?.(x.areq, x.classification, { status: upstream.statusCode, headers: downstreamResponseHeaders(upstream.headers) });
+  } catch (err) {
+    // The adapter refuses this response (e.g. a media type it cannot mask): nothing of it reaches the client.
+    upstream.body.destroy();
+    throw err;
+  }
+  const small = observer ? undefined : await smallResponse(rt, x);
   if (small) return small;
   const head = responseHead(x);
   let headers = head.headers;
+  // The observer may rewrite the body (masking): its length is no longer the upstream's.
+  if (observer) delete headers['content-length'];
   const upstreamCount = new ByteCounter();
   const outCount = new ByteCounter();
   const stages: Transform[] = [upstreamCount];
@@ -82,7 +93,8 @@ export async function streamResponse(
       }
       // Masking changes the length; the body goes out chunked.
       delete headers['content-length'];
-      maskStage = masker.transform();
+      // A watch or followed log must not sit in the redactor's hold-back while the upstream is quiet.
+      maskStage = x.classification.longRunning ? new IdleFlushMask(masker, IDLE_FLUSH_MS) : masker.transform();
       if (decoders.length > 0) {
         delete headers['content-encoding'];
         decoding = true;
@@ -97,7 +109,6 @@ export async function streamResponse(
     headers = masked.headers;
     findings.push(masked.findings);
   }
-  const observer = x.adapter.observeResponse?.(x.areq, x.classification);
   if (observer) stages.push(observer.transform);
   if (observer?.head) {
     try {
@@ -188,12 +199,12 @@ export const SMALL_BODY_BYTES = 64 * 1024;
  * (bounded by SMALL_BODY_BYTES, so memory stays bounded), mask it in one
  * pass and send it with its new length. Same masking as the stream, without
  * the per-request cost of a stream pipeline. Returns undefined when the
- * response does not qualify (unknown or large length, encoded, observed by
- * the adapter); the caller streams it.
+ * response does not qualify (unknown or large length, encoded); the caller
+ * streams it, and never asks for a response the adapter observes.
  */
 async function smallResponse(rt: ProxyRuntime, x: Parameters<typeof streamResponse>[1]): Promise<ResponseOutcome | undefined> {
   const { res, upstream } = x;
-  if (x.adapter.observeResponse || bodyless(x.areq.method, upstream.statusCode)) return undefined;
+  if (bodyless(x.areq.method, upstream.statusCode)) return undefined;
   const h = upstream.headers;
   const cl = h['content-length'];
   const enc = h['content-encoding'];

@@ -13,7 +13,7 @@ import { countRawHeader, upstreamRequestHeaders } from '../lib/headers.js';
 import type { Lease } from '../lib/ports.js';
 import { checkPathParams, parseTarget, upstreamPath } from '../lib/request-target.js';
 import { sendError } from '../lib/respond.js';
-import { refusalOf } from './decide.js';
+import { decide, refusalOf } from './decide.js';
 import { decideClassification, type PartsDecided } from './decide-parts.js';
 import { correlate } from './correlate.js';
 import { type ActionFacts, actionEvent } from './events.js';
@@ -87,6 +87,7 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
       dataDir: rt.config.bus.dataDir,
       // The git adapter updates its mirror with the credential before deciding; failures refuse (fail closed).
       lease: () => leaseFor(rt.leases, connection),
+      decide: (action) => decide(rt.policy, principal, { kind: action.kind, connection: connection.name, attributes: action.attributes }),
       actionId,
       ...(rt.services && { services: rt.services }),
       client: owner,
@@ -99,9 +100,12 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
       throw classified.failure;
     }
     // An adapter's own refusal (a secret in a prompt under promptSecrets: refuse) is a denial by its rule, recorded like a policy one.
+    // A built-in allow (kubernetes discovery) is recorded under its rule like a policy one; policy is not asked.
     const decided: PartsDecided = classified.refusal
       ? { decision: { effect: 'deny', rule: classified.refusal.rule, reason: classified.refusal.reason }, classification: classified }
-      : decideClassification(rt.policy, principal, connection.name, classified);
+      : classified.allow
+        ? { decision: { effect: 'allow', rule: classified.allow.rule, reason: classified.allow.reason }, classification: classified }
+        : decideClassification(rt.policy, principal, connection.name, classified);
     const { decision } = decided;
     // Links the action to the llm exchange that proposed it (after deciding: per-ref audit fields are known then).
     const classification = await correlate(rt.services, principal, decided.classification, log);
@@ -161,6 +165,7 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     if (owner.gone.aborted) return abandoned(rt, facts, started);
 
     const headers = upstreamRequestHeaders(req.headers, connection.requests.forwardHeaders);
+    adapter.upstreamHeaders?.(areq, classification, headers);
     restrictAcceptEncoding(headers, lease !== undefined);
     const fwdBody = released ? released.body : classification.body !== undefined ? classification.body : contentLength === 0 || !hasBody(req) ? null : body;
     const fwdLength = released ? released.length : classification.body !== undefined ? classification.bodyLength : contentLength;
@@ -170,14 +175,20 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
 
     const abort = abortOnClientGone(owner.gone, fwdBody, classification.effect !== undefined);
     const upstreamStarted = process.hrtime.bigint();
-    const upstream = await rt.forwarder.forward(connection, {
-      method: areq.method,
-      path: `${forwardPath}${target.rawQuery}`,
-      headers,
-      body: fwdBody,
-      timeoutMs: connection.limits?.timeoutMs ?? rt.config.gateway.limits.upstreamIdleTimeoutMs,
-      signal: abort.signal,
-    });
+    const upstream = await rt.forwarder.forward(
+      connection,
+      {
+        method: areq.method,
+        path: `${forwardPath}${target.rawQuery}`,
+        headers,
+        body: fwdBody,
+        timeoutMs: connection.limits?.timeoutMs ?? rt.config.gateway.limits.upstreamIdleTimeoutMs,
+        // A watch or a followed log may stay quiet for long: the upstream idle bound does not apply to its body.
+        ...(classification.longRunning && { bodyTimeoutMs: 0 }),
+        signal: abort.signal,
+      },
+      adapter.upstreamTls?.(connection, lease),
+    );
     const ttfbNs = process.hrtime.bigint() - upstreamStarted;
     // Errors of the upstream body surface through stream.pipeline; this keeps a late abort from becoming uncaught.
     upstream.body.on('error', () => {});

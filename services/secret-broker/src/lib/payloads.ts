@@ -3,7 +3,7 @@ import { SecretError } from '../errors.js';
 import type { LeasePayload, MasklistPayload } from '../types.js';
 
 const injectSchema = z.strictObject({
-  type: z.enum(['bearer', 'basic', 'header']),
+  type: z.enum(['bearer', 'basic', 'header', 'client-certificate']),
   header: z.string().min(1).optional(),
   username: z.string().min(1).optional(),
 });
