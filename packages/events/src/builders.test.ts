@@ -123,6 +123,7 @@ test('builders - an approval decision carries structured approval fields and nam
   const bad = structuredClone(ev);
   (bad.agentgate.approval as { body_sha256: string }).body_sha256 = 'not-a-digest';
   assert.throws(() => validateEvent(bad), { code: 'ERR_EVENT_INVALID' });
+});
 
 test('builders - a Kubernetes call carries agentgate.kubernetes (verb, resource, namespace, name)', () => {
   const ev = buildActionEvent({

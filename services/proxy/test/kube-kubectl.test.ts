@@ -89,10 +89,10 @@ spec:
     await wait(300);
     assert.equal(await replicas('prod', 'api'), 2, 'nothing reaches the cluster while held');
     const shown = await call(h.proxy.url, 'GET', `/_agentgate/approvals/${id}`, h.approverToken);
-    const rec = shown.json.approval as { kind: string; rule: string; attributes: Record<string, unknown> };
-    assert.equal(rec.kind, 'kubernetes.scale_to_zero');
+    const rec = shown.json.approval as { rule: string; binding: { kind: string; attributes: Record<string, unknown> } };
+    assert.equal(rec.binding.kind, 'kubernetes.scale_to_zero');
     assert.equal(rec.rule, 'review-scale-to-zero');
-    assert.equal(rec.attributes['namespace'], 'prod');
+    assert.equal(rec.binding.attributes['namespace'], 'prod');
     const ok = await call(h.proxy.url, 'POST', `/_agentgate/approvals/${id}/approve`, h.approverToken, { reason: 'maintenance window' });
     assert.equal(ok.status, 200, ok.text);
     const r = await held;

@@ -77,7 +77,8 @@ async function classifyResource(req: AdapterRequest, info: ResourceRequest, opts
   // A delete's DeleteOptions body may hold dryRun (kubectl puts --dry-run=server there), a grace period, a propagation policy.
   let body: Buffer | undefined;
   const deleting = verb === 'delete' || verb === 'deletecollection';
-  const delOpts = deleting && hasBody(req) ? deleteOptions((body = await readBounded(req.body, Math.min(opts.maxInspectBytes, req.maxBodyBytes))), req.headers['content-type']) : undefined;
+  if (deleting && hasBody(req)) body = await readBounded(req.body, Math.min(opts.maxInspectBytes, req.maxBodyBytes));
+  const delOpts = body ? deleteOptions(body, req.headers['content-type']) : undefined;
   const dryRun = (list(req.query, 'dryRun') ?? []).some((v) => v === 'All') || delOpts?.dryRun === true;
   const selfReview = info.group === 'authorization.k8s.io' || info.group === 'authentication.k8s.io' ? SELF_REVIEWS.has(info.resource) : false;
   const mutating = WRITE_VERBS.has(verb) && !dryRun && !selfReview;
