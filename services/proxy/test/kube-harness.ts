@@ -190,7 +190,8 @@ ${POLICY}`;
   const logger = createLogger({ name: 'proxy', level: 'warn', destination: { write: () => {} } });
   const proxy = await startProxy(backends.bus, config, logger, { host: '127.0.0.1', port: 0 });
   const token = await issuer.mint(githubClaims({ repository: 'acme/app' }));
-  const approverToken = await issuer.mint(githubClaims({ repository: 'acme/ops', run_id: '7000000777' }));
+  // Four eyes compares the human too: the approver is another actor.
+  const approverToken = await issuer.mint(githubClaims({ repository: 'acme/ops', run_id: '7000000777', actor: 'release-manager', actor_id: '700001' }));
   const releaseToken = await issuer.mint(githubClaims({ repository: 'acme/release', run_id: '7000000999' }));
   const outsiderToken = await issuer.mint(githubClaims({ repository: 'other/app', run_id: '7000000888' }));
   const front = await startTlsFront(dir, proxy.port);
