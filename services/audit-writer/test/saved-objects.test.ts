@@ -120,3 +120,37 @@ test('index templates - agentgate.registry: every field of the event schema is m
     for (const [field, m] of Object.entries(mapped)) assert.equal(m.type, expected[field] ?? 'keyword', `${template}: agentgate.registry.${field}`);
   }
 });
+
+for (const template of ['elasticsearch/index-template.json', 'opensearch/index-template.json']) {
+  test(`saved objects - every kubernetes field of an event is mapped in ${template} (the mapping is strict)`, () => {
+    const ev = buildActionEvent({
+      phase: 'completed',
+      principal: { issuer: 'https://i.test', subject: 's', groups: ['g'], claims: {}, ci: { provider: 'generic' }, sessionId: 'x', expiresAt: 0 },
+      action: { id: 'a', kind: 'kubernetes.exec' },
+      kubernetes: {
+        verb: 'create',
+        api_group: 'apps',
+        api_version: 'apps/v1',
+        resource: 'pods',
+        subresource: 'exec',
+        namespace: 'dev',
+        name: 'web',
+        path: '/version',
+        dry_run: false,
+        patch_type: 'merge',
+        scale_to_zero: false,
+        replicas: 1,
+        impersonated_user: 'agentgate:s',
+        status_reason: 'NotFound',
+        masked_values: 1,
+        session: { protocol: 'v5.channel.k8s.io', bytes_in: 1, bytes_out: 2, messages_in: 1, messages_out: 1, channels: { stdout: { bytes: 2, text: 'hi', truncated: false } }, end: 'client-closed' },
+      },
+    });
+    const mapped = mappedFields(template);
+    const paths = leafPaths(ev.agentgate.kubernetes, 'agentgate.kubernetes');
+    assert.ok(paths.length >= 20);
+    // session.channels is one flattened field (keys are channel names).
+    const unmapped = paths.filter((p) => !mapped.has(p) && !(p.startsWith('agentgate.kubernetes.session.channels.') && mapped.has('agentgate.kubernetes.session.channels')));
+    assert.deepEqual(unmapped, []);
+  });
+}
