@@ -247,3 +247,31 @@ test('config - connections.requests: strict defaults, header allowlist lower-cas
   assert.ok(issues.some((i) => i.startsWith('connections[0].requests.forwardHeaders[2]: expected a header name')), issues.join('\n'));
   assert.ok(issues.includes('connections[0].requests.other: unknown key'), issues.join('\n'));
 });
+
+test('config - kubernetes options default; a client certificate is for kubernetes connections only', () => {
+  const cfg = loadConfig({
+    env: {},
+    text: `
+secrets: [ { ref: k, source: env, env: K } ]
+connections:
+  - { name: cluster, type: kubernetes, upstream: "https://10.0.0.1:6443", credential: { ref: k, inject: client-certificate } }
+`,
+  });
+  const c = cfg.connections[0];
+  assert.equal(c?.type, 'kubernetes');
+  if (c?.type === 'kubernetes') {
+    assert.equal(c.options.impersonate.enabled, false);
+    assert.equal(c.options.impersonate.userPrefix, 'agentgate:');
+    assert.deepEqual(c.options.protectedNamespaces, []);
+    assert.equal(c.options.maxInspectBytes, 3 * 1024 * 1024);
+  }
+  const cert = issuesOf(`
+secrets: [ { ref: k, source: env, env: K } ]
+connections:
+  - { name: api, type: http, upstream: "https://x", credential: { ref: k, inject: client-certificate } }
+`);
+  assert.ok(cert.includes('connections[0].credential.inject: client-certificate is supported by kubernetes connections only'), cert.join('\n'));
+  const imp = issuesOf('connections:\n  - { name: cluster, type: kubernetes, upstream: "https://x", options: { impersonate: { user: nobody }, caFle: /x } }\n');
+  assert.ok(imp.includes('connections[0].options.impersonate.user: expected one of subject|actor'), imp.join('\n'));
+  assert.ok(imp.some((i) => i.startsWith('connections[0].options.caFle')), imp.join('\n'));
+});
