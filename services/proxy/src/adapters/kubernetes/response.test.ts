@@ -98,3 +98,11 @@ test('kubernetes response - an error Status is read for its reason, other answer
   assert.equal(out, JSON.stringify(status));
   assert.equal(obs?.finish().kubernetes?.status_reason, 'NotFound');
 });
+
+test('kubernetes response - pod logs (text) go through the detectors as they stream', async () => {
+  const ghp = `ghp_${'Z9y8X7w6V5'.repeat(3)}654321`;
+  const { out, obs } = await run(spec('log'), ['2026-11-30 starting\n', `token=${ghp.slice(0, 10)}`, `${ghp.slice(10)}\nready\n`], { status: 200, headers: { 'content-type': 'text/plain' } });
+  assert.ok(!out.includes(ghp), 'a token split across chunks is masked');
+  assert.match(out, /starting\n[\s\S]*ready\n$/);
+  assert.ok((obs?.findings?.() ?? []).length > 0);
+});
