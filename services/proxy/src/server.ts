@@ -96,17 +96,17 @@ export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus, ex
       socket.destroy();
     }
   });
-  // CONNECT tunnels, and upgrades no adapter relays, would bypass classification and masking.
-  const refuseTunnel = (req: IncomingMessage, socket: Duplex): void => {
+  // CONNECT tunnels would bypass classification and masking (upgrades no adapter relays are refused by handleUpgrade).
+  const refuseTunnel = (_req: IncomingMessage, socket: Duplex): void => {
     try {
-      rt.refusals?.note({ ip: remoteIp(socket), code: 'ERR_UPGRADE_UNSUPPORTED', detail: req.method === 'CONNECT' ? 'CONNECT' : 'UPGRADE' });
+      rt.refusals?.note({ ip: remoteIp(socket), code: 'ERR_UPGRADE_UNSUPPORTED', detail: 'CONNECT' });
       rawError(socket, 'ERR_UPGRADE_UNSUPPORTED');
     } catch {
       socket.destroy();
     }
   };
   // WebSocket upgrades of adapters that declare them go through the pipeline (pipeline/upgrade.ts); the rest get 501.
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleUpgrade(rt, req, socket, head, refuseTunnel).catch(() => socket.destroy()));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleUpgrade(rt, req, socket, head).catch(() => socket.destroy()));
   server.on('connect', refuseTunnel);
   return {
     server,

@@ -77,9 +77,6 @@ connections:
     type: http
     upstream: ${upstream}/base
     credential: { ref: missing-token, inject: bearer }
-  - name: regconn
-    type: registry
-    upstream: ${upstream}/base
 secrets:
   - { ref: api-token, source: env, env: PROXY_TEST_API_TOKEN }
   - { ref: missing-token, source: env, env: PROXY_TEST_UNSET_TOKEN }

@@ -47,13 +47,15 @@ export async function handleUpgrade(rt: ProxyRuntime, req: IncomingMessage, sock
   let connectionName: string | undefined;
   let facts: ActionFacts | undefined;
   let requested = false;
+  let authenticated = false;
   try {
     const target = parseTarget(req.url);
     const connection = rt.connections.get(target.connection);
     adapter = connection ? adapterFor(connection.type) : undefined;
+    connectionName = connection?.name;
     if (!connection || !adapter?.upgrades) throw new ProxyError('ERR_UPGRADE_UNSUPPORTED');
-    connectionName = connection.name;
     const { principal } = await rt.auth.authenticate(req, adapter.challenge ?? 'bearer');
+    authenticated = true;
     const actionId = newEventId();
     log = childFor(rt.log, { requestId, sessionId: principal.sessionId, actionId });
     const areq: AdapterRequest = {
@@ -142,6 +144,12 @@ export async function handleUpgrade(rt: ProxyRuntime, req: IncomingMessage, sock
     // Once the intent is on the record, every ending is too (nothing half-recorded).
     if (facts && (requested || err.code === 'ERR_CREDENTIAL_UNAVAILABLE') && err.code !== 'ERR_UPGRADE_UNSUPPORTED') {
       rt.recorder.recordLater(actionEvent(facts, 'failed', { reason: err.message, durationNs: Number(process.hrtime.bigint() - started) }));
+    }
+    // Refused before anyone was authenticated (an upgrade no adapter relays, a bad token): counted as a refusal, like run.ts does.
+    if (!authenticated) {
+      const cause = (err.cause as { code?: unknown } | undefined)?.code;
+      const detail = err.code === 'ERR_UPGRADE_UNSUPPORTED' ? 'UPGRADE' : typeof cause === 'string' ? cause : undefined;
+      rt.refusals?.note({ ip: (socket as Duplex & { remoteAddress?: string }).remoteAddress, code: err.code, detail, connection: connectionName });
     }
     writeRefusal(socket, err, { connection: connectionName, requestId, adapter });
   }
