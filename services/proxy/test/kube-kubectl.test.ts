@@ -224,6 +224,7 @@ spec:
       const phases = evs.map((e) => e.agentgate.action.phase);
       const last = evs.at(-1);
       assert.ok(['completed', 'denied', 'failed'].includes(last?.agentgate.action.phase ?? ''), `each call ends on the record: ${phases.join(',')}`);
+      assert.ok(last?.event.outcome === 'success' || last?.event.outcome === 'failure', `an outcome: ${last?.event.outcome}`);
       const k = kubeOf(last);
       assert.ok(k?.verb, 'a verb');
       if (!k?.path) assert.ok(k?.resource, 'a resource');
