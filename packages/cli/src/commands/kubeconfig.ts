@@ -2,14 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError } from '../errors.js';
 import type { ExitCode, Output } from '../lib/output.js';
+import { COMMAND_USAGE } from '../lib/usage.js';
 
-const USAGE =
-  'usage: agentgate kubeconfig --connection NAME --gateway URL [--namespace NS] [--token-file PATH | --token-env VAR]\n' +
-  '                            [--certificate-authority FILE] [--exec-command CMD [--exec-arg ARG]...] [--static-token]\n' +
-  '       agentgate kubeconfig token [--token-file PATH | --token-env VAR]   (the exec credential plugin kubectl runs)\n' +
-  '  the kubeconfig reaches the cluster of connection NAME through the gateway; its user is an exec plugin\n' +
-  '  (client.authentication.k8s.io/v1) that reads the CI OIDC token from --token-file (re-read at every call,\n' +
-  '  so a CI step may refresh it) or from the environment variable --token-env (default AGENTGATE_TOKEN)';
+const USAGE = COMMAND_USAGE.kubeconfig;
 
 /** Refusals of the plugin (no token, expired token); runCli prints `code: message`, exit 1. */
 export class KubeconfigCommandError extends Error {

@@ -35,6 +35,14 @@ export const COMMAND_USAGE = {
     '  the bearer is the CI OIDC token: --token-file (read again for every request, so a refreshed token is used),',
     '  --token, or AGENTGATE_TOKEN_FILE / AGENTGATE_TOKEN',
   ].join('\n'),
+  kubeconfig: [
+    'usage: agentgate kubeconfig --connection NAME --gateway URL [--namespace NS] [--token-file PATH | --token-env VAR]',
+    '                            [--certificate-authority FILE] [--exec-command CMD [--exec-arg ARG]...] [--static-token]',
+    '       agentgate kubeconfig token [--token-file PATH | --token-env VAR]   (the exec credential plugin kubectl runs)',
+    '  the kubeconfig reaches the cluster of connection NAME through the gateway; its user is an exec plugin',
+    '  (client.authentication.k8s.io/v1) that reads the CI OIDC token from --token-file (re-read at every call,',
+    '  so a CI step may refresh it) or from the environment variable --token-env (default AGENTGATE_TOKEN)',
+  ].join('\n'),
   demo: ['usage: agentgate demo', '  plays a scripted agent session through the gateway and prints its trail'].join('\n'),
 } as const;
 

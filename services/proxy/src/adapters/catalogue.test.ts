@@ -3,10 +3,12 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { CONNECTION_TYPES, loadConfig } from '@agentgate/config';
 import { createMasker } from '@agentgate/masking';
+import { catalogueKinds } from '@agentgate/policy';
 import { ACTION_CATALOGUE } from './catalogue.js';
 import { AUDIT_KIND } from './git/classify-refs.js';
 import { gitAdapter } from './git/index.js';
 import { httpAdapter } from './http/index.js';
+import { kubernetesAdapter } from './kubernetes/index.js';
 import { adapterFor } from './index.js';
 import { llmAdapter } from './llm/index.js';
 import { exchangeAttributes } from './llm/request.js';
@@ -26,6 +28,7 @@ const connections = loadConfig({
     '  - { name: api, type: http, upstream: https://api.example }',
     '  - { name: ai, type: llm, upstream: https://llm.example, options: { provider: openai } }',
     '  - { name: tools, type: mcp, upstream: https://mcp.example/mcp }',
+    '  - { name: k8s, type: kubernetes, upstream: https://kube.example, options: { protectedNamespaces: [prod] } }',
     '',
   ].join('\n'),
 }).connections;
@@ -110,4 +113,56 @@ test('catalogue - the mcp entry lists every kind the mcp adapter classifies, eac
   }
   assert.deepEqual(entry('mcp').kinds.map((k) => k.kind).sort(), [...seen.keys()].sort());
   for (const [kind, attrs] of seen) assert.deepEqual(attrsOf('mcp', kind), attrs, kind);
+});
+
+test('catalogue - the kubernetes entry lists every kind the kubernetes adapter classifies, with the attributes it gives', async () => {
+  const kube = (method: string, path: string, query: Record<string, string> = {}, body?: string, contentType?: string) => {
+    const buf = body === undefined ? undefined : Buffer.from(body);
+    return kubernetesAdapter.classify(
+      request({
+        connection: conn('k8s'),
+        method,
+        path,
+        rawPath: path,
+        query,
+        headers: contentType ? { 'content-type': contentType } : {},
+        contentLength: buf?.length,
+        body: Readable.from(buf ? [buf] : []),
+        decide: () => ({ effect: 'deny', rule: null, reason: 'default' }),
+      }),
+    );
+  };
+  const cases = await Promise.all([
+    kube('GET', '/api'),
+    kube('POST', '/logs/x'),
+    kube('GET', '/api/v1/namespaces/prod/pods', { labelSelector: 'a=b' }),
+    kube('GET', '/api/v1/namespaces/prod/pods', { watch: 'true' }),
+    kube('GET', '/api/v1/namespaces/prod/secrets/s'),
+    kube('POST', '/apis/apps/v1/namespaces/prod/deployments', { fieldManager: 'kubectl' }, '{}', 'application/json'),
+    kube('PUT', '/apis/apps/v1/namespaces/prod/deployments/d/scale', {}, '{"spec":{"replicas":0}}', 'application/json'),
+    kube('PATCH', '/apis/apps/v1/namespaces/prod/deployments/d', { fieldManager: 'm', force: 'true' }, '{"spec":{"replicas":2}}', 'application/apply-patch+yaml'),
+    kube('DELETE', '/api/v1/namespaces/prod', {}, '{"propagationPolicy":"Foreground","gracePeriodSeconds":0}', 'application/json'),
+    kube('DELETE', '/api/v1/namespaces/prod/pods'),
+    kube('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', {}, '{}', 'application/json'),
+    kube('POST', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', {}, '{}', 'application/json'),
+    kube('GET', '/api/v1/namespaces/prod/pods/p/exec', { container: 'c', command: 'sh', stdin: 'true', tty: 'true' }),
+    kube('GET', '/api/v1/namespaces/prod/pods/p/attach', { container: 'c' }),
+    kube('GET', '/api/v1/namespaces/prod/pods/p/portforward', { ports: '8080' }),
+    kube('GET', '/api/v1/proxy/namespaces/prod/services/s'),
+    kube('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {}, '{}', 'application/json'),
+  ]);
+  const listed = new Map(catalogueKinds(ACTION_CATALOGUE).filter((k) => k.type === 'kubernetes').map((k) => [k.kind, k.attrs]));
+  const seen = new Set<string>();
+  for (const c of cases) {
+    for (const part of c.parts?.actions ?? [{ kind: c.kind, attributes: c.attributes }]) {
+      seen.add(part.kind);
+      const attrs = listed.get(part.kind);
+      assert.ok(attrs, `${part.kind} is in the catalogue`);
+      for (const a of Object.keys(part.attributes)) assert.ok(attrs.has(a), `${part.kind}: attrs.${a} is in the catalogue`);
+    }
+  }
+  seen.add('kubernetes.secret_read.clear'); // asked through decide(), not a part
+  for (const kind of ['kubernetes.update', 'kubernetes.deletecollection']) seen.add(kind);
+  assert.deepEqual([...listed.keys()].filter((k) => !seen.has(k)), [], 'every listed kind is one the adapter gives');
+  assert.deepEqual(entry('kubernetes').optionAttrs, { protectedNamespaces: 'protectedNamespace' });
 });

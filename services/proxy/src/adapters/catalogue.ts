@@ -148,5 +148,62 @@ const mcp: CatalogueAdapter = {
   ],
 };
 
+const kubeAttrs = {
+  verb: 'the verb the API server authorizes (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`, `proxy`; `create` for exec/attach/portforward)',
+  apiGroup: "the API group (`''` for the core group)",
+  apiVersion: '`v1`, `apps/v1`, …',
+  resource: 'the resource (`deployments`)',
+  subresource: "the subresource (`scale`, `status`, `log`, `exec`, …; `''` when none)",
+  namespace: "the namespace (`''` when cluster-scoped or across all namespaces)",
+  name: 'the object name (also from a `metadata.name=` field selector)',
+  namespaced: 'true when the request names a namespace',
+  protectedNamespace: "true when the namespace matches the connection's `options.protectedNamespaces` (blocks nothing by itself: a rule must test it)",
+  dryRun: "true for a server dry run (`?dryRun=All`, or in a delete's `DeleteOptions`)",
+  mutating: 'true for a write that is not a dry run or a self-review',
+  scaleToZero: 'true when a write sets `spec.replicas` to 0 (or to a value that cannot be proven non-zero)',
+  replicas: 'the `spec.replicas` a scale-sensitive write sets (null when unknown)',
+  patchType: '`json`, `merge`, `strategic` or `apply`',
+  apply: 'true for a server-side apply',
+  force: 'server-side apply with `force=true`',
+  fieldManager: 'the `fieldManager` query parameter',
+  labelSelector: 'the `labelSelector` query parameter',
+  fieldSelector: 'the `fieldSelector` query parameter',
+  propagationPolicy: "a delete's `DeleteOptions.propagationPolicy`",
+  gracePeriodSeconds: "a delete's `DeleteOptions.gracePeriodSeconds`",
+  namespaceDeletion: 'true when a namespace is deleted',
+  secretsInClear: 'Secrets: true when a rule allows `kubernetes.secret_read.clear` (values returned unmasked)',
+  container: 'exec/attach: the container',
+  command: 'exec: the command and its arguments',
+  tty: 'exec/attach: a terminal was asked for',
+  stdin: 'exec/attach: stdin is attached',
+  ports: 'portforward: the ports',
+} as const;
+const kubeNonResourceAttrs = { verb: 'the lower-case method as a verb', path: 'the path after the connection name', nonResource: 'always true', mutating: 'true unless a read' } as const;
+
+/** Kubernetes: every resource request is `kubernetes.<verb>` and, when it is one, also a named action (all must be allowed). */
+const kubernetes: CatalogueAdapter = {
+  type: 'kubernetes',
+  optionAttrs: { protectedNamespaces: 'protectedNamespace' },
+  kinds: [
+    {
+      kind: 'kubernetes.<verb>',
+      values: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'proxy'].map((v) => `kubernetes.${v}`),
+      summary: 'every resource request, by the verb the API server authorizes (`kubectl auth can-i` and other self-reviews are `kubernetes.get`)',
+      attrs: kubeAttrs,
+    },
+    { kind: 'kubernetes.exec', summary: '`pods/exec` (WebSocket or SPDY upgrade), besides `kubernetes.create`', attrs: kubeAttrs },
+    { kind: 'kubernetes.attach', summary: '`pods/attach`, besides `kubernetes.create`', attrs: kubeAttrs },
+    { kind: 'kubernetes.portforward', summary: '`pods/portforward`, besides `kubernetes.create`', attrs: kubeAttrs },
+    { kind: 'kubernetes.scale_to_zero', summary: 'a `scale` write or a workload update/patch that sets `spec.replicas` to 0 (or to an unprovable value)', attrs: kubeAttrs },
+    { kind: 'kubernetes.namespace_delete', summary: 'a namespace deleted (also a `kubernetes.delete`)', attrs: kubeAttrs },
+    { kind: 'kubernetes.rbac_change', summary: 'a write to `rbac.authorization.k8s.io` (roles, bindings), dry runs included', attrs: kubeAttrs },
+    { kind: 'kubernetes.admission_change', summary: 'a write to `admissionregistration.k8s.io` (webhooks, policies), dry runs included', attrs: kubeAttrs },
+    { kind: 'kubernetes.secret_read', summary: 'a Secret get, list or watch (values masked unless `kubernetes.secret_read.clear` is allowed)', attrs: kubeAttrs },
+    { kind: 'kubernetes.secret_read.clear', summary: 'asked for a Secret read: allowed by a named rule, the values are returned in clear', attrs: kubeAttrs },
+    { kind: 'kubernetes.discovery', summary: 'discovery, OpenAPI, version and health reads (allowed by the built-in rule `kubernetes-discovery`)', attrs: kubeNonResourceAttrs },
+    { kind: 'kubernetes.nonresource', summary: 'any other non-resource path (writes to discovery paths included)', attrs: kubeNonResourceAttrs },
+  ],
+};
+
 /** The adapters' action kinds and attributes, one entry per adapter (connection `type`). */
-export const ACTION_CATALOGUE: ActionCatalogue = [http, git, llm, registry, mcp];
+export const ACTION_CATALOGUE: ActionCatalogue = [http, git, llm, registry, mcp, kubernetes];
