@@ -61,7 +61,8 @@ describe('masker', () => {
     const mm = createMasker({ secrets: [{ ref: 'conn/gh', value: tok }] });
     const r = mm.maskText(`t=${tok}`);
     assert.equal(r.text, 't=[REDACTED:secret:conn/gh]');
-    assert.ok(r.findings.some((f) => f.type === 'github-token'));
+    // One secret, one finding: the detector that saw it too is not counted again.
+    assert.deepEqual(r.findings, [{ type: 'secret', ref: 'conn/gh', count: 1 }]);
   });
 
   test('masker - withSecrets rotates secrets and keeps detectors', () => {

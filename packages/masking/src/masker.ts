@@ -18,7 +18,7 @@ function mask(engine: Engine, s: string, mode: 'text' | 'bytes'): { out: string;
 function build(set: DetectorSet, secrets: readonly SecretInput[], sensitive: ReadonlySet<string>): Masker {
   if (!Array.isArray(secrets)) throw new MaskingError('ERR_MASKING_CONFIG', 'secrets must be an array');
   const exact = compileSecrets(secrets);
-  const engine: Engine = { set, exact, window: Math.max(set.window, exact.window), behind: set.behind };
+  const engine: Engine = { set, exact, window: Math.max(set.window, exact.window), behind: Math.max(set.behind, exact.behind) };
   const maskText = (text: string): MaskTextResult => {
     const r = mask(engine, text, 'text');
     return { text: r.out, findings: r.findings };

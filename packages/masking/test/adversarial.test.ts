@@ -39,6 +39,12 @@ const special: Record<string, string> = {
   'base64 soup': fill(gen(B64, 4096)),
   'all keywords': fill(BUILTIN_DETECTORS.flatMap((d) => d.keywords).join('')),
   'all keywords uppercase': fill(BUILTIN_DETECTORS.flatMap((d) => d.keywords).join(' ').toUpperCase()),
+  // The normalised view (JSON escapes decoded, base64 wrapping removed) made as large and as busy as possible.
+  'escaped near-exact secret': fill('\\u0061'),
+  'wrapped near-exact secret': fill(`${'a'.repeat(60)}\n`),
+  'wrapped with blanks and escaped breaks': fill(`${'a'.repeat(16)}    \\r\\n${' '.repeat(16)}`),
+  'backslash runs': fill(`${'\\'.repeat(20)}u0061`),
+  'escaped base64 soup': fill(`${gen(B64, 60).replace(/\//g, '\\/').replace(/\+/g, '\\u002b')}\\n`),
 };
 
 describe('adversarial input', () => {

@@ -88,12 +88,62 @@ const requestsSchema = z
   })
   .prefault({});
 
+// --- Response masking (README "Security" → "What is masked"): these fields and their defaults stay together. ---
+
+/** `maskResponses`: what is masked in responses — detectors + every brokered secret, every brokered secret, or the connection's own credential. */
+export const MASK_RESPONSES = ['all', 'brokered', 'credential'] as const;
+export type MaskResponses = (typeof MASK_RESPONSES)[number];
+
+/**
+ * Default `maskResponses` by type: API payloads (`http`, `llm`, `mcp`) are masked
+ * with everything; binary or content-addressed data (git packs, registry
+ * blobs) and Kubernetes objects keep credential-only masking, since
+ * rewriting them would corrupt what the client verifies.
+ */
+export const MASK_RESPONSES_DEFAULT: Readonly<Record<(typeof CONNECTION_TYPES)[number], MaskResponses>> = {
+  http: 'all',
+  llm: 'all',
+  git: 'credential',
+  registry: 'credential',
+  kubernetes: 'credential',
+  // MCP tool results go to the model, like an llm or http API payload.
+  mcp: 'all',
+};
+
+const responseFields = {
+  maskResponses: z.enum(MASK_RESPONSES),
+  /**
+   * A masked response the gateway cannot inspect (an unknown content or
+   * transfer coding, a compressed archive such as zip or xz): refused
+   * (default) or passed unchanged, labelled as not inspected.
+   */
+  uninspectable: z.enum(['refuse', 'pass']).default('refuse'),
+};
+
+/** Fills `maskResponses` with its type's default before validation, so the parsed config always holds it. */
+function withResponseDefaults(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  const c = v as Record<string, unknown>;
+  if (c.maskResponses !== undefined || typeof c.type !== 'string' || !Object.hasOwn(MASK_RESPONSES_DEFAULT, c.type)) return v;
+  return { ...c, maskResponses: MASK_RESPONSES_DEFAULT[c.type as keyof typeof MASK_RESPONSES_DEFAULT] };
+}
+
+/** Git pack data is binary and checksummed: only the credential's exact forms are masked in it. */
+function gitMasksCredentialOnly(c: { type: string; maskResponses: MaskResponses }, ctx: z.RefinementCtx): void {
+  if (c.type === 'git' && c.maskResponses !== 'credential') {
+    ctx.addIssue({ code: 'custom', path: ['maskResponses'], message: 'git connections mask the credential only (pack data is binary): use credential' });
+  }
+}
+
+// --- end of response masking ---
+
 const base = {
   name: slug,
   upstream: httpUrl,
   credential: credentialSchema.optional(),
   limits: limitsSchema.optional(),
   requests: requestsSchema,
+  ...responseFields,
 };
 
 const emptyOptions = z.strictObject({}).optional();
@@ -149,7 +199,7 @@ const kubernetesOptions = z
   .prefault({});
 
 /** One upstream the gateway fronts; `options` depend on `type`. */
-export const connectionSchema = z.discriminatedUnion('type', [
+export const connectionSchema = z.preprocess(withResponseDefaults, z.discriminatedUnion('type', [
   z.strictObject({ ...base, type: z.literal('http'), options: emptyOptions }),
   z.strictObject({
     ...base,
@@ -189,7 +239,7 @@ export const connectionSchema = z.discriminatedUnion('type', [
   z.strictObject({ ...base, type: z.literal('kubernetes'), options: kubernetesOptions }),
   z.strictObject({ ...base, type: z.literal('llm'), options: z.strictObject({ provider: z.enum(['openai', 'anthropic']) }) }),
   z.strictObject({ ...base, type: z.literal('mcp'), options: mcpOptions }),
-]);
+])).superRefine(gitMasksCredentialOnly);
 
 /** `connections`: the upstreams, names unique. */
 export const connectionsSchema = z

@@ -1,21 +1,70 @@
 import { MaskingError } from '../errors.js';
 import type { SecretInput } from '../types.js';
-import { secretVariants } from './exact-variants.js';
+import { secretForms } from './exact-variants.js';
+import { LiteralSet } from './literal-set.js';
+import { type GramFilter, gramsOf, MAX_UNIT, NORMALISE_BEHIND, originalExtent } from './normalise.js';
 
 /** Values shorter than this would mask ordinary words. */
 export const MIN_SECRET_LENGTH = 6;
 const REF_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
 
-/** Compiled exact matcher over all variants of all brokered secrets. */
-export interface ExactSet {
+/** One compiled set of variants, for JS strings and for latin1-viewed bytes. */
+export interface VariantMatcher {
+  /** Gram length of `gramsText`/`gramsBytes` (half the shortest variant, at most 4). */
+  readonly gram: number;
+  readonly gramsText: GramFilter;
+  readonly gramsBytes: GramFilter;
   /** Matches variants in JS strings (UTF-16). */
-  readonly text: RegExp | undefined;
+  readonly text: LiteralSet | undefined;
   /** Matches variants in latin1-decoded bytes (UTF-8 of each variant). */
-  readonly bytes: RegExp | undefined;
+  readonly bytes: LiteralSet | undefined;
   readonly refText: ReadonlyMap<string, string>;
   readonly refBytes: ReadonlyMap<string, string>;
-  /** Longest variant, in bytes (UTF-8), which is never less than in UTF-16 units. */
+}
+
+/** Compiled exact matcher over all variants of all brokered secrets. */
+export interface ExactSet extends VariantMatcher {
+  /** The forms matched on the normalised view (see normalise.ts); undefined without secrets. */
+  readonly normalised: VariantMatcher | undefined;
+  /** Longest original reach of a normalised-view match: the radius of the view built around a unit. */
+  readonly normalisedReach: number;
+  /**
+   * Longest reach of any match from its start, in bytes: the longest variant
+   * (UTF-8, never less than in UTF-16 units) or the normalised reach.
+   */
   readonly window: number;
+  /** Lookbehind the normalised view reads (0 without secrets). */
+  readonly behind: number;
+  readonly refs: readonly string[];
+}
+
+/** One compiled set of variants, for JS strings and for latin1-viewed bytes. */
+export interface VariantMatcher {
+  /** Gram length of `gramsText`/`gramsBytes` (half the shortest variant, at most 4). */
+  readonly gram: number;
+  readonly gramsText: GramFilter;
+  readonly gramsBytes: GramFilter;
+  /** Matches variants in JS strings (UTF-16). */
+  readonly text: LiteralSet | undefined;
+  /** Matches variants in latin1-decoded bytes (UTF-8 of each variant). */
+  readonly bytes: LiteralSet | undefined;
+  readonly refText: ReadonlyMap<string, string>;
+  readonly refBytes: ReadonlyMap<string, string>;
+}
+
+/** Compiled exact matcher over all variants of all brokered secrets. */
+export interface ExactSet extends VariantMatcher {
+  /** The forms matched on the normalised view (see normalise.ts); undefined without secrets. */
+  readonly normalised: VariantMatcher | undefined;
+  /** Longest original reach of a normalised-view match: the radius of the view built around a unit. */
+  readonly normalisedReach: number;
+  /**
+   * Longest reach of any match from its start, in bytes: the longest variant
+   * (UTF-8, never less than in UTF-16 units) or the normalised reach.
+   */
+  readonly window: number;
+  /** Lookbehind the normalised view reads (0 without secrets). */
+  readonly behind: number;
   readonly refs: readonly string[];
 }
 
@@ -39,12 +88,40 @@ function alternation(variants: string[], quote: (s: string) => string): RegExp |
   return new RegExp(sorted.map(quote).join('|'), 'g');
 }
 
-/** Validates the secrets and compiles their variants. Throws ERR_MASKING_CONFIG naming the ref, never the value. */
-export function compileSecrets(secrets: readonly SecretInput[]): ExactSet {
+function matcher(perSecret: readonly { ref: string; variants: readonly string[] }[]): VariantMatcher & { window: number; lengths: number[] } {
   const refText = new Map<string, string>();
   const refBytes = new Map<string, string>();
+  // Raw values first, so a value that equals another secret's encoding keeps its own ref.
+  for (const { ref, variants } of perSecret) if (!refText.has(variants[0]!)) refText.set(variants[0]!, ref);
+  for (const { ref, variants } of perSecret) for (const v of variants) if (!refText.has(v)) refText.set(v, ref);
+  let window = 0;
+  const lengths: number[] = [];
+  for (const [v, ref] of refText) {
+    const latin1 = Buffer.from(v, 'utf8').toString('latin1');
+    if (!refBytes.has(latin1)) refBytes.set(latin1, ref);
+    window = Math.max(window, latin1.length);
+    lengths.push(latin1.length);
+  }
+  const shortest = Math.min(...lengths, ...[...refText.keys()].map((v) => v.length));
+  const gram = Math.max(1, Math.min(4, Math.floor(shortest / 2)));
+  return {
+    gram,
+    gramsText: gramsOf(refText.keys(), gram),
+    gramsBytes: gramsOf(refBytes.keys(), gram),
+    text: refText.size > 0 ? new LiteralSet(refText.keys()) : undefined,
+    bytes: refBytes.size > 0 ? new LiteralSet(refBytes.keys()) : undefined,
+    refText,
+    refBytes,
+    window,
+    lengths,
+  };
+}
+
+/** Validates the secrets and compiles their variants. Throws ERR_MASKING_CONFIG naming the ref, never the value. */
+export function compileSecrets(secrets: readonly SecretInput[]): ExactSet {
   const refs: string[] = [];
-  const perSecret: { ref: string; variants: string[] }[] = [];
+  const all: { ref: string; variants: string[] }[] = [];
+  const norm: { ref: string; variants: string[] }[] = [];
   secrets.forEach((s, i) => {
     if (typeof s?.ref !== 'string' || !REF_SHAPE.test(s.ref)) {
       throw new MaskingError('ERR_MASKING_CONFIG', `secrets[${i}]: ref must match ${REF_SHAPE}`);
@@ -56,23 +133,27 @@ export function compileSecrets(secrets: readonly SecretInput[]): ExactSet {
       );
     }
     refs.push(s.ref);
-    perSecret.push({ ref: s.ref, variants: secretVariants(s.value) });
+    const forms = secretForms(s.value);
+    all.push({ ref: s.ref, variants: forms.all });
+    norm.push({ ref: s.ref, variants: forms.normalisable });
   });
-  // Raw values first, so a value that equals another secret's encoding keeps its own ref.
-  for (const { ref, variants } of perSecret) if (!refText.has(variants[0]!)) refText.set(variants[0]!, ref);
-  for (const { ref, variants } of perSecret) for (const v of variants) if (!refText.has(v)) refText.set(v, ref);
-  let window = 0;
-  for (const [v, ref] of refText) {
-    const latin1 = Buffer.from(v, 'utf8').toString('latin1');
-    if (!refBytes.has(latin1)) refBytes.set(latin1, ref);
-    window = Math.max(window, latin1.length);
-  }
+  const plain = matcher(all);
+  const normalised = secrets.length > 0 ? matcher(norm) : undefined;
+  const normalisedReach = normalised ? Math.max(...normalised.lengths.map(originalExtent)) : 0;
+  // At least one unit and its lookahead must fit in the window, or a stream could cut inside one undecided.
+  const window = secrets.length > 0 ? Math.max(plain.window, normalisedReach, MAX_UNIT + 1) : 0;
   return {
-    text: alternation([...refText.keys()], escapeText),
-    bytes: alternation([...refBytes.keys()], escapeLatin1),
-    refText,
-    refBytes,
+    gram: plain.gram,
+    gramsText: plain.gramsText,
+    gramsBytes: plain.gramsBytes,
+    text: plain.text,
+    bytes: plain.bytes,
+    refText: plain.refText,
+    refBytes: plain.refBytes,
+    normalised,
+    normalisedReach,
     window,
+    behind: secrets.length > 0 ? NORMALISE_BEHIND : 0,
     refs,
   };
 }

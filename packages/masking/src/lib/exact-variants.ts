@@ -32,18 +32,49 @@ function xmlEscape(s: string): string {
 }
 
 /**
+ * Base64 inside base64, as when an upstream echoes an `Authorization: Basic
+ * base64(user:secret)` header in base64 again: for the whole encoding and
+ * each alignment core of the value, the cores (standard and URL-safe) of
+ * its own encoding. Any prefix or suffix at either level is covered.
+ */
+function nestedBase64(bytes: Uint8Array): string[] {
+  const out: string[] = [];
+  const ascii = new TextEncoder();
+  for (const inner of [b64(bytes), ...base64Cores(bytes)]) {
+    const outer = ascii.encode(inner);
+    out.push(b64(outer));
+    for (const core of base64Cores(outer)) out.push(core, toUrlSafe(core));
+  }
+  return out;
+}
+
+/** The forms of a secret, by where the engine looks for them. */
+export interface SecretForms {
+  /** Matched on the text as it is: every form. */
+  readonly all: string[];
+  /**
+   * Also matched on the normalised view (JSON escapes decoded, base64 line
+   * wrapping removed, see normalise.ts): the raw value and its base64 forms.
+   */
+  readonly normalisable: string[];
+}
+
+/**
  * Every form of a secret value the engine masks: raw, JSON-escaped,
  * URL-encoded (upper- and lowercase hex), XML-escaped, hex (both cases),
- * base64 (padded whole, and the three alignment cores) and base64url.
- * Longest first is left to the caller.
+ * base64 (padded whole, and the three alignment cores), base64url, and
+ * base64 of those base64 forms (depth 2). Longest first is left to the caller.
  */
-export function secretVariants(value: string): string[] {
+export function secretForms(value: string): SecretForms {
   const bytes = new TextEncoder().encode(value);
   const hex = Buffer.from(bytes).toString('hex');
   const url = encodeURIComponent(value);
-  const set = new Set<string>([value]);
-  const add = (v: string): void => {
-    if (v.length >= MIN_VARIANT) set.add(v);
+  const all = new Set<string>([value]);
+  const normalisable = new Set<string>([value]);
+  const add = (v: string, norm = false): void => {
+    if (v.length < MIN_VARIANT) return;
+    all.add(v);
+    if (norm) normalisable.add(v);
   };
   add(JSON.stringify(value).slice(1, -1));
   add(url);
@@ -52,11 +83,17 @@ export function secretVariants(value: string): string[] {
   add(hex);
   add(hex.toUpperCase());
   const whole = b64(bytes);
-  add(whole);
-  add(toUrlSafe(whole));
+  add(whole, true);
+  add(toUrlSafe(whole), true);
   for (const core of base64Cores(bytes)) {
-    add(core);
-    add(toUrlSafe(core));
+    add(core, true);
+    add(toUrlSafe(core), true);
   }
-  return [...set];
+  for (const v of nestedBase64(bytes)) add(v, true);
+  return { all: [...all], normalisable: [...normalisable] };
+}
+
+/** Every form of a secret value the engine masks (see {@link secretForms}). */
+export function secretVariants(value: string): string[] {
+  return secretForms(value).all;
 }

@@ -4,8 +4,11 @@ import type { Span } from './scanner.js';
 /** Counts findings by (type, ref, path); never stores the masked value. */
 export class FindingTally {
   private readonly counts = new Map<string, { type: string; ref: string | undefined; path: string | undefined; count: number }>();
+  /** Sum of all counts. */
+  total = 0;
 
   add(type: string, ref: string | undefined, path?: string, n = 1): void {
+    this.total += n;
     const key = `${type}\u0000${ref ?? ''}\u0000${path ?? ''}`;
     const cur = this.counts.get(key);
     if (cur) cur.count += n;

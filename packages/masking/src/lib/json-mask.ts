@@ -63,9 +63,11 @@ export class JsonMasker {
       const childPath = path ? `${path}.${key}` : key;
       this.tally.addAll(kr.findings, childPath);
       if (this.isSensitive(rawKey) && isSecretValue(v)) {
-        // Scan anyway so brokered secrets are still reported by ref.
+        // Scan anyway so brokered secrets are still reported by ref; the key counts only when nothing
+        // else did, so one secret is one finding.
+        const before = this.tally.total;
         this.walkDiscard(v, childPath, depth + 1);
-        this.tally.add(SENSITIVE_TYPE, undefined, childPath);
+        if (this.tally.total === before) this.tally.add(SENSITIVE_TYPE, undefined, childPath);
         out[key] = tag(SENSITIVE_TYPE);
       } else {
         out[key] = this.walk(v, childPath, depth + 1);

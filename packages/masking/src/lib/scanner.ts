@@ -1,5 +1,7 @@
 import type { DetectorSet } from './compile-detectors.js';
-import type { ExactSet } from './exact-set.js';
+import type { ExactSet, VariantMatcher } from './exact-set.js';
+import type { LiteralSet } from './literal-set.js';
+import { buildRegion, findUnits, toOriginal, type Unit, unitMayMatch, type ViewRegion } from './normalise.js';
 
 /** Everything a scan needs: detectors (shared) and the current secrets. */
 export interface Engine {
@@ -28,7 +30,13 @@ export interface Match {
   carried?: boolean;
 }
 
-/** A masked region: union of strictly overlapping matches, labelled by the strongest. */
+/**
+ * A masked region: union of strictly overlapping matches, labelled by the
+ * strongest. `hits` is that one finding (none when the strongest only
+ * continues a span counted before a forced cut): overlapping matches are
+ * one secret seen by several matchers (`token=ghp_…` is a GitHub token and
+ * a generic assignment), so it is counted once.
+ */
 export interface Span {
   start: number;
   end: number;
@@ -46,12 +54,15 @@ const EXACT_PRIORITY = 3;
  * left-to-right scan takes the match found at the earliest position and
  * resumes at its end; a match rejected by a validator resumes one position
  * later, so rejections never change what is found elsewhere.
+ *
+ * `units`, when given, receives the units of the normalised view (see
+ * normalise.ts): a stream must not cut inside one.
  */
-export function findMatches(engine: Engine, s: string, from: number, mode: 'text' | 'bytes'): Match[] {
+export function findMatches(engine: Engine, s: string, from: number, mode: 'text' | 'bytes', units?: Unit[]): Match[] {
   const out: Match[] = [];
   const { detectors, index, validateOptions } = engine.set;
   const hits = new Uint8Array(detectors.length);
-  index.scan(s, from, s.length, hits);
+  if (detectors.length > 0) index.scan(s, from, s.length, hits);
   for (let d = 0; d < detectors.length; d++) {
     if (hits[d] === 0) continue;
     const det = detectors[d]!;
@@ -74,17 +85,63 @@ export function findMatches(engine: Engine, s: string, from: number, mode: 'text
       if (end === start) re.lastIndex = start + 1;
     }
   }
-  const re = mode === 'text' ? engine.exact.text : engine.exact.bytes;
-  if (re) {
+  const lits = mode === 'text' ? engine.exact.text : engine.exact.bytes;
+  if (lits) {
     const refs = mode === 'text' ? engine.exact.refText : engine.exact.refBytes;
-    re.lastIndex = from;
-    for (let m = re.exec(s); m !== null; m = re.exec(s)) {
-      const start = m.index;
-      const end = start + m[0].length;
-      out.push({ start, end, ms: start, me: end, priority: EXACT_PRIORITY, order: -1, type: 'secret', ref: refs.get(m[0]) });
-    }
+    lits.scan(s, from, s.length, (start, lit) => {
+      const end = start + lit.length;
+      out.push({ start, end, ms: start, me: end, priority: EXACT_PRIORITY, order: -1, type: 'secret', ref: refs.get(lit) });
+      return true;
+    });
   }
+  if (engine.exact.normalised) findNormalised(engine, engine.exact.normalised, s, from, mode, out, units);
   return out;
+}
+
+/**
+ * The brokered values hidden behind JSON escapes or base64 line wrapping:
+ * matched on the normalised view, built only around its units (a match
+ * that uses no unit is found on the text itself, so it is skipped here like
+ * a validator rejection: the scan resumes one position later).
+ */
+function findNormalised(engine: Engine, nm: VariantMatcher, s: string, from: number, mode: 'text' | 'bytes', out: Match[], sink?: Unit[]): void {
+  const lits = mode === 'text' ? nm.text : nm.bytes;
+  if (!lits) return;
+  const units = findUnits(s, from, s.length, mode);
+  if (units.length === 0) return;
+  if (sink) for (const u of units) sink.push(u);
+  const refs = mode === 'text' ? nm.refText : nm.refBytes;
+  const grams = mode === 'text' ? nm.gramsText : nm.gramsBytes;
+  // Only units some form could run through need a region (most line breaks in ordinary text do not).
+  const used = units.filter((u) => unitMayMatch(s, u, grams, nm.gram));
+  const reach = engine.exact.normalisedReach;
+  for (let i = 0, k = 0; i < used.length; ) {
+    // A match using unit u lies within reach of it: regions around units, merged when they overlap.
+    const a = Math.max(from, used[i]!.start - reach);
+    let b = Math.min(s.length, used[i]!.end + reach);
+    let j = i + 1;
+    while (j < used.length && used[j]!.start - reach <= b) b = Math.min(s.length, used[j++]!.end + reach);
+    // The view of the region holds every unit inside it, used or not; one cut by an end widens it.
+    while (k < units.length && units[k]!.end <= a) k++;
+    let e = k;
+    while (e < units.length && units[e]!.start < b) e++;
+    const inside = units.slice(k, e);
+    const ra = inside.length > 0 ? Math.min(a, inside[0]!.start) : a;
+    const rb = inside.length > 0 ? Math.max(b, inside[inside.length - 1]!.end) : b;
+    scanRegion(buildRegion(s, ra, rb, inside), lits, refs, out);
+    i = j;
+  }
+}
+
+function scanRegion(r: ViewRegion, lits: LiteralSet, refs: ReadonlyMap<string, string>, out: Match[]): void {
+  lits.scan(r.text, 0, r.text.length, (ns, lit) => {
+    const ne = ns + lit.length;
+    const [start, end] = toOriginal(r, ns, ne);
+    // Units always shrink, so an unchanged length means no unit was used: rejected (found on the text itself).
+    if (end - start === ne - ns) return false;
+    out.push({ start, end, ms: start, me: end, priority: EXACT_PRIORITY, order: -1, type: 'secret', ref: refs.get(lit) });
+    return true;
+  });
 }
 
 function labelOf(m: Match): string {
@@ -101,27 +158,19 @@ function better(a: Match, b: Match): boolean {
 export function mergeSpans(matches: readonly Match[]): Span[] {
   const sorted = [...matches].sort((a, b) => a.ms - b.ms || a.me - b.me);
   const spans: Span[] = [];
-  let cur: { start: number; end: number; best: Match; members: Match[] } | undefined;
+  let cur: { start: number; end: number; best: Match } | undefined;
   const flush = (): void => {
     if (!cur) return;
-    const seen = new Set<string>();
-    const hits: Span['hits'] = [];
-    for (const m of cur.members) {
-      const key = labelOf(m);
-      if (m.carried || seen.has(key)) continue;
-      seen.add(key);
-      hits.push({ type: m.type, ref: m.ref });
-    }
-    spans.push({ start: cur.start, end: cur.end, label: labelOf(cur.best), hits });
+    const b = cur.best;
+    spans.push({ start: cur.start, end: cur.end, label: labelOf(b), hits: b.carried ? [] : [{ type: b.type, ref: b.ref }] });
   };
   for (const m of sorted) {
     if (cur && m.ms < cur.end) {
       cur.end = Math.max(cur.end, m.me);
-      cur.members.push(m);
       if (better(m, cur.best)) cur.best = m;
     } else {
       flush();
-      cur = { start: m.ms, end: m.me, best: m, members: [m] };
+      cur = { start: m.ms, end: m.me, best: m };
     }
   }
   flush();

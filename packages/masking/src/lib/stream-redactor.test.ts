@@ -36,7 +36,27 @@ const fragments = [
   'eyJ',
   'héllo wörld ✓ ',
   '\n',
+  // Forms found on the normalised view (JSON escapes decoded, base64 line wrapping removed) and pieces of
+  // its units, so cuts land inside escapes, backslash runs and line breaks.
+  ...wrapped(Buffer.from(`user:${secretA}`).toString('base64'), 60, '\n'),
+  ...wrapped(Buffer.from(`ab${secretB}`).toString('base64'), 76, '\r\n   '),
+  ...wrapped(Buffer.from(`xyz${secretA}`).toString('base64'), 20, '\\n'),
+  Buffer.from(Buffer.from(`x-access-token:${secretA}`).toString('base64')).toString('base64'),
+  [...secretA].map((c, i) => (i % 2 === 0 ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c)).join(''),
+  JSON.stringify(secretB).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`),
+  '\\u00',
+  '\\\\',
+  '\\/',
+  '\\n',
+  '  \r\n  ',
 ];
+
+/** A base64 string wrapped at `width` columns, as separate pieces (whole, and line by line). */
+function wrapped(b64: string, width: number, eol: string): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += width) lines.push(b64.slice(i, i + width));
+  return [lines.join(eol), ...lines.map((l) => `${l}${eol}`)];
+}
 
 const pieceArb = fc.oneof(
   fc.constantFrom(...fragments),
@@ -79,7 +99,7 @@ describe('stream redactor', () => {
           assert.ok(got.out.equals(Buffer.from(expected.bytes)), 'stream output differs from whole-input masking');
           assert.deepEqual(sortF(got.findings), sortF(expected.findings));
         }),
-        { numRuns: 60 },
+        { numRuns: Number(process.env.PROPERTY_RUNS ?? 60) },
       );
     });
   }

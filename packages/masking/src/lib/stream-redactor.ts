@@ -1,6 +1,7 @@
 import { MaskingError } from '../errors.js';
 import type { Finding, StreamRedactor } from '../types.js';
 import { FindingTally } from './findings.js';
+import type { Unit } from './normalise.js';
 import { type Engine, findMatches, type Match, mergeSpans, render } from './scanner.js';
 
 const EMPTY = new Uint8Array(0);
@@ -18,12 +19,15 @@ export function maxHoldBackOf(engine: Engine): number {
  *
  * Why it equals masking the whole input, for any chunking: a match
  * starting at p depends only on bytes [p - behind, p + W) (W = engine
- * window, enforced by regexBound and the variant lengths). With L bytes
- * pending, every match starting before c0 = L - W is decided; the cut c is
- * c0 moved left before any match that straddles it. No match straddles c,
- * so each matcher's left-to-right scan is in the same state at c whether
- * it started at 0 or at c, and the emitted bytes [0, c) are rendered from
- * exactly the matches the whole-input scan finds there.
+ * window, enforced by regexBound, the variant lengths and the reach of the
+ * normalised view). With L bytes pending, every match starting before
+ * c0 = L - W is decided; the cut c is c0 moved left before any match, and
+ * any unit of the normalised view (an escape, a base64 line break), that
+ * straddles it. No match straddles c, so each matcher's left-to-right scan
+ * is in the same state at c whether it started at 0 or at c; no unit
+ * straddles c, so the view from c is the whole input's view from c; and
+ * the emitted bytes [0, c) are rendered from exactly the matches the
+ * whole-input scan finds there.
  *
  * Hold-back bound: work is done once at least 2W bytes are pending
  * (amortising re-scans of the held bytes), and after each step at most 2W
@@ -73,7 +77,8 @@ export class ByteStreamRedactor implements StreamRedactor {
     const s = this.context + this.pending;
     const from = this.context.length;
     if (s.length === from) return EMPTY;
-    const matches = findMatches(this.engine, s, from, 'bytes');
+    const units: Unit[] = [];
+    const matches = findMatches(this.engine, s, from, 'bytes', units);
     const carried = this.carry;
     if (carried) {
       const end = Math.min(s.length, from + carried.length);
@@ -84,8 +89,10 @@ export class ByteStreamRedactor implements StreamRedactor {
     if (!final) {
       const c0 = s.length - this.window;
       cut = c0;
-      // Descending starts: one pass finds the leftmost start of a chain straddling c0.
-      const byStart = [...matches].sort((a, b) => b.start - a.start);
+      // Descending starts: one pass finds the leftmost start of a chain straddling c0. Units of the
+      // normalised view are never cut either: the next step must see each whole, as the whole input does.
+      const byStart: { start: number; end: number }[] = [...matches, ...units];
+      byStart.sort((a, b) => b.start - a.start);
       for (const m of byStart) if (m.start < cut && m.end > cut) cut = m.start;
       if (s.length - cut > this.holdBack) {
         cut = c0;
@@ -102,7 +109,7 @@ export class ByteStreamRedactor implements StreamRedactor {
     const spans = mergeSpans(emitted);
     this.tally.addSpans(spans);
     const text = render(s, spans, from, cut);
-    this.context = s.slice(Math.max(0, cut - this.engine.set.behind), cut);
+    this.context = s.slice(Math.max(0, cut - this.engine.behind), cut);
     this.pending = s.slice(cut);
     return text.length === 0 ? EMPTY : Buffer.from(text, 'latin1');
   }
