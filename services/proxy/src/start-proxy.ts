@@ -14,14 +14,15 @@ import { ownSecrets } from './approvals/own-secrets.js';
 import { policyVersion } from './approvals/policy-version.js';
 import { ACTION_CATALOGUE } from './adapters/catalogue.js';
 import { adapterFor } from './adapters/index.js';
-import { createAdapterServices } from './adapters/llm/services.js';
+import { busBrokeredSource, createAdapterServices } from './adapters/llm/services.js';
 import { kvMcpSessionStore } from './adapters/mcp/session-store.js';
 import type { LeasePort, PolicyPort } from './lib/ports.js';
 import { Authenticator } from './pipeline/authenticate.js';
 import { Forwarder } from './pipeline/forward.js';
 import { AuditRecorder } from './pipeline/record.js';
 import { RefusalLog } from './pipeline/refusals.js';
-import { leaseMaskers, type ProxyRuntime } from './pipeline/runtime.js';
+import { responseMaskers } from './pipeline/response-masker.js';
+import type { ProxyRuntime } from './pipeline/runtime.js';
 import { createProxyServer } from './server.js';
 import { createConsole } from './console/app.js';
 import { trailReader } from './console/trail.js';
@@ -71,9 +72,9 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
     log,
   );
   await recorder.start();
-  // Responses are masked for the leased credential only (exact value and its encodings): detectors would
-  // rewrite legitimate API payloads; detector-based masking happens on the audit path.
-  const base = createMasker({ detectors: [], entropy: false });
+  // Responses are masked per connection (maskResponses): detectors and every brokered secret by default for
+  // http, llm and mcp, the leased credential only for binary or content-addressed data (git, registry).
+  const brokered = busBrokeredSource(bus, config);
   const forwarder = new Forwarder();
   const observerName = config.gateway.name ?? hostname();
   const refusals = new RefusalLog(recorder, { ...config.gateway.audit.refusals, observerName }, log);
@@ -108,8 +109,8 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
     log,
     observerName,
     refusals,
-    maskerFor: leaseMaskers(base),
-    services: { ...createAdapterServices(bus, config), log, policy, mcpSessions: kvMcpSessionStore(bus) },
+    responseMasker: responseMaskers(config, brokered),
+    services: { ...createAdapterServices(bus, config, brokered), log, policy, mcpSessions: kvMcpSessionStore(bus) },
     approvals,
   };
   const consoleHandler = config.console

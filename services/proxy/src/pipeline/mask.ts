@@ -32,25 +32,52 @@ const DECODERS: Record<string, () => Transform> = {
 /** Codings the gateway can decode, offered upstream instead of whatever the client asked for. */
 export const DECODABLE_ENCODINGS = 'gzip, deflate, br';
 
-/**
- * Decoders for a response's Content-Encoding, outermost last in the header
- * so applied in reverse. Compressed bodies are decoded, masked and sent
- * uncompressed (Content-Encoding and Content-Length dropped): masking
- * compressed bytes would miss the secret, and passing them unmasked would
- * leak it. An encoding the gateway cannot decode (zstd, compress, …) is
- * refused (ERR_UPSTREAM_ENCODING) rather than passed through uninspected.
- */
-export function decodersFor(contentEncoding: string | string[] | undefined): Transform[] {
-  if (contentEncoding === undefined) return [];
-  const list = (Array.isArray(contentEncoding) ? contentEncoding.join(',') : contentEncoding)
+/** The codings of a Content-Encoding or Transfer-Encoding value, in the order they were applied (`identity` and `chunked` left out). */
+export function codingsOf(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value.join(',') : value)
     .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s.length > 0 && s !== 'identity');
-  return list.reverse().map((coding) => {
-    const make = DECODERS[coding];
-    if (!make) throw new ProxyError('ERR_UPSTREAM_ENCODING', `the upstream answered with Content-Encoding "${coding.slice(0, 40)}", which the gateway cannot inspect`);
-    return make();
-  });
+    .map((s) => s.trim().toLowerCase().replace(/;.*$/, '').trim())
+    .filter((s) => s.length > 0 && s !== 'identity' && s !== 'chunked');
+}
+
+/** How the body of a masked response is decoded, or the coding that stops the gateway from reading it. */
+export type BodyDecoding = { readonly decoders: Transform[] } | { readonly unknown: string; readonly header: 'content-encoding' | 'transfer-encoding' };
+
+/**
+ * Decoders for a response body, outermost first: transfer codings (undici
+ * removes `chunked` only, so `Transfer-Encoding: gzip, chunked` arrives
+ * still gzipped) are decoded like content codings, then the content codings
+ * (each list applied left to right, so undone right to left). A decoded body
+ * is masked and sent uncompressed (Content-Encoding and Content-Length
+ * dropped): masking compressed bytes would miss the secret, and passing them
+ * unmasked would leak it. The first coding the gateway cannot decode (zstd,
+ * compress, …) is returned instead, for the connection's `uninspectable`.
+ */
+export function decodingFor(headers: Record<string, string | string[] | undefined>): BodyDecoding {
+  const layers = [
+    { header: 'transfer-encoding' as const, codings: codingsOf(headers['transfer-encoding']).reverse() },
+    { header: 'content-encoding' as const, codings: codingsOf(headers['content-encoding']).reverse() },
+  ];
+  for (const { header, codings } of layers) {
+    const unknown = codings.find((c) => !DECODERS[c]);
+    if (unknown !== undefined) return { unknown, header };
+  }
+  return { decoders: layers.flatMap(({ codings }) => codings.map((c) => DECODERS[c]!())) };
+}
+
+/** The refusal for a coding the gateway cannot decode (the coding name is cut and made printable). */
+export function encodingRefusal(connection: string, d: { unknown: string; header: string }): ProxyError {
+  const name = d.header === 'transfer-encoding' ? 'Transfer-Encoding' : 'Content-Encoding';
+  return new ProxyError(
+    'ERR_UPSTREAM_ENCODING',
+    `connection "${connection}": the upstream answered with ${name} "${printable(d.unknown)}", which the gateway cannot inspect (uninspectable: refuse)`,
+  );
+}
+
+/** At most 40 printable ASCII characters of an upstream-supplied token, for messages and labels. */
+export function printable(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, '?').slice(0, 40);
 }
 
 /**

@@ -1,15 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import { type Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Finding } from '@agentgate/masking';
+import type { Finding, Masker } from '@agentgate/masking';
 import type { Dispatcher } from 'undici';
 import type { Classification, EarlyResponse, EffectObserver } from '../adapters/types.js';
 import { ProxyError, toProxyError } from '../errors.js';
 import { ByteCounter } from '../lib/body-limit.js';
 import { downstreamResponseHeaders } from '../lib/headers.js';
-import type { Lease } from '../lib/ports.js';
 import { upstreamError } from './forward.js';
-import { maskHeaders, mergeFindings } from './mask.js';
+import { codingsOf, maskHeaders, mergeFindings, printable } from './mask.js';
 import type { ResponseOutcome } from './respond-upstream.js';
 import type { ProxyRuntime } from './runtime.js';
 
@@ -32,17 +31,16 @@ export interface RelayOutcome extends ResponseOutcome {
  */
 export async function relayResponse(
   rt: ProxyRuntime,
-  x: { res: ServerResponse; upstream: Dispatcher.ResponseData; lease: Lease | undefined; early: EarlyResponse | undefined; classification: Classification; connection: string },
+  x: { res: ServerResponse; upstream: Dispatcher.ResponseData; masker: Masker | undefined; early: EarlyResponse | undefined; classification: Classification; connection: string },
 ): Promise<RelayOutcome> {
   const { res, upstream, early } = x;
   const sink = new ClientSink(res);
   const base = { bytesOut: 0, bytesUpstream: 0, masking: mergeFindings([]), observed: {} };
   let headers = downstreamResponseHeaders(upstream.headers);
-  const encoding = headers['content-encoding'];
+  // Transfer codings too: undici undoes only `chunked`, so `Transfer-Encoding: gzip` would arrive compressed.
+  const coding = [...codingsOf(upstream.headers['transfer-encoding']), ...codingsOf(upstream.headers['content-encoding'])][0];
   let refusal: ProxyError | undefined =
-    encoding !== undefined && String(encoding).toLowerCase() !== 'identity'
-      ? new ProxyError('ERR_UPSTREAM_ENCODING', `connection "${x.connection}": the upstream's answer is compressed (${String(encoding).slice(0, 40)})`)
-      : undefined;
+    coding !== undefined ? new ProxyError('ERR_UPSTREAM_ENCODING', `connection "${x.connection}": the upstream's answer is compressed (${printable(coding)})`) : undefined;
   if (early) refusal ??= early.upstream(upstream.statusCode, upstream.headers);
   if (refusal) {
     upstream.body.destroy();
@@ -56,8 +54,8 @@ export async function relayResponse(
   const outCount = new ByteCounter();
   const stages: Transform[] = [upstreamCount];
   let maskStage: (Transform & { findings(): Finding[] }) | undefined;
-  if (x.lease) {
-    const masker = rt.maskerFor(x.lease);
+  if (x.masker) {
+    const masker = x.masker;
     const masked = maskHeaders(masker, headers);
     headers = masked.headers;
     findings.push(masked.findings);

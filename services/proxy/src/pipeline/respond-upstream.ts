@@ -2,16 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ActionEventInput } from '@agentgate/events';
-import type { Finding } from '@agentgate/masking';
+import type { Finding, Masker } from '@agentgate/masking';
 import type { Dispatcher } from 'undici';
 import type { Adapter, AdapterRequest, Classification, ObservedFields, ResponseObserver } from '../adapters/types.js';
 import { ProxyError, toProxyError } from '../errors.js';
 import { ByteCounter } from '../lib/body-limit.js';
 import { downstreamResponseHeaders } from '../lib/headers.js';
-import type { Lease } from '../lib/ports.js';
 import { sendError } from '../lib/respond.js';
-import { IDLE_FLUSH_MS, IdleFlushMask } from './idle-flush-mask.js';
-import { DecodedLimit, decodersFor, isDecodeError, maskHeaders, mergeFindings } from './mask.js';
+import { bodyKindOf, mediaType } from './archive.js';
+import { codingsOf, DecodedLimit, isDecodeError, maskHeaders, mergeFindings } from './mask.js';
+import { type BodyPlan, planBody } from './response-plan.js';
+import { SseMasker } from './sse-mask.js';
+import { GzipVerifier } from './verify-gzip.js';
 import { upstreamError } from './forward.js';
 import type { ProxyRuntime } from './runtime.js';
 
@@ -26,145 +28,201 @@ export interface ResponseOutcome {
   error?: ProxyError;
   /** The status the client got when it differs from the upstream's (a refusal sent instead of the body). */
   clientStatus?: number;
+  /** Audit labels on how the body was inspected (`response_inspected: false` when passed unread, `error_code`…). */
+  labels?: Record<string, string | number | boolean>;
 }
 
 function bodyless(method: string, status: number): boolean {
   return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
 }
 
+type StreamArgs = {
+  req: IncomingMessage;
+  res: ServerResponse;
+  upstream: Dispatcher.ResponseData;
+  /** The connection's response masker (see response-masker.ts); undefined: nothing to mask. */
+  masker: Masker | undefined;
+  adapter: Adapter;
+  areq: AdapterRequest;
+  classification: Classification;
+  connection: string;
+  /** For the error body of a refusal sent from here ('-' when the caller does not pass it). */
+  requestId?: string;
+};
+
 /**
  * Streams the upstream response to the client: hop-by-hop headers dropped,
- * every header and body byte masked for the leased credential (decoded
- * first when compressed; the body of a classification marked `verbatimBody`,
- * a content-addressed registry blob, is passed as is), with backpressure end
- * to end (stream.pipeline).
- * Errors before the head is written are thrown (the caller answers with a
- * clean error); after that the client connection is cut, since a partial
- * body cannot be turned into an error response. A decoded body's head waits
- * for its first decoded chunk, so a corrupt or bomb-sized start is answered
- * here with a clean 502 (and reported in `error`) instead of a cut 200.
+ * every header and body byte masked with the connection's response masker
+ * (decoded first when a transfer or content coding compresses it; the body
+ * of a classification marked `verbatimBody`, a content-addressed registry
+ * blob, is passed as is), then given to the adapter's observer (its head
+ * hook, transform and findings), with
+ * backpressure end to end (stream.pipeline). A body the gateway cannot read
+ * (an unknown coding; on http and llm connections a compressed archive) is
+ * refused or passed unchanged per the connection's `uninspectable`, and a
+ * gzip file sent as data is checked and forwarded unchanged (see
+ * response-plan.ts). Errors before the head is written are thrown (the
+ * caller answers with a clean error); after that the client connection is
+ * cut, since a partial body cannot be turned into an error response. A
+ * decoded or checked body's head waits for its first byte, so a corrupt,
+ * bomb-sized or secret-holding start is answered here with a clean 502
+ * (and reported in `error`) instead of a cut 200.
  */
-export async function streamResponse(
-  rt: ProxyRuntime,
-  x: {
-    req: IncomingMessage;
-    res: ServerResponse;
-    upstream: Dispatcher.ResponseData;
-    lease: Lease | undefined;
-    adapter: Adapter;
-    areq: AdapterRequest;
-    classification: Classification;
-    connection: string;
-    /** For the error body of a refusal sent from here ('-' when the caller does not pass it). */
-    requestId?: string;
-  },
-): Promise<ResponseOutcome> {
-  const { res, upstream } = x;
-  let observer: ResponseObserver | undefined;
-  try {
-    observer = x.adapter.observeResponse?.(x.areq, x.classification, { status: upstream.statusCode, headers: downstreamResponseHeaders(upstream.headers) });
-  } catch (err) {
-    // The adapter refuses this response (e.g. a media type it cannot mask): nothing of it reaches the client.
-    upstream.body.destroy();
-    throw err;
-  }
-  const small = observer ? undefined : await smallResponse(rt, x);
+export async function streamResponse(rt: ProxyRuntime, x: StreamArgs): Promise<ResponseOutcome> {
+  const { res, upstream, masker } = x;
+  const noBody = bodyless(x.areq.method, upstream.statusCode);
+  const small = noBody ? undefined : await smallResponse(x);
   if (small) return small;
   const head = responseHead(x);
   let headers = head.headers;
-  // The observer may rewrite the body (masking): its length is no longer the upstream's.
-  if (observer) delete headers['content-length'];
-  const upstreamCount = new ByteCounter();
-  const outCount = new ByteCounter();
-  const stages: Transform[] = [upstreamCount];
   const findings: Finding[][] = [];
-  const noBody = bodyless(x.areq.method, upstream.statusCode);
-  let maskStage: (Transform & { findings(): Finding[] }) | undefined;
-  let decoding = false;
-  if (x.lease) {
-    const masker = rt.maskerFor(x.lease);
-    if (!noBody && !x.classification.verbatimBody) {
-      let decoders: Transform[];
-      try {
-        decoders = decodersFor(headers['content-encoding']);
-      } catch (err) {
-        upstream.body.destroy();
-        throw err;
-      }
-      // Masking changes the length; the body goes out chunked.
-      delete headers['content-length'];
-      // A watch or followed log must not sit in the redactor's hold-back while the upstream is quiet.
-      maskStage = x.classification.longRunning ? new IdleFlushMask(masker, IDLE_FLUSH_MS) : masker.transform();
-      if (decoders.length > 0) {
-        delete headers['content-encoding'];
-        decoding = true;
-        const limit = new DecodedLimit(rt.config.gateway.limits.maxDecodedBytes, x.connection, () => {
-          if (!res.headersSent) res.flushHeaders();
-        });
-        stages.push(...decoders, limit);
-      }
-      stages.push(maskStage);
-    }
+  if (masker) {
     const masked = maskHeaders(masker, headers);
     headers = masked.headers;
     findings.push(masked.findings);
   }
-  if (observer) stages.push(observer.transform);
-  if (observer?.head) {
+  const observer = x.adapter.observeResponse?.(x.areq, x.classification);
+  // The observer sees the head as it will go out (after the body plan dropped codings and length); it may refuse it.
+  const observe = async (h: Record<string, string | string[]>): Promise<Record<string, string | string[]>> => {
+    if (!observer?.head) return h;
     try {
-      headers = await observer.head(upstream.statusCode, headers);
+      return await observer.head(upstream.statusCode, h);
     } catch (err) {
       upstream.body.destroy();
       throw err;
     }
-  }
-  stages.push(outCount);
-
-  let error: ProxyError | undefined;
-  let clientStatus: number | undefined;
+  };
+  const done = (r: Sent, labels?: ResponseOutcome['labels']): ResponseOutcome => {
+    if (observer?.findings) findings.push(observer.findings());
+    return {
+      bytesOut: r.bytesOut,
+      bytesUpstream: r.bytesUpstream,
+      masking: mergeFindings(findings),
+      observed: { ...head.audit, ...r.observed },
+      ...(r.error && { error: r.error }),
+      ...(r.clientStatus !== undefined && { clientStatus: r.clientStatus }),
+      ...(labels && { labels }),
+    };
+  };
   if (noBody) {
-    res.writeHead(upstream.statusCode, headers);
+    res.writeHead(upstream.statusCode, await observe(headers));
     upstream.body.resume();
     res.end();
-  } else if (!decoding) {
-    res.writeHead(upstream.statusCode, headers);
+    return done({ bytesOut: 0, bytesUpstream: 0, observed: observer ? observer.finish() : {} });
+  }
+  // A content-addressed body (a registry blob) is verified by its digest downstream: never rewritten.
+  if (!masker || x.classification.verbatimBody) return done(await send(x, await observe(headers), [], 'now', observer));
+  let plan: BodyPlan;
+  try {
+    plan = await planBody(upstream.headers, upstream.body as Readable, x.areq.connection);
+  } catch (err) {
+    upstream.body.destroy();
+    throw upstreamError(x.connection, err);
+  }
+  const limit = rt.config.gateway.limits.maxDecodedBytes;
+  if (plan.how === 'uninspectable') {
+    if (x.areq.connection.uninspectable === 'refuse') {
+      upstream.body.destroy();
+      sendError(x.req, res, plan.error, { connection: x.connection, requestId: x.requestId ?? '-', adapter: x.adapter });
+      const refused = { bytesOut: 0, bytesUpstream: 0, observed: {}, error: plan.error, clientStatus: plan.error.status };
+      return done(refused, { response_inspected: false, response_uninspected: plan.reason, error_code: plan.error.code });
+    }
+    // Passed as it came (uninspectable: pass): codings kept, so the client can still read it; the trail says so.
+    const te = codingsOf(upstream.headers['transfer-encoding']);
+    if (te.length > 0) headers['transfer-encoding'] = [...te, 'chunked'].join(', ');
+    return done(await send(x, await observe(headers), [], 'now', observer), { response_inspected: false, response_uninspected: plan.reason });
+  }
+  if (plan.how === 'verify') {
+    const verifier = new GzipVerifier(masker, limit, x.connection);
+    if (plan.decoders.length > 0) stripEncoding(headers);
+    const r = await send(x, await observe(headers), [...plan.decoders, ...limitAfter(plan.decoders, limit, x.connection), verifier], 'first-byte', observer);
+    findings.push(verifier.findings());
+    return done(r, { response_verified: 'gzip', ...(r.error && { error_code: r.error.code }) });
+  }
+  // Masking changes the length; the body goes out chunked.
+  delete headers['content-length'];
+  if (plan.decoders.length > 0) delete headers['content-encoding'];
+  // Event streams are masked event by event, so a model's answer is not held back by the redactor's window.
+  const maskStage = mediaType(upstream.headers['content-type']) === 'text/event-stream' ? new SseMasker(masker) : masker.transform();
+  const decoded = plan.decoders.length > 0;
+  // A decoded body's head goes out once its first decoded chunk passed the size bound (masking may hold bytes back longer).
+  const flush = (): void => {
+    if (!res.headersSent) res.flushHeaders();
+  };
+  const out = await observe(headers);
+  const r = await send(x, out, [...plan.decoders, ...limitAfter(plan.decoders, limit, x.connection, flush), maskStage], decoded ? 'first-byte' : 'now', observer);
+  findings.push(maskStage.findings());
+  return done(r, r.error ? { error_code: r.error.code } : undefined);
+}
+
+/** Content-Encoding and Content-Length of a body sent decoded. */
+function stripEncoding(headers: Record<string, string | string[]>): void {
+  delete headers['content-encoding'];
+  delete headers['content-length'];
+}
+
+/** The decoded-size bound after decoders (none without them). */
+function limitAfter(decoders: Transform[], max: number, connection: string, onFirstChunk?: () => void): Transform[] {
+  return decoders.length > 0 ? [new DecodedLimit(max, connection, onFirstChunk)] : [];
+}
+
+interface Sent {
+  bytesOut: number;
+  bytesUpstream: number;
+  observed: ResponseOutcome['observed'];
+  error?: ProxyError;
+  clientStatus?: number;
+}
+
+/**
+ * Runs upstream body → `stages` → adapter observer (if any) → client. With `head:
+ * 'now'` the head is written first and a failure cuts the connection; with
+ * `'first-byte'` it goes out with the first byte the stages let through, so
+ * a failure before that is answered with a clean refusal instead.
+ */
+async function send(
+  x: StreamArgs,
+  headers: Record<string, string | string[]>,
+  stages: Transform[],
+  head: 'now' | 'first-byte',
+  observer: ResponseObserver | undefined,
+): Promise<Sent> {
+  const { res, upstream } = x;
+  const upstreamCount = new ByteCounter();
+  const outCount = new ByteCounter();
+  const all = [upstreamCount, ...stages, ...(observer ? [observer.transform] : []), outCount];
+  const result = (): Sent => ({ bytesOut: outCount.bytes, bytesUpstream: upstreamCount.bytes, observed: observer ? observer.finish() : {} });
+  if (head === 'now') {
+    res.writeHead(x.upstream.statusCode, headers);
     try {
-      await pipeline([upstream.body as Readable, ...stages, res]);
+      await pipeline([upstream.body as Readable, ...all, res]);
+      return result();
     } catch (err) {
-      error = toProxyError(upstreamError(x.connection, err));
       res.destroy();
       upstream.body.destroy();
-    }
-  } else {
-    // The head is set but not sent: it goes out with the first decoded chunk (DecodedLimit) or the end.
-    res.statusCode = upstream.statusCode;
-    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-    try {
-      await pipeline([upstream.body as Readable, ...stages, new ResponseSink(res)]);
-    } catch (err) {
-      error = isDecodeError(err)
-        ? new ProxyError('ERR_UPSTREAM_FAILED', `connection "${x.connection}": the upstream's compressed body is corrupt or truncated`, { cause: err })
-        : toProxyError(upstreamError(x.connection, err));
-      upstream.body.destroy();
-      if (res.headersSent || res.destroyed) res.destroy();
-      else {
-        // Nothing of this body reached the client: it gets a clean refusal instead of a cut-off 200.
-        for (const name of res.getHeaderNames()) res.removeHeader(name);
-        sendError(x.req, res, error, { connection: x.connection, requestId: x.requestId ?? '-', adapter: x.adapter });
-        clientStatus = error.status;
-      }
+      return { ...result(), error: toProxyError(upstreamError(x.connection, err)) };
     }
   }
-  if (maskStage) findings.push(maskStage.findings());
-  if (observer?.findings) findings.push(observer.findings());
-  return {
-    bytesOut: outCount.bytes,
-    bytesUpstream: upstreamCount.bytes,
-    masking: mergeFindings(findings),
-    observed: { ...head.audit, ...(observer ? observer.finish() : {}) },
-    ...(error && { error }),
-    ...(clientStatus !== undefined && { clientStatus }),
-  };
+  // The head is set but not sent: it goes out with the first byte the stages release, or the end.
+  res.statusCode = upstream.statusCode;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  try {
+    await pipeline([upstream.body as Readable, ...all, new ResponseSink(res)]);
+    return result();
+  } catch (err) {
+    const error = isDecodeError(err)
+      ? new ProxyError('ERR_UPSTREAM_FAILED', `connection "${x.connection}": the upstream's compressed body is corrupt or truncated`, { cause: err })
+      : toProxyError(upstreamError(x.connection, err));
+    upstream.body.destroy();
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return { ...result(), error };
+    }
+    // Nothing of this body reached the client: it gets a clean refusal instead of a cut-off 200.
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    sendError(x.req, res, error, { connection: x.connection, requestId: x.requestId ?? '-', adapter: x.adapter });
+    return { ...result(), error, clientStatus: error.status };
+  }
 }
 
 /**
@@ -197,19 +255,22 @@ export const SMALL_BODY_BYTES = 64 * 1024;
 /**
  * Fast path for the common small API answer: read the declared-length body
  * (bounded by SMALL_BODY_BYTES, so memory stays bounded), mask it in one
- * pass and send it with its new length. Same masking as the stream, without
- * the per-request cost of a stream pipeline. Returns undefined when the
- * response does not qualify (unknown or large length, encoded); the caller
- * streams it, and never asks for a response the adapter observes.
+ * pass with the same masker and send it with its new length: the same
+ * masking as the stream, without the per-request cost of a stream
+ * pipeline. Returns undefined when the response does not qualify (unknown
+ * or large length, a content or transfer coding, observed by the adapter,
+ * or a masked body that needs inspecting first: a gzip file, an archive,
+ * an untyped body); the caller streams it.
  */
-async function smallResponse(rt: ProxyRuntime, x: Parameters<typeof streamResponse>[1]): Promise<ResponseOutcome | undefined> {
-  const { res, upstream } = x;
-  if (bodyless(x.areq.method, upstream.statusCode)) return undefined;
+async function smallResponse(x: StreamArgs): Promise<ResponseOutcome | undefined> {
+  const { res, upstream, masker } = x;
+  if (x.adapter.observeResponse) return undefined;
   const h = upstream.headers;
   const cl = h['content-length'];
-  const enc = h['content-encoding'];
   if (typeof cl !== 'string' || !/^\d{1,6}$/.test(cl) || Number(cl) > SMALL_BODY_BYTES) return undefined;
-  if (enc !== undefined && String(enc).toLowerCase() !== 'identity') return undefined;
+  if (codingsOf(h['content-encoding']).length > 0 || codingsOf(h['transfer-encoding']).length > 0) return undefined;
+  const verbatim = x.classification.verbatimBody === true;
+  if (masker && !verbatim && bodyKindOf(h['content-type']).kind !== 'plain') return undefined;
   let body: Uint8Array;
   try {
     body = new Uint8Array(await upstream.body.arrayBuffer());
@@ -220,12 +281,11 @@ async function smallResponse(rt: ProxyRuntime, x: Parameters<typeof streamRespon
   let headers = head.headers;
   const findings: Finding[][] = [];
   let out = body;
-  if (x.lease) {
-    const masker = rt.maskerFor(x.lease);
+  if (masker) {
     const masked = maskHeaders(masker, headers);
     headers = masked.headers;
     findings.push(masked.findings);
-    if (!x.classification.verbatimBody) {
+    if (!verbatim) {
       const b = masker.maskBytes(body);
       out = b.bytes;
       findings.push(b.findings);
@@ -243,7 +303,7 @@ async function smallResponse(rt: ProxyRuntime, x: Parameters<typeof streamRespon
  * adapter refusal drops the upstream body and is thrown before anything
  * was written, so the client gets a clean error.
  */
-function responseHead(x: Parameters<typeof streamResponse>[1]): { headers: Record<string, string | string[]>; audit?: Pick<ActionEventInput, 'registry'> } {
+function responseHead(x: StreamArgs): { headers: Record<string, string | string[]>; audit?: Pick<ActionEventInput, 'registry'> } {
   const headers = downstreamResponseHeaders(x.upstream.headers);
   if (!x.adapter.responseHead) return { headers };
   try {

@@ -156,6 +156,8 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     const lease = await leaseFor(rt.leases, connection);
     // A request whose client has gone is never forwarded: nobody would see the answer, and a push would land unseen.
     if (owner.gone.aborted) return abandoned(rt, facts, started);
+    // Fail closed before anything goes upstream: a response that cannot be masked as configured is not fetched.
+    const masker = await rt.responseMasker(connection, lease);
     // No record, no action: the intent must be stored before a byte goes upstream.
     const intentFacts = facts;
     await rt.recorder.recordIntent(actionEvent(facts, 'requested'), () =>
@@ -166,7 +168,7 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
 
     const headers = upstreamRequestHeaders(req.headers, connection.requests.forwardHeaders);
     adapter.upstreamHeaders?.(areq, classification, headers);
-    restrictAcceptEncoding(headers, lease !== undefined);
+    restrictAcceptEncoding(headers, masker !== undefined);
     const fwdBody = released ? released.body : classification.body !== undefined ? classification.body : contentLength === 0 || !hasBody(req) ? null : body;
     const fwdLength = released ? released.length : classification.body !== undefined ? classification.bodyLength : contentLength;
     if (fwdLength !== undefined && fwdBody !== null) headers['content-length'] = String(fwdLength);
@@ -196,9 +198,9 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     classification.keepAlive?.stop();
     const relayed =
       early || classification.effect
-        ? await relayResponse(rt, { res, upstream, lease: lease as Lease | undefined, early, classification, connection: connection.name })
+        ? await relayResponse(rt, { res, upstream, masker, early, classification, connection: connection.name })
         : undefined;
-    const outcome = relayed ?? (await streamResponse(rt, { req, res, upstream, lease: lease as Lease | undefined, adapter, areq, classification, connection: connection.name, requestId }));
+    const outcome = relayed ?? (await streamResponse(rt, { req, res, upstream, masker, adapter, areq, classification, connection: connection.name, requestId }));
     const durationNs = Number(process.hrtime.bigint() - started);
     const failed = outcome.error !== undefined || upstream.statusCode >= 500 || relayed?.effect?.outcome === 'failure';
     const reason = outcome.error?.message ?? relayed?.effect?.reason;
@@ -219,17 +221,18 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
           upstream_status: upstream.statusCode,
           ...relayed?.effect?.labels,
           ...(relayed?.clientGone && { client_gone: true }),
+          ...outcome.labels,
         },
         ...outcome.observed,
       }),
     );
-    if (outcome.masking.count > 0) log().warn({ masked: outcome.masking.count, connection: connection.name }, 'credential echoed by upstream was masked');
+    if (outcome.masking.count > 0) log().warn({ masked: outcome.masking.count, connection: connection.name }, 'secrets in the upstream response were masked');
   } catch (raw) {
     const err = toProxyError(raw);
     if (err.code === 'ERR_INTERNAL') log().error({ err: raw }, 'internal error');
     else log().info({ code: err.code, status: err.status, cause: causeCode(err.cause) }, 'request refused');
     // Nothing half-recorded: once `requested` is on the record, every failure after it is recorded too.
-    if (facts && (requested || err.code === 'ERR_UPSTREAM_UNREACHABLE' || err.code === 'ERR_UPSTREAM_TIMEOUT' || err.code === 'ERR_CREDENTIAL_UNAVAILABLE')) {
+    if (facts && (requested || err.code === 'ERR_UPSTREAM_UNREACHABLE' || err.code === 'ERR_UPSTREAM_TIMEOUT' || err.code === 'ERR_CREDENTIAL_UNAVAILABLE' || err.code === 'ERR_MASKLIST_UNAVAILABLE')) {
       rt.recorder.recordLater(actionEvent(facts, 'failed', { reason: err.message, durationNs: Number(process.hrtime.bigint() - started) }));
     }
     // Refused before anyone was authenticated: no action event can name a principal, so it is counted as a refusal (aggregated).

@@ -23,8 +23,12 @@ export interface ProxyRuntime {
   readonly services?: AdapterServices;
   /** Counts refusals before authentication into aggregated `refused` events (absent: not recorded). */
   readonly refusals?: RefusalLog;
-  /** A masker for this lease's value (cached per lease). */
-  maskerFor(lease: Lease): Masker;
+  /**
+   * The masker for a connection's responses, by its `maskResponses` (see
+   * response-masker.ts); undefined when there is nothing to mask. Throws
+   * ERR_MASKLIST_UNAVAILABLE when the brokered secrets it needs cannot be had.
+   */
+  responseMasker(connection: Connection, lease: Lease | undefined): Promise<Masker | undefined>;
 }
 
 /** Masker cache: compiling a secret's variants once per lease, not per request. */

@@ -88,12 +88,12 @@ async function catalog(rt: ProxyRuntime, req: IncomingMessage, principal: Princi
     }
     allowed++;
     const lease = await leaseFor(rt.leases, connection);
+    // The names are masked like any upstream answer (the connection's maskResponses); fail closed before going upstream.
+    const masker = await rt.responseMasker(connection, lease);
     const started = process.hrtime.bigint();
     await rt.recorder.recordIntent(actionEvent(facts, 'requested'), () => actionEvent(facts, 'failed', { outcome: 'failure', reason: INTENT_UNACKED }));
     try {
       const names = await upstreamCatalog(connection, lease);
-      // The names went through no response masking: mask them for the credential like any upstream answer.
-      const masker = lease ? rt.maskerFor(lease) : undefined;
       for (const n of names) out.push(`${connection.name}/${masker ? masker.maskText(n).text : n}`);
       rt.recorder.recordLater(
         actionEvent(facts, 'completed', { durationNs: Number(process.hrtime.bigint() - started), http: { response: { status_code: 200 } }, labels: { repositories: names.length } }),

@@ -1,0 +1,86 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import type { Finding, Masker, StreamRedactor } from '@agentgate/masking';
+
+/** Terminators of a server-sent event: a blank line, in any of the three line endings. */
+const TERMINATORS = ['\n\n', '\r\r', '\r\n\r\n'].map((t) => Buffer.from(t));
+
+/** End of the last complete event in `buf` (0 when there is none). */
+function lastEventEnd(buf: Buffer): number {
+  let end = 0;
+  for (const t of TERMINATORS) {
+    const at = buf.lastIndexOf(t);
+    if (at >= 0) end = Math.max(end, at + t.length);
+  }
+  return end;
+}
+
+/**
+ * Masks a `text/event-stream` body one complete event at a time, so each
+ * event reaches the client as soon as it is whole. The byte redactor would
+ * hold back up to `maxHoldBack` bytes (12 KiB with every detector), which
+ * stalls a model's answer of a few hundred short events. Nothing is lost:
+ * a blank line ends an event, and no secret's form holds one (in SSE a
+ * value that spans lines is JSON-escaped), so every match lies inside one
+ * event. An event larger than `maxEvent` switches the rest of the body to
+ * the byte redactor (still masked, only later).
+ */
+export class SseMasker extends Transform {
+  readonly #masker: Masker;
+  readonly #maxEvent: number;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #fallback: StreamRedactor | undefined;
+  readonly #findings: Finding[] = [];
+
+  constructor(masker: Masker, maxEvent = Math.max(64 * 1024, 8 * masker.maxHoldBack)) {
+    super();
+    this.#masker = masker;
+    this.#maxEvent = maxEvent;
+  }
+
+  /** What was masked (all events, and the fallback's findings). */
+  findings(): Finding[] {
+    return [...this.#findings, ...(this.#fallback?.findings() ?? [])];
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.#fallback) {
+      this.#emit(this.#fallback.push(chunk));
+      cb();
+      return;
+    }
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    const buf = this.#pending.length === 1 ? chunk : Buffer.concat(this.#pending);
+    const end = lastEventEnd(buf);
+    const rest = buf.subarray(end);
+    if (end > 0) this.#maskWhole(buf.subarray(0, end));
+    if (rest.length > this.#maxEvent) {
+      // An event this long is not a model's delta: stream the rest through the byte redactor (bounded memory).
+      this.#fallback = this.#masker.stream();
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      this.#emit(this.#fallback.push(rest));
+    } else {
+      this.#pending = rest.length > 0 ? [Buffer.from(rest)] : [];
+      this.#pendingBytes = rest.length;
+    }
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.#fallback) this.#emit(this.#fallback.end());
+    else if (this.#pendingBytes > 0) this.#maskWhole(Buffer.concat(this.#pending));
+    cb();
+  }
+
+  #maskWhole(events: Buffer): void {
+    const r = this.#masker.maskBytes(events);
+    this.#findings.push(...r.findings);
+    this.#emit(r.bytes);
+  }
+
+  #emit(bytes: Uint8Array): void {
+    if (bytes.length > 0) this.push(bytes);
+  }
+}
