@@ -8,12 +8,16 @@ import { type GramFilter, gramsOf, MAX_UNIT, NORMALISE_BEHIND, originalExtent } 
 export const MIN_SECRET_LENGTH = 6;
 const REF_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
 
+/** Grams of a set of forms, for the normalised view's unit check (see normalise.ts). */
+export interface Grams {
+  /** Gram length (half the shortest form, at most 4). */
+  readonly g: number;
+  readonly text: GramFilter;
+  readonly bytes: GramFilter;
+}
+
 /** One compiled set of variants, for JS strings and for latin1-viewed bytes. */
 export interface VariantMatcher {
-  /** Gram length of `gramsText`/`gramsBytes` (half the shortest variant, at most 4). */
-  readonly gram: number;
-  readonly gramsText: GramFilter;
-  readonly gramsBytes: GramFilter;
   /** Matches variants in JS strings (UTF-16). */
   readonly text: LiteralSet | undefined;
   /** Matches variants in latin1-decoded bytes (UTF-8 of each variant). */
@@ -24,8 +28,8 @@ export interface VariantMatcher {
 
 /** Compiled exact matcher over all variants of all brokered secrets. */
 export interface ExactSet extends VariantMatcher {
-  /** The forms matched on the normalised view (see normalise.ts); undefined without secrets. */
-  readonly normalised: VariantMatcher | undefined;
+  /** The forms matched on the normalised view (see normalise.ts), with their grams; undefined without secrets. */
+  readonly normalised: (VariantMatcher & { readonly grams: Grams }) | undefined;
   /** Longest original reach of a normalised-view match: the radius of the view built around a unit. */
   readonly normalisedReach: number;
   /**
@@ -38,12 +42,16 @@ export interface ExactSet extends VariantMatcher {
   readonly refs: readonly string[];
 }
 
+/** Grams of a set of forms, for the normalised view's unit check (see normalise.ts). */
+export interface Grams {
+  /** Gram length (half the shortest form, at most 4). */
+  readonly g: number;
+  readonly text: GramFilter;
+  readonly bytes: GramFilter;
+}
+
 /** One compiled set of variants, for JS strings and for latin1-viewed bytes. */
 export interface VariantMatcher {
-  /** Gram length of `gramsText`/`gramsBytes` (half the shortest variant, at most 4). */
-  readonly gram: number;
-  readonly gramsText: GramFilter;
-  readonly gramsBytes: GramFilter;
   /** Matches variants in JS strings (UTF-16). */
   readonly text: LiteralSet | undefined;
   /** Matches variants in latin1-decoded bytes (UTF-8 of each variant). */
@@ -54,8 +62,8 @@ export interface VariantMatcher {
 
 /** Compiled exact matcher over all variants of all brokered secrets. */
 export interface ExactSet extends VariantMatcher {
-  /** The forms matched on the normalised view (see normalise.ts); undefined without secrets. */
-  readonly normalised: VariantMatcher | undefined;
+  /** The forms matched on the normalised view (see normalise.ts), with their grams; undefined without secrets. */
+  readonly normalised: (VariantMatcher & { readonly grams: Grams }) | undefined;
   /** Longest original reach of a normalised-view match: the radius of the view built around a unit. */
   readonly normalisedReach: number;
   /**
@@ -102,12 +110,7 @@ function matcher(perSecret: readonly { ref: string; variants: readonly string[] 
     window = Math.max(window, latin1.length);
     lengths.push(latin1.length);
   }
-  const shortest = Math.min(...lengths, ...[...refText.keys()].map((v) => v.length));
-  const gram = Math.max(1, Math.min(4, Math.floor(shortest / 2)));
   return {
-    gram,
-    gramsText: gramsOf(refText.keys(), gram),
-    gramsBytes: gramsOf(refBytes.keys(), gram),
     text: refText.size > 0 ? new LiteralSet(refText.keys()) : undefined,
     bytes: refBytes.size > 0 ? new LiteralSet(refBytes.keys()) : undefined,
     refText,
@@ -115,6 +118,12 @@ function matcher(perSecret: readonly { ref: string; variants: readonly string[] 
     window,
     lengths,
   };
+}
+
+function withGrams<M extends VariantMatcher>(m: M): M & { grams: Grams } {
+  const shortest = Math.min(...[...m.refText.keys()].map((v) => v.length), ...[...m.refBytes.keys()].map((v) => v.length));
+  const g = Math.max(1, Math.min(4, Math.floor(shortest / 2)));
+  return { ...m, grams: { g, text: gramsOf(m.refText.keys(), g), bytes: gramsOf(m.refBytes.keys(), g) } };
 }
 
 /** Validates the secrets and compiles their variants. Throws ERR_MASKING_CONFIG naming the ref, never the value. */
@@ -138,14 +147,11 @@ export function compileSecrets(secrets: readonly SecretInput[]): ExactSet {
     norm.push({ ref: s.ref, variants: forms.normalisable });
   });
   const plain = matcher(all);
-  const normalised = secrets.length > 0 ? matcher(norm) : undefined;
+  const normalised = secrets.length > 0 ? withGrams(matcher(norm)) : undefined;
   const normalisedReach = normalised ? Math.max(...normalised.lengths.map(originalExtent)) : 0;
   // At least one unit and its lookahead must fit in the window, or a stream could cut inside one undecided.
   const window = secrets.length > 0 ? Math.max(plain.window, normalisedReach, MAX_UNIT + 1) : 0;
   return {
-    gram: plain.gram,
-    gramsText: plain.gramsText,
-    gramsBytes: plain.gramsBytes,
     text: plain.text,
     bytes: plain.bytes,
     refText: plain.refText,

@@ -104,16 +104,16 @@ export function findMatches(engine: Engine, s: string, from: number, mode: 'text
  * that uses no unit is found on the text itself, so it is skipped here like
  * a validator rejection: the scan resumes one position later).
  */
-function findNormalised(engine: Engine, nm: VariantMatcher, s: string, from: number, mode: 'text' | 'bytes', out: Match[], sink?: Unit[]): void {
+function findNormalised(engine: Engine, nm: NonNullable<ExactSet['normalised']>, s: string, from: number, mode: 'text' | 'bytes', out: Match[], sink?: Unit[]): void {
   const lits = mode === 'text' ? nm.text : nm.bytes;
   if (!lits) return;
   const units = findUnits(s, from, s.length, mode);
   if (units.length === 0) return;
   if (sink) for (const u of units) sink.push(u);
   const refs = mode === 'text' ? nm.refText : nm.refBytes;
-  const grams = mode === 'text' ? nm.gramsText : nm.gramsBytes;
+  const grams = mode === 'text' ? nm.grams.text : nm.grams.bytes;
   // Only units some form could run through need a region (most line breaks in ordinary text do not).
-  const used = units.filter((u) => unitMayMatch(s, u, grams, nm.gram));
+  const used = units.filter((u) => unitMayMatch(s, u, grams, nm.grams.g));
   const reach = engine.exact.normalisedReach;
   for (let i = 0, k = 0; i < used.length; ) {
     // A match using unit u lies within reach of it: regions around units, merged when they overlap.

@@ -31,16 +31,19 @@ export interface ProxyRuntime {
   responseMasker(connection: Connection, lease: Lease | undefined): Promise<Masker | undefined>;
 }
 
-/** Masker cache: compiling a secret's variants once per lease, not per request. */
+/** Masker cache: compiling a secret's variants once per credential value, not per request. */
 export function leaseMaskers(base: Masker): (lease: Lease) => Masker {
   const cache = new WeakMap<object, Masker>();
-  let last: { ref: string; value: string; masker: Masker } | undefined;
+  // Lease clients may hand out a fresh object per call: reuse by ref when the value is the same.
+  const byRef = new Map<string, { value: string; masker: Masker }>();
   return (lease) => {
     const hit = cache.get(lease);
     if (hit) return hit;
-    // Lease clients may hand out a fresh object per call: reuse when the value is the same.
-    const masker = last && last.ref === lease.ref && last.value === lease.value ? last.masker : base.withSecrets([{ ref: lease.ref, value: lease.value }]);
-    last = { ref: lease.ref, value: lease.value, masker };
+    const known = byRef.get(lease.ref);
+    const masker = known && known.value === lease.value ? known.masker : base.withSecrets([{ ref: lease.ref, value: lease.value }]);
+    // Bounded: one entry per credential ref (a rotated value replaces the old one).
+    if (!known && byRef.size >= 1024) byRef.clear();
+    byRef.set(lease.ref, { value: lease.value, masker });
     cache.set(lease, masker);
     return masker;
   };
