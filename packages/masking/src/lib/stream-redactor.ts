@@ -91,9 +91,14 @@ export class ByteStreamRedactor implements StreamRedactor {
       cut = c0;
       // Descending starts: one pass finds the leftmost start of a chain straddling c0. Units of the
       // normalised view are never cut either: the next step must see each whole, as the whole input does.
-      const byStart: { start: number; end: number }[] = [...matches, ...units];
-      byStart.sort((a, b) => b.start - a.start);
-      for (const m of byStart) if (m.start < cut && m.end > cut) cut = m.start;
+      const byStart = [...matches].sort((a, b) => b.start - a.start);
+      for (;;) {
+        const before = cut;
+        for (const m of byStart) if (m.start < cut && m.end > cut) cut = m.start;
+        const u = unitAcross(units, cut);
+        if (u) cut = u.start;
+        if (cut === before) break;
+      }
       if (s.length - cut > this.holdBack) {
         cut = c0;
         next = forcedCarry(matches, c0);
@@ -113,6 +118,20 @@ export class ByteStreamRedactor implements StreamRedactor {
     this.pending = s.slice(cut);
     return text.length === 0 ? EMPTY : Buffer.from(text, 'latin1');
   }
+}
+
+/** The unit (units are sorted and disjoint) with start < c < end, if any. */
+function unitAcross(units: readonly Unit[], c: number): Unit | undefined {
+  let lo = 0;
+  let hi = units.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const u = units[mid]!;
+    if (u.end <= c) lo = mid + 1;
+    else if (u.start >= c) hi = mid - 1;
+    else return u;
+  }
+  return undefined;
 }
 
 interface Carry {
