@@ -1,8 +1,7 @@
 import type { Config } from '@agentgate/config';
 import { createMasker, type Masker, type SecretInput } from '@agentgate/masking';
 import type { Connection } from '../adapters/types.js';
-import type { BrokeredSource } from '../adapters/llm/services.js';
-import { detectorMasker } from '../adapters/llm/services.js';
+import { type BrokeredSource, detectorMasker } from '../lib/brokered-secrets.js';
 import { ProxyError } from '../errors.js';
 import type { Lease } from '../lib/ports.js';
 import { leaseMaskers } from './runtime.js';
