@@ -71,6 +71,8 @@ connections:
     type: http
     upstream: ${upstream}
     credential: { ref: api-token, inject: bearer }
+    # These tests time slow text streams; masking with every detector would hold up to 12 KiB back (README "What is masked").
+    maskResponses: credential
 secrets:
   - { ref: api-token, source: env, env: HARDENING_API_TOKEN }
 policy:

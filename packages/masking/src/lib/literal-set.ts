@@ -36,11 +36,15 @@ export class LiteralSet {
   private readonly k: number;
   readonly maxLength: number;
 
+  /** The literals' distinct first K characters, for partial matches shorter than K. */
+  private readonly heads: string[];
+
   /** `literals` must be non-empty, each at least 2 characters. */
   constructor(literals: Iterable<string>) {
     const list = [...new Set(literals)];
     const k = Math.min(8, ...list.map((l) => l.length));
     this.k = k;
+    this.heads = [...new Set(list.map((l) => l.slice(0, k)))];
     this.maxLength = Math.max(...list.map((l) => l.length));
     this.shift.fill(k - 1);
     for (const lit of list) {
@@ -87,5 +91,21 @@ export class LiteralSet {
       }
       i++;
     }
+  }
+
+  /**
+   * The first position i in [from, to) where some literal longer than
+   * to − i starts with s[i, to): a match that more text could still
+   * complete. `to` when there is none.
+   */
+  partialFrom(s: string, from: number, to: number): number {
+    for (let i = Math.max(from, to - this.maxLength + 1); i < to; i++) {
+      const avail = to - i;
+      if (avail >= this.k) {
+        const bucket = this.byPrefix.get(hashAt(s, i, this.k));
+        if (bucket?.some((l) => l.length > avail && s.startsWith(l.slice(0, avail), i))) return i;
+      } else if (this.heads.some((h) => s.startsWith(h.slice(0, avail), i))) return i;
+    }
+    return to;
   }
 }

@@ -1,7 +1,7 @@
 import type { DetectorSet } from './compile-detectors.js';
 import type { ExactSet, VariantMatcher } from './exact-set.js';
 import type { LiteralSet } from './literal-set.js';
-import { buildRegion, findUnits, toOriginal, type Unit, unitMayMatch, type ViewRegion } from './normalise.js';
+import { buildRegion, findUnits, MAX_UNIT, toOriginal, type Unit, unitMayMatch, type ViewRegion } from './normalise.js';
 
 /** Everything a scan needs: detectors (shared) and the current secrets. */
 export interface Engine {
@@ -142,6 +142,32 @@ function scanRegion(r: ViewRegion, lits: LiteralSet, refs: ReadonlyMap<string, s
     out.push({ start, end, ms: start, me: end, priority: EXACT_PRIORITY, order: -1, type: 'secret', ref: refs.get(lit) });
     return true;
   });
+}
+
+/**
+ * For an engine without detectors: the first position at or after `from`
+ * where an exact form (plain, or on the normalised view) could start and
+ * run past the end of `s`, so that more bytes could still complete it; the
+ * bytes before it are decided whatever comes next. `units` are the
+ * normalised view's units of s[from, end) (from findMatches). The last
+ * MAX_UNIT + 1 bytes count as undecided when there are secrets: they may
+ * belong to an escape or a line break that is not complete yet.
+ */
+export function undecidedFrom(engine: Engine, s: string, from: number, units: readonly Unit[]): number {
+  let cut = engine.exact.bytes ? engine.exact.bytes.partialFrom(s, from, s.length) : s.length;
+  const nm = engine.exact.normalised;
+  if (!nm?.bytes) return cut;
+  const z = Math.max(from, s.length - (MAX_UNIT + 1));
+  cut = Math.min(cut, z);
+  // A view match starting before a cannot reach z (the reach bounds its original extent).
+  let a = Math.max(from, z - engine.exact.normalisedReach);
+  const across = (c: number): Unit | undefined => units.find((u) => u.start < c && u.end > c);
+  a = across(a)?.start ?? a;
+  const b = across(z)?.start ?? z;
+  if (b <= a) return cut;
+  const region = buildRegion(s, a, b, units.filter((u) => u.start >= a && u.end <= b));
+  const p = nm.bytes.partialFrom(region.text, 0, region.text.length);
+  return p < region.text.length ? Math.min(cut, toOriginal(region, p, p + 1)[0]) : cut;
 }
 
 function labelOf(m: Match): string {

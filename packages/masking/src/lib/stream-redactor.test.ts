@@ -20,6 +20,9 @@ const small = createMasker({
   detectors: ['github-token', 'aws-access-key-id', 'generic-secret', 'url-credentials', 'slack-token', 'bearer-token'],
 });
 
+// Exact forms only (as the proxy masks git and credential-only connections): the cut follows partial matches.
+const exactOnly = createMasker({ secrets, detectors: [], entropy: false });
+
 const positives = Object.values(FIXTURES).flatMap((f) => f.positive.map((p) => p.text));
 const nearMisses = Object.values(FIXTURES).flatMap((f) => f.negative);
 const fragments = [
@@ -88,6 +91,7 @@ describe('stream redactor', () => {
   for (const [name, m] of [
     ['full catalog', full],
     ['small window', small],
+    ['exact forms only', exactOnly],
   ] as const) {
     test(`stream redactor - any chunking equals masking the whole input (${name})`, () => {
       fc.assert(
@@ -169,6 +173,20 @@ describe('stream redactor', () => {
     outs.push(r.end());
     const out = Buffer.concat(outs).toString();
     assert.doesNotMatch(out.replace(/\[REDACTED:[a-z]+\]/g, ''), /[0-9]/);
+  });
+
+  test('stream redactor - without detectors only a possible partial match is held back, not the window', () => {
+    const r = exactOnly.stream();
+    // Plain text goes out at once, but for the last bytes (an escape or a line break may still be completing).
+    const first = Buffer.from(r.push(Buffer.from(`piece 000 ${'x'.repeat(60)}\n`))).toString();
+    assert.ok(first.length >= 40, `only ${first.length} bytes out of 71`);
+    // The start of a secret is held until it is decided, then masked whole.
+    const cut = Math.floor(secretA.length / 2);
+    const held = Buffer.from(r.push(Buffer.from(`piece 001 ${secretA.slice(0, cut)}`))).toString();
+    assert.ok(!held.includes(secretA.slice(0, 8)), 'the start of the secret went out before it was decided');
+    const rest = Buffer.from(r.push(Buffer.from(`${secretA.slice(cut)} done\n`))).toString() + Buffer.from(r.end()).toString();
+    assert.equal(first + held + rest, `piece 000 ${'x'.repeat(60)}\npiece 001 [REDACTED:secret:conn/a] done\n`);
+    assert.ok(exactOnly.maxHoldBack > 100, 'the bound itself is unchanged');
   });
 
   test('stream redactor - push after end fails with ERR_MASKING_STREAM_ENDED', () => {

@@ -2,7 +2,7 @@ import { MaskingError } from '../errors.js';
 import type { Finding, StreamRedactor } from '../types.js';
 import { FindingTally } from './findings.js';
 import type { Unit } from './normalise.js';
-import { type Engine, findMatches, type Match, mergeSpans, render } from './scanner.js';
+import { type Engine, findMatches, type Match, mergeSpans, render, undecidedFrom } from './scanner.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -29,6 +29,11 @@ export function maxHoldBackOf(engine: Engine): number {
  * the emitted bytes [0, c) are rendered from exactly the matches the
  * whole-input scan finds there.
  *
+ * Without detectors, c0 is instead the first position where an exact form
+ * could start and run past the data (undecidedFrom): every match starting
+ * before it is decided just the same, so the argument holds, and a slow
+ * stream is not held back by the window.
+ *
  * Hold-back bound: work is done once at least 2W bytes are pending
  * (amortising re-scans of the held bytes), and after each step at most 2W
  * bytes stay held. If a chain of overlapping matches would hold more, the
@@ -46,17 +51,20 @@ export class ByteStreamRedactor implements StreamRedactor {
   private readonly tally = new FindingTally();
   private readonly window: number;
   private readonly holdBack: number;
+  private readonly exactOnly: boolean;
 
   constructor(private readonly engine: Engine) {
     this.window = Math.max(1, engine.window);
     this.holdBack = maxHoldBackOf(engine);
+    this.exactOnly = engine.set.detectors.length === 0;
   }
 
   push(chunk: Uint8Array): Uint8Array {
     if (this.ended) throw new MaskingError('ERR_MASKING_STREAM_ENDED', 'stream redactor already ended');
     if (chunk.length === 0) return EMPTY;
     this.pending += Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
-    if (this.pending.length < this.holdBack) return EMPTY;
+    // Exact forms only: each step leaves just an undecided tail, so stepping on every chunk costs no rescans.
+    if (!this.exactOnly && this.pending.length < this.holdBack) return EMPTY;
     return this.step(false);
   }
 
@@ -87,7 +95,9 @@ export class ByteStreamRedactor implements StreamRedactor {
     let cut = s.length;
     let next: Carry | undefined;
     if (!final) {
-      const c0 = s.length - this.window;
+      // Without detectors the cut is where an exact form could still be in progress (usually the end):
+      // a slow stream is not held back by the window.
+      const c0 = this.exactOnly ? undecidedFrom(this.engine, s, from, units) : s.length - this.window;
       cut = c0;
       // Descending starts: one pass finds the leftmost start of a chain straddling c0. Units of the
       // normalised view are never cut either: the next step must see each whole, as the whole input does.

@@ -12,7 +12,7 @@ import { sendError } from '../lib/respond.js';
 import { bodyKindOf, mediaType } from './archive.js';
 import { codingsOf, DecodedLimit, isDecodeError, maskHeaders, mergeFindings } from './mask.js';
 import { type BodyPlan, planBody } from './response-plan.js';
-import { SseMasker } from './sse-mask.js';
+import { recordTerminators, SseMasker } from './sse-mask.js';
 import { GzipVerifier } from './verify-gzip.js';
 import { upstreamError } from './forward.js';
 import type { ProxyRuntime } from './runtime.js';
@@ -142,8 +142,9 @@ export async function streamResponse(rt: ProxyRuntime, x: StreamArgs): Promise<R
   // Masking changes the length; the body goes out chunked.
   delete headers['content-length'];
   if (plan.decoders.length > 0) delete headers['content-encoding'];
-  // Event streams are masked event by event, so a model's answer is not held back by the redactor's window.
-  const maskStage = mediaType(upstream.headers['content-type']) === 'text/event-stream' ? new SseMasker(masker) : masker.transform();
+  // Event streams and JSON lines are masked record by record, so a model's answer is not held back by the redactor's window.
+  const terminators = recordTerminators(mediaType(upstream.headers['content-type']));
+  const maskStage = terminators ? new SseMasker(masker, { terminators }) : masker.transform();
   const decoded = plan.decoders.length > 0;
   // A decoded body's head goes out once its first decoded chunk passed the size bound (masking may hold bytes back longer).
   const flush = (): void => {

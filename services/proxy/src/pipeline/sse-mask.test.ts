@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { createMasker } from '@agentgate/masking';
-import { SseMasker } from './sse-mask.js';
+import { recordTerminators, SseMasker } from './sse-mask.js';
 
 const secret = 'sse-secret-value-123456';
 const masker = createMasker({ secrets: [{ ref: 'conn/x', value: secret }] });
@@ -49,7 +49,22 @@ test('sse mask - a complete event goes out at once, not after the redactor windo
 
 test('sse mask - an event larger than the bound falls back to the byte redactor and is still masked', async () => {
   const huge = `data: ${'x'.repeat(5000)} ${secret} ${'y'.repeat(5000)}`;
-  const { out } = await run([Buffer.from(huge.slice(0, 4000)), Buffer.from(huge.slice(4000)), Buffer.from('\n\ndata: after\n\n')], new SseMasker(masker, 1024));
+  const { out } = await run([Buffer.from(huge.slice(0, 4000)), Buffer.from(huge.slice(4000)), Buffer.from('\n\ndata: after\n\n')], new SseMasker(masker, { maxEvent: 1024 }));
   assert.ok(!out.includes(secret));
   assert.ok(out.endsWith('data: after\n\n'));
+});
+
+test('sse mask - newline-delimited JSON is masked line by line, each line out as soon as it is whole', async () => {
+  const terminators = recordTerminators('application/x-ndjson');
+  assert.ok(terminators);
+  assert.equal(recordTerminators('text/plain'), undefined);
+  const m = new SseMasker(masker, { terminators });
+  const got: string[] = [];
+  m.on('data', (c: Buffer) => got.push(c.toString()));
+  m.write(Buffer.from(`{"status":"pulling"}\n{"t":"${secret}"}\n{"par`));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(got, ['{"status":"pulling"}\n{"t":"[REDACTED:secret:conn/x]"}\n']);
+  m.end(Buffer.from('tial":1}\n'));
+  await new Promise((r) => m.once('end', r));
+  assert.equal(got.join(''), '{"status":"pulling"}\n{"t":"[REDACTED:secret:conn/x]"}\n{"partial":1}\n');
 });
