@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rawHttp } from './harness.js';
+import { dechunk } from './hardening-harness.js';
 import { clientHome, GIT_USER, type GitHarness, git, startGitHarness, upstreamRefs } from './git-harness.js';
 
 function pktLine(s: string): string {
@@ -21,13 +22,18 @@ describe('git adapter: bad input gets a clear git error and the gateway stays up
     await h?.close();
   });
 
-  function post(body: Buffer | string, extra = ''): ReturnType<typeof rawHttp> {
+  async function post(body: Buffer | string, extra = ''): ReturnType<typeof rawHttp> {
     const b = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
-    return rawHttp(
+    const r = await rawHttp(
       h.proxy.port,
       `POST /gh/bad.git/git-receive-pack HTTP/1.1\r\nHost: gw\r\nAuthorization: ${auth}\r\nContent-Type: application/x-git-receive-pack-request\r\n${extra}Content-Length: ${b.length}\r\nConnection: close\r\n\r\n`,
       b,
     );
+    // HTTP chunk framing may fall inside a pkt-line (the masking stage emits as it goes): match on the de-chunked body.
+    const at = r.raw.indexOf('\r\n\r\n') + 4;
+    const head = r.raw.subarray(0, at).toString('latin1');
+    const rest = r.raw.subarray(at);
+    return { ...r, text: head + (/\r\ntransfer-encoding: chunked/i.test(head) ? dechunk(rest).data : rest).toString('latin1') };
   }
   function receivePackPosts(): number {
     return h.git.requests.filter((r) => r.method === 'POST' && r.path.includes('git-receive-pack')).length;
