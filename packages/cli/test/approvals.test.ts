@@ -8,6 +8,7 @@ import { loadConfig } from '@agentgate/config';
 import { type IdentityService, startIdentityService } from '@agentgate/identity';
 import { createLogger } from '@agentgate/log';
 import { type ProxyHandle, startProxy } from '@agentgate/proxy';
+import { type SecretBroker, startSecretBroker } from '@agentgate/secret-broker';
 import { type CiIssuer, githubClaims, type NatsServer, startCiIssuer, startNats } from '@agentgate/testkit';
 import { type Output, runCli } from '../src/index.js';
 
@@ -20,6 +21,7 @@ let nats: NatsServer;
 let bus: Bus;
 let issuer: CiIssuer;
 let identity: IdentityService;
+let broker: SecretBroker;
 let proxy: ProxyHandle;
 let upstream: Server;
 let upstreamHits = 0;
@@ -59,6 +61,8 @@ approvals:
   });
   bus = await createBus({ natsUrl: nats.url, name: 'cli-approvals-test' });
   identity = await startIdentityService(bus, config.identity);
+  // http responses are masked with every brokered secret by default: the proxy asks the broker for them.
+  broker = await startSecretBroker(bus, config, undefined, { env: {} });
   const logger = createLogger({ name: 'proxy', level: 'warn', destination: { write: () => {} } });
   proxy = await startProxy(bus, config, logger, { host: '127.0.0.1', port: 0 });
   requester = await issuer.mint(githubClaims({ repository: 'acme/app' }));
@@ -69,6 +73,7 @@ approvals:
 
 after(async () => {
   await proxy?.close();
+  await broker?.stop();
   await identity?.stop();
   await bus?.close();
   await new Promise((r) => upstream?.close(r));

@@ -85,6 +85,20 @@ describe('secrets in responses (maskResponses, real proxy)', () => {
     assertHidden(s, secrets, 'no-credential connection');
   });
 
+  test('response masking - untyped bodies (sniffed for archives first) arrive whole, even shorter than the sniff', async () => {
+    for (const [body, headers] of [
+      ['done', {}],
+      ['done', { 'content-length': '4' }],
+      ['', { 'content-length': '0' }],
+      [`x ${ghp} y`, { 'content-type': 'application/octet-stream' }],
+    ] as const) {
+      h.upstream.serve(body, headers);
+      const s = await get(h, '/api/served');
+      assert.equal(s.status, 200);
+      assert.equal(s.body.toString(), body.replace(ghp, '[REDACTED:github-token]'), JSON.stringify(headers));
+    }
+  });
+
   test('response masking - secrets in response headers are masked with the same masker', async () => {
     h.upstream.serve('ok', { 'content-type': 'text/plain', 'x-debug-token': ghp, link: `<https://x.test/?k=${h.other}>` });
     const s = await get(h, '/api/served');

@@ -28,15 +28,21 @@ test('archive - sniffing the first bytes finds gzip and archives, and takes text
   assert.equal(sniff(Buffer.alloc(0)).kind, 'plain');
 });
 
-test('archive - peek reads the first bytes across chunks and puts them back', async () => {
-  const body = Readable.from([Buffer.from('ab'), Buffer.from('cdef'), Buffer.from('ghij')]);
-  const head = await peek(body, 5);
-  assert.ok(head.length >= 5 && head.subarray(0, 5).equals(Buffer.from('abcde')));
-  const all: Buffer[] = [];
-  for await (const c of body) all.push(c as Buffer);
-  assert.equal(Buffer.concat(all).toString(), 'abcdefghij');
-  const short = Readable.from([Buffer.from('xy')]);
-  assert.equal((await peek(short, 10)).toString(), 'xy');
+test('archive - peek reads the first bytes across chunks and gives the whole body back, short bodies too', async () => {
+  const read = async (r: Readable): Promise<string> => {
+    const all: Buffer[] = [];
+    for await (const c of r) all.push(c as Buffer);
+    return Buffer.concat(all).toString();
+  };
+  const p = await peek(Readable.from([Buffer.from('ab'), Buffer.from('cdef'), Buffer.from('ghij')]), 5);
+  assert.ok(p.head.length >= 5 && p.head.subarray(0, 5).equals(Buffer.from('abcde')));
+  assert.equal(await read(p.body), 'abcdefghij');
+  // A body shorter than the sniff (it ended while being peeked at) is not lost.
+  const short = await peek(Readable.from([Buffer.from('done')]), 10);
+  assert.equal(short.head.toString(), 'done');
+  assert.equal(await read(short.body), 'done');
+  const empty = await peek(Readable.from([]), 10);
+  assert.equal(await read(empty.body), '');
 });
 
 test('mask - codings are read in the order applied; transfer codings are decoded before content codings', () => {

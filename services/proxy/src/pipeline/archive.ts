@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { printable } from './mask.js';
 
 /**
@@ -87,33 +87,33 @@ export function sniff(head: Uint8Array): BodyKind {
 }
 
 /**
- * Reads the first `n` bytes of a body (fewer when it ends sooner) and puts
- * them back, so the body streams on whole. Rejects when the body fails.
+ * Reads the first `n` bytes of a body (fewer when it ends sooner) and
+ * returns them with a stream of the whole body, those bytes first (reading
+ * on from the same iterator, with backpressure; destroying it destroys the
+ * original). Rejects when the body fails while being read.
  */
-export async function peek(body: Readable, n: number): Promise<Buffer> {
+export async function peek(body: Readable, n: number): Promise<{ head: Buffer; body: Readable }> {
+  const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
   let len = 0;
+  let ended = false;
   while (len < n) {
-    const c = body.read() as Buffer | null;
-    if (c !== null) {
-      chunks.push(c);
-      len += c.length;
-      continue;
+    const r = await it.next();
+    if (r.done) {
+      ended = true;
+      break;
     }
-    if (body.readableEnded || body.destroyed) break;
-    await new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        body.off('readable', done).off('end', done).off('close', done).off('error', fail);
-        resolve();
-      };
-      const fail = (err: Error): void => {
-        body.off('readable', done).off('end', done).off('close', done).off('error', fail);
-        reject(err);
-      };
-      body.on('readable', done).on('end', done).on('close', done).on('error', fail);
-    });
+    chunks.push(r.value);
+    len += r.value.length;
   }
   const head = Buffer.concat(chunks);
-  if (head.length > 0) body.unshift(head);
-  return head;
+  async function* whole(): AsyncGenerator<Buffer> {
+    try {
+      if (head.length > 0) yield head;
+      for (let r = ended ? undefined : await it.next(); r && !r.done; r = await it.next()) yield r.value;
+    } finally {
+      await it.return?.();
+    }
+  }
+  return { head, body: Readable.from(whole(), { objectMode: false }) };
 }

@@ -111,10 +111,11 @@ export async function streamResponse(rt: ProxyRuntime, x: StreamArgs): Promise<R
     return done({ bytesOut: 0, bytesUpstream: 0, observed: observer ? observer.finish() : {} });
   }
   // A content-addressed body (a registry blob) is verified by its digest downstream: never rewritten.
-  if (!masker || x.classification.verbatimBody) return done(await send(x, await observe(headers), [], 'now', observer));
+  if (!masker || x.classification.verbatimBody) return done(await send(x, upstream.body as Readable, await observe(headers), [], 'now', observer));
   let plan: BodyPlan;
+  let body: Readable;
   try {
-    plan = await planBody(upstream.headers, upstream.body as Readable, x.areq.connection);
+    ({ plan, body } = await planBody(upstream.headers, upstream.body as Readable, x.areq.connection));
   } catch (err) {
     upstream.body.destroy();
     throw upstreamError(x.connection, err);
@@ -130,12 +131,12 @@ export async function streamResponse(rt: ProxyRuntime, x: StreamArgs): Promise<R
     // Passed as it came (uninspectable: pass): codings kept, so the client can still read it; the trail says so.
     const te = codingsOf(upstream.headers['transfer-encoding']);
     if (te.length > 0) headers['transfer-encoding'] = [...te, 'chunked'].join(', ');
-    return done(await send(x, await observe(headers), [], 'now', observer), { response_inspected: false, response_uninspected: plan.reason });
+    return done(await send(x, body, await observe(headers), [], 'now', observer), { response_inspected: false, response_uninspected: plan.reason });
   }
   if (plan.how === 'verify') {
     const verifier = new GzipVerifier(masker, limit, x.connection);
     if (plan.decoders.length > 0) stripEncoding(headers);
-    const r = await send(x, await observe(headers), [...plan.decoders, ...limitAfter(plan.decoders, limit, x.connection), verifier], 'first-byte', observer);
+    const r = await send(x, body, await observe(headers), [...plan.decoders, ...limitAfter(plan.decoders, limit, x.connection), verifier], 'first-byte', observer);
     findings.push(verifier.findings());
     return done(r, { response_verified: 'gzip', ...(r.error && { error_code: r.error.code }) });
   }
@@ -151,7 +152,7 @@ export async function streamResponse(rt: ProxyRuntime, x: StreamArgs): Promise<R
     if (!res.headersSent) res.flushHeaders();
   };
   const out = await observe(headers);
-  const r = await send(x, out, [...plan.decoders, ...limitAfter(plan.decoders, limit, x.connection, flush), maskStage], decoded ? 'first-byte' : 'now', observer);
+  const r = await send(x, body, out, [...plan.decoders, ...limitAfter(plan.decoders, limit, x.connection, flush), maskStage], decoded ? 'first-byte' : 'now', observer);
   findings.push(maskStage.findings());
   return done(r, r.error ? { error_code: r.error.code } : undefined);
 }
@@ -176,13 +177,14 @@ interface Sent {
 }
 
 /**
- * Runs upstream body → `stages` → adapter observer (if any) → client. With `head:
+ * Runs `body` (the upstream's) → `stages` → adapter observer (if any) → client. With `head:
  * 'now'` the head is written first and a failure cuts the connection; with
  * `'first-byte'` it goes out with the first byte the stages let through, so
  * a failure before that is answered with a clean refusal instead.
  */
 async function send(
   x: StreamArgs,
+  body: Readable,
   headers: Record<string, string | string[]>,
   stages: Transform[],
   head: 'now' | 'first-byte',
@@ -196,7 +198,7 @@ async function send(
   if (head === 'now') {
     res.writeHead(x.upstream.statusCode, headers);
     try {
-      await pipeline([upstream.body as Readable, ...all, res]);
+      await pipeline([body, ...all, res]);
       return result();
     } catch (err) {
       res.destroy();
@@ -208,7 +210,7 @@ async function send(
   res.statusCode = upstream.statusCode;
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   try {
-    await pipeline([upstream.body as Readable, ...all, new ResponseSink(res)]);
+    await pipeline([body, ...all, new ResponseSink(res)]);
     return result();
   } catch (err) {
     const error = isDecodeError(err)

@@ -23,31 +23,36 @@ const ARCHIVE_CHECKED = new Set<Connection['type']>(['http', 'llm']);
 
 /**
  * Plans a masked body from the upstream's headers, and for a body of
- * unknown type (none, or `application/octet-stream`) from its first bytes,
- * which it puts back. Rejects when the body fails while being peeked at.
+ * unknown type (none, or `application/octet-stream`) from its first bytes;
+ * returns the body to read from then (the same one, or one that gives
+ * those bytes back first). Rejects when the body fails while being peeked at.
  */
 export async function planBody(
   headers: Record<string, string | string[] | undefined>,
   body: Readable,
   connection: Connection,
-): Promise<BodyPlan> {
+): Promise<{ plan: BodyPlan; body: Readable }> {
   const decoding = decodingFor(headers);
   if ('unknown' in decoding) {
-    return { how: 'uninspectable', reason: `${decoding.header} ${printable(decoding.unknown)}`, error: encodingRefusal(connection.name, decoding) };
+    return { plan: { how: 'uninspectable', reason: `${decoding.header} ${printable(decoding.unknown)}`, error: encodingRefusal(connection.name, decoding) }, body };
   }
   const { decoders } = decoding;
-  if (!ARCHIVE_CHECKED.has(connection.type)) return { how: 'mask', decoders };
+  if (!ARCHIVE_CHECKED.has(connection.type)) return { plan: { how: 'mask', decoders }, body };
   let kind: BodyKind = bodyKindOf(headers['content-type']);
   // An encoded body is sniffed as what it is on the wire, which says nothing; it is decoded and masked as bytes.
-  if (kind.kind === 'sniff') kind = decoders.length === 0 ? sniff(await peek(body, SNIFF_BYTES)) : { kind: 'plain' };
-  if (kind.kind === 'gzip') return { how: 'verify', decoders };
+  if (kind.kind === 'sniff' && decoders.length === 0) {
+    const peeked = await peek(body, SNIFF_BYTES);
+    body = peeked.body;
+    kind = sniff(peeked.head);
+  } else if (kind.kind === 'sniff') kind = { kind: 'plain' };
+  if (kind.kind === 'gzip') return { plan: { how: 'verify', decoders }, body };
   if (kind.kind === 'archive') {
     for (const d of decoders) d.destroy();
     const error = new ProxyError(
       'ERR_UPSTREAM_UNINSPECTABLE',
       `connection "${connection.name}": the upstream answered with ${kind.what}, a compressed archive the gateway cannot inspect (uninspectable: refuse)`,
     );
-    return { how: 'uninspectable', reason: kind.what, error };
+    return { plan: { how: 'uninspectable', reason: kind.what, error }, body };
   }
-  return { how: 'mask', decoders };
+  return { plan: { how: 'mask', decoders }, body };
 }
