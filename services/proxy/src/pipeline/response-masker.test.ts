@@ -48,3 +48,28 @@ test('response masker - without the masklist, all and brokered fail closed with 
   }
   assert.ok(await rm(conn('cred'), lease('the-credential-789')));
 });
+
+test('response masker - defaults by type: http, llm and mcp mask everything; git, registry and kubernetes the credential only', () => {
+  const typed = loadConfig({
+    text: `
+identity:
+  issuers: [{ name: gh, issuer: https://token.actions.githubusercontent.com, audiences: [x], profile: github-actions }]
+connections:
+  - { name: h, type: http, upstream: https://x.test }
+  - { name: l, type: llm, upstream: https://x.test, options: { provider: openai } }
+  - { name: m, type: mcp, upstream: https://x.test }
+  - { name: g, type: git, upstream: https://x.test }
+  - { name: r, type: registry, upstream: https://x.test }
+  - { name: k, type: kubernetes, upstream: https://x.test }
+`,
+    env: {},
+  });
+  assert.deepEqual(Object.fromEntries(typed.connections.map((c) => [c.type, c.maskResponses])), {
+    http: 'all',
+    llm: 'all',
+    mcp: 'all',
+    git: 'credential',
+    registry: 'credential',
+    kubernetes: 'credential',
+  });
+});

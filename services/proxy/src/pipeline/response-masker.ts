@@ -11,7 +11,7 @@ export type ResponseMaskerSource = (connection: Connection, lease: Lease | undef
 
 /**
  * Response maskers by the connection's `maskResponses`:
- * - `all` (default for http and llm): the configured detectors, every
+ * - `all` (default for http, llm and mcp): the configured detectors, every
  *   brokered secret (the broker's masklist, as prompts are masked) and the
  *   leased credential;
  * - `brokered`: every brokered secret and the credential, no detectors;
