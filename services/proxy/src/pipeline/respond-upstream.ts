@@ -10,6 +10,7 @@ import { ByteCounter } from '../lib/body-limit.js';
 import { downstreamResponseHeaders } from '../lib/headers.js';
 import { sendError } from '../lib/respond.js';
 import { bodyKindOf, mediaType } from './archive.js';
+import { IDLE_FLUSH_MS, IdleFlushMask } from './idle-flush-mask.js';
 import { codingsOf, DecodedLimit, isDecodeError, maskHeaders, mergeFindings } from './mask.js';
 import { type BodyPlan, planBody } from './response-plan.js';
 import { recordTerminators, SseMasker } from './sse-mask.js';
@@ -71,17 +72,26 @@ type StreamArgs = {
 export async function streamResponse(rt: ProxyRuntime, x: StreamArgs): Promise<ResponseOutcome> {
   const { res, upstream, masker } = x;
   const noBody = bodyless(x.areq.method, upstream.statusCode);
-  const small = noBody ? undefined : await smallResponse(x);
+  let observer: ResponseObserver | undefined;
+  try {
+    observer = x.adapter.observeResponse?.(x.areq, x.classification, { status: upstream.statusCode, headers: downstreamResponseHeaders(upstream.headers) });
+  } catch (err) {
+    // The adapter refuses this response (e.g. a media type it cannot mask): nothing of it reaches the client.
+    upstream.body.destroy();
+    throw err;
+  }
+  const small = noBody || observer ? undefined : await smallResponse(x);
   if (small) return small;
   const head = responseHead(x);
   let headers = head.headers;
+  // The observer may rewrite the body (masking): its length is no longer the upstream's.
+  if (observer && !noBody) delete headers['content-length'];
   const findings: Finding[][] = [];
   if (masker) {
     const masked = maskHeaders(masker, headers);
     headers = masked.headers;
     findings.push(masked.findings);
   }
-  const observer = x.adapter.observeResponse?.(x.areq, x.classification);
   // The observer sees the head as it will go out (after the body plan dropped codings and length); it may refuse it.
   const observe = async (h: Record<string, string | string[]>): Promise<Record<string, string | string[]>> => {
     if (!observer?.head) return h;
@@ -145,7 +155,8 @@ export async function streamResponse(rt: ProxyRuntime, x: StreamArgs): Promise<R
   if (plan.decoders.length > 0) delete headers['content-encoding'];
   // Event streams and JSON lines are masked record by record, so a model's answer is not held back by the redactor's window.
   const terminators = recordTerminators(mediaType(upstream.headers['content-type']));
-  const maskStage = terminators ? new SseMasker(masker, { terminators }) : masker.transform();
+  // A watch or followed log must not sit in the redactor's hold-back while the upstream is quiet.
+  const maskStage = terminators ? new SseMasker(masker, { terminators }) : x.classification.longRunning ? new IdleFlushMask(masker, IDLE_FLUSH_MS) : masker.transform();
   const decoded = plan.decoders.length > 0;
   // A decoded body's head goes out once its first decoded chunk passed the size bound (masking may hold bytes back longer).
   const flush = (): void => {
@@ -261,13 +272,12 @@ export const SMALL_BODY_BYTES = 64 * 1024;
  * pass with the same masker and send it with its new length: the same
  * masking as the stream, without the per-request cost of a stream
  * pipeline. Returns undefined when the response does not qualify (unknown
- * or large length, a content or transfer coding, observed by the adapter,
- * or a masked body that needs inspecting first: a gzip file, an archive,
- * an untyped body); the caller streams it.
+ * or large length, a content or transfer coding, or a masked body that needs inspecting first: a gzip file, an archive,
+ * an untyped body); the caller streams it, and never asks for a response
+ * the adapter observes.
  */
 async function smallResponse(x: StreamArgs): Promise<ResponseOutcome | undefined> {
   const { res, upstream, masker } = x;
-  if (x.adapter.observeResponse) return undefined;
   const h = upstream.headers;
   const cl = h['content-length'];
   if (typeof cl !== 'string' || !/^\d{1,6}$/.test(cl) || Number(cl) > SMALL_BODY_BYTES) return undefined;

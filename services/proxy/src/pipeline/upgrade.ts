@@ -93,6 +93,8 @@ export async function handleUpgrade(rt: ProxyRuntime, req: IncomingMessage, sock
       throw err;
     }
     const lease = await leaseFor(rt.leases, connection);
+    // The masker first: without the masklist it asks for, the session is refused before anything is recorded as sent.
+    const masker = await rt.responseMasker(connection, lease);
     // No record, no action: the session's intent is stored before the handshake goes upstream.
     await rt.recorder.record(actionEvent(facts, 'requested'));
     requested = true;
@@ -106,7 +108,6 @@ export async function handleUpgrade(rt: ProxyRuntime, req: IncomingMessage, sock
     headers['upgrade'] = 'websocket';
     const base = new URL(connection.upstream);
     const tls = adapter.upstreamTls?.(connection, lease);
-    const masker = lease ? rt.maskerFor(lease) : undefined;
     const up = (base.protocol === 'https:' ? httpsRequest : httpRequest)({
       protocol: base.protocol,
       hostname: base.hostname,
