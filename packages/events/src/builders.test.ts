@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { testPrincipal } from '../test/fixtures.js';
-import { buildActionEvent, buildExposureEvent, buildRefusalEvent, isEventId, UNAUTHENTICATED_SESSION, validateEvent } from './index.js';
+import { buildActionEvent, buildExposureEvent, buildRefusalEvent, ECS_VERSION, isEventId, UNAUTHENTICATED_SESSION, validateEvent } from './index.js';
 
 const now = new Date('2025-06-01T12:00:00.000Z');
 
@@ -27,8 +27,13 @@ test('builders - requested action fills ECS and agentgate fields uniformly', () 
   assert.deepEqual(ev.event.type, ['start']);
   assert.equal(ev.event.outcome, 'unknown');
   assert.equal(ev.event.dataset, 'agentgate.audit');
-  assert.deepEqual(ev.user, { id: 'repo:octo-org/app:ref:refs/heads/main', name: 'octocat', roles: ['developers'] });
+  assert.deepEqual(ev.ecs, { version: ECS_VERSION });
+  assert.deepEqual(ev.user, { id: 'repo:octo-org/app:ref:refs/heads/main', name: 'octocat', group: { name: ['developers'] } });
   assert.deepEqual(ev.rule, { id: 'allow-main', name: 'allow-main' });
+  // ECS says it once: no agentgate.* copy of the subject, groups, action kind or rule.
+  assert.deepEqual(ev.agentgate.principal, { issuer: 'https://token.actions.githubusercontent.com', ci: testPrincipal().ci });
+  assert.deepEqual(ev.agentgate.decision, { effect: 'allow' });
+  assert.deepEqual(Object.keys(ev.agentgate.action).sort(), ['attributes', 'connection', 'id', 'phase']);
   assert.equal(ev.agentgate.session.id, 'octo-org/app:42:1');
   assert.equal(ev.agentgate.principal?.ci?.run, '42');
   assert.deepEqual(ev.related?.hosts, ['github.com']);
@@ -50,7 +55,31 @@ test('builders - a denial is event.type denied with outcome failure and the reas
   assert.deepEqual(ev.event.type, ['denied']);
   assert.equal(ev.event.outcome, 'failure');
   assert.equal(ev.event.reason, 'force-push to protected ref');
+  assert.equal(ev.rule?.name, 'no-force-push');
   assert.equal(ev.agentgate.decision?.effect, 'deny');
+});
+
+test('builders - a linked action names the proposing tool call in gen_ai.tool.call.id, the exchange in agentgate.link', () => {
+  const ev = buildActionEvent({
+    phase: 'requested',
+    principal: testPrincipal(),
+    action: { id: 'act-l', kind: 'git.push' },
+    link: { exchange_id: 'ex-1', tool_call_id: 'call_7', rule: 'tool-call-match' },
+    now,
+  });
+  assert.deepEqual(validateEvent(ev).agentgate.link, { exchange_id: 'ex-1', rule: 'tool-call-match' });
+  assert.equal(ev.gen_ai?.tool?.call?.id, 'call_7');
+  // An adapter's own tool call id (an MCP call) wins.
+  const mcp = buildActionEvent({
+    phase: 'requested',
+    principal: testPrincipal(),
+    action: { id: 'act-m', kind: 'mcp.tools.call' },
+    link: { exchange_id: 'ex-1', tool_call_id: 'call_7', rule: 'tool-call-match' },
+    genAi: { operation: { name: 'execute_tool' }, tool: { name: 'read_file', call: { id: 'call_own' } } },
+    now,
+  });
+  assert.equal(mcp.gen_ai?.tool?.call?.id, 'call_own');
+  assert.equal(mcp.gen_ai?.tool?.name, 'read_file');
 });
 
 test('builders - completed defaults to success, outcome can be overridden, duration kept', () => {
@@ -165,13 +194,15 @@ test('builders - a refusal before authentication is an ECS authentication failur
   assert.equal(ev.event.end, '2025-06-01T12:00:00.000Z');
   assert.equal(ev.agentgate.action.phase, 'refused');
   assert.equal(ev.agentgate.action.connection, 'github');
-  assert.deepEqual(ev.agentgate.refusal, { code: 'ERR_AUTH_INVALID', count: 250 });
+  assert.deepEqual(ev.agentgate.refusal, { count: 250 });
+  assert.deepEqual(ev.error, { code: 'ERR_AUTH_INVALID' });
+  assert.equal(ev.event.action, 'auth.refused');
   assert.equal(ev.agentgate.session.id, UNAUTHENTICATED_SESSION);
   assert.equal(ev.source?.ip, '203.0.113.7');
   assert.equal(ev.user, undefined);
   assert.equal(ev.agentgate.principal, undefined);
   // Strict: a count of 0 stands for nothing and is refused.
-  assert.throws(() => validateEvent({ ...ev, agentgate: { ...ev.agentgate, refusal: { code: 'X', count: 0 } } }));
+  assert.throws(() => validateEvent({ ...ev, agentgate: { ...ev.agentgate, refusal: { count: 0 } } }));
 });
 
 test('builders - a registry action carries agentgate.registry, validated strictly', () => {

@@ -1,13 +1,16 @@
 import { newEventId } from './ids.js';
+import { ECS_VERSION } from './schema.js';
 import type {
   ActionPhase,
   AgentgateFields,
   AuditEvent,
   Decision,
   DestinationFields,
+  ErrorFields,
   EventOutcome,
   GenAiFields,
   HttpFields,
+  LinkInput,
   Principal,
   SourceFields,
   UrlFields,
@@ -66,7 +69,10 @@ export interface ActionEventInput {
   llm?: AgentgateFields['llm'];
   mcp?: AgentgateFields['mcp'];
   kubernetes?: AgentgateFields['kubernetes'];
-  link?: AgentgateFields['link'];
+  /** The exchange that proposed the action: `agentgate.link`, and its tool call id in `gen_ai.tool.call.id`. */
+  link?: LinkInput;
+  /** `error.*`: an error the upstream answered (e.g. a JSON-RPC error of an MCP server). */
+  error?: ErrorFields;
   exposure?: AgentgateFields['exposure'];
   /** The approval the action was held for (held / approved / rejected / expired). */
   approval?: AgentgateFields['approval'];
@@ -86,11 +92,24 @@ function uniq(values: Array<string | undefined>): string[] {
 }
 
 /**
+ * `gen_ai.*` of an action: the adapter's fields, plus the tool call that
+ * proposed it (from the link) when the adapter named none.
+ */
+function genAiOf(input: ActionEventInput): GenAiFields | undefined {
+  const toolCall = input.link?.tool_call_id;
+  if (toolCall === undefined || input.genAi?.tool?.call?.id !== undefined) return input.genAi;
+  const g = input.genAi ?? {};
+  return { ...g, tool: { ...g.tool, call: { ...g.tool?.call, id: toolCall } } };
+}
+
+/**
  * Builds an audit event for one phase of one action so every service fills
  * ECS fields the same way: `event.action` = action kind, category from the
- * kind's family, type/outcome from the phase (see PHASE_ECS), `user.*` and
- * `agentgate.principal` from the principal (claims are left out: they are
- * unbounded and may carry personal data), `rule.*` from the decision.
+ * kind's family, type/outcome from the phase (see PHASE_ECS), `user.*` from
+ * the principal (`user.id` = subject, `user.name` = CI actor or subject,
+ * `user.group.name` = groups; claims are left out: they are unbounded and may
+ * carry personal data), `agentgate.principal` with what ECS has no field for
+ * (issuer, CI context), `rule.*` and `event.reason` from the decision.
  */
 export function buildActionEvent(input: ActionEventInput): AuditEvent {
   const now = input.now ?? new Date();
@@ -101,26 +120,26 @@ export function buildActionEvent(input: ActionEventInput): AuditEvent {
     session: { id: p.sessionId },
     action: {
       id: input.action.id,
-      kind: input.action.kind,
       phase: input.phase,
       ...(input.action.connection !== undefined && { connection: input.action.connection }),
       ...(input.action.attributes !== undefined && { attributes: input.action.attributes }),
     },
-    principal: { issuer: p.issuer, subject: p.subject, groups: [...p.groups], ci: { ...p.ci } },
-    ...(input.decision !== undefined && { decision: input.decision }),
+    principal: { issuer: p.issuer, ci: { ...p.ci } },
+    ...(input.decision !== undefined && { decision: { effect: input.decision.effect } }),
     ...(input.masking !== undefined && { masking: input.masking }),
     ...(input.git !== undefined && { git: input.git }),
     ...(input.registry !== undefined && { registry: input.registry }),
     ...(input.llm !== undefined && { llm: input.llm }),
     ...(input.mcp !== undefined && { mcp: input.mcp }),
     ...(input.kubernetes !== undefined && { kubernetes: input.kubernetes }),
-    ...(input.link !== undefined && { link: input.link }),
+    ...(input.link !== undefined && { link: { exchange_id: input.link.exchange_id, rule: input.link.rule } }),
     ...(input.exposure !== undefined && { exposure: input.exposure }),
     ...(input.approval !== undefined && { approval: input.approval }),
   };
   const reason = input.reason ?? input.decision?.reason;
   const event: AuditEvent = {
     '@timestamp': now.toISOString(),
+    ecs: { version: ECS_VERSION },
     event: {
       id: input.id ?? newEventId(now.getTime()),
       kind: 'event',
@@ -134,7 +153,7 @@ export function buildActionEvent(input: ActionEventInput): AuditEvent {
       dataset: 'agentgate.audit',
       module: 'agentgate',
     },
-    user: { id: p.subject, name: actor ?? p.subject, roles: [...p.groups] },
+    user: { id: p.subject, name: actor ?? p.subject, ...(p.groups.length > 0 && { group: { name: [...p.groups] } }) },
     observer: { type: 'proxy', vendor: 'agentgate', ...(input.observerName !== undefined && { name: input.observerName }) },
     related: {
       // The approver is a user of the action too: a search for a person finds what they approved.
@@ -151,7 +170,9 @@ export function buildActionEvent(input: ActionEventInput): AuditEvent {
   if (input.userAgent !== undefined) event.user_agent = { original: input.userAgent };
   if (input.traceId !== undefined) event.trace = { id: input.traceId };
   if (input.spanId !== undefined) event.span = { id: input.spanId };
-  if (input.genAi) event.gen_ai = input.genAi;
+  if (input.error) event.error = input.error;
+  const genAi = genAiOf(input);
+  if (genAi) event.gen_ai = genAi;
   if (input.labels) event.labels = input.labels;
   return event;
 }
@@ -200,8 +221,7 @@ export interface RefusalEventInput {
 /**
  * A `refused` event: ECS `event.category: authentication`, `event.type:
  * start`, `event.outcome: failure` (a failed attempt to authenticate, as
- * failed logons map in ECS), `event.reason` and `agentgate.refusal.code`
- * naming why, `agentgate.refusal.count` with `event.start`/`event.end` for
+ * failed logons map in ECS), `event.reason` and `error.code` naming why, `agentgate.refusal.count` with `event.start`/`event.end` for
  * how many and when. No principal, no user: nobody was authenticated.
  */
 export function buildRefusalEvent(input: RefusalEventInput): AuditEvent {
@@ -210,6 +230,7 @@ export function buildRefusalEvent(input: RefusalEventInput): AuditEvent {
   const ecs = PHASE_ECS.refused;
   const event: AuditEvent = {
     '@timestamp': now.toISOString(),
+    ecs: { version: ECS_VERSION },
     event: {
       id,
       kind: 'event',
@@ -225,10 +246,11 @@ export function buildRefusalEvent(input: RefusalEventInput): AuditEvent {
       module: 'agentgate',
     },
     observer: { type: 'proxy', vendor: 'agentgate', ...(input.observerName !== undefined && { name: input.observerName }) },
+    error: { code: input.code },
     agentgate: {
       session: { id: UNAUTHENTICATED_SESSION },
-      action: { id, kind: 'auth.refused', phase: 'refused', ...(input.connection !== undefined && { connection: input.connection }) },
-      refusal: { code: input.code, count: input.count },
+      action: { id, phase: 'refused', ...(input.connection !== undefined && { connection: input.connection }) },
+      refusal: { count: input.count },
     },
   };
   if (input.source) event.source = input.source;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { testPrincipal } from '../test/fixtures.js';
-import { type AuditEvent, GENESIS_HASH, buildActionEvent, canonicalize, hashEvent, sealEvent, validateEvent, verifyEventHash } from './index.js';
+import { type AuditEvent, GENESIS_HASH, buildActionEvent, canonicalize, chainOf, hashEvent, sealEvent, upgradeEvent, validateEvent, verifyEventHash } from './index.js';
 
 function sample(id: string): AuditEvent {
   return buildActionEvent({
@@ -36,25 +37,86 @@ test('hash - covers content, key order does not matter, prevHash matters', () =>
   assert.throws(() => hashEvent(ev, 'not-hex'), { code: 'ERR_HASH_INPUT' });
 });
 
+test('hash - a sealed event keeps its position in event.sequence and its hash in event.hash (ECS), the link in agentgate.chain', () => {
+  const sealed = sealEvent(sample('01JX0000000000000000000003'), { partition: 'p0', seq: 7, prevHash: GENESIS_HASH });
+  assert.equal(sealed.event.sequence, 7);
+  assert.match(sealed.event.hash ?? '', /^[0-9a-f]{64}$/);
+  assert.deepEqual(sealed.agentgate.chain, { partition: 'p0', prev_hash: GENESIS_HASH });
+  assert.deepEqual(chainOf(sealed), { partition: 'p0', seq: 7, prevHash: GENESIS_HASH, hash: sealed.event.hash });
+  // Resealing a sealed event gives the same seal (a redelivery takes the same slot).
+  assert.deepEqual(sealEvent(sealed, { partition: 'p0', seq: 7, prevHash: GENESIS_HASH }), sealed);
+});
+
 test('hash - seal and verify a chain; tampering, reordering and wrong links are detected', () => {
   let prev = GENESIS_HASH;
   const chain: AuditEvent[] = [];
   for (let i = 0; i < 5; i++) {
     const sealed = sealEvent(sample(`01JX000000000000000000000${i}`), { partition: 'p0', seq: i + 1, prevHash: prev });
     validateEvent(sealed);
-    assert.equal(sealed.event.hash, sealed.agentgate.chain?.hash);
     chain.push(sealed);
-    prev = sealed.agentgate.chain!.hash;
+    prev = sealed.event.hash!;
   }
   prev = GENESIS_HASH;
   for (const ev of chain) {
     assert.equal(verifyEventHash(ev, prev), true);
-    prev = ev.agentgate.chain!.hash;
+    prev = ev.event.hash!;
   }
   const edited = { ...chain[2]!, event: { ...chain[2]!.event, outcome: 'failure' as const } };
-  assert.equal(verifyEventHash(edited, chain[1]!.agentgate.chain!.hash), false);
-  assert.equal(verifyEventHash(chain[3]!, chain[1]!.agentgate.chain!.hash), false);
-  const seqEdited = { ...chain[2]!, agentgate: { ...chain[2]!.agentgate, chain: { ...chain[2]!.agentgate.chain!, seq: 9 } } };
-  assert.equal(verifyEventHash(seqEdited, chain[1]!.agentgate.chain!.hash), false);
+  assert.equal(verifyEventHash(edited, chain[1]!.event.hash!), false);
+  assert.equal(verifyEventHash(chain[3]!, chain[1]!.event.hash!), false);
+  const seqEdited = { ...chain[2]!, event: { ...chain[2]!.event, sequence: 9 } };
+  assert.equal(verifyEventHash(seqEdited, chain[1]!.event.hash!), false);
+  const partitionEdited = { ...chain[2]!, agentgate: { ...chain[2]!.agentgate, chain: { ...chain[2]!.agentgate.chain!, partition: 'p1' } } };
+  assert.equal(verifyEventHash(partitionEdited, chain[1]!.event.hash!), false);
+  // A hash field added beside the stored one (outside the hashed form) must agree with it.
+  const injected = { ...chain[2]!, agentgate: { ...chain[2]!.agentgate, chain: { ...chain[2]!.agentgate.chain!, hash: 'f'.repeat(64) } } } as AuditEvent;
+  assert.equal(verifyEventHash(injected, chain[1]!.event.hash!), false);
   assert.equal(verifyEventHash(sample('01JX0000000000000000000009'), GENESIS_HASH), false);
+});
+
+// Sealed by the code of schema version 1 (commit 4c483cc), stored as it was indexed.
+const v1Chain = JSON.parse(readFileSync(new URL('../test/fixtures/v1-sealed-chain.json', import.meta.url), 'utf8')) as AuditEvent[];
+
+test('hash - events sealed before schema version 2 verify as they were stored (hash and seq in agentgate.chain)', () => {
+  let prev = GENESIS_HASH;
+  for (const [i, ev] of v1Chain.entries()) {
+    const c = chainOf(ev);
+    assert.equal(c?.seq, i + 1);
+    assert.equal(verifyEventHash(ev, prev), true, `v1 event ${i + 1}`);
+    prev = c!.hash;
+  }
+  // Still tamper-evident: an edit of a v1 document fails.
+  const edited = structuredClone(v1Chain[2]!) as unknown as { agentgate: { decision: { rule: string } } };
+  edited.agentgate.decision.rule = 'allow-all';
+  assert.equal(verifyEventHash(edited as unknown as AuditEvent, chainOf(v1Chain[1])!.hash), false);
+});
+
+test('upgrade - a version 1 event becomes a valid version 2 event with every field in its ECS place', () => {
+  const [req, done, denied, approved, refused, mcp] = v1Chain.map((e) => validateEvent(upgradeEvent(e)));
+  assert.equal(denied!.event.action, 'git.force_push');
+  assert.deepEqual(denied!.rule, { id: 'no-force-push-protected', name: 'no-force-push-protected' });
+  assert.equal(denied!.event.reason, 'the history of a protected branch is never rewritten');
+  assert.deepEqual(denied!.agentgate.decision, { effect: 'deny' });
+  assert.equal(denied!.gen_ai?.tool?.call?.id, 'call_1');
+  assert.deepEqual(denied!.user?.group?.name, ['developers']);
+  assert.equal(denied!.event.sequence, 3);
+  assert.equal(denied!.event.hash, chainOf(v1Chain[2])!.hash);
+  assert.deepEqual(Object.keys(denied!.agentgate.chain!).sort(), ['partition', 'prev_hash']);
+  assert.equal(req!.gen_ai?.request?.max_tokens, 256);
+  assert.deepEqual(req!.gen_ai?.input?.messages.at(-1), { role: 'user', parts: [{ type: 'text', content: 'push the fix' }] });
+  // Version 1 wrote the response model as the request model on completed events: the upgrade puts each in its place.
+  assert.equal(done!.gen_ai?.request?.model, 'gpt-4o-mini');
+  assert.equal(done!.gen_ai?.response?.model, 'gpt-4o-mini-2024-07-18');
+  assert.equal(done!.gen_ai?.output?.messages[0]?.finish_reason, 'tool_calls');
+  assert.deepEqual(done!.gen_ai?.usage, { input_tokens: 11, output_tokens: 7 });
+  assert.deepEqual(done!.gen_ai?.output?.messages[0]?.parts[1], { type: 'tool_call', id: 'call_1', name: 'bash', arguments: '{"command":"git push --force origin main"}' });
+  assert.deepEqual(done!.agentgate.llm, { api: 'chat.completions', stream: true, tools: ['bash'], latency_ms: 12, complete: true });
+  assert.equal(approved!.event.reason, 'looks fine');
+  assert.deepEqual(refused!.error, { code: 'ERR_TOKEN_INVALID' });
+  assert.deepEqual(refused!.agentgate.refusal, { count: 3 });
+  assert.equal(mcp!.gen_ai?.tool?.name, 'read_file');
+  assert.deepEqual(mcp!.error, { code: '-32602', message: 'bad params' });
+  // A current event passes through untouched.
+  const cur = sample('01JX0000000000000000000010');
+  assert.equal(upgradeEvent(cur), cur);
 });

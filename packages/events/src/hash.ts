@@ -5,9 +5,12 @@ import type { AuditEvent } from './types.js';
 
 /**
  * Fields left out of the hashed form of an event:
- * - `event.hash` and `agentgate.chain.hash` hold the hash itself;
+ * - `event.hash` holds the hash itself (and `agentgate.chain.hash` held it in
+ *   schema version 1: left out too, so an event stored before version 2
+ *   still verifies as stored);
  * - `event.ingested` is set by the indexing side after the event is sealed.
- * Everything else, including `agentgate.chain.partition/seq/prev_hash`, is covered.
+ * Everything else is covered: `event.sequence` and
+ * `agentgate.chain.partition/prev_hash` (version 1: `agentgate.chain.seq`).
  */
 export const HASH_EXCLUDED_FIELDS = Object.freeze(['event.hash', 'event.ingested', 'agentgate.chain.hash'] as const);
 
@@ -16,12 +19,37 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/**
+ * A stored document as the chain sees it, whatever its schema version:
+ * version 2 keeps the position in `event.sequence` and the hash in
+ * `event.hash`; version 1 kept them in `agentgate.chain.seq/hash`.
+ */
+export interface ChainView {
+  partition: string;
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+type Loose = { event?: { sequence?: unknown; hash?: unknown }; agentgate?: { chain?: Record<string, unknown> } } | null | undefined;
+
+/** The chain fields of a stored document (either schema version), or undefined when it has none. */
+export function chainOf(doc: unknown): ChainView | undefined {
+  const d = doc as Loose;
+  const c = d?.agentgate?.chain;
+  if (!c || typeof c !== 'object') return undefined;
+  const seq = d?.event?.sequence ?? c['seq'];
+  const hash = d?.event?.hash ?? c['hash'];
+  if (typeof c['partition'] !== 'string' || typeof c['prev_hash'] !== 'string' || typeof seq !== 'number' || typeof hash !== 'string') return undefined;
+  return { partition: c['partition'], seq, prevHash: c['prev_hash'], hash };
+}
+
 /** A copy of the event without the excluded fields (the input is not modified). */
 export function hashableForm(event: AuditEvent): Record<string, unknown> {
   const { hash: _h, ingested: _i, ...ev } = event.event;
   const out: Record<string, unknown> = { ...event, event: ev };
-  const chain = event.agentgate.chain;
-  if (chain) {
+  const chain = event.agentgate.chain as Record<string, unknown> | undefined;
+  if (chain && 'hash' in chain) {
     const { hash: _c, ...rest } = chain;
     out['agentgate'] = { ...event.agentgate, chain: rest };
   }
@@ -51,30 +79,30 @@ export interface ChainPosition {
 }
 
 /**
- * Returns a sealed copy of the event: `agentgate.chain` = {partition, seq,
- * prev_hash, hash} and `event.hash` = the same hash.
+ * Returns a sealed copy of the event: `event.sequence` = seq,
+ * `agentgate.chain` = {partition, prev_hash}, then `event.hash` = the hash
+ * over everything else.
  */
 export function sealEvent(event: AuditEvent, pos: ChainPosition): AuditEvent {
   const base: AuditEvent = {
     ...event,
-    agentgate: { ...event.agentgate, chain: { partition: pos.partition, seq: pos.seq, prev_hash: pos.prevHash, hash: '' } },
+    event: { ...event.event, sequence: pos.seq },
+    agentgate: { ...event.agentgate, chain: { partition: pos.partition, prev_hash: pos.prevHash } },
   };
-  const hash = hashEvent(base, pos.prevHash);
-  return {
-    ...base,
-    event: { ...base.event, hash },
-    agentgate: { ...base.agentgate, chain: { partition: pos.partition, seq: pos.seq, prev_hash: pos.prevHash, hash } },
-  };
+  delete base.event.hash;
+  return { ...base, event: { ...base.event, hash: hashEvent(base, pos.prevHash) } };
 }
 
 /**
- * True when a sealed event's stored hash matches its content and links to
- * `prevHash` (its `chain.prev_hash` must equal `prevHash`, and `event.hash`,
- * when present, must equal `chain.hash`).
+ * True when a stored event's hash matches its content and links to
+ * `prevHash`. Either schema version: version 1 documents (hash and seq in
+ * `agentgate.chain`, `event.hash` equal to the chain hash when present)
+ * verify as they were stored.
  */
 export function verifyEventHash(event: AuditEvent, prevHash: string): boolean {
-  const chain = event.agentgate.chain;
-  if (!chain || chain.prev_hash !== prevHash || !HEX64.test(prevHash)) return false;
-  if (event.event.hash !== undefined && event.event.hash !== chain.hash) return false;
+  const chain = chainOf(event);
+  if (!chain || chain.prevHash !== prevHash || !HEX64.test(prevHash)) return false;
+  const legacy = (event.agentgate.chain as Record<string, unknown>)['hash'];
+  if (legacy !== undefined && event.event.hash !== undefined && event.event.hash !== legacy) return false;
   return hashEvent(event, prevHash) === chain.hash;
 }

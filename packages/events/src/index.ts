@@ -7,15 +7,19 @@ export {
   EVENT_OUTCOMES,
   GIT_REF_KINDS,
   LINK_RULES,
+  ECS_VERSION,
+  EVENT_SCHEMA_VERSION,
   auditEventSchema,
+  fieldMappings,
   principalSchema,
 } from './schema.js';
+export { upgradeEvent } from './upgrade.js';
 export { validateEvent, validatePrincipal, isAuditEvent } from './validate.js';
 export { newEventId, isEventId, eventIdTime, derivedEventId } from './ids.js';
 export { canonicalize } from './canonical.js';
 /** Shared by every package that validates with zod, so error paths read the same everywhere. */
 export { flattenIssues, formatPath } from './lib/format-issues.js';
-export { GENESIS_HASH, HASH_EXCLUDED_FIELDS, hashEvent, hashableForm, sealEvent, verifyEventHash } from './hash.js';
+export { GENESIS_HASH, HASH_EXCLUDED_FIELDS, chainOf, hashEvent, hashableForm, sealEvent, verifyEventHash } from './hash.js';
 export { buildActionEvent, buildExposureEvent, buildRefusalEvent, UNAUTHENTICATED_SESSION } from './builders.js';
 export { buildTrail, clip } from './trail.js';
 export {
@@ -49,8 +53,12 @@ export type {
   Decision,
   DecisionEffect,
   DestinationFields,
+  ErrorFields,
   EventOutcome,
   GenAiFields,
+  GenAiMessage,
+  LinkInput,
+  LlmFields,
   McpFields,
   GitRefKind,
   GitRefUpdate,
@@ -63,7 +71,8 @@ export type {
   SourceFields,
   UrlFields,
 } from './types.js';
-export type { ChainPosition } from './hash.js';
+export type { ChainPosition, ChainView } from './hash.js';
+export type { FieldMapping } from './schema.js';
 export type { TrailStep, TrailToolCall } from './trail.js';
 export type { AuditStreamConfig, AuditStreamDef, AuditStreamLimits } from './subjects.js';
 export type { ActionEventInput, ExposureEventInput, RefusalEventInput } from './builders.js';

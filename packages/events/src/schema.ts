@@ -1,10 +1,16 @@
 import { z } from 'zod';
 
 /**
- * Zod schemas of the audit event (ECS 9.x aligned) and of the principal.
- * Core objects are strict (unknown keys rejected) so a typo never reaches
- * the index silently; `labels`, `agentgate.action.attributes` and
- * `agentgate.llm` are the open ends.
+ * Zod schemas of the audit event and of the principal.
+ *
+ * The event is ECS exactly (schema version {@link EVENT_SCHEMA_VERSION}):
+ * every field is either an ECS field of ECS's type ({@link ECS_VERSION}) or
+ * lives under `agentgate.*`, and no `agentgate.*` field repeats what an ECS
+ * field already says (services/audit-writer/test/ecs-conformance.test.ts
+ * walks this schema and both index templates to prove it). Objects are
+ * strict (unknown keys rejected) so a typo never reaches the index silently;
+ * `labels`, `agentgate.action.attributes` and the `flattened` gen_ai message
+ * fields are the open ends (marked in {@link fieldMappings}).
  */
 
 const str = z.string();
@@ -14,6 +20,26 @@ const port = z.number().int().min(0).max(65535);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex characters');
 const isoTime = z.iso.datetime({ offset: true });
 const strings = z.array(str);
+
+/** The ECS version the events conform to: the field list the conformance test checks against. */
+export const ECS_VERSION = '9.5.0-dev';
+/**
+ * Version of the event layout (field names and places). 1: until 0.x of
+ * issue 20 (custom duplicates of ECS fields); 2: ECS exactly. The index
+ * templates carry it (`_meta.version`, index names `<prefix>-v2-*`).
+ */
+export const EVENT_SCHEMA_VERSION = 2;
+
+/** How the index maps a schema node that is not walked further: an open object. */
+export interface FieldMapping {
+  mapping: 'flattened' | 'object';
+}
+/** Schema nodes the index maps as one field (`flattened`, or `labels`' keyword object). */
+export const fieldMappings = z.registry<FieldMapping>();
+function mapped<T extends z.ZodType>(schema: T, mapping: FieldMapping['mapping']): T {
+  fieldMappings.add(schema, { mapping });
+  return schema;
+}
 
 export const EVENT_OUTCOMES = ['success', 'failure', 'unknown'] as const;
 export const DECISION_EFFECTS = ['allow', 'deny', 'review'] as const;
@@ -108,10 +134,9 @@ export const principalSchema = z.strictObject({
   expiresAt: z.number().int().nonnegative(),
 });
 
+/** `agentgate.decision`: the policy's effect. The rule is `rule.name`/`rule.id`, its reason `event.reason`. */
 const decisionSchema = z.strictObject({
   effect: z.enum(DECISION_EFFECTS),
-  rule: str.optional(),
-  reason: str.optional(),
 });
 
 // --- MCP (services/proxy/src/adapters/mcp): these fields stay together. ---
@@ -121,17 +146,19 @@ const decisionSchema = z.strictObject({
  * id, the tool and its arguments, the result (masked and cut to the
  * connection's `recordChars`), how the tool list was filtered. The
  * `Mcp-Session-Id` is recorded as a hash (`session`): it is bound to its
- * principal, but the trail need not hand it out.
+ * principal, but the trail need not hand it out. The tool is
+ * `gen_ai.tool.name`, a JSON-RPC error `error.code` / `error.message`.
+ * `arguments` and `result` stay here: they are masked text cut to
+ * `recordChars` (often not JSON any more), while ECS's
+ * `gen_ai.tool.call.arguments/result` are `flattened` objects.
  */
 const mcpSchema = z.strictObject({
   method: id,
   request_id: str.optional(),
   session: str.optional(),
-  tool: str.optional(),
   arguments: str.optional(),
   result: str.optional(),
   is_error: z.boolean().optional(),
-  error: z.strictObject({ code: z.number().int(), message: str }).optional(),
   uri: str.optional(),
   prompt: str.optional(),
   batch: count.optional(),
@@ -144,21 +171,44 @@ const mcpSchema = z.strictObject({
 
 // --- end of MCP ---
 
+/**
+ * `agentgate.llm`: what an LLM exchange adds beyond `gen_ai.*` (the API
+ * flavour, streaming, offered tools, how much was masked, timings, whether
+ * the answer arrived whole).
+ */
+const llmSchema = z.strictObject({
+  api: str.optional(),
+  stream: z.boolean().optional(),
+  /** Names of the tools the request offered the model (definitions are not kept). */
+  tools: strings.optional(),
+  /** Secrets masked in the prompt before it left. */
+  prompt_masked: count.optional(),
+  /** Secrets masked in the completion and tool-call arguments. */
+  completion_masked: count.optional(),
+  latency_ms: count.optional(),
+  ttfb_ms: count.optional(),
+  /** The response reached its protocol end marker. */
+  complete: z.boolean().optional(),
+  /** The stream broke before the end. */
+  broken: z.boolean().optional(),
+  /** The upstream answered with an error body. */
+  error_response: z.boolean().optional(),
+});
+
 const agentgateSchema = z.strictObject({
   session: z.strictObject({ id }),
+  /** The action (its kind is `event.action`): id shared by all its phases, the phase, the connection, the policy's input. */
   action: z.strictObject({
     id,
-    kind: id,
     phase: z.enum(ACTION_PHASES),
     connection: str.optional(),
-    attributes: z.record(z.string(), z.unknown()).optional(),
+    attributes: mapped(z.record(z.string(), z.unknown()), 'flattened').optional(),
   }),
   decision: decisionSchema.optional(),
+  /** Who called, beyond `user.*` (`user.id` = subject, `user.group.name` = groups): the token issuer and the CI context. */
   principal: z
     .strictObject({
       issuer: id,
-      subject: id,
-      groups: strings,
       ci: ciSchema.optional(),
     })
     .optional(),
@@ -196,7 +246,7 @@ const agentgateSchema = z.strictObject({
       mount_from: str.optional(),
     })
     .optional(),
-  llm: z.record(z.string(), z.unknown()).optional(),
+  llm: llmSchema.optional(),
   mcp: mcpSchema.optional(),
   /** A Kubernetes API call: what the API server was asked (kubernetes connections). */
   kubernetes: z
@@ -236,36 +286,65 @@ const agentgateSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  /** The llm exchange that proposed this action (the tool call is `gen_ai.tool.call.id`). */
   link: z
     .strictObject({
       exchange_id: id,
-      tool_call_id: str.optional(),
       rule: z.enum(LINK_RULES),
     })
     .optional(),
   exposure: z.strictObject({ secret_ref: id }).optional(),
   approval: approvalSchema.optional(),
-  /** Phase `refused`: the refusal's code and how many requests of this source it stands for (`event.start`…`event.end`). */
-  refusal: z.strictObject({ code: id, count: count.min(1) }).optional(),
+  /** Phase `refused`: how many requests of this source the event stands for (`event.start`…`event.end`); the code is `error.code`. */
+  refusal: z.strictObject({ count: count.min(1) }).optional(),
+  /**
+   * Where the event sits in its hash chain, beyond `event.sequence` (the
+   * position) and `event.hash` (the hash): the partition and the previous
+   * event's hash.
+   */
   chain: z
     .strictObject({
       partition: id,
-      seq: count,
       prev_hash: hex64,
-      // Empty only transiently while sealing; a stored event carries the hex hash.
-      hash: z.union([hex64, z.literal('')]),
     })
     .optional(),
+  /** Set only on a chain filler (audit-writer): a slot whose event was dead-lettered or already indexed. */
+  filler: z.strictObject({ kind: z.enum(['dead-letter', 'duplicate']) }).optional(),
 });
 
+/** One part of a gen_ai message (OpenTelemetry GenAI semantic conventions: text, or a tool call with its arguments as masked text). */
+const messagePartSchema = z.union([
+  z.strictObject({ type: z.literal('text'), content: str }),
+  z.strictObject({ type: z.literal('tool_call'), id: str.optional(), name: str, arguments: str.optional() }),
+]);
+/** A gen_ai input/output message (`role`, `parts`; an output message also names its `finish_reason`). */
+const messageSchema = z.strictObject({
+  role: str,
+  parts: z.array(messagePartSchema),
+  finish_reason: str.optional(),
+});
+const messages = () => mapped(z.array(messageSchema), 'flattened');
+/** One value or several (a keyword field holds either). */
+const oneOrMany = z.union([str, strings]);
+
 const genAiSchema = z.strictObject({
-  request: z.strictObject({ model: str.optional() }).optional(),
+  request: z.strictObject({ model: str.optional(), max_tokens: count.optional() }).optional(),
+  // Not gen_ai.response.finish_reasons: ECS 9.5.0-dev types it `nested`, which cannot hold the list of
+  // strings OpenTelemetry defines; the reason is in gen_ai.output.messages[].finish_reason.
+  response: z.strictObject({ model: str.optional() }).optional(),
   provider: z.strictObject({ name: str.optional() }).optional(),
   operation: z.strictObject({ name: str.optional() }).optional(),
+  /** System instructions given apart from the messages (Anthropic `system`, OpenAI Responses `instructions`), masked and abridged. */
+  system_instructions: mapped(z.array(messagePartSchema), 'flattened').optional(),
+  /** The prompt: the last messages, masked and abridged. */
+  input: z.strictObject({ messages: messages() }).optional(),
+  /** The completion and tool calls, masked and abridged. */
+  output: z.strictObject({ messages: messages() }).optional(),
+  /** The tool(s): on an exchange every tool call it proposed, on an action the one it executes. */
   tool: z
     .strictObject({
-      name: str.optional(),
-      call: z.strictObject({ id: str.optional() }).optional(),
+      name: oneOrMany.optional(),
+      call: z.strictObject({ id: oneOrMany.optional() }).optional(),
     })
     .optional(),
   usage: z.strictObject({ input_tokens: count.optional(), output_tokens: count.optional() }).optional(),
@@ -274,6 +353,7 @@ const genAiSchema = z.strictObject({
 /** The audit event. */
 export const auditEventSchema = z.strictObject({
   '@timestamp': isoTime,
+  ecs: z.strictObject({ version: z.literal(ECS_VERSION) }),
   event: z.strictObject({
     id,
     // 'signal' and 'alert' are reserved in ECS for detection output; the gateway records events.
@@ -291,10 +371,14 @@ export const auditEventSchema = z.strictObject({
     duration: count.optional(),
     dataset: z.literal('agentgate.audit'),
     module: z.literal('agentgate'),
+    /** Position in the hash chain of `agentgate.chain.partition` (1-based). */
     sequence: count.optional(),
-    hash: str.optional(),
+    /** The chain hash (see hash.ts); outside the hashed form. */
+    hash: hex64.optional(),
   }),
-  user: z.strictObject({ id: str.optional(), name: str.optional(), roles: strings.optional() }).optional(),
+  user: z
+    .strictObject({ id: str.optional(), name: str.optional(), group: z.strictObject({ name: strings }).optional() })
+    .optional(),
   source: z.strictObject({ ip: str.optional(), port: port.optional() }).optional(),
   destination: z.strictObject({ address: str.optional(), port: port.optional() }).optional(),
   url: z.strictObject({ path: str.optional(), full: str.optional(), original: str.optional() }).optional(),
@@ -308,6 +392,8 @@ export const auditEventSchema = z.strictObject({
   trace: z.strictObject({ id }).optional(),
   span: z.strictObject({ id }).optional(),
   rule: z.strictObject({ id: str.optional(), name: str.optional() }).optional(),
+  /** A refusal's code, or the JSON-RPC error an MCP server answered. */
+  error: z.strictObject({ code: str.optional(), message: str.optional() }).optional(),
   observer: z.strictObject({
     type: z.literal('proxy'),
     vendor: z.literal('agentgate'),
@@ -316,7 +402,7 @@ export const auditEventSchema = z.strictObject({
   related: z
     .strictObject({ user: strings.optional(), hosts: strings.optional(), hash: strings.optional() })
     .optional(),
-  labels: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  labels: mapped(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])), 'object').optional(),
   gen_ai: genAiSchema.optional(),
   agentgate: agentgateSchema,
 });

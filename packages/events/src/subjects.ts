@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventError } from './errors.js';
+import { upgradeEvent } from './upgrade.js';
 import { validateEvent } from './validate.js';
 import type { AuditEvent } from './types.js';
 
@@ -151,7 +152,11 @@ export function encodeEvent(event: AuditEvent): Uint8Array {
   return encoder.encode(JSON.stringify(event));
 }
 
-/** Parses and validates event bytes from the bus (ERR_EVENT_INVALID on bad JSON or shape). */
+/**
+ * Parses and validates event bytes from the bus (ERR_EVENT_INVALID on bad
+ * JSON or shape). An event of schema version 1, still in a stream from
+ * before an upgrade, is rewritten into the current layout first (upgrade.ts).
+ */
 export function decodeEvent(data: Uint8Array): AuditEvent {
   let parsed: unknown;
   try {
@@ -159,5 +164,5 @@ export function decodeEvent(data: Uint8Array): AuditEvent {
   } catch (cause) {
     throw new EventError('ERR_EVENT_INVALID', 'event bytes are not UTF-8 JSON', { cause });
   }
-  return validateEvent(parsed);
+  return validateEvent(upgradeEvent(parsed));
 }

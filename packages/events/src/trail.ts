@@ -1,4 +1,4 @@
-import type { AuditEvent } from './types.js';
+import type { AuditEvent, GenAiMessage } from './types.js';
 
 /** One tool call of an exchange, as the trail shows it. */
 export interface TrailToolCall {
@@ -56,6 +56,16 @@ function toolSummary(args: string): string {
 }
 
 const PHASE_RANK: Record<string, number> = { requested: 0, held: 1, approved: 2, rejected: 3, expired: 3, denied: 3, completed: 4, failed: 4 };
+/** Phases whose `event.reason` is the policy decision's reason (later phases carry the outcome's or the approver's). */
+const DECISION_PHASES = new Set(['requested', 'held', 'denied']);
+
+const textOf = (m: GenAiMessage | undefined): string =>
+  (m?.parts ?? [])
+    .filter((p) => p.type === 'text')
+    .map((p) => (p as { content: string }).content)
+    .join('\n');
+
+const oneOf = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
 /** Folds a session's events (any order) into steps, one per action, in the order the actions began. */
 export function buildTrail(events: readonly AuditEvent[]): TrailStep[] {
@@ -65,7 +75,7 @@ export function buildTrail(events: readonly AuditEvent[]): TrailStep[] {
     const a = e.agentgate.action;
     let s = steps.get(a.id);
     if (!s) {
-      s = { step: steps.size + 1, actionId: a.id, kind: a.kind, at: e['@timestamp'], outcome: 'requested', ...(a.connection && { connection: a.connection }) };
+      s = { step: steps.size + 1, actionId: a.id, kind: e.event.action, at: e['@timestamp'], outcome: 'requested', ...(a.connection && { connection: a.connection }) };
       steps.set(a.id, s);
     }
     if (a.phase === 'exposure') {
@@ -73,19 +83,25 @@ export function buildTrail(events: readonly AuditEvent[]): TrailStep[] {
       continue;
     }
     if ((PHASE_RANK[a.phase] ?? 0) >= (PHASE_RANK[s.outcome] ?? 0)) s.outcome = a.phase;
-    if (e.agentgate.decision) s.decision = { ...e.agentgate.decision };
+    const d = e.agentgate.decision;
+    if (d) {
+      const rule = e.rule?.name ?? s.decision?.rule;
+      const reason = DECISION_PHASES.has(a.phase) && e.event.reason !== undefined ? e.event.reason : s.decision?.reason;
+      s.decision = { effect: d.effect, ...(rule !== undefined && { rule }), ...(reason !== undefined && { reason }) };
+    }
     if (e.http?.response?.status_code !== undefined) s.status = e.http.response.status_code;
     const refs = e.agentgate.git?.refs;
     if (refs && refs.length > 0) s.target = refs.map((r) => `${r.ref}${r.kind ? ` (${r.kind})` : ''}`).join(', ');
-    else if (e.agentgate.mcp) s.target = e.agentgate.mcp.tool ?? e.agentgate.mcp.uri ?? e.agentgate.mcp.prompt ?? s.target;
-    else if (!s.target && e.url?.path && !a.kind.startsWith('llm.')) s.target = e.url.path;
+    else if (e.agentgate.mcp) s.target = oneOf(e.gen_ai?.tool?.name) ?? e.agentgate.mcp.uri ?? e.agentgate.mcp.prompt ?? s.target;
+    else if (!s.target && e.url?.path && !e.event.action.startsWith('llm.')) s.target = e.url.path;
     const m = e.agentgate.mcp;
-    if (m && (m.arguments !== undefined || m.result !== undefined || m.error !== undefined)) {
+    const err = m ? e.error : undefined;
+    if (m && (m.arguments !== undefined || m.result !== undefined || err !== undefined)) {
       s.mcp = {
         ...s.mcp,
         ...(m.arguments !== undefined && { arguments: clip(m.arguments, 160) }),
         ...(m.result !== undefined && { result: clip(m.result, 160) }),
-        ...(m.error !== undefined && { error: clip(`${m.error.code}: ${m.error.message}`, 160) }),
+        ...(err !== undefined && { error: clip(`${err.code ?? ''}: ${err.message ?? ''}`, 160) }),
       };
     }
     const ap = e.agentgate.approval;
@@ -99,27 +115,30 @@ export function buildTrail(events: readonly AuditEvent[]): TrailStep[] {
         ...(s.approval?.approver && !ap.approver && { approver: s.approval.approver }),
       };
     }
-    if (e.agentgate.link) s.link = { exchangeId: e.agentgate.link.exchange_id, rule: e.agentgate.link.rule, ...(e.agentgate.link.tool_call_id && { toolCallId: e.agentgate.link.tool_call_id }) };
+    const toolCallId = oneOf(e.gen_ai?.tool?.call?.id);
+    if (e.agentgate.link) s.link = { exchangeId: e.agentgate.link.exchange_id, rule: e.agentgate.link.rule, ...(toolCallId && { toolCallId }) };
     if (e.agentgate.masking && e.agentgate.masking.count > 0) {
       const kinds = e.agentgate.masking.findings.map((f) => f.ref ?? f.type);
       s.masked = { count: Math.max(s.masked?.count ?? 0, e.agentgate.masking.count), kinds: [...new Set([...(s.masked?.kinds ?? []), ...kinds])] };
     }
-    const llm = e.agentgate.llm as Record<string, unknown> | undefined;
-    if (llm) {
-      if (typeof llm.model === 'string') s.model = llm.model;
-      const prompt = Array.isArray(llm.prompt) ? (llm.prompt as Array<{ role?: string; content?: string }>) : [];
-      const user = [...prompt].reverse().find((m) => m.role === 'user') ?? prompt.at(-1);
-      if (user?.content) s.prompt = clip(user.content, 120);
-      if (typeof llm.completion === 'string' && llm.completion !== '') s.completion = clip(llm.completion, 120);
-      if (Array.isArray(llm.tool_calls)) {
-        s.toolCalls = (llm.tool_calls as Array<{ id?: string; name?: string; arguments?: string }>).map((c) => ({
-          id: String(c.id ?? ''),
-          name: String(c.name ?? ''),
-          summary: toolSummary(String(c.arguments ?? '')),
-        }));
+    const g = e.gen_ai;
+    if (e.event.action.startsWith('llm.') && g) {
+      const model = g.response?.model ?? g.request?.model;
+      if (model !== undefined) s.model = model;
+      const input = g.input?.messages ?? [];
+      const user = [...input].reverse().find((m) => m.role === 'user') ?? input.at(-1);
+      const prompt = textOf(user);
+      if (prompt !== '') s.prompt = clip(prompt, 120);
+      const out = g.output?.messages;
+      if (out) {
+        const completion = out.map(textOf).join('\n');
+        if (completion !== '') s.completion = clip(completion, 120);
+        s.toolCalls = out.flatMap((msg) =>
+          msg.parts.flatMap((p) => (p.type === 'tool_call' ? [{ id: p.id ?? '', name: p.name, summary: toolSummary(p.arguments ?? '') }] : [])),
+        );
       }
-      if (llm.broken === true) s.broken = true;
     }
+    if (e.agentgate.llm?.broken === true) s.broken = true;
   }
   const list = [...steps.values()];
   for (const s of list) if (s.link) s.link.exchangeStep = steps.get(s.link.exchangeId)?.step;

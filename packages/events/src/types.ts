@@ -25,8 +25,22 @@ export type LinkRule = (typeof LINK_RULES)[number];
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 /** `agentgate.*` of an event. */
 export type AgentgateFields = AuditEvent['agentgate'];
-/** `agentgate.decision` of an event. */
-export type Decision = NonNullable<AgentgateFields['decision']>;
+/** A policy decision as services hand it to the builders: the effect goes to `agentgate.decision`, the rule to `rule.*`, the reason to `event.reason`. */
+export interface Decision {
+  effect: DecisionEffect;
+  rule?: string;
+  reason?: string;
+}
+/** The exchange that proposed an action, as the correlation step finds it: `agentgate.link` plus `gen_ai.tool.call.id`. */
+export interface LinkInput {
+  exchange_id: string;
+  tool_call_id?: string;
+  rule: LinkRule;
+}
+/** `error.*` of an event. */
+export type ErrorFields = NonNullable<AuditEvent['error']>;
+/** `agentgate.llm` of an event (what an exchange adds beyond `gen_ai.*`). */
+export type LlmFields = NonNullable<AgentgateFields['llm']>;
 /** `agentgate.approval` of an event (held / approved / rejected / expired). */
 export type ApprovalFields = NonNullable<AgentgateFields['approval']>;
 /** `agentgate.registry` of an event. */
@@ -40,5 +54,7 @@ export type UrlFields = NonNullable<AuditEvent['url']>;
 export type SourceFields = NonNullable<AuditEvent['source']>;
 export type DestinationFields = NonNullable<AuditEvent['destination']>;
 export type GenAiFields = NonNullable<AuditEvent['gen_ai']>;
+/** `gen_ai.*` input/output message of an event. */
+export type GenAiMessage = NonNullable<GenAiFields['input']>['messages'][number];
 /** `agentgate.mcp` of an event (an MCP message through the gateway). */
 export type McpFields = NonNullable<AgentgateFields['mcp']>;

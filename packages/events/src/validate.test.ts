@@ -24,11 +24,13 @@ function issuesOf(x: unknown): string[] {
   assert.fail('expected ERR_EVENT_INVALID');
 }
 
-test('validate - a built event is valid; open objects accept any keys', () => {
+test('validate - a built event is valid; open objects (policy attributes, labels) accept any keys, agentgate.llm is strict', () => {
   const ev = sample();
-  ev.agentgate.llm = { messages: 3, whatever: { deep: true } };
+  ev.agentgate.action.attributes = { messages: 3, whatever: { deep: true } };
   assert.deepEqual(validateEvent(ev), ev);
   assert.equal(isAuditEvent(ev), true);
+  const llm = { ...ev, agentgate: { ...ev.agentgate, llm: { model: 'gpt-4o' } } };
+  assert.ok(issuesOf(llm).includes('agentgate.llm.model: unknown key'));
 });
 
 test('validate - unknown key in a strict object names the path', () => {

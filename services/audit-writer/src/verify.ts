@@ -1,5 +1,5 @@
 import type { Bus } from '@agentgate/bus';
-import { type AuditEvent, GENESIS_HASH, STREAMS, hashEvent } from '@agentgate/events';
+import { type AuditEvent, type ChainView, GENESIS_HASH, STREAMS, chainOf, hashEvent, verifyEventHash } from '@agentgate/events';
 import type { JWK } from 'jose';
 import { type CheckpointClaims, verifyCheckpoint } from './checkpoint.js';
 import { isFiller } from './lib/filler.js';
@@ -82,28 +82,35 @@ async function loadCheckpoints(src: CheckpointSource, partition: string): Promis
 interface Entry {
   id: string;
   doc: AuditEvent;
+  /** The chain fields (either schema version: see chainOf), undefined when the document has none. */
+  chain: ChainView | undefined;
   seq: number;
   valid: boolean;
   filler: boolean;
 }
 
-function selfValid(id: string, doc: AuditEvent): boolean {
-  const c = doc.agentgate?.chain;
-  if (!c || typeof c.prev_hash !== 'string' || !/^[0-9a-f]{64}$/.test(c.prev_hash)) return false;
-  if (doc.event?.hash !== undefined && doc.event.hash !== c.hash) return false;
-  if (id !== doc.event?.id) return false;
+function selfValid(id: string, doc: AuditEvent, c: ChainView | undefined): boolean {
+  if (!c || id !== doc.event?.id) return false;
   try {
-    return hashEvent(doc, c.prev_hash) === c.hash;
+    return verifyEventHash(doc, c.prevHash);
   } catch {
     return false;
   }
 }
 
-/** True when `doc` hashes correctly once its chain seq is `seq` (its content intact, its position moved). */
-function validAt(doc: AuditEvent, chain: { seq: number; prev_hash: string; hash: string }): boolean {
-  const moved = { ...doc, agentgate: { ...doc.agentgate, chain: { ...doc.agentgate.chain!, seq: chain.seq, prev_hash: chain.prev_hash } } };
+/**
+ * True when `doc` hashes correctly once its chain position is `chain.seq`
+ * (its content intact, its position moved). The position is written where
+ * the document's schema version keeps it: `event.sequence` (version 2) or
+ * `agentgate.chain.seq` (version 1).
+ */
+function validAt(doc: AuditEvent, chain: { seq: number; prevHash: string; hash: string }): boolean {
+  const legacy = (doc.agentgate.chain as Record<string, unknown> | undefined)?.['seq'] !== undefined;
+  const moved = legacy
+    ? { ...doc, agentgate: { ...doc.agentgate, chain: { ...doc.agentgate.chain!, seq: chain.seq, prev_hash: chain.prevHash } } }
+    : { ...doc, event: { ...doc.event, sequence: chain.seq }, agentgate: { ...doc.agentgate, chain: { ...doc.agentgate.chain!, prev_hash: chain.prevHash } } };
   try {
-    return hashEvent(moved, chain.prev_hash) === chain.hash;
+    return hashEvent(moved as AuditEvent, chain.prevHash) === chain.hash;
   } catch {
     return false;
   }
@@ -130,8 +137,8 @@ export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
   const entries: Entry[] = [];
   for await (const { id, doc } of opts.sink.readChain({ partition })) {
     const filler = isFiller(doc);
-    const seq = doc.agentgate?.chain?.seq ?? -1;
-    entries.push({ id, doc, seq, filler, valid: filler ? typeof doc.agentgate?.chain?.hash === 'string' : selfValid(id, doc) });
+    const chain = chainOf(doc);
+    entries.push({ id, doc, chain, seq: chain?.seq ?? -1, filler, valid: filler ? chain !== undefined : selfValid(id, doc, chain) });
   }
   const after = headSrc ? await readBusHead(headSrc, partition) : undefined;
 
@@ -153,9 +160,9 @@ export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
   const moved = new Set<Entry>();
   for (const e of invalid) {
     for (const o of invalid) {
-      if (o === e || !o.doc.agentgate?.chain) continue;
-      const c = o.doc.agentgate.chain;
-      if (validAt(e.doc, { seq: c.seq, prev_hash: c.prev_hash, hash: c.hash }) || validAt(e.doc, { seq: c.seq, prev_hash: e.doc.agentgate.chain!.prev_hash, hash: e.doc.agentgate.chain!.hash })) {
+      const c = o.chain;
+      if (o === e || !c || !e.chain) continue;
+      if (validAt(e.doc, c) || validAt(e.doc, { seq: c.seq, prevHash: e.chain.prevHash, hash: e.chain.hash })) {
         moved.add(e);
         break;
       }
@@ -163,7 +170,7 @@ export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
   }
   for (const e of invalid) {
     if (moved.has(e)) problems.push({ kind: 'reordered', seq: e.seq, id: e.id, detail: `event ${e.doc.event?.id} sits at position ${e.seq}, not where it was sealed` });
-    else if (!e.doc.agentgate?.chain) problems.push({ kind: 'inserted', id: e.id, detail: 'document without chain fields' });
+    else if (!e.chain) problems.push({ kind: 'inserted', id: e.id, detail: 'document without chain fields' });
     else problems.push({ kind: 'modified', seq: e.seq, id: e.id, detail: 'content does not match its chain hash' });
   }
 
@@ -180,12 +187,12 @@ export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
       continue;
     }
     // The one that links to its predecessor (or the first) holds the slot; others were inserted.
-    const holder = here.find((e) => e.valid && prevHash !== undefined && e.doc.agentgate.chain!.prev_hash === prevHash) ?? here.find((e) => e.valid) ?? here[0]!;
+    const holder = here.find((e) => e.valid && prevHash !== undefined && e.chain!.prevHash === prevHash) ?? here.find((e) => e.valid) ?? here[0]!;
     for (const e of here) {
       if (e !== holder && e.valid) problems.push({ kind: 'inserted', seq: s, id: e.id, detail: `a second document claims position ${s}` });
     }
-    const c = holder.doc.agentgate.chain!;
-    if (holder.valid && prevHash !== undefined && c.prev_hash !== prevHash) {
+    const c = holder.chain!;
+    if (holder.valid && prevHash !== undefined && c.prevHash !== prevHash) {
       problems.push({ kind: 'inserted', seq: s, id: holder.id, detail: `position ${s} does not link to position ${s - 1}` });
     }
     // After a bad slot the link is unknown: the slot is already reported, do not blame its successor.
@@ -197,7 +204,7 @@ export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
   if (best) {
     const at = (bySeq.get(best.seq) ?? []).find((e) => e.valid);
     if (maxSeq < best.seq) cutBy.push(`a signed checkpoint covers ${best.seq}`);
-    else if (at && at.doc.agentgate.chain!.hash !== best.hash) {
+    else if (at && at.chain!.hash !== best.hash) {
       problems.push({ kind: 'modified', seq: best.seq, id: at.id, detail: 'the signed checkpoint names another hash at this position (chain rewritten)' });
     }
   }
@@ -254,7 +261,7 @@ function compareWithBusHead(
   }
   if (before && before.seq >= 1 && before.seq <= trailHead && !before.reserved.includes(before.seq)) {
     const at = (bySeq.get(before.seq) ?? []).find((e) => e.valid);
-    if (at && at.doc.agentgate.chain!.hash !== before.hash && !problems.some((p) => p.kind === 'modified' && p.seq === before.seq)) {
+    if (at && at.chain!.hash !== before.hash && !problems.some((p) => p.kind === 'modified' && p.seq === before.seq)) {
       problems.push({ kind: 'modified', seq: before.seq, id: at.id, detail: 'the chain head on the bus names another hash at this position (chain rewritten)' });
     }
   }

@@ -182,12 +182,12 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
       const r = reservedById.get(id);
       if (r) {
         const sealed = sealEvent(event, { partition, seq: r.seq, prevHash: r.prev });
-        if (sealed.agentgate.chain!.hash !== r.hash) log.error({ eventId: id, seq: r.seq }, 'redelivered event differs from its first delivery');
+        if (sealed.event.hash !== r.hash) log.error({ eventId: id, seq: r.seq }, 'redelivered event differs from its first delivery');
         items.push({ sealed });
       } else if (!present?.has(id)) {
         const seq = chain.value.seq + 1;
         const sealed = sealEvent(event, { partition, seq, prevHash: chain.value.hash });
-        const hash = sealed.agentgate.chain!.hash;
+        const hash = sealed.event.hash!;
         chain.value.reserved.push({ id, seq, prev: chain.value.hash, hash, ts: event['@timestamp'] });
         chain.value.seq = seq;
         chain.value.hash = hash;
@@ -204,15 +204,15 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
       signal: abort.signal,
       logger: log,
       deadLetter: async (sealed, reason) => {
-        const c = sealed.agentgate.chain!;
+        const seq = sealed.event.sequence;
         const msg = decoded.find((d) => d.event.event.id === sealed.event.id)?.msg;
         await publishDeadLetter(
           bus,
           { stage: 'writer', reason, partition, streamSeq: msg?.seq ?? 0, event: sealed, time: new Date().toISOString() },
-          `writer-${partition}-${c.seq}`,
+          `writer-${partition}-${seq}`,
         );
         stats.deadLettered++;
-        log.error({ eventId: sealed.event.id, seq: c.seq, reason }, 'audit event dead-lettered (rejected by the index)');
+        log.error({ eventId: sealed.event.id, seq, reason }, 'audit event dead-lettered (rejected by the index)');
       },
     });
     stats.retries += result.retries;

@@ -45,11 +45,11 @@ test('local sink - verify reports an edit, a deletion, a swap and a truncated ta
   const publicKey = readPublicKey(publicKeyPath(join(dir, 'audit-checkpoint-key.json')));
   const files = lines(store);
   const all = files.flatMap((f) => f.lines.map((l) => ({ f, l, o: JSON.parse(l) })));
-  const bySeq = (s: number) => all.find((x) => x.o.doc.agentgate.chain.seq === s)!;
+  const bySeq = (s: number) => all.find((x) => x.o.doc.event.sequence === s)!;
   const [edited, del, a, b] = [bySeq(50), bySeq(100), bySeq(150), bySeq(151)];
   edited.o.doc.event.reason = 'nothing to see';
-  a.o.doc.agentgate.chain.seq = 151;
-  b.o.doc.agentgate.chain.seq = 150;
+  a.o.doc.event.sequence = 151;
+  b.o.doc.event.sequence = 150;
   const dropped = new Set([del, ...Array.from({ length: 10 }, (_, i) => bySeq(291 + i))]);
   for (const f of files) {
     writeFileSync(f.file, all.filter((x) => x.f === f && !dropped.has(x)).map((x) => `${JSON.stringify(x.o)}\n`).join(''));

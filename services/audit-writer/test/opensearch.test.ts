@@ -104,8 +104,8 @@ test('opensearch writer - 10,000 events in, exactly 10,000 documents, each id on
     await put(a);
     await put(b);
 
-    const tail = await osReq(os.url, 'POST', `/${prefix}-*/_search`, { size: 10, query: { range: { 'agentgate.chain.seq': { gt: 9990 } } } });
-    await osReq(os.url, 'POST', `/${prefix}-*/_delete_by_query?refresh=true`, { query: { range: { 'agentgate.chain.seq': { gt: 9990 } } } });
+    const tail = await osReq(os.url, 'POST', `/${prefix}-*/_search`, { size: 10, query: { range: { 'event.sequence': { gt: 9990 } } } });
+    await osReq(os.url, 'POST', `/${prefix}-*/_delete_by_query?refresh=true`, { query: { range: { 'event.sequence': { gt: 9990 } } } });
     await expectKind('truncated', 9991);
     for (const h of tail.body.hits.hits) await osReq(os.url, 'PUT', `/${h._index}/_create/${h._id}?refresh=true`, h._source);
 

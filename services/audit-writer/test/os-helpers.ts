@@ -26,7 +26,7 @@ export async function duplicateIds(url: string, prefix: string): Promise<number>
 }
 
 export async function docAtSeq(url: string, prefix: string, seq: number): Promise<{ index: string; id: string; source: any }> {
-  const r = await osReq(url, 'POST', `/${prefix}-*/_search`, { query: { term: { 'agentgate.chain.seq': seq } } });
+  const r = await osReq(url, 'POST', `/${prefix}-*/_search`, { query: { term: { 'event.sequence': seq } } });
   const h = r.body.hits.hits[0];
   return { index: h._index, id: h._id, source: h._source };
 }

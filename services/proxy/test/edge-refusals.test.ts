@@ -57,7 +57,7 @@ describe('edge - refusals before authentication are recorded, aggregated (in-pro
     assert.equal(evs.length, 1, `one event for the run, got ${evs.length}`);
     const ev = validateEvent(evs[0]);
     assert.equal(ev.agentgate.action.phase, 'refused');
-    assert.equal(ev.agentgate.refusal?.code, 'ERR_AUTH_INVALID');
+    assert.equal(ev.error?.code, 'ERR_AUTH_INVALID');
     assert.equal(ev.labels?.refusal_detail, 'ERR_TOKEN_SIGNATURE');
     assert.equal(ev.agentgate.refusal?.count, N + 5);
     assert.deepEqual(ev.event.category, ['authentication']);
@@ -81,7 +81,7 @@ describe('edge - refusals before authentication are recorded, aggregated (in-pro
     await rawHttp(h.proxy.port, `GET /api/ws HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`);
     await rawHttp(h.proxy.port, head('/_agentgate/secrets'));
     const evs = (await refusedEvents(before + 6)).slice(before);
-    const byCode = new Map(evs.map((e) => [e.agentgate.refusal?.code, e]));
+    const byCode = new Map(evs.map((e) => [e.error?.code, e]));
     assert.equal(byCode.get('ERR_AUTH_MISSING')?.agentgate.refusal?.count, 7);
     assert.equal(byCode.get('ERR_AUTH_MISSING')?.agentgate.action.connection, 'api');
     assert.equal(byCode.get('ERR_CONNECTION_UNKNOWN')?.agentgate.refusal?.count, 4);

@@ -56,8 +56,8 @@ describe('git adapter: real git CLI through the gateway to git http-backend', ()
     assert.ok(seen.length > 0 && seen.every((r) => r.authorized), 'every upstream request carried the brokered credential');
     assert.ok(seen.some((r) => r.path.includes('git-upload-pack') && r.method === 'POST'));
     const events = await gitEvents(h, (e) => e.url?.path?.startsWith('/gh/fetchme.git') === true);
-    assert.ok(events.some((e) => e.agentgate.action.kind === 'git.fetch' && e.agentgate.action.attributes?.protocol === 2));
-    assert.ok(events.some((e) => e.agentgate.action.kind === 'git.fetch' && e.agentgate.action.attributes?.protocol === 0));
+    assert.ok(events.some((e) => e.event.action === 'git.fetch' && e.agentgate.action.attributes?.protocol === 2));
+    assert.ok(events.some((e) => e.event.action === 'git.fetch' && e.agentgate.action.attributes?.protocol === 0));
     assert.ok(repo.path);
   });
 
@@ -78,15 +78,15 @@ describe('git adapter: real git CLI through the gateway to git http-backend', ()
     assert.notEqual(c1, c2);
 
     const events = await gitEvents(h, (e) => e.url?.path === '/gh/pushme.git/git-receive-pack', 'completed');
-    const ff = events.find((e) => e.agentgate.action.phase === 'requested' && e.agentgate.action.kind === 'git.push');
+    const ff = events.find((e) => e.agentgate.action.phase === 'requested' && e.event.action === 'git.push');
     assert.ok(ff, 'the fast-forward was recorded as git.push');
     validateEvent(ff);
     assert.deepEqual(ff.agentgate.git?.refs, [{ ref: 'refs/heads/main', old, new: c2, kind: 'fast-forward', decision: 'allow' }]);
     assert.equal(ff.agentgate.git?.commits, 2);
     assert.ok((ff.agentgate.git?.bytes ?? 0) > 100);
-    assert.ok(events.some((e) => e.agentgate.action.kind === 'git.create_ref' && e.agentgate.git?.refs[0]?.kind === 'create' && e.agentgate.git.commits === 0));
-    assert.ok(events.some((e) => e.agentgate.action.kind === 'git.tag_create' && e.agentgate.git?.refs[0]?.ref === 'refs/tags/v1.0.0'));
-    assert.ok(events.some((e) => e.agentgate.action.phase === 'completed' && e.agentgate.action.kind === 'git.push'));
+    assert.ok(events.some((e) => e.event.action === 'git.create_ref' && e.agentgate.git?.refs[0]?.kind === 'create' && e.agentgate.git.commits === 0));
+    assert.ok(events.some((e) => e.event.action === 'git.tag_create' && e.agentgate.git?.refs[0]?.ref === 'refs/tags/v1.0.0'));
+    assert.ok(events.some((e) => e.agentgate.action.phase === 'completed' && e.event.action === 'git.push'));
   });
 
   test('git - a force-push is denied with the rule in git\'s own words and the upstream ref is unchanged', async () => {
@@ -104,7 +104,7 @@ describe('git adapter: real git CLI through the gateway to git http-backend', ()
     assert.equal(h.git.requests.filter((x) => x.path.includes('git-receive-pack') && x.method === 'POST').length, requestsBefore);
     const denied = (await gitEvents(h, (e) => e.url?.path === '/gh/forceme.git/git-receive-pack')).find((e) => e.agentgate.action.phase === 'denied');
     assert.ok(denied);
-    assert.equal(denied.agentgate.action.kind, 'git.force_push');
+    assert.equal(denied.event.action, 'git.force_push');
     assert.equal(denied.rule?.name, 'no-force-push');
     assert.equal(denied.agentgate.git?.refs[0]?.kind, 'force-push');
     assert.equal(denied.agentgate.git?.refs[0]?.decision, 'deny');
@@ -121,7 +121,7 @@ describe('git adapter: real git CLI through the gateway to git http-backend', ()
     await ok(git(h, releaseEnv, ['push', '-q', '--force', 'origin', 'main'], dir), 'force push by release tool');
     assert.equal((await upstreamRefs(h, 'releaseme')).get('refs/heads/main'), tip);
     const ev = (await gitEvents(h, (e) => e.url?.path === '/gh/releaseme.git/git-receive-pack')).find((e) => e.agentgate.action.phase === 'requested');
-    assert.equal(ev?.agentgate.action.kind, 'git.force_push');
+    assert.equal(ev?.event.action, 'git.force_push');
     assert.equal(ev?.rule?.name, 'release-force');
   });
 

@@ -62,7 +62,7 @@ describe('correlation of actions with llm exchanges', () => {
     await action(replica.url, token, 'DELETE', '/environments/staging');
     const ev = await requested(h, sessionId, 'http.delete');
     assert.equal(ev.agentgate.link?.rule, 'tool-call-match');
-    assert.equal(ev.agentgate.link?.tool_call_id, 'call_x');
+    assert.equal(ev.gen_ai?.tool?.call?.id, 'call_x');
   });
 
   test('correlate - a session without exchanges has no link, and sessions do not mix', async () => {

@@ -17,6 +17,17 @@ async function lastExchange(h: LlmHarness, session: string, phase: 'completed' |
   }, `${phase} llm.exchange event`);
 }
 
+/** The completion text of an exchange event (`gen_ai.output.messages`). */
+function completionOf(ev: AuditEvent): string {
+  const parts = ev.gen_ai?.output?.messages.flatMap((m) => m.parts) ?? [];
+  return parts.flatMap((p) => (p.type === 'text' ? [p.content] : [])).join('\n');
+}
+
+/** The tool calls of an exchange event (`gen_ai.output.messages` parts). */
+function toolCallsOf(ev: AuditEvent): unknown[] {
+  return (ev.gen_ai?.output?.messages ?? []).flatMap((m) => m.parts).filter((p) => p.type === 'tool_call');
+}
+
 async function sessionOf(h: LlmHarness, token: string): Promise<string> {
   const { sessionId } = await h.bus.request<{ sessionId: string }>('identity.verify', { token });
   return sessionId;
@@ -45,16 +56,18 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
     assert.equal(seen.headers.authorization, `Bearer ${h.apiKey}`);
     assert.ok(!seen.raw.includes(token) && !JSON.stringify(seen.headers).includes(token), 'the CI token is not forwarded');
     const ev = await lastExchange(h, await sessionOf(h, token));
-    assert.deepEqual(validateEvent(ev).agentgate.action.kind, 'llm.exchange');
-    const llm = ev.agentgate.llm as Record<string, unknown>;
-    assert.equal(llm.model, 'gpt-4o-mini');
-    assert.equal(llm.completion, 'Run the tests first.');
-    assert.deepEqual(llm.tool_calls, [{ id: 'call_1', name: 'bash', arguments: '{"command":"npm test"}' }]);
-    assert.deepEqual(llm.usage, { input_tokens: 11, output_tokens: 7 });
-    assert.deepEqual((llm.prompt as unknown[])[0], { role: 'user', content: 'what next?' });
+    assert.deepEqual(validateEvent(ev).event.action, 'llm.exchange');
+    const llm = ev.agentgate.llm!;
+    // ECS: the request's model and limit, the response's model, usage, prompt and completion are gen_ai.*.
+    assert.equal(ev.gen_ai?.request?.model, 'gpt-4o-mini');
+    assert.equal(ev.gen_ai?.request?.max_tokens, 100);
+    assert.equal(completionOf(ev), 'Run the tests first.');
+    assert.deepEqual(toolCallsOf(ev), [{ type: 'tool_call', id: 'call_1', name: 'bash', arguments: '{"command":"npm test"}' }]);
+    assert.deepEqual(ev.gen_ai?.usage, { input_tokens: 11, output_tokens: 7 });
+    assert.deepEqual(ev.gen_ai?.input?.messages[0], { role: 'user', parts: [{ type: 'text', content: 'what next?' }] });
     assert.equal(llm.complete, true);
     assert.equal(typeof llm.latency_ms, 'number');
-    assert.equal(ev.gen_ai?.tool?.call?.id, 'call_1');
+    assert.deepEqual(ev.gen_ai?.tool?.call?.id, ['call_1']);
     assert.ok(!JSON.stringify(ev).includes(h.apiKey));
   });
 
@@ -80,10 +93,10 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
     assert.ok(total - firstAt > 300, `first chunk after ${firstAt} ms, end after ${total} ms`);
     assert.ok(rest.includes('[DONE]'));
     const ev = await lastExchange(h, await sessionOf(h, token));
-    const llm = ev.agentgate.llm as Record<string, unknown>;
+    const llm = ev.agentgate.llm!;
     assert.equal(llm.stream, true);
-    assert.equal(llm.completion, 'pushing now, this takes a while');
-    assert.deepEqual(llm.tool_calls, [{ id: 'call_s', name: 'bash', arguments: '{"command":"git push origin main"}' }]);
+    assert.equal(completionOf(ev), 'pushing now, this takes a while');
+    assert.deepEqual(toolCallsOf(ev), [{ type: 'tool_call', id: 'call_s', name: 'bash', arguments: '{"command":"git push origin main"}' }]);
     assert.equal(llm.complete, true);
   });
 
@@ -120,7 +133,7 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
     assert.ok(!body.error.message.includes(h.dbPassword));
     assert.equal(h.double.requests.length, n, 'the model was not called');
     const ev = await lastExchange(h, await sessionOf(h, token), 'denied');
-    assert.equal(ev.agentgate.decision?.rule, 'masking.promptSecrets');
+    assert.equal(ev.rule?.name, 'masking.promptSecrets');
     const clean = await post(`${strict.url}/openai/chat/completions`, token, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
     assert.equal(clean.status, 200, 'a prompt without secrets passes');
   });
@@ -143,11 +156,12 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
     const res = await post(`${h.proxy.url}/openai/chat/completions`, token, { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go' }] });
     await res.text().catch(() => '');
     const ev = await lastExchange(h, await sessionOf(h, token), 'failed');
-    const llm = ev.agentgate.llm as Record<string, unknown>;
+    const llm = ev.agentgate.llm!;
     assert.equal(llm.complete, false);
     assert.equal(llm.broken, true);
     // What the client was sent before the cut (the masking stage holds back a short tail it never got to release).
-    assert.ok(typeof llm.completion === 'string' && llm.completion.length > 0 && 'a long answer th'.startsWith(llm.completion), String(llm.completion));
+    const completion = completionOf(ev);
+    assert.ok(completion.length > 0 && 'a long answer th'.startsWith(completion), completion);
   });
 
   test('llm - anthropic and responses streams rebuild text, tool calls and usage', async () => {
@@ -156,20 +170,20 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
     h.double.script(() => ({ text: 'deleting the tag', toolCalls: [toolCall('toolu_1', 'git push --delete origin v1.0')] }));
     const a = await post(`${h.proxy.url}/anthropic/v1/messages`, token, { model: 'claude-haiku', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'x' }] });
     await a.text();
-    let llm = (await lastExchange(h, session)).agentgate.llm as Record<string, unknown>;
-    assert.equal(llm.completion, 'deleting the tag');
-    assert.deepEqual(llm.tool_calls, [{ id: 'toolu_1', name: 'bash', arguments: '{"command":"git push --delete origin v1.0"}' }]);
-    assert.deepEqual(llm.usage, { input_tokens: 11, output_tokens: 7 });
-    assert.equal(llm.finish_reason, 'tool_use');
+    let ev = await lastExchange(h, session);
+    assert.equal(completionOf(ev), 'deleting the tag');
+    assert.deepEqual(toolCallsOf(ev), [{ type: 'tool_call', id: 'toolu_1', name: 'bash', arguments: '{"command":"git push --delete origin v1.0"}' }]);
+    assert.deepEqual(ev.gen_ai?.usage, { input_tokens: 11, output_tokens: 7 });
+    assert.equal(ev.gen_ai?.output?.messages[0]?.finish_reason, 'tool_use');
     const r = await post(`${h.proxy.url}/openai/responses`, token, { model: 'gpt-4o-mini', stream: true, input: 'y' });
     await r.text();
-    llm = await eventually(async () => {
+    ev = await eventually(async () => {
       const evs = (await h.events()).filter((e) => e.agentgate.session.id === session && e.agentgate.action.phase === 'completed');
-      const l = evs.at(-1)?.agentgate.llm as Record<string, unknown> | undefined;
-      return l?.api === 'responses' ? l : undefined;
+      const l = evs.at(-1);
+      return l?.agentgate.llm?.api === 'responses' ? l : undefined;
     }, 'responses event');
-    assert.equal(llm.completion, 'deleting the tag');
-    assert.deepEqual(llm.tool_calls, [{ id: 'toolu_1', name: 'bash', arguments: '{"command":"git push --delete origin v1.0"}' }]);
+    assert.equal(completionOf(ev), 'deleting the tag');
+    assert.deepEqual(toolCallsOf(ev), [{ type: 'tool_call', id: 'toolu_1', name: 'bash', arguments: '{"command":"git push --delete origin v1.0"}' }]);
   });
 
   test('llm - a body that is not JSON is refused (it could not be checked for secrets)', async () => {

@@ -131,7 +131,7 @@ describe('mcp bad input', () => {
     assert.equal(failed.event.outcome, 'failure');
     assert.match(String(failed.event.reason), /upstream/);
     assert.equal(failed.agentgate.mcp?.complete, false);
-    assert.equal(failed.agentgate.mcp?.tool, 'crash');
+    assert.equal(failed.gen_ai?.tool?.name, 'crash');
     await client.close();
   });
 });

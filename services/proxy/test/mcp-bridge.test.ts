@@ -54,7 +54,7 @@ describe('agentgate mcp-bridge', () => {
       const evs = (await h.events()).filter((e) => e.agentgate.session.id === sessionId && e.event.action === 'mcp.tools.call' && e.agentgate.action.phase === 'completed');
       return evs.length >= 2 ? evs : undefined;
     }, 'the bridged calls on record');
-    assert.deepEqual(done.map((e) => e.agentgate.mcp?.tool), ['read_file', 'get_config']);
+    assert.deepEqual(done.map((e) => e.gen_ai?.tool?.name), ['read_file', 'get_config']);
     assert.ok(!stderr.join('').includes(h.mcpKey));
   });
 

@@ -50,7 +50,7 @@ describe('mcp through the gateway (SDK client → gateway → SDK server)', () =
     assert.equal(done.agentgate.action.phase, 'completed');
     assert.equal(done.event.outcome, 'success');
     assert.equal(done.gen_ai?.tool?.name, 'read_file');
-    assert.equal(done.agentgate.mcp?.tool, 'read_file');
+    assert.equal(done.gen_ai?.tool?.name, 'read_file');
     assert.equal(done.agentgate.mcp?.arguments, '{"path":"README.md"}');
     assert.match(String(done.agentgate.mcp?.result), /contents of README\.md/);
     assert.equal(done.agentgate.mcp?.complete, true);
@@ -80,7 +80,7 @@ describe('mcp through the gateway (SDK client → gateway → SDK server)', () =
     assert.equal(textOf(await client.callTool({ name: 'deploy', arguments: { env: 'staging' } })), 'deployed to staging');
     assert.deepEqual(h.sse.calls.slice(before).map((c) => c.tool), ['deploy']);
     const denied = await outcomeOf(session, 'mcp.tools.call', ['denied']);
-    assert.equal(denied.agentgate.decision?.rule, 'no-prod-deploy');
+    assert.equal(denied.rule?.name, 'no-prod-deploy');
     assert.equal(denied.agentgate.mcp?.arguments, '{"env":"prod"}');
     await client.close();
   });

@@ -70,10 +70,10 @@ describe('proxy data path (real nats-server, identity, secret broker, upstream)'
     validateEvent(requested);
     validateEvent(completed);
     assert.equal(requested.agentgate.action.id, completed.agentgate.action.id);
-    assert.equal(requested.agentgate.action.kind, 'http.get');
+    assert.equal(requested.event.action, 'http.get');
     assert.equal(requested.agentgate.decision?.effect, 'allow');
     assert.equal(requested.rule?.name, 'http-allowed');
-    assert.equal(requested.agentgate.principal?.subject, 'repo:acme/app:ref:refs/heads/main');
+    assert.equal(requested.user?.id, 'repo:acme/app:ref:refs/heads/main');
     assert.equal(completed.http?.response?.status_code, 200);
     assert.ok((completed.http?.response?.bytes ?? 0) > 0);
     assert.equal(completed.http?.request?.bytes, 0);
@@ -93,7 +93,7 @@ describe('proxy data path (real nats-server, identity, secret broker, upstream)'
     const denial = (await auditEvents(h.bus)).find((e) => e.url?.path === '/api/repos/1');
     assert.ok(denial);
     assert.equal(denial.agentgate.action.phase, 'denied');
-    assert.equal(denial.agentgate.action.kind, 'http.delete');
+    assert.equal(denial.event.action, 'http.delete');
     assert.equal(denial.rule?.name, 'no-delete');
     assert.equal(denial.event.outcome, 'failure');
   });

@@ -85,9 +85,9 @@ describe('registry with the docker CLI', () => {
     const events = await registryEvents(h, (e) => e.agentgate.registry?.repository === 'acme/web', settled);
     const denied = events.filter((e) => e.agentgate.action.phase === 'denied');
     assert.equal(denied.length, 1);
-    assert.equal(denied[0]?.agentgate.action.kind, 'registry.tag_overwrite');
+    assert.equal(denied[0]?.event.action, 'registry.tag_overwrite');
     assert.equal(denied[0]?.agentgate.registry?.previous_digest, digest);
-    const manifest = events.filter((e) => e.agentgate.action.attributes?.operation === 'put-manifest' && e.agentgate.action.kind === 'registry.push');
+    const manifest = events.filter((e) => e.agentgate.action.attributes?.operation === 'put-manifest' && e.event.action === 'registry.push');
     assert.deepEqual(manifest.map((e) => e.agentgate.action.phase).sort(), ['completed', 'requested']);
     assert.ok(manifest.every((e) => e.agentgate.registry?.digest === digest && e.agentgate.registry?.tag === 'v1.0'));
   });
@@ -126,7 +126,7 @@ describe('registry with the docker CLI', () => {
     assert.ok(pulled.stdout.includes(String(digest)));
     const blobs = await registryEvents(
       h,
-      (e) => e.agentgate.registry?.repository === 'acme/big' && e.agentgate.action.kind === 'registry.pull' && e.agentgate.action.attributes?.target === 'blob',
+      (e) => e.agentgate.registry?.repository === 'acme/big' && e.event.action === 'registry.pull' && e.agentgate.action.attributes?.target === 'blob',
       settled,
     );
     const bytes = blobs.filter((e) => e.agentgate.action.phase === 'completed').reduce((n, e) => n + (e.http?.response?.bytes ?? 0), 0);

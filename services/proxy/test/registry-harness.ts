@@ -176,7 +176,7 @@ export async function registryEvents(
   pred: (e: AuditEvent) => boolean = () => true,
   ready?: string | ((events: AuditEvent[]) => boolean),
 ): Promise<AuditEvent[]> {
-  const pick = async (): Promise<AuditEvent[]> => (await auditEvents(h.bus)).filter((e) => e.agentgate.action.kind.startsWith('registry.') && pred(e));
+  const pick = async (): Promise<AuditEvent[]> => (await auditEvents(h.bus)).filter((e) => e.event.action.startsWith('registry.') && pred(e));
   const ok = typeof ready === 'string' ? (evs: AuditEvent[]) => evs.some((e) => e.agentgate.action.phase === ready) : ready;
   for (let i = 0; i < 100; i++) {
     const events = await pick();

@@ -59,16 +59,16 @@ describe('registry with skopeo', () => {
       assert.equal((JSON.parse(inspected.stdout) as { Digest: string }).Digest, digest);
 
       const events = await registryEvents(h, (e) => e.agentgate.action.connection === conn && e.agentgate.registry?.repository === repo, settled);
-      const manifestPush = events.filter((e) => e.agentgate.action.kind === 'registry.push' && e.agentgate.action.attributes?.operation === 'put-manifest');
+      const manifestPush = events.filter((e) => e.event.action === 'registry.push' && e.agentgate.action.attributes?.operation === 'put-manifest');
       assert.deepEqual(manifestPush.map((e) => e.agentgate.action.phase).sort(), ['completed', 'requested']);
       for (const e of manifestPush) {
         assert.equal(e.agentgate.registry?.tag, '1.0');
         assert.equal(e.agentgate.registry?.digest, digest);
         assert.equal(e.agentgate.registry?.tag_existed, false);
       }
-      const blobPulls = events.filter((e) => e.agentgate.action.kind === 'registry.pull' && e.agentgate.action.attributes?.target === 'blob');
+      const blobPulls = events.filter((e) => e.event.action === 'registry.pull' && e.agentgate.action.attributes?.target === 'blob');
       assert.ok(blobPulls.length >= 2, 'layer and config pulled through the gateway');
-      const tagPull = events.find((e) => e.agentgate.action.kind === 'registry.pull' && e.agentgate.registry?.tag === '1.0' && e.agentgate.action.phase === 'completed');
+      const tagPull = events.find((e) => e.event.action === 'registry.pull' && e.agentgate.registry?.tag === '1.0' && e.agentgate.action.phase === 'completed');
       assert.equal(tagPull?.agentgate.registry?.digest, digest, 'the completed pull records the digest the tag resolved to');
       // Every requested action also completed: nothing half-recorded.
       const ids = (phase: string) => new Set(events.filter((e) => e.agentgate.action.phase === phase).map((e) => e.agentgate.action.id));
@@ -95,11 +95,11 @@ describe('registry with skopeo', () => {
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /denied by policy \(rule immutable-tags\): release tags are immutable/);
     assert.equal(upstreamDigest(h.hub, repo, 'v1.0.0'), before, 'the upstream tag still points at the first image');
-    const denied = await registryEvents(h, (e) => e.agentgate.action.kind === 'registry.tag_overwrite' && e.agentgate.registry?.repository === repo);
+    const denied = await registryEvents(h, (e) => e.event.action === 'registry.tag_overwrite' && e.agentgate.registry?.repository === repo);
     assert.equal(denied.length, 1);
     const d = denied[0]!;
     assert.equal(d.agentgate.action.phase, 'denied');
-    assert.equal(d.agentgate.decision?.rule, 'immutable-tags');
+    assert.equal(d.rule?.name, 'immutable-tags');
     assert.equal(d.agentgate.registry?.tag_existed, true);
     assert.equal(d.agentgate.registry?.previous_digest, before);
     assert.notEqual(d.agentgate.registry?.digest, before);
@@ -113,7 +113,7 @@ describe('registry with skopeo', () => {
     assert.equal(again.code, 0, again.stderr.slice(-2000));
     const now = upstreamDigest(h.tok, repo, 'latest');
     assert.notEqual(now, before);
-    const ev = (await registryEvents(h, (e) => e.agentgate.action.kind === 'registry.tag_overwrite' && e.agentgate.registry?.repository === repo, 'completed')).find(
+    const ev = (await registryEvents(h, (e) => e.event.action === 'registry.tag_overwrite' && e.agentgate.registry?.repository === repo, 'completed')).find(
       (e) => e.agentgate.action.phase === 'completed',
     );
     assert.equal(ev?.agentgate.registry?.previous_digest, before);
@@ -171,7 +171,7 @@ describe('registry with skopeo', () => {
     const body = JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)) as { repositories: string[] };
     assert.ok(body.repositories.includes('hub/acme/app-hub'));
     assert.ok(!body.repositories.some((n) => n.startsWith('tok/')), 'the tok catalog is denied by policy');
-    const denied = await registryEvents(h, (e) => e.agentgate.action.kind === 'registry.catalog' && e.agentgate.action.connection === 'tok');
+    const denied = await registryEvents(h, (e) => e.event.action === 'registry.catalog' && e.agentgate.action.connection === 'tok');
     assert.equal(denied[0]?.agentgate.action.phase, 'denied');
     const outsider = await rawHttp(h.proxy.port, `GET /v2/_catalog HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic(h.outsiderToken)}\r\nConnection: close\r\n\r\n`);
     assert.equal(outsider.status, 403);

@@ -23,16 +23,23 @@ function ev(input: Omit<Parameters<typeof buildActionEvent>[0], 'principal' | 'n
 
 function session(): AuditEvent[] {
   const exchange = { id: 'ex1', kind: 'llm.exchange', connection: 'model' };
-  const llm = { model: 'gpt-4o-mini', prompt: [{ role: 'system', content: 'be careful' }, { role: 'user', content: 'fix the typo on main' }] };
+  const text = (content: string) => [{ type: 'text' as const, content }];
+  const genAi = {
+    request: { model: 'gpt-4o-mini' },
+    input: { messages: [{ role: 'system', parts: text('be careful') }, { role: 'user', parts: text('fix the typo on main') }] },
+  };
   const force = { id: 'a2', kind: 'git.force_push', connection: 'git' };
   return [
-    ev({ phase: 'requested', action: exchange, decision: { effect: 'allow', rule: 'llm-ok' }, llm }),
+    ev({ phase: 'requested', action: exchange, decision: { effect: 'allow', rule: 'llm-ok' }, genAi }),
     ev({
       phase: 'completed',
       action: exchange,
       decision: { effect: 'allow', rule: 'llm-ok' },
       http: { response: { status_code: 200 } },
-      llm: { ...llm, tool_calls: [{ id: 'call_f', name: 'bash', arguments: '{"command":"git push --force origin main"}' }] },
+      genAi: {
+        ...genAi,
+        output: { messages: [{ role: 'assistant', parts: [{ type: 'tool_call', id: 'call_f', name: 'bash', arguments: '{"command":"git push --force origin main"}' }] }] },
+      },
     }),
     ev({
       phase: 'denied',
@@ -41,7 +48,7 @@ function session(): AuditEvent[] {
       git: { refs: [{ ref: 'refs/heads/main', old: 'a'.repeat(40), new: 'b'.repeat(40), kind: 'force-push' }] },
       link: { exchange_id: 'ex1', tool_call_id: 'call_f', rule: 'tool-call-match' },
     }),
-    ev({ phase: 'requested', action: { id: 'ex2', kind: 'llm.exchange' }, llm: { prompt: [{ role: 'user', content: 'pw [REDACTED:secret:db]' }] }, masking: { count: 1, findings: [{ type: 'secret', ref: 'db', count: 1 }] } }),
+    ev({ phase: 'requested', action: { id: 'ex2', kind: 'llm.exchange' }, genAi: { input: { messages: [{ role: 'user', parts: text('pw [REDACTED:secret:db]') }] } }, masking: { count: 1, findings: [{ type: 'secret', ref: 'db', count: 1 }] } }),
   ];
 }
 

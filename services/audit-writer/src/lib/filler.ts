@@ -1,4 +1,4 @@
-import type { AuditEvent } from '@agentgate/events';
+import { type AuditEvent, ECS_VERSION, chainOf } from '@agentgate/events';
 
 /** Why a chain slot holds a filler instead of the event. */
 export type FillerKind = 'dead-letter' | 'duplicate';
@@ -16,9 +16,10 @@ export function fillerId(partition: string, seq: number): string {
  * (the content is in the dead-letter stream) and lists it as a filler.
  */
 export function fillerDoc(sealed: AuditEvent, kind: FillerKind, reason: string): Record<string, unknown> {
-  const chain = sealed.agentgate.chain!;
+  const chain = chainOf(sealed)!;
   return {
     '@timestamp': sealed['@timestamp'],
+    ecs: { version: ECS_VERSION },
     event: {
       id: sealed.event.id,
       kind: 'event',
@@ -29,14 +30,16 @@ export function fillerDoc(sealed: AuditEvent, kind: FillerKind, reason: string):
       reason: reason.slice(0, 1000),
       dataset: 'agentgate.audit',
       module: 'agentgate',
+      sequence: chain.seq,
       hash: chain.hash,
     },
     observer: { type: 'proxy', vendor: 'agentgate' },
     agentgate: {
       session: { id: sealed.agentgate.session.id },
-      action: { id: sealed.agentgate.action.id, kind: 'audit.chain_filler', phase: 'failed' },
-      chain: { ...chain },
-      filler: { kind, event_id: sealed.event.id },
+      action: { id: sealed.agentgate.action.id, phase: 'failed' },
+      chain: { partition: chain.partition, prev_hash: chain.prevHash },
+      // The event id is event.id: the filler takes the slot's own event id, under another _id.
+      filler: { kind },
     },
   };
 }

@@ -25,8 +25,7 @@ export interface WriteContext {
 function toDoc(item: WriteItem, ingested: string): SinkDoc {
   const e = item.sealed;
   if (item.rejected !== undefined) {
-    const c = e.agentgate.chain!;
-    return { id: fillerId(c.partition, c.seq), doc: fillerDoc(e, 'dead-letter', item.rejected), timestamp: e['@timestamp'] };
+    return { id: fillerId(e.agentgate.chain!.partition, e.event.sequence!), doc: fillerDoc(e, 'dead-letter', item.rejected), timestamp: e['@timestamp'] };
   }
   // event.ingested is outside the hash (HASH_EXCLUDED_FIELDS), so setting it here keeps the seal valid.
   return { id: e.event.id, doc: { ...e, event: { ...e.event, ingested } }, timestamp: e['@timestamp'] };
@@ -72,7 +71,7 @@ export async function writeAll(sinks: Sink[], items: WriteItem[], ctx: WriteCont
         } else if (!fillerFailed.has(item)) {
           // Should not happen (the filler fits the template); the verifier will show the slot as deleted.
           fillerFailed.add(item);
-          ctx.logger.error({ seq: item.sealed.agentgate.chain?.seq, reason: o.reason }, 'chain filler rejected by the index');
+          ctx.logger.error({ seq: item.sealed.event.sequence, reason: o.reason }, 'chain filler rejected by the index');
         }
       }
       todo = next;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AuditEvent } from '@agentgate/events';
+import { type AuditEvent, chainOf, upgradeEvent } from '@agentgate/events';
 import { isFiller } from '../lib/filler.js';
 import { dailyFile } from '../lib/index-names.js';
 import { matchesTrailQuery, type ReadChainOptions, type Sink, type SinkDoc, type StoredCheckpoint, type TrailQuery, type WriteOutcome } from './types.js';
@@ -43,8 +43,8 @@ export function readLocalLines(dir: string): Line[] {
 }
 
 function bySeq(a: Line, b: Line): number {
-  const sa = (a.doc as AuditEvent).agentgate?.chain?.seq ?? 0;
-  const sb = (b.doc as AuditEvent).agentgate?.chain?.seq ?? 0;
+  const sa = chainOf(a.doc)?.seq ?? 0;
+  const sb = chainOf(b.doc)?.seq ?? 0;
   return sa - sb;
 }
 
@@ -137,8 +137,9 @@ export function readLocalCheckpoints(file: string): StoredCheckpoint[] {
  */
 export function readLocalTrail(path: string, opts: TrailQuery = {}): AuditEvent[] {
   const events = readLocalLines(path)
-    .map((l) => l.doc as AuditEvent)
+    // A store kept from before schema version 2 is read in today's layout.
+    .map((l) => upgradeEvent(l.doc) as AuditEvent)
     .filter((e) => !isFiller(e) && matchesTrailQuery(e, opts));
-  const sorted = events.sort((a, b) => Date.parse(a['@timestamp']) - Date.parse(b['@timestamp']) || (a.agentgate.chain?.seq ?? 0) - (b.agentgate.chain?.seq ?? 0));
+  const sorted = events.sort((a, b) => Date.parse(a['@timestamp']) - Date.parse(b['@timestamp']) || (chainOf(a)?.seq ?? 0) - (chainOf(b)?.seq ?? 0));
   return opts.limit !== undefined ? sorted.reverse().slice(0, opts.limit) : sorted;
 }

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '@agentgate/events';
+import { type AuditEvent, upgradeEvent } from '@agentgate/events';
 import { AuditWriterError } from '../errors.js';
 import { isFiller } from '../lib/filler.js';
 import { checkpointIndex, dailyIndex, indexPattern } from '../lib/index-names.js';
@@ -18,6 +18,19 @@ interface Hit {
 }
 
 const PAGE = 5000;
+
+/**
+ * Chain order over indices of both schema versions: version 2 keeps the
+ * position in `event.sequence`, version 1 in `agentgate.chain.seq` (its
+ * `event.sequence` is empty). Version 1 documents, missing the first key,
+ * sort first, and they are the older part of any chain.
+ */
+function chainOrder(dir: string): unknown[] {
+  return [
+    { 'event.sequence': { order: dir, unmapped_type: 'long', missing: dir === 'asc' ? '_first' : '_last' } },
+    { 'agentgate.chain.seq': { order: dir, unmapped_type: 'long' } },
+  ];
+}
 
 /** Classifies one bulk item: 409 = already indexed, 429/5xx = retry, any other 4xx = content rejected. */
 export function classifyItem(item: BulkItem): WriteOutcome {
@@ -95,7 +108,7 @@ export class SearchSink implements Sink {
   }
 
   async *readChain(opts: ReadChainOptions): AsyncIterable<{ id: string; doc: AuditEvent }> {
-    const sort = [{ 'agentgate.chain.seq': 'asc' }, { 'event.id': 'asc' }];
+    const sort = [...chainOrder('asc'), { 'event.id': 'asc' }];
     for await (const h of this.#scan(indexPattern(this.#prefix), { term: { 'agentgate.chain.partition': opts.partition } }, sort)) {
       yield { id: h._id, doc: h._source as unknown as AuditEvent };
     }
@@ -104,10 +117,10 @@ export class SearchSink implements Sink {
   async readTrail(q: TrailQuery): Promise<AuditEvent[]> {
     const query = trailSearchQuery(q);
     const dir = q.limit !== undefined ? 'desc' : 'asc';
-    const sort = [{ '@timestamp': dir }, { 'agentgate.chain.seq': dir }, { 'event.id': dir }];
+    const sort = [{ '@timestamp': dir }, ...chainOrder(dir), { 'event.id': dir }];
     const out: AuditEvent[] = [];
     for await (const h of this.#scan(indexPattern(this.#prefix), query, sort)) {
-      if (!isFiller(h._source)) out.push(h._source as unknown as AuditEvent);
+      if (!isFiller(h._source)) out.push(upgradeEvent(h._source) as AuditEvent);
       // A search wants the newest few: stop paging once there are enough.
       if (q.limit !== undefined && out.length >= q.limit) break;
     }

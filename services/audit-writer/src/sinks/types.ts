@@ -42,9 +42,9 @@ export interface TrailQuery {
   sessionId?: string | undefined;
   /** `agentgate.principal.ci.repository`, exact. */
   repository?: string | undefined;
-  /** `agentgate.principal.subject`, exact. */
+  /** `user.id` (the token subject), exact. */
   subject?: string | undefined;
-  /** `agentgate.decision.rule`, exact. */
+  /** `rule.name`, exact. */
   rule?: string | undefined;
   /** A decision effect (`allow`, `deny`, `review`) or an action phase (`denied`, `held`, `approved`, …). */
   decision?: string | undefined;
@@ -62,8 +62,8 @@ export function matchesTrailQuery(e: AuditEvent, q: TrailQuery): boolean {
   const a = e.agentgate;
   if (q.sessionId !== undefined && a?.session?.id !== q.sessionId) return false;
   if (q.repository !== undefined && a?.principal?.ci?.repository !== q.repository) return false;
-  if (q.subject !== undefined && a?.principal?.subject !== q.subject) return false;
-  if (q.rule !== undefined && a?.decision?.rule !== q.rule) return false;
+  if (q.subject !== undefined && e.user?.id !== q.subject) return false;
+  if (q.rule !== undefined && e.rule?.name !== q.rule) return false;
   if (q.decision !== undefined && (EFFECTS.has(q.decision) ? a?.decision?.effect : a?.action?.phase) !== q.decision) return false;
   const t = Date.parse(e['@timestamp']);
   if (q.from !== undefined && t < Date.parse(q.from)) return false;
@@ -75,10 +75,13 @@ export function matchesTrailQuery(e: AuditEvent, q: TrailQuery): boolean {
 export function trailSearchQuery(q: TrailQuery): Record<string, unknown> {
   const filter: unknown[] = [];
   const term = (field: string, value: string | undefined) => value !== undefined && filter.push({ term: { [field]: value } });
+  // Indices of schema version 1 (before issue 20) keep these under agentgate.*: either place matches.
+  const either = (field: string, v1Field: string, value: string | undefined) =>
+    value !== undefined && filter.push({ bool: { should: [{ term: { [field]: value } }, { term: { [v1Field]: value } }], minimum_should_match: 1 } });
   term('agentgate.session.id', q.sessionId);
   term('agentgate.principal.ci.repository', q.repository);
-  term('agentgate.principal.subject', q.subject);
-  term('agentgate.decision.rule', q.rule);
+  either('user.id', 'agentgate.principal.subject', q.subject);
+  either('rule.name', 'agentgate.decision.rule', q.rule);
   if (q.decision !== undefined) term(EFFECTS.has(q.decision) ? 'agentgate.decision.effect' : 'agentgate.action.phase', q.decision);
   if (q.from !== undefined || q.to !== undefined) filter.push({ range: { '@timestamp': { ...(q.from && { gte: q.from }), ...(q.to && { lte: q.to }) } } });
   return filter.length === 0 ? { match_all: {} } : { bool: { filter } };

@@ -1,4 +1,4 @@
-import { type AuditEvent, type MaskingFinding, type Principal, buildExposureEvent, validateEvent } from '@agentgate/events';
+import { type AuditEvent, type MaskingFinding, type Principal, buildExposureEvent, upgradeEvent, validateEvent } from '@agentgate/events';
 import type { Finding } from '@agentgate/masking';
 import { MaskingServiceError } from '../errors.js';
 import { exposureEventId } from './exposure-id.js';
@@ -15,7 +15,8 @@ export function decodeRaw(data: Uint8Array): AuditEvent {
     throw new MaskingServiceError('ERR_MASKSVC_BAD_JSON', 'raw message is not UTF-8 JSON', { cause });
   }
   try {
-    return validateEvent(parsed);
+    // An event of the previous schema version still in the raw stream during an upgrade is masked in today's layout.
+    return validateEvent(upgradeEvent(parsed));
   } catch (cause) {
     throw new MaskingServiceError('ERR_MASKSVC_INVALID_EVENT', (cause as Error).message, { cause });
   }
@@ -104,8 +105,8 @@ function exposureEvent(clean: AuditEvent, ref: string, count: number): AuditEven
   const p = ag.principal;
   const principal: Principal = {
     issuer: p?.issuer ?? 'unknown',
-    subject: p?.subject ?? clean.user?.id ?? 'unknown',
-    groups: [...(p?.groups ?? [])],
+    subject: clean.user?.id ?? 'unknown',
+    groups: [...(clean.user?.group?.name ?? [])],
     claims: {},
     ci: p?.ci ?? { provider: 'generic' },
     sessionId: ag.session.id,
@@ -114,7 +115,7 @@ function exposureEvent(clean: AuditEvent, ref: string, count: number): AuditEven
   const at = Date.parse(clean['@timestamp']);
   const ev = buildExposureEvent({
     principal,
-    action: { id: ag.action.id, kind: ag.action.kind, ...(ag.action.connection !== undefined && { connection: ag.action.connection }) },
+    action: { id: ag.action.id, kind: clean.event.action, ...(ag.action.connection !== undefined && { connection: ag.action.connection }) },
     secretRef: ref,
     findings: [{ type: 'secret', ref, count }],
     reason: `brokered secret "${ref}" appeared in traffic of this action (${ag.action.phase}) and was masked`,

@@ -382,7 +382,7 @@ export interface ClassifiedParts {
 }
 
 /** Audit fields a response observer adds to the completed event (an `outcome` of `failure` marks an answer that reports an error). */
-export type ObservedFields = Pick<ActionEventInput, 'llm' | 'mcp' | 'registry' | 'kubernetes' | 'genAi' | 'link' | 'outcome' | 'reason'>;
+export type ObservedFields = Pick<ActionEventInput, 'llm' | 'mcp' | 'registry' | 'kubernetes' | 'genAi' | 'link' | 'error' | 'outcome' | 'reason'>;
 
 /** A pass-through observer of the response body. */
 export interface ResponseObserver {

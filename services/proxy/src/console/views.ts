@@ -250,7 +250,7 @@ ${
 <table><thead><tr><th scope="col">Time</th><th scope="col">Action</th><th scope="col">Phase</th><th scope="col">Decision</th><th scope="col">Principal</th><th scope="col">Session</th></tr></thead>
 <tbody>${results.map((e) => {
         const a = e.agentgate;
-        return html`<tr><td>${e['@timestamp']}</td><td>${a.action.kind}${a.approval ? html` · <a href="${ctx.base}/approvals/${encodeURIComponent(a.approval.id)}">approval</a>` : ''}</td><td class="${a.action.phase}">${a.action.phase}</td><td>${a.decision?.effect ?? ''}${a.decision?.rule ? ` (${a.decision.rule})` : ''}</td><td>${a.principal?.subject ?? ''}${a.principal?.ci?.repository ? html`<br><span class="muted">${a.principal.ci.repository}</span>` : ''}</td><td><a href="${ctx.base}/session?id=${encodeURIComponent(a.session.id)}#step-1">timeline</a></td></tr>`;
+        return html`<tr><td>${e['@timestamp']}</td><td>${e.event.action}${a.approval ? html` · <a href="${ctx.base}/approvals/${encodeURIComponent(a.approval.id)}">approval</a>` : ''}</td><td class="${a.action.phase}">${a.action.phase}</td><td>${a.decision?.effect ?? ''}${e.rule?.name ? ` (${e.rule.name})` : ''}</td><td>${e.user?.id ?? ''}${a.principal?.ci?.repository ? html`<br><span class="muted">${a.principal.ci.repository}</span>` : ''}</td><td><a href="${ctx.base}/session?id=${encodeURIComponent(a.session.id)}#step-1">timeline</a></td></tr>`;
       })}</tbody></table>`
 }`,
   );

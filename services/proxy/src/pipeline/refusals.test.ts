@@ -24,7 +24,7 @@ test('refusals - N refusals of one source and code are one event with count N an
   assert.equal(events.length, 1);
   const ev = validateEvent(events[0]);
   assert.equal(ev.agentgate.refusal?.count, 500);
-  assert.equal(ev.agentgate.refusal?.code, 'ERR_AUTH_INVALID');
+  assert.equal(ev.error?.code, 'ERR_AUTH_INVALID');
   assert.equal(ev.source?.ip, '203.0.113.9');
   assert.equal(ev.agentgate.action.connection, 'api');
   assert.equal(ev.labels?.refusal_detail, 'ERR_TOKEN_SIGNATURE');

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { GenAiFields, GenAiMessage, LlmFields } from '@agentgate/events';
 import { ProxyError } from '../../errors.js';
 import type { Adapter, AdapterRequest, Classification, ResponseObserver } from '../types.js';
 import { type ExchangeState, exchangeObserver } from './observer.js';
@@ -83,15 +84,22 @@ export const llmAdapter: Adapter = {
       return { kind: 'llm.request', attributes, body: out, bodyLength: out.length, ...(found && { audit: { masking: summary } }), ...(refusal && { refusal }) };
     }
     const attributes = exchangeAttributes(api, provider, maskedBody);
-    const llm: Record<string, unknown> = {
-      provider,
+    // ECS: the model, token limit and prompt are gen_ai.*; agentgate.llm keeps only what ECS has no field for.
+    const llm: LlmFields = {
       api,
-      ...(attributes.model !== undefined && { model: attributes.model }),
-      ...(attributes.max_tokens !== undefined && { max_tokens: attributes.max_tokens }),
-      stream: attributes.stream,
-      tools: attributes.tools,
-      prompt: promptOf(api, maskedBody),
+      stream: attributes.stream === true,
+      tools: attributes.tools as string[],
       ...(found && { prompt_masked: summary.count }),
+    };
+    const input: GenAiMessage[] = promptOf(api, maskedBody).map((m) => ({ role: m.role, parts: m.content === '' ? [] : [{ type: 'text', content: m.content }] }));
+    const genAi: GenAiFields = {
+      request: {
+        ...(typeof attributes.model === 'string' && { model: attributes.model }),
+        ...(typeof attributes.max_tokens === 'number' && Number.isInteger(attributes.max_tokens) && attributes.max_tokens >= 0 && { max_tokens: attributes.max_tokens }),
+      },
+      provider: { name: provider },
+      operation: { name: api === 'responses' ? 'responses' : 'chat' },
+      input: { messages: input },
     };
     const classification: Classification = {
       kind: 'llm.exchange',
@@ -100,11 +108,7 @@ export const llmAdapter: Adapter = {
       bodyLength: out.length,
       audit: {
         llm,
-        genAi: {
-          ...(typeof attributes.model === 'string' && { request: { model: attributes.model } }),
-          provider: { name: provider },
-          operation: { name: api === 'responses' ? 'responses' : 'chat' },
-        },
+        genAi,
         ...(found && { masking: summary }),
       },
       ...(refusal && { refusal }),
@@ -113,6 +117,7 @@ export const llmAdapter: Adapter = {
       api,
       provider,
       llm,
+      genAi,
       masker,
       sessionId: req.principal.sessionId,
       actionId: req.actionId,

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import type { ActionEventInput } from '@agentgate/events';
+import type { ActionEventInput, GenAiFields, GenAiMessage, LlmFields } from '@agentgate/events';
 import type { Masker } from '@agentgate/masking';
 import type { ResponseObserver } from '../types.js';
 import { ExchangeAccumulator, type ExchangeResult } from './accumulate.js';
@@ -11,8 +11,10 @@ import { SseParser } from './sse.js';
 export interface ExchangeState {
   api: LlmApi;
   provider: string;
-  /** The request's llm audit fields (prompt, model, …), repeated on the completed event. */
-  llm: Record<string, unknown>;
+  /** The request's `agentgate.llm` fields (api, stream, offered tools), repeated on the completed event. */
+  llm: LlmFields;
+  /** The request's `gen_ai.*` fields (request model, token limit, provider, prompt), repeated on the completed event. */
+  genAi: GenAiFields;
   masker: Masker;
   sessionId: string;
   actionId: string | undefined;
@@ -132,16 +134,20 @@ export function exchangeObserver(st: ExchangeState): ResponseObserver {
       // A broken stream's exchange is still stored: its tool calls may have reached the agent.
       if (!ended) void storeQuietly();
       const complete = ended && r.done && !parseFailed;
-      const model = r.model ?? (st.llm.model as string | undefined);
-      const first = r.toolCalls[0];
+      const completion = r.completion.length > MAX_COMPLETION ? `${r.completion.slice(0, MAX_COMPLETION)}… [abridged]` : r.completion;
+      const output: GenAiMessage = {
+        role: 'assistant',
+        parts: [
+          ...(completion !== '' ? [{ type: 'text' as const, content: completion }] : []),
+          ...r.toolCalls.map((c) => ({ type: 'tool_call' as const, ...(c.id !== '' && { id: c.id }), name: c.name, arguments: c.arguments })),
+        ],
+        ...(r.finishReason !== undefined && { finish_reason: r.finishReason }),
+      };
+      // The finish reason is on the output message (ECS types gen_ai.response.finish_reasons `nested`: see the events schema).
+      const response = { ...(r.model !== undefined && { model: r.model }) };
       return {
         llm: {
           ...st.llm,
-          ...(model !== undefined && { response_model: model }),
-          completion: r.completion.length > MAX_COMPLETION ? `${r.completion.slice(0, MAX_COMPLETION)}… [abridged]` : r.completion,
-          tool_calls: r.toolCalls,
-          ...(r.usage && { usage: r.usage }),
-          ...(r.finishReason !== undefined && { finish_reason: r.finishReason }),
           latency_ms: Date.now() - st.started,
           ...(firstByteAt !== undefined && { ttfb_ms: firstByteAt - st.started }),
           complete,
@@ -149,12 +155,14 @@ export function exchangeObserver(st: ExchangeState): ResponseObserver {
           ...(errorBody && { error_response: true }),
           ...(findings > 0 && { completion_masked: findings }),
         },
+        // The response model is gen_ai.response.model; gen_ai.request.model stays the one asked for.
         genAi: {
-          ...(model !== undefined && { request: { model } }),
-          provider: { name: st.provider },
-          operation: { name: st.api === 'responses' ? 'responses' : 'chat' },
+          ...st.genAi,
+          ...(Object.keys(response).length > 0 && { response }),
           ...(r.usage && { usage: r.usage }),
-          ...(first && { tool: { name: first.name, call: { id: first.id } } }),
+          output: { messages: [output] },
+          // Every tool call the model proposed (the action a call leads to names its own in gen_ai.tool.call.id).
+          ...(r.toolCalls.length > 0 && { tool: { name: r.toolCalls.map((c) => c.name), call: { id: r.toolCalls.map((c) => c.id) } } }),
         },
       };
     },

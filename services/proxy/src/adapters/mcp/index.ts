@@ -151,7 +151,7 @@ function recordedFields(a: MessageAction, max: number): { attributes: Record<str
   const attrs = a.attributes;
   const mcp: Partial<McpFields> = {};
   const attributes = { ...attrs };
-  if (typeof attrs.tool === 'string') mcp.tool = attrs.tool;
+  // The tool is gen_ai.tool.name (set by classify), not repeated here.
   if (typeof attrs.uri === 'string') mcp.uri = attrs.uri;
   if (typeof attrs.prompt === 'string') mcp.prompt = attrs.prompt;
   if (attrs.arguments !== undefined) {

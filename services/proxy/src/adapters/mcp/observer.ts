@@ -172,7 +172,6 @@ export function mcpObserver(req: AdapterRequest, c: Classification): ResponseObs
         ...(result && { result: result.text }),
         ...((result?.truncated || base?.truncated) && { truncated: true }),
         ...(isError && { is_error: true }),
-        ...(rpcError && { error: rpcError }),
         ...(tools && { tools }),
         ...(mode === 'sse' && { events }),
         complete,
@@ -190,6 +189,8 @@ export function mcpObserver(req: AdapterRequest, c: Classification): ResponseObs
       return {
         mcp,
         ...(c.audit?.genAi && { genAi: c.audit.genAi }),
+        // ECS error.code is a keyword: the JSON-RPC code as its decimal text.
+        ...(rpcError && { error: { code: String(rpcError.code), message: rpcError.message } }),
         ...(reason !== undefined && { outcome: 'failure' as const, reason }),
       };
     },
