@@ -5,6 +5,8 @@ export { loadCheckpointSigner, publicKeyPath, readPublicKey, verifyCheckpoint } 
 export { createSink } from './sinks/create-sink.js';
 export { LocalSink, readLocalTrail, readLocalCheckpoints } from './sinks/local.js';
 export { SearchSink } from './sinks/search-sink.js';
+export { OcsfFileSink } from './sinks/ocsf.js';
+export { OCSF_VERSION, toOcsf } from './ocsf/to-ocsf.js';
 export { searchTrail } from './trail.js';
 export { applySetup, setupDocuments } from './lib/setup.js';
 export { dailyIndex, checkpointIndex, indexPattern } from './lib/index-names.js';
@@ -18,3 +20,4 @@ export type { CheckpointClaims, CheckpointSigner } from './checkpoint.js';
 export { matchesTrailQuery, trailSearchQuery } from './sinks/types.js';
 export type { Sink, SinkDoc, StoredCheckpoint, TrailQuery, WriteOutcome } from './sinks/types.js';
 export type { LifecycleStatus } from './lib/setup.js';
+export type { OcsfRecord } from './ocsf/to-ocsf.js';

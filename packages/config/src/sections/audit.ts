@@ -7,6 +7,8 @@ const indexPrefix = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lower-
 /** Where indexed events go. Credentials are named by environment variable, never written here. */
 export const sinkSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('local'), path: nonEmpty }),
+  /** An export of every event as an OCSF 1.3 record, one JSON object per line of `path` (write-only; not read by trail/verify). */
+  z.strictObject({ type: z.literal('ocsf'), path: nonEmpty }),
   z
     .strictObject({
       type: z.literal('opensearch'),

@@ -2,6 +2,7 @@ import type { SinkConfig } from '@agentgate/config';
 import { AuditWriterError } from '../errors.js';
 import { elasticsearchHttp } from './elasticsearch.js';
 import { LocalSink } from './local.js';
+import { OcsfFileSink } from './ocsf.js';
 import { openSearchHttp } from './opensearch.js';
 import { SearchSink } from './search-sink.js';
 import type { Sink } from './types.js';
@@ -21,6 +22,8 @@ export function createSink(cfg: DeepReadonlySink, defaultPrefix: string, env: No
   switch (cfg.type) {
     case 'local':
       return new LocalSink(cfg.path);
+    case 'ocsf':
+      return new OcsfFileSink(cfg.path);
     case 'opensearch':
       return new SearchSink(
         'opensearch',

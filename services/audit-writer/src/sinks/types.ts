@@ -93,7 +93,7 @@ export function trailSearchQuery(q: TrailQuery): Record<string, unknown> {
  * when the whole request failed, which the writer retries like `retry` outcomes.
  */
 export interface Sink {
-  readonly kind: 'opensearch' | 'elasticsearch' | 'local';
+  readonly kind: 'opensearch' | 'elasticsearch' | 'local' | 'ocsf';
   /** Templates / lifecycle policies / directories, idempotent. */
   setup(): Promise<void>;
   /** Creates documents with op_type create; one outcome per input, same order. */
