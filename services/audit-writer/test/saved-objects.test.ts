@@ -18,21 +18,45 @@ function load(path: string): SavedObject[] {
     .map((l) => JSON.parse(l) as SavedObject);
 }
 
-/** Every leaf field path of a template's mappings (`a.b.c`). */
-function mappedFields(template: string): Set<string> {
+/** Every leaf field path of a template's mappings (`a.b.c`) with its type. */
+function mappedTypes(template: string): Map<string, string> {
   const t = JSON.parse(readFileSync(`${deployDir()}/${template}`, 'utf8')) as { template: { mappings: { properties: Record<string, unknown> } } };
-  const out = new Set<string>();
+  const out = new Map<string, string>();
   const walk = (props: Record<string, unknown>, prefix: string) => {
     for (const [k, v] of Object.entries(props)) {
       const p = prefix ? `${prefix}.${k}` : k;
-      const sub = (v as { properties?: Record<string, unknown> }).properties;
-      if (sub) walk(sub, p);
-      else out.add(p);
+      const node = v as { properties?: Record<string, unknown>; type?: string };
+      if (node.properties) walk(node.properties, p);
+      else out.set(p, node.type ?? 'object');
     }
   };
   walk(t.template.mappings.properties, '');
   return out;
 }
+
+function mappedFields(template: string): Set<string> {
+  return new Set(mappedTypes(template).keys());
+}
+
+interface Agg {
+  type: string;
+  params: { field?: string };
+}
+
+/** The aggregations of a visualization (legacy visState: the same format in Kibana and OpenSearch Dashboards). */
+function aggsOf(o: SavedObject): Agg[] {
+  if (o.type !== 'visualization') return [];
+  return (JSON.parse(o.attributes['visState'] as string) as { aggs: Agg[] }).aggs;
+}
+
+/** Field types each aggregation can run on. */
+const AGG_TYPES: Record<string, string[]> = {
+  terms: ['keyword', 'long', 'integer', 'boolean', 'ip'],
+  date_histogram: ['date'],
+  sum: ['long', 'integer', 'double', 'float'],
+  max: ['long', 'integer', 'double', 'float', 'date'],
+  avg: ['long', 'integer', 'double', 'float'],
+};
 
 /** Fields a saved object uses: columns, sort, KQL query fields, time field. */
 function referencedFields(o: SavedObject): string[] {
@@ -40,6 +64,7 @@ function referencedFields(o: SavedObject): string[] {
   const fields: string[] = [];
   if (typeof a['timeFieldName'] === 'string') fields.push(a['timeFieldName']);
   for (const c of (a['columns'] as string[] | undefined) ?? []) fields.push(c);
+  for (const agg of aggsOf(o)) if (agg.params.field !== undefined) fields.push(agg.params.field);
   for (const s of (a['sort'] as Array<[string, string]> | undefined) ?? []) fields.push(s[0]);
   const meta = a['kibanaSavedObjectMeta'] as { searchSourceJSON?: string } | undefined;
   if (meta?.searchSourceJSON) {
@@ -62,11 +87,38 @@ for (const [flavor, file, template] of [
     assert.deepEqual(missing, []);
   });
 
-  test(`saved objects - the ${flavor} file has a data view, the five searches and a dashboard whose references resolve`, () => {
+  test(`saved objects - the ${flavor} file has a data view, the five searches, seven visualizations and a dashboard showing them, whose references resolve`, () => {
     const objects = load(file);
     const ids = new Set(objects.map((o) => o.id));
-    assert.deepEqual(objects.map((o) => o.type).sort(), ['dashboard', 'index-pattern', 'search', 'search', 'search', 'search', 'search']);
+    assert.deepEqual(
+      objects.map((o) => o.type).sort(),
+      ['dashboard', 'index-pattern', 'search', 'search', 'search', 'search', 'search', ...Array(7).fill('visualization')],
+    );
     for (const o of objects) for (const r of o.references) assert.ok(ids.has(r.id), `${o.id} references missing ${r.id}`);
+    // The saved searches the SOC asks for by name.
+    for (const id of ['agentgate-force-push-attempts', 'agentgate-approvals', 'agentgate-secret-exposures', 'agentgate-session-timeline']) assert.ok(ids.has(id), id);
+    // The dashboard shows every visualization and every search.
+    const dash = objects.find((o) => o.type === 'dashboard')!;
+    const shown = new Set(dash.references.map((r) => r.id));
+    for (const o of objects) if (o.type === 'visualization' || o.type === 'search') assert.ok(shown.has(o.id), `dashboard lacks ${o.id}`);
+    assert.equal((JSON.parse(dash.attributes['panelsJSON'] as string) as unknown[]).length, dash.references.length);
+  });
+
+  test(`saved objects - every ${flavor} visualization aggregates fields of a type its aggregation accepts`, () => {
+    const types = mappedTypes(template);
+    const objects = load(file);
+    const checked: string[] = [];
+    const wrong: string[] = [];
+    for (const o of objects) {
+      for (const agg of aggsOf(o)) {
+        if (agg.params.field === undefined) continue;
+        const t = types.get(agg.params.field);
+        checked.push(agg.params.field);
+        if (t === undefined || !(AGG_TYPES[agg.type] ?? []).includes(t)) wrong.push(`${o.id}: ${agg.type} on ${agg.params.field} (${t ?? 'not mapped'})`);
+      }
+    }
+    assert.ok(checked.length >= 14, 'the visualizations aggregate fields');
+    assert.deepEqual(wrong, []);
     assert.equal(objects.find((o) => o.type === 'index-pattern')!.attributes['title'], 'agentgate-audit-*');
   });
 }
