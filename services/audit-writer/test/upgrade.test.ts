@@ -45,9 +45,10 @@ test('upgrade - a chain begun by schema version 1 and continued by version 2 ver
 test('upgrade - an edit of a version 1 document, and a version 2 one, are still reported', async () => {
   const store = mixedStore(3);
   const file = join(store, 'audit-2025.06.01.jsonl');
-  const rows = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; doc: Record<string, any> });
-  rows[2]!.doc.agentgate.decision.rule = 'allow-all';
-  rows[7]!.doc.rule.name = 'allow-all';
+  type Row = { id: string; doc: { agentgate: { decision: Record<string, unknown> }; rule: Record<string, unknown> } };
+  const rows = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+  rows[2]!.doc.agentgate.decision['rule'] = 'allow-all';
+  rows[7]!.doc.rule['name'] = 'allow-all';
   writeFileSync(file, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
   const r = await verifyTrail({ sink: new LocalSink(store), publicKey: noKey, checkpoints: { checkpoints: [] } });
   assert.equal(r.ok, false);
