@@ -58,6 +58,10 @@ function schemaLeaves(schema: z.ZodType, path: string, out: Map<string, Kind>): 
     case 'boolean':
       out.set(path, 'boolean');
       return out;
+    case 'record':
+      // An open object (arbitrary keys) is one flattened field unless the schema marks it otherwise.
+      out.set(path, 'flattened');
+      return out;
     default:
       assert.fail(`${path}: schema node of type ${def.type} is not walked (give it a mapping)`);
   }
