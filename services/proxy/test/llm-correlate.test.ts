@@ -47,7 +47,8 @@ describe('correlation of actions with llm exchanges', () => {
     assert.equal(exchanges.length, 3);
     await action(h.proxy.url, token, 'POST', '/deployments');
     const deploy = await requested(h, sessionId, 'http.post');
-    assert.deepEqual(deploy.agentgate.link, { exchange_id: exchanges[0]?.agentgate.action.id, tool_call_id: 'call_deploy', rule: 'tool-call-match' });
+    assert.deepEqual(deploy.agentgate.link, { exchange_id: exchanges[0]?.agentgate.action.id, rule: 'tool-call-match' });
+    assert.equal(deploy.gen_ai?.tool?.call?.id, 'call_deploy');
     // Nothing proposed this one: the latest exchange before it.
     await action(h.proxy.url, token, 'GET', '/status');
     const status = await requested(h, sessionId, 'http.get');

@@ -199,7 +199,7 @@ describe('mcp through the gateway (SDK client → gateway → SDK server)', () =
     await client.callTool({ name: 'read_file', arguments: { path: 'docs/guide.md' } });
     const done = await outcomeOf(session, 'mcp.tools.call');
     const exchange = await outcomeOf(session, 'llm.exchange');
-    assert.deepEqual(done.agentgate.link, { exchange_id: exchange.agentgate.action.id, tool_call_id: 'call_readme', rule: 'tool-call-match' });
+    assert.deepEqual(done.agentgate.link, { exchange_id: exchange.agentgate.action.id, rule: 'tool-call-match' });
     assert.equal(done.gen_ai?.tool?.call?.id, 'call_readme');
     await client.close();
     const steps = buildTrail((await h.events()).filter((e) => e.agentgate.session.id === session));
