@@ -97,7 +97,7 @@ test('opensearch writer - 10,000 events in, exactly 10,000 documents, each id on
 
     const a = await docAtSeq(os.url, prefix, 5000);
     const b = await docAtSeq(os.url, prefix, 5001);
-    const withSeq = (d: typeof a, seq: number) => ({ ...d, source: { ...d.source, agentgate: { ...d.source.agentgate, chain: { ...d.source.agentgate.chain, seq } } } });
+    const withSeq = (d: typeof a, seq: number) => ({ ...d, source: { ...d.source, event: { ...d.source.event, sequence: seq } } });
     await put(withSeq(a, 5001));
     await put(withSeq(b, 5000));
     await expectKind('reordered', 5000);
