@@ -163,7 +163,7 @@ test('opensearch writer - on NATS: a burst is an unverified tail until the idle 
       await publishEvents(bus, makeEvents(100, { startMs: Date.UTC(2025, 0, 5) }));
       await waitUntil('100 more indexed', () => writer.stats().indexed === 100, 60_000, 20);
       await osReq(os.url, 'POST', `/${prefix}-*/_refresh`);
-      await osReq(os.url, 'POST', `/${prefix}-*/_delete_by_query?refresh=true`, { query: { range: { 'agentgate.chain.seq': { gt: 390 } } } });
+      await osReq(os.url, 'POST', `/${prefix}-*/_delete_by_query?refresh=true`, { query: { range: { 'event.sequence': { gt: 390 } } } });
       const cut = await verifyIndex(prefix, dir, { bus });
       assert.equal(cut.verdict, 'failed', formatVerifyReport(cut));
       assert.equal(cut.checkpointSeq, 300);

@@ -34,7 +34,7 @@ function cutLocalTail(store: string, keep: number): number {
   let cut = 0;
   for (const f of readdirSync(store).filter((n) => n.startsWith('audit-'))) {
     const lines = readFileSync(join(store, f), 'utf8').split('\n').filter(Boolean);
-    const kept = lines.filter((l) => (JSON.parse(l) as { doc: { agentgate: { chain: { seq: number } } } }).doc.agentgate.chain.seq <= keep);
+    const kept = lines.filter((l) => (JSON.parse(l) as { doc: { event: { sequence: number } } }).doc.event.sequence <= keep);
     cut += lines.length - kept.length;
     writeFileSync(join(store, f), kept.map((l) => `${l}\n`).join(''));
   }
@@ -110,9 +110,9 @@ test('tail - after the idle checkpoint, a cut tail is a signed truncation; a for
   // A forged event chained correctly onto the head: the hashes link, but the writer never assigned position 41.
   const files = readdirSync(r.store).filter((n) => n.startsWith('audit-')).sort();
   const lines = files.flatMap((f) => readFileSync(join(r.store, f), 'utf8').split('\n').filter(Boolean).map((l) => ({ f, o: JSON.parse(l) })));
-  const last = lines.find((x) => x.o.doc.agentgate.chain.seq === 40)!;
+  const last = lines.find((x) => x.o.doc.event.sequence === 40)!;
   const [forged] = makeEvents(1, { session: 'forged' });
-  const sealed = sealEvent(forged!, { partition: 'writer-0', seq: 41, prevHash: last.o.doc.agentgate.chain.hash });
+  const sealed = sealEvent(forged!, { partition: 'writer-0', seq: 41, prevHash: last.o.doc.event.hash });
   const forgedFile = join(r.store, last.f);
   const original = readFileSync(forgedFile, 'utf8');
   writeFileSync(forgedFile, `${original}${JSON.stringify({ id: sealed.event.id, doc: sealed })}\n`);
