@@ -23,7 +23,7 @@ after(async () => {
 });
 
 const execEvents = (pod: string, phase: string) =>
-  eventsWhere(h, (e) => e.agentgate.action.kind === 'kubernetes.exec' && e.agentgate.kubernetes?.name === pod && e.agentgate.action.phase === phase);
+  eventsWhere(h, (e) => e.event.action === 'kubernetes.exec' && e.agentgate.kubernetes?.name === pod && e.agentgate.action.phase === phase);
 
 /** A raw upgrade request; resolves with the status line and everything received until close. */
 function rawUpgrade(path: string, headers: Record<string, string>): Promise<string> {
@@ -93,7 +93,7 @@ describe('kubernetes exec', () => {
     assert.equal(h.double?.seen.filter((s) => s.url.includes('/namespaces/prod/pods/db/exec')).length, before);
     const denied = await execEvents('db', 'denied');
     assert.ok(denied.length >= 1);
-    assert.equal(denied[0]?.agentgate.decision?.rule, 'no-exec-prod');
+    assert.equal(denied[0]?.rule?.name, 'no-exec-prod');
   });
 
   it('kubernetes exec - a review cannot be held on an upgrade: refused as approval required', async () => {

@@ -59,7 +59,7 @@ spec:
     assert.equal(kubeOf(applied[0])?.name, 'api');
     assert.equal(applied[0]?.agentgate.action.attributes?.['apply'], true);
     assert.equal(applied[0]?.agentgate.action.attributes?.['fieldManager'], 'agent');
-    const scaled = await eventsWhere(h, (e) => e.agentgate.action.kind === 'kubernetes.patch' && kubeOf(e)?.subresource === 'scale' && e.agentgate.action.phase === 'completed');
+    const scaled = await eventsWhere(h, (e) => e.event.action === 'kubernetes.patch' && kubeOf(e)?.subresource === 'scale' && e.agentgate.action.phase === 'completed');
     assert.equal(kubeOf(scaled[0])?.replicas, 3);
     assert.equal(kubeOf(scaled[0])?.namespace, 'dev');
     // The cluster saw the agent, not the gateway: the object's manager is the impersonated user.
@@ -79,7 +79,7 @@ spec:
     assert.equal(c.code, 0, c.stderr);
     await until(/deployment\.apps\/web2/);
     await watch.stop();
-    const watched = await eventsWhere(h, (e) => e.agentgate.action.kind === 'kubernetes.watch' && kubeOf(e)?.resource === 'deployments');
+    const watched = await eventsWhere(h, (e) => e.event.action === 'kubernetes.watch' && kubeOf(e)?.resource === 'deployments');
     assert.ok(watched.length >= 1, 'the watch is on the record');
   });
 
@@ -117,7 +117,7 @@ spec:
       { verb: kubeOf(denied[0])?.verb, resource: kubeOf(denied[0])?.resource, namespace: kubeOf(denied[0])?.namespace, name: kubeOf(denied[0])?.name },
       { verb: 'delete', resource: 'deployments', namespace: 'prod', name: 'api' },
     );
-    assert.equal(denied[0]?.agentgate.decision?.rule, 'no-delete-prod');
+    assert.equal(denied[0]?.rule?.name, 'no-delete-prod');
     assert.equal(denied[0]?.event.outcome, 'failure');
     // Deleting the namespace itself is a delete in prod too.
     const ns = await h.kubectl(['delete', 'namespace', 'prod', '--wait=false']);
@@ -133,7 +133,7 @@ spec:
     const done = await eventsWhere(h, (e) => e.agentgate.action.phase === 'completed' && kubeOf(e)?.verb === 'delete' && kubeOf(e)?.dry_run === true);
     assert.equal(kubeOf(done[0])?.namespace, 'prod');
     assert.equal(done[0]?.agentgate.action.attributes?.['mutating'], false);
-    assert.equal(done[0]?.agentgate.decision?.rule, 'kube-allowed');
+    assert.equal(done[0]?.rule?.name, 'kube-allowed');
   });
 
   it('kubernetes - get secret -o yaml shows masked values; only a rule naming the clear read shows them', async () => {
@@ -150,7 +150,7 @@ spec:
     assert.equal(direct.stdout, b64(SECRET_VALUE), 'the cluster holds the real value');
     const clear = await h.kubectl(['get', 'secret', 'db', '-n', 'dev', '-o', 'jsonpath={.data.password}'], { token: h.releaseToken, verbose: false });
     assert.equal(clear.stdout, b64(SECRET_VALUE), 'acme/release may read it in clear (rule release-reads-secrets)');
-    const reads = await eventsWhere(h, (e) => e.agentgate.action.kind === 'kubernetes.secret_read' && e.agentgate.action.phase === 'completed', 3);
+    const reads = await eventsWhere(h, (e) => e.event.action === 'kubernetes.secret_read' && e.agentgate.action.phase === 'completed', 3);
     assert.ok(reads.some((e) => (kubeOf(e)?.masked_values ?? 0) >= 1));
     assert.ok(reads.some((e) => e.agentgate.action.attributes?.['secretsInClear'] === true));
   });
@@ -163,7 +163,7 @@ spec:
     const as = await h.kubectl(['auth', 'whoami', '--as=system:admin', '--as-group=system:masters', '-o', 'jsonpath={.status.userInfo.username}'], { verbose: false });
     assert.equal(as.stdout, 'agentgate:repo:acme/app:ref:refs/heads/main', 'impersonation by the client is stripped');
     const review = await eventsWhere(h, (e) => kubeOf(e)?.resource === 'selfsubjectaccessreviews' && e.agentgate.action.phase === 'completed');
-    assert.equal(review[0]?.agentgate.action.kind, 'kubernetes.get', 'a self-review is a read');
+    assert.equal(review[0]?.event.action, 'kubernetes.get', 'a self-review is a read');
     assert.equal(kubeOf(review[0])?.impersonated_user, 'agentgate:repo:acme/app:ref:refs/heads/main');
     const outsider = await h.kubectl(['get', 'pods', '-n', 'dev'], { token: h.outsiderToken });
     assert.notEqual(outsider.code, 0);
@@ -181,7 +181,7 @@ spec:
     for (let i = 0; i < 5; i++) assert.match(r.stdout, new RegExp(`configmap/cm-${i}`));
     assert.match(r.stderr, /limit=2/);
     assert.match(r.stderr, /continue=/);
-    const pages = await eventsWhere(h, (e) => e.agentgate.action.kind === 'kubernetes.list' && kubeOf(e)?.resource === 'configmaps' && e.agentgate.action.phase === 'completed', 3);
+    const pages = await eventsWhere(h, (e) => e.event.action === 'kubernetes.list' && kubeOf(e)?.resource === 'configmaps' && e.agentgate.action.phase === 'completed', 3);
     assert.ok(pages.length >= 3, `three pages of two: ${pages.length}`);
   });
 

@@ -192,7 +192,7 @@ describe('kubernetes upstream', () => {
       req.end();
     });
     assert.match(got, /"type":"ADDED"/);
-    const ended = await eventsWhere(h, (e) => e.agentgate.action.kind === 'kubernetes.watch' && e.agentgate.kubernetes?.resource === 'configmaps' && ['completed', 'failed'].includes(e.agentgate.action.phase));
+    const ended = await eventsWhere(h, (e) => e.event.action === 'kubernetes.watch' && e.agentgate.kubernetes?.resource === 'configmaps' && ['completed', 'failed'].includes(e.agentgate.action.phase));
     assert.equal(ended.length, 1);
     const again = await raw('GET', '/cluster/api/v1/namespaces/dev/configmaps');
     assert.equal(again.status, 200);
@@ -217,7 +217,7 @@ describe('kubernetes upstream', () => {
     assert.match(received, /"ADDED"/);
     await h.kube?.stopApiServer({ kill: true });
     await ended;
-    const watchEnd = await eventsWhere(h, (e) => e.agentgate.action.kind === 'kubernetes.watch' && e.agentgate.kubernetes?.resource === 'deployments' && ['completed', 'failed'].includes(e.agentgate.action.phase));
+    const watchEnd = await eventsWhere(h, (e) => e.event.action === 'kubernetes.watch' && e.agentgate.kubernetes?.resource === 'deployments' && ['completed', 'failed'].includes(e.agentgate.action.phase));
     assert.equal(watchEnd.length, 1, 'the watch has its ending on the record');
     const down = await raw('GET', '/cluster/api/v1/namespaces');
     assert.equal(down.status, 502);
