@@ -119,7 +119,7 @@ describe('cli verify', () => {
       for (const f of readdirSync(auditDir).filter((n) => n.startsWith('audit-'))) {
         const kept = readFileSync(join(auditDir, f), 'utf8')
           .split('\n')
-          .filter((l) => l && JSON.parse(l).doc.agentgate.chain.seq <= 37);
+          .filter((l) => l && JSON.parse(l).doc.event.sequence <= 37);
         writeFileSync(join(auditDir, f), kept.map((l) => `${l}\n`).join(''));
       }
       const cut = capture();
