@@ -4,7 +4,7 @@ export { checkConfig, summarizeConfig } from './check.js';
 export { configSchema } from './schema.js';
 export { ENV_OVERRIDES } from './env.js';
 export { JWT_ALGORITHMS, ISSUER_PROFILES } from './sections/identity.js';
-export { CONNECTION_TYPES, NEVER_FORWARDED_HEADERS, MASK_RESPONSES, MASK_RESPONSES_DEFAULT } from './sections/connections.js';
+export { CONNECTION_TYPES, FORGE_TYPES, NEVER_FORWARDED_HEADERS, MASK_RESPONSES, MASK_RESPONSES_DEFAULT } from './sections/connections.js';
 export { POLICY_DECISIONS } from './sections/policy.js';
 export { LOG_LEVELS } from './sections/log.js';
 export { CONSOLE_CALLBACK_PATH } from './sections/console.js';

@@ -198,9 +198,45 @@ const kubernetesOptions = z
   })
   .prefault({});
 
+// --- forge (http connections that front a forge's API: GitHub, GitLab) ---
+
+/** The forges whose API the http adapter classifies into named actions (`forge.*`). */
+export const FORGE_TYPES = ['github', 'gitlab'] as const;
+
+const forgeObject = z.strictObject({
+  type: z.enum(FORGE_TYPES),
+  /**
+   * The git connection of the same forge (its upstream serves `<owner>/<repo>.git`): ref updates made
+   * through the API (`PATCH /repos/{o}/{r}/git/refs/{ref}` with `force: true`) are decided by ancestry
+   * in that connection's mirror, and its `protectedRefs` set `attrs.protected`. Without it a forced ref
+   * update cannot be proven a fast-forward and is classified as `forge.ref_force_update` (fail closed).
+   */
+  git: slug.optional(),
+  /** Largest request body read to classify a call whose action depends on it (bigger ones are refused, 413). */
+  maxBodyBytes: posInt.max(16 * 1024 * 1024).default(1024 * 1024),
+});
+
+/** `options.forge`: `github` | `gitlab`, or `{ type, git, maxBodyBytes }`. */
+const forgeSchema = z.preprocess((v) => (typeof v === 'string' ? { type: v } : v), forgeObject);
+
+const httpOptions = z.strictObject({ forge: forgeSchema.optional() }).optional();
+
+/** Every `options.forge.git` names a git connection. */
+function checkForgeGit(list: ReadonlyArray<{ name: string; type: string; options?: unknown }>, ctx: z.RefinementCtx): void {
+  const types = new Map(list.map((c) => [c.name, c.type]));
+  list.forEach((c, i) => {
+    const git = c.type === 'http' ? (c.options as { forge?: { git?: string } } | undefined)?.forge?.git : undefined;
+    if (git !== undefined && types.get(git) !== 'git') {
+      ctx.addIssue({ code: 'custom', path: [i, 'options', 'forge', 'git'], message: `"${git}" is not a git connection` });
+    }
+  });
+}
+
+// --- end forge ---
+
 /** One upstream the gateway fronts; `options` depend on `type`. */
 export const connectionSchema = z.preprocess(withResponseDefaults, z.discriminatedUnion('type', [
-  z.strictObject({ ...base, type: z.literal('http'), options: emptyOptions }),
+  z.strictObject({ ...base, type: z.literal('http'), options: httpOptions }),
   z.strictObject({
     ...base,
     type: z.literal('git'),
@@ -253,6 +289,8 @@ export const connectionsSchema = z
         ctx.addIssue({ code: 'custom', path: [i, 'credential', 'inject'], message: 'client-certificate is supported by kubernetes connections only' });
       }
     });
+
+    checkForgeGit(list, ctx);
   });
 
 export type ConnectionConfig = z.output<typeof connectionSchema>;

@@ -190,6 +190,8 @@ export interface AdapterRequest {
   readonly dataDir?: string;
   /** Leases the connection's credential for the adapter's own upstream calls (git mirror fetch); throws ERR_CREDENTIAL_UNAVAILABLE. */
   lease?(): Promise<Lease | undefined>;
+  /** Another connection of this gateway and a lease of its credential (a forge's API decides ref updates on its git connection's mirror). */
+  peer?(name: string): { readonly connection: Connection; lease(): Promise<Lease | undefined> } | undefined;
   /** Action id of this request's audit events (an llm exchange records it for correlation). */
   readonly actionId?: string;
   /** Asks policy about an auxiliary action (e.g. may Secret values be returned in clear); absent in unit tests. */

@@ -18,7 +18,7 @@ export interface AuthResult {
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
- * Extracts the CI token: `Bearer <token>`, or `Basic base64(user:token)`
+ * Extracts the CI token: `Bearer <token>` (or GitHub's `token <token>`), or `Basic base64(user:token)`
  * (what git and docker send; the username is ignored). Throws
  * ERR_AUTH_MISSING / ERR_AUTH_MALFORMED.
  */
@@ -31,7 +31,8 @@ export function extractToken(req: Pick<IncomingMessage, 'headers' | 'rawHeaders'
   if (sp <= 0) throw new ProxyError('ERR_AUTH_MALFORMED', 'Authorization header must be "Bearer <token>" or "Basic <base64>"');
   const scheme = header.slice(0, sp).toLowerCase();
   const rest = header.slice(sp + 1).trim();
-  if (scheme === 'bearer') {
+  // `token` is GitHub's own scheme (what `gh` sends): a bearer token by another name.
+  if (scheme === 'bearer' || scheme === 'token') {
     if (!TOKEN68.test(rest)) throw new ProxyError('ERR_AUTH_MALFORMED', 'bearer token has invalid characters');
     return { token: rest, scheme: 'bearer' };
   }
@@ -45,7 +46,7 @@ export function extractToken(req: Pick<IncomingMessage, 'headers' | 'rawHeaders'
     }
     return { token: password, scheme: 'basic' };
   }
-  throw new ProxyError('ERR_AUTH_MALFORMED', 'unsupported Authorization scheme (use Bearer or Basic)');
+  throw new ProxyError('ERR_AUTH_MALFORMED', 'unsupported Authorization scheme (use Bearer, token or Basic)');
 }
 
 /**

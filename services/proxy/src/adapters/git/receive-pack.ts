@@ -25,7 +25,8 @@ const UNREAD_BODY_MS = 65 * 60_000;
 
 const compiledGlobs = new WeakMap<object, (ref: string) => boolean>();
 
-function protectedMatcher(conn: GitConnection): (ref: string) => boolean {
+/** The connection's `protectedRefs` as a matcher (compiled once per connection; also used by a forge's API ref updates). */
+export function protectedMatcher(conn: GitConnection): (ref: string) => boolean {
   let m = compiledGlobs.get(conn);
   if (!m) {
     m = compileRefGlobs(conn.options.protectedRefs);
@@ -34,7 +35,8 @@ function protectedMatcher(conn: GitConnection): (ref: string) => boolean {
   return m;
 }
 
-function cacheDirOf(conn: GitConnection, dataDir: string | undefined): string {
+/** Where the connection keeps its mirrors (shared with a forge connection that decides API ref updates on them). */
+export function cacheDirOf(conn: GitConnection, dataDir: string | undefined): string {
   const dir = conn.options.cacheDir ?? join(dataDir ?? join(tmpdir(), 'agentgate'), 'git-mirrors');
   return isAbsolute(dir) ? dir : resolve(dir);
 }
