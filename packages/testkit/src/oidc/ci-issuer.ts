@@ -1,5 +1,6 @@
 import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from 'jose';
-import { GITHUB_ACTIONS_ISSUER } from './claims.js';
+import { type ActionsRuntime, type ActionsRuntimeOptions, actionsRuntime } from './actions-runtime.js';
+import { GITHUB_ACTIONS_ISSUER, githubClaims } from './claims.js';
 import { closeServer, listenLoopback, sendJson } from './lib-http.js';
 import { rawSignCompact } from './raw-sign.js';
 
@@ -11,6 +12,8 @@ export interface CiIssuerOptions {
   alg?: CiIssuerAlg;
   /** Default `aud` of minted tokens (default `agentgate`). */
   audience?: string;
+  /** Also serve tokens the way the GitHub Actions runtime does (see actions-runtime.ts); claims default to githubClaims(). */
+  actionsRuntime?: Partial<ActionsRuntimeOptions>;
 }
 
 export interface MintOptions {
@@ -54,6 +57,8 @@ export interface CiIssuer {
   retireOldKeys(): void;
   /** While down, the JWKS endpoint answers 503. */
   setDown(down: boolean): void;
+  /** The Actions-runtime token endpoint, when asked for with `actionsRuntime`. */
+  readonly actions: ActionsRuntime | undefined;
   close(): Promise<void>;
 }
 
@@ -89,8 +94,13 @@ export async function startCiIssuer(opts: CiIssuerOptions = {}): Promise<CiIssue
   let jwksRequests = 0;
   let discoveryRequests = 0;
   let issuer = '';
+  let mintFn: CiIssuer['mint'] | undefined;
+  const actions = opts.actionsRuntime
+    ? actionsRuntime(() => issuer, (claims, m) => (mintFn as CiIssuer['mint'])(claims, m), { claims: () => githubClaims(), ...opts.actionsRuntime })
+    : undefined;
 
   const { server, url } = await listenLoopback((req, res) => {
+    if (actions?.handle(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/.well-known/openid-configuration') {
       discoveryRequests += 1;
@@ -176,8 +186,10 @@ export async function startCiIssuer(opts: CiIssuerOptions = {}): Promise<CiIssue
     setDown(value) {
       down = value;
     },
+    actions: actions?.runtime,
     close: () => closeServer(server),
   };
+  mintFn = api.mint;
   return api;
 }
 
