@@ -17,6 +17,7 @@ usage:
   agentgate kubeconfig --connection NAME --gateway URL [--token-file F | --token-env V]
                                      print a kubeconfig reaching a kubernetes connection through the gateway
   agentgate demo                     play a scripted agent session and print its trail
+  agentgate ci env|token             configure a CI job for the gateway (git, LLM clients, docker, kubectl, MCP) / print its OIDC token
   agentgate help [COMMAND]           this text, or a command's usage (also: agentgate COMMAND --help)`;
 
 type Command = (args: string[], io: Output) => Promise<ExitCode>;
@@ -30,6 +31,7 @@ const commands: Record<CommandName, () => Promise<Command>> = {
   'mcp-bridge': async () => async (args, io) => (await import('./commands/mcp-bridge.js')).mcpBridge(args, io),
   approvals: async () => async (args, io) => (await import('./commands/approvals.js')).approvals(args, io),
   kubeconfig: async () => async (args, io) => (await import('./commands/kubeconfig.js')).kubeconfig(args, io),
+  ci: async () => (await import('./commands/ci-command.js')).ci,
   policy: async () => async (args, io) => {
     if (args[0] !== 'test') throw new CliError('ERR_CLI_USAGE', COMMAND_USAGE.policy);
     return (await import('./commands/policy-test.js')).policyTest(args.slice(1), io);

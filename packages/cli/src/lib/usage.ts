@@ -1,3 +1,5 @@
+import { CI_USAGE } from '../commands/ci-command.js';
+
 /**
  * One usage text per command: `agentgate <command> --help` (or `agentgate help <command>`)
  * prints it and exits 0; a usage error prints it after the reason and exits 2.
@@ -43,6 +45,8 @@ export const COMMAND_USAGE = {
     '  (client.authentication.k8s.io/v1) that reads the CI OIDC token from --token-file (re-read at every call,',
     '  so a CI step may refresh it) or from the environment variable --token-env (default AGENTGATE_TOKEN)',
   ].join('\n'),
+  // The ci commands' usage lives beside them: the bundle for the action and the GitLab template prints it too.
+  ci: CI_USAGE,
   demo: ['usage: agentgate demo', '  plays a scripted agent session through the gateway and prints its trail'].join('\n'),
 } as const;
 
