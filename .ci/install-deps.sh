@@ -111,6 +111,7 @@ if [ ! -e /usr/local/bin/helm ] && [ -x "$GOBIN_DIR/helm" ]; then ln -sf "$GOBIN
 bash "$ROOT/.ci/install-docker.sh" # Docker engine + local base image for the registry tests
 
 bash "$ROOT/.ci/install-browser.sh"
+bash "$ROOT/.ci/install-ci-tools.sh" # gh, actionlint, check-jsonschema for the CI-integration tests
 
 # kube-apiserver, kubectl and etcd for the kubernetes adapter tests (cached by version).
 bash "$ROOT/.ci/install-kube.sh"
