@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type CiIssuer, githubClaims, startCiIssuer, tempDir } from '@agentgate/testkit';
+import { type CiIssuer, githubClaims, requireBinary, startCiIssuer, startTlsFront, tempDir } from '@agentgate/testkit';
 import { parse } from 'yaml';
 import { bundleCi, CI_BUNDLE } from '../scripts/bundle-ci.js';
 import { ciEnv } from '../src/commands/ci-env.js';
@@ -164,6 +166,38 @@ describe('ci env', () => {
     const text = readFileSync(envFile, 'utf8');
     assert.match(text, /^OPENAI_API_KEY<<(ghadelimiter_[0-9a-f]{32})\neyJ[\w.-]+\n\1$/m);
     assert.equal(readFileSync(pathFile, 'utf8').trim(), join(dir.path, 'gh-state', 'bin'));
+  });
+
+  it('kubectl runs the kubeconfig\'s exec plugin and presents the token as a bearer to <gateway>/<connection>', async () => {
+    const kubectl = requireBinary('kubectl', 'apt-get install -y kubectl');
+    const seen: Array<{ url: string; auth: string | undefined }> = [];
+    // A stand-in for the gateway's kubernetes connection: records what kubectl sends.
+    const server = createServer((req, res) => {
+      seen.push({ url: req.url ?? '', auth: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"NamespaceList","apiVersion":"v1","items":[]}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    // kubectl sends no credential over plain http: the gateway is https, here a TLS front with a test CA.
+    const front = await startTlsFront(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    try {
+      const token = await issuer.mint(githubClaims());
+      const out = capture();
+      const env = { AGENTGATE_CI_TOKEN: token, HOME: dir.path, PATH: process.env.PATH, SSL_CERT_FILE: front.caFile };
+      // The helper as the action runs it: the bundled ci commands.
+      await ciEnv(['--gateway', front.url, '--source', 'env', '--dir', join(dir.path, 'kube-state'), '--format', 'json', '--command', `${process.execPath} ${CI_BUNDLE}`, '--connection', 'kubernetes:prod=agents'], out, io(env));
+      const vars = (JSON.parse(out.out_.join('\n')) as { env: Record<string, string> }).env;
+      const r = await new Promise<{ code: number; stderr: string }>((res) => {
+        execFile(kubectl, ['get', '--raw', '/api/v1/namespaces'], { env: { ...env, KUBECONFIG: vars.KUBECONFIG } }, (err, _o, stderr) => res({ code: err ? 1 : 0, stderr }));
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const shown = JSON.stringify(seen.map((q) => [q.url, q.auth === `Bearer ${token}`]));
+      // kubectl's version check goes under the connection's path; every request carries the plugin's token.
+      assert.ok(seen.some((q) => q.url.startsWith('/prod/')), shown);
+      assert.ok(seen.length > 0 && seen.every((q) => q.auth === `Bearer ${token}`), shown);
+    } finally {
+      await front.close();
+      server.close();
+    }
   });
 
   it('usage errors: no gateway, a gateway with credentials, an unknown connection type', async () => {
