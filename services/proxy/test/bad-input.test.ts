@@ -30,11 +30,13 @@ describe('bad input gets a clear 4xx, nothing is forwarded, the proxy keeps serv
   });
 
   test('auth - malformed Authorization headers: 401 ERR_AUTH_MALFORMED', async () => {
-    for (const auth of ['Bearer', 'Bearer ', 'Token abc', 'Bearer a b', 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`, 'Bearer "x"']) {
+    for (const auth of ['Bearer', 'Bearer ', 'Negotiate abc', 'Token', 'Bearer a b', 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`, 'Bearer "x"']) {
       await refused(get('/api/x', `Authorization: ${auth}\r\n`), 401, 'ERR_AUTH_MALFORMED');
     }
     // Two credentials are ambiguous.
     await refused(get('/api/x', `Authorization: Bearer ${h.token}\r\nAuthorization: Bearer other\r\n`), 401, 'ERR_AUTH_MALFORMED');
+    // GitHub's own `token` scheme (what gh sends) is a bearer by another name: parsed, then verified like one.
+    await refused(get('/api/x', 'Authorization: Token abc\r\n'), 401, 'ERR_AUTH_INVALID');
   });
 
   test('auth - expired and foreign-signed tokens: 401 naming the reason, with a challenge in the client scheme', async () => {
