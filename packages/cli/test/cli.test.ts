@@ -68,7 +68,7 @@ describe('cli', () => {
     const file = sampleWith('cel', (t) => t.replace("when: attrs.path.startsWith('/repos/')", "when: attrs.path.startsWith('/repos/') &&"));
     const io = capture();
     assert.equal(await runCli(['config', 'check', file], io), 1, io.text());
-    assert.match(io.text(), /policy\.rules\[5\]: "github-api-write-review": when: CEL parse error/);
+    assert.match(io.text(), /policy\.rules\[10\]: "github-api-write-review": when: CEL parse error/);
   });
 
   it('config check - a misspelled action kind (which would never match) is named, with the kind it meant', async () => {

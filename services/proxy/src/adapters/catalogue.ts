@@ -1,5 +1,6 @@
 import { METHODS } from 'node:http';
 import type { ActionCatalogue, CatalogueAdapter } from '@agentgate/policy';
+import { FORGE_BASE_ATTRS, FORGE_KINDS } from './http/forge/kinds.js';
 
 /**
  * # The action catalogue
@@ -37,6 +38,8 @@ const http: CatalogueAdapter = {
         contentLength: 'the declared body length, when sent',
       },
     },
+    // A connection with `options.forge` names the forge API's dangerous calls (README "The forge API's dangerous calls").
+    ...Object.entries(FORGE_KINDS).map(([kind, spec]) => ({ kind, summary: `options.forge: ${spec.summary}`, attrs: { ...FORGE_BASE_ATTRS, ...spec.attrs } })),
   ],
 };
 
