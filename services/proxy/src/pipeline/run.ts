@@ -87,11 +87,8 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
       dataDir: rt.config.bus.dataDir,
       // The git adapter updates its mirror with the credential before deciding; failures refuse (fail closed).
       lease: () => leaseFor(rt.leases, connection),
-<<<<<<< HEAD
       decide: (action) => decide(rt.policy, principal, { kind: action.kind, connection: connection.name, attributes: action.attributes }),
-=======
       peer: (name) => peerOf(rt, name),
->>>>>>> ae1d1ba (proxy: forge API classification on http connections with options.forge (github | gitlab): branch protection, rulesets, repository delete/rename/transfer/visibility/archive, default branch, CI secrets and variables, workflow files, deploy keys, webhooks, permissions, releases, API ref updates by the git mirror's ancestry; GraphQL mutations by field; config options.forge; token auth scheme; http refusals carry a top-level message)
       actionId,
       ...(rt.services && { services: rt.services }),
       client: owner,
