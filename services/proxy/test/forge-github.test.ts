@@ -165,9 +165,9 @@ describe('forge - gh CLI', () => {
     assert.match(r.stderr, /rule no-protection-removal/);
     assert.match(r.stderr, /HTTP 403/);
     assert.equal(ctx.double.requests.slice(before).filter((q) => q.method === 'DELETE').length, 0, 'nothing reached the API');
-    const [denied] = await events((e) => e.agentgate.action.kind === 'forge.branch_protection_delete' && e.agentgate.action.phase === 'denied');
+    const [denied] = await events((e) => e.event.action === 'forge.branch_protection_delete' && e.agentgate.action.phase === 'denied');
     assert.ok(denied, 'denied event recorded');
-    assert.equal(denied.agentgate.decision?.rule, 'no-protection-removal');
+    assert.equal(denied.rule?.name, 'no-protection-removal');
     const attrs = denied.agentgate.action.attributes as Record<string, unknown>;
     assert.deepEqual([attrs.forge, attrs.owner, attrs.repo, attrs.branch, attrs.setting], ['github', 'acme', 'app', 'main', 'protection']);
   });
@@ -213,9 +213,9 @@ describe('forge - Octokit', () => {
     const { data } = await o.rest.repos.get({ owner: 'acme', repo: 'app' });
     assert.equal(data.full_name, 'acme/app');
     assert.equal(ctx.double.repos.get('acme/app'), undefined, 'the visibility change never reached the API');
-    const [held] = await events((e) => e.agentgate.action.kind === 'forge.repo_visibility_change');
+    const [held] = await events((e) => e.event.action === 'forge.repo_visibility_change');
     assert.equal((held?.agentgate.action.attributes as Record<string, unknown> | undefined)?.visibility, 'public');
-    const [wf] = await events((e) => e.agentgate.action.kind === 'forge.workflow_change');
+    const [wf] = await events((e) => e.event.action === 'forge.workflow_change');
     assert.equal((wf?.agentgate.action.attributes as Record<string, unknown> | undefined)?.setting, '.github/workflows/pwn.yml');
   });
 
@@ -231,7 +231,7 @@ describe('forge - Octokit', () => {
       return true;
     });
     assert.equal(await refOf('refs/heads/main'), main, 'main unchanged');
-    const [forced] = await events((e) => e.agentgate.action.kind === 'forge.ref_force_update');
+    const [forced] = await events((e) => e.event.action === 'forge.ref_force_update');
     const fa = (forced?.agentgate.action.attributes ?? {}) as Record<string, unknown>;
     assert.deepEqual([fa.ref, fa.old, fa.new, fa.fastForward, fa.protected, fa.force], ['refs/heads/main', main, parent, false, true, true]);
 

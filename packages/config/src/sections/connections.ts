@@ -146,7 +146,6 @@ const base = {
   ...responseFields,
 };
 
-const emptyOptions = z.strictObject({}).optional();
 
 /** Options of an `mcp` connection (MCP Streamable HTTP server); see services/proxy/src/adapters/mcp/README.md. */
 const mcpOptions = z
