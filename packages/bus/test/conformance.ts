@@ -484,7 +484,9 @@ export function conformance(name: string, h: Harness): void {
       });
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       const waitFor = async (text: string): Promise<void> => {
-        for (let i = 0; i < 300 && !out.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+        // A generous start bound (a loaded machine takes long to load tsx); on failure the child is not left running.
+        for (let i = 0; i < 1200 && !out.includes(text) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+        if (!out.includes(text)) child.kill('SIGKILL');
         assert.ok(out.includes(text), `child never printed "${text}": ${out}`);
       };
       await waitFor('ready');

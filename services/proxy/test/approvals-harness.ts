@@ -78,7 +78,7 @@ export async function startApprovalsHarness(): Promise<ApprovalsHarness> {
       child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
       child.stderr?.on('data', (c: Buffer) => (out += c.toString('utf8')));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      for (let i = 0; i < 400 && !out.includes('proxy listening'); i++) {
+      for (let i = 0; i < 1800 && !out.includes('proxy listening'); i++) {
         if (child.exitCode !== null) break;
         await wait(50);
       }

@@ -24,7 +24,7 @@ async function startProxyProcess(h: HardeningHarness, port: number): Promise<{ c
   child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 300 && !out.includes('proxy listening'); i++) {
+  for (let i = 0; i < 1800 && !out.includes('proxy listening'); i++) {
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 50));
   }
