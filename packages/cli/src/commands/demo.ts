@@ -1,10 +1,12 @@
-import type { Bus } from '@agentgate/bus';
+import { createServer } from 'node:net';
+import { parseArgs } from 'node:util';
+import { type Bus, createBus, onShutdown } from '@agentgate/bus';
 import { type Config, loadConfig } from '@agentgate/config';
 import { createLogger } from '@agentgate/log';
-import { freePort } from '@agentgate/testkit';
+import { type DemoPart, readSecretFile, remoteDemoAgent, serveDemoPart } from '../demo/remote.js';
 import { type DemoSessionResult, playDemoSession } from '../demo/session.js';
 import { type DemoWorld, demoConfigText, startDemoWorld } from '../demo/world.js';
-import { parseCommandArgs } from '../lib/args.js';
+import { CliError } from '../errors.js';
 import type { ExitCode, Output } from '../lib/output.js';
 import { startGateway } from './start.js';
 import { buildTrail, formatTrail, readTrail, type TrailStep } from './trail.js';
@@ -14,6 +16,18 @@ export interface DemoRun {
   sessionId: string;
   steps: TrailStep[];
   session: DemoSessionResult;
+}
+
+/** A free TCP port on loopback (the kernel picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }
 
 /** The session id identity derives from a CI token. */
@@ -79,11 +93,114 @@ export async function runDemo(io: Output, world?: DemoWorld): Promise<DemoRun> {
   }
 }
 
-/** `agentgate demo`: exit 0 when the session went as the policy says (push allowed, force-push denied, secret masked), else 1. */
+/** Whether the session went as the policy says: push allowed, force-push denied, held deployment approved and done, secret and token never at the model. */
+export function demoSessionOk(s: DemoSessionResult): boolean {
+  return s.pushExit === 0 && s.forcePushExit !== 0 && (s.held === undefined || s.held.status === 201) && !s.secretReachedModel && !s.tokenReachedModel;
+}
+
+const USAGE = `usage: agentgate demo                      the scripted session in one process
+       agentgate demo serve issuer|git|model [--host H] [--port N] [--secrets DIR] [--data DIR] [--issuer-url URL]
+       agentgate demo agent --gateway URL --issuer URL --model URL --secrets DIR [--wait-ms N]
+  serve runs one part of the demo until SIGTERM; agent plays the session against a running gateway
+  and, with AGENTGATE_CONFIG set, prints its trail from the index (docker compose --profile demo)`;
+
+function options(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        secrets: { type: 'string' },
+        data: { type: 'string' },
+        'issuer-url': { type: 'string' },
+        gateway: { type: 'string' },
+        issuer: { type: 'string' },
+        model: { type: 'string' },
+        'wait-ms': { type: 'string' },
+      },
+    });
+  } catch (cause) {
+    throw new CliError('ERR_CLI_USAGE', `${USAGE}\n(${(cause as Error).message})`);
+  }
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (!value) throw new CliError('ERR_CLI_USAGE', `${flag} is required\n${USAGE}`);
+  return value;
+}
+
+/** `agentgate demo serve <part>`: one part of the demo as its own process, until SIGTERM/SIGINT. */
+async function serve(args: string[], io: Output): Promise<ExitCode> {
+  const { values, positionals } = options(args);
+  const part = positionals[0];
+  if (part !== 'issuer' && part !== 'git' && part !== 'model') throw new CliError('ERR_CLI_USAGE', USAGE);
+  const port = Number(values.port ?? '0');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('ERR_CLI_USAGE', `--port must be a port number\n${USAGE}`);
+  const server = await serveDemoPart(part as DemoPart, {
+    host: values.host ?? '127.0.0.1',
+    port,
+    secretsDir: values.secrets ?? '/run/secrets/demo-upstream',
+    dataDir: values.data ?? '/var/lib/agentgate',
+    ...(values['issuer-url'] && { issuerUrl: values['issuer-url'] }),
+  });
+  io.out(`agentgate demo ${part} listening on ${server.url}`);
+  onShutdown(() => server.close());
+  return new Promise<ExitCode>(() => {});
+}
+
+/** Waits until the gateway says it is ready (bus and audit stream reachable). */
+async function waitReady(gateway: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await fetch(`${gateway}/_agentgate/readyz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    if (Date.now() > until) throw new CliError('ERR_CLI_INPUT', `the gateway at ${gateway} was not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** `agentgate demo agent`: the scripted session against a running gateway, then its trail when a configuration is at hand. */
+async function agent(args: string[], io: Output): Promise<ExitCode> {
+  const { values } = options(args);
+  const gateway = required(values.gateway, '--gateway');
+  const a = remoteDemoAgent({
+    issuerUrl: required(values.issuer, '--issuer'),
+    modelUrl: required(values.model, '--model'),
+    dbPassword: readSecretFile(required(values.secrets, '--secrets'), 'db-password'),
+  });
+  await waitReady(gateway, Number(values['wait-ms'] ?? '120000'));
+  io.out(`agentgate demo agent: playing the session against ${gateway}`);
+  const session = await playDemoSession(a, gateway, (line) => io.out(`  ${line}`));
+  let trailOk = true;
+  if (process.env.AGENTGATE_CONFIG) {
+    const config = loadConfig();
+    const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate-demo-agent' });
+    try {
+      const sessionId = await sessionOf(bus, session.token);
+      const steps = await waitForTrail(config, sessionId, 60_000);
+      trailOk = demoTrailComplete(steps);
+      io.out('');
+      io.out(`$ agentgate trail ${sessionId}`);
+      for (const line of formatTrail(sessionId, steps)) io.out(line);
+    } finally {
+      await bus.close();
+    }
+  }
+  const ok = demoSessionOk(session) && trailOk;
+  if (!ok) io.err('the demo did not go as expected (see above)');
+  return ok ? 0 : 1;
+}
+
+/** `agentgate demo [serve|agent]`: exit 0 when the session went as the policy says, else 1. */
 export async function demo(args: string[], io: Output): Promise<ExitCode> {
-  parseCommandArgs('demo', args, {});
+  if (args[0] === 'serve') return serve(args.slice(1), io);
+  if (args[0] === 'agent') return agent(args.slice(1), io);
+  if (args.length > 0) throw new CliError('ERR_CLI_USAGE', USAGE);
   const run = await runDemo(io);
-  const ok = run.session.pushExit === 0 && run.session.forcePushExit !== 0 && !run.session.secretReachedModel && demoTrailComplete(run.steps);
+  const ok = demoSessionOk(run.session) && demoTrailComplete(run.steps);
   if (!ok) io.err('the demo did not go as expected (see above)');
   return ok ? 0 : 1;
 }

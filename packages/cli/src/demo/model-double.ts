@@ -39,6 +39,8 @@ export interface DoubleRequest {
 
 export interface ModelDouble {
   readonly url: string;
+  /** Which of `needles` appear in any request received so far (bodies and headers). */
+  saw(needles: readonly string[]): boolean[];
   readonly requests: DoubleRequest[];
   /** Sets how the next requests are answered (default: a short text). */
   script(fn: (req: DoubleRequest) => DoubleReply): void;
@@ -47,14 +49,48 @@ export interface ModelDouble {
 
 const MODEL_FALLBACK = 'double-1';
 
-/** Starts the double on 127.0.0.1; `apiKey` is the only credential it accepts (Bearer for OpenAI, x-api-key for Anthropic). */
-export async function startModelDouble(opts: { apiKey: string }): Promise<ModelDouble> {
+/** Options of startModelDouble. */
+export interface ModelDoubleOptions {
+  /** The only credential accepted (Bearer for OpenAI, x-api-key for Anthropic). */
+  apiKey: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a free port). */
+  port?: number;
+  /**
+   * Serve `POST /_double/seen` (`{"needles": [...]}` → `{"seen": [bool]}`) so an agent in
+   * another process can check that a secret never reached the model. Answers only
+   * yes/no for values the caller already holds; off by default.
+   */
+  seenEndpoint?: boolean;
+  /** The initial script (default: a short text). */
+  script?: (req: DoubleRequest) => DoubleReply;
+}
+
+/** Starts the double; `apiKey` is the only credential it accepts. */
+export async function startModelDouble(opts: ModelDoubleOptions): Promise<ModelDouble> {
   const requests: DoubleRequest[] = [];
-  let reply: (req: DoubleRequest) => DoubleReply = () => ({ text: 'ok' });
+  let reply: (req: DoubleRequest) => DoubleReply = opts.script ?? (() => ({ text: 'ok' }));
+  const saw = (needles: readonly string[]): boolean[] =>
+    needles.map((n) => n.length > 0 && requests.some((r) => r.raw.includes(n) || JSON.stringify(r.headers).includes(n)));
   const server: Server = createServer(async (req, res) => {
     let raw = '';
-    for await (const c of req) raw += String(c);
+    for await (const c of req) {
+      raw += String(c);
+      // A double, but still bounded: nothing a client sends can exhaust its memory.
+      if (raw.length > 32 * 1024 * 1024) return json(res, 413, { error: { message: 'request too large' } });
+    }
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (req.method === 'GET' && path === '/healthz') return json(res, 200, { ok: true });
+    if (opts.seenEndpoint && req.method === 'POST' && path === '/_double/seen') {
+      try {
+        const needles = (JSON.parse(raw) as { needles?: unknown }).needles;
+        if (!Array.isArray(needles) || !needles.every((n) => typeof n === 'string')) throw new Error('needles');
+        return json(res, 200, { seen: saw(needles as string[]) });
+      } catch {
+        return json(res, 400, { error: { message: 'expected {"needles": ["..."]}' } });
+      }
+    }
     const api = path.endsWith('/chat/completions') ? 'chat.completions' : path.endsWith('/responses') ? 'responses' : path.endsWith('/messages') ? 'messages' : undefined;
     if (!api || req.method !== 'POST') return json(res, 404, { error: { message: `no route ${req.method} ${path}` } });
     const key = api === 'messages' ? req.headers['x-api-key'] : String(req.headers.authorization ?? '').replace(/^Bearer /, '');
@@ -72,11 +108,15 @@ export async function startModelDouble(opts: { apiKey: string }): Promise<ModelD
     if (body.stream === true) return stream(res, sseEvents(api, model, answer), answer);
     return json(res, 200, jsonBody(api, model, answer));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`,
     requests,
+    saw,
     script(fn) {
       reply = fn;
     },

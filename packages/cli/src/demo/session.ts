@@ -1,10 +1,29 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireBinary } from '@agentgate/testkit';
 import OpenAI from 'openai';
 import type { DoubleReply, DoubleRequest } from './model-double.js';
-import { DEMO_GIT_USER, type DemoWorld } from './world.js';
+
+/** The user name git sends with the CI token as password (the gateway ignores it). */
+export const DEMO_GIT_USER = 'x-access-token';
+
+/**
+ * What the scripted agent has: its CI token, the password it will paste into
+ * a prompt, a working directory, and a way to ask the model double what it
+ * received. The agent never holds a credential of an upstream.
+ */
+export interface DemoAgent {
+  /** A CI token of the agent's run (one session). */
+  token(): Promise<string>;
+  /** A token of a release manager (another person) who approves the held deployment; without it the held step is left out. */
+  approverToken?: () => Promise<string>;
+  /** A secret the agent pastes into a prompt (the broker knows it, so the gateway masks it). */
+  dbPassword: string;
+  /** Directory for the agent's home and clone. */
+  workDir: string;
+  /** Which of `needles` reached the model double (bodies and headers). */
+  modelSaw(needles: string[]): Promise<boolean[]>;
+}
 
 /** What the scripted session saw, for the demo's summary and for tests. */
 export interface DemoSessionResult {
@@ -13,6 +32,8 @@ export interface DemoSessionResult {
   forcePushExit: number;
   /** The refusal git printed for the force-push. */
   forcePushError: string;
+  /** The held deployment: its approval id and the status the agent finally got (absent when the step was left out). */
+  held?: { approvalId: string; status: number };
   /** Whether the pasted secret reached the model double (it must not). */
   secretReachedModel: boolean;
   /** Whether any request reaching the model carried the CI token (it must not). */
@@ -23,7 +44,7 @@ const PUSH = "git add CHANGELOG.md && git commit -m 'docs: changelog for 1.2' &&
 const FORCE = "git commit --amend -m 'docs: changelog for release 1.2' && git push --force origin main";
 
 /** The model double's script: what a coding model would propose at each turn. */
-function script(req: DoubleRequest): DoubleReply {
+export function demoScript(req: DoubleRequest): DoubleReply {
   const text = JSON.stringify(req.body.messages ?? req.body.input ?? '');
   if (text.includes('CHANGELOG')) return { text: 'I will add the entry and push it.', toolCalls: [{ id: 'call_push', name: 'bash', arguments: { command: PUSH } }] };
   if (text.includes('typo')) return { text: 'Amending the commit and updating main.', toolCalls: [{ id: 'call_force', name: 'bash', arguments: { command: FORCE } }], delayMs: 5 };
@@ -34,25 +55,62 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): 
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd, env, timeout: 120_000 }, (err, _stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stderr: String(stderr) });
+      resolve({ code, stderr: err && (err as { code?: unknown }).code === 'ENOENT' ? `${cmd} not found (install git)` : String(stderr) });
     });
   });
+}
+
+/**
+ * The held step: the agent asks for a production deployment (policy holds it
+ * for a release manager); meanwhile a release manager — another person, with
+ * their own token — finds it in the approvals API and approves it; then the
+ * agent's request goes through.
+ */
+async function heldDeployment(gatewayUrl: string, token: string, approverToken: string, say: (line: string) => void): Promise<{ approvalId: string; status: number }> {
+  say('agent runs: POST /deploy/deployments {"environment":"production","ref":"main"}');
+  const request = fetch(`${gatewayUrl}/deploy/deployments`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ environment: 'production', ref: 'main' }),
+  });
+  const approver = { authorization: `Bearer ${approverToken}` };
+  let approvalId = '';
+  const until = Date.now() + 60_000;
+  while (!approvalId && Date.now() < until) {
+    const r = await fetch(`${gatewayUrl}/_agentgate/approvals`, { headers: approver });
+    const body = (await r.json().catch(() => ({}))) as { approvals?: Array<{ id: string; connection: string; status: string }> };
+    if (!r.ok) throw new Error(`the approvals API answered ${r.status}: ${JSON.stringify(body).slice(0, 300)}`);
+    approvalId = body.approvals?.find((a) => a.connection === 'deploy' && a.status === 'pending')?.id ?? '';
+    if (!approvalId) await new Promise((r2) => setTimeout(r2, 250));
+  }
+  if (!approvalId) throw new Error('the deployment was not held for approval within 60 s');
+  say(`gateway → agent: held for approval ${approvalId} (rule deploys-need-approval)`);
+  const decided = await fetch(`${gatewayUrl}/_agentgate/approvals/${approvalId}/approve`, {
+    method: 'POST',
+    headers: { ...approver, 'content-type': 'application/json' },
+    body: JSON.stringify({ reason: 'release 1.2 is signed off' }),
+  });
+  if (!decided.ok) throw new Error(`approving ${approvalId} failed: ${decided.status} ${(await decided.text()).slice(0, 300)}`);
+  say(`release manager → gateway: approve ${approvalId} ("release 1.2 is signed off")`);
+  const res = await request;
+  await res.arrayBuffer();
+  say(`agent's deployment request → ${res.status === 201 ? 'created (201)' : `failed (${res.status})`}`);
+  return { approvalId, status: res.status };
 }
 
 /**
  * Plays a scripted agent session through the gateway at `gatewayUrl`: the
  * agent asks the model (official `openai` client) what to do and runs what
  * it proposes with the real git CLI: a push to main (allowed), a force-push
- * rewriting main (denied), then pastes a database password into a prompt
- * (masked before it reaches the model). The agent holds only its CI token.
+ * rewriting main (denied), a production deployment held until a release
+ * manager approves it (when the agent has an approver), then pastes a
+ * database password into a prompt (masked before it reaches the model). The
+ * agent holds only its CI token.
  */
-export async function playDemoSession(w: DemoWorld, gatewayUrl: string, say: (line: string) => void): Promise<DemoSessionResult> {
-  const git = requireBinary('git', 'apt-get install -y git');
-  const token = await w.token();
-  w.double.script(script);
-  const first = w.double.requests.length;
+export async function playDemoSession(agent: DemoAgent, gatewayUrl: string, say: (line: string) => void): Promise<DemoSessionResult> {
+  const token = await agent.token();
   const model = new OpenAI({ apiKey: token, baseURL: `${gatewayUrl}/model`, maxRetries: 0 });
-  const home = join(w.dir.path, `agent-home-${Date.now()}`);
+  const home = join(agent.workDir, `agent-home-${Date.now()}`);
   mkdirSync(home, { recursive: true });
   writeFileSync(
     join(home, '.gitconfig'),
@@ -75,9 +133,9 @@ export async function playDemoSession(w: DemoWorld, gatewayUrl: string, say: (li
   const call1 = r1.choices[0]?.message.tool_calls?.[0];
   const cmd1 = call1?.type === 'function' ? (JSON.parse(call1.function.arguments) as { command: string }).command : PUSH;
   say(`model → agent: tool call bash: ${cmd1}`);
-  const cloned = await run(git, ['clone', '-q', `${gatewayUrl}/git/app.git`, work], home, env);
+  const cloned = await run('git', ['clone', '-q', `${gatewayUrl}/git/app.git`, work], home, env);
   if (cloned.code !== 0) throw new Error(`git clone through the gateway failed: ${cloned.stderr.slice(-500)}`);
-  writeFileSync(join(work, 'CHANGELOG.md'), '# Changelog\n\n## 1.2\n- changelog entry\n');
+  writeFileSync(join(work, 'CHANGELOG.md'), `# Changelog\n\n## 1.2\n- changelog entry (${new Date().toISOString()})\n`);
   const push = await sh(cmd1);
   say(`agent runs it: git push origin main → ${push.code === 0 ? 'pushed' : `failed (${push.stderr.trim().split('\n').pop()})`}`);
 
@@ -91,16 +149,16 @@ export async function playDemoSession(w: DemoWorld, gatewayUrl: string, say: (li
   const forceLine = force.stderr.split('\n').find((l) => /rejected|denied|error/i.test(l))?.trim() ?? force.stderr.trim().split('\n').pop() ?? '';
   say(`agent runs it: git push --force origin main → ${force.code === 0 ? 'pushed (!)' : `refused: ${forceLine}`}`);
 
-  const leaky = `The deploy failed: FATAL password authentication failed for user app (DB_PASSWORD=${w.dbPassword}). What should I do?`;
+  const held = agent.approverToken ? await heldDeployment(gatewayUrl, token, await agent.approverToken(), say) : undefined;
+
+  const leaky = `The deploy failed: FATAL password authentication failed for user app (DB_PASSWORD=${agent.dbPassword}). What should I do?`;
   say('agent → model (streaming): "The deploy failed: FATAL password authentication failed (DB_PASSWORD=<the real password>)…"');
   const s3 = await model.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: leaky }] });
   let answer = '';
   for await (const chunk of s3) answer += chunk.choices[0]?.delta.content ?? '';
   say(`model → agent: "${answer}"`);
 
-  const seen = w.double.requests.slice(first);
-  const secretReachedModel = seen.some((r) => r.raw.includes(w.dbPassword));
-  const tokenReachedModel = seen.some((r) => r.raw.includes(token) || JSON.stringify(r.headers).includes(token));
+  const [secretReachedModel = true, tokenReachedModel = true] = await agent.modelSaw([agent.dbPassword, token]);
   say(`the model received the password: ${secretReachedModel ? 'YES (!)' : 'no, it was masked by the gateway'}`);
-  return { token, pushExit: push.code, forcePushExit: force.code, forcePushError: forceLine, secretReachedModel, tokenReachedModel };
+  return { token, pushExit: push.code, forcePushExit: force.code, forcePushError: forceLine, ...(held && { held }), secretReachedModel, tokenReachedModel };
 }

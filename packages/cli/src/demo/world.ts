@@ -1,36 +1,36 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CiIssuer, type GitServer, githubClaims, startCiIssuer, startGitServer, type TempDir, tempDir } from '@agentgate/testkit';
+import { type DemoIssuer, demoClaims, startDemoIssuer } from './ci-issuer.js';
+import { type GitUpstream, startGitUpstream } from './git-upstream.js';
 import { type ModelDouble, startModelDouble } from './model-double.js';
+import { DEMO_GIT_USER, type DemoAgent, demoScript } from './session.js';
 
-/** The user name git sends with the CI token as password (the gateway ignores it). */
-export const DEMO_GIT_USER = 'x-access-token';
+export { DEMO_GIT_USER };
 
-/** Everything around the gateway in the demo: a CI issuer, a git upstream, a model double, and the secrets. */
-export interface DemoWorld {
-  dir: TempDir;
-  issuer: CiIssuer;
-  git: GitServer;
+/** Everything around the gateway in the one-process demo: a CI issuer, a git upstream, a model double, and the secrets; it is also the agent. */
+export interface DemoWorld extends DemoAgent {
+  dir: { path: string; cleanup(): void };
+  issuer: DemoIssuer;
+  git: GitUpstream;
   double: ModelDouble;
   /** Environment the secret broker reads the brokered values from. */
   secretEnv: Record<string, string>;
-  /** A secret the scripted agent pastes into a prompt. */
-  dbPassword: string;
-  /** A CI token for the demo session. */
-  token(): Promise<string>;
   close(): Promise<void>;
 }
 
-/** Starts the demo's surroundings. The upstreams accept only the brokered credentials, which only the gateway holds. */
+/** Starts the demo's surroundings on loopback. The upstreams accept only the brokered credentials, which only the gateway holds. */
 export async function startDemoWorld(): Promise<DemoWorld> {
-  const dir = tempDir('demo');
+  const path = mkdtempSync(join(tmpdir(), 'agentgate-demo-'));
+  const dir = { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
   const gitToken = `ghs_demo${randomBytes(16).toString('hex')}`;
   const modelKey = `sk-demo-${randomBytes(16).toString('hex')}`;
   const dbPassword = `pg-${randomBytes(12).toString('base64url')}`;
-  const git = await startGitServer({ auth: { username: DEMO_GIT_USER, password: gitToken } });
-  const double = await startModelDouble({ apiKey: modelKey });
-  const issuer = await startCiIssuer({ alg: 'RS256' });
-  await git.createRepo('app', { withCommits: 1 });
+  const git = await startGitUpstream({ auth: { username: DEMO_GIT_USER, password: gitToken }, root: join(path, 'repos') });
+  const double = await startModelDouble({ apiKey: modelKey, script: demoScript });
+  const issuer = await startDemoIssuer();
+  await git.createRepo('app');
   return {
     dir,
     issuer,
@@ -38,10 +38,13 @@ export async function startDemoWorld(): Promise<DemoWorld> {
     double,
     secretEnv: { DEMO_GIT_TOKEN: gitToken, DEMO_MODEL_KEY: modelKey, DEMO_DB_PASSWORD: dbPassword },
     dbPassword,
-    token: () => issuer.mint(githubClaims({ repository: 'acme/app', run_id: String(Date.now()) })),
+    workDir: path,
+    token: () => issuer.mint(demoClaims({ repository: 'acme/app', runId: String(Date.now()), actor: 'octocat' })),
+    approverToken: () => issuer.mint(demoClaims({ repository: 'acme/releases', runId: String(Date.now()), actor: 'release-manager' })),
+    modelSaw: async (needles) => double.saw(needles),
     async close() {
       await double.close();
-      await git.stop();
+      await git.close();
       await issuer.close();
       dir.cleanup();
     },
@@ -59,7 +62,12 @@ export interface DemoConfigOptions {
   dataDir?: string;
 }
 
-/** The demo gateway's configuration (YAML): a model and a git connection, and a policy with the rules the demo exercises. */
+/**
+ * The demo gateway's configuration (YAML): model, git and deployments
+ * connections, and a policy with the rules the demo exercises. The same
+ * connections and rules are in deploy/compose/agentgate.yaml, with the demo
+ * profile's container names as upstreams.
+ */
 export function demoConfigText(w: DemoWorld, o: DemoConfigOptions): string {
   const dataDir = o.dataDir ?? join(w.dir.path, 'data');
   const sink = o.opensearchUrl ? `{ type: opensearch, url: ${o.opensearchUrl} }` : `{ type: local, path: ${join(dataDir, 'audit')} }`;
@@ -76,6 +84,8 @@ identity:
   groups:
     - name: acme-ci
       when: { repository_owner: acme }
+    - name: release-managers
+      when: { repository_owner: acme, actor: release-manager }
 connections:
   - name: model
     type: llm
@@ -87,6 +97,10 @@ connections:
     upstream: ${w.git.url}
     credential: { ref: git-token, inject: basic, username: ${DEMO_GIT_USER} }
     options: { protectedRefs: [refs/heads/main] }
+  - name: deploy
+    type: http
+    upstream: ${w.git.url}/api
+    credential: { ref: git-token, inject: basic, username: ${DEMO_GIT_USER} }
 secrets:
   - { ref: model-key, source: env, env: DEMO_MODEL_KEY }
   - { ref: git-token, source: env, env: DEMO_GIT_TOKEN }
@@ -97,6 +111,9 @@ audit:
 masking:
   promptSecrets: mask
   service: { masklistRefreshMs: 5000, retryDelayMs: 200 }
+approvals:
+  approverGroups: [release-managers]
+  timeoutMs: 120000
 policy:
   default: deny
   rules:
@@ -105,5 +122,6 @@ policy:
     - { name: llm-ok, actions: ['llm.*'], decision: allow }
     - { name: no-force-push-protected, actions: [git.force_push], when: attrs.protected, decision: deny, reason: the history of a protected branch is never rewritten }
     - { name: git-ok, actions: ['git.*'], decision: allow }
+    - { name: deploys-need-approval, connections: [deploy], actions: [http.post], decision: review, reason: production deployments need a release manager }
 `;
 }
