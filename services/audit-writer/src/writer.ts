@@ -85,9 +85,14 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
   let signer = opts.signer;
   if (!signer) {
     const keyPath = audit.checkpoint.keyPath ?? join(config.bus.dataDir, 'audit-checkpoint-key.json');
-    const loaded = await loadCheckpointSigner(keyPath, { generate: audit.checkpoint.keyPath === undefined });
+    // A configured path that does not exist yet (a first start on a fresh volume) gets a new key, loudly:
+    // refusing to start would leave the trail unsigned; a Secret-mounted key is read-only and always exists.
+    const loaded = await loadCheckpointSigner(keyPath, { generate: true });
     signer = loaded.signer;
-    if (loaded.generated) log.warn({ keyPath, kid: signer.kid }, 'generated a checkpoint signing key (no audit.checkpoint.keyPath configured); keep it and its .pub.json');
+    if (loaded.generated) {
+      const why = audit.checkpoint.keyPath === undefined ? 'no audit.checkpoint.keyPath configured' : 'the configured audit.checkpoint.keyPath did not exist';
+      log.warn({ keyPath, kid: signer.kid }, `generated a checkpoint signing key (${why}); keep it and its .pub.json: agentgate verify needs the public key`);
+    }
   }
 
   const chain = new ChainState(await bus.kv(CHAIN_BUCKET, { history: 1 }), partition);
