@@ -10,7 +10,7 @@ import { startAuditWriter } from './writer.js';
 
 const config = loadConfig();
 const logger = createLogger({ name: 'audit-writer', level: config.log.level });
-const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: `agentgate-audit-writer-${config.audit.partition}` });
+const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, name: `agentgate-audit-writer-${config.audit.partition}` });
 const writer = await startAuditWriter(bus, config, logger);
 
 // A fatal stop of the loop (another writer owns this chain partition) must end the process, so the

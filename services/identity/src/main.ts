@@ -10,7 +10,7 @@ import { startIdentityService } from './service.js';
 
 const config = loadConfig();
 const logger = createLogger({ name: 'identity', level: config.log.level });
-const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate-identity' });
+const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, name: 'agentgate-identity' });
 const svc = await startIdentityService(bus, config.identity, logger);
 if (config.identity.issuers.length === 0) logger.warn({}, 'no issuer configured: every token will be refused');
 

@@ -11,7 +11,7 @@ import { startMaskingService } from './service.js';
 
 const config = loadConfig();
 const logger = createLogger({ name: 'masking', level: config.log.level });
-const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate-masking' });
+const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, name: 'agentgate-masking' });
 if (bus.transport === 'inproc') {
   // Same store directory as another process would corrupt nothing only if nobody else writes it: say so.
   logger.warn({}, 'no bus.natsUrl: the in-process bus reaches no other process; set bus.natsUrl to mask the proxy\'s events');

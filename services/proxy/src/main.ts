@@ -15,7 +15,7 @@ const logger = createLogger({ name: 'proxy', level: config.log.level });
 process.on('unhandledRejection', (reason: unknown) => {
   logger.fatal({ err: reason }, 'unhandled promise rejection (a bug: every handler must catch its errors)');
 });
-const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate-proxy' });
+const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, name: 'agentgate-proxy' });
 const proxy = await startProxy(bus, config, logger);
 
 onShutdown(

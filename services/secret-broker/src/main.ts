@@ -10,7 +10,7 @@ import { startSecretBroker } from './broker.js';
 
 const config = loadConfig();
 const logger = createLogger({ name: 'secret-broker', level: config.log.level });
-const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate-secret-broker' });
+const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, name: 'agentgate-secret-broker' });
 const broker = await startSecretBroker(bus, config, logger);
 // The in-process bus holds no socket open, so nothing would keep this process alive; and it serves
 // only this process (the one-process runner calls startSecretBroker itself). Say so and stay up.

@@ -1,4 +1,5 @@
-import { type NatsConnection, connect, headers as natsHeaders } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { type NatsConnection, connect, credsAuthenticator, headers as natsHeaders } from '@nats-io/transport-node';
 import { BusError } from '../errors.js';
 import { encodeJson, makeMsg, toBytes } from '../lib/codec.js';
 import { unwrapReply } from '../lib/service-call.js';
@@ -10,11 +11,39 @@ import { NatsKv } from './kv.js';
 import { NatsBusService } from './service.js';
 import { NatsStreams } from './streams.js';
 
-export interface NatsBusOptions {
+/** How a client proves who it is to NATS and keeps its replies private (per-service users, deploy/nats/permissions.md). */
+export interface NatsClientAuth {
+  /** User and password (the password value, resolved by the caller). */
+  user?: string | undefined;
+  password?: string | undefined;
+  /** A NATS `.creds` file (user JWT + nkey seed), read at connect. */
+  credsFile?: string | undefined;
+  /** Reply subjects start with this instead of `_INBOX`, so a user may subscribe only to its own replies (`_INBOX_proxy.>`). */
+  inboxPrefix?: string | undefined;
+  /** TLS to the server: CA to trust, and a client certificate for mutual TLS. Files are read by the transport. */
+  tls?: { caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined } | undefined;
+}
+
+export interface NatsBusOptions extends NatsClientAuth {
   servers: string | string[];
   name?: string;
   /** Give up the first connection after this long (default 10000 ms); later outages reconnect forever. */
   connectTimeoutMs?: number;
+}
+
+/** The nats.js connect options for `auth` (only the set ones, so defaults stay the library's). */
+function authOptions(o: NatsClientAuth): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (o.user !== undefined) out['user'] = o.user;
+  if (o.password !== undefined) out['pass'] = o.password;
+  if (o.credsFile !== undefined) out['authenticator'] = credsAuthenticator(readFileSync(o.credsFile));
+  if (o.inboxPrefix !== undefined) out['inboxPrefix'] = o.inboxPrefix;
+  if (o.tls) {
+    const tls: Record<string, string> = {};
+    for (const k of ['caFile', 'certFile', 'keyFile'] as const) if (o.tls[k]) tls[k] = o.tls[k] as string;
+    out['tls'] = tls;
+  }
+  return out;
 }
 
 function toNatsHeaders(h: Headers | undefined): ReturnType<typeof natsHeaders> | undefined {
@@ -49,6 +78,7 @@ export class NatsBus implements Bus {
   static async connect(opts: NatsBusOptions): Promise<NatsBus> {
     try {
       const nc = await connect({
+        ...authOptions(opts),
         servers: opts.servers,
         name: opts.name ?? 'agentgate',
         reconnect: true,

@@ -41,7 +41,7 @@ export function resolveStartConfig(env: NodeJS.ProcessEnv = process.env): string
  */
 export async function startGateway(config: Config, opts: { only?: string[] } = {}): Promise<Gateway> {
   const logger = createLogger({ name: 'agentgate', level: config.log.level });
-  const bus = await createBus({ natsUrl: config.bus.natsUrl, dataDir: config.bus.dataDir, name: 'agentgate' });
+  const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, name: 'agentgate' });
   const components: Component[] = [];
   const want = (name: string): boolean => !opts.only || opts.only.includes(name);
   let url: string | undefined;
