@@ -12,6 +12,31 @@ const SERVICES = ['identity', 'secret-broker', 'masking', 'audit-writer', 'proxy
 const work = mkdtempSync(join(tmpdir(), 'agentgate-deploy-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
+type PodSpec = {
+  securityContext: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
+  automountServiceAccountToken?: boolean;
+  serviceAccountName?: string;
+  volumes: Array<{ name: string; secret?: { secretName: string } }>;
+  containers: Array<{
+    command: string[];
+    env: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+    securityContext: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; runAsNonRoot?: boolean; capabilities?: { drop?: string[] } };
+    readinessProbe?: unknown;
+    livenessProbe?: unknown;
+    startupProbe?: unknown;
+    resources?: { requests?: { memory?: string }; limits?: { memory?: string } };
+    volumeMounts?: Array<{ mountPath: string; subPath?: string }>;
+  }>;
+};
+type Doc = { kind?: string; metadata?: { name?: string }; spec?: Record<string, unknown>; data?: Record<string, string> };
+
+/** `helm template ag deploy/helm/agentgate [args]`, parsed. */
+function renderChart(args: string[]): Doc[] {
+  const helm = tool('helm', 'go install helm.sh/helm/v3/cmd/helm@v3.22.0 (bash .ci/install-deps.sh)');
+  const rendered = execFileSync(helm, ['template', 'ag', join(root, 'deploy/helm/agentgate'), ...args], { encoding: 'utf8' });
+  return parseAllDocuments(rendered).map((d) => d.toJS() as Doc).filter(Boolean);
+}
+
 /** The validators are real tools; a missing one fails the test and says how to install it. */
 function tool(name: string, hint: string): string {
   for (const dir of (process.env.PATH ?? '').split(':').concat([join(process.env.HOME ?? '/root', 'go/bin')])) {
@@ -28,6 +53,42 @@ describe('deploy', () => {
     const broken = join(work, 'broken-compose.yml');
     writeFileSync(broken, readFileSync(join(root, 'docker-compose.yml'), 'utf8').replace('restart: unless-stopped', 'restart: [not, a, string]'));
     assert.notEqual(spawnSync(dc, ['-f', broken, 'config', '-q'], { encoding: 'utf8' }).status, 0);
+    // The Elasticsearch variant: OpenSearch and Dashboards leave the default set, every service writes to Elasticsearch.
+    const elastic = spawnSync(dc, ['-f', join(root, 'docker-compose.yml'), '-f', join(root, 'docker-compose.elastic.yml'), 'config'], { encoding: 'utf8' });
+    assert.equal(elastic.status, 0, elastic.stderr);
+    const merged = parseYaml(elastic.stdout) as { services: Record<string, { profiles?: string[]; environment?: Record<string, string>; command?: string[] }> };
+    for (const s of ['opensearch', 'opensearch-dashboards', 'dashboards-setup']) assert.deepEqual(merged.services[s]?.profiles, ['opensearch-only'], s);
+    for (const s of [...SERVICES, 'setup']) {
+      assert.equal(merged.services[s]?.environment?.ELASTICSEARCH_URL, 'http://elasticsearch:9200', s);
+      assert.ok(!merged.services[s]?.environment?.OPENSEARCH_URL, `${s} has no OpenSearch URL`);
+    }
+    assert.ok(merged.services['kibana-setup']?.command?.includes('deploy/kibana/agentgate-saved-objects.ndjson'));
+  });
+
+  it('docker-compose.yml - health checks, restart policies, named volumes, loopback-only ports, real image names by default', () => {
+    type Svc = { image?: string; restart?: string; healthcheck?: { test: string[] }; volumes?: string[]; ports?: string[]; profiles?: string[]; depends_on?: Record<string, { condition: string }> };
+    const compose = parseYaml(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Svc>; volumes: Record<string, unknown> };
+    for (const name of [...SERVICES, 'nats', 'opensearch', 'opensearch-dashboards']) {
+      const svc = compose.services[name]!;
+      assert.ok(svc.healthcheck?.test.length, `${name} has a health check`);
+      assert.equal(svc.restart, 'unless-stopped', `${name} restarts`);
+    }
+    for (const [name, svc] of Object.entries(compose.services)) {
+      for (const p of svc.ports ?? []) assert.match(p, /^127\.0\.0\.1:/, `${name} publishes on loopback only`);
+      for (const v of svc.volumes ?? []) {
+        const source = v.split(':')[0]!;
+        if (!source.startsWith('.')) assert.ok(source in compose.volumes, `${name}: ${source} is a declared named volume`);
+        // A bind mount of a file that may not exist would stop container creation: only files and dirs in git are bind-mounted.
+        else assert.ok(existsSync(join(root, source)), `${name}: ${source} exists in the repository`);
+      }
+    }
+    assert.equal(compose.services.nats?.image, '${NATS_IMAGE:-nats:2.11-alpine}');
+    assert.equal(compose.services.opensearch?.image, '${OPENSEARCH_IMAGE:-opensearchproject/opensearch:2.19.1}');
+    assert.match(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), /NODE_IMAGE: \$\{NODE_IMAGE:-node:20-bookworm-slim\}/);
+    for (const v of ['nats-data', 'opensearch-data', 'audit-writer-data', 'proxy-data']) assert.ok(v in compose.volumes, v);
+    assert.ok(compose.services['audit-writer']?.volumes?.some((v) => v.startsWith('audit-writer-data:/var/lib/agentgate')), 'the checkpoint key survives a restart');
+    assert.deepEqual(compose.services['demo-agent']?.profiles, ['demo']);
+    assert.equal(compose.services['audit-writer']?.depends_on?.setup?.condition, 'service_completed_successfully');
   });
 
   it('docker-compose.yml - runs every service as its own process with an entry point that exists', () => {
@@ -40,37 +101,109 @@ describe('deploy', () => {
     assert.ok(compose.services.nats && compose.services.opensearch, 'nats and opensearch are part of the stack');
   });
 
-  it('compose configuration - the mounted agentgate.yaml is valid', () => {
-    const config = loadConfig({
-      path: join(root, 'deploy/compose/agentgate.yaml'),
-      env: { NATS_URL: 'nats://nats:4222', OPENSEARCH_URL: 'http://opensearch:9200' },
-    });
+  it('compose configuration - the mounted agentgate.yaml is valid; the environment picks exactly one index', () => {
+    const path = join(root, 'deploy/compose/agentgate.yaml');
+    const config = loadConfig({ path, env: { NATS_URL: 'nats://nats:4222', OPENSEARCH_URL: 'http://opensearch:9200' } });
     assert.equal(config.bus.natsUrl, 'nats://nats:4222');
-    assert.ok(config.audit.sinks.some((s) => s.type === 'opensearch'));
+    assert.deepEqual(config.audit.sinks.map((s) => s.type), ['opensearch']);
+    const elastic = loadConfig({ path, env: { NATS_URL: 'nats://nats:4222', OPENSEARCH_URL: '', ELASTICSEARCH_URL: 'http://elasticsearch:9200' } });
+    assert.deepEqual(elastic.audit.sinks.map((s) => s.type), ['elasticsearch']);
+    // The laptop issuer is trusted, and its groups cannot be had with a GitHub token.
+    assert.ok(config.identity.issuers.some((i) => i.issuer === 'http://demo-issuer:8090'));
+    for (const g of config.identity.groups) assert.equal((g.when as Record<string, unknown>)['iss'], 'http://demo-issuer:8090', g.name);
+    assert.equal(config.audit.checkpoint.keyPath, '/var/lib/agentgate/checkpoint-key.json');
   });
 
-  it('helm chart - helm lint passes and the rendered manifests hold one Deployment per service', () => {
+  it('saved objects - searches point at the index pattern and dashboard panels at searches, by reference name and type', () => {
+    for (const file of ['opensearch-dashboards/agentgate-saved-objects.ndjson', 'kibana/agentgate-saved-objects.ndjson']) {
+      type Obj = { id: string; type: string; attributes: Record<string, unknown>; references: Array<{ id: string; type: string; name: string }> };
+      const objects = readFileSync(join(root, 'deploy', file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Obj);
+      const byId = new Map(objects.map((o) => [o.id, o]));
+      const pattern = objects.find((o) => o.type === 'index-pattern')!;
+      for (const o of objects) {
+        for (const r of o.references) assert.equal(byId.get(r.id)?.type, r.type, `${file}: ${o.id} → ${r.id} (${r.type})`);
+        const meta = o.attributes['kibanaSavedObjectMeta'] as { searchSourceJSON?: string } | undefined;
+        if (o.type === 'search') {
+          const source = JSON.parse(meta?.searchSourceJSON ?? '{}') as { indexRefName?: string };
+          const ref = o.references.find((r) => r.name === source.indexRefName);
+          assert.equal(ref?.id, pattern.id, `${file}: ${o.id} searches the agentgate index pattern`);
+        }
+        if (o.type === 'dashboard') {
+          const panels = JSON.parse(String(o.attributes['panelsJSON'])) as Array<{ panelRefName: string }>;
+          assert.ok(panels.length >= 5);
+          for (const p of panels) assert.equal(byId.get(o.references.find((r) => r.name === p.panelRefName)?.id ?? '')?.type, 'search', `${file}: panel ${p.panelRefName}`);
+        }
+      }
+      // The pattern covers the indices the writer creates with the templates' prefix.
+      const template = JSON.parse(readFileSync(join(root, 'deploy', file.startsWith('kibana') ? 'elasticsearch' : 'opensearch', 'index-template.json'), 'utf8')) as { index_patterns: string[] };
+      assert.ok(template.index_patterns.includes(String(pattern.attributes['title'])), `${file}: ${pattern.attributes['title']}`);
+    }
+  });
+
+  it('helm chart - helm lint passes; one Deployment per service, each admitted by restricted Pod Security, with probes and resources', () => {
     const helm = tool('helm', 'go install helm.sh/helm/v3/cmd/helm@v3.22.0 (bash .ci/install-deps.sh)');
     const chart = join(root, 'deploy/helm/agentgate');
-    const lint = spawnSync(helm, ['lint', chart], { encoding: 'utf8' });
+    const lint = spawnSync(helm, ['lint', '--strict', chart], { encoding: 'utf8' });
     assert.equal(lint.status, 0, lint.stdout + lint.stderr);
-    const rendered = execFileSync(helm, ['template', 'ag', chart], { encoding: 'utf8' });
-    const docs = parseAllDocuments(rendered).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string }; spec?: Record<string, unknown>; data?: Record<string, string> });
+    const docs = renderChart([]);
     const deployments = docs.filter((d) => d?.kind === 'Deployment');
     assert.deepEqual(deployments.map((d) => d.metadata?.name).sort(), SERVICES.map((s) => `ag-${s}`).sort());
     for (const d of deployments) {
-      const pod = (d.spec as { template: { spec: { containers: Array<{ command: string[]; securityContext: { allowPrivilegeEscalation: boolean } }> } } }).template.spec;
-      const c = pod.containers[0]!;
-      assert.match(c.command.join(' '), /^node services\/[a-z-]+\/dist\/main\.js$/);
-      assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+      const pod = (d.spec as { template: { spec: PodSpec } }).template.spec;
+      const name = d.metadata?.name ?? '';
+      // The checks of the "restricted" Pod Security level (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
+      assert.equal(pod.securityContext.runAsNonRoot, true, name);
+      assert.equal(pod.securityContext.seccompProfile?.type, 'RuntimeDefault', name);
+      assert.equal(pod.automountServiceAccountToken, false, name);
+      assert.equal(pod.serviceAccountName, 'ag-agentgate', name);
+      for (const c of pod.containers) {
+        assert.match(c.command.join(' '), /^node services\/[a-z-]+\/dist\/main\.js$/);
+        assert.equal(c.securityContext.allowPrivilegeEscalation, false, name);
+        assert.equal(c.securityContext.readOnlyRootFilesystem, true, name);
+        assert.deepEqual(c.securityContext.capabilities?.drop, ['ALL'], name);
+        assert.equal(c.securityContext.runAsNonRoot, true, name);
+        assert.ok(c.readinessProbe && c.livenessProbe && c.startupProbe, `${name} has probes`);
+        assert.ok(c.resources?.requests?.memory && c.resources?.limits?.memory, `${name} has resources`);
+        for (const m of c.volumeMounts ?? []) assert.equal(m.subPath, undefined, `${name}: ${m.mountPath} is not a subPath mount (it would never rotate)`);
+        assert.ok(c.env.some((e) => e.name === 'AGENTGATE_NATS_PASSWORD' && e.valueFrom?.secretKeyRef?.key === name.slice(3)), `${name} has its own NATS password`);
+      }
     }
-    const cm = docs.find((d) => d?.kind === 'ConfigMap');
-    const text = cm?.data?.['agentgate.yaml'];
-    assert.ok(text, 'the ConfigMap carries agentgate.yaml');
-    const file = join(work, 'helm-agentgate.yaml');
-    writeFileSync(file, text);
-    // The chart's default configuration must pass the same validation as start-up.
-    assert.equal(loadConfig({ path: file, env: {} }).policy.default, 'deny');
+    const writer = deployments.find((d) => d.metadata?.name === 'ag-audit-writer')!;
+    const wpod = (writer.spec as { template: { spec: PodSpec } }).template.spec;
+    assert.equal(wpod.volumes.find((v) => v.name === 'checkpoint-key')?.secret?.secretName, 'ag-checkpoint-key', 'the checkpoint key comes from a Secret');
+    for (const kind of ['NetworkPolicy', 'PodDisruptionBudget']) assert.equal(docs.filter((d) => d?.kind === kind).length, SERVICES.length, kind);
+    assert.equal(docs.filter((d) => d?.kind === 'ServiceAccount').length, 1);
+    const svc = docs.find((d) => d?.kind === 'Service') as { spec: { ports: Array<{ name: string; port: number; appProtocol: string }> } };
+    assert.deepEqual(svc.spec.ports.map((p) => [p.name, p.port, p.appProtocol]), [['http', 8080, 'http']], 'the Service says plain HTTP');
+    const auth = docs.find((d) => d?.metadata?.name === 'ag-nats-authorization')?.data?.['authorization.conf'] ?? '';
+    for (const s of SERVICES) assert.match(auth, new RegExp(`user: ${s}\\n`), `a NATS user for ${s}`);
+    assert.match(auth, /subscribe: \{ allow: \["_INBOX_proxy\.>", "\$KV\.>"\], deny: \["secrets\.>"\] \}/);
+  });
+
+  it('helm chart - every service\'s rendered configuration passes start-up validation (NATS user, inbox prefix, TLS, index, checkpoint key)', () => {
+    const docs = renderChart(['--set', 'nats.url=tls://nats:4222', '--set', 'nats.tls.secretName=nats-tls', '--set', 'nats.tls.clientCert=true', '--set', 'index.url=https://os:9200', '--set', 'index.username=agentgate', '--set', 'index.passwordSecret=os-pw', '--set', 'index.caSecret=os-ca', '--set', 'brokerSecrets[0].name=github-token', '--set', 'brokerSecrets[0].secretName=gh']);
+    for (const s of SERVICES) {
+      const text = docs.find((d) => d?.kind === 'ConfigMap' && d.metadata?.name === `ag-${s}-config`)?.data?.['agentgate.yaml'];
+      assert.ok(text, `ConfigMap of ${s}`);
+      const file = join(work, `helm-${s}.yaml`);
+      writeFileSync(file, text);
+      const config = loadConfig({ path: file, env: { NATS_URL: 'tls://nats:4222' } });
+      assert.equal(config.policy.default, 'deny');
+      assert.deepEqual(config.bus.nats, {
+        user: s,
+        passwordEnv: 'AGENTGATE_NATS_PASSWORD',
+        inboxPrefix: `_INBOX_${s.replace('-', '_')}`,
+        tls: { caFile: '/etc/agentgate/nats-tls/ca.crt', certFile: '/etc/agentgate/nats-tls/tls.crt', keyFile: '/etc/agentgate/nats-tls/tls.key' },
+      });
+      assert.deepEqual(config.audit.sinks, [{ type: 'opensearch', url: 'https://os:9200', username: 'agentgate', passwordEnv: 'AGENTGATE_INDEX_PASSWORD' }]);
+      assert.equal(config.audit.checkpoint.keyPath, '/etc/agentgate/checkpoint-key/checkpoint-key.json');
+    }
+    const broker = docs.find((d) => d?.kind === 'Deployment' && d.metadata?.name === 'ag-secret-broker');
+    const c = (broker?.spec as { template: { spec: PodSpec } }).template.spec.containers[0]!;
+    assert.ok(c.volumeMounts?.some((m) => m.mountPath === '/run/secrets/github-token' && m.subPath === undefined));
+    const writer = docs.find((d) => d?.kind === 'Deployment' && d.metadata?.name === 'ag-audit-writer');
+    const w = (writer?.spec as { template: { spec: PodSpec } }).template.spec.containers[0]!;
+    assert.ok(w.env.some((e) => e.name === 'NODE_EXTRA_CA_CERTS' && e.value === '/etc/agentgate/index-ca/ca.crt'), 'the index CA is trusted');
   });
 
   it('Dockerfile - builds every package and starts the one-process gateway by default', () => {
@@ -78,6 +211,11 @@ describe('deploy', () => {
     assert.match(text, /npm ci/);
     assert.match(text, /turbo run build/);
     assert.match(text, /CMD \["node", "packages\/cli\/dist\/bin\.js", "start"\]/);
-    assert.match(text, /USER agentgate/, 'the image does not run as root');
+    // Numeric, so Kubernetes can check runAsNonRoot against the image.
+    assert.match(text, /^USER 10001:10001$/m, 'the image does not run as root');
+    assert.match(text, /^HEALTHCHECK .*healthcheck\.mjs/m);
+    assert.ok((text.match(/^FROM /gm) ?? []).length >= 3, 'multi-stage');
+    assert.match(text, /npm ci --omit=dev/);
+    assert.match(text, /rm -rf packages\/testkit test/, 'the test kit and the tests are not in the runtime dependencies');
   });
 });
