@@ -37,6 +37,13 @@ function renderChart(args: string[]): Doc[] {
   return parseAllDocuments(rendered).map((d) => d.toJS() as Doc).filter(Boolean);
 }
 
+/** The pod template of Deployment `name`; fails when there is none. */
+function podOf(docs: Doc[], name: string): PodSpec {
+  const d = docs.find((x) => x.kind === 'Deployment' && x.metadata?.name === name);
+  assert.ok(d?.spec, `Deployment ${name}`);
+  return (d.spec as { template: { spec: PodSpec } }).template.spec;
+}
+
 /** The validators are real tools; a missing one fails the test and says how to install it. */
 function tool(name: string, hint: string): string {
   for (const dir of (process.env.PATH ?? '').split(':').concat([join(process.env.HOME ?? '/root', 'go/bin')])) {
@@ -198,11 +205,9 @@ describe('deploy', () => {
       assert.deepEqual(config.audit.sinks, [{ type: 'opensearch', url: 'https://os:9200', username: 'agentgate', passwordEnv: 'AGENTGATE_INDEX_PASSWORD' }]);
       assert.equal(config.audit.checkpoint.keyPath, '/etc/agentgate/checkpoint-key/checkpoint-key.json');
     }
-    const broker = docs.find((d) => d?.kind === 'Deployment' && d.metadata?.name === 'ag-secret-broker');
-    const c = (broker?.spec as { template: { spec: PodSpec } }).template.spec.containers[0]!;
+    const c = podOf(docs, 'ag-secret-broker').containers[0]!;
     assert.ok(c.volumeMounts?.some((m) => m.mountPath === '/run/secrets/github-token' && m.subPath === undefined));
-    const writer = docs.find((d) => d?.kind === 'Deployment' && d.metadata?.name === 'ag-audit-writer');
-    const w = (writer?.spec as { template: { spec: PodSpec } }).template.spec.containers[0]!;
+    const w = podOf(docs, 'ag-audit-writer').containers[0]!;
     assert.ok(w.env.some((e) => e.name === 'NODE_EXTRA_CA_CERTS' && e.value === '/etc/agentgate/index-ca/ca.crt'), 'the index CA is trusted');
   });
 
