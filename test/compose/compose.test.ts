@@ -149,7 +149,10 @@ describe('docker-compose stack', () => {
 
   it('compose - up: every service healthy, setup done, the demo profile agent plays its session through the proxy', async () => {
     started = true;
-    await timed('up', () => compose(['up', '-d', '--no-build', ...LONG_RUNNING, ...ONE_SHOT], { timeoutMs: 600_000 }));
+    // `up -d` waits for the health of each dependency: a failure here says which container, the logs say why.
+    await timed('up', () => compose(['up', '-d', '--no-build', ...LONG_RUNNING, ...ONE_SHOT], { timeoutMs: 1_200_000 })).catch(async (err: Error) =>
+      assert.fail(`${err.message}\n${await logsTail()}`),
+    );
     await timed('healthy', () =>
       waitFor(
         'every long-running service is healthy',
@@ -183,7 +186,7 @@ describe('docker-compose stack', () => {
     assert.match(agentLog, /git push --force origin main → refused: .*force-push denied by rule no-force-push-protected/);
     assert.match(agentLog, /deployment request → created \(201\)/);
     assert.match(agentLog, /the model received the password: no/);
-    assert.match(agentLog, /\$ agentgate trail gh:demo-issuer:8090\/acme\/app:/);
+    assert.match(agentLog, /\$ agentgate trail gh:127.0.0.1:8090\/acme\/app:/);
   });
 
   it('compose - the demo session from the host through the published loopback port: allowed, denied, held and approved, masked', async () => {
@@ -204,7 +207,7 @@ describe('docker-compose stack', () => {
   it('compose - the session is in OpenSearch (masked) and agentgate verify passes; an edited event makes it fail', async () => {
     const claims = JSON.parse(Buffer.from(session.token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { run_id: string; run_attempt: string };
     // identity's github-actions profile: gh:<issuer host>/<repository>:<run_id>:<run_attempt>
-    const sessionId = `gh:demo-issuer:8090/acme/app:${claims.run_id}:${claims.run_attempt}`;
+    const sessionId = `gh:127.0.0.1:8090/acme/app:${claims.run_id}:${claims.run_attempt}`;
     let events: Array<Record<string, unknown>> = [];
     const kinds = () => events.map((e) => {
       const a = (e['agentgate'] as { action?: { kind?: string; phase?: string } }).action;

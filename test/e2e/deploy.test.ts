@@ -116,8 +116,8 @@ describe('deploy', () => {
     const elastic = loadConfig({ path, env: { NATS_URL: 'nats://nats:4222', OPENSEARCH_URL: '', ELASTICSEARCH_URL: 'http://elasticsearch:9200' } });
     assert.deepEqual(elastic.audit.sinks.map((s) => s.type), ['elasticsearch']);
     // The laptop issuer is trusted, and its groups cannot be had with a GitHub token.
-    assert.ok(config.identity.issuers.some((i) => i.issuer === 'http://demo-issuer:8090'));
-    for (const g of config.identity.groups) assert.equal((g.when as Record<string, unknown>)['iss'], 'http://demo-issuer:8090', g.name);
+    assert.ok(config.identity.issuers.some((i) => i.issuer === 'http://127.0.0.1:8090'));
+    for (const g of config.identity.groups) assert.equal((g.when as Record<string, unknown>)['iss'], 'http://127.0.0.1:8090', g.name);
     assert.equal(config.audit.checkpoint.keyPath, '/var/lib/agentgate/checkpoint-key.json');
   });
 
