@@ -210,8 +210,10 @@ describe('docker-compose stack', () => {
     const sessionId = `gh:127.0.0.1:8090/acme/app:${claims.run_id}:${claims.run_attempt}`;
     let events: Array<Record<string, unknown>> = [];
     const kinds = () => events.map((e) => {
-      const a = (e['agentgate'] as { action?: { kind?: string; phase?: string } }).action;
-      return `${a?.kind}/${a?.phase}`;
+      // ECS: the kind is event.action; the phase stays agentgate.action.phase.
+      const kind = (e['event'] as { action?: string } | undefined)?.action;
+      const a = (e['agentgate'] as { action?: { phase?: string } }).action;
+      return `${kind}/${a?.phase}`;
     });
     await waitFor(
       `the session's events are in OpenSearch`,

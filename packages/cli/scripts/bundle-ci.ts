@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -30,6 +30,7 @@ export async function bundleCi(): Promise<string> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  mkdirSync(dirname(CI_BUNDLE), { recursive: true });
   writeFileSync(CI_BUNDLE, await bundleCi(), { mode: 0o755 });
   process.stdout.write(`wrote ${relative(process.cwd(), CI_BUNDLE)}\n`);
 }
