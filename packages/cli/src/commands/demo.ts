@@ -198,7 +198,8 @@ async function agent(args: string[], io: Output): Promise<ExitCode> {
 export async function demo(args: string[], io: Output): Promise<ExitCode> {
   if (args[0] === 'serve') return serve(args.slice(1), io);
   if (args[0] === 'agent') return agent(args.slice(1), io);
-  if (args.length > 0) throw new CliError('ERR_CLI_USAGE', USAGE);
+  // Name what was not understood (an unknown flag or part), as every command does.
+  if (args.length > 0) throw new CliError('ERR_CLI_USAGE', `${USAGE}\n(unknown ${args[0]?.startsWith('-') ? 'option' : 'argument'} '${args[0]}')`);
   const run = await runDemo(io);
   const ok = demoSessionOk(run.session) && demoTrailComplete(run.steps);
   if (!ok) io.err('the demo did not go as expected (see above)');
