@@ -42,40 +42,6 @@ export interface ExactSet extends VariantMatcher {
   readonly refs: readonly string[];
 }
 
-/** Grams of a set of forms, for the normalised view's unit check (see normalise.ts). */
-export interface Grams {
-  /** Gram length (half the shortest form, at most 4). */
-  readonly g: number;
-  readonly text: GramFilter;
-  readonly bytes: GramFilter;
-}
-
-/** One compiled set of variants, for JS strings and for latin1-viewed bytes. */
-export interface VariantMatcher {
-  /** Matches variants in JS strings (UTF-16). */
-  readonly text: LiteralSet | undefined;
-  /** Matches variants in latin1-decoded bytes (UTF-8 of each variant). */
-  readonly bytes: LiteralSet | undefined;
-  readonly refText: ReadonlyMap<string, string>;
-  readonly refBytes: ReadonlyMap<string, string>;
-}
-
-/** Compiled exact matcher over all variants of all brokered secrets. */
-export interface ExactSet extends VariantMatcher {
-  /** The forms matched on the normalised view (see normalise.ts), with their grams; undefined without secrets. */
-  readonly normalised: (VariantMatcher & { readonly grams: Grams }) | undefined;
-  /** Longest original reach of a normalised-view match: the radius of the view built around a unit. */
-  readonly normalisedReach: number;
-  /**
-   * Longest reach of any match from its start, in bytes: the longest variant
-   * (UTF-8, never less than in UTF-16 units) or the normalised reach.
-   */
-  readonly window: number;
-  /** Lookbehind the normalised view reads (0 without secrets). */
-  readonly behind: number;
-  readonly refs: readonly string[];
-}
-
 function escapeText(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 }
