@@ -30,6 +30,44 @@ import { parseArgs as parseArgs2 } from "node:util";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+
+// src/lib/kubeconfig-yaml.ts
+var q = (s) => JSON.stringify(s);
+function userLines(user) {
+  if ("token" in user) return [`    token: ${q(user.token)}`];
+  const { command, args, installHint } = user.exec;
+  return [
+    "    exec:",
+    "      apiVersion: client.authentication.k8s.io/v1",
+    `      command: ${q(command)}`,
+    `      args: [${args.map(q).join(", ")}]`,
+    "      interactiveMode: Never",
+    "      provideClusterInfo: false",
+    ...installHint ? [`      installHint: ${q(installHint)}`] : []
+  ];
+}
+function renderKubeconfig(contexts, user) {
+  const first = contexts[0];
+  if (!first) throw new TypeError("renderKubeconfig: at least one context is required");
+  const name = (c) => q(`agentgate-${c.connection}`);
+  const lines = ["apiVersion: v1", "kind: Config", "clusters:"];
+  for (const c of contexts) {
+    lines.push(`- name: ${name(c)}`, "  cluster:", `    server: ${q(c.server)}`);
+    if (c.certificateAuthority) lines.push(`    certificate-authority: ${q(c.certificateAuthority)}`);
+  }
+  lines.push("users:");
+  for (const c of contexts) lines.push(`- name: ${name(c)}`, "  user:", ...userLines(user));
+  lines.push("contexts:");
+  for (const c of contexts) {
+    lines.push(`- name: ${name(c)}`, "  context:", `    cluster: ${name(c)}`, `    user: ${name(c)}`);
+    if (c.namespace) lines.push(`    namespace: ${q(c.namespace)}`);
+  }
+  lines.push(`current-context: ${name(first)}`);
+  return `${lines.join("\n")}
+`;
+}
+
+// src/commands/ci-files.ts
 var CI_CONNECTION_TYPES = ["git", "openai", "anthropic", "registry", "kubernetes", "mcp", "http"];
 var SLUG = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 function parseConnection(spec) {
@@ -82,31 +120,9 @@ exec ${helper} "$@"
 `;
 }
 function kubeconfig(o) {
-  const q = (s) => JSON.stringify(s);
-  const [cmd, ...args] = o.command;
-  const lines = ["apiVersion: v1", "kind: Config", "clusters:"];
-  for (const c of o.kube) lines.push(`- name: ${q(`agentgate-${c.name}`)}`, "  cluster:", `    server: ${q(`${base(o.gateway)}/${c.name}`)}`);
-  lines.push("users:");
-  for (const c of o.kube) {
-    lines.push(
-      `- name: ${q(`agentgate-${c.name}`)}`,
-      "  user:",
-      "    exec:",
-      "      apiVersion: client.authentication.k8s.io/v1",
-      `      command: ${q(cmd)}`,
-      `      args: [${args.map(q).join(", ")}]`,
-      "      interactiveMode: Never",
-      "      provideClusterInfo: false"
-    );
-  }
-  lines.push("contexts:");
-  for (const c of o.kube) {
-    lines.push(`- name: ${q(`agentgate-${c.name}`)}`, "  context:", `    cluster: ${q(`agentgate-${c.name}`)}`, `    user: ${q(`agentgate-${c.name}`)}`);
-    if (c.arg) lines.push(`    namespace: ${q(c.arg)}`);
-  }
-  lines.push(`current-context: ${q(`agentgate-${o.kube[0]?.name ?? ""}`)}`);
-  return `${lines.join("\n")}
-`;
+  const [command, ...args] = o.command;
+  const contexts = o.kube.map((c) => ({ connection: c.name, server: `${base(o.gateway)}/${c.name}`, namespace: c.arg }));
+  return renderKubeconfig(contexts, { exec: { command, args } });
 }
 function mcpConfig(gateway, mcp) {
   const servers = Object.fromEntries(

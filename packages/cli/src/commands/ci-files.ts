@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { renderKubeconfig } from '../lib/kubeconfig-yaml.js';
 
 /** One connection `ci env` configures: `TYPE:NAME[=ARG]`. */
 export interface CiConnection {
@@ -84,32 +85,11 @@ export function dockerHelperScript(helper: string): string {
   return `#!/bin/sh\n# written by agentgate ci env: docker's credential helper for the gateway\nexec ${helper} "$@"\n`;
 }
 
-/** A kubeconfig with one context per kubernetes connection; each user is an exec plugin running `ci token`. */
+/** A kubeconfig with one context per kubernetes connection; each user is an exec plugin running `ci token` (which refreshes the CI token). */
 export function kubeconfig(o: { gateway: URL; command: readonly string[]; kube: readonly CiConnection[] }): string {
-  const q = (s: string): string => JSON.stringify(s);
-  const [cmd, ...args] = o.command;
-  const lines = ['apiVersion: v1', 'kind: Config', 'clusters:'];
-  for (const c of o.kube) lines.push(`- name: ${q(`agentgate-${c.name}`)}`, '  cluster:', `    server: ${q(`${base(o.gateway)}/${c.name}`)}`);
-  lines.push('users:');
-  for (const c of o.kube) {
-    lines.push(
-      `- name: ${q(`agentgate-${c.name}`)}`,
-      '  user:',
-      '    exec:',
-      '      apiVersion: client.authentication.k8s.io/v1',
-      `      command: ${q(cmd as string)}`,
-      `      args: [${args.map(q).join(', ')}]`,
-      '      interactiveMode: Never',
-      '      provideClusterInfo: false',
-    );
-  }
-  lines.push('contexts:');
-  for (const c of o.kube) {
-    lines.push(`- name: ${q(`agentgate-${c.name}`)}`, '  context:', `    cluster: ${q(`agentgate-${c.name}`)}`, `    user: ${q(`agentgate-${c.name}`)}`);
-    if (c.arg) lines.push(`    namespace: ${q(c.arg)}`);
-  }
-  lines.push(`current-context: ${q(`agentgate-${o.kube[0]?.name ?? ''}`)}`);
-  return `${lines.join('\n')}\n`;
+  const [command, ...args] = o.command;
+  const contexts = o.kube.map((c) => ({ connection: c.name, server: `${base(o.gateway)}/${c.name}`, namespace: c.arg }));
+  return renderKubeconfig(contexts, { exec: { command: command as string, args } });
 }
 
 /** An MCP client configuration (`mcpServers`, Streamable HTTP) naming each mcp connection; the bearer comes from $AGENTGATE_TOKEN. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError } from '../errors.js';
 import type { ExitCode, Output } from '../lib/output.js';
+import { type KubeUser, renderKubeconfig } from '../lib/kubeconfig-yaml.js';
 import { COMMAND_USAGE } from '../lib/usage.js';
 
 const USAGE = COMMAND_USAGE.kubeconfig;
@@ -18,9 +19,6 @@ export class KubeconfigCommandError extends Error {
 
 // Connection names are slugs; the check keeps a typo from producing a kubeconfig for another path.
 const SLUG = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-
-/** A YAML scalar: JSON strings are valid YAML and need no further escaping. */
-const q = (s: string): string => JSON.stringify(s);
 
 /**
  * `agentgate kubeconfig`: prints a kubeconfig for a kubernetes connection
@@ -66,50 +64,22 @@ export async function kubeconfig(args: string[], io: Output, env: NodeJS.Process
   if (tokenFile !== undefined && tokenEnv !== undefined) throw new CliError('ERR_CLI_USAGE', 'give --token-file or --token-env, not both');
   if (tokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv)) throw new CliError('ERR_CLI_USAGE', '--token-env must name an environment variable');
   const server = `${base.origin}${base.pathname.replace(/\/+$/, '')}/${connection}`;
-  const name = `agentgate-${connection}`;
-  const ca = values['certificate-authority'] as string | undefined;
-  const namespace = values['namespace'] as string | undefined;
-
-  let user: string[];
+  const context = {
+    connection,
+    server,
+    namespace: values['namespace'] as string | undefined,
+    certificateAuthority: values['certificate-authority'] as string | undefined,
+  };
+  let user: KubeUser;
   if (values['static-token']) {
     // The token itself in the file: for a one-off; it stops working when the token expires.
-    const token = readToken(tokenFile, tokenEnv ?? 'AGENTGATE_TOKEN', env);
-    user = [`    token: ${q(token)}`];
+    user = { token: readToken(tokenFile, tokenEnv ?? 'AGENTGATE_TOKEN', env) };
   } else {
     const command = (values['exec-command'] as string | undefined) ?? 'agentgate';
-    const pluginArgs = [...((values['exec-arg'] as string[] | undefined) ?? []), 'kubeconfig', 'token', ...(tokenFile ? ['--token-file', tokenFile] : ['--token-env', tokenEnv ?? 'AGENTGATE_TOKEN'])];
-    user = [
-      '    exec:',
-      '      apiVersion: client.authentication.k8s.io/v1',
-      `      command: ${q(command)}`,
-      `      args: [${pluginArgs.map(q).join(', ')}]`,
-      '      interactiveMode: Never',
-      '      provideClusterInfo: false',
-      `      installHint: ${q('agentgate is the CLI of the gateway (npm run agentgate, or the agentgate binary of the release)')}`,
-    ];
+    const args = [...((values['exec-arg'] as string[] | undefined) ?? []), 'kubeconfig', 'token', ...(tokenFile ? ['--token-file', tokenFile] : ['--token-env', tokenEnv ?? 'AGENTGATE_TOKEN'])];
+    user = { exec: { command, args, installHint: 'agentgate is the CLI of the gateway (npm run agentgate, or the agentgate binary of the release)' } };
   }
-  io.out(
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      `- name: ${q(name)}`,
-      '  cluster:',
-      `    server: ${q(server)}`,
-      ...(ca ? [`    certificate-authority: ${q(ca)}`] : []),
-      'users:',
-      `- name: ${q(name)}`,
-      '  user:',
-      ...user,
-      'contexts:',
-      `- name: ${q(name)}`,
-      '  context:',
-      `    cluster: ${q(name)}`,
-      `    user: ${q(name)}`,
-      ...(namespace ? [`    namespace: ${q(namespace)}`] : []),
-      `current-context: ${q(name)}`,
-    ].join('\n'),
-  );
+  io.out(renderKubeconfig([context], user).trimEnd());
   return 0;
 }
 
