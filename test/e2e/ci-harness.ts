@@ -5,9 +5,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Gateway, startGateway } from '@agentgate/cli';
 import { loadConfig } from '@agentgate/config';
-import { type CiIssuer, type GitServer, type Registry, freePort, gitlabClaims, githubClaims, requireBinary, startCiIssuer, startGitServer, startRegistry, startTlsFront, type TempDir, type TlsFront, tempDir } from '@agentgate/testkit';
+import { type CiIssuer, type GitServer, type KubeCluster, type Registry, freePort, gitlabClaims, githubClaims, requireBinary, startCiIssuer, startGitServer, startKube, startRegistry, startTlsFront, type TempDir, type TlsFront, tempDir } from '@agentgate/testkit';
 import { parse } from 'yaml';
 import { type ModelDouble, startModelDouble } from '../../packages/cli/src/demo/model-double.js';
+import { startMcpServer, type TestMcpServer } from '../../services/proxy/test/mcp-server.js';
 import { writeOciImage } from '../../services/proxy/test/registry-harness.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -23,6 +24,9 @@ export interface CiWorld {
   git: GitServer;
   model: ModelDouble;
   registry: Registry;
+  /** With `platform`: a real kube-apiserver (connection `kube`) and an MCP server (connection `tools`). */
+  kube?: KubeCluster;
+  mcp?: TestMcpServer;
   gateway: Gateway;
   front: TlsFront;
   /** The brokered credentials, which no job output may contain. */
@@ -32,7 +36,10 @@ export interface CiWorld {
   close(): Promise<void>;
 }
 
-export async function startCiWorld(): Promise<CiWorld> {
+/** Namespace the `kube` connection's ServiceAccount-free test user may use (the gateway's credential is the admin token). */
+export const CI_KUBE_NAMESPACE = 'agents';
+
+export async function startCiWorld(o: { platform?: boolean } = {}): Promise<CiWorld> {
   const dir = tempDir('ci-world');
   const gitToken = `ghs_${randomBytes(18).toString('hex')}`;
   const modelKey = `sk-ci-${randomBytes(16).toString('hex')}`;
@@ -43,6 +50,15 @@ export async function startCiWorld(): Promise<CiWorld> {
   const registry = await startRegistry({ auth: { username: 'ci', password: registryPassword } });
   const github = await startCiIssuer({ actionsRuntime: { claims: () => githubClaims({ repository: 'acme/app', run_id: String(Date.now()) }) } });
   const gitlab = await startCiIssuer();
+  const mcpKey = `mcp-${randomBytes(12).toString('hex')}`;
+  const kube = o.platform ? await startKube() : undefined;
+  const mcp = o.platform ? await startMcpServer({ credential: mcpKey, secretInResult: `AKIA${randomBytes(8).toString('hex').toUpperCase()}` }) : undefined;
+  if (kube) {
+    const r = await kube.kubectl(kube.writeKubeconfig('admin'), ['create', 'namespace', CI_KUBE_NAMESPACE]);
+    if (r.code !== 0) throw new Error(`creating the namespace failed: ${r.stderr}`);
+    process.env.CI_TEST_KUBE_TOKEN = kube.adminToken;
+  }
+  process.env.CI_TEST_MCP_KEY = mcpKey;
   const port = await freePort();
   process.env.CI_TEST_GIT_TOKEN = gitToken;
   process.env.CI_TEST_MODEL_KEY = modelKey;
@@ -62,16 +78,21 @@ connections:
   - { name: gitlab-git, type: git, upstream: '${git.url}', credential: { ref: git-token, inject: basic, username: ${GIT_USER} } }
   - { name: openai, type: llm, upstream: '${model.url}/v1', credential: { ref: model-key, inject: bearer }, options: { provider: openai } }
   - { name: registry, type: registry, upstream: '${registry.url}', credential: { ref: registry-password, inject: basic, username: ci } }
+${kube ? `  - { name: kube, type: kubernetes, upstream: '${kube.url}', credential: { ref: kube-token, inject: bearer }, options: { caFile: '${kube.caFile}' } }` : ''}
+${mcp ? `  - { name: tools, type: mcp, upstream: '${mcp.url}', credential: { ref: mcp-key, inject: bearer } }` : ''}
 secrets:
   - { ref: git-token, source: env, env: CI_TEST_GIT_TOKEN }
   - { ref: model-key, source: env, env: CI_TEST_MODEL_KEY }
   - { ref: registry-password, source: env, env: CI_TEST_REGISTRY_PASSWORD }
+${kube ? '  - { ref: kube-token, source: env, env: CI_TEST_KUBE_TOKEN }' : ''}
+${mcp ? '  - { ref: mcp-key, source: env, env: CI_TEST_MCP_KEY }' : ''}
 audit: { sinks: [{ type: local, path: ${dir.path}/audit }] }
 policy:
   default: deny
   rules:
     - { name: no-force-push, actions: [git.force_push], decision: deny }
-    - { name: ci-ok, actions: ['git.*', 'llm.*', 'registry.*'], decision: allow }
+    - { name: no-repo-deletion, actions: [mcp.tools.call], when: "attrs.tool == 'delete_repository'", decision: deny, reason: agents do not delete repositories }
+    - { name: ci-ok, actions: ['git.*', 'llm.*', 'registry.*', 'kubernetes.*', 'mcp.*', 'mcp.*.*'], decision: allow }
 `,
   });
   const gateway = await startGateway(config);
@@ -89,12 +110,16 @@ policy:
     registry,
     gateway,
     front,
-    secrets: [gitToken, modelKey, registryPassword],
+    ...(kube && { kube }),
+    ...(mcp && { mcp }),
+    secrets: [gitToken, modelKey, registryPassword, mcpKey, ...(kube ? [kube.adminToken] : [])],
     trustEnv: () => ({ GIT_SSL_CAINFO: front.caFile, NODE_EXTRA_CA_CERTS: front.caFile, SSL_CERT_FILE: front.caFile }),
     async close() {
       await front.close();
       await gateway.stop();
       await registry.stop();
+      await mcp?.close();
+      await kube?.close();
       await model.close();
       await git.stop();
       await github.close();
@@ -156,7 +181,10 @@ export function parseGithubEnv(text: string): Record<string, string> {
  * applied between steps, and the runtime's token endpoint variables are
  * there because the job has `id-token: write`.
  */
-export async function runGithubJob(w: CiWorld, o: { workflow: string; job: string; inputs: Record<string, string>; withOverrides: Record<string, string> }): Promise<{ steps: StepLog[]; env: Record<string, string> }> {
+export async function runGithubJob(
+  w: CiWorld,
+  o: { workflow: string; job: string; inputs: Record<string, string>; withOverrides: Record<string, string>; /** Tool directories the runner image has on PATH. */ path?: string[] },
+): Promise<{ steps: StepLog[]; env: Record<string, string> }> {
   const wf = parse(readFileSync(o.workflow, 'utf8')) as { permissions?: Record<string, string>; jobs: Record<string, { env?: Record<string, string>; steps: Array<Record<string, unknown>> }> };
   if (wf.permissions?.['id-token'] !== 'write') throw new Error('the workflow does not grant id-token: write');
   const job = wf.jobs[o.job];
@@ -170,7 +198,7 @@ export async function runGithubJob(w: CiWorld, o: { workflow: string; job: strin
   for (const f of Object.values(files)) writeFileSync(f, '');
   const ctx = { inputs: o.inputs, env: {} as Record<string, string> };
   const base: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    PATH: [...(o.path ?? []), process.env.PATH ?? '/usr/bin:/bin'].join(':'),
     HOME: home,
     CI: 'true',
     GITHUB_WORKSPACE: workspace,

@@ -17,11 +17,13 @@ const dir = tempDir('ci-lint');
 after(() => dir.cleanup());
 
 describe('ci - workflow files lint', () => {
-  it('actionlint passes the example workflow, and fails a copy that reads an input it does not declare', async () => {
+  it('actionlint passes the example workflows, and fails a copy that reads an input it does not declare', async () => {
     const actionlint = requireBinary('actionlint', INSTALL);
     const workflow = join(ROOT, 'examples', 'github', 'agent.yml');
-    const ok = await run(actionlint, ['-no-color', workflow], { env, cwd: ROOT });
-    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    for (const wf of [workflow, join(ROOT, 'examples', 'github', 'agent-platform.yml')]) {
+      const ok = await run(actionlint, ['-no-color', wf], { env, cwd: ROOT });
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    }
     // The check is live: the same workflow with an undeclared input is refused.
     const broken = join(dir.path, 'broken.yml');
     writeFileSync(broken, readFileSync(workflow, 'utf8').replace('${{ inputs.task }}', '${{ inputs.undeclared }}'));
@@ -34,6 +36,7 @@ describe('ci - workflow files lint', () => {
     const check = requireBinary('check-jsonschema', INSTALL);
     const cases: Array<[string, string]> = [
       ['vendor.github-workflows', join(ROOT, 'examples', 'github', 'agent.yml')],
+      ['vendor.github-workflows', join(ROOT, 'examples', 'github', 'agent-platform.yml')],
       ['vendor.github-actions', join(ROOT, 'action.yml')],
       ['vendor.gitlab-ci', join(ROOT, 'examples', 'gitlab', '.gitlab-ci.yml')],
       ['vendor.gitlab-ci', join(ROOT, 'ci', 'gitlab', 'agentgate.gitlab-ci.yml')],
