@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Gateway, startGateway } from '@agentgate/cli';
@@ -307,4 +308,34 @@ export async function runGitlabJob(w: CiWorld, o: { pipeline: string; job: strin
   const log = { name: o.job, ...r };
   if (r.code !== 0) throw new Error(`job ${o.job} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
   return { log, tokens };
+}
+
+/** Audit documents of a local sink directory (JSON lines, one file per day). */
+export function auditDocs(dir: string): Array<Record<string, unknown>> {
+  const docs: Array<Record<string, unknown>> = [];
+  for (const f of readdirSync(dir).filter((n) => /^audit-.*\.jsonl$/.test(n))) {
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        docs.push((JSON.parse(line) as { doc: Record<string, unknown> }).doc);
+      } catch {
+        // a torn last line while the writer appends: read again later
+      }
+    }
+  }
+  return docs;
+}
+
+/** The action kind of an audit document (ECS `event.action`). */
+export const actionOf = (d: Record<string, unknown>): string | undefined => (d.event as { action?: string } | undefined)?.action;
+
+/** Polls `fn` until it returns a value, or fails the test saying `what` did not happen. */
+export async function eventually<T>(what: string, fn: () => T | undefined, ms = 30_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > until) assert.fail(`${what} within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

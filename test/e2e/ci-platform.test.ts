@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DockerCli, dockerCli, kubectlPath } from '@agentgate/testkit';
-import { CI_KUBE_NAMESPACE, type CiWorld, ROOT, run, runGithubJob, type StepLog, startCiWorld } from './ci-harness.js';
+import { actionOf, auditDocs, CI_KUBE_NAMESPACE, type CiWorld, eventually, ROOT, run, runGithubJob, type StepLog, startCiWorld } from './ci-harness.js';
 
 /**
  * The second example workflow (examples/github/agent-platform.yml) run as the
@@ -13,35 +13,6 @@ import { CI_KUBE_NAMESPACE, type CiWorld, ROOT, run, runGithubJob, type StepLog,
  * job's OIDC token as their only credential.
  */
 const TASK = 'rotate the release notes';
-
-/** Audit documents of the world's local sink (JSON lines, one file per day). */
-function auditDocs(w: CiWorld): Array<Record<string, unknown>> {
-  const dir = join(w.dir.path, 'audit');
-  const docs: Array<Record<string, unknown>> = [];
-  for (const f of readdirSync(dir).filter((n) => /^audit-.*\.jsonl$/.test(n))) {
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        docs.push((JSON.parse(line) as { doc: Record<string, unknown> }).doc);
-      } catch {
-        // a torn last line while the writer appends: read again later
-      }
-    }
-  }
-  return docs;
-}
-
-const actionOf = (d: Record<string, unknown>): string | undefined => (d.event as { action?: string } | undefined)?.action;
-
-async function eventually<T>(what: string, fn: () => T | undefined, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) assert.fail(`${what} within ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('ci - platform workflow: MCP, kubectl and docker through the gateway', () => {
   let w: CiWorld;
@@ -91,7 +62,7 @@ describe('ci - platform workflow: MCP, kubectl and docker through the gateway', 
       false,
     );
     const denied = await eventually('the denied tool call on the record', () =>
-      auditDocs(w).find((d) => actionOf(d) === 'mcp.tools.call' && (d.rule as { name?: string } | undefined)?.name === 'no-repo-deletion'),
+      auditDocs(join(w.dir.path, 'audit')).find((d) => actionOf(d) === 'mcp.tools.call' && (d.rule as { name?: string } | undefined)?.name === 'no-repo-deletion'),
     );
     assert.equal((denied.event as { outcome?: string }).outcome, 'failure');
   });
@@ -107,7 +78,7 @@ describe('ci - platform workflow: MCP, kubectl and docker through the gateway', 
     const kc = readFileSync(env.KUBECONFIG as string, 'utf8');
     assert.match(kc, /ci\/dist\/agentgate-ci\.mjs/, 'the kubeconfig runs the action\'s CLI bundle as its exec plugin');
     assert.equal(kc.includes(env.AGENTGATE_TOKEN as string), false, 'no token is written into the kubeconfig');
-    await eventually('the create on the record', () => auditDocs(w).find((d) => actionOf(d)?.startsWith('kubernetes.create')));
+    await eventually('the create on the record', () => auditDocs(join(w.dir.path, 'audit')).find((d) => actionOf(d)?.startsWith('kubernetes.create')));
   });
 
   it('docker pulled, tagged and pushed through the gateway: the upstream has the reviewed tag with the same digest', async () => {
@@ -123,7 +94,7 @@ describe('ci - platform workflow: MCP, kubectl and docker through the gateway', 
     assert.equal(reviewed.status, 200);
     const step = steps.find((s) => s.name.startsWith('Publish')) as StepLog;
     assert.match(step.stdout, /reviewed: digest: sha256:[0-9a-f]{64}/);
-    await eventually('the push on the record', () => auditDocs(w).find((d) => actionOf(d) === 'registry.push'));
+    await eventually('the push on the record', () => auditDocs(join(w.dir.path, 'audit')).find((d) => actionOf(d) === 'registry.push'));
   });
 
   it('no brokered credential and no token in any step output or in the Docker engine\'s log', () => {
