@@ -1,36 +1,20 @@
-import { spawnSync } from 'node:child_process';
+import bcrypt from 'bcryptjs';
 import { TestkitError } from '../errors.js';
-import { findBinary } from '../require-binary.js';
 
-// Fallback when apache2-utils is absent: Python's crypt module (glibc/libxcrypt bcrypt), Python <= 3.12.
-const PYTHON_BCRYPT =
-  'import crypt,sys,warnings\nwarnings.simplefilter("ignore")\n' +
-  'print(sys.argv[1] + ":" + crypt.crypt(sys.stdin.read(), crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1<<5)))';
-
-function firstLine(out: string): string | undefined {
-  const line = out.split('\n').find((l) => l.includes(':$2'));
-  return line?.trim();
-}
+// Cost 5: the lowest Distribution's Go bcrypt accepts (4) plus one; test registries need no strength, only speed.
+const COST = 5;
 
 /**
- * One htpasswd line `user:$2y$...` (bcrypt, the only scheme Distribution
- * accepts). The password goes through stdin, never argv, so `ps` cannot see it.
+ * One htpasswd line `user:$2b$05$...` (bcrypt, the only scheme Distribution
+ * accepts; Go's bcrypt reads the `2a`/`2b`/`2y` prefixes alike). Computed in
+ * process with bcryptjs: no `htpasswd` binary, no Python (its `crypt` module,
+ * the old fallback, is gone from Python 3.13), and the password never reaches
+ * a command line `ps` could show.
  */
 export function bcryptHtpasswdLine(username: string, password: string): string {
-  const htpasswd = findBinary('htpasswd');
-  if (htpasswd) {
-    const res = spawnSync(htpasswd, ['-niB', '-C', '5', username], { input: `${password}\n`, encoding: 'utf8' });
-    const line = res.status === 0 ? firstLine(res.stdout) : undefined;
-    if (line) return line;
+  // htpasswd's own rule: the user name ends at the first ':' and a line at a newline.
+  if (username.includes(':') || /[\r\n]/.test(username)) {
+    throw new TestkitError('ERR_HTPASSWD', 'an htpasswd user name holds no ":" and no line break');
   }
-  const python = findBinary('python3');
-  if (python) {
-    const res = spawnSync(python, ['-c', PYTHON_BCRYPT, username], { input: password, encoding: 'utf8' });
-    const line = res.status === 0 ? firstLine(res.stdout) : undefined;
-    if (line) return line;
-  }
-  throw new TestkitError(
-    'ERR_HTPASSWD',
-    'cannot generate a bcrypt htpasswd entry: apt-get install -y apache2-utils (or run .ci/install-deps.sh)',
-  );
+  return `${username}:${bcrypt.hashSync(password, COST)}`;
 }
