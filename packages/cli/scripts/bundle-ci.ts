@@ -10,7 +10,7 @@ export const CI_BUNDLE = join(ROOT, 'ci', 'dist', 'agentgate-ci.mjs');
 /**
  * Bundles the `agentgate ci` commands (node built-ins only) into one file
  * that runs on any Node.js 20 without `npm ci`. Deterministic: the test in
- * packages/cli/test/ci-bundle.test.ts rebuilds it and compares.
+ * packages/cli/test/ci.test.ts rebuilds it and compares.
  */
 export async function bundleCi(): Promise<string> {
   const r = await build({

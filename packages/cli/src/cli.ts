@@ -1,6 +1,6 @@
 import { CliError } from './errors.js';
 import { type ExitCode, type Output, stdio } from './lib/output.js';
-import { COMMAND_USAGE, type CommandName } from './lib/usage.js';
+import { COMMAND_USAGE, type CommandName, usageOf } from './lib/usage.js';
 
 const USAGE = `agentgate — audited gateway for AI coding agents
 
@@ -16,7 +16,7 @@ usage:
                                      an MCP server over stdio that relays to the gateway's mcp connection NAME
   agentgate kubeconfig --connection NAME --gateway URL [--token-file F | --token-env V]
                                      print a kubeconfig reaching a kubernetes connection through the gateway
-  agentgate demo                     play a scripted agent session and print its trail
+  agentgate demo [serve|agent]       play a scripted agent session and print its trail (serve/agent: the demo's parts apart)
   agentgate ci env|token             configure a CI job for the gateway (git, LLM clients, docker, kubectl, MCP) / print its OIDC token
   agentgate help [COMMAND]           this text, or a command's usage (also: agentgate COMMAND --help)`;
 
@@ -59,7 +59,7 @@ export async function runCli(argv: string[], io: Output = stdio): Promise<ExitCo
       io.err(`unknown command "${topic}"\n\n${USAGE}`);
       return 2;
     }
-    io.out(topic ? COMMAND_USAGE[topic] : USAGE);
+    io.out(topic ? usageOf(topic, rest[1]) : USAGE);
     return name ? 0 : 2;
   }
   if (!isCommand(name)) {
@@ -68,7 +68,7 @@ export async function runCli(argv: string[], io: Output = stdio): Promise<ExitCo
   }
   // Help is answered before the command parses anything: it never starts, reads or changes a thing.
   if (asksHelp(rest)) {
-    io.out(COMMAND_USAGE[name]);
+    io.out(usageOf(name, rest[0]));
     return 0;
   }
   try {

@@ -1,20 +1,9 @@
 import { parseArgs } from 'node:util';
-import { CliError } from '../errors.js';
+import { ApprovalsCommandError, CliError } from '../errors.js';
 import type { ExitCode, Output } from '../lib/output.js';
+import { COMMAND_USAGE } from '../lib/usage.js';
 
-const USAGE =
-  'usage: agentgate approvals list|show <id>|approve <id>|reject <id> [--reason TEXT] --gateway URL [--token TOKEN] [--json]\n' +
-  '  the token is an OIDC token of an approver; without --token it is read from AGENTGATE_TOKEN';
-
-/** A refusal from the gateway (its error code) or an unreachable gateway; runCli prints `code: message`, exit 1. */
-export class ApprovalsCommandError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ApprovalsCommandError';
-    this.code = code;
-  }
-}
+const USAGE = COMMAND_USAGE.approvals;
 
 interface ApprovalView {
   id: string;

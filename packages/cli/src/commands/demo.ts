@@ -8,6 +8,7 @@ import { type DemoSessionResult, playDemoSession } from '../demo/session.js';
 import { type DemoWorld, demoConfigText, startDemoWorld } from '../demo/world.js';
 import { CliError } from '../errors.js';
 import type { ExitCode, Output } from '../lib/output.js';
+import { COMMAND_USAGE } from '../lib/usage.js';
 import { startGateway } from './start.js';
 import { buildTrail, formatTrail, readTrail, type TrailStep } from './trail.js';
 
@@ -98,11 +99,7 @@ export function demoSessionOk(s: DemoSessionResult): boolean {
   return s.pushExit === 0 && s.forcePushExit !== 0 && (s.held === undefined || s.held.status === 201) && !s.secretReachedModel && !s.tokenReachedModel;
 }
 
-const USAGE = `usage: agentgate demo                      the scripted session in one process
-       agentgate demo serve issuer|git|model [--host H] [--port N] [--secrets DIR] [--data DIR] [--issuer-url URL]
-       agentgate demo agent --gateway URL --issuer URL --model URL --secrets DIR [--wait-ms N]
-  serve runs one part of the demo until SIGTERM; agent plays the session against a running gateway
-  and, with AGENTGATE_CONFIG set, prints its trail from the index (docker compose --profile demo)`;
+const USAGE = COMMAND_USAGE.demo;
 
 function options(args: string[]) {
   try {

@@ -36,8 +36,9 @@ export function resolveStartConfig(env: NodeJS.ProcessEnv = process.env): string
 
 /**
  * Starts the five services in one process on one bus (in-process unless
- * NATS_URL is set). Each service is also its own process in production
- * (`agentgate service <name>`); here they share the process, not the code paths.
+ * NATS_URL is set). In production each service is its own process
+ * (`node services/<name>/dist/main.js`, as docker-compose.yml and the Helm chart
+ * run them); here they share the process, not the code paths.
  */
 export async function startGateway(config: Config, opts: { only?: string[] } = {}): Promise<Gateway> {
   const logger = createLogger({ name: 'agentgate', level: config.log.level });

@@ -1,4 +1,6 @@
 import { CI_USAGE } from '../commands/ci-command.js';
+import { CI_ENV_USAGE } from '../commands/ci-env.js';
+import { CI_TOKEN_USAGE } from '../commands/ci-token.js';
 
 /**
  * One usage text per command: `agentgate <command> --help` (or `agentgate help <command>`)
@@ -47,8 +49,29 @@ export const COMMAND_USAGE = {
   ].join('\n'),
   // The ci commands' usage lives beside them: the bundle for the action and the GitLab template prints it too.
   ci: CI_USAGE,
-  demo: ['usage: agentgate demo', '  plays a scripted agent session through the gateway and prints its trail'].join('\n'),
+  demo: [
+    'usage: agentgate demo                      the scripted session in one process, then its trail',
+    '       agentgate demo serve issuer|git|model [--host H] [--port N] [--secrets DIR] [--data DIR] [--issuer-url URL]',
+    '       agentgate demo agent --gateway URL --issuer URL --model URL --secrets DIR [--wait-ms N]',
+    '  serve runs one part of the demo until SIGTERM; agent plays the session against a running gateway',
+    '  and, with AGENTGATE_CONFIG set, prints its trail from the index (docker compose --profile demo)',
+  ].join('\n'),
 } as const;
 
 /** A command name. */
 export type CommandName = keyof typeof COMMAND_USAGE;
+
+/**
+ * Subcommands with a usage of their own (`agentgate ci env --help`); the other
+ * subcommands (`config check`, `approvals list`, `demo serve`, …) are covered by
+ * their command's usage.
+ */
+export const SUBCOMMAND_USAGE: Partial<Record<CommandName, Readonly<Record<string, string>>>> = {
+  ci: { env: CI_ENV_USAGE, token: CI_TOKEN_USAGE },
+};
+
+/** The usage text for `agentgate <command> [subcommand] --help` (or `agentgate help <command> [subcommand]`). */
+export function usageOf(command: CommandName, subcommand?: string): string {
+  const own = subcommand === undefined ? undefined : SUBCOMMAND_USAGE[command];
+  return (own && Object.hasOwn(own, subcommand as string) ? own[subcommand as string] : undefined) ?? COMMAND_USAGE[command];
+}
