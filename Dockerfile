@@ -26,7 +26,7 @@ COPY packages ./packages
 COPY services ./services
 RUN npx turbo run build --output-logs=errors-only \
  && mkdir /app \
- && for w in packages/bus packages/cli packages/config packages/events packages/log packages/masking packages/policy \
+ && for w in packages/bus packages/cli packages/config packages/demo packages/events packages/log packages/masking packages/policy \
              services/audit-writer services/identity services/masking services/proxy services/secret-broker; do \
       mkdir -p "/app/$w" && cp "$w/package.json" "/app/$w/" \
       && (cd "$w" && find dist -type f ! -name '*.d.ts' ! -name '*.map' -exec cp --parents {} "/app/$w/" \;) ; \
@@ -40,8 +40,8 @@ WORKDIR /src
 COPY --from=manifests /out/ ./
 RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error --ignore-scripts \
  && node -e "const f='package.json',p=JSON.parse(require('fs').readFileSync(f)); \
-      p.workspaces=['packages/bus','packages/cli','packages/config','packages/events','packages/log','packages/masking','packages/policy','services/*']; \
-      delete p.devDependencies; delete p.scripts; require('fs').writeFileSync(f, JSON.stringify(p, null, 2));" \
+      p.workspaces=['packages/bus','packages/cli','packages/config','packages/demo','packages/events','packages/log','packages/masking','packages/policy','services/*']; \
+      delete p.devDependencies; delete p.scripts; delete p.bin; require('fs').writeFileSync(f, JSON.stringify(p, null, 2));" \
  && rm -rf packages/testkit test node_modules/@agentgate/testkit node_modules/@agentgate/e2e \
  && npm prune --omit=dev --no-audit --no-fund --loglevel=error \
  && find node_modules -mindepth 1 -maxdepth 2 -type d -empty -delete \

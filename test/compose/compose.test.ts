@@ -7,8 +7,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '@agentgate/testkit';
 // The demo's pieces are internal to the CLI package (its public API is the command); imported by path.
-import { remoteDemoAgent } from '../../packages/cli/src/demo/remote.js';
-import { type DemoSessionResult, playDemoSession } from '../../packages/cli/src/demo/session.js';
+import { type DemoSessionResult, playDemoSession, remoteDemoAgent } from '@agentgate/demo';
 
 /**
  * `docker-compose up` with a real engine (Debian's dockerd 20.10 and docker-compose 1.29):

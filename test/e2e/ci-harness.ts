@@ -6,9 +6,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Gateway, startGateway } from '@agentgate/cli';
 import { loadConfig } from '@agentgate/config';
+import { type ModelDouble, startModelDouble } from '@agentgate/demo';
 import { type CiIssuer, type GitServer, type KubeCluster, type Registry, freePort, gitlabClaims, githubClaims, requireBinary, startCiIssuer, startGitServer, startKube, startRegistry, startTlsFront, type TempDir, type TlsFront, tempDir } from '@agentgate/testkit';
 import { parse } from 'yaml';
-import { type ModelDouble, startModelDouble } from '../../packages/cli/src/demo/model-double.js';
 import { startMcpServer, type TestMcpServer } from '../../services/proxy/test/mcp-server.js';
 import { writeOciImage } from '../../services/proxy/test/registry-harness.js';
 

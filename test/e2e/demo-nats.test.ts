@@ -13,8 +13,7 @@ import { freePort, type NatsServer, type OpenSearchNode, startNats, startOpenSea
 // The demo's pieces are internal to the CLI package (its public API is the command); imported by path.
 import { demoTrailComplete, sessionOf, waitForTrail } from '../../packages/cli/src/commands/demo.js';
 import { buildTrail } from '../../packages/cli/src/commands/trail.js';
-import { playDemoSession } from '../../packages/cli/src/demo/session.js';
-import { type DemoWorld, demoConfigText, startDemoWorld } from '../../packages/cli/src/demo/world.js';
+import { type DemoWorld, demoConfigText, playDemoSession, startDemoWorld } from '@agentgate/demo';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SERVICES = ['audit-writer', 'masking', 'identity', 'secret-broker', 'proxy'];

@@ -5,8 +5,7 @@ import { type Gateway, startGateway } from '@agentgate/cli';
 import { loadConfig } from '@agentgate/config';
 import { freePort } from '@agentgate/testkit';
 import OpenAI from 'openai';
-import type { DemoWorld } from '../../packages/cli/src/demo/world.js';
-import { startDemoWorld } from '../../packages/cli/src/demo/world.js';
+import { type DemoWorld, startDemoWorld } from '@agentgate/demo';
 
 const bash = { id: 'call_1', name: 'bash', arguments: { command: 'git push --force origin main' } };
 

@@ -12,8 +12,7 @@ import { freePort, type NatsServer, type OpenSearchNode, startNats, startOpenSea
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 // The demo's pieces are internal to the CLI package (its public API is the command); imported by path.
 import { demoTrailComplete, sessionOf, waitForTrail } from '../../packages/cli/src/commands/demo.js';
-import { playDemoSession } from '../../packages/cli/src/demo/session.js';
-import { type DemoWorld, demoConfigText, startDemoWorld } from '../../packages/cli/src/demo/world.js';
+import { type DemoWorld, demoConfigText, playDemoSession, startDemoWorld } from '@agentgate/demo';
 
 /**
  * The Helm chart's NATS users (ConfigMap <release>-nats-authorization, the permissions of

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '@agentgate/config';
-import { ALNUM, B32, gen } from '../../../packages/masking/test/fixtures.js';
+import { ALNUM, B32, gen } from '@agentgate/masking/testing';
 import { SMALL_BODY_BYTES } from '../src/pipeline/respond-upstream.js';
 import { assertHidden, errorOf, eventOf, get, type MaskingHarness, startMasking } from './masking-harness.js';
 

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus } from '@agentgate/bus';
 import { type Config, loadConfig } from '@agentgate/config';
+import { type ModelDouble, startModelDouble } from '@agentgate/demo';
 import type { AuditEvent } from '@agentgate/events';
 import { createLogger } from '@agentgate/log';
 import { type CiIssuer, githubClaims, startCiIssuer, type TempDir, tempDir } from '@agentgate/testkit';
-// The model double lives with the demo (the CLI imports it); it uses node built-ins only.
-import { type ModelDouble, startModelDouble } from '../../../packages/cli/src/demo/model-double.js';
 import { type ProxyHandle, startProxy } from '../src/index.js';
 import { auditEvents } from './harness.js';
 import { startBackends } from './backends.js';

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus } from '@agentgate/bus';
 import { type Config, loadConfig } from '@agentgate/config';
+import { type ModelDouble, startModelDouble } from '@agentgate/demo';
 import type { AuditEvent } from '@agentgate/events';
 import { createLogger } from '@agentgate/log';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CiIssuer, githubClaims, startCiIssuer, type TempDir, tempDir } from '@agentgate/testkit';
-import { type ModelDouble, startModelDouble } from '../../../packages/cli/src/demo/model-double.js';
 import { type ProxyHandle, startProxy } from '../src/index.js';
 import { auditEvents } from './harness.js';
 import { startBackends } from './backends.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CORPUS_CONTEXTS, ENTRY_SEPARATOR, labelledCorpus, score } from '../../../packages/masking/test/corpus.js';
+import { CORPUS_CONTEXTS, ENTRY_SEPARATOR, labelledCorpus, score } from '@agentgate/masking/testing';
 import { get, type MaskingHarness, startMasking } from './masking-harness.js';
 
 /** Share of labelled secrets the response path must mask (issue 11: 0 of 342 were). */

@@ -2,10 +2,18 @@ import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { type Bus, createBus, onShutdown } from '@agentgate/bus';
 import { type Config, loadConfig } from '@agentgate/config';
+import {
+  type DemoPart,
+  type DemoSessionResult,
+  type DemoWorld,
+  demoConfigText,
+  playDemoSession,
+  readSecretFile,
+  remoteDemoAgent,
+  serveDemoPart,
+  startDemoWorld,
+} from '@agentgate/demo';
 import { createLogger } from '@agentgate/log';
-import { type DemoPart, readSecretFile, remoteDemoAgent, serveDemoPart } from '../demo/remote.js';
-import { type DemoSessionResult, playDemoSession } from '../demo/session.js';
-import { type DemoWorld, demoConfigText, startDemoWorld } from '../demo/world.js';
 import { CliError } from '../errors.js';
 import type { ExitCode, Output } from '../lib/output.js';
 import { COMMAND_USAGE } from '../lib/usage.js';

@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
  * Anthropic (messages) wire formats, JSON and SSE. It stands in for a model
  * provider in the demo and in tests: it checks the API key it was given
  * (the gateway's, injected), records every request it received, and answers
- * with a scripted reply. Node built-ins only, so tests of any package can
- * import it by path.
+ * with a scripted reply. Node built-ins only; tests of any package import it
+ * from `@agentgate/demo` (a devDependency where only tests use it).
  */
 
 /** One tool call the double proposes. */

@@ -1,0 +1,12 @@
+export { startDemoIssuer, demoClaims } from './ci-issuer.js';
+export { startGitUpstream } from './git-upstream.js';
+export { startModelDouble } from './model-double.js';
+export { readSecretFile, remoteDemoAgent, serveDemoPart } from './remote.js';
+export { DEMO_GIT_USER, demoScript, playDemoSession } from './session.js';
+export { startDemoWorld, demoConfigText } from './world.js';
+export type { DemoIssuer, DemoIssuerOptions } from './ci-issuer.js';
+export type { GitUpstream, GitUpstreamOptions } from './git-upstream.js';
+export type { DoubleReply, DoubleRequest, DoubleToolCall, ModelDouble, ModelDoubleOptions } from './model-double.js';
+export type { DemoPart, RemoteAgentOptions, ServeOptions } from './remote.js';
+export type { DemoAgent, DemoSessionResult } from './session.js';
+export type { DemoConfigOptions, DemoWorld } from './world.js';
