@@ -17,7 +17,7 @@ interface CompiledRule {
   when: Condition | undefined;
 }
 
-/** Reason shown for a review decision until the approvals flow exists. */
+/** Reason of a review decision whose rule gives none (the held client and the approver see it). */
 export const APPROVAL_REQUIRED = 'approval required';
 
 /**
