@@ -71,10 +71,11 @@ function readPorts(dir: string): { port: number; monitorPort: number } | undefin
  * nats.js test launcher does); later starts reuse them.
  */
 export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer> {
-  // AGENTGATE_NATS_SERVER points at another build (e.g. a `go install`ed 2.12) than Debian's 2.9.
+  // Debian's nats-server (2.9) is too old (checkNatsVersion): .ci/install-deps.sh builds a current one into
+  // /usr/local/bin; AGENTGATE_NATS_SERVER points at any other build.
   const bin = requireBinary(
     process.env.AGENTGATE_NATS_SERVER ?? 'nats-server',
-    'apt-get install -y nats-server (or set AGENTGATE_NATS_SERVER to a nats-server binary)',
+    'bash .ci/install-deps.sh (go install github.com/nats-io/nats-server/v2 into /usr/local/bin), or set AGENTGATE_NATS_SERVER to a nats-server binary',
   );
   checkNatsVersion(bin);
   const tmp = tempDir('nats');
