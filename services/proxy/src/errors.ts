@@ -54,6 +54,7 @@ export const PROXY_ERRORS = {
   ERR_MCP_MALFORMED: { status: 400, text: 'not a valid MCP (JSON-RPC 2.0) message' },
   ERR_MCP_SESSION_UNKNOWN: { status: 404, text: 'unknown or expired MCP session: initialize a new one' },
   ERR_MCP_SESSIONS_UNAVAILABLE: { status: 503, text: 'the MCP session bindings are unavailable; request refused' },
+  ERR_CORRELATION_TIMEOUT: { status: 504, text: 'the correlation lookup timed out' },
   ERR_SHUTTING_DOWN: { status: 503, text: 'the gateway is shutting down' },
   ERR_INTERNAL: { status: 500, text: 'internal error' },
 } as const satisfies Record<string, { status: number; text: string }>;

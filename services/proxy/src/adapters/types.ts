@@ -19,9 +19,17 @@ import type { McpSessionStore } from './mcp/session-store.js';
  * exports an {@link Adapter}, plus one line in `src/adapters/index.ts`.
  * The pipeline never branches on the connection type.
  *
- * ## How the planned adapters plug in
+ * ## How the adapters plug in
  *
- * - **git** (smart HTTP, `type: git`): `classify` reads the URL
+ * Each adapter's own README (adapters/<type>/README.md, where there is one)
+ * has the details; in short:
+ *
+ * - **http** (`type: http`): one action per request (`http.<method>`), the
+ *   path and query as attributes; a forge connection (`options.forge`)
+ *   classifies GitHub/GitLab REST and GraphQL calls as forge actions
+ *   (http/forge/).
+ *
+ * - **git** (smart HTTP, `type: git`, see git/README.md): `classify` reads the URL
  *   (`/info/refs?service=…`, `/git-upload-pack`, `/git-receive-pack`); for a
  *   push it must see the ref-update commands before deciding, so it spools
  *   `req.body` to a temp file (bounded by `req.maxBodyBytes`), parses the
@@ -39,8 +47,10 @@ import type { McpSessionStore } from './mcp/session-store.js';
  *   classification, and declares the push an `effect`, so its upstream
  *   answer is read and recorded even if the client leaves.
  * - **llm** (`type: llm`): `classify` parses the JSON request body (bounded),
- *   returns `kind: 'llm.exchange'`, the model/tool fields in `audit.genAi`,
- *   and `body` = the buffered bytes; `observeResponse` returns a
+ *   masks (or, by `masking.promptSecrets`, refuses) secrets in the prompt,
+ *   returns `kind: 'llm.exchange'` (`llm.request` for other endpoints), the
+ *   model/tool fields in `audit.genAi`, `body` = the buffered (masked) bytes
+ *   and the exchange's state in `adapterState`; `observeResponse` returns a
  *   pass-through Transform that parses SSE / JSON chunks as they stream
  *   (after masking) and, on `finish()`, returns the completion and tool
  *   calls for the completed event (`llm`, `genAi`).
@@ -58,6 +68,14 @@ import type { McpSessionStore } from './mcp/session-store.js';
  *   port-forward are WebSocket upgrades (`upgrades: true`, pipeline/upgrade.ts,
  *   framed by `session`); `renderError` returns a `Status` object
  *   (`kind: Status`, `reason: Forbidden`) so kubectl prints the reason.
+ * - **mcp** (`type: mcp`, see mcp/README.md): MCP Streamable HTTP. `classify`
+ *   reads a POST whole (bounded), parses its JSON-RPC message or batch,
+ *   masks tool arguments like a prompt and returns one part per message
+ *   (`mcp.tools.call`, `mcp.initialize`, …), decided all-or-nothing; a
+ *   session id must belong to the principal that opened it.
+ *   `observeResponse` masks every answer message, filters `tools/list` by
+ *   policy and binds a new session to the principal; refusals are JSON-RPC
+ *   errors.
  * - **registry** (`type: registry`, see registry/README.md): clients reach it
  *   under `/v2/<connection>/…` (registry/route.ts maps that to the connection);
  *   `authorizeUpstream` runs the registry token flow, `responseHead` rewrites

@@ -1,6 +1,7 @@
 import type { Principal } from '@agentgate/events';
 import type { Logger } from '@agentgate/log';
 import { pickLink } from '../adapters/llm/match.js';
+import { ProxyError } from '../errors.js';
 import type { AdapterServices, Classification } from '../adapters/types.js';
 
 // Correlation is looked up on the request path: a slow bucket costs the link, never the action.
@@ -19,7 +20,7 @@ export async function correlate(services: AdapterServices | undefined, principal
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error('correlation lookup timed out'), { code: 'ERR_CORRELATION_TIMEOUT' })), LOOKUP_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new ProxyError('ERR_CORRELATION_TIMEOUT')), LOOKUP_TIMEOUT_MS);
     });
     const exchanges = await Promise.race([services.exchanges.recent(principal.sessionId), timeout]);
     const refs = c.audit?.git?.refs ? c.audit.git.refs.map((r) => ({ ref: r.ref, kind: r.kind })) : refsOf(c.attributes);

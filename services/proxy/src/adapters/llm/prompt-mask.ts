@@ -1,4 +1,6 @@
 import type { Finding, Masker } from '@agentgate/masking';
+import { ProxyError } from '../../errors.js';
+import type { AdapterRequest, AdapterServices } from '../types.js';
 
 /**
  * Keys whose values are identifiers or protocol fields, never free text the
@@ -69,4 +71,29 @@ export function summarize(findings: readonly Finding[]): { count: number; findin
   }
   const list = [...by.values()];
   return { count: list.reduce((n, f) => n + f.count, 0), findings: list };
+}
+
+/** Findings of one request, merged for the audit event (see {@link summarize}). */
+export type PromptSummary = ReturnType<typeof summarize>;
+
+/**
+ * The prompt masker of the gateway, or a refusal: without it the text
+ * cannot be checked for secrets, so it does not leave (fail closed).
+ * `messages` are the refusals' texts: no masking configured, masklist unavailable.
+ */
+export async function promptMaskerOf(req: AdapterRequest, messages: { missing: string; unavailable: string }): Promise<{ masker: Masker; services: AdapterServices }> {
+  const services = req.services;
+  if (!services) throw new ProxyError('ERR_CREDENTIAL_UNAVAILABLE', messages.missing);
+  try {
+    return { masker: await services.promptMasker(), services };
+  } catch (err) {
+    throw new ProxyError('ERR_CREDENTIAL_UNAVAILABLE', messages.unavailable, { cause: err });
+  }
+}
+
+/** The adapter's own refusal of a text holding secrets under `masking.promptSecrets: refuse`; undefined when it may go (masked). */
+export function promptRefusal(summary: PromptSummary, promptSecrets: 'mask' | 'refuse', what: string): { rule: string; reason: string } | undefined {
+  if (summary.count === 0 || promptSecrets !== 'refuse') return undefined;
+  const names = summary.findings.map((f) => f.ref ?? f.type).join(', ');
+  return { rule: 'masking.promptSecrets', reason: `${what} contains ${summary.count} secret(s) (${names}); masking.promptSecrets is refuse` };
 }
