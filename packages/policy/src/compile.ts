@@ -3,7 +3,7 @@ import type { Principal } from '@agentgate/events';
 import { PolicyError } from './errors.js';
 import { bindingsFor, sampleBindings } from './lib/bindings.js';
 import { type Condition, compileCondition } from './lib/condition.js';
-import { type KindMatcher, compileGlob } from './lib/glob.js';
+import { type KindMatcher, compileGlob } from './glob.js';
 import type { CompilePolicyOptions, Policy, PolicyAction, PolicyDecision } from './types.js';
 
 type Effect = PolicyDecision['effect'];

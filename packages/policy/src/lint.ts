@@ -2,7 +2,7 @@ import type { Config, DeepReadonly, PolicyConfig } from '@agentgate/config';
 import { compilePolicy } from './compile.js';
 import { PolicyError } from './errors.js';
 import { conditionRefs } from './lib/condition-refs.js';
-import { compileGlob } from './lib/glob.js';
+import { compileGlob } from './glob.js';
 
 /** One action kind an adapter classifies requests into, with the attributes policy sees as `attrs.*`. */
 export interface CatalogueKind {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classifyRef, compileRefGlobs, overallKind } from './classify-refs.js';
+import { classifyRef, overallKind } from './classify-refs.js';
+import { protectedMatcher } from './receive-pack.js';
 import type { Quarantine } from './quarantine.js';
 
 const A = 'a'.repeat(40);
@@ -39,13 +40,14 @@ test('git refs - kinds follow the ref type, zero ids and ancestry', async () => 
 });
 
 test('git refs - protected globs: * stays in a segment, ** crosses them', () => {
-  const m = compileRefGlobs(['refs/heads/main', 'refs/heads/release/*', 'refs/tags/**']);
+  const conn = (protectedRefs: string[]) => ({ name: 'g', type: 'git', upstream: 'http://git.test', options: { protectedRefs } }) as unknown as Parameters<typeof protectedMatcher>[0];
+  const m = protectedMatcher(conn(['refs/heads/main', 'refs/heads/release/*', 'refs/tags/**']));
   assert.equal(m('refs/heads/main'), true);
   assert.equal(m('refs/heads/main2'), false);
   assert.equal(m('refs/heads/release/1.x'), true);
   assert.equal(m('refs/heads/release/1.x/hotfix'), false);
   assert.equal(m('refs/tags/v1/rc/2'), true);
-  assert.equal(compileRefGlobs(['refs/heads/a.b'])('refs/heads/aXb'), false, 'dots are literal');
+  assert.equal(protectedMatcher(conn(['refs/heads/a.b']))('refs/heads/aXb'), false, 'dots are literal');
 });
 
 test('git refs - the kind of a whole push is its most destructive update', () => {

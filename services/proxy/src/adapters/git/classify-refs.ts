@@ -45,21 +45,6 @@ export function overallKind(refs: readonly ClassifiedRef[]): RefActionKind {
 }
 
 /**
- * Compiles ref globs: `*` matches within one path segment, `**` across
- * segments; everything else is literal.
- */
-export function compileRefGlobs(globs: readonly string[]): (ref: string) => boolean {
-  const res = globs.map((g) => {
-    const src = g
-      .split(/(\*\*|\*)/)
-      .map((part) => (part === '**' ? '.*' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
-      .join('');
-    return new RegExp(`^${src}$`);
-  });
-  return (ref) => res.some((re) => re.test(ref));
-}
-
-/**
  * Classifies one ref update. Fast-forward versus force is decided by
  * ancestry in the real history (mirror + quarantined pack), never by
  * anything the client says (the client's `+` is not even on the wire).

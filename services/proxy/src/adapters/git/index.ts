@@ -1,7 +1,7 @@
 import type { ProxyError } from '../../errors.js';
 import type { Adapter, AdapterRequest, Classification, RenderedError } from '../types.js';
 import { GitPushRefusal, GitServiceError } from './errors.js';
-import { classifyPush } from './receive-pack.js';
+import { classifyPush, protectedRefs } from './receive-pack.js';
 import { errPacket, reportStatus } from './render.js';
 import { type GitRoute, routeOf } from './route.js';
 
@@ -16,6 +16,8 @@ export const gitAdapter: Adapter = {
   type: 'git',
   // git answers a Basic challenge by asking its credential helper (the CI token as password).
   challenge: 'basic',
+  // protectedRefs are compiled at start-up, never on the request path.
+  checkConnection: (connection) => protectedRefs.prepare(connection),
   async classify(req: AdapterRequest): Promise<Classification> {
     const route = routeOf(req);
     if (route.service === 'git-receive-pack' && route.phase === 'rpc') return classifyPush(req, route);

@@ -1,7 +1,7 @@
 import type { Masker } from '@agentgate/masking';
-import { ProxyError } from '../../errors.js';
-import type { Adapter, AdapterRequest, Classification, SessionSpec } from '../types.js';
-import { classifyKube, type KubeFacts } from './classify.js';
+import { promptMaskerOf } from '../llm/prompt-mask.js';
+import type { Adapter, AdapterRequest, Classification, Connection, SessionSpec } from '../types.js';
+import { classifyKube, type KubeFacts, protectedNamespaces } from './classify.js';
 import type { ObjectMode } from './mask-objects.js';
 import { kubeOptions } from './options.js';
 import { observeKube } from './response.js';
@@ -32,12 +32,17 @@ function maskMode(facts: KubeFacts): KubeState['mode'] {
 
 async function detectorsFor(req: AdapterRequest): Promise<Masker> {
   // Fail closed: without the detectors the response cannot be masked, so it is not asked for.
-  if (!req.services) throw new ProxyError('ERR_CREDENTIAL_UNAVAILABLE', 'response masking is not configured on this gateway; request refused');
-  try {
-    return await req.services.promptMasker();
-  } catch (err) {
-    throw new ProxyError('ERR_CREDENTIAL_UNAVAILABLE', 'the secret masklist is unavailable, so the response cannot be masked; request refused', { cause: err });
-  }
+  const { masker } = await promptMaskerOf(req, {
+    missing: 'response masking is not configured on this gateway; request refused',
+    unavailable: 'the secret masklist is unavailable, so the response cannot be masked; request refused',
+  });
+  return masker;
+}
+
+/** Start-up checks: the CA bundle is readable, the protected-namespace globs are compiled. */
+function checkConnection(connection: Connection): void {
+  loadCa(connection);
+  protectedNamespaces.prepare(connection);
 }
 
 /**
@@ -62,7 +67,7 @@ export const kubernetesAdapter: Adapter = {
     return { ...c, ...(audit && { audit }), adapterState: state };
   },
   renderError: renderStatus,
-  checkConnection: loadCa,
+  checkConnection,
   upstreamTls,
   upstreamHeaders(req, classification, headers) {
     setIdentityHeaders(headers, impersonation(kubeOptions(req.connection), req.principal));

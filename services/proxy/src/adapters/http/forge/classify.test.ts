@@ -183,6 +183,69 @@ test('forge gitlab - protected branches, project deletion and settings, CI varia
   assert.equal((await classify('gl', 'POST', '/projects/42/repository/commits', { branch: 'main', actions: [{ file_path: 'src/a.ts' }] })).kind, 'http.post');
 });
 
+test('forge github - each repository and organisation route family names its writes and lets other methods through', async () => {
+  const cases: Array<[string, string, unknown, string, Record<string, unknown>]> = [
+    ['PATCH', '/repos/acme/app/invitations/3', { permissions: 'admin' }, 'forge.permission_change', { target: 'invitation', name: '3', permission: 'admin' }],
+    ['DELETE', '/repos/acme/app/collaborators/m', undefined, 'forge.permission_change', { operation: 'delete', permission: null }],
+    ['PATCH', '/repos/acme/app/actions/variables/V', {}, 'forge.ci_variable_write', { setting: 'V', operation: 'update', scope: 'repository' }],
+    ['DELETE', '/repos/acme/app/environments/prod/variables/V', undefined, 'forge.ci_variable_write', { operation: 'delete', scope: 'environment', environment: 'prod' }],
+    ['PUT', '/repos/acme/app/dependabot/secrets/S', {}, 'forge.ci_secret_write', { store: 'dependabot' }],
+    ['PATCH', '/repos/acme/app/hooks/7', { config: { url: 'https://h.example' } }, 'forge.webhook_change', { setting: 'webhook 7', url: 'https://h.example' }],
+    ['POST', '/repos/acme/app/rulesets', {}, 'forge.ruleset_change', { operation: 'create', rulesetId: null }],
+    ['PATCH', '/repos/acme/app/rulesets/5', {}, 'forge.ruleset_change', { operation: 'update' }],
+    ['POST', '/orgs/acme/actions/variables', { name: 'ORG_V' }, 'forge.ci_variable_write', { setting: 'ORG_V', scope: 'organization' }],
+    ['PUT', '/orgs/acme/codespaces/secrets/S', {}, 'forge.ci_secret_write', { store: 'codespaces', scope: 'organization' }],
+    ['PUT', '/orgs/acme/rulesets/4', {}, 'forge.ruleset_change', { operation: 'update', owner: 'acme', repo: null }],
+    ['POST', '/orgs/acme/hooks', { config: { url: 'https://h.example' } }, 'forge.webhook_add', { owner: 'acme' }],
+    ['DELETE', '/teams/9/repos/acme/app', undefined, 'forge.permission_change', { name: 'id:9', operation: 'delete' }],
+  ];
+  for (const [method, path, body, kind, attrs] of cases) {
+    const c = await classify('gh', method, path, body);
+    assert.equal(c.kind, kind, `${method} ${path}`);
+    for (const [k, v] of Object.entries(attrs)) assert.deepEqual(c.attributes[k], v, `${method} ${path} ${k}`);
+  }
+  // A family's path with a method it does not name stays a plain http action.
+  for (const [method, path] of [
+    ['POST', '/repos/acme/app/actions/secrets/S'],
+    ['PATCH', '/orgs/acme/rulesets/4'],
+    ['DELETE', '/repos/acme/app/rulesets'],
+    ['POST', '/repos/acme/app/actions/variables/V'],
+    ['PUT', '/repos/acme/app/invitations/3'],
+  ]) {
+    assert.equal((await classify('gh', method as string, path as string, {})).kind, `http.${(method as string).toLowerCase()}`, `${method} ${path}`);
+  }
+});
+
+test('forge gitlab - archive, protected tags, deploy key enabling, hooks, members, shares, tag deletion; release assets stay http', async () => {
+  const cases: Array<[string, string, unknown, string, Record<string, unknown>]> = [
+    ['POST', '/projects/42/archive', undefined, 'forge.repo_archive', { archived: true }],
+    ['POST', '/projects/42/unarchive', undefined, 'forge.repo_archive', { archived: false }],
+    ['PATCH', '/projects/42/protected_tags/v1', undefined, 'forge.branch_protection_change', { setting: 'protected_tag', branch: 'v1', operation: 'update' }],
+    ['POST', '/projects/42/deploy_keys/4/enable', undefined, 'forge.deploy_key_add', { setting: 'deploy key 4', readOnly: null }],
+    ['POST', '/projects/42/hooks', { url: 'https://h.example' }, 'forge.webhook_add', { url: 'https://h.example' }],
+    ['PUT', '/projects/42/hooks/2', { url: 'https://h.example' }, 'forge.webhook_change', { setting: 'webhook 2' }],
+    ['POST', '/projects/42/members', { user_id: '5', access_level: '40' }, 'forge.permission_change', { operation: 'create', name: '5', permission: '40' }],
+    ['DELETE', '/projects/42/members/7', undefined, 'forge.permission_change', { operation: 'delete', name: '7' }],
+    ['POST', '/projects/42/share', { group_id: '3', group_access: '30' }, 'forge.permission_change', { target: 'group', name: '3', permission: '30' }],
+    ['DELETE', '/projects/42/share/3', undefined, 'forge.permission_change', { target: 'group', operation: 'delete' }],
+    ['DELETE', '/projects/42/repository/tags/v1', undefined, 'forge.tag_delete', { ref: 'refs/tags/v1' }],
+    ['DELETE', '/projects/42/variables/K', undefined, 'forge.ci_variable_write', { setting: 'K', operation: 'delete' }],
+  ];
+  for (const [method, path, body, kind, attrs] of cases) {
+    const c = await classify('gl', method, path, body);
+    assert.equal(c.kind, kind, `${method} ${path}`);
+    for (const [k, v] of Object.entries(attrs)) assert.deepEqual(c.attributes[k], v, `${method} ${path} ${k}`);
+  }
+  for (const [method, path] of [
+    ['DELETE', '/projects/42/releases/v1/assets/links/2'],
+    ['PUT', '/projects/42/members'],
+    ['DELETE', '/projects/42/protected_branches'],
+    ['PUT', '/projects/42/repository/files/README.md'],
+  ]) {
+    assert.equal((await classify('gl', method as string, path as string, {})).kind, `http.${(method as string).toLowerCase()}`, `${method} ${path}`);
+  }
+});
+
 test('forge - every kind the classifier produces has a catalogue entry with its attributes', async () => {
   const c = await classify('gh', 'PUT', '/repos/acme/app/collaborators/x', { permission: 'admin' });
   const spec = FORGE_KINDS[c.kind as keyof typeof FORGE_KINDS];

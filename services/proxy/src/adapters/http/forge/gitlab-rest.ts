@@ -24,79 +24,134 @@ export function gitlabRest(method: string, path: string): RouteMatch | undefined
   return undefined;
 }
 
-function projectCall(method: string, id: string, rest: string): RouteMatch | undefined {
-  const at = { owner: null, repo: id };
-  if (rest === '' || rest === '/') {
-    if (method === 'DELETE') return fixed([{ kind: 'forge.repo_delete', attrs: { ...at, setting: 'project', operation: 'delete' } }]);
-    if (method === 'PUT') return withBody((body) => projectSettings(at, body));
-    return undefined;
-  }
+type ProjectScope = { owner: null; repo: string };
+
+/** A write under `/projects/{id}`: the method, the scope and the path after it. */
+interface ProjectCall {
+  readonly method: string;
+  readonly at: ProjectScope;
+  readonly rest: string;
+}
+
+/** One family of project paths; undefined when the call is not one of them (or not a write the family names). */
+type ProjectRoute = (call: ProjectCall) => RouteMatch | undefined;
+
+const project: ProjectRoute = ({ method, at, rest }) => {
+  if (rest !== '' && rest !== '/') return undefined;
+  if (method === 'DELETE') return fixed([{ kind: 'forge.repo_delete', attrs: { ...at, setting: 'project', operation: 'delete' } }]);
+  if (method === 'PUT') return withBody((body) => projectSettings(at, body));
+  return undefined;
+};
+
+const transferOrArchive: ProjectRoute = ({ method, at, rest }) => {
   if (rest === '/transfer' && method === 'PUT') return withBody((body) => [{ kind: 'forge.repo_transfer', attrs: { ...at, setting: 'namespace', operation: 'update', newOwner: str(body, 'namespace') } }]);
   if ((rest === '/archive' || rest === '/unarchive') && method === 'POST') {
     return fixed([{ kind: 'forge.repo_archive', attrs: { ...at, setting: 'archived', operation: 'update', archived: rest === '/archive' } }]);
   }
-  let m = /^\/protected_(branches|tags)(?:\/(.+))?$/.exec(rest);
-  if (m) {
-    const setting = m[1] === 'tags' ? 'protected_tag' : 'protected_branch';
-    if (method === 'DELETE' && m[2]) return fixed([{ kind: 'forge.branch_protection_delete', attrs: { ...at, branch: m[2], setting, operation: 'delete' } }]);
-    if (method === 'POST' && !m[2]) return withBody((body) => [{ kind: 'forge.branch_protection_change', attrs: { ...at, branch: str(body, 'name'), setting, operation: 'create' } }]);
-    if (method === 'PATCH' && m[2]) return fixed([{ kind: 'forge.branch_protection_change', attrs: { ...at, branch: m[2], setting, operation: 'update' } }]);
-    return undefined;
-  }
-  m = /^\/variables(?:\/([^/]+))?$/.exec(rest);
-  if (m) return variable(method, at, m[1], 'repository');
-  m = /^\/repository\/files\/(.+)$/.exec(rest);
-  if (m && (method === 'POST' || method === 'PUT' || method === 'DELETE')) {
-    const file = m[1] as string;
-    if (!CI_FILE.test(file)) return undefined;
-    const operation = method === 'POST' ? 'create' : method === 'PUT' ? 'update' : 'delete';
-    return withBody((body) => [{ kind: 'forge.workflow_change', attrs: { ...at, setting: file, branch: str(body, 'branch'), operation } }]);
-  }
-  if (rest === '/repository/commits' && method === 'POST') {
-    return withBody((body) => {
-      const actions = field(body, 'actions');
-      const files = Array.isArray(actions) ? actions.flatMap((a) => [str(a, 'file_path'), str(a, 'previous_path')]).filter((f): f is string => f !== null && CI_FILE.test(f)) : [];
-      return [...new Set(files)].map((f) => ({ kind: 'forge.workflow_change' as const, attrs: { ...at, setting: f, branch: str(body, 'branch'), operation: 'update' } }));
-    });
-  }
-  if (rest === '/deploy_keys' && method === 'POST') {
+  return undefined;
+};
+
+const protectedRefs: ProjectRoute = ({ method, at, rest }) => {
+  const m = /^\/protected_(branches|tags)(?:\/(.+))?$/.exec(rest);
+  if (!m) return undefined;
+  const setting = m[1] === 'tags' ? 'protected_tag' : 'protected_branch';
+  const name = m[2];
+  if (method === 'DELETE' && name) return fixed([{ kind: 'forge.branch_protection_delete', attrs: { ...at, branch: name, setting, operation: 'delete' } }]);
+  if (method === 'POST' && !name) return withBody((body) => [{ kind: 'forge.branch_protection_change', attrs: { ...at, branch: str(body, 'name'), setting, operation: 'create' } }]);
+  if (method === 'PATCH' && name) return fixed([{ kind: 'forge.branch_protection_change', attrs: { ...at, branch: name, setting, operation: 'update' } }]);
+  return undefined;
+};
+
+const variables: ProjectRoute = ({ method, at, rest }) => {
+  const m = /^\/variables(?:\/([^/]+))?$/.exec(rest);
+  return m ? variable(method, at, m[1], 'repository') : undefined;
+};
+
+const ciFiles: ProjectRoute = ({ method, at, rest }) => {
+  const m = /^\/repository\/files\/(.+)$/.exec(rest);
+  if (!m || (method !== 'POST' && method !== 'PUT' && method !== 'DELETE')) return undefined;
+  const file = m[1] as string;
+  if (!CI_FILE.test(file)) return undefined;
+  const operation = method === 'POST' ? 'create' : method === 'PUT' ? 'update' : 'delete';
+  return withBody((body) => [{ kind: 'forge.workflow_change', attrs: { ...at, setting: file, branch: str(body, 'branch'), operation } }]);
+};
+
+/** A commit through the API changes every CI file its actions name (as path or previous path). */
+const ciCommits: ProjectRoute = ({ method, at, rest }) => {
+  if (rest !== '/repository/commits' || method !== 'POST') return undefined;
+  return withBody((body) => {
+    const actions = field(body, 'actions');
+    const files = Array.isArray(actions) ? actions.flatMap((a) => [str(a, 'file_path'), str(a, 'previous_path')]).filter((f): f is string => f !== null && CI_FILE.test(f)) : [];
+    return [...new Set(files)].map((f) => ({ kind: 'forge.workflow_change' as const, attrs: { ...at, setting: f, branch: str(body, 'branch'), operation: 'update' } }));
+  });
+};
+
+const deployKeys: ProjectRoute = ({ method, at, rest }) => {
+  if (method !== 'POST') return undefined;
+  if (rest === '/deploy_keys') {
     return withBody((body) => [{ kind: 'forge.deploy_key_add', attrs: { ...at, setting: str(body, 'title'), operation: 'create', readOnly: field(body, 'can_push') !== true } }]);
   }
-  m = /^\/deploy_keys\/([^/]+)\/enable$/.exec(rest);
-  if (m && method === 'POST') return fixed([{ kind: 'forge.deploy_key_add', attrs: { ...at, setting: `deploy key ${m[1]}`, operation: 'update', readOnly: null } }]);
+  const m = /^\/deploy_keys\/([^/]+)\/enable$/.exec(rest);
+  return m ? fixed([{ kind: 'forge.deploy_key_add', attrs: { ...at, setting: `deploy key ${m[1]}`, operation: 'update', readOnly: null } }]) : undefined;
+};
+
+const hooks: ProjectRoute = ({ method, at, rest }) => {
   if (rest === '/hooks' && method === 'POST') return withBody((body) => [{ kind: 'forge.webhook_add', attrs: { ...at, setting: 'webhook', operation: 'create', url: str(body, 'url') } }]);
-  m = /^\/hooks\/([^/]+)$/.exec(rest);
-  if (m && method === 'PUT') return withBody((body) => [{ kind: 'forge.webhook_change', attrs: { ...at, setting: `webhook ${m?.[1]}`, operation: 'update', url: str(body, 'url') } }]);
-  m = /^\/members(?:\/([^/]+))?$/.exec(rest);
-  if (m) {
-    const name = m[1];
-    if (method === 'DELETE' && name) return fixed([{ kind: 'forge.permission_change', attrs: { ...at, setting: 'member', operation: 'delete', target: 'user', name, permission: null } }]);
-    if ((method === 'POST' && !name) || (method === 'PUT' && name)) {
-      return withBody((body) => [
-        {
-          kind: 'forge.permission_change',
-          attrs: { ...at, setting: 'member', operation: name ? 'update' : 'create', target: 'user', name: name ?? str(body, 'user_id') ?? str(body, 'username'), permission: str(body, 'access_level') },
-        },
-      ]);
-    }
-    return undefined;
-  }
+  const m = /^\/hooks\/([^/]+)$/.exec(rest);
+  if (!m || method !== 'PUT') return undefined;
+  return withBody((body) => [{ kind: 'forge.webhook_change', attrs: { ...at, setting: `webhook ${m[1]}`, operation: 'update', url: str(body, 'url') } }]);
+};
+
+const members: ProjectRoute = ({ method, at, rest }) => {
+  const m = /^\/members(?:\/([^/]+))?$/.exec(rest);
+  if (!m) return undefined;
+  const name = m[1];
+  if (method === 'DELETE' && name) return fixed([{ kind: 'forge.permission_change', attrs: { ...at, setting: 'member', operation: 'delete', target: 'user', name, permission: null } }]);
+  if ((method !== 'POST' || name) && (method !== 'PUT' || !name)) return undefined;
+  return withBody((body) => [
+    {
+      kind: 'forge.permission_change',
+      attrs: { ...at, setting: 'member', operation: name ? 'update' : 'create', target: 'user', name: name ?? str(body, 'user_id') ?? str(body, 'username'), permission: str(body, 'access_level') },
+    },
+  ]);
+};
+
+const shares: ProjectRoute = ({ method, at, rest }) => {
   if (rest === '/share' && method === 'POST') {
     return withBody((body) => [{ kind: 'forge.permission_change', attrs: { ...at, setting: 'share', operation: 'create', target: 'group', name: str(body, 'group_id'), permission: str(body, 'group_access') } }]);
   }
-  m = /^\/share\/([^/]+)$/.exec(rest);
-  if (m && method === 'DELETE') return fixed([{ kind: 'forge.permission_change', attrs: { ...at, setting: 'share', operation: 'delete', target: 'group', name: m[1], permission: null } }]);
-  m = /^\/releases\/(.+)$/.exec(rest);
-  if (m && method === 'DELETE' && !m[1]?.includes('/assets/')) return fixed([{ kind: 'forge.release_delete', attrs: { ...at, setting: `release ${m[1]}`, operation: 'delete', target: 'release' } }]);
-  m = /^\/repository\/(branches|tags)\/(.+)$/.exec(rest);
-  if (m && method === 'DELETE') {
-    const name = `refs/${m[1] === 'tags' ? 'tags' : 'heads'}/${m[2]}`;
-    return fixed([{ ref: { owner: null, repo: id, name, op: 'delete', newSha: null, force: false }, attrs: { ...at, setting: name, operation: 'delete' } }]);
+  const m = /^\/share\/([^/]+)$/.exec(rest);
+  if (!m || method !== 'DELETE') return undefined;
+  return fixed([{ kind: 'forge.permission_change', attrs: { ...at, setting: 'share', operation: 'delete', target: 'group', name: m[1], permission: null } }]);
+};
+
+const releases: ProjectRoute = ({ method, at, rest }) => {
+  const m = /^\/releases\/(.+)$/.exec(rest);
+  if (!m || method !== 'DELETE' || m[1]?.includes('/assets/')) return undefined;
+  return fixed([{ kind: 'forge.release_delete', attrs: { ...at, setting: `release ${m[1]}`, operation: 'delete', target: 'release' } }]);
+};
+
+/** A branch or tag deleted through the API: decided like the same deletion pushed (refs.ts). */
+const refDeletions: ProjectRoute = ({ method, at, rest }) => {
+  const m = /^\/repository\/(branches|tags)\/(.+)$/.exec(rest);
+  if (!m || method !== 'DELETE') return undefined;
+  const name = `refs/${m[1] === 'tags' ? 'tags' : 'heads'}/${m[2]}`;
+  return fixed([{ ref: { owner: null, repo: at.repo, name, op: 'delete', newSha: null, force: false }, attrs: { ...at, setting: name, operation: 'delete' } }]);
+};
+
+/** The project path families, each a named step; their paths do not overlap, so the first that names the call decides. */
+const PROJECT_ROUTES: readonly ProjectRoute[] = [project, transferOrArchive, protectedRefs, variables, ciFiles, ciCommits, deployKeys, hooks, members, shares, releases, refDeletions];
+
+function projectCall(method: string, id: string, rest: string): RouteMatch | undefined {
+  const call: ProjectCall = { method, at: { owner: null, repo: id }, rest };
+  for (const route of PROJECT_ROUTES) {
+    const match = route(call);
+    if (match) return match;
   }
   return undefined;
 }
 
-function projectSettings(at: { owner: null; repo: string }, body: unknown): AnyDraft[] {
+function projectSettings(at: ProjectScope, body: unknown): AnyDraft[] {
   const out: AnyDraft[] = [];
   if (has(body, 'name') || has(body, 'path')) {
     out.push({ kind: 'forge.repo_rename', attrs: { ...at, setting: has(body, 'path') ? 'path' : 'name', operation: 'update', newName: str(body, 'path') ?? str(body, 'name') } });
