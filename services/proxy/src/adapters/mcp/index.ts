@@ -1,9 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { McpFields } from '@agentgate/events';
-import type { Masker } from '@agentgate/masking';
 import { ProxyError } from '../../errors.js';
-import { summarize } from '../llm/prompt-mask.js';
-import type { Adapter, AdapterRequest, Classification, ClassifiedParts } from '../types.js';
+import { type PromptSummary, promptMaskerOf, promptRefusal, summarize } from '../llm/prompt-mask.js';
+import type { Adapter, AdapterRequest, AdapterServices, Classification, ClassifiedParts } from '../types.js';
 import { abridgeJson, type MessageAction, messageAction } from './actions.js';
 import { McpRefusal, type RefusalData } from './errors.js';
 import { parseBody, type RpcId } from './jsonrpc.js';
@@ -28,14 +27,7 @@ export const mcpAdapter: Adapter = {
   type: 'mcp',
   async classify(req: AdapterRequest): Promise<Classification> {
     const session = sessionOf(req);
-    if (req.method === 'GET' || req.method === 'DELETE') {
-      // Only a session's own principal may listen to its stream or end it.
-      if (session !== undefined) await checkSession(req, session, []);
-      const kind = req.method === 'GET' ? 'mcp.stream' : 'mcp.session.end';
-      const attributes = { method: req.method };
-      const mcp: McpFields = { method: req.method, ...(session !== undefined && { session: sessionHash(req.connection.name, session).slice(0, 32) }) };
-      return { kind, attributes, audit: { mcp }, parts: single(kind, attributes) };
-    }
+    if (req.method === 'GET' || req.method === 'DELETE') return streamOrEnd(req, session);
     if (req.method !== 'POST') throw new ProxyError('ERR_METHOD_NOT_ALLOWED', 'an MCP endpoint takes POST, GET and DELETE');
     const opts = mcpOptionsOf(req.connection);
     const text = await readMessage(req, opts.maxMessageBytes);
@@ -43,65 +35,91 @@ export const mcpAdapter: Adapter = {
     const ids = body.messages.flatMap((m) => (m.type === 'request' ? [m.id] : []));
     // Without a session id there is no session to ride on (a stateless server, or one that refuses it itself).
     if (session !== undefined) await checkSession(req, session, ids, body.batch);
-
-    // Fail closed: without the masker the arguments cannot be checked, so they do not leave.
-    if (!req.services) throw new ProxyError('ERR_CREDENTIAL_UNAVAILABLE', 'masking is not configured on this gateway; request refused');
-    let masker: Masker;
-    try {
-      masker = await req.services.promptMasker();
-    } catch (err) {
-      throw new ProxyError('ERR_CREDENTIAL_UNAVAILABLE', 'the secret masklist is unavailable, so the MCP message cannot be checked; request refused', { cause: err });
-    }
-    let actions: MessageAction[];
-    try {
-      actions = body.messages.map((m) => messageAction(m, masker));
-    } catch {
-      throw McpRefusal.malformed(-32600, 'the message nests too deeply', ids[0]);
-    }
-    const summary = summarize(actions.flatMap((a) => a.findings));
-    const found = summary.count > 0;
-    // Unchanged bodies go out byte for byte; a masked one is re-serialised.
-    const out = found ? Buffer.from(JSON.stringify(body.batch ? actions.map((a) => a.masked) : actions[0]?.masked)) : Buffer.from(text);
-    const refusal =
-      found && req.services.promptSecrets === 'refuse'
-        ? { rule: 'masking.promptSecrets', reason: `the MCP message contains ${summary.count} secret(s) (${summary.findings.map((f) => f.ref ?? f.type).join(', ')}); masking.promptSecrets is refuse` }
-        : undefined;
-
-    const first = actions.find((a) => a.kind === 'mcp.tools.call') ?? actions[0];
+    const checked = await checkMessages(req, text, body, ids);
+    const first = checked.actions.find((a) => a.kind === 'mcp.tools.call') ?? checked.actions[0];
     if (!first) throw McpRefusal.malformed(-32600, 'an empty batch');
-    const exchanges = await recentExchanges(req.services, req.principal.sessionId);
+    const exchanges = await recentExchanges(checked.services, req.principal.sessionId);
     const link = pickToolLink(exchanges, first.kind === 'mcp.tools.call' ? String(first.attributes.tool) : undefined, first.attributes.arguments);
-    const recorded = recordedFields(first, opts.recordChars);
-    const mcp: McpFields = {
-      method: first.method ?? (first.kind === 'mcp.response' ? 'response' : 'unknown'),
-      ...(first.id !== undefined && { request_id: String(first.id) }),
-      ...(session !== undefined && { session: sessionHash(req.connection.name, session).slice(0, 32) }),
-      ...recorded.mcp,
-      ...(body.batch && { batch: actions.length, methods: actions.map((a) => a.method ?? 'response') }),
-    };
-    const tool = first.kind === 'mcp.tools.call' ? String(first.attributes.tool) : undefined;
-    const kind = body.batch ? 'mcp.batch' : first.kind;
-    const attributes = body.batch ? { batch: actions.length, methods: mcp.methods, ...(tool !== undefined && { tool }) } : recorded.attributes;
-    return {
-      kind,
-      attributes,
-      body: out,
-      bodyLength: out.length,
-      audit: {
-        mcp,
-        ...(link && { link }),
-        ...(tool !== undefined && {
-          genAi: { operation: { name: 'execute_tool' }, tool: { name: tool, call: { id: link?.tool_call_id ?? String(first.id) } } },
-        }),
-        ...(found && { masking: summary }),
-      },
-      parts: batchParts(actions, body.batch),
-      ...(refusal && { refusal }),
-    };
+    return postClassification(req, session, checked, first, link, opts.recordChars);
   },
   renderError: renderMcpError,
   observeResponse: (req, classification) => mcpObserver(req, classification),
 };
+
+/** A GET (the server's stream) or a DELETE (the end of a session): only the session's own principal may. */
+async function streamOrEnd(req: AdapterRequest, session: string | undefined): Promise<Classification> {
+  if (session !== undefined) await checkSession(req, session, []);
+  const kind = req.method === 'GET' ? 'mcp.stream' : 'mcp.session.end';
+  const attributes = { method: req.method };
+  const mcp: McpFields = { method: req.method, ...(session !== undefined && { session: sessionHash(req.connection.name, session).slice(0, 32) }) };
+  return { kind, attributes, audit: { mcp }, parts: single(kind, attributes) };
+}
+
+/** A POST's messages after masking: one action each, what was found, the bytes to forward, the refusal when secrets are refused. */
+interface CheckedMessages {
+  readonly actions: MessageAction[];
+  readonly summary: PromptSummary;
+  readonly out: Buffer;
+  readonly refusal: { rule: string; reason: string } | undefined;
+  readonly batch: boolean;
+  readonly services: AdapterServices;
+}
+
+/** Masks every message (tool arguments and other free text) before it leaves; fails closed without the masker. */
+async function checkMessages(req: AdapterRequest, text: string, body: ReturnType<typeof parseBody>, ids: RpcId[]): Promise<CheckedMessages> {
+  const { masker, services } = await promptMaskerOf(req, {
+    missing: 'masking is not configured on this gateway; request refused',
+    unavailable: 'the secret masklist is unavailable, so the MCP message cannot be checked; request refused',
+  });
+  let actions: MessageAction[];
+  try {
+    actions = body.messages.map((m) => messageAction(m, masker));
+  } catch {
+    throw McpRefusal.malformed(-32600, 'the message nests too deeply', ids[0]);
+  }
+  const summary = summarize(actions.flatMap((a) => a.findings));
+  // Unchanged bodies go out byte for byte; a masked one is re-serialised.
+  const out = summary.count > 0 ? Buffer.from(JSON.stringify(body.batch ? actions.map((a) => a.masked) : actions[0]?.masked)) : Buffer.from(text);
+  return { actions, summary, out, refusal: promptRefusal(summary, services.promptSecrets, 'the MCP message'), batch: body.batch, services };
+}
+
+/** The classification of a POST: its first message (a tool call first) speaks for a batch; every message is a part. */
+function postClassification(
+  req: AdapterRequest,
+  session: string | undefined,
+  checked: CheckedMessages,
+  first: MessageAction,
+  link: ReturnType<typeof pickToolLink>,
+  recordChars: number,
+): Classification {
+  const { actions, batch, summary, out } = checked;
+  const recorded = recordedFields(first, recordChars);
+  const mcp: McpFields = {
+    method: first.method ?? (first.kind === 'mcp.response' ? 'response' : 'unknown'),
+    ...(first.id !== undefined && { request_id: String(first.id) }),
+    ...(session !== undefined && { session: sessionHash(req.connection.name, session).slice(0, 32) }),
+    ...recorded.mcp,
+    ...(batch && { batch: actions.length, methods: actions.map((a) => a.method ?? 'response') }),
+  };
+  const tool = first.kind === 'mcp.tools.call' ? String(first.attributes.tool) : undefined;
+  const attributes = batch ? { batch: actions.length, methods: mcp.methods, ...(tool !== undefined && { tool }) } : recorded.attributes;
+  return {
+    kind: batch ? 'mcp.batch' : first.kind,
+    attributes,
+    body: out,
+    bodyLength: out.length,
+    audit: {
+      mcp,
+      ...(link && { link }),
+      ...(tool !== undefined && {
+        genAi: { operation: { name: 'execute_tool' }, tool: { name: tool, call: { id: link?.tool_call_id ?? String(first.id) } } },
+      }),
+      ...(summary.count > 0 && { masking: summary }),
+    },
+    parts: batchParts(actions, batch),
+    ...(checked.refusal && { refusal: checked.refusal }),
+  };
+}
 
 /** The client's session id; one visible-ASCII value or none. */
 function sessionOf(req: AdapterRequest): string | undefined {

@@ -2,7 +2,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import type { McpFields } from '@agentgate/events';
 import type { Finding, Masker } from '@agentgate/masking';
 import { ProxyError } from '../../errors.js';
-import { maskPrompt } from '../llm/prompt-mask.js';
+import { maskPrompt, promptMaskerOf } from '../llm/prompt-mask.js';
 import type { AdapterRequest, Classification, ObservedFields, ResponseObserver } from '../types.js';
 import { abridgeJson, MCP_STRUCTURAL_KEYS } from './actions.js';
 import { parseUpstream, type RpcMessage } from './jsonrpc.js';
@@ -12,10 +12,51 @@ import { formatEvent, parseEvent, SseSplitter } from './sse-events.js';
 import { filterTools } from './tools-filter.js';
 
 /** A request of the POST the answer is awaited for. */
-interface Pending {
+export interface Pending {
   method: string;
   kind: string;
   tool?: string;
+}
+
+/** The requests of a POST whose answers are awaited, by JSON-RPC id (responses and notifications await none). */
+export function pendingRequests(c: Classification): Map<string, Pending> {
+  const pending = new Map<string, Pending>();
+  for (const a of c.parts?.actions ?? []) {
+    const id = a.attributes.id;
+    if ((typeof id === 'string' || typeof id === 'number') && a.kind !== 'mcp.response' && a.kind !== 'mcp.notification') {
+      pending.set(String(id), { method: String(a.attributes.method), kind: a.kind, ...(typeof a.attributes.tool === 'string' && { tool: a.attributes.tool }) });
+    }
+  }
+  return pending;
+}
+
+/** What the answer said so far: the state `finish()` reports. */
+export interface McpAnswer {
+  status: number;
+  mode: 'json' | 'sse' | 'text' | undefined;
+  /** SSE events relayed. */
+  events: number;
+  /** Ids of awaited requests the upstream answered. */
+  readonly answered: Set<string>;
+  /** A tool call's, resource read's or prompt's result, abridged for the record. */
+  result: { text: string; truncated: boolean } | undefined;
+  /** The tool reported an error (`isError: true`). */
+  isError: boolean;
+  /** The first JSON-RPC error among the answers. */
+  rpcError: { code: number; message: string } | undefined;
+  tools: McpFields['tools'] | undefined;
+  /** The body ended (not broken off). */
+  ended: boolean;
+}
+
+/** Why the answer counts as a failure, if it does. */
+export function failureReason(a: McpAnswer, unanswered: number): string | undefined {
+  if (a.rpcError) return `the MCP server answered with error ${a.rpcError.code}: ${a.rpcError.message}`;
+  if (a.isError) return 'the tool reported an error';
+  if (a.status >= 400) return `the MCP server answered HTTP ${a.status}`;
+  // A broken stream is the pipeline's failure (its reason names the upstream); a clean end without the answer is ours.
+  if (a.ended && unanswered > 0) return `the MCP server ended the answer before responding to ${unanswered} request(s)`;
+  return undefined;
 }
 
 /**
@@ -35,166 +76,182 @@ interface Pending {
  *   `recordChars`), the JSON-RPC error, and `outcome: failure` when the
  *   answer reports one or never came.
  */
-export function mcpObserver(req: AdapterRequest, c: Classification): ResponseObserver {
-  const opts = mcpOptionsOf(req.connection);
-  const pending = new Map<string, Pending>();
-  for (const a of c.parts?.actions ?? []) {
-    const id = a.attributes.id;
-    if ((typeof id === 'string' || typeof id === 'number') && a.kind !== 'mcp.response' && a.kind !== 'mcp.notification') {
-      pending.set(String(id), { method: String(a.attributes.method), kind: a.kind, ...(typeof a.attributes.tool === 'string' && { tool: a.attributes.tool }) });
+export class McpObserver implements ResponseObserver {
+  readonly transform: Transform;
+  readonly #req: AdapterRequest;
+  readonly #c: Classification;
+  readonly #opts: ReturnType<typeof mcpOptionsOf>;
+  readonly #pending: Map<string, Pending>;
+  readonly #answer: McpAnswer = { status: 0, mode: undefined, events: 0, answered: new Set(), result: undefined, isError: false, rpcError: undefined, tools: undefined, ended: false };
+  readonly #findings: Finding[] = [];
+  readonly #splitter: SseSplitter;
+  readonly #body: Buffer[] = [];
+  #bodyBytes = 0;
+  #masker: Masker | undefined;
+
+  constructor(req: AdapterRequest, c: Classification) {
+    this.#req = req;
+    this.#c = c;
+    this.#opts = mcpOptionsOf(req.connection);
+    this.#pending = pendingRequests(c);
+    this.#splitter = new SseSplitter(this.#opts.maxMessageBytes);
+    this.transform = new Transform({
+      transform: (chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) => {
+        try {
+          this.#chunk(chunk);
+          cb();
+        } catch (err) {
+          cb(err instanceof ProxyError ? err : this.#tooLarge('an MCP event'));
+        }
+      },
+      flush: (cb: TransformCallback) => {
+        this.#flush();
+        cb();
+      },
+    });
+  }
+
+  /** Checks the answer's head, gets the masker, binds or forgets the session; the head to send. */
+  async head(status: number, headers: Record<string, string | string[]>): Promise<Record<string, string | string[]>> {
+    const req = this.#req;
+    this.#answer.status = status;
+    const enc = headers['content-encoding'];
+    if (enc !== undefined && String(enc).trim().toLowerCase() !== 'identity') {
+      throw new ProxyError('ERR_UPSTREAM_ENCODING', `connection "${req.connection.name}": the MCP server answered compressed (${String(enc).slice(0, 40)}); an MCP answer is read to be masked`);
+    }
+    ({ masker: this.#masker } = await promptMaskerOf(req, {
+      missing: 'masking is not configured on this gateway; the MCP answer cannot be checked',
+      unavailable: 'the secret masklist is unavailable, so the MCP answer cannot be masked; refused',
+    }));
+    const type = String(headers['content-type'] ?? '').toLowerCase();
+    this.#answer.mode = type.startsWith('text/event-stream') ? 'sse' : type.includes('json') ? 'json' : 'text';
+    await bindSession(req, this.#c, status, headers);
+    // The body is rewritten (masked, filtered): its length changes.
+    const out = { ...headers };
+    delete out['content-length'];
+    return out;
+  }
+
+  findings(): Finding[] {
+    return this.#findings;
+  }
+
+  finish(): ObservedFields {
+    const a = this.#answer;
+    const base = this.#c.audit?.mcp;
+    const unanswered = [...this.#pending.keys()].filter((id) => !a.answered.has(id));
+    const mcp: McpFields = {
+      ...(base ?? { method: this.#req.method }),
+      ...(a.result && { result: a.result.text }),
+      ...((a.result?.truncated || base?.truncated) && { truncated: true }),
+      ...(a.isError && { is_error: true }),
+      ...(a.tools && { tools: a.tools }),
+      ...(a.mode === 'sse' && { events: a.events }),
+      complete: a.ended && unanswered.length === 0,
+    };
+    const reason = failureReason(a, unanswered.length);
+    return {
+      mcp,
+      ...(this.#c.audit?.genAi && { genAi: this.#c.audit.genAi }),
+      // ECS error.code is a keyword: the JSON-RPC code as its decimal text.
+      ...(a.rpcError && { error: { code: String(a.rpcError.code), message: a.rpcError.message } }),
+      ...(reason !== undefined && { outcome: 'failure' as const, reason }),
+    };
+  }
+
+  /** One chunk: SSE events are rewritten as they complete; a JSON or text body is collected (bounded). */
+  #chunk(chunk: Buffer): void {
+    if (!this.#masker) throw new ProxyError('ERR_INTERNAL', 'the mcp answer was not prepared');
+    if (this.#answer.mode === 'sse') {
+      for (const ev of this.#splitter.push(chunk)) {
+        this.#answer.events++;
+        const f = parseEvent(ev.toString('utf8'));
+        this.transform.push(formatEvent({ other: f.other.map((t) => this.#maskText(t)), data: f.data === undefined ? undefined : this.#rewrite(f.data) }));
+      }
+      return;
+    }
+    this.#bodyBytes += chunk.length;
+    if (this.#bodyBytes > this.#opts.maxMessageBytes) throw this.#tooLarge('an MCP answer');
+    this.#body.push(chunk);
+  }
+
+  #flush(): void {
+    this.#answer.ended = true;
+    if (!this.#masker) return;
+    if (this.#answer.mode === 'sse') {
+      const rest = this.#splitter.rest();
+      if (rest.length > 0) this.transform.push(this.#maskText(rest.toString('utf8')));
+    } else if (this.#bodyBytes > 0) {
+      const text = Buffer.concat(this.#body).toString('utf8');
+      this.transform.push(this.#answer.mode === 'json' ? this.#rewrite(text) : this.#maskText(text));
     }
   }
-  const base = c.audit?.mcp;
-  let masker: Masker | undefined;
-  let mode: 'json' | 'sse' | 'text' | undefined;
-  let status = 0;
-  const findings: Finding[] = [];
-  const answered = new Set<string>();
-  let events = 0;
-  let result: { text: string; truncated: boolean } | undefined;
-  let isError = false;
-  let rpcError: { code: number; message: string } | undefined;
-  let tools: McpFields['tools'] | undefined;
-  let ended = false;
-  const splitter = new SseSplitter(opts.maxMessageBytes);
-  const body: Buffer[] = [];
-  let bodyBytes = 0;
 
-  const mask = (v: unknown): unknown => {
-    const m = maskPrompt(masker as Masker, v, MCP_STRUCTURAL_KEYS);
-    findings.push(...m.findings);
+  #tooLarge(what: string): ProxyError {
+    return new ProxyError('ERR_UPSTREAM_TOO_LARGE', `connection "${this.#req.connection.name}": ${what} larger than options.maxMessageBytes (${this.#opts.maxMessageBytes})`);
+  }
+
+  #mask(v: unknown): unknown {
+    const m = maskPrompt(this.#masker as Masker, v, MCP_STRUCTURAL_KEYS);
+    this.#findings.push(...m.findings);
     return m.body;
-  };
-  const maskText = (s: string): string => {
-    const r = (masker as Masker).maskText(s);
-    findings.push(...r.findings);
-    return r.text;
-  };
+  }
 
-  /** One upstream message: masked, its answer noted, a tool list filtered. */
-  const onMessage = (m: RpcMessage): Record<string, unknown> => {
-    let out = mask(m.raw) as Record<string, unknown>;
-    if (m.type !== 'response' || m.id === null) return out;
-    const p = pending.get(String(m.id));
-    if (!p) return out;
-    answered.add(String(m.id));
-    if ('error' in out) {
-      const e = out.error as { code?: unknown; message?: unknown } | null;
-      rpcError ??= { code: typeof e?.code === 'number' && Number.isInteger(e.code) ? e.code : 0, message: String(e?.message ?? '').slice(0, 1024) };
-      return out;
-    }
-    const res = out.result;
-    if (p.kind === 'mcp.tools.list' && opts.filterTools && req.services?.policy && res !== null && typeof res === 'object') {
-      const f = filterTools(req.services.policy, req.principal, req.connection.name, res as Record<string, unknown>);
-      tools = { listed: f.listed, hidden: f.hidden.length, hidden_names: f.hidden.slice(0, 100) };
-      out = { ...out, result: f.result };
-    }
-    if (p.kind === 'mcp.tools.call') {
-      result = abridgeJson(res, opts.recordChars);
-      if ((res as { isError?: unknown } | null)?.isError === true) isError = true;
-    } else if (p.kind === 'mcp.resources.read' || p.kind === 'mcp.prompts.get') {
-      result = abridgeJson(res, opts.recordChars);
-    }
-    return out;
-  };
+  #maskText(s: string): string {
+    const r = (this.#masker as Masker).maskText(s);
+    this.#findings.push(...r.findings);
+    return r.text;
+  }
 
   /** A JSON text from upstream (a body, or an event's data): rewritten, or masked as text when it is no JSON-RPC. */
-  const rewrite = (text: string): string => {
+  #rewrite(text: string): string {
     const msgs = parseUpstream(text);
-    if (!msgs) return maskText(text);
-    const outs = msgs.map(onMessage);
+    if (!msgs) return this.#maskText(text);
+    const outs = msgs.map((m) => this.#message(m));
     const batch = text.trimStart().startsWith('[');
     return JSON.stringify(batch ? outs : outs[0]);
-  };
+  }
 
-  const transform = new Transform({
-    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      try {
-        if (!masker) throw new ProxyError('ERR_INTERNAL', 'the mcp answer was not prepared');
-        if (mode === 'sse') {
-          for (const ev of splitter.push(chunk)) {
-            events++;
-            const f = parseEvent(ev.toString('utf8'));
-            this.push(formatEvent({ other: f.other.map(maskText), data: f.data === undefined ? undefined : rewrite(f.data) }));
-          }
-        } else {
-          bodyBytes += chunk.length;
-          if (bodyBytes > opts.maxMessageBytes) throw new ProxyError('ERR_UPSTREAM_TOO_LARGE', `connection "${req.connection.name}": an MCP answer larger than options.maxMessageBytes (${opts.maxMessageBytes})`);
-          body.push(chunk);
-        }
-        cb();
-      } catch (err) {
-        cb(err instanceof ProxyError ? err : new ProxyError('ERR_UPSTREAM_TOO_LARGE', `connection "${req.connection.name}": an MCP event larger than options.maxMessageBytes (${opts.maxMessageBytes})`));
-      }
-    },
-    flush(cb: TransformCallback) {
-      ended = true;
-      if (!masker) return cb();
-      if (mode === 'sse') {
-        const rest = splitter.rest();
-        if (rest.length > 0) this.push(maskText(rest.toString('utf8')));
-      } else if (bodyBytes > 0) {
-        const text = Buffer.concat(body).toString('utf8');
-        this.push(mode === 'json' ? rewrite(text) : maskText(text));
-      }
-      cb();
-    },
-  });
-
-  return {
-    transform,
-    async head(st, headers) {
-      status = st;
-      const enc = headers['content-encoding'];
-      if (enc !== undefined && String(enc).trim().toLowerCase() !== 'identity') {
-        throw new ProxyError('ERR_UPSTREAM_ENCODING', `connection "${req.connection.name}": the MCP server answered compressed (${String(enc).slice(0, 40)}); an MCP answer is read to be masked`);
-      }
-      if (!req.services) throw new ProxyError('ERR_CREDENTIAL_UNAVAILABLE', 'masking is not configured on this gateway; the MCP answer cannot be checked');
-      try {
-        masker = await req.services.promptMasker();
-      } catch (err) {
-        throw new ProxyError('ERR_CREDENTIAL_UNAVAILABLE', 'the secret masklist is unavailable, so the MCP answer cannot be masked; refused', { cause: err });
-      }
-      const type = String(headers['content-type'] ?? '').toLowerCase();
-      mode = type.startsWith('text/event-stream') ? 'sse' : type.includes('json') ? 'json' : 'text';
-      await bindSession(req, c, st, headers);
-      // The body is rewritten (masked, filtered): its length changes.
-      const out = { ...headers };
-      delete out['content-length'];
+  /** One upstream message: masked, its answer noted, a tool list filtered. */
+  #message(m: RpcMessage): Record<string, unknown> {
+    const out = this.#mask(m.raw) as Record<string, unknown>;
+    if (m.type !== 'response' || m.id === null) return out;
+    const p = this.#pending.get(String(m.id));
+    if (!p) return out;
+    const a = this.#answer;
+    a.answered.add(String(m.id));
+    if ('error' in out) {
+      const e = out.error as { code?: unknown; message?: unknown } | null;
+      a.rpcError ??= { code: typeof e?.code === 'number' && Number.isInteger(e.code) ? e.code : 0, message: String(e?.message ?? '').slice(0, 1024) };
       return out;
-    },
-    findings: () => findings,
-    finish(): ObservedFields {
-      const unanswered = [...pending.keys()].filter((id) => !answered.has(id));
-      const complete = ended && unanswered.length === 0;
-      const mcp: McpFields = {
-        ...(base ?? { method: req.method }),
-        ...(result && { result: result.text }),
-        ...((result?.truncated || base?.truncated) && { truncated: true }),
-        ...(isError && { is_error: true }),
-        ...(tools && { tools }),
-        ...(mode === 'sse' && { events }),
-        complete,
-      };
-      const reason = rpcError
-        ? `the MCP server answered with error ${rpcError.code}: ${rpcError.message}`
-        : isError
-          ? 'the tool reported an error'
-          : status >= 400
-            ? `the MCP server answered HTTP ${status}`
-            : // A broken stream is the pipeline's failure (its reason names the upstream); a clean end without the answer is ours.
-              ended && unanswered.length > 0
-              ? `the MCP server ended the answer before responding to ${unanswered.length} request(s)`
-              : undefined;
-      return {
-        mcp,
-        ...(c.audit?.genAi && { genAi: c.audit.genAi }),
-        // ECS error.code is a keyword: the JSON-RPC code as its decimal text.
-        ...(rpcError && { error: { code: String(rpcError.code), message: rpcError.message } }),
-        ...(reason !== undefined && { outcome: 'failure' as const, reason }),
-      };
-    },
-  };
+    }
+    return this.#result(p, out);
+  }
+
+  /** An answer's result: a tool list filtered by policy, a tool call's (or read's) result kept for the record. */
+  #result(p: Pending, out: Record<string, unknown>): Record<string, unknown> {
+    const req = this.#req;
+    const a = this.#answer;
+    const res = out.result;
+    let sent = out;
+    if (p.kind === 'mcp.tools.list' && this.#opts.filterTools && req.services?.policy && res !== null && typeof res === 'object') {
+      const f = filterTools(req.services.policy, req.principal, req.connection.name, res as Record<string, unknown>);
+      a.tools = { listed: f.listed, hidden: f.hidden.length, hidden_names: f.hidden.slice(0, 100) };
+      sent = { ...out, result: f.result };
+    }
+    if (p.kind === 'mcp.tools.call') {
+      a.result = abridgeJson(res, this.#opts.recordChars);
+      if ((res as { isError?: unknown } | null)?.isError === true) a.isError = true;
+    } else if (p.kind === 'mcp.resources.read' || p.kind === 'mcp.prompts.get') {
+      a.result = abridgeJson(res, this.#opts.recordChars);
+    }
+    return sent;
+  }
+}
+
+/** The response observer of one MCP POST, GET stream or DELETE (see {@link McpObserver}). */
+export function mcpObserver(req: AdapterRequest, c: Classification): ResponseObserver {
+  return new McpObserver(req, c);
 }
 
 /**
