@@ -123,47 +123,59 @@ export class ExchangeAccumulator {
   /** One SSE event of a streaming response. */
   event(e: SseEvent): void {
     if (this.#api === 'chat.completions') {
-      if (e.data === '[DONE]') {
-        this.#r.done = true;
-        return;
-      }
-      const d = parse(e.data);
-      this.#r.model = str(d.model) ?? this.#r.model;
-      const choice = obj((d.choices as unknown[] | undefined)?.[0]);
-      const delta = obj(choice.delta);
-      this.#addText(delta.content);
-      if (Array.isArray(delta.tool_calls)) {
-        for (const c of delta.tool_calls) {
-          const call = obj(c);
-          const f = obj(call.function);
-          this.#call(String(call.index ?? 0), { id: str(call.id) ?? '', name: str(f.name) ?? '', args: str(f.arguments) ?? '' });
-        }
-      }
-      if (str(choice.finish_reason)) this.#r.finishReason = str(choice.finish_reason);
-      const u = obj(d.usage);
-      if (d.usage) this.#usage(u.prompt_tokens, u.completion_tokens);
+      this.#chatEvent(e);
       return;
     }
     const d = parse(e.data);
     const type = str(d.type) ?? e.event;
-    if (this.#api === 'responses') {
-      if (type === 'response.output_text.delta') this.#addText(d.delta);
-      else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
-        const it = obj(d.item);
-        if (it.type === 'function_call') {
-          this.#call(String(d.output_index), {
-            id: str(it.call_id) ?? '',
-            name: str(it.name) ?? '',
-            ...(type === 'response.output_item.done' && { setArgs: str(it.arguments) ?? '' }),
-          });
-        }
-      } else if (type === 'response.function_call_arguments.delta') this.#call(String(d.output_index), { args: str(d.delta) ?? '' });
-      else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
-        this.#responseObject(obj(d.response));
-        this.#r.done = true;
-      } else if (type === 'response.created') this.#r.model = str(obj(d.response).model);
+    if (this.#api === 'responses') this.#responsesEvent(type, d);
+    else this.#messagesEvent(type, d);
+  }
+
+  /** Chat completions: `choices[0].delta` chunks, tool calls by index, `[DONE]` at the end. */
+  #chatEvent(e: SseEvent): void {
+    if (e.data === '[DONE]') {
+      this.#r.done = true;
       return;
     }
+    const d = parse(e.data);
+    this.#r.model = str(d.model) ?? this.#r.model;
+    const choice = obj((d.choices as unknown[] | undefined)?.[0]);
+    const delta = obj(choice.delta);
+    this.#addText(delta.content);
+    if (Array.isArray(delta.tool_calls)) {
+      for (const c of delta.tool_calls) {
+        const call = obj(c);
+        const f = obj(call.function);
+        this.#call(String(call.index ?? 0), { id: str(call.id) ?? '', name: str(f.name) ?? '', args: str(f.arguments) ?? '' });
+      }
+    }
+    if (str(choice.finish_reason)) this.#r.finishReason = str(choice.finish_reason);
+    const u = obj(d.usage);
+    if (d.usage) this.#usage(u.prompt_tokens, u.completion_tokens);
+  }
+
+  /** Responses API: typed events; the final `response.*` event carries the whole response object. */
+  #responsesEvent(type: string | undefined, d: Obj): void {
+    if (type === 'response.output_text.delta') this.#addText(d.delta);
+    else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
+      const it = obj(d.item);
+      if (it.type === 'function_call') {
+        this.#call(String(d.output_index), {
+          id: str(it.call_id) ?? '',
+          name: str(it.name) ?? '',
+          ...(type === 'response.output_item.done' && { setArgs: str(it.arguments) ?? '' }),
+        });
+      }
+    } else if (type === 'response.function_call_arguments.delta') this.#call(String(d.output_index), { args: str(d.delta) ?? '' });
+    else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+      this.#responseObject(obj(d.response));
+      this.#r.done = true;
+    } else if (type === 'response.created') this.#r.model = str(obj(d.response).model);
+  }
+
+  /** Anthropic messages: content blocks by index, usage at the start and in `message_delta`. */
+  #messagesEvent(type: string | undefined, d: Obj): void {
     if (type === 'message_start') {
       const m = obj(d.message);
       this.#r.model = str(m.model);

@@ -149,6 +149,16 @@ test('forge github - GraphQL mutations by field (aliases, fragments, variables),
   await assert.rejects(classify('gh', 'POST', '/graphql', '{not json'), { code: 'ERR_BAD_REQUEST' });
 });
 
+test('forge github - GraphQL updateRefs: one part per ref, an all-zero afterOid deletes, an empty list is a generic mutation', async () => {
+  const q = (variables: unknown) => classify('gh', 'POST', '/graphql', { query: 'mutation($in: UpdateRefsInput!) { updateRefs(input: $in) { clientMutationId } }', variables });
+  const c = await q({ in: { repositoryId: 'R', refUpdates: [{ name: 'refs/heads/old', afterOid: '0'.repeat(40) }, { name: 'refs/heads/main', afterOid: 'b'.repeat(40), force: false }] } });
+  assert.deepEqual(c.parts?.actions.map((a) => [a.kind, a.attributes.setting]), [
+    ['forge.ref_delete', 'refs/heads/old'],
+    ['forge.ref_update', 'refs/heads/main'],
+  ]);
+  assert.equal((await q({ in: { repositoryId: 'R', refUpdates: [] } })).kind, 'forge.graphql_mutation');
+});
+
 test('forge - bodies the classification depends on are bounded and must be plain', async () => {
   await assert.rejects(classify('small', 'PATCH', '/repos/acme/app', { description: 'x'.repeat(100) }), { code: 'ERR_BODY_TOO_LARGE' });
   await assert.rejects(classify('gh', 'PATCH', '/repos/acme/app', { name: 'x' }, { 'content-encoding': 'gzip' }), { code: 'ERR_BAD_REQUEST' });

@@ -100,38 +100,46 @@ function mutationActions(f: FieldNode, variables: Record<string, unknown>): AnyD
       const force = field(input, 'force') !== undefined && field(input, 'force') !== null && field(input, 'force') !== false;
       return [{ ref: { owner: null, repo: null, name: null, op: 'update', newSha: str(input, 'oid'), force }, attrs: { ...base, operation: 'update' } }];
     }
-    case 'updateRefs': {
-      const updates = field(input, 'refUpdates');
-      if (!Array.isArray(updates) || updates.length === 0) return generic(base);
-      return updates.map((u) => {
-        const after = str(u, 'afterOid');
-        const deleted = after !== null && ZERO.test(after);
-        const force = field(u, 'force') !== undefined && field(u, 'force') !== null && field(u, 'force') !== false;
-        const name = str(u, 'name');
-        return {
-          ref: { owner: null, repo: null, name, op: deleted ? ('delete' as const) : ('update' as const), newSha: deleted ? null : after, force },
-          attrs: { ...base, setting: name ?? mutation, operation: deleted ? 'delete' : 'update' },
-        };
-      });
-    }
-    case 'createCommitOnBranch': {
-      const branch = field(input, 'branch');
-      const [owner, repo] = (str(branch, 'repositoryNameWithOwner') ?? '').split('/');
-      const changes = field(input, 'fileChanges');
-      const paths = ['additions', 'deletions'].flatMap((k) => {
-        const list = field(changes, k);
-        return Array.isArray(list) ? list.map((c) => str(c, 'path')).filter((p): p is string => p !== null) : [];
-      });
-      const ci = [...new Set(paths.filter((p) => CI_PATH.test(p.replace(/\/{2,}/g, '/'))))];
-      if (ci.length === 0) return generic(base);
-      return ci.map((p) => ({
-        kind: 'forge.workflow_change' as const,
-        attrs: { ...base, owner: owner || null, repo: repo || null, branch: str(branch, 'branchName'), setting: p, operation: 'update' },
-      }));
-    }
+    case 'updateRefs':
+      return refUpdates(base, input);
+    case 'createCommitOnBranch':
+      return commitOnBranch(base, input);
     default:
       return generic(base);
   }
+}
+
+/** `updateRefs`: each ref update decided like the same update pushed (an all-zero `afterOid` deletes). */
+function refUpdates(base: { setting: string; mutation: string } & Record<string, unknown>, input: unknown): AnyDraft[] {
+  const updates = field(input, 'refUpdates');
+  if (!Array.isArray(updates) || updates.length === 0) return generic(base);
+  return updates.map((u) => {
+    const after = str(u, 'afterOid');
+    const deleted = after !== null && ZERO.test(after);
+    const force = field(u, 'force') !== undefined && field(u, 'force') !== null && field(u, 'force') !== false;
+    const name = str(u, 'name');
+    return {
+      ref: { owner: null, repo: null, name, op: deleted ? ('delete' as const) : ('update' as const), newSha: deleted ? null : after, force },
+      attrs: { ...base, setting: name ?? base.mutation, operation: deleted ? 'delete' : 'update' },
+    };
+  });
+}
+
+/** `createCommitOnBranch`: a workflow change per CI file it adds or deletes, else a generic mutation. */
+function commitOnBranch(base: Record<string, unknown>, input: unknown): AnyDraft[] {
+  const branch = field(input, 'branch');
+  const [owner, repo] = (str(branch, 'repositoryNameWithOwner') ?? '').split('/');
+  const changes = field(input, 'fileChanges');
+  const paths = ['additions', 'deletions'].flatMap((k) => {
+    const list = field(changes, k);
+    return Array.isArray(list) ? list.map((c) => str(c, 'path')).filter((p): p is string => p !== null) : [];
+  });
+  const ci = [...new Set(paths.filter((p) => CI_PATH.test(p.replace(/\/{2,}/g, '/'))))];
+  if (ci.length === 0) return generic(base);
+  return ci.map((p) => ({
+    kind: 'forge.workflow_change' as const,
+    attrs: { ...base, owner: owner || null, repo: repo || null, branch: str(branch, 'branchName'), setting: p, operation: 'update' },
+  }));
 }
 
 function generic(base: Record<string, unknown>): AnyDraft[] {
