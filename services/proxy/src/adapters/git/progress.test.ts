@@ -45,16 +45,18 @@ function frames(buf: Buffer): Array<[number, string]> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('git progress - nothing without side-band or a client; armed, it starts the result and sends band-2 lines', async () => {
+test('git progress - nothing without side-band or a client; armed, it starts the result and sends band-2 lines', (t) => {
+  // The interval is driven by mock timers: on a loaded machine a real 20 ms sleep can outlast a 40 ms interval.
+  t.mock.timers.enable({ apis: ['setInterval'] });
   assert.equal(GitProgress.forPush(fakeClient().client, head(['report-status']), 50, 'x'), undefined, 'no side-band: no channel');
   assert.equal(GitProgress.forPush(undefined, head(['side-band-64k']), 50, 'x'), undefined);
   const { client, seen } = fakeClient();
   const p = GitProgress.forPush(client, head(['report-status', 'side-band-64k']), 40, 'updating the mirror');
   assert.ok(p);
   p.arm();
-  await sleep(20);
+  t.mock.timers.tick(20);
   assert.equal(seen.head, undefined, 'a push answered within the interval is untouched');
-  await sleep(120);
+  t.mock.timers.tick(120);
   p.stop();
   const started = seen.head as { status: number; headers: Record<string, string> } | undefined;
   assert.equal(started?.status, 200);
@@ -63,7 +65,7 @@ test('git progress - nothing without side-band or a client; armed, it starts the
   assert.ok(lines.length >= 2);
   assert.ok(lines.every(([band, text]) => band === 2 && /^agentgate: updating the mirror \(\d+s\)\n$/.test(text)));
   const n = seen.bytes.length;
-  await sleep(100);
+  t.mock.timers.tick(100);
   assert.equal(seen.bytes.length, n, 'stopped');
 });
 
