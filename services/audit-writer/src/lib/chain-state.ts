@@ -49,6 +49,15 @@ export class ChainState {
     return this.value;
   }
 
+  /**
+   * The head of the contiguous prefix every sink holds (what a checkpoint may cover): just before
+   * the lowest reserved position, or the chain's head when nothing is reserved.
+   */
+  confirmedHead(): { seq: number; hash: string } {
+    const first = this.value.reserved.reduce<Reserved | undefined>((m, r) => (!m || r.seq < m.seq ? r : m), undefined);
+    return first ? { seq: first.seq - 1, hash: first.prev } : { seq: this.value.seq, hash: this.value.hash };
+  }
+
   /** Persists `value` (CAS on the revision this writer last saw). */
   async save(): Promise<void> {
     const data = JSON.stringify(this.value);

@@ -2,7 +2,7 @@ import type { AuditEvent } from '@agentgate/events';
 import type { Logger } from '@agentgate/log';
 import { AuditWriterError } from '../errors.js';
 import type { Sink, SinkDoc, WriteOutcome } from '../sinks/types.js';
-import { backoffMs, sleep } from './backoff.js';
+import { backoffMs, sleep } from '@agentgate/bus';
 import { fillerDoc, fillerId } from './filler.js';
 
 /** One sealed event to write; `rejected` is set once an index refused its content. */
