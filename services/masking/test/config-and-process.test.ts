@@ -33,6 +33,30 @@ test('config - an unknown detector id stops start-up with ERR_MASKSVC_CONFIG', a
   }
 });
 
+test('config - a hand-built section takes the service defaults from @agentgate/config; a bad one stops start-up naming the key', async () => {
+  const dir = tempDir('masking-config-defaults');
+  const bus = await createBus({ dataDir: dir.path });
+  try {
+    const base = configSchema.parse({});
+    const { lines, logger } = captureLogger();
+    // No masking.service at all (an embedder's hand-built config): the schema's defaults apply.
+    const bare = { ...base, masking: { ...base.masking, service: undefined } } as unknown as typeof base;
+    const svc = await startMaskingService(bus, bare, logger);
+    await svc.stop();
+    const started = lines.map((l) => JSON.parse(l) as { msg: string; batch?: number; maxInFlight?: number }).find((l) => l.msg === 'masking service started');
+    assert.deepEqual([started?.batch, started?.maxInFlight], [100, 32]);
+    const bad = { ...base, masking: { ...base.masking, service: { ...base.masking.service, batch: 0 } } };
+    await assert.rejects(startMaskingService(bus, bad, logger), (err: unknown) => {
+      assert.equal((err as { code?: string }).code, 'ERR_MASKSVC_CONFIG');
+      assert.match((err as Error).message, /masking\.service\.batch/);
+      return true;
+    });
+  } finally {
+    await bus.close();
+    dir.cleanup();
+  }
+});
+
 test('process - src/main.ts masks over NATS as its own process and exits 0 on SIGTERM', async () => {
   let nats: Awaited<ReturnType<typeof startNats>>;
   try {

@@ -20,3 +20,18 @@ test('exposure id - a source id that is not event-id shaped takes the time from 
   assert.equal(eventIdTime(a), t);
   assert.ok(isEventId(exposureEventId('custom-id', 'gh', Number.NaN)));
 });
+
+test('exposure id - the same ids as before it moved onto the events package encoder (pinned vectors)', () => {
+  // Computed with the previous implementation (its own Crockford encoder): stored exposure ids keep de-duplicating.
+  assert.equal(exposureEventId('01HZY3K5Q8R0000000000000AB', 'gh', 0), '01HZY3K5Q8PPQ7GQ5793KFPKT0');
+  assert.equal(exposureEventId('not-an-id', 'gh', 1_700_000_000_000), '01HF7YAT0035EVBHAXZ28NSYHD');
+  assert.equal(exposureEventId('x', 'r', -5), '000000000064ME11AB58VFVWRA');
+  assert.equal(exposureEventId('x', 'r', Number.NaN), '000000000064ME11AB58VFVWRA');
+  assert.equal(exposureEventId('x', 'r', 2 ** 50), '7ZZZZZZZZZ64ME11AB58VFVWRA');
+});
+
+test('exposure id - a fractional timestamp is floored (it used to put "undefined" into the id)', () => {
+  const a = exposureEventId('x', 'r', 1.5);
+  assert.ok(isEventId(a), a);
+  assert.equal(a, '000000000164ME11AB58VFVWRA');
+});
