@@ -141,6 +141,16 @@ connections:
   assert.ok(issues.includes('connections[0].credential.header: required when inject is header'), issues.join('\n'));
 });
 
+test('config - identity: two entries for one issuer url are refused (the later one would shadow the first)', () => {
+  const issues = issuesOf(`
+identity:
+  issuers:
+    - { name: gh, issuer: "https://token.actions.githubusercontent.com", audiences: [agentgate] }
+    - { name: gh-again, issuer: "https://token.actions.githubusercontent.com", audiences: [other] }
+`);
+  assert.ok(issues.some((i) => i.startsWith('identity.issuers[1].issuer: duplicate issuer')), issues.join('\n'));
+});
+
 test('config - cross-field: credential refs name secrets, rule connections name connections, names unique', () => {
   const issues = issuesOf(`
 connections:

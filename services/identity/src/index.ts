@@ -1,4 +1,4 @@
-export { ASYMMETRIC_ALGORITHMS, groupRuleSchema, identityConfigSchema, issuerSchema, parseIdentityConfig } from './config.js';
+export { ASYMMETRIC_ALGORITHMS, identityConfigSchema, parseIdentityConfig } from './config.js';
 export { IDENTITY_ERROR_CODES, IdentityError } from './errors.js';
 export { IdentityVerifier } from './identity-verifier.js';
 export { SERVICE_NAME, SERVICE_VERSION, VERIFY_SUBJECT, startIdentityService } from './service.js';
