@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type KV, type KvEntry as NatsKvEntry, Kvm } from '@nats-io/kv';
+import { type KV, type KvEntry as NatsKvEntry, KvWatchInclude, Kvm } from '@nats-io/kv';
 import { BusError } from '../errors.js';
 import { bytesToString, decodeJson, toBytes } from '../lib/codec.js';
 import type { Kv, KvEntry, KvOptions, KvWatch } from '../types.js';
@@ -90,7 +90,8 @@ export class NatsKv implements Kv {
   }
 
   async watch(filter: string, cb: (e: KvEntry) => void, opts: { includeCurrent?: boolean } = {}): Promise<KvWatch> {
-    const iter = await this.#kv.watch({ key: filter, include: opts.includeCurrent ? 'lastValue' : 'updates' } as never);
+    // 'lastValue' (not a KvWatchInclude value) only worked because the client falls back to LastValue.
+    const iter = await this.#kv.watch({ key: filter, include: opts.includeCurrent ? KvWatchInclude.LastValue : KvWatchInclude.UpdatesOnly });
     void (async () => {
       for await (const e of iter) cb(entry(e));
     })();

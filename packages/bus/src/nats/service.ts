@@ -27,8 +27,7 @@ export class NatsBusService implements Service {
   }
 
   static async create(nc: NatsConnection, info: ServiceInfo): Promise<NatsBusService> {
-    // @nats-io/services pins its own nats-core copy; the connection is the same object at runtime.
-    const svc = await new Svcm(nc as never).add({
+    const svc = await new Svcm(nc).add({
       name: info.name,
       version: info.version,
       description: info.description ?? '',
@@ -58,7 +57,7 @@ export class NatsBusService implements Service {
             if (h.length > 0) {
               const nh = natsHeaders();
               for (const [k, v] of h) nh.set(k, v);
-              m.respond(reply.data, { headers: nh as never });
+              m.respond(reply.data, { headers: nh });
             } else m.respond(reply.data);
           } catch {
             // A reply that cannot be sent must not become an unhandled rejection that ends the service:

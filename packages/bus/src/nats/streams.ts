@@ -32,7 +32,7 @@ import type {
   StreamMsg,
   Streams,
 } from '../types.js';
-import { mapNatsError } from './errors-map.js';
+import { JS_API, jsApiCode, mapNatsError } from './errors-map.js';
 
 const ms = (v: number): number => v * 1_000_000;
 
@@ -118,7 +118,7 @@ export class NatsStreams implements Streams {
       try {
         current = await jsm.streams.info(config.name);
       } catch (err) {
-        if (!/not found/i.test(String((err as Error).message))) throw err;
+        if (jsApiCode(err) !== JS_API.STREAM_NOT_FOUND) throw err;
         return toInfo(await jsm.streams.add(cfg));
       }
       const have = retentionOf(current.config.retention);
@@ -177,7 +177,8 @@ export class NatsStreams implements Streams {
     try {
       return toInfo(await jsm.streams.add({ ...cfg, first_seq: again.state.last_seq + 1 }));
     } catch (err) {
-      if (/already in use|already exists/i.test(String((err as Error).message))) return toInfo(await jsm.streams.info(name));
+      // Another instance recreated it first.
+      if (jsApiCode(err) === JS_API.STREAM_NAME_IN_USE) return toInfo(await jsm.streams.info(name));
       throw err;
     }
   }
@@ -223,7 +224,7 @@ export class NatsStreams implements Streams {
           max_ack_pending: cfg.max_ack_pending,
         });
       } catch (err) {
-        if (!/not found/i.test(String((err as Error).message)) || /stream not found/i.test(String((err as Error).message))) throw err;
+        if (jsApiCode(err) !== JS_API.CONSUMER_NOT_FOUND) throw err;
         await jsm.consumers.add(stream, {
           ...cfg,
           deliver_policy: config.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
@@ -295,7 +296,7 @@ export class NatsStreams implements Streams {
         term: () => {},
       };
     } catch (err) {
-      if (/no message found|not found/i.test(String((err as Error).message))) return null;
+      if (jsApiCode(err) === JS_API.NO_MESSAGE_FOUND) return null;
       throw mapNatsError(err, `get ${stream}#${seq}`);
     }
   }
