@@ -252,6 +252,12 @@ export interface Bus {
   kv(bucket: string, opts?: KvOptions): Promise<Kv>;
   status(): BusStatus;
   onStatus(cb: (status: BusStatus) => void): () => void;
+  /**
+   * Resolves once everything this client sent before (subscriptions, publishes) has been processed:
+   * a round trip to the server on NATS; in process, once the deliveries already queued have run.
+   * Tests use it instead of a sleep before asserting what a subscriber saw.
+   */
+  flush(): Promise<void>;
   /** Drains subscriptions and services (in-flight handlers finish), flushes, closes. */
   drain(): Promise<void>;
   close(): Promise<void>;

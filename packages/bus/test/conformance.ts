@@ -18,6 +18,15 @@ export interface Harness {
 
 const uid = (): string => randomBytes(4).toString('hex');
 
+/** Polls `cond` (every 10 ms, up to 10 s) instead of sleeping a fixed time before an assertion. */
+async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 async function rejectsWithCode(p: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
     assert.equal((err as { code?: string }).code, code);
@@ -102,9 +111,10 @@ export function conformance(name: string, h: Harness): void {
       const s2 = bus.subscribe(`${root}.>`, (m) => {
         tail.push(m.subject);
       });
-      await new Promise((r) => setTimeout(r, 50));
+      await bus.flush(); // the subscriptions are registered before anything is published
       for (const s of [`${root}.a.x`, `${root}.b.y`, `${root}.a.x.z`, `${root}`]) bus.publish(s, 'hi');
-      await new Promise((r) => setTimeout(r, 200));
+      await bus.flush();
+      await until(() => tail.length >= 3 && star.length >= 1, 'the wildcard deliveries');
       assert.deepEqual(star, [`${root}.a.x`]);
       assert.deepEqual(tail.sort(), [`${root}.a.x`, `${root}.a.x.z`, `${root}.b.y`]);
       await s1.unsubscribe();
@@ -118,9 +128,11 @@ export function conformance(name: string, h: Harness): void {
       const got: Record<string, number> = { a: 0, b: 0 };
       const sa = bus.subscribe(subject, () => void got.a!++, { queue: 'workers' });
       const sb = bus.subscribe(subject, () => void got.b!++, { queue: 'workers' });
-      await new Promise((r) => setTimeout(r, 50));
+      await bus.flush();
       for (let i = 0; i < 40; i++) bus.publish(subject, String(i));
-      await new Promise((r) => setTimeout(r, 300));
+      await bus.flush();
+      await until(() => got.a! + got.b! >= 40, 'forty deliveries');
+      await bus.flush(); // a member that got a copy too would have counted it by now
       assert.equal(got.a! + got.b!, 40);
       await sa.unsubscribe();
       await sb.unsubscribe();
@@ -428,7 +440,7 @@ export function conformance(name: string, h: Harness): void {
       assert.equal(e?.revision, r2);
       await kv.delete('approvals.a1');
       assert.equal(await kv.get('approvals.a1'), null);
-      await new Promise((r) => setTimeout(r, 300));
+      await until(() => seen.length >= 3, 'three watch callbacks');
       assert.deepEqual(seen, ['approvals.a1=pending', 'approvals.a1=approved', 'approvals.a1=DEL']);
       await w.stop();
       await bus.drain();

@@ -22,6 +22,7 @@ const handle = (b: InprocBus): Bus => ({
   kv: (n, o) => b.kv(n, o),
   status: () => b.status(),
   onStatus: (cb) => b.onStatus(cb),
+  flush: () => b.flush(),
   drain: async () => {},
   close: async () => {},
 });

@@ -19,8 +19,8 @@ conformance('nats', {
   bus: connect,
   outage: async (bus) => {
     await server.stop();
-    // give the client a moment to notice the dropped connection
-    await new Promise((r) => setTimeout(r, 300));
+    // the publish under test must meet a client that knows the connection dropped
+    for (const deadline = Date.now() + 10_000; bus.status() === 'connected' && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
     return async () => {
       // The old client would reconnect forever and keep the test process alive.
       await bus.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Bus, createBus } from '@agentgate/bus';
-import { type NatsServer, startNats } from '@agentgate/testkit';
+import { type NatsServer, startNats, waitFor } from '@agentgate/testkit';
 import { exportJWK, generateKeyPair } from 'jose';
 import { LEASE_SUBJECT, MASKLIST_SUBJECT, createLeaseClient, injectCredential, startSecretBroker } from '../src/index.js';
 import { SECRET, config, leakForms } from './helpers.js';
@@ -18,10 +18,12 @@ test('lease - end to end over a real nats-server, nothing readable on the wire',
     sniffer = await createBus({ natsUrl: nats.url, name: 'sniffer' });
     // A passive subscriber to every subject sees what an eavesdropper on the bus would see.
     const seen: string[] = [];
+    const subjects: string[] = [];
     sniffer.subscribe('>', (msg) => {
+      subjects.push(msg.subject);
       seen.push(Buffer.from(msg.data).toString('latin1'));
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await sniffer.flush(); // the server knows the sniffer's interest before any traffic
     const broker = await startSecretBroker(server, config(), undefined, { env: { GH_TOKEN: SECRET, REG_PASSWORD: 'pw' } });
 
     const leases = createLeaseClient(client);
@@ -39,7 +41,11 @@ test('lease - end to end over a real nats-server, nothing readable on the wire',
     const { kty, crv, x, y } = await exportJWK(publicKey);
     const raw = await client.requestRaw(LEASE_SUBJECT, JSON.stringify({ connection: 'github', publicKey: { kty, crv, x, y } }));
     const rawMask = await client.requestRaw(MASKLIST_SUBJECT, JSON.stringify({ publicKey: { kty, crv, x, y } }));
-    await new Promise((r) => setTimeout(r, 200));
+    // A marker published after the replies were received reaches the sniffer after them (the server routed each
+    // reply to every subscriber before the client got it): once the sniffer has it, it has seen everything before.
+    client.publish('sniffer.marker', 'end');
+    await client.flush();
+    await waitFor(() => subjects.includes('sniffer.marker'), { what: 'the sniffer to see the marker', intervalMs: 10 });
     const wire = [...seen, Buffer.from(raw.data).toString('latin1'), Buffer.from(rawMask.data).toString('latin1')];
     assert.ok(seen.some((m) => m.includes('"jwe":"ey')), 'the sniffer saw the encrypted replies');
     for (const form of leakForms(SECRET)) {

@@ -71,6 +71,11 @@ export class InprocBus implements Bus {
     return this.#status.on(cb);
   }
 
+  async flush(): Promise<void> {
+    // Deliveries run on the next turn of the event loop (core.ts): after this one, the queued ones have run.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
   async drain(): Promise<void> {
     if (this.#status.value === 'closed') return;
     await Promise.all([...this.#services].map((s) => s.stop()));

@@ -158,6 +158,14 @@ export class NatsBus implements Bus {
     return this.#status.on(cb);
   }
 
+  async flush(): Promise<void> {
+    try {
+      await this.#nc.flush();
+    } catch (err) {
+      throw mapNatsError(err, 'flush');
+    }
+  }
+
   async drain(): Promise<void> {
     if (this.#nc.isClosed()) return;
     await Promise.all([...this.#services].map((s) => s.stop()));
