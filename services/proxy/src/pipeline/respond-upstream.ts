@@ -120,8 +120,10 @@ export async function streamResponse(rt: ProxyRuntime, x: StreamArgs): Promise<R
     res.end();
     return done({ bytesOut: 0, bytesUpstream: 0, observed: observer ? observer.finish() : {} });
   }
-  // A content-addressed body (a registry blob) is verified by its digest downstream: never rewritten.
-  if (!masker || x.classification.verbatimBody) return done(await send(x, upstream.body as Readable, await observe(headers), [], 'now', observer));
+  // A content-addressed body (a registry blob) is verified by its digest downstream: never rewritten, and the record says so.
+  if (!masker || x.classification.verbatimBody) {
+    return done(await send(x, upstream.body as Readable, await observe(headers), [], 'now', observer), masker ? VERBATIM_LABELS : undefined);
+  }
   let plan: BodyPlan;
   let body: Readable;
   try {
@@ -307,8 +309,17 @@ async function smallResponse(x: StreamArgs): Promise<ResponseOutcome | undefined
   headers['content-length'] = String(out.length);
   res.writeHead(upstream.statusCode, headers);
   res.end(out);
-  return { bytesOut: out.length, bytesUpstream: body.length, masking: mergeFindings(findings), observed: { ...head.audit } };
+  return {
+    bytesOut: out.length,
+    bytesUpstream: body.length,
+    masking: mergeFindings(findings),
+    observed: { ...head.audit },
+    ...(masker && verbatim && { labels: VERBATIM_LABELS }),
+  };
 }
+
+/** Audit labels of a body a connection would mask but that went out unread because it is content-addressed (`verbatimBody`). */
+const VERBATIM_LABELS = { response_inspected: false, response_uninspected: 'content-addressed blob' } as const;
 
 /**
  * The response head the client gets, before masking: hop-by-hop headers
