@@ -73,6 +73,22 @@ export const ENV_OVERRIDES: readonly Override[] = [
       obj(raw, 'log')['level'] = v;
     },
   },
+  {
+    // One config file serves every service; each process of a host gets its own metrics port this way.
+    name: 'METRICS_PORT',
+    schema: z.string().regex(/^\d{1,5}$/, 'expected a port number 1-65535').transform(Number).pipe(z.number().int().min(1).max(65535, 'expected a port number 1-65535')),
+    apply: (raw, v) => {
+      obj(obj(obj(raw, 'telemetry'), 'metrics'), 'listen')['port'] = v;
+    },
+  },
+  {
+    // The OpenTelemetry SDKs' own variable, so a deployment that sets it for every process configures agentgate too.
+    name: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    schema: url(/^https?$/),
+    apply: (raw, v) => {
+      obj(obj(raw, 'telemetry'), 'tracing')['otlpEndpoint'] = v;
+    },
+  },
 ];
 
 /** Applies the set (non-empty) overrides to the raw parsed file in place; returns issues naming bad variables. */

@@ -9,7 +9,7 @@ export { ENV_OVERRIDES } from './env.js';
 export { JWT_ALGORITHMS, ISSUER_PROFILES } from './sections/identity.js';
 export { CONNECTION_TYPES, FORGE_TYPES, NEVER_FORWARDED_HEADERS, MASK_RESPONSES, MASK_RESPONSES_DEFAULT } from './sections/connections.js';
 export { POLICY_DECISIONS } from './sections/policy.js';
-export { LOG_LEVELS } from './sections/log.js';
+export { LOG_LEVELS, LOG_FORMATS } from './sections/log.js';
 export { CONSOLE_CALLBACK_PATH } from './sections/console.js';
 
 export type { ConfigErrorCode, ConfigIssue } from './errors.js';
@@ -27,3 +27,4 @@ export type { AuditConfig, SinkConfig } from './sections/audit.js';
 export type { LogConfig } from './sections/log.js';
 export type { ConsoleConfig } from './sections/console.js';
 export type { ApprovalsConfig } from './sections/approvals.js';
+export type { TelemetryConfig } from './sections/telemetry.js';

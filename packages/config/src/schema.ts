@@ -10,6 +10,7 @@ import { logSchema } from './sections/log.js';
 import { maskingSchema } from './sections/masking.js';
 import { policySchema } from './sections/policy.js';
 import { secretsSchema } from './sections/secrets.js';
+import { telemetrySchema } from './sections/telemetry.js';
 
 /**
  * The whole configuration file. Every object is strict (unknown keys are
@@ -29,6 +30,7 @@ export const configSchema = z
     approvals: approvalsSchema,
     console: consoleSchema,
     log: logSchema,
+    telemetry: telemetrySchema,
   })
   .superRefine((c, ctx) => {
     const secretRefs = new Set(c.secrets.map((s) => s.ref));

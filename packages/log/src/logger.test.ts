@@ -98,3 +98,34 @@ test('log - childFor leaves out unset ids; time is ISO', () => {
   assert.equal('sessionId' in line!, false);
   assert.match(String(line!['time']), /^\d{4}-\d{2}-\d{2}T/);
 });
+
+test('log - auto format: a terminal gets pino-pretty lines, still redacted', () => {
+  const dest = Object.assign(memory(), { isTTY: true });
+  const log = createLogger({ name: 'proxy', level: 'info', destination: dest, format: 'auto' });
+  log.info({ requestId: 'req-9', headers: { authorization: `Bearer ${SECRET}` } }, 'proxy listening');
+  assert.match(dest.text(), /\u001b\[/, 'coloured for a terminal');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes are stripped to read the text
+  const text = dest.text().replace(/\u001b\[\d+m/g, '');
+  assert.match(text, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(proxy\): proxy listening$/m);
+  assert.match(text, /requestId: "req-9"/);
+  assert.doesNotMatch(text, /^\{/, 'not a JSON line');
+  assert.ok(!text.includes(SECRET));
+});
+
+test('log - auto format: anything but a terminal gets JSON lines', () => {
+  const dest = memory();
+  createLogger({ name: 'proxy', level: 'info', destination: dest, format: 'auto' }).info({ requestId: 'req-9' }, 'proxy listening');
+  const [line] = dest.lines();
+  assert.equal(line?.['msg'], 'proxy listening');
+  assert.equal(line?.['name'], 'proxy');
+});
+
+test('log - an explicit format wins over the terminal check', () => {
+  const tty = Object.assign(memory(), { isTTY: true });
+  createLogger({ name: 'proxy', destination: tty, format: 'json' }).info({}, 'json on a terminal');
+  assert.equal(tty.lines()[0]?.['msg'], 'json on a terminal');
+  const file = memory();
+  createLogger({ name: 'proxy', destination: file, format: 'pretty' }).info({}, 'pretty in a file');
+  assert.match(file.text(), /INFO.*\(proxy\): pretty in a file/);
+  assert.doesNotMatch(file.text(), /\u001b\[/, 'no colours where nobody reads a terminal');
+});

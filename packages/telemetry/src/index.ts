@@ -1,0 +1,21 @@
+export { AgentgateMetrics, processMetrics } from './metrics.js';
+export { handleMetrics, METRICS_PATH, serveMetrics } from './serve.js';
+export {
+  activeTraceIds,
+  annotate,
+  continueTrace,
+  endSpan,
+  initTracing,
+  injectTraceContext,
+  shutdownTracing,
+  stage,
+  startStage,
+  tracingEnabled,
+} from './tracing.js';
+export { startTelemetry } from './start.js';
+export { metricValue } from './sample.js';
+
+export type { WatchedConsumer } from './metrics.js';
+export type { MetricsServer } from './serve.js';
+export type { HeaderCarrier, Stage, TracingOptions } from './tracing.js';
+export type { Telemetry, TelemetryConfigInput } from './start.js';
