@@ -15,11 +15,20 @@ export class ChildCache<C> {
 
   get(a: string, b = '', c = ''): C {
     let byB = this.#root.get(a);
-    if (byB === undefined) this.#root.set(a, (byB = new Map()));
+    if (byB === undefined) {
+      byB = new Map();
+      this.#root.set(a, byB);
+    }
     let byC = byB.get(b);
-    if (byC === undefined) byB.set(b, (byC = new Map()));
+    if (byC === undefined) {
+      byC = new Map();
+      byB.set(b, byC);
+    }
     let child = byC.get(c);
-    if (child === undefined) byC.set(c, (child = this.#make(a, b, c)));
+    if (child === undefined) {
+      child = this.#make(a, b, c);
+      byC.set(c, child);
+    }
     return child;
   }
 }
