@@ -9,9 +9,9 @@ test('metrics - names follow the Prometheus conventions: agentgate_ prefix, base
   assert.ok(metrics.length >= 15);
   for (const metric of metrics) {
     assert.match(metric.name, /^agentgate_[a-z_]+$/, metric.name);
-    if (metric.type === 'counter') assert.match(metric.name, /_total$/, metric.name);
+    if (String(metric.type) === 'counter') assert.match(metric.name, /_total$/, metric.name);
     else assert.doesNotMatch(metric.name, /_total$/, metric.name);
-    if (metric.type === 'histogram') assert.match(metric.name, /_seconds$/, metric.name);
+    if (String(metric.type) === 'histogram') assert.match(metric.name, /_seconds$/, metric.name);
     assert.doesNotMatch(metric.name, /_(ms|milliseconds|us)$/, metric.name);
     assert.ok(metric.help.length > 20, `${metric.name} says what it counts`);
   }

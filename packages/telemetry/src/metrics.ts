@@ -53,7 +53,8 @@ export class AgentgateMetrics {
 
   /** A fresh registry with the default Node.js process metrics (`process_*`, `nodejs_*`) and every agentgate metric. */
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    const registers = [(this.registry = new Registry())];
+    this.registry = new Registry();
+    const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.proxyRequests = new Counter({
       name: 'agentgate_proxy_requests_total',
