@@ -14,8 +14,11 @@ export {
 } from './tracing.js';
 export { startTelemetry } from './start.js';
 export { metricValue } from './sample.js';
+/** For tests: spans kept in memory (`initTracing({ exporter })`). */
+export { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export type { WatchedConsumer } from './metrics.js';
 export type { MetricsServer } from './serve.js';
 export type { HeaderCarrier, Stage, TracingOptions } from './tracing.js';
 export type { Telemetry, TelemetryConfigInput } from './start.js';
+export type { ReadableSpan } from '@opentelemetry/sdk-trace-base';

@@ -1,5 +1,6 @@
 import type { Bus, Service } from '@agentgate/bus';
 import type { Principal } from '@agentgate/events';
+import { continueTrace, endSpan, processMetrics } from '@agentgate/telemetry';
 import type { IdentityConfigInput, IdentityRuntimeOptions } from './config.js';
 import { IdentityError } from './errors.js';
 import { IdentityVerifier } from './identity-verifier.js';
@@ -39,26 +40,34 @@ export async function startIdentityService(
   runtime?: IdentityRuntimeOptions,
 ): Promise<IdentityService> {
   const verifier = new IdentityVerifier(config, runtime);
+  const verifications = processMetrics().identityVerifications;
   const service = await bus.addService({ name: SERVICE_NAME, version: SERVICE_VERSION, description: 'CI OIDC token verification' });
   service.addEndpoint<VerifyRequest, Principal>(
     'verify',
-    async (req) => {
-      const token = req && typeof req === 'object' ? (req as { token?: unknown }).token : undefined;
-      try {
-        const principal = await verifier.verify(token);
-        logger?.debug({ session: principal.sessionId, issuer: principal.issuer, subject: principal.subject }, 'token verified');
-        return principal;
-      } catch (err) {
-        if (err instanceof IdentityError) {
+    (req, msg) =>
+      // The proxy's authenticate span is the parent (traceparent in the request's headers).
+      continueTrace(msg.headers, 'agentgate.identity.verify', 'server', {}, async (span) => {
+        const token = req && typeof req === 'object' ? (req as { token?: unknown }).token : undefined;
+        try {
+          const principal = await verifier.verify(token);
+          verifications.inc({ outcome: 'verified' });
+          logger?.debug({ session: principal.sessionId, issuer: principal.issuer, subject: principal.subject }, 'token verified');
+          endSpan(span);
+          return principal;
+        } catch (err) {
+          const refusal =
+            err instanceof IdentityError
+              ? err
+              : // Fail closed with a generic code rather than leaking library internals to the caller.
+                new IdentityError('ERR_TOKEN_MALFORMED', 'token could not be verified', { cause: err });
+          verifications.inc({ outcome: refusal.code });
+          endSpan(span, refusal);
           // The token itself is never logged: it is a bearer credential until it expires.
-          logger?.info({ code: err.code, reason: err.message, cause: causeText(err.cause) }, 'token refused');
-          throw err;
+          if (err instanceof IdentityError) logger?.info({ code: err.code, reason: err.message, cause: causeText(err.cause) }, 'token refused');
+          else logger?.warn({ err: causeText(err) }, 'unexpected error while verifying a token');
+          throw refusal;
         }
-        logger?.warn({ err: causeText(err) }, 'unexpected error while verifying a token');
-        // Fail closed with a generic code rather than leaking library internals to the caller.
-        throw new IdentityError('ERR_TOKEN_MALFORMED', 'token could not be verified', { cause: err });
-      }
-    },
+      }),
     { subject: VERIFY_SUBJECT },
   );
   logger?.info({ issuers: verifier.config.issuers.map((i) => i.issuer), subject: VERIFY_SUBJECT }, 'identity service started');

@@ -1,3 +1,4 @@
+import { processMetrics } from '@agentgate/telemetry';
 import { type CryptoKey, createLocalJWKSet, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
 import { allowInsecureRequests, discovery } from 'openid-client';
 import { IdentityError } from '../errors.js';
@@ -89,8 +90,10 @@ export class IssuerKeys {
     try {
       await this.fetchKeys();
       this.failure = undefined;
+      processMetrics().identityJwksRefreshes.inc({ issuer: this.opts.issuer, outcome: 'ok' });
     } catch (err) {
       if (err instanceof IdentityError) this.failure = { at: this.now(), error: err };
+      processMetrics().identityJwksRefreshes.inc({ issuer: this.opts.issuer, outcome: 'error' });
       throw err;
     }
   }
