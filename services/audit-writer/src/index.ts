@@ -21,3 +21,4 @@ export { matchesTrailQuery, trailSearchQuery } from './sinks/types.js';
 export type { Sink, SinkDoc, StoredCheckpoint, TrailQuery, WriteOutcome } from './sinks/types.js';
 export type { LifecycleStatus } from './lib/setup.js';
 export type { OcsfRecord } from './ocsf/to-ocsf.js';
+export { SERVICE_INFO } from './service-info.js';

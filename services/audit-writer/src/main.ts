@@ -6,11 +6,18 @@
 import { createBus, onShutdown } from '@agentgate/bus';
 import { loadConfig } from '@agentgate/config';
 import { createLogger } from '@agentgate/log';
+import { startTelemetry } from '@agentgate/telemetry';
 import { startAuditWriter } from './writer.js';
+import { SERVICE_INFO } from './service-info.js';
 
 const config = loadConfig();
-const logger = createLogger({ name: 'audit-writer', level: config.log.level });
+const logger = createLogger({ name: 'audit-writer', level: config.log.level, format: config.log.format });
+// Before the service starts, so its first spans and counts are not missed; off unless `telemetry` is configured.
+const telemetry = await startTelemetry(config.telemetry, 'audit-writer');
+if (telemetry.metrics) logger.info({ url: telemetry.metrics.url }, 'metrics served');
 const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, name: `agentgate-audit-writer-${config.audit.partition}` });
+// No endpoint of its own: registered so `nats micro ping|info|stats` finds every instance (bus.drain stops it).
+await bus.addService(SERVICE_INFO);
 const writer = await startAuditWriter(bus, config, logger);
 
 // A fatal stop of the loop (another writer owns this chain partition) must end the process, so the
@@ -27,6 +34,7 @@ onShutdown(async (signal) => {
   logger.info({ signal }, 'audit writer stopping');
   await writer.stop();
   await bus.drain();
+  await telemetry.stop();
   // pino writes asynchronously; flush before the process exits so the last lines are not lost.
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
 });

@@ -9,3 +9,4 @@ export type { MaskingServiceErrorCode } from './errors.js';
 export type { DeadLetter } from './lib/dead-letter.js';
 export type { MasklistSource } from './lib/secret-set.js';
 export type { StreamLimits } from './lib/streams.js';
+export { SERVICE_INFO } from './service-info.js';

@@ -6,16 +6,23 @@
 import { createBus, onShutdown } from '@agentgate/bus';
 import { loadConfig } from '@agentgate/config';
 import { createLogger } from '@agentgate/log';
+import { startTelemetry } from '@agentgate/telemetry';
 import { startProxy } from './start-proxy.js';
+import { SERVICE_INFO } from './service-info.js';
 
 const config = loadConfig();
-const logger = createLogger({ name: 'proxy', level: config.log.level });
+const logger = createLogger({ name: 'proxy', level: config.log.level, format: config.log.format });
+// Before the service starts, so its first spans and counts are not missed; off unless `telemetry` is configured.
+const telemetry = await startTelemetry(config.telemetry, 'proxy');
+if (telemetry.metrics) logger.info({ url: telemetry.metrics.url }, 'metrics served');
 // Every handler catches and answers its own errors; a rejection reaching here is a bug, so it is logged loudly.
 // This is no substitute for that handling: node's default would end the process for every client in flight.
 process.on('unhandledRejection', (reason: unknown) => {
   logger.fatal({ err: reason }, 'unhandled promise rejection (a bug: every handler must catch its errors)');
 });
 const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, name: 'agentgate-proxy' });
+// No endpoint of its own: registered so `nats micro ping|info|stats` finds every instance (bus.drain stops it).
+await bus.addService(SERVICE_INFO);
 const proxy = await startProxy(bus, config, logger);
 
 onShutdown(
@@ -24,6 +31,7 @@ onShutdown(
     await proxy.close();
     // Outcome records still in flight are published before the connection closes.
     await bus.drain();
+    await telemetry.stop();
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
   },
   { timeoutMs: config.gateway.limits.shutdownTimeoutMs + 5000 },

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { type Bus, createBus, onShutdown } from '@agentgate/bus';
 import { type Config, loadConfig } from '@agentgate/config';
 import { createLogger } from '@agentgate/log';
+import { startTelemetry } from '@agentgate/telemetry';
 import { parseCommandArgs } from '../lib/args.js';
 import type { ExitCode, Output } from '../lib/output.js';
 
@@ -19,6 +20,8 @@ export interface Gateway {
   components: Component[];
   /** URL of the proxy, when it runs in this process. */
   url: string | undefined;
+  /** URL of the process's `/metrics`, when `telemetry.metrics.listen` is set. */
+  metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -41,7 +44,10 @@ export function resolveStartConfig(env: NodeJS.ProcessEnv = process.env): string
  * run them); here they share the process, not the code paths.
  */
 export async function startGateway(config: Config, opts: { only?: string[] } = {}): Promise<Gateway> {
-  const logger = createLogger({ name: 'agentgate', level: config.log.level });
+  const logger = createLogger({ name: 'agentgate', level: config.log.level, format: config.log.format });
+  // One registry and one /metrics endpoint for the five services of this process; tracing on when configured.
+  const telemetry = await startTelemetry(config.telemetry, 'agentgate');
+  if (telemetry.metrics) logger.info({ url: telemetry.metrics.url }, 'metrics served');
   const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, name: 'agentgate' });
   const components: Component[] = [];
   const want = (name: string): boolean => !opts.only || opts.only.includes(name);
@@ -49,9 +55,10 @@ export async function startGateway(config: Config, opts: { only?: string[] } = {
   try {
     // Start order follows the data path backwards: consumers first, the proxy (which takes traffic) last.
     if (want('audit-writer')) {
-      const { startAuditWriter } = await import('@agentgate/audit-writer');
+      const { SERVICE_INFO, startAuditWriter } = await import('@agentgate/audit-writer');
       const w = await startAuditWriter(bus, config, logger.child({ service: 'audit-writer' }));
-      components.push({ name: 'audit-writer', stop: () => w.stop() });
+      const svc = await bus.addService(SERVICE_INFO);
+      components.push({ name: 'audit-writer', stop: () => Promise.all([svc.stop(), w.stop()]).then(() => {}) });
     }
     if (want('identity')) {
       const { startIdentityService } = await import('@agentgate/identity');
@@ -64,19 +71,22 @@ export async function startGateway(config: Config, opts: { only?: string[] } = {
       components.push({ name: 'secret-broker', stop: () => b.stop() });
     }
     if (want('masking')) {
-      const { startMaskingService } = await import('@agentgate/masking-service');
+      const { SERVICE_INFO, startMaskingService } = await import('@agentgate/masking-service');
       const m = await startMaskingService(bus, config, logger.child({ service: 'masking' }));
-      components.push({ name: 'masking', stop: () => m.stop() });
+      const svc = await bus.addService(SERVICE_INFO);
+      components.push({ name: 'masking', stop: () => Promise.all([svc.stop(), m.stop()]).then(() => {}) });
     }
     if (want('proxy')) {
-      const { startProxy } = await import('@agentgate/proxy');
+      const { SERVICE_INFO, startProxy } = await import('@agentgate/proxy');
       const p = await startProxy(bus, config, logger.child({ service: 'proxy' }));
       url = p.url;
-      components.push({ name: 'proxy', stop: () => p.close() });
+      const svc = await bus.addService(SERVICE_INFO);
+      components.push({ name: 'proxy', stop: () => Promise.all([svc.stop(), p.close()]).then(() => {}) });
     }
   } catch (err) {
     for (const c of components.reverse()) await c.stop().catch(() => {});
     await bus.drain().catch(() => {});
+    await telemetry.stop();
     throw err;
   }
   return {
@@ -84,10 +94,12 @@ export async function startGateway(config: Config, opts: { only?: string[] } = {
     bus,
     components,
     url,
+    metricsUrl: telemetry.metrics?.url,
     async stop() {
       // Reverse order: the proxy stops taking requests first, the writers drain last.
       for (const c of [...components].reverse()) await c.stop();
       await bus.drain();
+      await telemetry.stop();
       await new Promise<void>((r) => logger.flush(() => r()));
     },
   };
@@ -100,7 +112,7 @@ export async function start(args: string[], io: Output): Promise<ExitCode> {
   const config = loadConfig({ path: file });
   // Every request handler catches and answers its own errors; one reaching here is a bug, logged loudly.
   // It is no substitute for that handling (node's default would end the process for every client).
-  const fatal = createLogger({ name: 'agentgate', level: config.log.level });
+  const fatal = createLogger({ name: 'agentgate', level: config.log.level, format: config.log.format });
   process.on('unhandledRejection', (reason: unknown) => {
     fatal.fatal({ err: reason }, 'unhandled promise rejection (a bug: every handler must catch its errors)');
   });
@@ -108,6 +120,7 @@ export async function start(args: string[], io: Output): Promise<ExitCode> {
   io.out(`agentgate started (${config.bus.natsUrl ? 'NATS' : 'in-process bus'}, config ${file})`);
   io.out(`services: ${gw.components.map((c) => c.name).join(', ')}`);
   if (gw.url) io.out(`proxy listening on ${gw.url}`);
+  if (gw.metricsUrl) io.out(`metrics on ${gw.metricsUrl}`);
   // The proxy may drain for shutdownTimeoutMs, then the writers finish their batch (≤ 10 s): do not force the exit before.
   onShutdown(
     async () => {
