@@ -9,7 +9,9 @@ export {
   injectTraceContext,
   shutdownTracing,
   stage,
+  stageSync,
   startStage,
+  traceHeaders,
   tracingEnabled,
 } from './tracing.js';
 export { startTelemetry } from './start.js';

@@ -27,7 +27,7 @@ export class AgentgateMetrics {
 
   /** Proxy requests by connection, decision and the status the client got. */
   readonly proxyRequests: Counter<'connection' | 'decision' | 'status'>;
-  /** Gateway time of a request outside the upstream exchange. */
+  /** Gateway time of a forwarded request before it went upstream. */
   readonly proxyAddedLatency: Histogram<'connection'>;
   /** Upstream time to response headers. */
   readonly proxyUpstreamLatency: Histogram<'connection'>;
@@ -64,7 +64,7 @@ export class AgentgateMetrics {
     });
     this.proxyAddedLatency = new Histogram({
       name: 'agentgate_proxy_added_latency_seconds',
-      help: 'Time a forwarded request spent in the gateway outside the upstream exchange (authenticate, decide, lease, record, response head)',
+      help: 'Time a forwarded request spent in the gateway before it went upstream (authenticate, classify, decide, lease, record the intent)',
       labelNames: ['connection'],
       buckets: ADDED_BUCKETS,
       registers,
@@ -143,7 +143,7 @@ export class AgentgateMetrics {
     this.approvalsPending = new Gauge({ name: 'agentgate_approvals_pending', help: 'Actions held for approval by this process right now', registers });
     this.approvalsDecided = new Counter({
       name: 'agentgate_approvals_decided_total',
-      help: 'Held actions decided, by decision (approved, rejected, expired, abandoned)',
+      help: 'Held actions decided, by decision (approved, rejected, expired, cancelled)',
       labelNames: ['decision'],
       registers,
     });
@@ -167,14 +167,16 @@ export class AgentgateMetrics {
 
   /**
    * One proxy request answered. Label children are cached, so the hot path
-   * does map look-ups and additions only. `upstreamNs`: time of the
-   * upstream exchange (undefined when nothing was forwarded).
+   * does map look-ups and additions only. `addedNs`: the gateway's time
+   * before forwarding, `upstreamNs`: the upstream's time to response
+   * headers; both undefined when nothing was forwarded. The response body
+   * streams through the gateway as it arrives, so its time is the
+   * upstream's and the client's, not added latency.
    */
-  requestDone(connection: string, decision: string, status: number, totalNs: number, upstreamNs?: number, upstreamHeadersNs?: number): void {
+  requestDone(connection: string, decision: string, status: number, addedNs?: number, upstreamNs?: number): void {
     this.#requests.get(connection, decision, statusLabel(status)).inc();
-    if (upstreamNs === undefined) return;
-    this.#added.get(connection).observe(Math.max(0, totalNs - upstreamNs) / 1e9);
-    if (upstreamHeadersNs !== undefined) this.#upstream.get(connection).observe(upstreamHeadersNs / 1e9);
+    if (addedNs !== undefined) this.#added.get(connection).observe(addedNs / 1e9);
+    if (upstreamNs !== undefined) this.#upstream.get(connection).observe(upstreamNs / 1e9);
   }
 
   /** One acknowledged audit publish. */

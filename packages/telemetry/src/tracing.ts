@@ -112,6 +112,21 @@ export function stage<T>(name: Stage, fn: () => Promise<T>): Promise<T> {
   );
 }
 
+/** {@link stage} for a synchronous stage (policy decides in-process). */
+export function stageSync<T>(name: Stage, fn: () => T): T {
+  if (tracer === undefined) return fn();
+  return tracer.startActiveSpan(`agentgate.${name}`, (span) => {
+    try {
+      const v = fn();
+      span.end();
+      return v;
+    } catch (err) {
+      endWith(span, err);
+      throw err;
+    }
+  });
+}
+
 /** A span of a stage whose end is not a promise's (the response masking, as long as the body streams). */
 export function startStage(name: Stage): Span | undefined {
   return tracer?.startSpan(`agentgate.${name}`);
@@ -146,6 +161,14 @@ export function endSpan(span: Span | undefined, err?: unknown): void {
 export function injectTraceContext(carrier: Record<string, string | string[]>): void {
   if (tracer === undefined) return;
   propagation.inject(context.active(), carrier);
+}
+
+/** The active span's `traceparent` (and `tracestate`) as new headers for a bus message or request; undefined when off. */
+export function traceHeaders(): Record<string, string> | undefined {
+  if (tracer === undefined) return undefined;
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier;
 }
 
 /** Trace and span id of the active span (for `trace.id` / `span.id` of audit events); undefined when off or outside a span. */

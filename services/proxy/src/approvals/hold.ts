@@ -13,6 +13,7 @@ import { identityOf } from './four-eyes.js';
 import type { ApprovalRecord, Revisioned } from './record.js';
 import { adapterBody, type SpooledBody, spoolBody } from './spool.js';
 import type { ApprovalStore } from './store.js';
+import { processMetrics } from '@agentgate/telemetry';
 
 /** Bytes of a body kept in memory to build the approver's preview (masked whole, then cut for display). */
 const PREVIEW_SCAN_BYTES = 64 * 1024;
@@ -148,6 +149,8 @@ async function holdSpooled(ctx: HoldContext, spooled: SpooledBody | null): Promi
   keepAlive?.notice(`held for approval by ${approvals.config.approverGroups.join(', ')}: ${record.id} ${approvalLink(approvals, record.id)}`);
   keepAlive?.phase('waiting for approval');
   approvals.notifier?.held(record);
+  const metrics = processMetrics();
+  metrics.approvalsPending.inc();
 
   const abort = new AbortController();
   const onClose = (): void => {
@@ -165,10 +168,12 @@ async function holdSpooled(ctx: HoldContext, spooled: SpooledBody | null): Promi
       const cas = await store.decide(base, result.kind === 'timeout' ? 'expired' : 'cancelled', approvals.observerName);
       final = cas.rec;
     }
+    metrics.approvalsDecided.inc({ decision: final.record.status });
     await finish(ctx, final, abort.signal.aborted);
     const body = spooled ? spooled.take() : null;
     return { body, length: spooled?.bytes };
   } finally {
+    metrics.approvalsPending.dec();
     ctx.res.off('close', onClose);
     ctx.req.socket.setTimeout(ctx.idleTimeoutMs);
   }

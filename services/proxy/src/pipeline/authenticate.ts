@@ -5,6 +5,7 @@ import { type Principal, SUBJECTS } from '@agentgate/events';
 import { ProxyError } from '../errors.js';
 import { quotedText } from '../lib/header-safe.js';
 import { countRawHeader } from '../lib/headers.js';
+import { stage, traceHeaders } from '@agentgate/telemetry';
 
 /** How the client presented its token; the 401 challenge answers in the same scheme. */
 export type AuthScheme = 'bearer' | 'basic';
@@ -79,7 +80,12 @@ export class Authenticator {
     this.#opts = opts;
   }
 
-  async authenticate(req: Pick<IncomingMessage, 'headers' | 'rawHeaders'>, preferred: AuthScheme): Promise<AuthResult> {
+  /** The request's principal (span `agentgate.authenticate` when tracing). */
+  authenticate(req: Pick<IncomingMessage, 'headers' | 'rawHeaders'>, preferred: AuthScheme): Promise<AuthResult> {
+    return stage('authenticate', () => this.#authenticate(req, preferred));
+  }
+
+  async #authenticate(req: Pick<IncomingMessage, 'headers' | 'rawHeaders'>, preferred: AuthScheme): Promise<AuthResult> {
     let extracted: { token: string; scheme: AuthScheme };
     try {
       extracted = extractToken(req);
@@ -110,7 +116,9 @@ export class Authenticator {
 
   async #verify(token: string, scheme: AuthScheme): Promise<Principal> {
     try {
-      return await this.#bus.request<Principal>(SUBJECTS.IDENTITY_VERIFY, { token }, { timeoutMs: this.#opts.timeoutMs });
+      // The identity service's span joins this trace (no headers when tracing is off).
+      const headers = traceHeaders();
+      return await this.#bus.request<Principal>(SUBJECTS.IDENTITY_VERIFY, { token }, { timeoutMs: this.#opts.timeoutMs, ...(headers && { headers }) });
     } catch (err) {
       if (err instanceof RemoteError && err.code.startsWith('ERR_TOKEN_')) {
         // Identity's messages never contain the token (its contract); they tell the pipeline author what to fix.

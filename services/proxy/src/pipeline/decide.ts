@@ -1,16 +1,19 @@
 import type { Principal } from '@agentgate/events';
 import { ProxyError } from '../errors.js';
 import type { PolicyPort } from '../lib/ports.js';
+import { stageSync } from '@agentgate/telemetry';
 
 export type Decided = ReturnType<PolicyPort['decide']>;
 
 /** Asks policy; a policy that throws is a deny (fail closed). */
 export function decide(policy: PolicyPort, principal: Principal, action: { kind: string; connection: string; attributes: Record<string, unknown> }): Decided {
-  try {
-    return policy.decide(principal, action);
-  } catch {
-    return { effect: 'deny', rule: null, reason: 'policy evaluation failed' };
-  }
+  return stageSync('decide', () => {
+    try {
+      return policy.decide(principal, action);
+    } catch {
+      return { effect: 'deny', rule: null, reason: 'policy evaluation failed' };
+    }
+  });
 }
 
 /** The refusal a non-allow decision becomes; the reason is the policy author's text, meant for the client. */

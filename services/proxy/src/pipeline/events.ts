@@ -3,6 +3,7 @@ import type { Connection } from '../adapters/types.js';
 import { type ActionEventInput, type AuditEvent, buildActionEvent, type Principal } from '@agentgate/events';
 import type { Classification } from '../adapters/types.js';
 import type { Decided } from './decide.js';
+import { activeTraceIds } from '@agentgate/telemetry';
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/;
 
@@ -27,7 +28,9 @@ export interface ActionFacts {
 /** Builds one phase's event from the request's facts and the phase's extras. */
 export function actionEvent(f: ActionFacts, phase: ActionEventInput['phase'], extra: Partial<ActionEventInput> = {}): AuditEvent {
   const upstream = new URL(f.connection.upstream);
-  const trace = TRACEPARENT.exec(String(f.req.headers.traceparent ?? ''));
+  // Tracing on: the request's span (it continues the client's traceparent); off: the client's traceparent, as sent.
+  const active = activeTraceIds();
+  const trace = active ? undefined : TRACEPARENT.exec(String(f.req.headers.traceparent ?? ''));
   const ua = f.req.headers['user-agent'];
   const ip = f.req.socket.remoteAddress;
   const port = f.req.socket.remotePort;
@@ -41,6 +44,7 @@ export function actionEvent(f: ActionFacts, phase: ActionEventInput['phase'], ex
     source: { ...(ip !== undefined && { ip }), ...(port !== undefined && { port }) },
     destination: { address: upstream.hostname, port: upstream.port ? Number(upstream.port) : defaultPort },
     ...(typeof ua === 'string' && { userAgent: ua.slice(0, 512) }),
+    ...(active && { traceId: active.traceId, spanId: active.spanId }),
     ...(trace?.[1] && { traceId: trace[1] }),
     ...(trace?.[2] && { spanId: trace[2] }),
     observerName: f.observerName,

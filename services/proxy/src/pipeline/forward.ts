@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Connection, UpstreamTls } from '../adapters/types.js';
 import { type Dispatcher, errors as undiciErrors, Pool } from 'undici';
 import { ProxyError } from '../errors.js';
+import { injectTraceContext, stage, tracingEnabled } from '@agentgate/telemetry';
 
 export interface ForwardRequest {
   method: string;
@@ -51,7 +52,17 @@ export class Forwarder {
     return pool;
   }
 
-  async forward(conn: Connection, req: ForwardRequest, tls?: UpstreamTls): Promise<Dispatcher.ResponseData> {
+  /** Sends the request upstream (span `agentgate.forward` when tracing, its `traceparent` sent along). */
+  forward(conn: Connection, req: ForwardRequest, tls?: UpstreamTls): Promise<Dispatcher.ResponseData> {
+    if (!tracingEnabled()) return this.#forward(conn, req, tls);
+    return stage('forward', () => {
+      // The upstream's spans continue this trace; without tracing the client's own traceparent passes unchanged.
+      injectTraceContext(req.headers);
+      return this.#forward(conn, req, tls);
+    });
+  }
+
+  async #forward(conn: Connection, req: ForwardRequest, tls?: UpstreamTls): Promise<Dispatcher.ResponseData> {
     try {
       return await this.#pool(conn, tls).request({
         method: req.method as Dispatcher.HttpMethod,

@@ -2,12 +2,13 @@ import type { Connection } from '../adapters/types.js';
 import { injectCredential as brokerInject } from '@agentgate/secret-broker';
 import { ProxyError } from '../errors.js';
 import type { Lease, LeasePort } from '../lib/ports.js';
+import { stage } from '@agentgate/telemetry';
 
 /** Leases the connection's credential; any failure refuses the request (fail closed), naming the connection only. */
 export async function leaseFor(leases: LeasePort, connection: Connection): Promise<Lease | undefined> {
   if (!connection.credential) return undefined;
   try {
-    return await leases.lease(connection.name);
+    return await stage('lease', () => leases.lease(connection.name));
   } catch (err) {
     throw new ProxyError('ERR_CREDENTIAL_UNAVAILABLE', `the credential of connection "${connection.name}" is unavailable; request refused`, {
       cause: err,

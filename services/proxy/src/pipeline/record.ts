@@ -1,6 +1,7 @@
 import { type Bus, BusError, FillMonitor, type StreamConfig, type StreamFill } from '@agentgate/bus';
 import { type AuditEvent, type AuditStreamLimits, auditStreamConfig, encodeEvent, eventMsgId, rawSubject, STREAMS } from '@agentgate/events';
 import type { Logger } from '@agentgate/log';
+import { processMetrics, stage, traceHeaders } from '@agentgate/telemetry';
 import { ProxyError } from '../errors.js';
 import { OutcomeSpool, type SpoolOptions, type SpoolStats } from './spool.js';
 
@@ -48,6 +49,7 @@ export class AuditRecorder {
   readonly #bus: Bus;
   readonly #opts: RecorderOptions;
   readonly #log: Logger;
+  readonly #metrics = processMetrics();
   #pending = new Set<Promise<void>>();
   #spool: OutcomeSpool | undefined;
   #monitor: FillMonitor;
@@ -103,7 +105,7 @@ export class AuditRecorder {
       // The outcome of this action could not be kept either: refuse it before it happens.
       throw new ProxyError('ERR_AUDIT_UNAVAILABLE', 'the audit outcome spool is full; request refused (no record, no action)');
     }
-    await this.#store(event);
+    await stage('record', () => this.#store(event));
   }
 
   /**
@@ -253,7 +255,16 @@ export class AuditRecorder {
   }
 
   async #publish(event: AuditEvent): Promise<void> {
-    await this.#bus.streams.publish(rawSubject(event), encodeEvent(event), { msgId: eventMsgId(event), timeoutMs: this.#opts.timeoutMs });
+    // The masking service and the writer continue the request's trace from the message headers.
+    const headers = traceHeaders();
+    const started = process.hrtime.bigint();
+    try {
+      await this.#bus.streams.publish(rawSubject(event), encodeEvent(event), { msgId: eventMsgId(event), timeoutMs: this.#opts.timeoutMs, ...(headers && { headers }) });
+    } catch (err) {
+      this.#metrics.auditPublishFailures.inc({ stream: STREAMS.AUDIT_RAW.name, code: codeOf(err) ?? 'ERR_UNKNOWN' });
+      throw err;
+    }
+    this.#metrics.published(STREAMS.AUDIT_RAW.name, Number(process.hrtime.bigint() - started));
   }
 }
 
