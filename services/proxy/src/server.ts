@@ -11,6 +11,7 @@ import { handleRequest } from './pipeline/run.js';
 import type { RefusalLog } from './pipeline/refusals.js';
 import { handleUpgrade } from './pipeline/upgrade.js';
 import type { ProxyRuntime } from './pipeline/runtime.js';
+import { tracedRequest } from './pipeline/telemetry.js';
 
 /** Reserved prefix: `_` can never start a connection name (names are slugs), so these paths never shadow one. */
 export const ADMIN_PREFIX = '/_agentgate/';
@@ -65,7 +66,7 @@ export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus, ex
     }
     inFlight++;
     res.on('close', () => inFlight--);
-    handleRequest(rt, req, res).catch(failed(req, res, 'data path'));
+    tracedRequest(req, res, () => handleRequest(rt, req, res)).catch(failed(req, res, 'data path'));
   };
   const server = createServer(
     {

@@ -24,6 +24,8 @@ import { ResponseOwner } from './client-link.js';
 import { relayResponse } from './relay-response.js';
 import { streamResponse } from './respond-upstream.js';
 import type { ProxyRuntime } from './runtime.js';
+import { requestAnswered, responseMasked } from './telemetry.js';
+import { endSpan, startStage } from '@agentgate/telemetry';
 
 /**
  * One request through the pipeline:
@@ -201,7 +203,9 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
       early || classification.effect
         ? await relayResponse(rt, { res, upstream, masker, early, classification, connection: connection.name })
         : undefined;
+    const maskSpan = masker && !relayed ? startStage('mask') : undefined;
     const outcome = relayed ?? (await streamResponse(rt, { req, res, upstream, masker, adapter, areq, classification, connection: connection.name, requestId }));
+    endSpan(maskSpan, outcome.error);
     const durationNs = Number(process.hrtime.bigint() - started);
     const failed = outcome.error !== undefined || upstream.statusCode >= 500 || relayed?.effect?.outcome === 'failure';
     const reason = outcome.error?.message ?? relayed?.effect?.reason;
@@ -228,6 +232,8 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
       }),
     );
     if (outcome.masking.count > 0) log().warn({ masked: outcome.masking.count, connection: connection.name }, 'secrets in the upstream response were masked');
+    requestAnswered(connection.name, decision.effect, outcome.clientStatus ?? upstream.statusCode, started, upstreamStarted, ttfbNs);
+    if (outcome.masking.count > 0) responseMasked(outcome.masking.findings);
   } catch (raw) {
     const err = toProxyError(raw);
     if (err.code === 'ERR_INTERNAL') log().error({ err: raw }, 'internal error');
@@ -243,6 +249,7 @@ export async function handleRequest(rt: ProxyRuntime & WithApprovals, req: Incom
     const early = owner.claim();
     if (early) owner.refuse(early, err);
     else sendError(req, res, err, { connection: connectionName, requestId, adapter, classification: facts?.classification });
+    requestAnswered(connectionName, facts?.decision.effect, res.statusCode, started);
   }
 }
 
