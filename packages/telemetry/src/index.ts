@@ -3,9 +3,12 @@ export { handleMetrics, METRICS_PATH, serveMetrics } from './serve.js';
 export {
   activeTraceIds,
   annotate,
+  batchSpans,
+  carriedTrace,
   continueTrace,
   endSpan,
   initTracing,
+  messageSpan,
   injectTraceContext,
   shutdownTracing,
   stage,
@@ -21,6 +24,6 @@ export { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export type { WatchedConsumer } from './metrics.js';
 export type { MetricsServer } from './serve.js';
-export type { HeaderCarrier, Stage, TracingOptions } from './tracing.js';
+export type { BatchSpans, HeaderCarrier, Stage, TracingOptions } from './tracing.js';
 export type { Telemetry, TelemetryConfigInput } from './start.js';
 export type { ReadableSpan } from '@opentelemetry/sdk-trace-base';

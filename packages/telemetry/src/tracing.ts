@@ -183,3 +183,47 @@ export function annotate(attributes: Record<string, string | number | boolean>):
   if (tracer === undefined) return;
   trace.getActiveSpan()?.setAttributes(attributes);
 }
+
+/** The spans of a batch of stream messages, ended together. */
+export interface BatchSpans {
+  /** Ends every span (with an error status when `err` is set). */
+  end(err?: unknown): void;
+}
+
+const NO_SPANS: BatchSpans = { end: () => {} };
+
+/**
+ * One consumer span per message of a batch (`agentgate.index` in the
+ * writer), each continuing the trace of its message's `traceparent`, so a
+ * request's trace runs proxy → masking → writer. Off: a shared no-op.
+ */
+export function batchSpans(name: string, msgs: ReadonlyArray<{ headers: HeaderCarrier }>): BatchSpans {
+  if (tracer === undefined) return NO_SPANS;
+  const t = tracer;
+  const spans = msgs.map((m) => t.startSpan(name, { kind: SpanKind.CONSUMER }, propagation.extract(ROOT_CONTEXT, m.headers, getter)));
+  return { end: (err?: unknown) => spans.forEach((s) => endSpan(s, err)) };
+}
+
+/**
+ * Headers that carry a stream message's trace on to the next stream (the
+ * masking service's clean events): the span's context when tracing, else
+ * the message's own `traceparent`/`tracestate` unchanged, so the writer's
+ * side still names the request's trace. Undefined when there is none.
+ */
+export function carriedTrace(msgHeaders: Readonly<Record<string, string>>, span?: Span): Record<string, string> | undefined {
+  if (tracer !== undefined && span !== undefined) {
+    const carrier: Record<string, string> = {};
+    propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
+    return carrier;
+  }
+  const traceparent = msgHeaders['traceparent'];
+  if (traceparent === undefined) return undefined;
+  const tracestate = msgHeaders['tracestate'];
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
+}
+
+/** A consumer span continuing a stream message's trace (the masking service, per event); undefined when off. */
+export function messageSpan(name: string, msgHeaders: HeaderCarrier): Span | undefined {
+  if (tracer === undefined) return undefined;
+  return tracer.startSpan(name, { kind: SpanKind.CONSUMER }, propagation.extract(ROOT_CONTEXT, msgHeaders, getter));
+}

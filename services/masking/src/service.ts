@@ -8,6 +8,7 @@ import { MaskingServiceError } from './errors.js';
 import { MaskingLoop, type MaskingServiceStats } from './lib/masking-loop.js';
 import { type MasklistSource, SecretSet } from './lib/secret-set.js';
 import { ensureAuditStreams } from './lib/streams.js';
+import { processMetrics } from '@agentgate/telemetry';
 
 /** The configuration sections the service reads. */
 export type MaskingServiceConfig = DeepReadonly<Pick<Config, 'bus' | 'masking' | 'secrets' | 'connections'>>;
@@ -75,6 +76,8 @@ export async function startMaskingService(
     ackWaitMs: svc.ackWaitMs,
     maxAckPending: Math.max(1000, svc.batch * 4),
   });
+  // Its backlog is reported at every scrape (agentgate_stream_consumer_pending_messages): the service's lag.
+  processMetrics().watchConsumer(consumer);
   const loop = new MaskingLoop({ bus, consumer, secrets, svc, refOfConnection, logger });
 
   // One attempt before taking events, so a service started beside a running broker is ready at once.

@@ -1,5 +1,6 @@
 import type { Bus } from '@agentgate/bus';
 import { dlqSubject, type AuditEvent } from '@agentgate/events';
+import { processMetrics } from '@agentgate/telemetry';
 
 /** What the writer puts on the dead-letter stream. */
 export interface DeadLetter {
@@ -23,4 +24,5 @@ export interface DeadLetter {
  */
 export async function publishDeadLetter(bus: Bus, dl: DeadLetter, msgId: string): Promise<void> {
   await bus.streams.publish(dlqSubject('writer'), JSON.stringify(dl), { msgId, timeoutMs: 10_000 });
+  processMetrics().writerDeadLettered.inc();
 }

@@ -1,6 +1,7 @@
 import type { Bus, Consumer } from '@agentgate/bus';
 import { type AuditStreamLimits, STREAMS, auditStreamConfig } from '@agentgate/events';
 import type { Logger } from '@agentgate/log';
+import { processMetrics } from '@agentgate/telemetry';
 
 /** Durable consumer name shared by every writer instance (they split the stream between them). */
 export const WRITER_DURABLE = 'audit-writer';
@@ -23,5 +24,8 @@ export async function bindWriterStreams(bus: Bus, limits: AuditStreamLimits, con
   // The dead letters and the checkpoints are evidence: kept (limits), nobody deletes or purges them.
   await bus.streams.ensure(auditStreamConfig(STREAMS.AUDIT_DLQ, limits));
   await bus.streams.ensure(auditStreamConfig(STREAMS.AUDIT_CHECKPOINTS, limits));
-  return bus.streams.consumer(STREAMS.AUDIT_CLEAN.name, { durable: WRITER_DURABLE, ...consumer });
+  const bound = await bus.streams.consumer(STREAMS.AUDIT_CLEAN.name, { durable: WRITER_DURABLE, ...consumer });
+  // Its backlog is reported at every scrape (agentgate_stream_consumer_pending_messages): the writer's lag.
+  processMetrics().watchConsumer(bound);
+  return bound;
 }

@@ -4,6 +4,7 @@ import { AuditWriterError } from '../errors.js';
 import type { Sink, SinkDoc, WriteOutcome } from '../sinks/types.js';
 import { backoffMs, sleep } from '@agentgate/bus';
 import { fillerDoc, fillerId } from './filler.js';
+import { countWrites } from './write-metrics.js';
 
 /** One sealed event to write; `rejected` is set once an index refused its content. */
 export interface WriteItem {
@@ -75,6 +76,7 @@ export async function writeAll(sinks: Sink[], items: WriteItem[], ctx: WriteCont
         }
       }
       todo = next;
+      countWrites(sink.kind, outcomes);
       if (transient === 0) continue;
       retries++;
       if (attempt % 10 === 0) ctx.logger.warn({ sink: sink.kind, pending: transient, reason: firstReason.slice(0, 300) }, 'audit sink busy or down; retrying');

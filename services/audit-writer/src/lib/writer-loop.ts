@@ -8,6 +8,7 @@ import type { ChainState } from './chain-state.js';
 import type { Checkpointer } from './checkpointer.js';
 import { publishDeadLetter } from './dead-letter.js';
 import { type WriteItem, writeAll } from './write-all.js';
+import { batchSpans } from '@agentgate/telemetry';
 
 /** Counters of a running writer. */
 export interface WriterStats {
@@ -84,6 +85,8 @@ export class WriterLoop {
   /** Seals, writes and acks one batch; resolves once every message is acked. */
   async processBatch(msgs: StreamMsg[]): Promise<void> {
     const { chain, sinks, partition, log } = this.#p;
+    // One span per event, continuing the trace its message carries (proxy → masking → here).
+    const spans = batchSpans('agentgate.index', msgs);
     const decoded = await decodeBatch(msgs, (msg, reason) => this.#deadLetterRaw(msg, reason));
     // Always ask the sinks: a redelivery whose ack was lost must not take a second chain slot.
     const giveUp = (): boolean => Date.now() > this.#stopDeadline;
@@ -94,6 +97,7 @@ export class WriterLoop {
     if (items.length > 0) await chain.save();
     await this.#write(msgs, decoded, items);
     await Promise.all(msgs.map((m) => m.ack()));
+    spans.end();
     releaseSlots(chain.value, items);
     // The head on the bus is verify's second witness: once saved without these reservations, a cut of them is a cut tail, not "in flight".
     if (items.length > 0) await chain.save();

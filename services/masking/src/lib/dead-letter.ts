@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { dlqSubject } from '@agentgate/events';
 import type { Masker } from '@agentgate/masking';
 import type { MaskingServiceErrorCode } from '../errors.js';
+import { countFailed } from './telemetry.js';
 
 /** Stage name of this service in DLQ subjects (`audit.dlq.masking`). */
 export const DLQ_STAGE = 'masking';
@@ -37,6 +38,7 @@ export function deadLetter(
   reason: { code: MaskingServiceErrorCode; message: string },
   masker: Masker,
 ): { subject: string; data: Uint8Array; msgId: string } {
+  countFailed();
   const sha = createHash('sha256').update(raw.data).digest('hex');
   const body: DeadLetter = {
     stage: DLQ_STAGE,

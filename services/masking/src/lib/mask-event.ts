@@ -3,6 +3,7 @@ import type { Finding } from '@agentgate/masking';
 import { MaskingServiceError } from '../errors.js';
 import { exposureEventId } from './exposure-id.js';
 import type { ActiveSecrets } from './secret-set.js';
+import { countMasked } from './telemetry.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -67,6 +68,7 @@ export function maskEvent(event: AuditEvent, secrets: ActiveSecrets): MaskedEven
     throw new MaskingServiceError('ERR_MASKSVC_IDENTITY_CHANGED', 'masking changed event.id (it contains something secret-looking)');
   }
   const count = findings.reduce((n, f) => n + f.count, 0);
+  countMasked(findings);
   if (count > 0) {
     const prev = value.agentgate.masking;
     value.agentgate.masking = {

@@ -2,6 +2,7 @@ import { type Bus, type Consumer, type StreamMsg, backoffMs, sleep } from '@agen
 import type { DeepReadonly, MaskingConfig } from '@agentgate/config';
 import { type AuditEvent, cleanSubject, encodeEvent, eventMsgId } from '@agentgate/events';
 import { type Logger, childFor } from '@agentgate/log';
+import { carriedTrace, endSpan, messageSpan } from '@agentgate/telemetry';
 import { MaskingServiceError } from '../errors.js';
 import { deadLetter } from './dead-letter.js';
 import { decodeRaw, maskEvent } from './mask-event.js';
@@ -187,6 +188,8 @@ export class MaskingLoop {
 
   /** Plan → publish → count → ack for one message; on failure it is handed back and the error rethrown (the window stops). */
   async processOne(msg: StreamMsg, event: DecodedRaw, active: ActiveSecrets): Promise<void> {
+    // Continues the request's trace from the raw message; the clean events carry it on to the writer.
+    const span = messageSpan('agentgate.mask', msg.headers);
     let item: Item;
     try {
       // Masked inside the window, so this event's CPU work overlaps the previous events' publishes.
@@ -195,7 +198,11 @@ export class MaskingLoop {
       this.retry(msg);
       throw err;
     }
-    await this.publish(item);
+    await this.publish(item, carriedTrace(msg.headers, span)).catch((err: unknown) => {
+      endSpan(span, err);
+      throw err;
+    });
+    endSpan(span);
     if (item.kind === 'clean') {
       this.stats.clean++;
       this.stats.exposures += item.exposures;
@@ -211,9 +218,9 @@ export class MaskingLoop {
   }
 
   /** Publishes an item's messages in order, each stored before the next; on failure the raw message is handed back. */
-  async publish(item: Item): Promise<void> {
+  async publish(item: Item, headers?: Record<string, string>): Promise<void> {
     try {
-      for (const p of item.publishes) await this.#p.bus.streams.publish(p.subject, p.data, { msgId: p.msgId });
+      for (const p of item.publishes) await this.#p.bus.streams.publish(p.subject, p.data, { msgId: p.msgId, ...(headers && { headers }) });
     } catch (err) {
       this.#p.logger.warn({ code: (err as { code?: unknown }).code, seq: item.msg.seq }, 'publish failed; the raw event will be redelivered');
       this.retry(item.msg);
