@@ -201,7 +201,11 @@ export function batchSpans(name: string, msgs: ReadonlyArray<{ headers: HeaderCa
   if (tracer === undefined) return NO_SPANS;
   const t = tracer;
   const spans = msgs.map((m) => t.startSpan(name, { kind: SpanKind.CONSUMER }, propagation.extract(ROOT_CONTEXT, m.headers, getter)));
-  return { end: (err?: unknown) => spans.forEach((s) => endSpan(s, err)) };
+  return {
+    end: (err?: unknown) => {
+      for (const s of spans) endSpan(s, err);
+    },
+  };
 }
 
 /**
