@@ -79,7 +79,7 @@ export async function runDemo(io: Output, world?: DemoWorld): Promise<DemoRun> {
     if (!gw.components.some((c) => c.name.startsWith('masking'))) {
       // Events reach the trail through the masking service (raw → clean stream); this start runner has none yet.
       const { startMaskingService } = await import('@agentgate/masking-service');
-      const m = await startMaskingService(gw.bus, config, createLogger({ name: 'masking', level: config.log.level }));
+      const m = await startMaskingService(gw.bus, config, createLogger({ name: 'masking', level: config.log.level, format: config.log.format }));
       stops.push(() => m.stop());
     }
     io.out(`agentgate demo: gateway on ${gw.url} (in-process bus, local store ${config.audit.sinks[0]?.type === 'local' ? config.audit.sinks[0].path : ''})`);
