@@ -1,17 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import { type ClientRequest, type IncomingMessage, request as httpRequest, STATUS_CODES } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { newEventId } from '@agentgate/events';
-import { childFor, type Logger } from '@agentgate/log';
 import type { Masker } from '@agentgate/masking';
 import { adapterFor } from '../adapters/index.js';
-import type { Adapter, AdapterRequest, SessionSpec, SessionSummary } from '../adapters/types.js';
+import type { Adapter, AdapterRequest, Classification, Connection, SessionSpec, SessionSummary } from '../adapters/types.js';
 import { ProxyError, toProxyError } from '../errors.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../lib/headers.js';
-import { parseTarget, upstreamPath } from '../lib/request-target.js';
+import type { Lease } from '../lib/ports.js';
+import { parseTarget, type RequestTarget, upstreamPath } from '../lib/request-target.js';
 import { errorBody } from '../lib/respond.js';
 import { decide, refusalOf } from './decide.js';
 import { decideClassification, type PartsDecided } from './decide-parts.js';
@@ -19,6 +18,7 @@ import { type ActionFacts, actionEvent } from './events.js';
 import { tlsFailure } from './forward.js';
 import { injectCredential, leaseFor } from './lease.js';
 import { maskHeaders, mergeFindings } from './mask.js';
+import { RequestState } from './request-state.js';
 import type { ProxyRuntime } from './runtime.js';
 import { relaySession } from './ws-relay.js';
 
@@ -39,121 +39,176 @@ const MAX_REFUSAL_BODY = 64 * 1024;
  * it is refused as "approval required".
  */
 export async function handleUpgrade(rt: ProxyRuntime, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-  const requestId = randomUUID();
-  const started = process.hrtime.bigint();
+  const st = new RequestState(rt.log);
   socket.on('error', () => socket.destroy());
-  let log: Logger = childFor(rt.log, { requestId });
-  let adapter: Adapter | undefined;
-  let connectionName: string | undefined;
-  let facts: ActionFacts | undefined;
-  let requested = false;
-  let authenticated = false;
   try {
-    const target = parseTarget(req.url);
-    const connection = rt.connections.get(target.connection);
-    adapter = connection ? adapterFor(connection.type) : undefined;
-    connectionName = connection?.name;
-    if (!connection || !adapter?.upgrades) throw new ProxyError('ERR_UPGRADE_UNSUPPORTED');
-    const { principal } = await rt.auth.authenticate(req, adapter.challenge ?? 'bearer');
-    authenticated = true;
-    const actionId = newEventId();
-    log = childFor(rt.log, { requestId, sessionId: principal.sessionId, actionId });
-    const areq: AdapterRequest = {
-      method: req.method ?? 'GET',
-      connection,
-      rawPath: target.rawPath,
-      path: target.path,
-      rawQuery: target.rawQuery,
-      query: target.query,
-      headers: req.headers,
-      contentLength: 0,
-      body: Readable.from([]),
-      maxBodyBytes: 0,
-      principal,
-      decide: (action) => decide(rt.policy, principal, { kind: action.kind, connection: connection.name, attributes: action.attributes }),
-      actionId,
-      ...(rt.services && { services: rt.services }),
-    };
-    const classified = await adapter.classify(areq);
-    const decided: PartsDecided = classified.allow
-      ? { decision: { effect: 'allow', rule: classified.allow.rule, reason: classified.allow.reason }, classification: classified }
-      : decideClassification(rt.policy, principal, connection.name, classified);
-    const { decision, classification } = decided;
-    facts = { actionId, requestId, principal, connection, classification, decision, req, urlPath: `/${connection.name}${target.path}`, observerName: rt.observerName };
-    if (decision.effect !== 'allow') {
-      const refusal = decided.refusal ?? refusalOf(decision);
-      await rt.recorder.record(actionEvent(facts, 'denied')).catch((err: unknown) => log.error({ code: (err as { code?: string }).code }, 'denial not recorded'));
-      log.info({ kind: classification.kind, rule: decision.rule, effect: decision.effect }, 'upgrade refused by policy');
-      throw refusal;
-    }
-    // Decided first, so a client that falls back to SPDY after a denial is shown the same denial.
-    if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      const err = new ProxyError('ERR_UPGRADE_UNSUPPORTED', 'only WebSocket upgrades are relayed (SPDY streams cannot be inspected); use a WebSocket client (kubectl ≥ 1.30 does)');
-      rt.recorder.recordLater(actionEvent(facts, 'failed', { reason: err.message }));
-      throw err;
-    }
-    const lease = await leaseFor(rt.leases, connection);
-    // The masker first: without the masklist it asks for, the session is refused before anything is recorded as sent.
-    const masker = await rt.responseMasker(connection, lease);
-    // No record, no action: the session's intent is stored before the handshake goes upstream.
-    await rt.recorder.record(actionEvent(facts, 'requested'));
-    requested = true;
-
-    const headers = upstreamRequestHeaders(req.headers);
-    // No extension: permessage-deflate would compress the payloads past masking and recording.
-    delete headers['sec-websocket-extensions'];
-    adapter.upstreamHeaders?.(areq, classification, headers);
-    if (lease) injectCredential(headers, lease, connection.name);
-    headers['connection'] = 'Upgrade';
-    headers['upgrade'] = 'websocket';
-    const base = new URL(connection.upstream);
-    const tls = adapter.upstreamTls?.(connection, lease);
-    const up = (base.protocol === 'https:' ? httpsRequest : httpRequest)({
-      protocol: base.protocol,
-      hostname: base.hostname,
-      port: base.port || undefined,
-      method: areq.method,
-      path: upstreamPath(base, target.rawPath, target.rawQuery),
-      headers,
-      timeout: connection.limits?.timeoutMs ?? rt.config.gateway.limits.upstreamIdleTimeoutMs,
-      ...(tls && {
-        ...(tls.ca !== undefined && { ca: tls.ca }),
-        ...(tls.cert !== undefined && { cert: tls.cert }),
-        ...(tls.privateKey !== undefined && { key: tls.privateKey }),
-        ...(tls.servername !== undefined && { servername: tls.servername }),
-        rejectUnauthorized: true,
-      }),
-    });
+    const routed = routeUpgrade(rt, req, st);
+    const areq = await admitUpgrade(rt, req, st, routed);
+    const decided = await decideUpgrade(rt, req, st, routed, areq);
+    const prepared = await prepareUpgrade(rt, st, routed, decided);
+    const up = upstreamUpgrade(rt, req, routed, areq, decided, prepared);
     const spec = (protocol: string): SessionSpec =>
-      adapter?.session?.(areq, classification, protocol) ?? { recordBytes: 0, audit: (s) => ({ labels: { session_protocol: s.protocol, session_end: s.end } }) };
-    const summary = await handshake(up, { socket, head, masker, spec, connection: connection.name });
-    const failed = summary.status !== 101 || summary.session?.end === 'error' || summary.session?.end === 'protocol-error';
-    const masking = mergeFindings([summary.findings, summary.session?.findings ?? []]);
-    rt.recorder.recordLater(
-      actionEvent(facts, 'completed', {
-        durationNs: Number(process.hrtime.bigint() - started),
-        ...(failed && { outcome: 'failure' as const }),
-        http: { request: { bytes: summary.session?.bytesIn ?? 0 }, response: { status_code: summary.status, bytes: summary.session?.bytesOut ?? summary.bytesOut } },
-        ...(masking.count > 0 && { masking }),
-        ...(summary.session && summary.spec?.audit(summary.session)),
-      }),
-    );
+      routed.adapter.session?.(areq, decided.classification, protocol) ?? { recordBytes: 0, audit: (s) => ({ labels: { session_protocol: s.protocol, session_end: s.end } }) };
+    const summary = await handshake(up, { socket, head, masker: prepared.masker, spec, connection: routed.connection.name });
+    recordSession(rt, st, decided.facts, summary);
   } catch (raw) {
-    const err = upgradeError(connectionName, raw);
-    if (err.code === 'ERR_INTERNAL') log.error({ err: raw }, 'internal error on an upgrade');
-    else log.info({ code: err.code, status: err.status }, 'upgrade refused');
-    // Once the intent is on the record, every ending is too (nothing half-recorded).
-    if (facts && (requested || err.code === 'ERR_CREDENTIAL_UNAVAILABLE') && err.code !== 'ERR_UPGRADE_UNSUPPORTED') {
-      rt.recorder.recordLater(actionEvent(facts, 'failed', { reason: err.message, durationNs: Number(process.hrtime.bigint() - started) }));
-    }
-    // Refused before anyone was authenticated (an upgrade no adapter relays, a bad token): counted as a refusal, like run.ts does.
-    if (!authenticated) {
-      const cause = (err.cause as { code?: unknown } | undefined)?.code;
-      const detail = err.code === 'ERR_UPGRADE_UNSUPPORTED' ? 'UPGRADE' : typeof cause === 'string' ? cause : undefined;
-      rt.refusals?.note({ ip: (socket as Duplex & { remoteAddress?: string }).remoteAddress, code: err.code, detail, connection: connectionName });
-    }
-    writeRefusal(socket, err, { connection: connectionName, requestId, adapter });
+    failUpgrade(rt, socket, st, raw);
   }
+}
+
+/** Where an upgrade goes: a connection whose adapter relays upgrades, or ERR_UPGRADE_UNSUPPORTED. */
+interface UpgradeRoute {
+  readonly target: RequestTarget;
+  readonly connection: Connection;
+  readonly adapter: Adapter;
+}
+
+/** The upgrade's decided action and its audit facts. */
+interface UpgradeDecided {
+  readonly classification: Classification;
+  readonly facts: ActionFacts;
+}
+
+/** The upgrade's credential and the masker of its session's output. */
+interface UpgradePrepared {
+  readonly lease: Lease | undefined;
+  readonly masker: Masker | undefined;
+}
+
+/** Stage 1: the connection, and an adapter that relays upgrades (`upgrades: true`). */
+function routeUpgrade(rt: ProxyRuntime, req: IncomingMessage, st: RequestState): UpgradeRoute {
+  const target = parseTarget(req.url);
+  const connection = rt.connections.get(target.connection);
+  const adapter = connection ? adapterFor(connection.type) : undefined;
+  st.adapter = adapter;
+  st.connectionName = connection?.name;
+  if (!connection || !adapter?.upgrades) throw new ProxyError('ERR_UPGRADE_UNSUPPORTED');
+  return { target, connection, adapter };
+}
+
+/** Stage 2: authenticates the client; the request adapters see has no body (an upgrade's handshake carries none). */
+async function admitUpgrade(rt: ProxyRuntime, req: IncomingMessage, st: RequestState, r: UpgradeRoute): Promise<AdapterRequest & { actionId: string }> {
+  const { target, connection } = r;
+  const { principal } = await rt.auth.authenticate(req, r.adapter.challenge ?? 'bearer');
+  const actionId = newEventId();
+  st.bindAction(principal.sessionId, actionId);
+  return {
+    method: req.method ?? 'GET',
+    connection,
+    rawPath: target.rawPath,
+    path: target.path,
+    rawQuery: target.rawQuery,
+    query: target.query,
+    headers: req.headers,
+    contentLength: 0,
+    body: Readable.from([]),
+    maxBodyBytes: 0,
+    principal,
+    decide: (action) => decide(rt.policy, principal, { kind: action.kind, connection: connection.name, attributes: action.attributes }),
+    actionId,
+    ...(rt.services && { services: rt.services }),
+  };
+}
+
+/**
+ * Stage 3: classified and decided; anything not allowed is recorded as
+ * denied and refused (a review cannot be held on a raw socket). Decided
+ * before the protocol is checked, so a client that falls back to SPDY after
+ * a denial is shown the same denial.
+ */
+async function decideUpgrade(rt: ProxyRuntime, req: IncomingMessage, st: RequestState, r: UpgradeRoute, areq: AdapterRequest & { actionId: string }): Promise<UpgradeDecided> {
+  const { connection } = r;
+  const classified = await r.adapter.classify(areq);
+  const decided: PartsDecided = classified.allow
+    ? { decision: { effect: 'allow', rule: classified.allow.rule, reason: classified.allow.reason }, classification: classified }
+    : decideClassification(rt.policy, areq.principal, connection.name, classified);
+  const { decision, classification } = decided;
+  const facts: ActionFacts = { actionId: areq.actionId, requestId: st.requestId, principal: areq.principal, connection, classification, decision, req, urlPath: `/${connection.name}${r.target.path}`, observerName: rt.observerName };
+  st.facts = facts;
+  if (decision.effect !== 'allow') {
+    const refusal = decided.refusal ?? refusalOf(decision);
+    await rt.recorder.record(actionEvent(facts, 'denied')).catch((err: unknown) => st.log().error({ code: (err as { code?: string }).code }, 'denial not recorded'));
+    st.log().info({ kind: classification.kind, rule: decision.rule, effect: decision.effect }, 'upgrade refused by policy');
+    throw refusal;
+  }
+  if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    const err = new ProxyError('ERR_UPGRADE_UNSUPPORTED', 'only WebSocket upgrades are relayed (SPDY streams cannot be inspected); use a WebSocket client (kubectl ≥ 1.30 does)');
+    rt.recorder.recordLater(actionEvent(facts, 'failed', { reason: err.message }));
+    throw err;
+  }
+  return { classification, facts };
+}
+
+/** Stage 4: the lease, the masker (without the masklist it asks for, refused before anything is recorded as sent), then the intent on the record. */
+async function prepareUpgrade(rt: ProxyRuntime, st: RequestState, r: UpgradeRoute, d: UpgradeDecided): Promise<UpgradePrepared> {
+  const lease = await leaseFor(rt.leases, r.connection);
+  const masker = await rt.responseMasker(r.connection, lease);
+  // No record, no action: the session's intent is stored before the handshake goes upstream.
+  await rt.recorder.record(actionEvent(d.facts, 'requested'));
+  st.requested = true;
+  return { lease, masker };
+}
+
+/** Stage 5: the handshake request upstream (not yet sent): forwarded headers without extensions, the credential, the adapter's TLS. */
+function upstreamUpgrade(rt: ProxyRuntime, req: IncomingMessage, r: UpgradeRoute, areq: AdapterRequest, d: UpgradeDecided, p: UpgradePrepared): ClientRequest {
+  const { connection, adapter } = r;
+  const headers = upstreamRequestHeaders(req.headers);
+  // No extension: permessage-deflate would compress the payloads past masking and recording.
+  delete headers['sec-websocket-extensions'];
+  adapter.upstreamHeaders?.(areq, d.classification, headers);
+  if (p.lease) injectCredential(headers, p.lease, connection.name);
+  headers['connection'] = 'Upgrade';
+  headers['upgrade'] = 'websocket';
+  const base = new URL(connection.upstream);
+  const tls = adapter.upstreamTls?.(connection, p.lease);
+  return (base.protocol === 'https:' ? httpsRequest : httpRequest)({
+    protocol: base.protocol,
+    hostname: base.hostname,
+    port: base.port || undefined,
+    method: areq.method,
+    path: upstreamPath(base, r.target.rawPath, r.target.rawQuery),
+    headers,
+    timeout: connection.limits?.timeoutMs ?? rt.config.gateway.limits.upstreamIdleTimeoutMs,
+    ...(tls && {
+      ...(tls.ca !== undefined && { ca: tls.ca }),
+      ...(tls.cert !== undefined && { cert: tls.cert }),
+      ...(tls.privateKey !== undefined && { key: tls.privateKey }),
+      ...(tls.servername !== undefined && { servername: tls.servername }),
+      rejectUnauthorized: true,
+    }),
+  });
+}
+
+/** Stage 6: the session's last event once it ended (or the upstream refused the handshake). */
+function recordSession(rt: ProxyRuntime, st: RequestState, facts: ActionFacts, summary: HandshakeResult): void {
+  const failed = summary.status !== 101 || summary.session?.end === 'error' || summary.session?.end === 'protocol-error';
+  const masking = mergeFindings([summary.findings, summary.session?.findings ?? []]);
+  rt.recorder.recordLater(
+    actionEvent(facts, 'completed', {
+      durationNs: st.elapsedNs(),
+      ...(failed && { outcome: 'failure' as const }),
+      http: { request: { bytes: summary.session?.bytesIn ?? 0 }, response: { status_code: summary.status, bytes: summary.session?.bytesOut ?? summary.bytesOut } },
+      ...(masking.count > 0 && { masking }),
+      ...(summary.session && summary.spec?.audit(summary.session)),
+    }),
+  );
+}
+
+/** Any stage's failure: logged, recorded once the intent is (nothing half-recorded), counted before authentication, answered on the raw socket. */
+function failUpgrade(rt: ProxyRuntime, socket: Duplex, st: RequestState, raw: unknown): void {
+  const err = upgradeError(st.connectionName, raw);
+  if (err.code === 'ERR_INTERNAL') st.log().error({ err: raw }, 'internal error on an upgrade');
+  else st.log().info({ code: err.code, status: err.status }, 'upgrade refused');
+  if (st.facts && (st.requested || err.code === 'ERR_CREDENTIAL_UNAVAILABLE') && err.code !== 'ERR_UPGRADE_UNSUPPORTED') {
+    rt.recorder.recordLater(actionEvent(st.facts, 'failed', { reason: err.message, durationNs: st.elapsedNs() }));
+  }
+  // Refused before anyone was authenticated (an upgrade no adapter relays, a bad token): counted as a refusal, like run.ts does.
+  if (!st.authenticated) {
+    const cause = (err.cause as { code?: unknown } | undefined)?.code;
+    const detail = err.code === 'ERR_UPGRADE_UNSUPPORTED' ? 'UPGRADE' : typeof cause === 'string' ? cause : undefined;
+    rt.refusals?.note({ ip: (socket as Duplex & { remoteAddress?: string }).remoteAddress, code: err.code, detail, connection: st.connectionName });
+  }
+  writeRefusal(socket, err, { connection: st.connectionName, requestId: st.requestId, adapter: st.adapter });
 }
 
 interface HandshakeResult {

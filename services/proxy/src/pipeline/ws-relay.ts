@@ -62,160 +62,221 @@ class Capture {
  * (e.g. port-forward's tunnelled SPDY): relayed byte for byte, counted.
  */
 export function relaySession(o: RelayOptions): Promise<SessionSummary> {
-  const capture = new Capture(o.recordBytes);
-  const summary: Mutable<SessionSummary> = { protocol: o.protocol, bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, channels: capture.channels, end: 'error', findings: [] };
-  const found: Finding[][] = [];
-  const redactors = new Map<number, StreamRedactor>();
-  let current: { channel: number | undefined; opcode: number } = { channel: undefined, opcode: OP_BINARY };
-  let inbound: { channel: number | undefined } = { channel: undefined };
-  let timer: NodeJS.Timeout | undefined;
-  let ended = false;
-  const upParser = new WsFrameParser(o.maxFrame, false);
-  const clientParser = new WsFrameParser(o.maxFrame, true);
-  const codec = o.codec;
+  return new WsRelay(o).run();
+}
 
-  const toClient = (bytes: Buffer): void => {
-    summary.bytesOut += bytes.length;
+/**
+ * One relayed session's state: the counts and capture for the record, the
+ * open redactor of each upstream channel, the channel a continuation frame
+ * belongs to in each direction, and whether the session has ended. Each
+ * frame goes through `upstreamFrame` or `clientFrame`; `finish` ends both
+ * sides once, and the summary resolves when both sockets closed.
+ */
+export class WsRelay {
+  readonly summary: Mutable<SessionSummary>;
+  readonly #o: RelayOptions;
+  readonly #capture: Capture;
+  readonly #found: Finding[][] = [];
+  readonly #redactors = new Map<number, StreamRedactor>();
+  readonly #upParser: WsFrameParser;
+  readonly #clientParser: WsFrameParser;
+  /** The upstream message being relayed: a continuation frame belongs to its channel and keeps its opcode. */
+  #current: { channel: number | undefined; opcode: number } = { channel: undefined, opcode: OP_BINARY };
+  /** The client message being read, for the same reason. */
+  #inbound: { channel: number | undefined } = { channel: undefined };
+  #timer: NodeJS.Timeout | undefined;
+  #ended = false;
+  #closed = 0;
+
+  constructor(o: RelayOptions) {
+    this.#o = o;
+    this.#capture = new Capture(o.recordBytes);
+    this.summary = { protocol: o.protocol, bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, channels: this.#capture.channels, end: 'error', findings: [] };
+    this.#upParser = new WsFrameParser(o.maxFrame, false);
+    this.#clientParser = new WsFrameParser(o.maxFrame, true);
+  }
+
+  /** Relays until both sockets closed; resolves with the session's summary (never rejects). */
+  run(): Promise<SessionSummary> {
+    return new Promise<SessionSummary>((resolve) => {
+      this.#listen(resolve);
+      this.#relayHeads();
+    });
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** One upstream frame: control frames pass after pending output; channel data is masked per channel and re-framed. */
+  upstreamFrame(f: WsFrame): void {
+    const codec = this.#o.codec;
+    if (f.opcode >= OP_CLOSE) {
+      this.flush();
+      this.#toClient(f.raw);
+      return;
+    }
+    this.summary.messagesOut += f.opcode !== 0 ? 1 : 0;
+    const part = codec ? (f.opcode !== 0 ? codec.split(f.payload) : this.#current.channel !== undefined ? { channel: this.#current.channel, data: f.payload } : undefined) : undefined;
+    if (f.opcode !== 0) this.#current = { channel: part?.channel, opcode: f.opcode };
+    if (!part || !this.#o.masker || !codec || codec.channelName(part.channel) === 'close') {
+      // Opaque or control-channel message: relayed as it came.
+      this.flush();
+      if (part && codec) this.#capture.add(codec.channelName(part.channel), part.data);
+      else this.#capture.add('opaque-out', f.payload);
+      this.#toClient(f.raw);
+      return;
+    }
+    this.flush(part.channel);
+    let r = this.#redactors.get(part.channel);
+    if (!r) {
+      r = this.#o.masker.stream();
+      this.#redactors.set(part.channel, r);
+    }
+    const out = r.push(part.data);
+    this.#emit(part.channel, Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+    this.#arm();
+  }
+
+  /** One client frame, read for the record only (its bytes are forwarded as they came). */
+  clientFrame(f: WsFrame): void {
+    const codec = this.#o.codec;
+    if (f.opcode >= OP_CLOSE) return;
+    this.summary.messagesIn += f.opcode !== 0 ? 1 : 0;
+    const part = codec ? (f.opcode !== 0 ? codec.split(f.payload) : this.#inbound.channel !== undefined ? { channel: this.#inbound.channel, data: f.payload } : undefined) : undefined;
+    if (f.opcode !== 0) this.#inbound = { channel: part?.channel };
+    if (part && codec) this.#capture.add(codec.channelName(part.channel), part.data);
+    else this.#capture.add('opaque-in', f.payload);
+  }
+
+  /** Ends every open redactor but `except`'s, sending what they held back, masked. */
+  flush(except?: number): void {
+    for (const [channel, r] of this.#redactors) {
+      if (channel === except) continue;
+      const out = r.end();
+      this.#found.push(r.findings());
+      this.#redactors.delete(channel);
+      this.#emit(channel, Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+    }
+  }
+
+  /** Ends the session once: pending output flushed, both sides ended, then destroyed if they linger. */
+  finish(end: SessionSummary['end']): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.summary.end = end;
+    if (this.#timer) clearTimeout(this.#timer);
+    try {
+      this.flush();
+    } catch {}
+    this.#o.client.end();
+    this.#o.upstream.end();
+    setTimeout(() => {
+      this.#o.client.destroy();
+      this.#o.upstream.destroy();
+    }, 1000).unref();
+  }
+
+  /** A protocol error closes the client with its close code; anything else just ends the session. */
+  fail(err: unknown): void {
+    if (err instanceof WsProtocolError && !this.#ended) {
+      try {
+        this.#o.client.write(closeFrame(err.closeCode, err.message));
+      } catch {}
+      this.finish('protocol-error');
+    } else this.finish('error');
+  }
+
+  #toClient(bytes: Buffer): void {
+    const o = this.#o;
+    this.summary.bytesOut += bytes.length;
     if (!o.client.write(bytes)) {
       o.upstream.pause();
       o.client.once('drain', () => o.upstream.resume());
     }
-  };
-  const emit = (channel: number, data: Buffer): void => {
+  }
+
+  #emit(channel: number, data: Buffer): void {
+    const codec = this.#o.codec;
     if (data.length === 0 || !codec) return;
-    capture.add(codec.channelName(channel), data);
-    toClient(serverFrame(current.opcode === 0 ? OP_BINARY : current.opcode, codec.join(channel, data)));
-  };
-  const flush = (except?: number): void => {
-    for (const [channel, r] of redactors) {
-      if (channel === except) continue;
-      const out = r.end();
-      found.push(r.findings());
-      redactors.delete(channel);
-      emit(channel, Buffer.from(out.buffer, out.byteOffset, out.byteLength));
-    }
-  };
-  const arm = (): void => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      if (!ended) flush();
+    this.#capture.add(codec.channelName(channel), data);
+    this.#toClient(serverFrame(this.#current.opcode === 0 ? OP_BINARY : this.#current.opcode, codec.join(channel, data)));
+  }
+
+  /** A quiet upstream must not leave output in the redactors' hold-back: flushed after IDLE_FLUSH_MS. */
+  #arm(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#ended) this.flush();
     }, IDLE_FLUSH_MS);
-    timer.unref();
-  };
+    this.#timer.unref();
+  }
 
-  const upstreamFrame = (f: WsFrame): void => {
-    if (f.opcode >= OP_CLOSE) {
-      flush();
-      toClient(f.raw);
-      return;
-    }
-    summary.messagesOut += f.opcode !== 0 ? 1 : 0;
-    const part = codec ? (f.opcode !== 0 ? codec.split(f.payload) : current.channel !== undefined ? { channel: current.channel, data: f.payload } : undefined) : undefined;
-    if (f.opcode !== 0) current = { channel: part?.channel, opcode: f.opcode };
-    if (!part || !o.masker || !codec || codec.channelName(part.channel) === 'close') {
-      // Opaque or control-channel message: relayed as it came.
-      flush();
-      if (part && codec) capture.add(codec.channelName(part.channel), part.data);
-      else capture.add('opaque-out', f.payload);
-      toClient(f.raw);
-      return;
-    }
-    flush(part.channel);
-    let r = redactors.get(part.channel);
-    if (!r) {
-      r = o.masker.stream();
-      redactors.set(part.channel, r);
-    }
-    const out = r.push(part.data);
-    emit(part.channel, Buffer.from(out.buffer, out.byteOffset, out.byteLength));
-    arm();
-  };
-  const clientFrame = (f: WsFrame): void => {
-    if (f.opcode >= OP_CLOSE) return;
-    summary.messagesIn += f.opcode !== 0 ? 1 : 0;
-    const part = codec ? (f.opcode !== 0 ? codec.split(f.payload) : inbound.channel !== undefined ? { channel: inbound.channel, data: f.payload } : undefined) : undefined;
-    if (f.opcode !== 0) inbound = { channel: part?.channel };
-    if (part && codec) capture.add(codec.channelName(part.channel), part.data);
-    else capture.add('opaque-in', f.payload);
-  };
-
-  return new Promise<SessionSummary>((resolve) => {
-    let closed = 0;
-    const finish = (end: SessionSummary['end']): void => {
-      if (!ended) {
-        ended = true;
-        summary.end = end;
-        if (timer) clearTimeout(timer);
-        try {
-          flush();
-        } catch {}
-        o.client.end();
-        o.upstream.end();
-        setTimeout(() => {
-          o.client.destroy();
-          o.upstream.destroy();
-        }, 1000).unref();
-      }
-    };
-    const fail = (err: unknown): void => {
-      if (err instanceof WsProtocolError && !ended) {
-        try {
-          o.client.write(closeFrame(err.closeCode, err.message));
-        } catch {}
-        finish('protocol-error');
-      } else finish('error');
-    };
-    const onClose = (): void => {
-      closed++;
-      if (closed < 2) return;
-      summary.findings = found.flat();
-      summary.channels = capture.finish(o.masker ? (b) => Buffer.from(o.masker?.maskBytes(b).bytes ?? b) : undefined);
-      resolve(summary);
-    };
-    o.upstream.on('data', (chunk: Buffer) => {
-      if (ended) return;
-      try {
-        for (const f of upParser.push(chunk)) upstreamFrame(f);
-      } catch (err) {
-        fail(err);
-      }
-    });
-    o.client.on('data', (chunk: Buffer) => {
-      if (ended) return;
-      summary.bytesIn += chunk.length;
-      try {
-        for (const f of clientParser.push(chunk)) clientFrame(f);
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      if (!o.upstream.write(chunk)) {
-        o.client.pause();
-        o.upstream.once('drain', () => o.client.resume());
-      }
-    });
-    o.upstream.on('end', () => finish('upstream-closed'));
-    o.client.on('end', () => finish('client-closed'));
-    o.upstream.on('error', () => finish('error'));
-    o.client.on('error', () => finish('error'));
-    o.upstream.once('close', () => {
-      finish('upstream-closed');
-      onClose();
-    });
-    o.client.once('close', () => {
-      finish('client-closed');
-      onClose();
-    });
+  #onUpstreamData(chunk: Buffer): void {
+    if (this.#ended) return;
     try {
-      if (o.upstreamHead.length > 0) for (const f of upParser.push(o.upstreamHead)) upstreamFrame(f);
+      for (const f of this.#upParser.push(chunk)) this.upstreamFrame(f);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  #onClientData(chunk: Buffer): void {
+    const o = this.#o;
+    if (this.#ended) return;
+    this.summary.bytesIn += chunk.length;
+    try {
+      for (const f of this.#clientParser.push(chunk)) this.clientFrame(f);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (!o.upstream.write(chunk)) {
+      o.client.pause();
+      o.upstream.once('drain', () => o.client.resume());
+    }
+  }
+
+  #onClose(resolve: (s: SessionSummary) => void): void {
+    this.#closed++;
+    if (this.#closed < 2) return;
+    const masker = this.#o.masker;
+    this.summary.findings = this.#found.flat();
+    this.summary.channels = this.#capture.finish(masker ? (b) => Buffer.from(masker.maskBytes(b).bytes) : undefined);
+    resolve(this.summary);
+  }
+
+  #listen(resolve: (s: SessionSummary) => void): void {
+    const { upstream, client } = this.#o;
+    upstream.on('data', (chunk: Buffer) => this.#onUpstreamData(chunk));
+    client.on('data', (chunk: Buffer) => this.#onClientData(chunk));
+    upstream.on('end', () => this.finish('upstream-closed'));
+    client.on('end', () => this.finish('client-closed'));
+    upstream.on('error', () => this.finish('error'));
+    client.on('error', () => this.finish('error'));
+    upstream.once('close', () => {
+      this.finish('upstream-closed');
+      this.#onClose(resolve);
+    });
+    client.once('close', () => {
+      this.finish('client-closed');
+      this.#onClose(resolve);
+    });
+  }
+
+  /** Bytes that came with the handshakes: the upstream's relayed first, then the client's forwarded. */
+  #relayHeads(): void {
+    const o = this.#o;
+    try {
+      if (o.upstreamHead.length > 0) for (const f of this.#upParser.push(o.upstreamHead)) this.upstreamFrame(f);
       if (o.clientHead.length > 0) {
-        summary.bytesIn += o.clientHead.length;
-        for (const f of clientParser.push(o.clientHead)) clientFrame(f);
+        this.summary.bytesIn += o.clientHead.length;
+        for (const f of this.#clientParser.push(o.clientHead)) this.clientFrame(f);
         o.upstream.write(o.clientHead);
       }
     } catch (err) {
-      fail(err);
+      this.fail(err);
     }
-  });
+  }
 }
