@@ -70,104 +70,149 @@ type StreamArgs = {
  * (and reported in `error`) instead of a cut 200.
  */
 export async function streamResponse(rt: ProxyRuntime, x: StreamArgs): Promise<ResponseOutcome> {
-  const { res, upstream, masker } = x;
+  const { upstream, masker } = x;
   const noBody = bodyless(x.areq.method, upstream.statusCode);
-  let observer: ResponseObserver | undefined;
-  try {
-    observer = x.adapter.observeResponse?.(x.areq, x.classification, { status: upstream.statusCode, headers: downstreamResponseHeaders(upstream.headers) });
-  } catch (err) {
-    // The adapter refuses this response (e.g. a media type it cannot mask): nothing of it reaches the client.
-    upstream.body.destroy();
-    throw err;
-  }
+  const observer = observerOf(x);
   const small = noBody || observer ? undefined : await smallResponse(x);
   if (small) return small;
-  const head = responseHead(x);
-  let headers = head.headers;
-  // The observer may rewrite the body (masking): its length is no longer the upstream's.
-  if (observer && !noBody) delete headers['content-length'];
-  const findings: Finding[][] = [];
-  if (masker) {
-    const masked = maskHeaders(masker, headers);
-    headers = masked.headers;
-    findings.push(masked.findings);
-  }
-  // The observer sees the head as it will go out (after the body plan dropped codings and length); it may refuse it.
-  const observe = async (h: Record<string, string | string[]>): Promise<Record<string, string | string[]>> => {
-    if (!observer?.head) return h;
-    try {
-      return await observer.head(upstream.statusCode, h);
-    } catch (err) {
-      upstream.body.destroy();
-      throw err;
-    }
-  };
-  const done = (r: Sent, labels?: ResponseOutcome['labels']): ResponseOutcome => {
-    if (observer?.findings) findings.push(observer.findings());
-    return {
-      bytesOut: r.bytesOut,
-      bytesUpstream: r.bytesUpstream,
-      masking: mergeFindings(findings),
-      observed: { ...head.audit, ...r.observed },
-      ...(r.error && { error: r.error }),
-      ...(r.clientStatus !== undefined && { clientStatus: r.clientStatus }),
-      ...(labels && { labels }),
-    };
-  };
-  if (noBody) {
-    res.writeHead(upstream.statusCode, await observe(headers));
-    upstream.body.resume();
-    res.end();
-    return done({ bytesOut: 0, bytesUpstream: 0, observed: observer ? observer.finish() : {} });
-  }
+  const s = new StreamedResponse(x, observer, noBody);
+  if (noBody) return s.sendBodyless();
   // A content-addressed body (a registry blob) is verified by its digest downstream: never rewritten, and the record says so.
-  if (!masker || x.classification.verbatimBody) {
-    return done(await send(x, upstream.body as Readable, await observe(headers), [], 'now', observer), masker ? VERBATIM_LABELS : undefined);
-  }
-  let plan: BodyPlan;
-  let body: Readable;
+  if (!masker || x.classification.verbatimBody) return s.done(await send(x, upstream.body as Readable, await s.observe(), [], 'now', observer), masker ? VERBATIM_LABELS : undefined);
+  let planned: { plan: BodyPlan; body: Readable };
   try {
-    ({ plan, body } = await planBody(upstream.headers, upstream.body as Readable, x.areq.connection));
+    planned = await planBody(upstream.headers, upstream.body as Readable, x.areq.connection);
   } catch (err) {
     upstream.body.destroy();
     throw upstreamError(x.connection, err);
   }
-  const limit = rt.config.gateway.limits.maxDecodedBytes;
-  if (plan.how === 'uninspectable') {
+  const { plan, body } = planned;
+  if (plan.how === 'uninspectable') return s.sendUninspectable(plan, body);
+  if (plan.how === 'verify') return s.sendVerified(masker, plan, body, rt.config.gateway.limits.maxDecodedBytes);
+  return s.sendMasked(masker, plan, body, rt.config.gateway.limits.maxDecodedBytes);
+}
+
+/** The adapter's observer of this response; an adapter that refuses it (a media type it cannot mask) drops the body and throws. */
+function observerOf(x: StreamArgs): ResponseObserver | undefined {
+  try {
+    return x.adapter.observeResponse?.(x.areq, x.classification, { status: x.upstream.statusCode, headers: downstreamResponseHeaders(x.upstream.headers) });
+  } catch (err) {
+    // The adapter refuses this response (e.g. a media type it cannot mask): nothing of it reaches the client.
+    x.upstream.body.destroy();
+    throw err;
+  }
+}
+
+/**
+ * A streamed response's state: the head as it will go out (hop-by-hop
+ * headers dropped, the adapter's rewrite, masked), the findings so far, and
+ * the adapter's observer. Each `send…` method is one way a body goes out
+ * (see BodyPlan); `done` turns what was sent into the outcome.
+ */
+export class StreamedResponse {
+  headers: Record<string, string | string[]>;
+  readonly findings: Finding[][] = [];
+  readonly #x: StreamArgs;
+  readonly #observer: ResponseObserver | undefined;
+  readonly #audit: Pick<ActionEventInput, 'registry'> | undefined;
+
+  constructor(x: StreamArgs, observer: ResponseObserver | undefined, noBody: boolean) {
+    this.#x = x;
+    this.#observer = observer;
+    const head = responseHead(x);
+    this.#audit = head.audit;
+    this.headers = head.headers;
+    // The observer may rewrite the body (masking): its length is no longer the upstream's.
+    if (observer && !noBody) delete this.headers['content-length'];
+    if (x.masker) {
+      const masked = maskHeaders(x.masker, this.headers);
+      this.headers = masked.headers;
+      this.findings.push(masked.findings);
+    }
+  }
+
+  /** The head as it goes out, after the body plan dropped codings and length, seen by the observer (which may refuse it). */
+  async observe(): Promise<Record<string, string | string[]>> {
+    const h = this.headers;
+    if (!this.#observer?.head) return h;
+    try {
+      return await this.#observer.head(this.#x.upstream.statusCode, h);
+    } catch (err) {
+      this.#x.upstream.body.destroy();
+      throw err;
+    }
+  }
+
+  /** The outcome of what was sent, with every finding (headers, body stages, observer). */
+  done(r: Sent, labels?: ResponseOutcome['labels']): ResponseOutcome {
+    if (this.#observer?.findings) this.findings.push(this.#observer.findings());
+    return {
+      bytesOut: r.bytesOut,
+      bytesUpstream: r.bytesUpstream,
+      masking: mergeFindings(this.findings),
+      observed: { ...this.#audit, ...r.observed },
+      ...(r.error && { error: r.error }),
+      ...(r.clientStatus !== undefined && { clientStatus: r.clientStatus }),
+      ...(labels && { labels }),
+    };
+  }
+
+  /** HEAD, 204, 304, 1xx: the head alone. */
+  async sendBodyless(): Promise<ResponseOutcome> {
+    const { res, upstream } = this.#x;
+    res.writeHead(upstream.statusCode, await this.observe());
+    upstream.body.resume();
+    res.end();
+    return this.done({ bytesOut: 0, bytesUpstream: 0, observed: this.#observer ? this.#observer.finish() : {} });
+  }
+
+  /** A body the gateway cannot read: refused, or passed as it came (codings kept) per the connection's `uninspectable`. */
+  async sendUninspectable(plan: Extract<BodyPlan, { how: 'uninspectable' }>, body: Readable): Promise<ResponseOutcome> {
+    const x = this.#x;
     if (x.areq.connection.uninspectable === 'refuse') {
-      upstream.body.destroy();
-      sendError(x.req, res, plan.error, { connection: x.connection, requestId: x.requestId ?? '-', adapter: x.adapter });
+      x.upstream.body.destroy();
+      sendError(x.req, x.res, plan.error, { connection: x.connection, requestId: x.requestId ?? '-', adapter: x.adapter });
       const refused = { bytesOut: 0, bytesUpstream: 0, observed: {}, error: plan.error, clientStatus: plan.error.status };
-      return done(refused, { response_inspected: false, response_uninspected: plan.reason, error_code: plan.error.code });
+      return this.done(refused, { response_inspected: false, response_uninspected: plan.reason, error_code: plan.error.code });
     }
     // Passed as it came (uninspectable: pass): codings kept, so the client can still read it; the trail says so.
-    const te = codingsOf(upstream.headers['transfer-encoding']);
-    if (te.length > 0) headers['transfer-encoding'] = [...te, 'chunked'].join(', ');
-    return done(await send(x, body, await observe(headers), [], 'now', observer), { response_inspected: false, response_uninspected: plan.reason });
+    const te = codingsOf(x.upstream.headers['transfer-encoding']);
+    if (te.length > 0) this.headers['transfer-encoding'] = [...te, 'chunked'].join(', ');
+    return this.done(await send(x, body, await this.observe(), [], 'now', this.#observer), { response_inspected: false, response_uninspected: plan.reason });
   }
-  if (plan.how === 'verify') {
+
+  /** A gzip file sent as data: checked (decoded on the side, masked for findings) and forwarded unchanged. */
+  async sendVerified(masker: Masker, plan: Extract<BodyPlan, { how: 'verify' }>, body: Readable, limit: number): Promise<ResponseOutcome> {
+    const x = this.#x;
     const verifier = new GzipVerifier(masker, limit, x.connection);
-    if (plan.decoders.length > 0) stripEncoding(headers);
-    const r = await send(x, body, await observe(headers), [...plan.decoders, ...limitAfter(plan.decoders, limit, x.connection), verifier], 'first-byte', observer);
-    findings.push(verifier.findings());
-    return done(r, { response_verified: 'gzip', ...(r.error && { error_code: r.error.code }) });
+    if (plan.decoders.length > 0) stripEncoding(this.headers);
+    const stages = [...plan.decoders, ...limitAfter(plan.decoders, limit, x.connection), verifier];
+    const r = await send(x, body, await this.observe(), stages, 'first-byte', this.#observer);
+    this.findings.push(verifier.findings());
+    return this.done(r, { response_verified: 'gzip', ...(r.error && { error_code: r.error.code }) });
   }
-  // Masking changes the length; the body goes out chunked.
-  delete headers['content-length'];
-  if (plan.decoders.length > 0) delete headers['content-encoding'];
-  // Event streams and JSON lines are masked record by record, so a model's answer is not held back by the redactor's window.
-  const terminators = recordTerminators(mediaType(upstream.headers['content-type']));
-  // A watch or followed log must not sit in the redactor's hold-back while the upstream is quiet.
-  const maskStage = terminators ? new SseMasker(masker, { terminators }) : x.classification.longRunning ? new IdleFlushMask(masker, IDLE_FLUSH_MS) : masker.transform();
-  const decoded = plan.decoders.length > 0;
-  // A decoded body's head goes out once its first decoded chunk passed the size bound (masking may hold bytes back longer).
-  const flush = (): void => {
-    if (!res.headersSent) res.flushHeaders();
-  };
-  const out = await observe(headers);
-  const r = await send(x, body, out, [...plan.decoders, ...limitAfter(plan.decoders, limit, x.connection, flush), maskStage], decoded ? 'first-byte' : 'now', observer);
-  findings.push(maskStage.findings());
-  return done(r, r.error ? { error_code: r.error.code } : undefined);
+
+  /** The usual case: decoded if a coding compresses it, masked, sent chunked. */
+  async sendMasked(masker: Masker, plan: Extract<BodyPlan, { how: 'mask' }>, body: Readable, limit: number): Promise<ResponseOutcome> {
+    const x = this.#x;
+    const { res } = x;
+    // Masking changes the length; the body goes out chunked.
+    delete this.headers['content-length'];
+    if (plan.decoders.length > 0) delete this.headers['content-encoding'];
+    // Event streams and JSON lines are masked record by record, so a model's answer is not held back by the redactor's window.
+    const terminators = recordTerminators(mediaType(x.upstream.headers['content-type']));
+    // A watch or followed log must not sit in the redactor's hold-back while the upstream is quiet.
+    const maskStage = terminators ? new SseMasker(masker, { terminators }) : x.classification.longRunning ? new IdleFlushMask(masker, IDLE_FLUSH_MS) : masker.transform();
+    const decoded = plan.decoders.length > 0;
+    // A decoded body's head goes out once its first decoded chunk passed the size bound (masking may hold bytes back longer).
+    const flush = (): void => {
+      if (!res.headersSent) res.flushHeaders();
+    };
+    const out = await this.observe();
+    const r = await send(x, body, out, [...plan.decoders, ...limitAfter(plan.decoders, limit, x.connection, flush), maskStage], decoded ? 'first-byte' : 'now', this.#observer);
+    this.findings.push(maskStage.findings());
+    return this.done(r, r.error ? { error_code: r.error.code } : undefined);
+  }
 }
 
 /** Content-Encoding and Content-Length of a body sent decoded. */
