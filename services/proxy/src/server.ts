@@ -35,39 +35,9 @@ export interface ProxyServer {
  * (sendError never throws; a socket that cannot be answered is destroyed).
  * Refusals before authentication are counted by `rt.refusals`.
  */
-export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus, extra: { console?: (req: IncomingMessage, res: ServerResponse) => void } = {}): ProxyServer {
+export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus, extra: { console?: ConsoleHandler } = {}): ProxyServer {
   const limits = rt.config.gateway.limits;
-  let inFlight = 0;
-  let shuttingDown = false;
-  /** Last line of defence of every handler: log, answer 500 if nothing was sent yet, else cut the connection. */
-  const failed = (req: IncomingMessage, res: ServerResponse, where: string) => (err: unknown) => {
-    rt.log.error({ err, where }, 'unhandled error in a request handler');
-    sendError(req, res, new ProxyError('ERR_INTERNAL'), { connection: undefined, requestId: '-' });
-  };
-  const route = (req: IncomingMessage, res: ServerResponse): void => {
-    const adminPath = req.url?.split('?')[0];
-    if (adminPath === APPROVALS_PATH || adminPath?.startsWith(`${APPROVALS_PATH}/`)) {
-      handleApprovals(req, res, { auth: rt.auth, approvals: rt.approvals, log: rt.log, refusals: rt.refusals }).catch(failed(req, res, 'approvals'));
-      return;
-    }
-    // The approvers' console (express, src/console/) when configured; the data path never goes there.
-    if (extra.console && (adminPath === CONSOLE_PATH || adminPath?.startsWith(`${CONSOLE_PATH}/`))) {
-      extra.console(req, res);
-      return;
-    }
-    if (req.url?.startsWith(ADMIN_PREFIX)) {
-      admin(req, res, bus, rt.refusals, rt.recorder).catch(failed(req, res, 'admin'));
-      return;
-    }
-    if (shuttingDown) {
-      res.shouldKeepAlive = false;
-      sendError(req, res, new ProxyError('ERR_SHUTTING_DOWN'), { connection: undefined, requestId: '-' });
-      return;
-    }
-    inFlight++;
-    res.on('close', () => inFlight--);
-    tracedRequest(req, res, () => handleRequest(rt, req, res)).catch(failed(req, res, 'data path'));
-  };
+  const router = new Router(rt, bus, extra.console);
   const server = createServer(
     {
       maxHeaderSize: limits.maxHeaderBytes,
@@ -79,13 +49,85 @@ export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus, ex
     },
     (req: IncomingMessage, res: ServerResponse) => {
       try {
-        route(req, res);
+        router.route(req, res);
       } catch (err) {
-        failed(req, res, 'router')(err);
+        router.failed(req, res, 'router')(err);
       }
     },
   );
   guardClientIdle(server, limits.idleTimeoutMs);
+  guardSockets(server, rt);
+  return {
+    server,
+    inFlight: () => router.inFlight,
+    beginShutdown: () => {
+      router.shuttingDown = true;
+    },
+  };
+}
+
+/** The approvers' console handler (console/app.ts). */
+type ConsoleHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Sends each request where it belongs: the approvals API, the console, the
+ * health endpoints, or the data path; counts the data path's requests in
+ * flight and refuses new ones once shutting down.
+ */
+export class Router {
+  inFlight = 0;
+  shuttingDown = false;
+  readonly #rt: ProxyRuntime & WithApprovals;
+  readonly #bus: Bus;
+  readonly #console: ConsoleHandler | undefined;
+
+  constructor(rt: ProxyRuntime & WithApprovals, bus: Bus, console: ConsoleHandler | undefined) {
+    this.#rt = rt;
+    this.#bus = bus;
+    this.#console = console;
+  }
+
+  route(req: IncomingMessage, res: ServerResponse): void {
+    const rt = this.#rt;
+    const adminPath = req.url?.split('?')[0];
+    if (adminPath === APPROVALS_PATH || adminPath?.startsWith(`${APPROVALS_PATH}/`)) {
+      handleApprovals(req, res, { auth: rt.auth, approvals: rt.approvals, log: rt.log, refusals: rt.refusals }).catch(this.failed(req, res, 'approvals'));
+      return;
+    }
+    // The approvers' console (express, src/console/) when configured; the data path never goes there.
+    if (this.#console && (adminPath === CONSOLE_PATH || adminPath?.startsWith(`${CONSOLE_PATH}/`))) {
+      this.#console(req, res);
+      return;
+    }
+    if (req.url?.startsWith(ADMIN_PREFIX)) {
+      admin(req, res, this.#bus, rt.refusals, rt.recorder).catch(this.failed(req, res, 'admin'));
+      return;
+    }
+    if (this.shuttingDown) {
+      res.shouldKeepAlive = false;
+      sendError(req, res, new ProxyError('ERR_SHUTTING_DOWN'), { connection: undefined, requestId: '-' });
+      return;
+    }
+    this.inFlight++;
+    res.on('close', () => this.inFlight--);
+    tracedRequest(req, res, () => handleRequest(rt, req, res)).catch(this.failed(req, res, 'data path'));
+  }
+
+  /** Last line of defence of every handler: log, answer 500 if nothing was sent yet, else cut the connection. */
+  failed(req: IncomingMessage, res: ServerResponse, where: string): (err: unknown) => void {
+    return (err) => {
+      this.#rt.log.error({ err, where }, 'unhandled error in a request handler');
+      sendError(req, res, new ProxyError('ERR_INTERNAL'), { connection: undefined, requestId: '-' });
+    };
+  }
+}
+
+/**
+ * What reaches the server outside a parsed request: parser errors are
+ * answered with the same JSON errors as the pipeline's, WebSocket upgrades
+ * go through the pipeline (pipeline/upgrade.ts), CONNECT tunnels are refused.
+ */
+function guardSockets(server: Server, rt: ProxyRuntime): void {
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
     try {
       const code = clientErrorCode(err.code);
@@ -109,13 +151,6 @@ export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus, ex
   // WebSocket upgrades of adapters that declare them go through the pipeline (pipeline/upgrade.ts); the rest get 501.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleUpgrade(rt, req, socket, head).catch(() => socket.destroy()));
   server.on('connect', refuseTunnel);
-  return {
-    server,
-    inFlight: () => inFlight,
-    beginShutdown: () => {
-      shuttingDown = true;
-    },
-  };
 }
 
 /**
