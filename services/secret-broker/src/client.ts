@@ -1,11 +1,15 @@
 import type { Bus } from '@agentgate/bus';
 import { type CryptoKey, type JWK, exportJWK, generateKeyPair } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { SecretError, isSecretErrorCode } from './errors.js';
 import { openReply } from './lib/envelope.js';
 import { makeLease } from './lib/lease-object.js';
 import { parseLeasePayload, parseMasklistPayload } from './lib/payloads.js';
 import { LEASE_SUBJECT, MASKLIST_SUBJECT } from './subjects.js';
 import type { EncryptedReply, Lease, LeaseClient, LeaseClientOptions } from './types.js';
+
+/** Bound of the lease cache: connections are configured, so this is never reached in practice; it keeps memory bounded regardless. */
+const MAX_CACHED_LEASES = 1024;
 
 interface KeyPair {
   privateKey: CryptoKey;
@@ -34,7 +38,8 @@ function keys(): Promise<KeyPair> {
 export function createLeaseClient(bus: Bus, opts: LeaseClientOptions = {}): LeaseClient {
   const now = opts.now ?? Date.now;
   const timeoutMs = opts.timeoutMs ?? 5000;
-  const cache = new Map<string, { lease: Lease; until: number }>();
+  // One entry per connection (a few dozen at most); ttlResolution 0: expiry is read from `now` on every lookup.
+  const cache = new LRUCache<string, Lease>({ max: MAX_CACHED_LEASES, perf: { now }, ttlResolution: 0 });
   const inflight = new Map<string, Promise<Lease>>();
   // Bumped by invalidate so a request already in flight does not refill the cache with the stale lease.
   const generation = new Map<string, number>();
@@ -59,17 +64,16 @@ export function createLeaseClient(bus: Bus, opts: LeaseClientOptions = {}): Leas
     // A reply for another connection (replayed or misrouted) is refused.
     if (p.connection !== connection) throw new SecretError('ERR_SECRET_BAD_REQUEST', 'broker reply is for another connection');
     const lease = makeLease(p.ref, p.value, p.inject, p.expiresAt);
-    const ttl = Math.min(opts.ttlMs ?? reply.ttlMs, reply.ttlMs);
-    const until = Math.min(now() + ttl, p.expiresAt);
-    if ((generation.get(connection) ?? 0) === gen && until > now()) cache.set(connection, { lease, until });
+    // Until min(ttl, expiresAt), exclusive (lru-cache drops an entry once its age passes the TTL, hence one ms less); 0 would mean forever.
+    const ttl = Math.min(opts.ttlMs ?? reply.ttlMs, reply.ttlMs, p.expiresAt - now()) - 1;
+    if ((generation.get(connection) ?? 0) === gen && ttl > 0) cache.set(connection, lease, { ttl });
     return lease;
   }
 
   return {
     lease(connection) {
       const hit = cache.get(connection);
-      if (hit && hit.until > now()) return Promise.resolve(hit.lease);
-      if (hit) cache.delete(connection);
+      if (hit) return Promise.resolve(hit);
       let p = inflight.get(connection);
       if (!p) {
         p = fetchLease(connection).finally(() => inflight.delete(connection));

@@ -28,3 +28,18 @@ test('token-cache - already-expired values are not stored; size 0 disables', () 
   off.set('a', 'A', Date.now() + 10_000);
   assert.equal(off.get('a'), undefined);
 });
+
+test('token-cache - bounded: the least recently used entry goes first', () => {
+  let now = 1_000_000;
+  const c = new TokenCache<string>(2, 60_000, () => now);
+  c.set('a', 'A', now + 30_000);
+  c.set('b', 'B', now + 30_000);
+  now += 1;
+  assert.equal(c.get('a'), 'A', 'a is now the most recently used');
+  c.set('c', 'C', now + 30_000);
+  assert.equal(c.size, 2);
+  assert.equal(c.get('b'), undefined, 'b, the least recently used, was evicted');
+  assert.equal(c.get('a'), 'A');
+  assert.equal(c.get('c'), 'C');
+  assert.deepEqual({ hits: c.hits, misses: c.misses }, { hits: 3, misses: 1 });
+});

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type Bus, BusError, RemoteError } from '@agentgate/bus';
 import { type Principal, SUBJECTS } from '@agentgate/events';
+import { LRUCache } from 'lru-cache';
 import { ProxyError } from '../errors.js';
 import { quotedText } from '../lib/header-safe.js';
 import { countRawHeader } from '../lib/headers.js';
@@ -69,15 +70,17 @@ export interface AuthenticatorOptions {
   cacheMax: number;
 }
 
-/** Verifies tokens through identity.verify, with a small bounded cache. */
+/** Verifies tokens through identity.verify, with a small bounded cache (least recently used goes first). */
 export class Authenticator {
   readonly #bus: Bus;
   readonly #opts: AuthenticatorOptions;
-  readonly #cache = new Map<string, { principal: Principal; until: number }>();
+  readonly #cache: LRUCache<string, Principal> | undefined;
 
   constructor(bus: Bus, opts: AuthenticatorOptions) {
     this.#bus = bus;
     this.#opts = opts;
+    // ttlResolution 0: expiry is read from the clock on every lookup, never from a cached reading.
+    this.#cache = opts.cacheTtlMs > 0 && opts.cacheMax > 0 ? new LRUCache({ max: opts.cacheMax, ttlResolution: 0 }) : undefined;
   }
 
   /** The request's principal (span `agentgate.authenticate` when tracing). */
@@ -98,19 +101,13 @@ export class Authenticator {
     const { token, scheme } = extracted;
     // Keyed by hash: the cache never holds a usable token.
     const key = createHash('sha256').update(token).digest('base64url');
+    const hit = this.#cache?.get(key);
+    if (hit) return { principal: hit, scheme };
     const now = Date.now();
-    const hit = this.#cache.get(key);
-    if (hit && hit.until > now) return { principal: hit.principal, scheme };
-    if (hit) this.#cache.delete(key);
     const principal = await this.#verify(token, scheme);
-    if (this.#opts.cacheTtlMs > 0) {
-      const until = Math.min(now + this.#opts.cacheTtlMs, principal.expiresAt * 1000);
-      if (this.#cache.size >= this.#opts.cacheMax) {
-        const oldest = this.#cache.keys().next().value;
-        if (oldest !== undefined) this.#cache.delete(oldest);
-      }
-      if (until > now) this.#cache.set(key, { principal, until });
-    }
+    // Never past the token's expiry (exclusive: lru-cache drops an entry once its age passes the TTL, hence one ms less); 0 would mean forever.
+    const ttl = Math.min(this.#opts.cacheTtlMs, principal.expiresAt * 1000 - now) - 1;
+    if (ttl > 0) this.#cache?.set(key, principal, { ttl });
     return { principal, scheme };
   }
 
