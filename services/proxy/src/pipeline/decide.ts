@@ -19,7 +19,8 @@ export function decide(policy: PolicyPort, principal: Principal, action: { kind:
 /** The refusal a non-allow decision becomes; the reason is the policy author's text, meant for the client. */
 export function refusalOf(decision: Decided): ProxyError {
   if (decision.effect === 'review') {
-    // Approvals are not wired yet: a held action is refused with the reason until they are.
+    // Reached only when a review cannot be held (no approverGroups, a raw-socket upgrade, the registry root):
+    // otherwise run.ts holds it for an approver (approvals/hold.ts). The client is told why it needs one.
     const reason = decision.reason && decision.reason !== 'approval required' ? `approval required: ${decision.reason}` : 'approval required';
     return new ProxyError('ERR_APPROVAL_REQUIRED', reason);
   }
