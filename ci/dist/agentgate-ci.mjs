@@ -74,7 +74,8 @@ function parseConnection(spec) {
   const m = /^([a-z]+):([^=\s]+)(?:=(\S*))?$/.exec(spec.trim());
   if (!m) throw new Error(`"${spec}" is not TYPE:NAME[=ARG]`);
   const type = m[1];
-  if (!CI_CONNECTION_TYPES.includes(type)) throw new Error(`unknown connection type "${m[1]}" (one of ${CI_CONNECTION_TYPES.join(", ")})`);
+  if (!CI_CONNECTION_TYPES.includes(type))
+    throw new Error(`unknown connection type "${m[1]}" (one of ${CI_CONNECTION_TYPES.join(", ")})`);
   const name = m[2];
   if (!SLUG.test(name)) throw new Error(`"${name}" is not a connection name`);
   return { type, name, ...m[3] !== void 0 && m[3] !== "" && { arg: m[3] } };
@@ -83,7 +84,11 @@ var varPart = (name) => name.toUpperCase().replace(/-/g, "_");
 var sh = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 var gitValue = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 function previousGitConfig(env) {
-  const candidates = [env["GIT_CONFIG_GLOBAL"], join(env["HOME"] ?? homedir(), ".gitconfig"), join(env["XDG_CONFIG_HOME"] ?? join(env["HOME"] ?? homedir(), ".config"), "git", "config")];
+  const candidates = [
+    env["GIT_CONFIG_GLOBAL"],
+    join(env["HOME"] ?? homedir(), ".gitconfig"),
+    join(env["XDG_CONFIG_HOME"] ?? join(env["HOME"] ?? homedir(), ".config"), "git", "config")
+  ];
   return candidates.find((p) => !!p && p !== "/dev/null" && existsSync(p));
 }
 function gitConfig(o) {
@@ -188,14 +193,20 @@ async function fromActionsRuntime(env, audience) {
   const url = env["ACTIONS_ID_TOKEN_REQUEST_URL"];
   const bearer = env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"];
   if (!url || !bearer) {
-    throw new CiTokenError("ERR_CI_TOKEN_UNAVAILABLE", "ACTIONS_ID_TOKEN_REQUEST_URL / ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: give the job `permissions: id-token: write`");
+    throw new CiTokenError(
+      "ERR_CI_TOKEN_UNAVAILABLE",
+      "ACTIONS_ID_TOKEN_REQUEST_URL / ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: give the job `permissions: id-token: write`"
+    );
   }
   const target = `${url}${url.includes("?") ? "&" : "?"}audience=${encodeURIComponent(audience)}`;
   let last;
   for (let attempt = 0; attempt < 3; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, 500 * attempt));
     try {
-      const res = await fetch(target, { headers: { authorization: `Bearer ${bearer}`, accept: "application/json; api-version=2.0" }, signal: AbortSignal.timeout(1e4) });
+      const res = await fetch(target, {
+        headers: { authorization: `Bearer ${bearer}`, accept: "application/json; api-version=2.0" },
+        signal: AbortSignal.timeout(1e4)
+      });
       if (res.status >= 500) {
         last = new Error(`status ${res.status}`);
         continue;
@@ -208,7 +219,9 @@ async function fromActionsRuntime(env, audience) {
       last = err;
     }
   }
-  throw new CiTokenError("ERR_CI_TOKEN_REQUEST", `the Actions runtime did not answer the token request (${last?.message ?? "error"})`, { cause: last });
+  throw new CiTokenError("ERR_CI_TOKEN_REQUEST", `the Actions runtime did not answer the token request (${last?.message ?? "error"})`, {
+    cause: last
+  });
 }
 async function fetchToken(src, env) {
   switch (src.kind) {
@@ -238,7 +251,10 @@ async function currentToken(src, env, o) {
   const token = await fetchToken(src, env);
   const exp = jwtExpiry(token);
   if (exp !== void 0 && exp <= now) {
-    throw new CiTokenError("ERR_CI_TOKEN_EXPIRED", `the token from ${describe(src)} has expired${src.kind === "github" ? "" : " and this source cannot mint a new one"}`);
+    throw new CiTokenError(
+      "ERR_CI_TOKEN_EXPIRED",
+      `the token from ${describe(src)} has expired${src.kind === "github" ? "" : " and this source cannot mint a new one"}`
+    );
   }
   if (o.cache) writeCache(o.cache, token);
   return { token, fresh: true, expiresAt: exp };
@@ -307,7 +323,11 @@ ${usage}`);
   const kind = values["source"] ?? env["AGENTGATE_CI_SOURCE"];
   let source;
   try {
-    source = kind ? sourceFrom(kind, { variable: values["var"], file: values["file"] ?? env["AGENTGATE_CI_TOKEN_FILE"], audience }) : detectSource(env, audience);
+    source = kind ? sourceFrom(kind, {
+      variable: values["var"],
+      file: values["file"] ?? env["AGENTGATE_CI_TOKEN_FILE"],
+      audience
+    }) : detectSource(env, audience);
   } catch (err) {
     throw new CliError("ERR_CLI_USAGE", `${err.message}
 ${usage}`);
@@ -468,7 +488,14 @@ async function ciEnv(args, out, io = processIo(), self = selfCommand) {
   try {
     ({ values } = parseArgs2({
       args,
-      options: { ...SOURCE_OPTIONS, connection: { type: "string", multiple: true }, dir: { type: "string" }, command: { type: "string" }, format: { type: "string" }, output: { type: "string" } },
+      options: {
+        ...SOURCE_OPTIONS,
+        connection: { type: "string", multiple: true },
+        dir: { type: "string" },
+        command: { type: "string" },
+        format: { type: "string" },
+        output: { type: "string" }
+      },
       allowPositionals: false,
       strict: true
     }));
@@ -520,7 +547,19 @@ ${CI_ENV_USAGE}`);
     String(settings.cache.refreshBefore)
   ];
   const helper = (format2) => [...command, ...tokenArgs.map(sh), "--format", format2].join(" ");
-  const result = writeFiles({ gateway, dir, connections, helper, env, token, execCommand: () => (values["command"] !== void 0 ? ["/bin/sh", "-c", `${values["command"]} "$@"`, "agentgate"] : self()).concat([...tokenArgs, "--format", "exec-credential"]) });
+  const result = writeFiles({
+    gateway,
+    dir,
+    connections,
+    helper,
+    env,
+    token,
+    execCommand: () => (values["command"] !== void 0 ? ["/bin/sh", "-c", `${values["command"]} "$@"`, "agentgate"] : self()).concat([
+      ...tokenArgs,
+      "--format",
+      "exec-credential"
+    ])
+  });
   emit(format, result, values["output"], env, out);
   return 0;
 }
@@ -542,7 +581,10 @@ function writeFiles(o) {
     chmodSync2(p, mode);
     return p;
   };
-  vars["GIT_CONFIG_GLOBAL"] = file("gitconfig", gitConfig({ gateway: o.gateway, helper: o.helper("git-credential"), include: previousGitConfig(o.env), git: of("git") }));
+  vars["GIT_CONFIG_GLOBAL"] = file(
+    "gitconfig",
+    gitConfig({ gateway: o.gateway, helper: o.helper("git-credential"), include: previousGitConfig(o.env), git: of("git") })
+  );
   for (const c of of("openai")) {
     vars["OPENAI_BASE_URL"] = `${base(o.gateway)}/${c.name}${c.arg ?? "/v1"}`.replace(/\/+$/, "");
     vars["OPENAI_API_KEY"] = o.token;
@@ -562,7 +604,8 @@ function writeFiles(o) {
     path.push(join2(o.dir, "bin"));
     for (const c of of("registry")) vars[`AGENTGATE_REGISTRY_${varPart(c.name)}`] = `${o.gateway.host}/${c.name}`;
   }
-  if (of("kubernetes").length > 0) vars["KUBECONFIG"] = file("kubeconfig", kubeconfig({ gateway: o.gateway, command: o.execCommand(), kube: of("kubernetes") }));
+  if (of("kubernetes").length > 0)
+    vars["KUBECONFIG"] = file("kubeconfig", kubeconfig({ gateway: o.gateway, command: o.execCommand(), kube: of("kubernetes") }));
   if (of("mcp").length > 0) {
     vars["AGENTGATE_MCP_CONFIG"] = file("mcp.json", mcpConfig(o.gateway, of("mcp")));
     for (const c of of("mcp")) vars[`AGENTGATE_MCP_${varPart(c.name)}_URL`] = `${base(o.gateway)}/${c.name}`;
@@ -591,13 +634,16 @@ function emit(format, e, output, env, out) {
       appendFileSync(pathFile, `${e.path.join("\n")}
 `);
     }
-    out.out(`agentgate: configured ${Object.keys(e.vars).filter((k) => k !== "AGENTGATE_CI_DIR").join(", ")}`);
+    out.out(
+      `agentgate: configured ${Object.keys(e.vars).filter((k) => k !== "AGENTGATE_CI_DIR").join(", ")}`
+    );
     return;
   }
   if (inActions && e.token) out.err(`::add-mask::${e.token}`);
   let text;
   if (format === "json") text = JSON.stringify({ env: e.vars, path: e.path }, null, 2);
-  else if (format === "dotenv") text = Object.entries(e.vars).map(([k, v]) => `${k}=${sh(v)}`).join("\n");
+  else if (format === "dotenv")
+    text = Object.entries(e.vars).map(([k, v]) => `${k}=${sh(v)}`).join("\n");
   else {
     text = [
       ...Object.entries(e.vars).map(([k, v]) => `export ${k}=${sh(v)}`),

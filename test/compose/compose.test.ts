@@ -32,13 +32,15 @@ function sh(cmd: string, args: string[], opts: { timeoutMs?: number; allowFail?:
   return new Promise((resolvePromise, reject) => {
     execFile(cmd, args, { cwd: ROOT, env, timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      if (code !== 0 && !opts.allowFail) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${String(stderr).slice(-4000)}\n${String(stdout).slice(-2000)}`));
+      if (code !== 0 && !opts.allowFail)
+        reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${String(stderr).slice(-4000)}\n${String(stdout).slice(-2000)}`));
       else resolvePromise({ code, stdout: String(stdout), stderr: String(stderr) });
     });
   });
 }
 
-const compose = (args: string[], opts?: { timeoutMs?: number; allowFail?: boolean }) => sh('docker-compose', ['-p', PROJECT, '--profile', 'demo', ...args], opts);
+const compose = (args: string[], opts?: { timeoutMs?: number; allowFail?: boolean }) =>
+  sh('docker-compose', ['-p', PROJECT, '--profile', 'demo', ...args], opts);
 
 async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
@@ -87,8 +89,17 @@ before(async () => {
     execFileSync('bash', [join(ROOT, '.ci/install-docker.sh')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
   });
   const images = await timed('stand-in images', async () => {
-    const out = execFileSync('bash', [join(ROOT, 'test/compose/build-standins.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 900_000 });
-    return Object.fromEntries(out.trim().split('\n').map((l) => l.split('=') as [string, string]));
+    const out = execFileSync('bash', [join(ROOT, 'test/compose/build-standins.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 900_000,
+    });
+    return Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=') as [string, string]),
+    );
   });
   ports = { proxy: await freePort(), opensearch: await freePort(), issuer: await freePort(), model: await freePort() };
   env = {
@@ -131,7 +142,12 @@ describe('docker-compose stack', () => {
     assert.deepEqual(config.Healthcheck?.Test, ['CMD', 'node', '/app/deploy/docker/healthcheck.mjs']);
     assert.deepEqual(config.Cmd, ['node', 'packages/cli/dist/bin.js', 'start']);
     const listing = await sh('docker', [
-      'run', '--rm', '--entrypoint', 'sh', image, '-c',
+      'run',
+      '--rm',
+      '--entrypoint',
+      'sh',
+      image,
+      '-c',
       'ls node_modules node_modules/@agentgate; find /app -name "*.ts" -not -path "*/node_modules/*" | head -5; id -u; ls /usr/local/lib/node_modules 2>&1 | head -3',
     ]);
     for (const absent of ['typescript', 'tsx', 'turbo', '@biomejs', 'oidc-provider', 'koa', 'testkit', 'fast-check', '@anthropic-ai']) {
@@ -140,7 +156,15 @@ describe('docker-compose stack', () => {
     assert.match(listing.stdout, /\bproxy\b/);
     assert.match(listing.stdout, /^10001$/m);
     // No TypeScript sources: the image runs tsc's output.
-    assert.ok(!/\.ts$/m.test(listing.stdout.split('\n').filter((l) => l.startsWith('/app')).join('\n')), listing.stdout);
+    assert.ok(
+      !/\.ts$/m.test(
+        listing.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('/app'))
+          .join('\n'),
+      ),
+      listing.stdout,
+    );
     const size = Number((await sh('docker', ['image', 'inspect', '--format', '{{.Size}}', image])).stdout.trim());
     const base = Number((await sh('docker', ['image', 'inspect', '--format', '{{.Size}}', env.NODE_IMAGE as string])).stdout.trim());
     timings.push(`image ${(size / 1e6).toFixed(0)} MB (${((size - base) / 1e6).toFixed(0)} MB above the stand-in node base)`);
@@ -208,18 +232,25 @@ describe('docker-compose stack', () => {
     // identity's github-actions profile: gh:<issuer host>/<repository>:<run_id>:<run_attempt>
     const sessionId = `gh:127.0.0.1:8090/acme/app:${claims.run_id}:${claims.run_attempt}`;
     let events: Array<Record<string, unknown>> = [];
-    const kinds = () => events.map((e) => {
-      // ECS: the kind is event.action; the phase stays agentgate.action.phase.
-      const kind = (e['event'] as { action?: string } | undefined)?.action;
-      const a = (e['agentgate'] as { action?: { phase?: string } }).action;
-      return `${kind}/${a?.phase}`;
-    });
+    const kinds = () =>
+      events.map((e) => {
+        // ECS: the kind is event.action; the phase stays agentgate.action.phase.
+        const kind = (e['event'] as { action?: string } | undefined)?.action;
+        const a = (e['agentgate'] as { action?: { phase?: string } }).action;
+        return `${kind}/${a?.phase}`;
+      });
     await waitFor(
       `the session's events are in OpenSearch`,
       async () => {
         events = await searchOpenSearch({ term: { 'agentgate.session.id': sessionId } }).catch(() => []);
         const k = kinds();
-        return k.some((x) => x.startsWith('git.force_push/denied')) && k.some((x) => x.startsWith('git.push/completed')) && k.some((x) => x.startsWith('http.post/approved')) && k.some((x) => x.startsWith('http.post/completed')) && k.filter((x) => x.startsWith('llm.exchange/completed')).length >= 3;
+        return (
+          k.some((x) => x.startsWith('git.force_push/denied')) &&
+          k.some((x) => x.startsWith('git.push/completed')) &&
+          k.some((x) => x.startsWith('http.post/approved')) &&
+          k.some((x) => x.startsWith('http.post/completed')) &&
+          k.filter((x) => x.startsWith('llm.exchange/completed')).length >= 3
+        );
       },
       60_000,
     ).catch(async (err: Error) => assert.fail(`${err.message}\nkinds seen: ${kinds().join(', ')}`));

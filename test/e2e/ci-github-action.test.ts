@@ -34,7 +34,10 @@ describe('ci - GitHub Action and the example workflow', () => {
   it('the action asks the runtime for a token with the gateway audience and masks it before anything else', () => {
     const rt = w.github.actions;
     assert.ok(rt && rt.requests >= 1);
-    assert.ok(rt.audiences.every((a) => a === 'agentgate'), rt.audiences.join(','));
+    assert.ok(
+      rt.audiences.every((a) => a === 'agentgate'),
+      rt.audiences.join(','),
+    );
     const action = steps[0] as StepLog;
     const token = env.OPENAI_API_KEY as string;
     assert.match(token, /^eyJ/);
@@ -49,7 +52,10 @@ describe('ci - GitHub Action and the example workflow', () => {
     assert.ok(push);
     const log = execFileSync('git', ['--git-dir', join(w.git.root, 'acme', 'app.git'), 'log', '-1', '--format=%s', 'main'], { encoding: 'utf8' }).trim();
     assert.equal(log, 'agent: add a changelog entry');
-    assert.ok(w.git.requests.some((r) => r.method === 'POST' && r.path.endsWith('/git-receive-pack') && r.authorized), 'the push reached the git server with the brokered credential');
+    assert.ok(
+      w.git.requests.some((r) => r.method === 'POST' && r.path.endsWith('/git-receive-pack') && r.authorized),
+      'the push reached the git server with the brokered credential',
+    );
   });
 
   it('the openai client reached the model through the gateway with the OIDC token as its key', () => {
@@ -62,18 +68,22 @@ describe('ci - GitHub Action and the example workflow', () => {
   it('skopeo promoted the image through the gateway with the credential helper', async () => {
     const res = await fetch(`${w.registry.url}/v2/acme/app/manifests/latest`, {
       method: 'HEAD',
-      headers: { authorization: `Basic ${Buffer.from(`ci:${process.env.CI_TEST_REGISTRY_PASSWORD}`).toString('base64')}`, accept: 'application/vnd.oci.image.manifest.v1+json' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`ci:${process.env.CI_TEST_REGISTRY_PASSWORD}`).toString('base64')}`,
+        accept: 'application/vnd.oci.image.manifest.v1+json',
+      },
     });
     assert.equal(res.status, 200);
   });
 
   it('no brokered credential and no unmasked token in any step output; later steps still get a fresh token from the helper', async () => {
-    for (const s of steps) for (const secret of w.secrets) assert.equal((s.stdout + s.stderr).includes(secret), false, `${s.name} printed a brokered credential`);
+    for (const s of steps)
+      for (const secret of w.secrets) assert.equal((s.stdout + s.stderr).includes(secret), false, `${s.name} printed a brokered credential`);
     const token = env.OPENAI_API_KEY as string;
     for (const s of steps.slice(1)) assert.equal((s.stdout + s.stderr).includes(token), false, `${s.name} printed the token`);
   });
 
-  it('the workflow grants id-token: write and uses this repository\'s action; the action is composite and calls the CLI bundle', () => {
+  it("the workflow grants id-token: write and uses this repository's action; the action is composite and calls the CLI bundle", () => {
     const wf = parse(readFileSync(join(ROOT, 'examples', 'github', 'agent.yml'), 'utf8'));
     assert.equal(wf.permissions['id-token'], 'write');
     const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8'));

@@ -35,7 +35,7 @@ describe('ci - GitLab template and the example pipeline', () => {
     await w?.close();
   });
 
-  it('the id token comes from the job\'s id_tokens entry with the gateway audience; the job never prints it', () => {
+  it("the id token comes from the job's id_tokens entry with the gateway audience; the job never prints it", () => {
     const token = tokens.AGENTGATE_ID_TOKEN as string;
     assert.match(token, /^eyJ/);
     const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8')) as { aud: unknown; iss: string };
@@ -47,7 +47,10 @@ describe('ci - GitLab template and the example pipeline', () => {
   it('git push needed no change: the URL was rewritten to the gateway and the commit landed upstream', () => {
     const subject = execFileSync('git', ['--git-dir', join(w.git.root, 'acme', 'app.git'), 'log', '-1', '--format=%s', 'main'], { encoding: 'utf8' }).trim();
     assert.equal(subject, 'agent: add a changelog entry');
-    assert.ok(w.git.requests.some((r) => r.method === 'POST' && r.path.endsWith('/git-receive-pack') && r.authorized), 'the push reached the git server with the brokered credential');
+    assert.ok(
+      w.git.requests.some((r) => r.method === 'POST' && r.path.endsWith('/git-receive-pack') && r.authorized),
+      'the push reached the git server with the brokered credential',
+    );
   });
 
   it('the openai client reached the model through the gateway', () => {
@@ -58,7 +61,10 @@ describe('ci - GitLab template and the example pipeline', () => {
   it('skopeo promoted the image through the gateway with the credential helper', async () => {
     const res = await fetch(`${w.registry.url}/v2/acme/app/manifests/latest`, {
       method: 'HEAD',
-      headers: { authorization: `Basic ${Buffer.from(`ci:${process.env.CI_TEST_REGISTRY_PASSWORD}`).toString('base64')}`, accept: 'application/vnd.oci.image.manifest.v1+json' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`ci:${process.env.CI_TEST_REGISTRY_PASSWORD}`).toString('base64')}`,
+        accept: 'application/vnd.oci.image.manifest.v1+json',
+      },
     });
     assert.equal(res.status, 200);
   });

@@ -7,7 +7,24 @@ import { fileURLToPath } from 'node:url';
 import { type Gateway, startGateway } from '@agentgate/cli';
 import { loadConfig } from '@agentgate/config';
 import { type ModelDouble, startModelDouble } from '@agentgate/demo';
-import { type CiIssuer, type GitServer, type KubeCluster, type Registry, freePort, gitlabClaims, githubClaims, requireBinary, startCiIssuer, startGitServer, startKube, startRegistry, startTlsFront, type TempDir, type TlsFront, tempDir } from '@agentgate/testkit';
+import {
+  type CiIssuer,
+  type GitServer,
+  type KubeCluster,
+  type Registry,
+  freePort,
+  gitlabClaims,
+  githubClaims,
+  requireBinary,
+  startCiIssuer,
+  startGitServer,
+  startKube,
+  startRegistry,
+  startTlsFront,
+  type TempDir,
+  type TlsFront,
+  tempDir,
+} from '@agentgate/testkit';
 import { parse } from 'yaml';
 import { startMcpServer, type TestMcpServer } from '../../services/proxy/test/mcp-server.js';
 import { writeOciImage } from '../../services/proxy/test/registry-harness.js';
@@ -100,7 +117,11 @@ policy:
   const front = await startTlsFront(`http://127.0.0.1:${port}`);
   // The image the jobs promote, pushed straight to the upstream registry.
   const image = writeOciImage(join(dir.path, 'image'), 'candidate', { 'app.txt': randomBytes(64) });
-  const seeded = await run(requireBinary('skopeo', 'apt-get install -y skopeo'), ['copy', '--dest-tls-verify=false', '--dest-creds', `ci:${registryPassword}`, image.ref, `docker://${registry.host}/acme/app:candidate`], { env: { PATH: process.env.PATH ?? '', HOME: dir.path } });
+  const seeded = await run(
+    requireBinary('skopeo', 'apt-get install -y skopeo'),
+    ['copy', '--dest-tls-verify=false', '--dest-creds', `ci:${registryPassword}`, image.ref, `docker://${registry.host}/acme/app:candidate`],
+    { env: { PATH: process.env.PATH ?? '', HOME: dir.path } },
+  );
   if (seeded.code !== 0) throw new Error(`seeding the registry failed: ${seeded.stderr}`);
   return {
     dir,
@@ -131,7 +152,11 @@ policy:
 }
 
 /** Runs a program; never throws (the caller checks `code`). */
-export function run(cmd: string, args: string[], o: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  o: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {
     execFile(cmd, args, { env: o.env, cwd: o.cwd, timeout: o.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       res({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr });
@@ -184,9 +209,18 @@ export function parseGithubEnv(text: string): Record<string, string> {
  */
 export async function runGithubJob(
   w: CiWorld,
-  o: { workflow: string; job: string; inputs: Record<string, string>; withOverrides: Record<string, string>; /** Tool directories the runner image has on PATH. */ path?: string[] },
+  o: {
+    workflow: string;
+    job: string;
+    inputs: Record<string, string>;
+    withOverrides: Record<string, string> /** Tool directories the runner image has on PATH. */;
+    path?: string[];
+  },
 ): Promise<{ steps: StepLog[]; env: Record<string, string> }> {
-  const wf = parse(readFileSync(o.workflow, 'utf8')) as { permissions?: Record<string, string>; jobs: Record<string, { env?: Record<string, string>; steps: Array<Record<string, unknown>> }> };
+  const wf = parse(readFileSync(o.workflow, 'utf8')) as {
+    permissions?: Record<string, string>;
+    jobs: Record<string, { env?: Record<string, string>; steps: Array<Record<string, unknown>> }>;
+  };
   if (wf.permissions?.['id-token'] !== 'write') throw new Error('the workflow does not grant id-token: write');
   const job = wf.jobs[o.job];
   if (!job) throw new Error(`no job ${o.job}`);
@@ -224,7 +258,10 @@ export async function runGithubJob(
     const name = String(step.name ?? step.uses ?? 'run');
     if (typeof step.uses === 'string' && step.uses.startsWith('actions/checkout@')) continue;
     if (typeof step.uses === 'string' && /\/agentgate@/.test(step.uses)) {
-      const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as { inputs: Record<string, { default?: string; required?: boolean }>; runs: { using: string; steps: Array<{ run: string; env?: Record<string, string> }> } };
+      const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as {
+        inputs: Record<string, { default?: string; required?: boolean }>;
+        runs: { using: string; steps: Array<{ run: string; env?: Record<string, string> }> };
+      };
       if (action.runs.using !== 'composite') throw new Error('the action is not composite');
       const given = { ...((step.with as Record<string, string> | undefined) ?? {}), ...o.withOverrides };
       const inputs: Record<string, string> = {};
@@ -248,14 +285,23 @@ export async function runGithubJob(
   return { steps, env: stepEnv({}) as Record<string, string> };
 }
 
-type GitlabJob = { extends?: string; variables?: Record<string, string>; id_tokens?: Record<string, { aud: string }>; before_script?: string[]; script?: string[] };
+type GitlabJob = {
+  extends?: string;
+  variables?: Record<string, string>;
+  id_tokens?: Record<string, { aud: string }>;
+  before_script?: string[];
+  script?: string[];
+};
 
 /** GitLab's `extends`: hashes merged deeply, the job's own keys win, arrays replaced. */
 function merge(base: Record<string, unknown>, own: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(own)) {
     const b = out[k];
-    out[k] = b && v && typeof b === 'object' && typeof v === 'object' && !Array.isArray(b) && !Array.isArray(v) ? merge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+    out[k] =
+      b && v && typeof b === 'object' && typeof v === 'object' && !Array.isArray(b) && !Array.isArray(v)
+        ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
   }
   return out;
 }
@@ -268,7 +314,10 @@ function merge(base: Record<string, unknown>, own: Record<string, unknown>): Rec
  * `id_tokens:` minted with their `aud`, and before_script + script in one
  * bash session that stops at the first failing line.
  */
-export async function runGitlabJob(w: CiWorld, o: { pipeline: string; job: string; pipelineVariables: Record<string, string>; path: string[] }): Promise<{ log: StepLog; tokens: Record<string, string> }> {
+export async function runGitlabJob(
+  w: CiWorld,
+  o: { pipeline: string; job: string; pipelineVariables: Record<string, string>; path: string[] },
+): Promise<{ log: StepLog; tokens: Record<string, string> }> {
   const doc = parse(readFileSync(o.pipeline, 'utf8')) as Record<string, unknown> & { include?: Array<{ file?: string; local?: string }> };
   const defs: Record<string, GitlabJob> = {};
   for (const inc of doc.include ?? []) {

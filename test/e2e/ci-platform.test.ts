@@ -40,7 +40,7 @@ describe('ci - platform workflow: MCP, kubectl and docker through the gateway', 
     await w?.close();
   });
 
-  it('the MCP client read through the gateway; the server saw the gateway\'s key, never the job\'s token', () => {
+  it("the MCP client read through the gateway; the server saw the gateway's key, never the job's token", () => {
     const mcp = w.mcp;
     assert.ok(mcp);
     const step = steps.find((s) => s.name.startsWith('Read the repository')) as StepLog;
@@ -50,11 +50,17 @@ describe('ci - platform workflow: MCP, kubectl and docker through the gateway', 
       ['read_file'],
     );
     assert.ok(mcp.authSeen.length > 0);
-    assert.ok(mcp.authSeen.every((a) => a === `Bearer ${process.env.CI_TEST_MCP_KEY}`), 'every MCP request upstream carried the brokered key');
+    assert.ok(
+      mcp.authSeen.every((a) => a === `Bearer ${process.env.CI_TEST_MCP_KEY}`),
+      'every MCP request upstream carried the brokered key',
+    );
   });
 
   it('a destructive tool call from the same job is refused by policy and never reaches the server', async () => {
-    const r = await run('node', [join(ROOT, 'examples', 'mcp-call.mjs'), 'tools', 'delete_repository', '{"repository":"acme/app"}'], { env: env as NodeJS.ProcessEnv, cwd: ROOT });
+    const r = await run('node', [join(ROOT, 'examples', 'mcp-call.mjs'), 'tools', 'delete_repository', '{"repository":"acme/app"}'], {
+      env: env as NodeJS.ProcessEnv,
+      cwd: ROOT,
+    });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /no-repo-deletion|agents do not delete repositories/);
     assert.equal(
@@ -62,12 +68,14 @@ describe('ci - platform workflow: MCP, kubectl and docker through the gateway', 
       false,
     );
     const denied = await eventually('the denied tool call on the record', () =>
-      auditDocs(join(w.dir.path, 'audit')).find((d) => actionOf(d) === 'mcp.tools.call' && (d.rule as { name?: string } | undefined)?.name === 'no-repo-deletion'),
+      auditDocs(join(w.dir.path, 'audit')).find(
+        (d) => actionOf(d) === 'mcp.tools.call' && (d.rule as { name?: string } | undefined)?.name === 'no-repo-deletion',
+      ),
     );
     assert.equal((denied.event as { outcome?: string }).outcome, 'failure');
   });
 
-  it('kubectl created the ConfigMap in the connection\'s namespace with the exec plugin\'s token', async () => {
+  it("kubectl created the ConfigMap in the connection's namespace with the exec plugin's token", async () => {
     const kube = w.kube;
     assert.ok(kube);
     const step = steps.find((s) => s.name.startsWith('Record the run')) as StepLog;
@@ -76,7 +84,7 @@ describe('ci - platform workflow: MCP, kubectl and docker through the gateway', 
     assert.equal(got.code, 0, got.stderr);
     assert.equal(got.stdout, TASK);
     const kc = readFileSync(env.KUBECONFIG as string, 'utf8');
-    assert.match(kc, /ci\/dist\/agentgate-ci\.mjs/, 'the kubeconfig runs the action\'s CLI bundle as its exec plugin');
+    assert.match(kc, /ci\/dist\/agentgate-ci\.mjs/, "the kubeconfig runs the action's CLI bundle as its exec plugin");
     assert.equal(kc.includes(env.AGENTGATE_TOKEN as string), false, 'no token is written into the kubeconfig');
     await eventually('the create on the record', () => auditDocs(join(w.dir.path, 'audit')).find((d) => actionOf(d)?.startsWith('kubernetes.create')));
   });
@@ -97,7 +105,7 @@ describe('ci - platform workflow: MCP, kubectl and docker through the gateway', 
     await eventually('the push on the record', () => auditDocs(join(w.dir.path, 'audit')).find((d) => actionOf(d) === 'registry.push'));
   });
 
-  it('no brokered credential and no token in any step output or in the Docker engine\'s log', () => {
+  it("no brokered credential and no token in any step output or in the Docker engine's log", () => {
     const token = env.AGENTGATE_TOKEN as string;
     assert.match(token, /^eyJ/);
     const engineLog = docker.engineLogSince(engineLog0);

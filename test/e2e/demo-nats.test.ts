@@ -90,7 +90,11 @@ test('demo - multi-process over real NATS with OpenSearch: every service its own
   const byKind = buildTrail(events);
   const force = byKind.find((s) => s.kind === 'git.force_push');
   const forceExchange = byKind.find((s) => s.toolCalls?.some((c) => c.id === 'call_force'));
-  assert.deepEqual(force?.link && { id: force.link.exchangeId, call: force.link.toolCallId, rule: force.link.rule }, { id: forceExchange?.actionId, call: 'call_force', rule: 'tool-call-match' });
+  assert.deepEqual(force?.link && { id: force.link.exchangeId, call: force.link.toolCallId, rule: force.link.rule }, {
+    id: forceExchange?.actionId,
+    call: 'call_force',
+    rule: 'tool-call-match',
+  });
   assert.equal(force?.decision?.rule, 'no-force-push-protected');
   const out: string[] = [];
   const code = await runCli(['trail', sessionId, '--config', file], { out: (l) => out.push(l), err: (l) => out.push(l) });

@@ -34,7 +34,9 @@ type Doc = { kind?: string; metadata?: { name?: string }; spec?: Record<string, 
 function renderChart(args: string[]): Doc[] {
   const helm = tool('helm', 'go install helm.sh/helm/v3/cmd/helm@v3.22.0 (bash .ci/install-deps.sh)');
   const rendered = execFileSync(helm, ['template', 'ag', join(root, 'deploy/helm/agentgate'), ...args], { encoding: 'utf8' });
-  return parseAllDocuments(rendered).map((d) => d.toJS() as Doc).filter(Boolean);
+  return parseAllDocuments(rendered)
+    .map((d) => d.toJS() as Doc)
+    .filter(Boolean);
 }
 
 /** The pod template of Deployment `name`; fails when there is none. */
@@ -73,8 +75,19 @@ describe('deploy', () => {
   });
 
   it('docker-compose.yml - health checks, restart policies, named volumes, loopback-only ports, real image names by default', () => {
-    type Svc = { image?: string; restart?: string; healthcheck?: { test: string[] }; volumes?: string[]; ports?: string[]; profiles?: string[]; depends_on?: Record<string, { condition: string }> };
-    const compose = parseYaml(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Svc>; volumes: Record<string, unknown> };
+    type Svc = {
+      image?: string;
+      restart?: string;
+      healthcheck?: { test: string[] };
+      volumes?: string[];
+      ports?: string[];
+      profiles?: string[];
+      depends_on?: Record<string, { condition: string }>;
+    };
+    const compose = parseYaml(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, Svc>;
+      volumes: Record<string, unknown>;
+    };
     for (const name of [...SERVICES, 'nats', 'opensearch', 'opensearch-dashboards']) {
       const svc = compose.services[name]!;
       assert.ok(svc.healthcheck?.test.length, `${name} has a health check`);
@@ -93,7 +106,10 @@ describe('deploy', () => {
     assert.equal(compose.services.opensearch?.image, '${OPENSEARCH_IMAGE:-opensearchproject/opensearch:2.19.1}');
     assert.match(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), /NODE_IMAGE: \$\{NODE_IMAGE:-node:20-bookworm-slim\}/);
     for (const v of ['nats-data', 'opensearch-data', 'audit-writer-data', 'proxy-data']) assert.ok(v in compose.volumes, v);
-    assert.ok(compose.services['audit-writer']?.volumes?.some((v) => v.startsWith('audit-writer-data:/var/lib/agentgate')), 'the checkpoint key survives a restart');
+    assert.ok(
+      compose.services['audit-writer']?.volumes?.some((v) => v.startsWith('audit-writer-data:/var/lib/agentgate')),
+      'the checkpoint key survives a restart',
+    );
     assert.deepEqual(compose.services['demo-agent']?.profiles, ['demo']);
     assert.equal(compose.services['audit-writer']?.depends_on?.setup?.condition, 'service_completed_successfully');
   });
@@ -112,9 +128,15 @@ describe('deploy', () => {
     const path = join(root, 'deploy/compose/agentgate.yaml');
     const config = loadConfig({ path, env: { NATS_URL: 'nats://nats:4222', OPENSEARCH_URL: 'http://opensearch:9200' } });
     assert.equal(config.bus.natsUrl, 'nats://nats:4222');
-    assert.deepEqual(config.audit.sinks.map((s) => s.type), ['opensearch']);
+    assert.deepEqual(
+      config.audit.sinks.map((s) => s.type),
+      ['opensearch'],
+    );
     const elastic = loadConfig({ path, env: { NATS_URL: 'nats://nats:4222', OPENSEARCH_URL: '', ELASTICSEARCH_URL: 'http://elasticsearch:9200' } });
-    assert.deepEqual(elastic.audit.sinks.map((s) => s.type), ['elasticsearch']);
+    assert.deepEqual(
+      elastic.audit.sinks.map((s) => s.type),
+      ['elasticsearch'],
+    );
     // The laptop issuer is trusted, and its groups cannot be had with a GitHub token.
     assert.ok(config.identity.issuers.some((i) => i.issuer === 'http://127.0.0.1:8090'));
     for (const g of config.identity.groups) assert.equal((g.when as Record<string, unknown>)['iss'], 'http://127.0.0.1:8090', g.name);
@@ -124,7 +146,10 @@ describe('deploy', () => {
   it('saved objects - searches point at the index pattern and dashboard panels at searches or visualizations, by reference name and type', () => {
     for (const file of ['opensearch-dashboards/agentgate-saved-objects.ndjson', 'kibana/agentgate-saved-objects.ndjson']) {
       type Obj = { id: string; type: string; attributes: Record<string, unknown>; references: Array<{ id: string; type: string; name: string }> };
-      const objects = readFileSync(join(root, 'deploy', file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Obj);
+      const objects = readFileSync(join(root, 'deploy', file), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Obj);
       const byId = new Map(objects.map((o) => [o.id, o]));
       const pattern = objects.find((o) => o.type === 'index-pattern')!;
       for (const o of objects) {
@@ -146,7 +171,9 @@ describe('deploy', () => {
         }
       }
       // The pattern covers the indices the writer creates with the templates' prefix.
-      const template = JSON.parse(readFileSync(join(root, 'deploy', file.startsWith('kibana') ? 'elasticsearch' : 'opensearch', 'index-template.json'), 'utf8')) as { index_patterns: string[] };
+      const template = JSON.parse(
+        readFileSync(join(root, 'deploy', file.startsWith('kibana') ? 'elasticsearch' : 'opensearch', 'index-template.json'), 'utf8'),
+      ) as { index_patterns: string[] };
       assert.ok(template.index_patterns.includes(String(pattern.attributes['title'])), `${file}: ${pattern.attributes['title']}`);
     }
   });
@@ -176,7 +203,10 @@ describe('deploy', () => {
         assert.ok(c.readinessProbe && c.livenessProbe && c.startupProbe, `${name} has probes`);
         assert.ok(c.resources?.requests?.memory && c.resources?.limits?.memory, `${name} has resources`);
         for (const m of c.volumeMounts ?? []) assert.equal(m.subPath, undefined, `${name}: ${m.mountPath} is not a subPath mount (it would never rotate)`);
-        assert.ok(c.env.some((e) => e.name === 'AGENTGATE_NATS_PASSWORD' && e.valueFrom?.secretKeyRef?.key === name.slice(3)), `${name} has its own NATS password`);
+        assert.ok(
+          c.env.some((e) => e.name === 'AGENTGATE_NATS_PASSWORD' && e.valueFrom?.secretKeyRef?.key === name.slice(3)),
+          `${name} has its own NATS password`,
+        );
       }
     }
     const writer = deployments.find((d) => d.metadata?.name === 'ag-audit-writer')!;
@@ -185,14 +215,37 @@ describe('deploy', () => {
     for (const kind of ['NetworkPolicy', 'PodDisruptionBudget']) assert.equal(docs.filter((d) => d?.kind === kind).length, SERVICES.length, kind);
     assert.equal(docs.filter((d) => d?.kind === 'ServiceAccount').length, 1);
     const svc = docs.find((d) => d?.kind === 'Service') as { spec: { ports: Array<{ name: string; port: number; appProtocol: string }> } };
-    assert.deepEqual(svc.spec.ports.map((p) => [p.name, p.port, p.appProtocol]), [['http', 8080, 'http']], 'the Service says plain HTTP');
+    assert.deepEqual(
+      svc.spec.ports.map((p) => [p.name, p.port, p.appProtocol]),
+      [['http', 8080, 'http']],
+      'the Service says plain HTTP',
+    );
     const auth = docs.find((d) => d?.metadata?.name === 'ag-nats-authorization')?.data?.['authorization.conf'] ?? '';
     for (const s of SERVICES) assert.match(auth, new RegExp(`user: ${s}\\n`), `a NATS user for ${s}`);
     assert.match(auth, /subscribe: \{ allow: \["_INBOX_proxy\.>", "\$KV\.>"\], deny: \["secrets\.>"\] \}/);
   });
 
-  it('helm chart - every service\'s rendered configuration passes start-up validation (NATS user, inbox prefix, TLS, index, checkpoint key)', () => {
-    const docs = renderChart(['--set', 'nats.url=tls://nats:4222', '--set', 'nats.tls.secretName=nats-tls', '--set', 'nats.tls.clientCert=true', '--set', 'index.url=https://os:9200', '--set', 'index.username=agentgate', '--set', 'index.passwordSecret=os-pw', '--set', 'index.caSecret=os-ca', '--set', 'brokerSecrets[0].name=github-token', '--set', 'brokerSecrets[0].secretName=gh']);
+  it("helm chart - every service's rendered configuration passes start-up validation (NATS user, inbox prefix, TLS, index, checkpoint key)", () => {
+    const docs = renderChart([
+      '--set',
+      'nats.url=tls://nats:4222',
+      '--set',
+      'nats.tls.secretName=nats-tls',
+      '--set',
+      'nats.tls.clientCert=true',
+      '--set',
+      'index.url=https://os:9200',
+      '--set',
+      'index.username=agentgate',
+      '--set',
+      'index.passwordSecret=os-pw',
+      '--set',
+      'index.caSecret=os-ca',
+      '--set',
+      'brokerSecrets[0].name=github-token',
+      '--set',
+      'brokerSecrets[0].secretName=gh',
+    ]);
     for (const s of SERVICES) {
       const text = docs.find((d) => d?.kind === 'ConfigMap' && d.metadata?.name === `ag-${s}-config`)?.data?.['agentgate.yaml'];
       assert.ok(text, `ConfigMap of ${s}`);
@@ -212,7 +265,10 @@ describe('deploy', () => {
     const c = podOf(docs, 'ag-secret-broker').containers[0]!;
     assert.ok(c.volumeMounts?.some((m) => m.mountPath === '/run/secrets/github-token' && m.subPath === undefined));
     const w = podOf(docs, 'ag-audit-writer').containers[0]!;
-    assert.ok(w.env.some((e) => e.name === 'NODE_EXTRA_CA_CERTS' && e.value === '/etc/agentgate/index-ca/ca.crt'), 'the index CA is trusted');
+    assert.ok(
+      w.env.some((e) => e.name === 'NODE_EXTRA_CA_CERTS' && e.value === '/etc/agentgate/index-ca/ca.crt'),
+      'the index CA is trusted',
+    );
   });
 
   it('Dockerfile - builds every package and starts the one-process gateway by default', () => {

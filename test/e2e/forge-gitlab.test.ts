@@ -85,7 +85,7 @@ policy:
     dir?.cleanup();
   });
 
-  it('a read goes through with the gateway\'s PRIVATE-TOKEN; the API never sees the job\'s token', async () => {
+  it("a read goes through with the gateway's PRIVATE-TOKEN; the API never sees the job's token", async () => {
     const project = await api.Projects.show(PROJECT);
     seen.push(JSON.stringify(project));
     assert.equal(project.path_with_namespace, 'acme/app');
@@ -97,7 +97,7 @@ policy:
     }
   });
 
-  it('unprotecting main is refused with its rule in the client\'s error, and main stays protected', async () => {
+  it("unprotecting main is refused with its rule in the client's error, and main stays protected", async () => {
     const text = await refused(() => api.ProtectedBranches.unprotect(PROJECT, 'main'));
     assert.match(text, /403/);
     assert.match(text, /no-protection-removal|never removes branch protection/);
@@ -106,7 +106,9 @@ policy:
       double.requests.some((r) => r.method === 'DELETE'),
       false,
     );
-    const doc = await eventually('the denial on the record', () => auditDocs(join(dir.path, 'audit')).find((d) => actionOf(d) === 'forge.branch_protection_delete'));
+    const doc = await eventually('the denial on the record', () =>
+      auditDocs(join(dir.path, 'audit')).find((d) => actionOf(d) === 'forge.branch_protection_delete'),
+    );
     assert.equal((doc.rule as { name?: string }).name, 'no-protection-removal');
     const attrs = JSON.stringify(doc);
     assert.match(attrs, /"main"/);
@@ -123,7 +125,9 @@ policy:
     const text = await refused(() => api.ProjectVariables.create(PROJECT, 'DEPLOY_KEY', 'value-from-agent'));
     assert.match(text, /no-ci-variables|do not write CI variables/);
     assert.equal(double.variables.get(String(PROJECT))?.size, 0);
-    const doc = await eventually('the variable write on the record', () => auditDocs(join(dir.path, 'audit')).find((d) => actionOf(d) === 'forge.ci_variable_write'));
+    const doc = await eventually('the variable write on the record', () =>
+      auditDocs(join(dir.path, 'audit')).find((d) => actionOf(d) === 'forge.ci_variable_write'),
+    );
     assert.match(JSON.stringify(doc), /DEPLOY_KEY/);
     assert.equal(JSON.stringify(doc).includes(credential), false);
   });

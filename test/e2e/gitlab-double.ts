@@ -61,7 +61,12 @@ export async function startGitlabDouble(o: { credential: string; projects: Array
       if (typeof body.visibility === 'string') project.visibility = body.visibility;
       return json(res, 200, project);
     }
-    if (rest === '/protected_branches' && method === 'GET') return json(res, 200, [...(protectedBranches.get(id) ?? [])].map((name) => ({ name })));
+    if (rest === '/protected_branches' && method === 'GET')
+      return json(
+        res,
+        200,
+        [...(protectedBranches.get(id) ?? [])].map((name) => ({ name })),
+      );
     const pb = /^\/protected_branches\/(.+)$/.exec(rest);
     if (pb && method === 'DELETE') {
       protectedBranches.get(id)?.delete(decodeURIComponent(pb[1] as string));

@@ -89,26 +89,68 @@ before(async () => {
   writeFileSync(join(work, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
   mkdirSync(join(work, 'pki'));
   const peer = `http://127.0.0.1:${peerPort}`;
-  start(etcd, ['--name', 'agentgate-test', '--data-dir', join(work, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${etcdPort}`, '--advertise-client-urls', `http://127.0.0.1:${etcdPort}`, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `agentgate-test=${peer}`, '--listen-metrics-urls', `http://127.0.0.1:${metricsPort}`, '--unsafe-no-fsync'], 'etcd.log');
+  start(
+    etcd,
+    [
+      '--name',
+      'agentgate-test',
+      '--data-dir',
+      join(work, 'etcd'),
+      '--listen-client-urls',
+      `http://127.0.0.1:${etcdPort}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${etcdPort}`,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `agentgate-test=${peer}`,
+      '--listen-metrics-urls',
+      `http://127.0.0.1:${metricsPort}`,
+      '--unsafe-no-fsync',
+    ],
+    'etcd.log',
+  );
   await waitFor('etcd is healthy', async () => (await fetch(`http://127.0.0.1:${metricsPort}/health`)).status === 200, 60_000, 'etcd.log');
-  start(apiserver, [
-    `--etcd-servers=http://127.0.0.1:${etcdPort}`, '--bind-address=127.0.0.1', `--secure-port=${port}`, `--cert-dir=${join(work, 'pki')}`,
-    `--token-auth-file=${join(work, 'tokens.csv')}`, '--authorization-mode=RBAC',
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local', `--service-account-key-file=${join(work, 'sa.pub')}`,
-    `--service-account-signing-key-file=${join(work, 'sa.key')}`, '--service-cluster-ip-range=10.96.0.0/16',
-  ], 'kube-apiserver.log');
+  start(
+    apiserver,
+    [
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${port}`,
+      `--cert-dir=${join(work, 'pki')}`,
+      `--token-auth-file=${join(work, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${join(work, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(work, 'sa.key')}`,
+      '--service-cluster-ip-range=10.96.0.0/16',
+    ],
+    'kube-apiserver.log',
+  );
   const url = `https://127.0.0.1:${port}`;
   const caFile = join(work, 'pki', 'apiserver.crt');
   await waitFor('kube-apiserver is ready', async () => existsSync(caFile) && (await readyz(url, readFileSync(caFile), token)), 180_000, 'kube-apiserver.log');
   kubeconfig = join(work, 'kubeconfig');
-  writeFileSync(kubeconfig, stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'test',
-    clusters: [{ name: 'test', cluster: { server: url, 'certificate-authority': caFile } }],
-    users: [{ name: 'admin', user: { token } }],
-    contexts: [{ name: 'test', context: { cluster: 'test', user: 'admin', namespace: NS } }],
-  }), { mode: 0o600 });
+  writeFileSync(
+    kubeconfig,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'test',
+      clusters: [{ name: 'test', cluster: { server: url, 'certificate-authority': caFile } }],
+      users: [{ name: 'admin', user: { token } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user: 'admin', namespace: NS } }],
+    }),
+    { mode: 0o600 },
+  );
   // The namespace enforces (and warns about) the restricted level, as a production namespace should.
-  const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } } };
+  const ns = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: NS, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
+  };
   const created = await kubectl(['apply', '-f', '-'], JSON.stringify(ns));
   assert.equal(created.code, 0, created.stderr);
 });
@@ -132,13 +174,40 @@ function podsOf(manifests: string): Array<Record<string, unknown>> {
   return parseAllDocuments(manifests)
     .map((d) => d.toJS() as Deployment | null)
     .filter((d): d is Deployment => d?.kind === 'Deployment')
-    .map((d) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { ...d.spec.template.metadata, name: `${d.metadata.name}-probe`, namespace: NS }, spec: d.spec.template.spec }));
+    .map((d) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { ...d.spec.template.metadata, name: `${d.metadata.name}-probe`, namespace: NS },
+      spec: d.spec.template.spec,
+    }));
 }
 
 describe('helm chart on a real kube-apiserver', () => {
   const variants: Array<[string, string[]]> = [
     ['defaults', []],
-    ['TLS to NATS and the index, broker secrets', ['--set', 'nats.url=tls://nats:4222', '--set', 'nats.tls.secretName=nats-tls', '--set', 'nats.tls.clientCert=true', '--set', 'index.url=https://os:9200', '--set', 'index.username=agentgate', '--set', 'index.passwordSecret=os-pw', '--set', 'index.caSecret=os-ca', '--set', 'brokerSecrets[0].name=github-token', '--set', 'brokerSecrets[0].secretName=gh']],
+    [
+      'TLS to NATS and the index, broker secrets',
+      [
+        '--set',
+        'nats.url=tls://nats:4222',
+        '--set',
+        'nats.tls.secretName=nats-tls',
+        '--set',
+        'nats.tls.clientCert=true',
+        '--set',
+        'index.url=https://os:9200',
+        '--set',
+        'index.username=agentgate',
+        '--set',
+        'index.passwordSecret=os-pw',
+        '--set',
+        'index.caSecret=os-ca',
+        '--set',
+        'brokerSecrets[0].name=github-token',
+        '--set',
+        'brokerSecrets[0].secretName=gh',
+      ],
+    ],
   ];
   for (const [what, args] of variants) {
     it(`helm on kube - ${what}: server-side dry-run accepts every object with no Pod Security warning, and each Deployment's pod is admitted under restricted`, async () => {
@@ -146,12 +215,21 @@ describe('helm chart on a real kube-apiserver', () => {
       const dry = await kubectl(['apply', '--dry-run=server', '-f', '-'], manifests);
       assert.equal(dry.code, 0, dry.stderr);
       assert.doesNotMatch(dry.stderr, /PodSecurity|[Ww]arning/, dry.stderr);
-      for (const kind of ['deployment.apps/ag-proxy', 'networkpolicy.networking.k8s.io/ag-proxy', 'poddisruptionbudget.policy/ag-audit-writer', 'serviceaccount/ag-agentgate', 'configmap/ag-nats-authorization', 'service/ag-proxy']) {
+      for (const kind of [
+        'deployment.apps/ag-proxy',
+        'networkpolicy.networking.k8s.io/ag-proxy',
+        'poddisruptionbudget.policy/ag-audit-writer',
+        'serviceaccount/ag-agentgate',
+        'configmap/ag-nats-authorization',
+        'service/ag-proxy',
+      ]) {
         // The ServiceAccount exists after the first variant (created below): unchanged then.
         assert.match(dry.stdout, new RegExp(`${kind} (created|unchanged) \\(server dry run\\)`), dry.stdout);
       }
       // The ServiceAccount admission plugin wants the pods' account to exist: create it for real (nothing else is).
-      const sa = parseAllDocuments(manifests).map((d) => d.toJS() as { kind?: string } | null).find((d) => d?.kind === 'ServiceAccount');
+      const sa = parseAllDocuments(manifests)
+        .map((d) => d.toJS() as { kind?: string } | null)
+        .find((d) => d?.kind === 'ServiceAccount');
       assert.equal((await kubectl(['apply', '-f', '-'], JSON.stringify(sa))).code, 0);
       const pods = podsOf(manifests);
       assert.equal(pods.length, 5);

@@ -83,7 +83,8 @@ policy: { default: deny, rules: [{ name: llm-ok, actions: ['llm.*'], decision: a
       const input = `use ${w.dbPassword}`;
       let text = '';
       if (stream) {
-        for await (const e of await client.responses.create({ model: 'gpt-4o-mini', input, stream: true })) if (e.type === 'response.output_text.delta') text += e.delta;
+        for await (const e of await client.responses.create({ model: 'gpt-4o-mini', input, stream: true }))
+          if (e.type === 'response.output_text.delta') text += e.delta;
       } else {
         text = (await client.responses.create({ model: 'gpt-4o-mini', input })).output_text;
       }

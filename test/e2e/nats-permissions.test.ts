@@ -75,16 +75,28 @@ after(async () => {
   await nats?.close();
 });
 
-test('nats permissions - the chart\'s per-service users, passwords and inbox prefixes carry the whole demo session over real NATS', async () => {
+test("nats permissions - the chart's per-service users, passwords and inbox prefixes carry the whole demo session over real NATS", async () => {
   const port = await freePort();
   const base = parseYaml(demoConfigText(w, { port, natsUrl: nats.url, opensearchUrl: os.url })) as { bus: Record<string, unknown> };
   for (const name of SERVICES) {
     // What the chart's agentgate.serviceConfig sets for this service.
     const file = join(w.dir.path, `agentgate-${name}.yaml`);
-    writeFileSync(file, stringify({ ...base, bus: { ...base.bus, nats: { user: name, passwordEnv: 'AGENTGATE_NATS_PASSWORD', inboxPrefix: `_INBOX_${name.replace('-', '_')}` } } }));
+    writeFileSync(
+      file,
+      stringify({
+        ...base,
+        bus: { ...base.bus, nats: { user: name, passwordEnv: 'AGENTGATE_NATS_PASSWORD', inboxPrefix: `_INBOX_${name.replace('-', '_')}` } },
+      }),
+    );
     const proc = spawn(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, AGENTGATE_CONFIG: file, AGENTGATE_NATS_PASSWORD: passwords[name], ...(name === 'secret-broker' ? w.secretEnv : {}) },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        AGENTGATE_CONFIG: file,
+        AGENTGATE_NATS_PASSWORD: passwords[name],
+        ...(name === 'secret-broker' ? w.secretEnv : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log: string[] = [];
@@ -115,7 +127,11 @@ test('nats permissions - the chart\'s per-service users, passwords and inbox pre
 
 test('nats permissions - the masking user cannot lease a secret and the proxy user cannot listen on secrets.>', async () => {
   process.env['T_MASKING_PW'] = passwords['masking'];
-  const masking = await createBus({ natsUrl: nats.url, nats: { user: 'masking', passwordEnv: 'T_MASKING_PW', inboxPrefix: '_INBOX_masking' }, name: 't-masking' });
+  const masking = await createBus({
+    natsUrl: nats.url,
+    nats: { user: 'masking', passwordEnv: 'T_MASKING_PW', inboxPrefix: '_INBOX_masking' },
+    name: 't-masking',
+  });
   try {
     await assert.rejects(masking.requestRaw('secrets.lease', '{}', { timeoutMs: 2000 }));
   } finally {

@@ -119,7 +119,9 @@ test('soak - ten times more events than the stream limit flow through proxy → 
   const seconds = (Date.now() - t0) / 1000;
   agent.destroy();
   const raw = await gw.bus.streams.info(STREAMS.AUDIT_RAW.name);
-  console.log(`soak: ${REQUESTS} requests in ${seconds.toFixed(1)} s, statuses ${JSON.stringify(statuses)}, raw last seq ${raw.lastSeq}, max raw fill seen ${maxRawFill}`);
+  console.log(
+    `soak: ${REQUESTS} requests in ${seconds.toFixed(1)} s, statuses ${JSON.stringify(statuses)}, raw last seq ${raw.lastSeq}, max raw fill seen ${maxRawFill}`,
+  );
 
   assert.deepEqual(statuses, { 200: REQUESTS }, 'every request served: the streams never filled up');
   assert.ok(raw.lastSeq >= 2 * REQUESTS, `${raw.lastSeq} events went through AUDIT_RAW, which holds at most ${STREAM_MAX_MSGS}`);

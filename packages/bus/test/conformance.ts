@@ -218,7 +218,10 @@ export function conformance(name: string, h: Harness): void {
       await bus.streams.publish(`${name}.a`, 'drop');
       const c = await bus.streams.consumer(name, { durable: 'worker', ackWaitMs: 1000 });
       const first = await c.fetch({ batch: 10, expiresMs: 1000 });
-      assert.deepEqual(first.map((m) => new TextDecoder().decode(m.data)), ['keep', 'drop']);
+      assert.deepEqual(
+        first.map((m) => new TextDecoder().decode(m.data)),
+        ['keep', 'drop'],
+      );
       await first[1]!.ack();
       const again = await c.fetch({ batch: 10, expiresMs: 3000 });
       assert.equal(again.length, 1);
@@ -240,7 +243,10 @@ export function conformance(name: string, h: Harness): void {
       await bus.streams.publish(`${name}.b`, 'b');
       const c = await bus.streams.consumer(name, { durable: 'only-b', filterSubject: `${name}.b` });
       const got = await c.fetch({ batch: 10, expiresMs: 1000 });
-      assert.deepEqual(got.map((m) => m.subject), [`${name}.b`]);
+      assert.deepEqual(
+        got.map((m) => m.subject),
+        [`${name}.b`],
+      );
       await bus.drain();
     });
 
@@ -252,7 +258,10 @@ export function conformance(name: string, h: Harness): void {
       for (const v of ['a', 'b', 'c']) await bus.streams.publish(`${name}.x`, v, { msgId: v });
       const c = await bus.streams.consumer(name, { durable: 'masker', ackWaitMs: 1000 });
       const got = await c.fetch({ batch: 10, expiresMs: 1000 });
-      assert.deepEqual(got.map((m) => new TextDecoder().decode(m.data)), ['a', 'b', 'c']);
+      assert.deepEqual(
+        got.map((m) => new TextDecoder().decode(m.data)),
+        ['a', 'b', 'c'],
+      );
       const before = await bus.streams.info(name);
       await got[0]!.ack();
       await got[2]!.ack();
@@ -263,7 +272,10 @@ export function conformance(name: string, h: Harness): void {
       assert.equal(after.lastSeq, 3);
       assert.equal(await bus.streams.get(name, 1), null);
       const again = await c.fetch({ batch: 10, expiresMs: 3000 });
-      assert.deepEqual(again.map((m) => [new TextDecoder().decode(m.data), m.deliveryCount]), [['b', 2]]);
+      assert.deepEqual(
+        again.map((m) => [new TextDecoder().decode(m.data), m.deliveryCount]),
+        [['b', 2]],
+      );
       await again[0]!.ack();
       const empty = await bus.streams.info(name);
       assert.deepEqual([empty.messages, empty.lastSeq], [0, 3]);
@@ -321,7 +333,10 @@ export function conformance(name: string, h: Harness): void {
       assert.equal((await bus.streams.info(name)).messages, 1);
       const c = await bus.streams.consumer(name, { durable: 'late' });
       const got = await c.fetch({ batch: 10, expiresMs: 1000 });
-      assert.deepEqual(got.map((m) => new TextDecoder().decode(m.data)), ['early']);
+      assert.deepEqual(
+        got.map((m) => new TextDecoder().decode(m.data)),
+        ['early'],
+      );
       await got[0]!.ack();
       await bus.drain();
     });
@@ -355,7 +370,10 @@ export function conformance(name: string, h: Harness): void {
       assert.deepEqual([info.messages, info.firstSeq, info.lastSeq], [1, 3, 3]);
       const c2 = await bus.streams.consumer(name, { durable: 'w', ackWaitMs: 1000 });
       const rest = await c2.fetch({ batch: 10, expiresMs: 1500 });
-      assert.deepEqual(rest.map((m) => m.seq), [3]);
+      assert.deepEqual(
+        rest.map((m) => m.seq),
+        [3],
+      );
       await rest[0]!.ack();
       bus = await h.restart(bus);
       await bus.streams.ensure(cfg);
@@ -364,7 +382,10 @@ export function conformance(name: string, h: Harness): void {
       assert.equal(ack.seq, 4, 'a sequence number is never handed out twice');
       const c3 = await bus.streams.consumer(name, { durable: 'w', ackWaitMs: 1000 });
       const next = await c3.fetch({ batch: 10, expiresMs: 1500 });
-      assert.deepEqual(next.map((m) => new TextDecoder().decode(m.data)), ['4']);
+      assert.deepEqual(
+        next.map((m) => new TextDecoder().decode(m.data)),
+        ['4'],
+      );
       await next[0]!.ack();
       await bus.drain();
     });
@@ -400,7 +421,10 @@ export function conformance(name: string, h: Harness): void {
       assert.equal((await bus.streams.publish(`${name}.a`, '4')).seq, 4, 'sequence numbers continue');
       const fresh = await bus.streams.consumer(name, { durable: 'new' });
       const four = await fresh.fetch({ batch: 10, expiresMs: 1000 });
-      assert.deepEqual(four.map((m) => m.seq), [4]);
+      assert.deepEqual(
+        four.map((m) => m.seq),
+        [4],
+      );
       await four[0]!.ack();
       assert.equal((await bus.streams.info(name)).messages, 0);
       await bus.drain();
@@ -477,7 +501,10 @@ export function conformance(name: string, h: Harness): void {
       assert.equal((await bus.streams.publish(`${name}.a`, 'dup', { msgId: 'm3' })).duplicate, true);
       const c2 = await bus.streams.consumer(name, { durable: 'w', ackWaitMs: 1000 });
       const rest = await c2.fetch({ batch: 10, expiresMs: 1500 });
-      assert.deepEqual(rest.map((m) => new TextDecoder().decode(m.data)), ['2', '3']);
+      assert.deepEqual(
+        rest.map((m) => new TextDecoder().decode(m.data)),
+        ['2', '3'],
+      );
       for (const m of rest) await m.ack();
       await bus.drain();
     });

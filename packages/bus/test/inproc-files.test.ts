@@ -55,8 +55,18 @@ describe('in-process bus files', () => {
     await bus.drain();
 
     const seen = modes(dir);
-    for (const want of ['/streams/RAW/messages.jsonl', '/streams/RAW/removed.log', '/streams/RAW/state.json', '/streams/RAW/consumers/masking.json', '/kv/approvals.jsonl', '/streams/OLD/messages.jsonl']) {
-      assert.ok(seen.some((s) => s.path === want), `${want} was written`);
+    for (const want of [
+      '/streams/RAW/messages.jsonl',
+      '/streams/RAW/removed.log',
+      '/streams/RAW/state.json',
+      '/streams/RAW/consumers/masking.json',
+      '/kv/approvals.jsonl',
+      '/streams/OLD/messages.jsonl',
+    ]) {
+      assert.ok(
+        seen.some((s) => s.path === want),
+        `${want} was written`,
+      );
     }
     const loose = seen.filter((s) => s.mode !== (s.dir ? 0o700 : 0o600));
     assert.deepEqual(loose, [], 'nothing readable by group or others');
@@ -92,7 +102,10 @@ describe('in-process bus files', () => {
     assert.deepEqual([info.messages, info.firstSeq, info.lastSeq], [1, 10_001, 10_001]);
     const c2 = await bus.streams.consumer('WQ', { durable: 'w' });
     const got = await c2.fetch({ batch: 10, expiresMs: 200 });
-    assert.deepEqual(got.map((m) => new TextDecoder().decode(m.data)), ['last']);
+    assert.deepEqual(
+      got.map((m) => new TextDecoder().decode(m.data)),
+      ['last'],
+    );
     await got[0]!.ack();
     assert.equal((await bus.streams.publish('wq.x', 'next')).seq, 10_002);
     await bus.drain();

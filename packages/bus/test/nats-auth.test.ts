@@ -40,7 +40,11 @@ after(async () => {
 
 test('nats auth - a per-service user with its inbox prefix gets replies on its private inbox', async () => {
   process.env['TEST_PROXY_NATS_PASSWORD'] = 'proxy-pw';
-  const proxy = await createBus({ natsUrl: nats.url, nats: { user: 'proxy', passwordEnv: 'TEST_PROXY_NATS_PASSWORD', inboxPrefix: '_INBOX_proxy' }, name: 'proxy' });
+  const proxy = await createBus({
+    natsUrl: nats.url,
+    nats: { user: 'proxy', passwordEnv: 'TEST_PROXY_NATS_PASSWORD', inboxPrefix: '_INBOX_proxy' },
+    name: 'proxy',
+  });
   try {
     const reply = await proxy.requestRaw('secrets.lease', '{}', { timeoutMs: 3000 });
     assert.deepEqual(JSON.parse(new TextDecoder().decode(reply.data)), { ok: true });

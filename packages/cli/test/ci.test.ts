@@ -103,11 +103,14 @@ describe('ci token', () => {
   it('bad sources fail with a code and never echo what they held: no source, an expired GitLab token, a value that is not a token', async () => {
     await assert.rejects(ciToken([], capture(), io({})), { code: 'ERR_CLI_USAGE' });
     const expired = await issuer.mint(githubClaims(), { expiresIn: -60 });
-    await assert.rejects(ciToken(['--source', 'gitlab'], capture(), io({ GITLAB_CI: 'true', AGENTGATE_ID_TOKEN: expired })), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'ERR_CI_TOKEN_EXPIRED');
-      assert.equal(err.message.includes(expired), false);
-      return true;
-    });
+    await assert.rejects(
+      ciToken(['--source', 'gitlab'], capture(), io({ GITLAB_CI: 'true', AGENTGATE_ID_TOKEN: expired })),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'ERR_CI_TOKEN_EXPIRED');
+        assert.equal(err.message.includes(expired), false);
+        return true;
+      },
+    );
     const junk = 'abc\nX-Injected: 1';
     await assert.rejects(ciToken(['--source', 'env'], capture(), io({ AGENTGATE_CI_TOKEN: junk })), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'ERR_CI_TOKEN_UNAVAILABLE');
@@ -126,14 +129,36 @@ describe('ci env', () => {
     const state = join(dir.path, 'state');
     const env = { AGENTGATE_CI_TOKEN: token, HOME: dir.path };
     const conns = ['git:gh=https://github.com/', 'openai:openai', 'anthropic:claude', 'registry:ghcr', 'kubernetes:prod=agents', 'mcp:tools', 'http:api'];
-    assert.equal(await ciEnv(['--gateway', `${GATEWAY}/`, '--source', 'env', '--dir', state, '--format', 'json', '--command', 'agentgate ci', ...conns.flatMap((c) => ['--connection', c])], out, io(env)), 0);
+    assert.equal(
+      await ciEnv(
+        [
+          '--gateway',
+          `${GATEWAY}/`,
+          '--source',
+          'env',
+          '--dir',
+          state,
+          '--format',
+          'json',
+          '--command',
+          'agentgate ci',
+          ...conns.flatMap((c) => ['--connection', c]),
+        ],
+        out,
+        io(env),
+      ),
+      0,
+    );
     const { env: vars, path } = JSON.parse(out.out_.join('\n')) as { env: Record<string, string>; path: string[] };
     assert.equal(vars.OPENAI_BASE_URL, `${GATEWAY}/openai/v1`);
     assert.equal(vars.ANTHROPIC_BASE_URL, `${GATEWAY}/claude`);
     assert.equal(vars.AGENTGATE_REGISTRY_GHCR, 'gw.example.test:8443/ghcr');
     assert.equal(vars.AGENTGATE_MCP_TOOLS_URL, `${GATEWAY}/tools`);
     assert.equal(vars.AGENTGATE_URL_API, `${GATEWAY}/api`);
-    const withToken = Object.entries(vars).filter(([, v]) => v === token).map(([k]) => k).sort();
+    const withToken = Object.entries(vars)
+      .filter(([, v]) => v === token)
+      .map(([k]) => k)
+      .sort();
     assert.deepEqual(withToken, ['AGENTGATE_TOKEN', 'ANTHROPIC_AUTH_TOKEN', 'OPENAI_API_KEY']);
     assert.deepEqual(path, [join(state, 'bin')]);
     assert.equal(statSync(state).mode & 0o777, 0o700);
@@ -151,7 +176,9 @@ describe('ci env', () => {
     assert.equal(kube.contexts[0].context.namespace, 'agents');
     assert.equal(kube.users[0].user.exec.command, '/bin/sh');
     assert.ok(kube.users[0].user.exec.args.includes('exec-credential'));
-    const mcp = JSON.parse(readFileSync(vars.AGENTGATE_MCP_CONFIG as string, 'utf8')) as { mcpServers: Record<string, { url: string; headers: Record<string, string> }> };
+    const mcp = JSON.parse(readFileSync(vars.AGENTGATE_MCP_CONFIG as string, 'utf8')) as {
+      mcpServers: Record<string, { url: string; headers: Record<string, string> }>;
+    };
     assert.deepEqual(mcp.mcpServers.tools, { type: 'http', url: `${GATEWAY}/tools`, headers: { Authorization: 'Bearer ${AGENTGATE_TOKEN}' } });
   });
 
@@ -160,7 +187,24 @@ describe('ci env', () => {
     const envFile = join(dir.path, 'github-env');
     const pathFile = join(dir.path, 'github-path');
     const out = capture();
-    await ciEnv(['--gateway', GATEWAY, '--source', 'env', '--dir', join(dir.path, 'gh-state'), '--format', 'github', '--connection', 'openai:openai', '--connection', 'registry:r'], out, io({ AGENTGATE_CI_TOKEN: token, GITHUB_ACTIONS: 'true', GITHUB_ENV: envFile, GITHUB_PATH: pathFile, HOME: dir.path }));
+    await ciEnv(
+      [
+        '--gateway',
+        GATEWAY,
+        '--source',
+        'env',
+        '--dir',
+        join(dir.path, 'gh-state'),
+        '--format',
+        'github',
+        '--connection',
+        'openai:openai',
+        '--connection',
+        'registry:r',
+      ],
+      out,
+      io({ AGENTGATE_CI_TOKEN: token, GITHUB_ACTIONS: 'true', GITHUB_ENV: envFile, GITHUB_PATH: pathFile, HOME: dir.path }),
+    );
     assert.equal(out.out_[0], `::add-mask::${token}`);
     assert.equal(out.out_.slice(1).join('\n').includes(token), false);
     const text = readFileSync(envFile, 'utf8');
@@ -168,7 +212,7 @@ describe('ci env', () => {
     assert.equal(readFileSync(pathFile, 'utf8').trim(), join(dir.path, 'gh-state', 'bin'));
   });
 
-  it('kubectl runs the kubeconfig\'s exec plugin and presents the token as a bearer to <gateway>/<connection>', async () => {
+  it("kubectl runs the kubeconfig's exec plugin and presents the token as a bearer to <gateway>/<connection>", async () => {
     const kubectl = requireBinary('kubectl', 'apt-get install -y kubectl');
     const seen: Array<{ url: string; auth: string | undefined }> = [];
     // A stand-in for the gateway's kubernetes connection: records what kubectl sends.
@@ -184,15 +228,37 @@ describe('ci env', () => {
       const out = capture();
       const env = { AGENTGATE_CI_TOKEN: token, HOME: dir.path, PATH: process.env.PATH, SSL_CERT_FILE: front.caFile };
       // The helper as the action runs it: the bundled ci commands.
-      await ciEnv(['--gateway', front.url, '--source', 'env', '--dir', join(dir.path, 'kube-state'), '--format', 'json', '--command', `${process.execPath} ${CI_BUNDLE}`, '--connection', 'kubernetes:prod=agents'], out, io(env));
+      await ciEnv(
+        [
+          '--gateway',
+          front.url,
+          '--source',
+          'env',
+          '--dir',
+          join(dir.path, 'kube-state'),
+          '--format',
+          'json',
+          '--command',
+          `${process.execPath} ${CI_BUNDLE}`,
+          '--connection',
+          'kubernetes:prod=agents',
+        ],
+        out,
+        io(env),
+      );
       const vars = (JSON.parse(out.out_.join('\n')) as { env: Record<string, string> }).env;
       const r = await new Promise<{ code: number; stderr: string }>((res) => {
-        execFile(kubectl, ['get', '--raw', '/api/v1/namespaces'], { env: { ...env, KUBECONFIG: vars.KUBECONFIG } }, (err, _o, stderr) => res({ code: err ? 1 : 0, stderr }));
+        execFile(kubectl, ['get', '--raw', '/api/v1/namespaces'], { env: { ...env, KUBECONFIG: vars.KUBECONFIG } }, (err, _o, stderr) =>
+          res({ code: err ? 1 : 0, stderr }),
+        );
       });
       assert.equal(r.code, 0, r.stderr);
       const shown = JSON.stringify(seen.map((q) => [q.url, q.auth === `Bearer ${token}`]));
       // kubectl's version check goes under the connection's path; every request carries the plugin's token.
-      assert.ok(seen.some((q) => q.url.startsWith('/prod/')), shown);
+      assert.ok(
+        seen.some((q) => q.url.startsWith('/prod/')),
+        shown,
+      );
       assert.ok(seen.length > 0 && seen.every((q) => q.auth === `Bearer ${token}`), shown);
     } finally {
       await front.close();

@@ -72,7 +72,12 @@ describe('cli', () => {
   });
 
   it('config check - a misspelled action kind (which would never match) is named, with the kind it meant', async () => {
-    const file = sampleWith('kind', (t) => t.replace('actions: [git.force_push, git.delete_ref, git.tag_move, git.tag_delete]', 'actions: [git.force_push, git.delete_ref, git.tag_mvoe, git.tag_delete]'));
+    const file = sampleWith('kind', (t) =>
+      t.replace(
+        'actions: [git.force_push, git.delete_ref, git.tag_move, git.tag_delete]',
+        'actions: [git.force_push, git.delete_ref, git.tag_mvoe, git.tag_delete]',
+      ),
+    );
     const io = capture();
     assert.equal(await runCli(['config', 'check', file], io), 1, io.text());
     assert.match(io.text(), /policy\.rules\[0\]\.actions\[2\]: "git\.tag_mvoe" names no action kind of any adapter \(did you mean "git\.tag_move"\?\)/);
@@ -155,10 +160,14 @@ describe('cli', () => {
     const port = await freePort();
     const file = join(dir, 'start.yaml');
     writeFileSync(file, `gateway: { listen: { host: 127.0.0.1, port: ${port} } }\nbus: { dataDir: ${join(dir, 'start-data')} }\nlog: { level: error }\n`);
-    const child = spawn(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', join(import.meta.dirname, '../src/bin.ts'), 'start', '--config', file], {
-      env: { ...process.env, AGENTGATE_CONFIG: sampleConfigPath() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=agentgate-source', '--import', 'tsx', join(import.meta.dirname, '../src/bin.ts'), 'start', '--config', file],
+      {
+        env: { ...process.env, AGENTGATE_CONFIG: sampleConfigPath() },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();

@@ -23,7 +23,10 @@ function jwt(exp: number): string {
 describe('kubeconfig', () => {
   it('kubeconfig - prints a kubeconfig whose server is the gateway path and whose user is the exec plugin', async () => {
     const io = capture();
-    const code = await runCli(['kubeconfig', '--connection', 'prod-cluster', '--gateway', 'https://gw.example/', '--token-file', '/run/ci/token', '--namespace', 'dev'], io);
+    const code = await runCli(
+      ['kubeconfig', '--connection', 'prod-cluster', '--gateway', 'https://gw.example/', '--token-file', '/run/ci/token', '--namespace', 'dev'],
+      io,
+    );
     assert.equal(code, 0, io.text());
     const kc = parse(io.text());
     assert.equal(kc.kind, 'Config');
@@ -38,7 +41,12 @@ describe('kubeconfig', () => {
   });
 
   it('kubeconfig - usage errors exit 2', async () => {
-    for (const args of [['kubeconfig'], ['kubeconfig', '--connection', 'Bad Name', '--gateway', 'https://x'], ['kubeconfig', '--connection', 'c'], ['kubeconfig', '--connection', 'c', '--gateway', 'ftp://x']]) {
+    for (const args of [
+      ['kubeconfig'],
+      ['kubeconfig', '--connection', 'Bad Name', '--gateway', 'https://x'],
+      ['kubeconfig', '--connection', 'c'],
+      ['kubeconfig', '--connection', 'c', '--gateway', 'ftp://x'],
+    ]) {
       const io = capture();
       assert.equal(await runCli(args, io), 2, args.join(' '));
     }

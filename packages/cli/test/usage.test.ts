@@ -123,11 +123,17 @@ describe('bin', () => {
     if (parts.tsx) symlinkSync(join(ROOT, 'node_modules', 'tsx'), join(root, 'node_modules', 'tsx'));
     if (parts.source) {
       mkdirSync(join(root, 'pkg', 'src'));
-      writeFileSync(join(root, 'pkg', 'src', 'bin.ts'), "import { from } from '@agentgate/fake';\nconst n: number = 3;\nprocess.stdout.write(`src/bin.ts, dependency from ${from}`);\nprocess.exitCode = n;\n");
+      writeFileSync(
+        join(root, 'pkg', 'src', 'bin.ts'),
+        "import { from } from '@agentgate/fake';\nconst n: number = 3;\nprocess.stdout.write(`src/bin.ts, dependency from ${from}`);\nprocess.exitCode = n;\n",
+      );
     }
     if (parts.built) {
       mkdirSync(join(root, 'pkg', 'dist'));
-      writeFileSync(join(root, 'pkg', 'dist', 'bin.js'), "import { from } from '@agentgate/fake';\nprocess.stdout.write(`dist/bin.js, dependency from ${from}`);\n");
+      writeFileSync(
+        join(root, 'pkg', 'dist', 'bin.js'),
+        "import { from } from '@agentgate/fake';\nprocess.stdout.write(`dist/bin.js, dependency from ${from}`);\n",
+      );
     }
     return join(root, 'pkg', 'bin', 'agentgate.js');
   }

@@ -38,7 +38,11 @@ const url = (protocol: RegExp) => z.url({ protocol, error: 'expected a URL' });
 export const ENV_OVERRIDES: readonly Override[] = [
   {
     name: 'PORT',
-    schema: z.string().regex(/^\d{1,5}$/, 'expected a port number 1-65535').transform(Number).pipe(z.number().int().min(1).max(65535, 'expected a port number 1-65535')),
+    schema: z
+      .string()
+      .regex(/^\d{1,5}$/, 'expected a port number 1-65535')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(65535, 'expected a port number 1-65535')),
     apply: (raw, v) => {
       obj(obj(raw, 'gateway'), 'listen')['port'] = v;
     },
@@ -76,7 +80,11 @@ export const ENV_OVERRIDES: readonly Override[] = [
   {
     // One config file serves every service; each process of a host gets its own metrics port this way.
     name: 'METRICS_PORT',
-    schema: z.string().regex(/^\d{1,5}$/, 'expected a port number 1-65535').transform(Number).pipe(z.number().int().min(1).max(65535, 'expected a port number 1-65535')),
+    schema: z
+      .string()
+      .regex(/^\d{1,5}$/, 'expected a port number 1-65535')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(65535, 'expected a port number 1-65535')),
     apply: (raw, v) => {
       obj(obj(obj(raw, 'telemetry'), 'metrics'), 'listen')['port'] = v;
     },

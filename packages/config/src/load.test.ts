@@ -82,7 +82,10 @@ policy:
 log: { level: loud }
 `);
   assert.ok(issues.includes('policy.rules[2].decision: expected one of allow|deny|review'), issues.join('\n'));
-  assert.ok(issues.some((i) => i.startsWith('log.level: expected one of fatal|error|warn|info')), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => i.startsWith('log.level: expected one of fatal|error|warn|info')),
+    issues.join('\n'),
+  );
 });
 
 test('config - wrong types, bad URLs, bad slugs and bad discriminators are named', () => {
@@ -97,8 +100,14 @@ audit:
     - { type: opensearch, url: "not a url" }
 `);
   assert.ok(issues.includes('gateway.listen.port: expected number'), issues.join('\n'));
-  assert.ok(issues.some((i) => i.startsWith('bus.natsUrl: expected a nats://')), issues.join('\n'));
-  assert.ok(issues.some((i) => i.startsWith('connections[0].name: expected a slug')), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => i.startsWith('bus.natsUrl: expected a nats://')),
+    issues.join('\n'),
+  );
+  assert.ok(
+    issues.some((i) => i.startsWith('connections[0].name: expected a slug')),
+    issues.join('\n'),
+  );
   assert.ok(issues.includes('connections[0].upstream: expected an http(s) URL'), issues.join('\n'));
   assert.ok(issues.includes('connections[1].type: expected one of http|git|registry|kubernetes|llm|mcp'), issues.join('\n'));
   assert.ok(issues.includes('audit.sinks[0].url: expected an http(s) URL'), issues.join('\n'));
@@ -113,9 +122,18 @@ identity:
     - { name: c, issuer: "https://c.example", audiences: [] }
     - { name: d, issuer: "https://d.example", audiences: [x], discovery: false }
 `);
-  assert.ok(issues.some((i) => i.startsWith('identity.issuers[0].algorithms[0]: expected one of RS256|')), issues.join('\n'));
-  assert.ok(issues.some((i) => i.startsWith('identity.issuers[1].algorithms[0]: expected one of')), issues.join('\n'));
-  assert.ok(issues.some((i) => i.startsWith('identity.issuers[2].audiences:')), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => i.startsWith('identity.issuers[0].algorithms[0]: expected one of RS256|')),
+    issues.join('\n'),
+  );
+  assert.ok(
+    issues.some((i) => i.startsWith('identity.issuers[1].algorithms[0]: expected one of')),
+    issues.join('\n'),
+  );
+  assert.ok(
+    issues.some((i) => i.startsWith('identity.issuers[2].audiences:')),
+    issues.join('\n'),
+  );
   assert.ok(issues.includes('identity.issuers[3].jwksUri: required when discovery is false'), issues.join('\n'));
   const ok = loadConfig({
     env: {},
@@ -148,7 +166,10 @@ identity:
     - { name: gh, issuer: "https://token.actions.githubusercontent.com", audiences: [agentgate] }
     - { name: gh-again, issuer: "https://token.actions.githubusercontent.com", audiences: [other] }
 `);
-  assert.ok(issues.some((i) => i.startsWith('identity.issuers[1].issuer: duplicate issuer')), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => i.startsWith('identity.issuers[1].issuer: duplicate issuer')),
+    issues.join('\n'),
+  );
 });
 
 test('config - cross-field: credential refs name secrets, rule connections name connections, names unique', () => {
@@ -160,7 +181,10 @@ policy:
   rules:
     - { name: r, connections: [gh, nope], decision: allow }
 `);
-  assert.ok(issues.some((i) => i.startsWith('connections[1].name: duplicate connection name')), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => i.startsWith('connections[1].name: duplicate connection name')),
+    issues.join('\n'),
+  );
   const issues2 = issuesOf(`
 connections:
   - { name: gh, type: http, upstream: "https://x", credential: { ref: missing, inject: bearer } }
@@ -169,7 +193,10 @@ policy:
     - { name: r, connections: [gh, nope], decision: allow }
     - { name: r, decision: deny }
 `);
-  assert.ok(issues2.some((i) => i.startsWith('policy.rules[1].name: duplicate rule name')), issues2.join('\n'));
+  assert.ok(
+    issues2.some((i) => i.startsWith('policy.rules[1].name: duplicate rule name')),
+    issues2.join('\n'),
+  );
   const issues3 = issuesOf(`
 connections:
   - { name: gh, type: http, upstream: "https://x", credential: { ref: missing, inject: bearer } }
@@ -177,8 +204,14 @@ policy:
   rules:
     - { name: r, connections: [gh, nope], decision: allow }
 `);
-  assert.ok(issues3.some((i) => i.startsWith('connections[0].credential.ref: names no configured secret')), issues3.join('\n'));
-  assert.ok(issues3.some((i) => i.startsWith('policy.rules[0].connections[1]: names no configured connection')), issues3.join('\n'));
+  assert.ok(
+    issues3.some((i) => i.startsWith('connections[0].credential.ref: names no configured secret')),
+    issues3.join('\n'),
+  );
+  assert.ok(
+    issues3.some((i) => i.startsWith('policy.rules[0].connections[1]: names no configured connection')),
+    issues3.join('\n'),
+  );
 });
 
 test('config - environment overrides apply and are validated by variable name', () => {
@@ -215,8 +248,14 @@ test('config - environment overrides apply and are validated by variable name', 
       bad,
     );
   }
-  assert.deepEqual(issuesOf('', { LOG_LEVEL: 'loud' }).map((i) => i.split(':')[0]), ['LOG_LEVEL']);
-  assert.deepEqual(issuesOf('', { NATS_URL: 'localhost' }).map((i) => i.split(':')[0]), ['NATS_URL']);
+  assert.deepEqual(
+    issuesOf('', { LOG_LEVEL: 'loud' }).map((i) => i.split(':')[0]),
+    ['LOG_LEVEL'],
+  );
+  assert.deepEqual(
+    issuesOf('', { NATS_URL: 'localhost' }).map((i) => i.split(':')[0]),
+    ['NATS_URL'],
+  );
   // Empty variables are ignored rather than overriding with nothing.
   assert.equal(loadConfig({ text: '', env: { PORT: '' } }).gateway.listen.port, 8080);
 });
@@ -245,16 +284,31 @@ test('config - connections.requests: strict defaults, header allowlist lower-cas
   assert.equal(c.gateway.audit.refusals.windowMs, 60_000);
   assert.equal(c.gateway.audit.refusals.maxSources, 10_000);
   const relaxed = loadConfig({
-    text: VALID.replace('credential: { ref: gh-token, inject: bearer }', 'credential: { ref: gh-token, inject: bearer }\n    requests: { allowMatrixParams: true, forwardHeaders: [X-Api-Key, via] }'),
+    text: VALID.replace(
+      'credential: { ref: gh-token, inject: bearer }',
+      'credential: { ref: gh-token, inject: bearer }\n    requests: { allowMatrixParams: true, forwardHeaders: [X-Api-Key, via] }',
+    ),
     env: {},
   });
   assert.deepEqual(relaxed.connections[0]!.requests, { allowMatrixParams: true, forwardHeaders: ['x-api-key', 'via'] });
   const issues = issuesOf(
-    VALID.replace('credential: { ref: gh-token, inject: bearer }', 'credential: { ref: gh-token, inject: bearer }\n    requests: { forwardHeaders: [Authorization, X-HTTP-Method-Override, "bad name"], other: 1 }'),
+    VALID.replace(
+      'credential: { ref: gh-token, inject: bearer }',
+      'credential: { ref: gh-token, inject: bearer }\n    requests: { forwardHeaders: [Authorization, X-HTTP-Method-Override, "bad name"], other: 1 }',
+    ),
   );
-  assert.ok(issues.some((i) => i.startsWith('connections[0].requests.forwardHeaders[0]: this header is never forwarded')), issues.join('\n'));
-  assert.ok(issues.some((i) => i.startsWith('connections[0].requests.forwardHeaders[1]: this header is never forwarded')), issues.join('\n'));
-  assert.ok(issues.some((i) => i.startsWith('connections[0].requests.forwardHeaders[2]: expected a header name')), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => i.startsWith('connections[0].requests.forwardHeaders[0]: this header is never forwarded')),
+    issues.join('\n'),
+  );
+  assert.ok(
+    issues.some((i) => i.startsWith('connections[0].requests.forwardHeaders[1]: this header is never forwarded')),
+    issues.join('\n'),
+  );
+  assert.ok(
+    issues.some((i) => i.startsWith('connections[0].requests.forwardHeaders[2]: expected a header name')),
+    issues.join('\n'),
+  );
   assert.ok(issues.includes('connections[0].requests.other: unknown key'), issues.join('\n'));
 });
 
@@ -283,5 +337,8 @@ connections:
   assert.ok(cert.includes('connections[0].credential.inject: client-certificate is supported by kubernetes connections only'), cert.join('\n'));
   const imp = issuesOf('connections:\n  - { name: cluster, type: kubernetes, upstream: "https://x", options: { impersonate: { user: nobody }, caFle: /x } }\n');
   assert.ok(imp.includes('connections[0].options.impersonate.user: expected one of subject|actor'), imp.join('\n'));
-  assert.ok(imp.some((i) => i.startsWith('connections[0].options.caFle')), imp.join('\n'));
+  assert.ok(
+    imp.some((i) => i.startsWith('connections[0].options.caFle')),
+    imp.join('\n'),
+  );
 });

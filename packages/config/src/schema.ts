@@ -69,11 +69,7 @@ export const configSchema = z
   });
 
 /** Recursively read-only view of a value. */
-export type DeepReadonly<T> = T extends (infer U)[]
-  ? ReadonlyArray<DeepReadonly<U>>
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+export type DeepReadonly<T> = T extends (infer U)[] ? ReadonlyArray<DeepReadonly<U>> : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
 /** The validated, defaulted, deep-frozen configuration. */
 export type Config = DeepReadonly<z.output<typeof configSchema>>;

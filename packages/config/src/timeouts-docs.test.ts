@@ -76,9 +76,14 @@ test('timeouts docs - a key named like a time bound carries its unit (Ms, Sec or
 });
 
 test('timeouts docs - the table check reads rows and defaults (a wrong default is caught)', () => {
-  const rows = timeoutsTable('# x\n\n## Timeouts\n\n| setting | default | what |\n|---|---|---|\n| `a.bMs` | 5 | x |\n| `c.dMs` (git) | 7 | y |\n\n## Next\n| `e.fMs` | 1 | z |\n');
-  assert.deepEqual([...rows], [
-    ['`a.bMs`', '5'],
-    ['`c.dMs` (git)', '7'],
-  ]);
+  const rows = timeoutsTable(
+    '# x\n\n## Timeouts\n\n| setting | default | what |\n|---|---|---|\n| `a.bMs` | 5 | x |\n| `c.dMs` (git) | 7 | y |\n\n## Next\n| `e.fMs` | 1 | z |\n',
+  );
+  assert.deepEqual(
+    [...rows],
+    [
+      ['`a.bMs`', '5'],
+      ['`c.dMs` (git)', '7'],
+    ],
+  );
 });

@@ -64,7 +64,10 @@ test('config files - a YAML syntax error is ERR_CONFIG_PARSE with the line', () 
     assert.match(err.message, /line \d+, column \d+/);
   }
   const dup = write('dup.yaml', 'log: { level: info }\nlog: { level: debug }\n');
-  assert.throws(() => loadConfig({ path: dup, env: {} }), (err: unknown) => err instanceof ConfigError && err.code === 'ERR_CONFIG_PARSE' && err.issues[0]?.line === 2);
+  assert.throws(
+    () => loadConfig({ path: dup, env: {} }),
+    (err: unknown) => err instanceof ConfigError && err.code === 'ERR_CONFIG_PARSE' && err.issues[0]?.line === 2,
+  );
 });
 
 test('config files - checkConfig reports every bad key with its line; formatConfigErrors prints them', () => {

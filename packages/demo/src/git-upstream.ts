@@ -67,29 +67,25 @@ function authorized(header: string | undefined, auth: GitUpstreamOptions['auth']
 
 /** Streams one request through `git http-backend` (CGI): neither body is held whole. */
 function cgi(req: IncomingMessage, res: ServerResponse, root: string, url: URL): void {
-  const child = spawn(
-    'git',
-    ['http-backend'],
-    {
-      env: gitEnv({
-        GIT_PROJECT_ROOT: root,
-        GIT_HTTP_EXPORT_ALL: '1',
-        GIT_CONFIG_COUNT: '1',
-        GIT_CONFIG_KEY_0: 'http.receivepack',
-        GIT_CONFIG_VALUE_0: 'true',
-        REMOTE_USER: 'gateway',
-        GATEWAY_INTERFACE: 'CGI/1.1',
-        REQUEST_METHOD: req.method ?? 'GET',
-        PATH_INFO: decodeURIComponent(url.pathname),
-        QUERY_STRING: url.search.slice(1),
-        CONTENT_TYPE: req.headers['content-type'] ?? '',
-        ...(req.headers['content-length'] ? { CONTENT_LENGTH: req.headers['content-length'] } : {}),
-        ...(req.headers['content-encoding'] ? { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] } : {}),
-        ...(req.headers['git-protocol'] ? { GIT_PROTOCOL: String(req.headers['git-protocol']) } : {}),
-      }),
-      stdio: ['pipe', 'pipe', 'ignore'],
-    },
-  );
+  const child = spawn('git', ['http-backend'], {
+    env: gitEnv({
+      GIT_PROJECT_ROOT: root,
+      GIT_HTTP_EXPORT_ALL: '1',
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.receivepack',
+      GIT_CONFIG_VALUE_0: 'true',
+      REMOTE_USER: 'gateway',
+      GATEWAY_INTERFACE: 'CGI/1.1',
+      REQUEST_METHOD: req.method ?? 'GET',
+      PATH_INFO: decodeURIComponent(url.pathname),
+      QUERY_STRING: url.search.slice(1),
+      CONTENT_TYPE: req.headers['content-type'] ?? '',
+      ...(req.headers['content-length'] ? { CONTENT_LENGTH: req.headers['content-length'] } : {}),
+      ...(req.headers['content-encoding'] ? { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] } : {}),
+      ...(req.headers['git-protocol'] ? { GIT_PROTOCOL: String(req.headers['git-protocol']) } : {}),
+    }),
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
   child.once('error', () => {
     if (!res.headersSent) res.writeHead(502).end('git http-backend could not start\n');
   });
@@ -155,7 +151,12 @@ export async function startGitUpstream(opts: GitUpstreamOptions): Promise<GitUps
           res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"body is not JSON"}');
           return;
         }
-        const deployment = { id: deployments.length + 1, environment: String(body['environment'] ?? 'production'), ref: String(body['ref'] ?? 'main'), status: 'queued' };
+        const deployment = {
+          id: deployments.length + 1,
+          environment: String(body['environment'] ?? 'production'),
+          ref: String(body['ref'] ?? 'main'),
+          status: 'queued',
+        };
         deployments.push(deployment);
         res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(deployment));
       });

@@ -91,7 +91,13 @@ export async function startModelDouble(opts: ModelDoubleOptions): Promise<ModelD
         return json(res, 400, { error: { message: 'expected {"needles": ["..."]}' } });
       }
     }
-    const api = path.endsWith('/chat/completions') ? 'chat.completions' : path.endsWith('/responses') ? 'responses' : path.endsWith('/messages') ? 'messages' : undefined;
+    const api = path.endsWith('/chat/completions')
+      ? 'chat.completions'
+      : path.endsWith('/responses')
+        ? 'responses'
+        : path.endsWith('/messages')
+          ? 'messages'
+          : undefined;
     if (!api || req.method !== 'POST') return json(res, 404, { error: { message: `no route ${req.method} ${path}` } });
     const key = api === 'messages' ? req.headers['x-api-key'] : String(req.headers.authorization ?? '').replace(/^Bearer /, '');
     if (key !== opts.apiKey) return json(res, 401, { error: { type: 'authentication_error', message: 'invalid api key' } });
@@ -244,7 +250,10 @@ function sseEvents(api: DoubleRequest['api'], model: string, a: DoubleReply): Ar
       for (const p of pieces(args)) ev.push([undefined, chunk({ tool_calls: [{ index, function: { arguments: p } }] })]);
     });
     ev.push([undefined, chunk({}, calls.length > 0 ? 'tool_calls' : 'stop')]);
-    ev.push([undefined, { ...chunk({}), choices: [], usage: { prompt_tokens: USAGE.input, completion_tokens: USAGE.output, total_tokens: USAGE.input + USAGE.output } }]);
+    ev.push([
+      undefined,
+      { ...chunk({}), choices: [], usage: { prompt_tokens: USAGE.input, completion_tokens: USAGE.output, total_tokens: USAGE.input + USAGE.output } },
+    ]);
     ev.push([undefined, '[DONE]']);
     return ev;
   }
@@ -262,7 +271,10 @@ function sseEvents(api: DoubleRequest['api'], model: string, a: DoubleReply): Ar
     }
     calls.forEach((c, i) => {
       const args = JSON.stringify(c.arguments);
-      e('response.output_item.added', { output_index: index, item: { type: 'function_call', id: `fc_${i}`, call_id: c.id, name: c.name, arguments: '', status: 'in_progress' } });
+      e('response.output_item.added', {
+        output_index: index,
+        item: { type: 'function_call', id: `fc_${i}`, call_id: c.id, name: c.name, arguments: '', status: 'in_progress' },
+      });
       for (const p of pieces(args)) e('response.function_call_arguments.delta', { item_id: `fc_${i}`, output_index: index, delta: p });
       e('response.function_call_arguments.done', { item_id: `fc_${i}`, output_index: index, arguments: args });
       index++;
@@ -270,7 +282,21 @@ function sseEvents(api: DoubleRequest['api'], model: string, a: DoubleReply): Ar
     e('response.completed', { response: full });
     return ev;
   }
-  ev.push(['message_start', { type: 'message_start', message: { id: 'msg_double', type: 'message', role: 'assistant', model, content: [], stop_reason: null, usage: { input_tokens: USAGE.input, output_tokens: 1 } } }]);
+  ev.push([
+    'message_start',
+    {
+      type: 'message_start',
+      message: {
+        id: 'msg_double',
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        usage: { input_tokens: USAGE.input, output_tokens: 1 },
+      },
+    },
+  ]);
   let index = 0;
   if (a.text !== undefined) {
     ev.push(['content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }]);
@@ -280,11 +306,15 @@ function sseEvents(api: DoubleRequest['api'], model: string, a: DoubleReply): Ar
   }
   for (const c of calls) {
     ev.push(['content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} } }]);
-    for (const p of pieces(JSON.stringify(c.arguments))) ev.push(['content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: p } }]);
+    for (const p of pieces(JSON.stringify(c.arguments)))
+      ev.push(['content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: p } }]);
     ev.push(['content_block_stop', { type: 'content_block_stop', index }]);
     index++;
   }
-  ev.push(['message_delta', { type: 'message_delta', delta: { stop_reason: calls.length > 0 ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: USAGE.output } }]);
+  ev.push([
+    'message_delta',
+    { type: 'message_delta', delta: { stop_reason: calls.length > 0 ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: USAGE.output } },
+  ]);
   ev.push(['message_stop', { type: 'message_stop' }]);
   return ev;
 }

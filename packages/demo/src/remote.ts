@@ -42,15 +42,32 @@ export function readSecretFile(dir: string, name: string): string {
 /** Starts one part; resolves with its URL and a stop function. */
 export async function serveDemoPart(part: DemoPart, o: ServeOptions): Promise<{ url: string; close(): Promise<void> }> {
   if (part === 'issuer') {
-    const issuer = await startDemoIssuer({ host: o.host, port: o.port, tokenEndpoint: true, keyFile: join(o.dataDir, 'issuer-key.json'), ...(o.issuerUrl && { issuerUrl: o.issuerUrl }) });
+    const issuer = await startDemoIssuer({
+      host: o.host,
+      port: o.port,
+      tokenEndpoint: true,
+      keyFile: join(o.dataDir, 'issuer-key.json'),
+      ...(o.issuerUrl && { issuerUrl: o.issuerUrl }),
+    });
     return { url: issuer.url, close: () => issuer.close() };
   }
   if (part === 'git') {
-    const git = await startGitUpstream({ host: o.host, port: o.port, root: join(o.dataDir, 'repos'), auth: { username: DEMO_GIT_USER, password: readSecretFile(o.secretsDir, 'git-token') } });
+    const git = await startGitUpstream({
+      host: o.host,
+      port: o.port,
+      root: join(o.dataDir, 'repos'),
+      auth: { username: DEMO_GIT_USER, password: readSecretFile(o.secretsDir, 'git-token') },
+    });
     await git.createRepo('app');
     return { url: git.url, close: () => git.close() };
   }
-  const double = await startModelDouble({ host: o.host, port: o.port, apiKey: readSecretFile(o.secretsDir, 'model-key'), script: demoScript, seenEndpoint: true });
+  const double = await startModelDouble({
+    host: o.host,
+    port: o.port,
+    apiKey: readSecretFile(o.secretsDir, 'model-key'),
+    script: demoScript,
+    seenEndpoint: true,
+  });
   return { url: double.url, close: () => double.close() };
 }
 

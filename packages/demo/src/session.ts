@@ -46,8 +46,10 @@ const FORCE = "git commit --amend -m 'docs: changelog for release 1.2' && git pu
 /** The model double's script: what a coding model would propose at each turn. */
 export function demoScript(req: DoubleRequest): DoubleReply {
   const text = JSON.stringify(req.body.messages ?? req.body.input ?? '');
-  if (text.includes('CHANGELOG')) return { text: 'I will add the entry and push it.', toolCalls: [{ id: 'call_push', name: 'bash', arguments: { command: PUSH } }] };
-  if (text.includes('typo')) return { text: 'Amending the commit and updating main.', toolCalls: [{ id: 'call_force', name: 'bash', arguments: { command: FORCE } }], delayMs: 5 };
+  if (text.includes('CHANGELOG'))
+    return { text: 'I will add the entry and push it.', toolCalls: [{ id: 'call_push', name: 'bash', arguments: { command: PUSH } }] };
+  if (text.includes('typo'))
+    return { text: 'Amending the commit and updating main.', toolCalls: [{ id: 'call_force', name: 'bash', arguments: { command: FORCE } }], delayMs: 5 };
   return { text: 'Never paste credentials into a prompt; rotate that password and read it from the secret store instead.', delayMs: 5 };
 }
 
@@ -66,7 +68,12 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): 
  * their own token — finds it in the approvals API and approves it; then the
  * agent's request goes through.
  */
-async function heldDeployment(gatewayUrl: string, token: string, approverToken: string, say: (line: string) => void): Promise<{ approvalId: string; status: number }> {
+async function heldDeployment(
+  gatewayUrl: string,
+  token: string,
+  approverToken: string,
+  say: (line: string) => void,
+): Promise<{ approvalId: string; status: number }> {
   say('agent runs: POST /deploy/deployments {"environment":"production","ref":"main"}');
   const request = fetch(`${gatewayUrl}/deploy/deployments`, {
     method: 'POST',
@@ -114,7 +121,14 @@ export async function playDemoSession(agent: DemoAgent, gatewayUrl: string, say:
   mkdirSync(home, { recursive: true });
   writeFileSync(
     join(home, '.gitconfig'),
-    ['[user]', '\tname = agent', '\temail = agent@acme.invalid', '[credential]', `\thelper = "!f() { echo username=${DEMO_GIT_USER}; echo password=$AGENTGATE_CI_TOKEN; }; f"`, ''].join('\n'),
+    [
+      '[user]',
+      '\tname = agent',
+      '\temail = agent@acme.invalid',
+      '[credential]',
+      `\thelper = "!f() { echo username=${DEMO_GIT_USER}; echo password=$AGENTGATE_CI_TOKEN; }; f"`,
+      '',
+    ].join('\n'),
   );
   const env = { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', AGENTGATE_CI_TOKEN: token, LANG: 'C' };
   const work = join(home, 'app');
@@ -140,13 +154,23 @@ export async function playDemoSession(agent: DemoAgent, gatewayUrl: string, say:
   say(`agent runs it: git push origin main → ${push.code === 0 ? 'pushed' : `failed (${push.stderr.trim().split('\n').pop()})`}`);
 
   say('agent → model (streaming): "The commit message has a typo. Fix it on main."');
-  const s2 = await model.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'The commit message has a typo. Fix it on main.' }] });
+  const s2 = await model.chat.completions.create({
+    model: 'gpt-4o-mini',
+    stream: true,
+    messages: [{ role: 'user', content: 'The commit message has a typo. Fix it on main.' }],
+  });
   let args2 = '';
   for await (const chunk of s2) for (const tc of chunk.choices[0]?.delta.tool_calls ?? []) args2 += tc.function?.arguments ?? '';
   const cmd2 = args2 ? (JSON.parse(args2) as { command: string }).command : FORCE;
   say(`model → agent: tool call bash: ${cmd2}`);
   const force = await sh(cmd2);
-  const forceLine = force.stderr.split('\n').find((l) => /rejected|denied|error/i.test(l))?.trim() ?? force.stderr.trim().split('\n').pop() ?? '';
+  const forceLine =
+    force.stderr
+      .split('\n')
+      .find((l) => /rejected|denied|error/i.test(l))
+      ?.trim() ??
+    force.stderr.trim().split('\n').pop() ??
+    '';
   say(`agent runs it: git push --force origin main → ${force.code === 0 ? 'pushed (!)' : `refused: ${forceLine}`}`);
 
   const held = agent.approverToken ? await heldDeployment(gatewayUrl, token, await agent.approverToken(), say) : undefined;

@@ -206,8 +206,21 @@ test('builders - a refusal before authentication is an ECS authentication failur
 });
 
 test('builders - a registry action carries agentgate.registry, validated strictly', () => {
-  const registry = { repository: 'acme/app', tag: 'v1', digest: `sha256:${'a'.repeat(64)}`, tag_existed: true, previous_digest: `sha256:${'b'.repeat(64)}`, size: 512 };
-  const ev = buildActionEvent({ phase: 'denied', principal: testPrincipal(), action: { id: 'act-r', kind: 'registry.tag_overwrite', connection: 'hub' }, registry, now });
+  const registry = {
+    repository: 'acme/app',
+    tag: 'v1',
+    digest: `sha256:${'a'.repeat(64)}`,
+    tag_existed: true,
+    previous_digest: `sha256:${'b'.repeat(64)}`,
+    size: 512,
+  };
+  const ev = buildActionEvent({
+    phase: 'denied',
+    principal: testPrincipal(),
+    action: { id: 'act-r', kind: 'registry.tag_overwrite', connection: 'hub' },
+    registry,
+    now,
+  });
   assert.deepEqual(validateEvent(ev).agentgate.registry, registry);
   assert.deepEqual(ev.event.category, ['api', 'configuration']);
   assert.throws(() => validateEvent({ ...ev, agentgate: { ...ev.agentgate, registry: { ...registry, unknown: 1 } } }));

@@ -12,7 +12,10 @@ function wellFormed(s: string): boolean {
 type Path = Array<string | number>;
 
 function fail(path: Path, what: string): never {
-  const text = path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '');
+  const text = path
+    .map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`))
+    .join('')
+    .replace(/^\./, '');
   throw new EventError('ERR_CANONICAL_JSON', `cannot canonicalize ${text || '(root)'}: ${what}`);
 }
 

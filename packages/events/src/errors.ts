@@ -1,9 +1,5 @@
 /** Error codes of the events package. Tests assert the code, never the message. */
-export type EventErrorCode =
-  | 'ERR_EVENT_INVALID'
-  | 'ERR_CANONICAL_JSON'
-  | 'ERR_HASH_INPUT'
-  | 'ERR_EVENT_ID_CLOCK';
+export type EventErrorCode = 'ERR_EVENT_INVALID' | 'ERR_CANONICAL_JSON' | 'ERR_HASH_INPUT' | 'ERR_EVENT_ID_CLOCK';
 
 /** One problem found while validating an event: the dotted path and what was expected (never the offending value). */
 export interface EventIssue {

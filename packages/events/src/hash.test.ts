@@ -3,7 +3,18 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { testPrincipal } from '../test/fixtures.js';
-import { type AuditEvent, GENESIS_HASH, buildActionEvent, canonicalize, chainOf, hashEvent, sealEvent, upgradeEvent, validateEvent, verifyEventHash } from './index.js';
+import {
+  type AuditEvent,
+  GENESIS_HASH,
+  buildActionEvent,
+  canonicalize,
+  chainOf,
+  hashEvent,
+  sealEvent,
+  upgradeEvent,
+  validateEvent,
+  verifyEventHash,
+} from './index.js';
 
 function sample(id: string): AuditEvent {
   return buildActionEvent({
@@ -17,7 +28,9 @@ function sample(id: string): AuditEvent {
 
 test('hash - sha256 over JCS of {event, prev_hash}, excluding event.hash, event.ingested and chain.hash', () => {
   const ev = sample('01JX0000000000000000000001');
-  const expected = createHash('sha256').update(canonicalize({ event: ev, prev_hash: GENESIS_HASH })).digest('hex');
+  const expected = createHash('sha256')
+    .update(canonicalize({ event: ev, prev_hash: GENESIS_HASH }))
+    .digest('hex');
   assert.equal(hashEvent(ev, GENESIS_HASH), expected);
   const withHashes = { ...ev, event: { ...ev.event, hash: 'x', ingested: '2025-06-01T12:00:01.000Z' } };
   assert.equal(hashEvent(withHashes, GENESIS_HASH), expected);
@@ -109,7 +122,12 @@ test('upgrade - a version 1 event becomes a valid version 2 event with every fie
   assert.equal(done!.gen_ai?.response?.model, 'gpt-4o-mini-2024-07-18');
   assert.equal(done!.gen_ai?.output?.messages[0]?.finish_reason, 'tool_calls');
   assert.deepEqual(done!.gen_ai?.usage, { input_tokens: 11, output_tokens: 7 });
-  assert.deepEqual(done!.gen_ai?.output?.messages[0]?.parts[1], { type: 'tool_call', id: 'call_1', name: 'bash', arguments: '{"command":"git push --force origin main"}' });
+  assert.deepEqual(done!.gen_ai?.output?.messages[0]?.parts[1], {
+    type: 'tool_call',
+    id: 'call_1',
+    name: 'bash',
+    arguments: '{"command":"git push --force origin main"}',
+  });
   assert.deepEqual(done!.agentgate.llm, { api: 'chat.completions', stream: true, tools: ['bash'], latency_ms: 12, complete: true });
   assert.equal(approved!.event.reason, 'looks fine');
   assert.deepEqual(refused!.error, { code: 'ERR_TOKEN_INVALID' });

@@ -52,28 +52,9 @@ export const DECISION_EFFECTS = ['allow', 'deny', 'review'] as const;
  * requests, unknown connections), aggregated per source and reason
  * (`agentgate.refusal`).
  */
-export const ACTION_PHASES = [
-  'requested',
-  'held',
-  'approved',
-  'rejected',
-  'expired',
-  'denied',
-  'completed',
-  'failed',
-  'exposure',
-  'refused',
-] as const;
+export const ACTION_PHASES = ['requested', 'held', 'approved', 'rejected', 'expired', 'denied', 'completed', 'failed', 'exposure', 'refused'] as const;
 export const CI_PROVIDERS = ['github-actions', 'gitlab-ci', 'generic'] as const;
-export const GIT_REF_KINDS = [
-  'create',
-  'fast-forward',
-  'force-push',
-  'delete',
-  'tag-create',
-  'tag-update',
-  'tag-delete',
-] as const;
+export const GIT_REF_KINDS = ['create', 'fast-forward', 'force-push', 'delete', 'tag-create', 'tag-update', 'tag-delete'] as const;
 export const LINK_RULES = ['tool-call-match', 'latest-exchange'] as const;
 /** States of an approval record: pending until decided; `cancelled` when the held client went away. */
 export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'cancelled'] as const;
@@ -376,9 +357,7 @@ export const auditEventSchema = z.strictObject({
     /** The chain hash (see hash.ts); outside the hashed form. */
     hash: hex64.optional(),
   }),
-  user: z
-    .strictObject({ id: str.optional(), name: str.optional(), group: z.strictObject({ name: strings }).optional() })
-    .optional(),
+  user: z.strictObject({ id: str.optional(), name: str.optional(), group: z.strictObject({ name: strings }).optional() }).optional(),
   source: z.strictObject({ ip: str.optional(), port: port.optional() }).optional(),
   destination: z.strictObject({ address: str.optional(), port: port.optional() }).optional(),
   url: z.strictObject({ path: str.optional(), full: str.optional(), original: str.optional() }).optional(),
@@ -399,9 +378,7 @@ export const auditEventSchema = z.strictObject({
     vendor: z.literal('agentgate'),
     name: str.optional(),
   }),
-  related: z
-    .strictObject({ user: strings.optional(), hosts: strings.optional(), hash: strings.optional() })
-    .optional(),
+  related: z.strictObject({ user: strings.optional(), hosts: strings.optional(), hash: strings.optional() }).optional(),
   labels: mapped(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])), 'object').optional(),
   gen_ai: genAiSchema.optional(),
   agentgate: agentgateSchema,

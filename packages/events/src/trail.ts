@@ -75,7 +75,14 @@ export function buildTrail(events: readonly AuditEvent[]): TrailStep[] {
     const a = e.agentgate.action;
     let s = steps.get(a.id);
     if (!s) {
-      s = { step: steps.size + 1, actionId: a.id, kind: e.event.action, at: e['@timestamp'], outcome: 'requested', ...(a.connection && { connection: a.connection }) };
+      s = {
+        step: steps.size + 1,
+        actionId: a.id,
+        kind: e.event.action,
+        at: e['@timestamp'],
+        outcome: 'requested',
+        ...(a.connection && { connection: a.connection }),
+      };
       steps.set(a.id, s);
     }
     if (a.phase === 'exposure') {
@@ -144,4 +151,3 @@ export function buildTrail(events: readonly AuditEvent[]): TrailStep[] {
   for (const s of list) if (s.link) s.link.exchangeStep = steps.get(s.link.exchangeId)?.step;
   return list;
 }
-

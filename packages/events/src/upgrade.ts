@@ -45,7 +45,12 @@ function upgradeLlm(ev: Obj, ag: Obj): void {
   if (llm['completion'] !== undefined || calls.length > 0) {
     const parts = [
       ...textParts(llm['completion']),
-      ...calls.map((c) => ({ type: 'tool_call', ...(str(c['id']) && { id: c['id'] }), name: str(c['name']) ?? '', ...(str(c['arguments']) !== undefined && { arguments: c['arguments'] }) })),
+      ...calls.map((c) => ({
+        type: 'tool_call',
+        ...(str(c['id']) && { id: c['id'] }),
+        name: str(c['name']) ?? '',
+        ...(str(c['arguments']) !== undefined && { arguments: c['arguments'] }),
+      })),
     ];
     put(ev, ['gen_ai', 'output', 'messages'], [{ role: 'assistant', parts, ...(str(llm['finish_reason']) && { finish_reason: llm['finish_reason'] }) }]);
     if (calls.length > 0) {

@@ -51,8 +51,14 @@ test('validate - bad enum, missing field and alert kind are named', () => {
   ev.agentgate.action['phase'] = 'exploded';
   delete ev.agentgate.session['id'];
   const issues = issuesOf(ev);
-  assert.ok(issues.some((i) => i.startsWith('event.kind:')), issues.join('\n'));
-  assert.ok(issues.some((i) => i.startsWith('agentgate.action.phase: expected one of requested|')), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => i.startsWith('event.kind:')),
+    issues.join('\n'),
+  );
+  assert.ok(
+    issues.some((i) => i.startsWith('agentgate.action.phase: expected one of requested|')),
+    issues.join('\n'),
+  );
   assert.ok(issues.includes('agentgate.session.id: required (string)'), issues.join('\n'));
 });
 
@@ -74,9 +80,17 @@ test('validate - error text names paths, never the offending values', () => {
 test('validate - non-object input and array index paths', () => {
   assert.throws(() => validateEvent(null), { code: 'ERR_EVENT_INVALID' });
   const ev = sample() as unknown as { agentgate: Record<string, unknown> };
-  ev.agentgate['git'] = { refs: [{ ref: 'refs/heads/main', old: 'a', new: 'b', kind: 'create' }, { ref: 'x', old: 'a', new: 'b', kind: 'nuke' }] };
+  ev.agentgate['git'] = {
+    refs: [
+      { ref: 'refs/heads/main', old: 'a', new: 'b', kind: 'create' },
+      { ref: 'x', old: 'a', new: 'b', kind: 'nuke' },
+    ],
+  };
   const issues = issuesOf(ev);
-  assert.ok(issues.some((i) => i.startsWith('agentgate.git.refs[1].kind: expected one of')), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => i.startsWith('agentgate.git.refs[1].kind: expected one of')),
+    issues.join('\n'),
+  );
 });
 
 test('validate - principal shape is checked', () => {

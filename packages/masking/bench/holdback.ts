@@ -37,7 +37,9 @@ function measure(name: string, masker: ReturnType<typeof createMasker>): void {
   held.sort((a, b) => a - b);
   const median = held[Math.floor(held.length / 2)];
   const max = held[held.length - 1];
-  console.log(`${name}: maxHoldBack ${masker.maxHoldBack} B; held back after each ${Math.round(inBytes / LINES)}-byte line: median ${median} B, max ${max} B (${LINES} lines, ${inBytes} B in, ${outBytes} B out)`);
+  console.log(
+    `${name}: maxHoldBack ${masker.maxHoldBack} B; held back after each ${Math.round(inBytes / LINES)}-byte line: median ${median} B, max ${max} B (${LINES} lines, ${inBytes} B in, ${outBytes} B out)`,
+  );
 }
 
 const exactOnly = createMasker({ detectors: [], entropy: false }).withSecrets([credential]);

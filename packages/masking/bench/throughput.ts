@@ -89,8 +89,7 @@ function makeCorpus(dir: string): { files: string[]; planted: number } {
     const lines: string[] = [];
     let size = 0;
     while (size < FILE_MB * MB) {
-      const line =
-        i % 250 === 0 ? plantedSecret() : kind === 0 ? sourceLine(i) : kind === 1 ? logLine(i) : jsonLine(i);
+      const line = i % 250 === 0 ? plantedSecret() : kind === 0 ? sourceLine(i) : kind === 1 ? logLine(i) : jsonLine(i);
       if (i % 250 === 0) planted++;
       lines.push(line);
       size += line.length + 1;
@@ -175,7 +174,9 @@ try {
     }
   }
   const mem = process.memoryUsage();
-  console.log(`\nthis process: max RSS ~${Math.round(process.resourceUsage().maxRSS / 1024)} MB (corpus held in memory), heap ${Math.round(mem.heapUsed / MB)} MB`);
+  console.log(
+    `\nthis process: max RSS ~${Math.round(process.resourceUsage().maxRSS / 1024)} MB (corpus held in memory), heap ${Math.round(mem.heapUsed / MB)} MB`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -39,7 +39,10 @@ describe('masker', () => {
     ];
     for (const f of forms) {
       const r = m.maskText(`header ${f} end`);
-      assert.ok(r.findings.some((x) => x.ref === 'conn/github'), `form not caught: ${f.length} chars`);
+      assert.ok(
+        r.findings.some((x) => x.ref === 'conn/github'),
+        `form not caught: ${f.length} chars`,
+      );
       assert.ok(!r.text.includes(f), 'encoded form survived');
     }
   });
@@ -92,14 +95,26 @@ describe('masker', () => {
   });
 
   test('masker - bad configuration throws ERR_MASKING_CONFIG without echoing values', () => {
-    assert.equal(codeOf(() => createMasker({ secrets: [{ ref: 'short', value: 'abc' }] })), 'ERR_MASKING_CONFIG');
-    assert.equal(codeOf(() => createMasker({ secrets: [{ ref: 'bad ref!', value: 'abcdefgh' }] })), 'ERR_MASKING_CONFIG');
-    assert.equal(codeOf(() => createMasker({ detectors: ['no-such-detector'] })), 'ERR_MASKING_CONFIG');
+    assert.equal(
+      codeOf(() => createMasker({ secrets: [{ ref: 'short', value: 'abc' }] })),
+      'ERR_MASKING_CONFIG',
+    );
+    assert.equal(
+      codeOf(() => createMasker({ secrets: [{ ref: 'bad ref!', value: 'abcdefgh' }] })),
+      'ERR_MASKING_CONFIG',
+    );
+    assert.equal(
+      codeOf(() => createMasker({ detectors: ['no-such-detector'] })),
+      'ERR_MASKING_CONFIG',
+    );
     assert.equal(
       codeOf(() => createMasker({ customDetectors: [{ id: 'evil', pattern: '(a+)+b', keywords: ['a'] }] })),
       'ERR_MASKING_CONFIG',
     );
-    assert.equal(codeOf(() => createMasker({ entropy: { minEntropy: 99 } })), 'ERR_MASKING_CONFIG');
+    assert.equal(
+      codeOf(() => createMasker({ entropy: { minEntropy: 99 } })),
+      'ERR_MASKING_CONFIG',
+    );
     try {
       createMasker({ secrets: [{ ref: 'conn/x', value: 'tiny' }] });
     } catch (err) {

@@ -38,7 +38,11 @@ const special: Record<string, string> = {
   'near-exact secret': fill('a'),
   'base64 soup': fill(gen(B64, 4096)),
   'all keywords': fill(BUILTIN_DETECTORS.flatMap((d) => d.keywords).join('')),
-  'all keywords uppercase': fill(BUILTIN_DETECTORS.flatMap((d) => d.keywords).join(' ').toUpperCase()),
+  'all keywords uppercase': fill(
+    BUILTIN_DETECTORS.flatMap((d) => d.keywords)
+      .join(' ')
+      .toUpperCase(),
+  ),
   // The normalised view (JSON escapes decoded, base64 wrapping removed) made as large and as busy as possible.
   'escaped near-exact secret': fill('\\u0061'),
   'wrapped near-exact secret': fill(`${'a'.repeat(60)}\n`),

@@ -14,7 +14,10 @@ const brokeredOnly = createMasker({ detectors: [], entropy: false, secrets: [{ r
 function assertHidden(mk: Masker, text: string, what: string): string {
   const whole = mk.maskText(text);
   assert.equal(exposure(whole.text, secret), undefined, `${what}: readable after maskText`);
-  assert.ok(whole.findings.some((f) => f.ref === 'conn/api'), `${what}: reported by ref`);
+  assert.ok(
+    whole.findings.some((f) => f.ref === 'conn/api'),
+    `${what}: reported by ref`,
+  );
   const bytes = Buffer.from(mk.maskBytes(Buffer.from(text)).bytes);
   assert.equal(bytes.toString('utf8'), whole.text, `${what}: maskBytes differs from maskText`);
   const r = mk.stream();
@@ -55,7 +58,10 @@ describe('encodings of a brokered value', () => {
       const file = `${'#'.repeat(pre)} config\nTOKEN=${secret}\n`;
       const b64 = wrap(Buffer.from(file).toString('base64'), 60, '\n');
       // PHP-style encoders also escape "/" as "\/"; .NET escapes "+" as "\u002B".
-      for (const body of [JSON.stringify({ content: b64, encoding: 'base64' }), JSON.stringify({ content: b64 }).replace(/\//g, '\\/').replace(/\+/g, '\\u002B')]) {
+      for (const body of [
+        JSON.stringify({ content: b64, encoding: 'base64' }),
+        JSON.stringify({ content: b64 }).replace(/\//g, '\\/').replace(/\+/g, '\\u002B'),
+      ]) {
         assertHidden(brokeredOnly, body, `contents API prefix ${pre}`);
       }
     }
@@ -106,7 +112,9 @@ describe('encodings of a brokered value', () => {
   test('encodings - non-ASCII values escaped as \\uXXXX (surrogate pairs too) are masked in text and bytes', () => {
     const uni = 'pässwörd-🎉-日本-x9';
     const mk = createMasker({ detectors: [], secrets: [{ ref: 'conn/uni', value: uni }] });
-    const escaped = JSON.stringify(uni).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const escaped = JSON.stringify(uni)
+      .slice(1, -1)
+      .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     assert.ok(escaped.includes('\\ud83c'), 'the emoji is a surrogate pair of escapes');
     for (const text of [`{"v":"${escaped}"}`, `{"v":"${escaped.replace(/\\u([0-9a-f]{4})/g, (_m, h: string) => `\\u${h.toUpperCase()}`)}"}`]) {
       assert.equal(mk.maskText(text).text, '{"v":"[REDACTED:secret:conn/uni]"}');

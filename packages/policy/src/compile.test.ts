@@ -34,7 +34,10 @@ test('policy - first matching rule wins, in order', () => {
   assert.deepEqual(p.decide(principal, act('git.force_push')), { effect: 'deny', rule: 'deny-force', reason: 'no force pushes' });
   assert.equal(p.decide(principal, act('git.push')).rule, 'allow-git');
   assert.equal(p.decide(principal, act('git.push')).effect, 'allow');
-  assert.deepEqual(p.rules.map((r) => r.name), ['deny-force', 'allow-git', 'deny-all-git']);
+  assert.deepEqual(
+    p.rules.map((r) => r.name),
+    ['deny-force', 'allow-git', 'deny-all-git'],
+  );
 });
 
 test('policy - nothing matches: the default is deny unless configured', () => {
@@ -121,10 +124,13 @@ test('policy - a deny or review whose condition errors matches (fail closed)', (
 });
 
 test('policy - a condition that is not a bool at run time is an evaluation error', () => {
-  const p = policy([
-    { name: 'allow-odd', when: 'attrs.flag', decision: 'allow' },
-    { name: 'deny-odd', when: 'attrs.flag', decision: 'deny' },
-  ], 'allow');
+  const p = policy(
+    [
+      { name: 'allow-odd', when: 'attrs.flag', decision: 'allow' },
+      { name: 'deny-odd', when: 'attrs.flag', decision: 'deny' },
+    ],
+    'allow',
+  );
   const d = p.decide(principal, act('http.get', 'github', { flag: 'yes' }));
   assert.equal(d.rule, 'deny-odd');
   assert.match(d.evaluationError ?? '', /not a bool/);
@@ -148,19 +154,22 @@ test('policy - a bad rule stops compilation with a message naming it', () => {
     [{ name: 'glob', actions: ['git.[pf]ush'], decision: 'deny' }, /policy\.rules\[1\] "glob": actions: glob "git\.\[pf\]ush"/],
   ];
   for (const [rule, re] of bad) {
-    assert.throws(() => policy([{ name: 'ok', decision: 'allow', actions: ['http.get'] }, rule]), (err: unknown) => {
-      assert.equal((err as { code?: string }).code, 'ERR_POLICY_RULE');
-      assert.match((err as Error).message, re);
-      return true;
-    });
+    assert.throws(
+      () => policy([{ name: 'ok', decision: 'allow', actions: ['http.get'] }, rule]),
+      (err: unknown) => {
+        assert.equal((err as { code?: string }).code, 'ERR_POLICY_RULE');
+        assert.match((err as Error).message, re);
+        return true;
+      },
+    );
   }
 });
 
 test('policy - rules naming an unknown connection are refused when connections are given', () => {
-  assert.throws(
-    () => compilePolicy({ rules: [{ name: 'r', connections: ['gitlab'], decision: 'allow' }], default: 'deny' }, { connections: ['github'] }),
-    { code: 'ERR_POLICY_RULE', message: /"r": connections: names no configured connection \("gitlab"\)/ },
-  );
+  assert.throws(() => compilePolicy({ rules: [{ name: 'r', connections: ['gitlab'], decision: 'allow' }], default: 'deny' }, { connections: ['github'] }), {
+    code: 'ERR_POLICY_RULE',
+    message: /"r": connections: names no configured connection \("gitlab"\)/,
+  });
 });
 
 test('policy - certainDenial: denied whatever the missing attributes hold, else undefined', () => {

@@ -10,11 +10,7 @@ import type { PolicyAction, PolicyDecision } from './types.js';
  * ```
  */
 export function formatDecision(decision: PolicyDecision, action?: PolicyAction): string {
-  const lines = [
-    `decision: ${decision.effect}`,
-    `rule:     ${decision.rule ?? '(none matched: policy default)'}`,
-    `reason:   ${decision.reason}`,
-  ];
+  const lines = [`decision: ${decision.effect}`, `rule:     ${decision.rule ?? '(none matched: policy default)'}`, `reason:   ${decision.reason}`];
   if (decision.evaluationError !== undefined) lines.push(`error:    ${decision.evaluationError} (rule applied: fail closed)`);
   if (action) lines.push(`action:   ${action.kind} on ${action.connection}`);
   return lines.join('\n');

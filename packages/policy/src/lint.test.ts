@@ -6,7 +6,10 @@ import { type ActionCatalogue, type LintablePolicyConfig, compileIssues, lintPol
 const refAttrs = { repo: '', ref: '', refType: '', old: '', new: '', fastForward: '', protected: '' };
 /** A small catalogue of the same shape as the proxy's (the policy package does not depend on the proxy). */
 const catalogue: ActionCatalogue = [
-  { type: 'http', kinds: [{ kind: 'http.<method>', values: ['http.get', 'http.post', 'http.delete'], summary: '', attrs: { method: '', path: '', query: '' } }] },
+  {
+    type: 'http',
+    kinds: [{ kind: 'http.<method>', values: ['http.get', 'http.post', 'http.delete'], summary: '', attrs: { method: '', path: '', query: '' } }],
+  },
   {
     type: 'git',
     optionAttrs: { protectedRefs: 'protected' },
@@ -58,7 +61,10 @@ describe('policy lint', () => {
   });
 
   it('lint - a glob that matches no kind is reported; one that matches only another connection type is too', () => {
-    assert.deepEqual(paths(config([{ name: 'x', actions: ['gti.*', 'kubernetes.delete'], decision: 'deny' }])), ['policy.rules[0].actions[0]', 'policy.rules[0].actions[1]']);
+    assert.deepEqual(paths(config([{ name: 'x', actions: ['gti.*', 'kubernetes.delete'], decision: 'deny' }])), [
+      'policy.rules[0].actions[0]',
+      'policy.rules[0].actions[1]',
+    ]);
     const wrong = lintPolicy(config([{ name: 'x', connections: ['api'], actions: ['http.get', 'git.*'], decision: 'allow' }]), catalogue);
     assert.deepEqual(
       wrong.map((i) => i.path),
@@ -83,7 +89,10 @@ describe('policy lint', () => {
   });
 
   it('lint - an action.kind literal in a condition must be a kind', () => {
-    const issues = lintPolicy(config([{ name: 'k', when: "action.kind == 'git.forcepush' || action.kind in ['http.get', 'http.gett']", decision: 'deny' }]), catalogue);
+    const issues = lintPolicy(
+      config([{ name: 'k', when: "action.kind == 'git.forcepush' || action.kind in ['http.get', 'http.gett']", decision: 'deny' }]),
+      catalogue,
+    );
     assert.deepEqual(
       issues.map((i) => i.message.match(/"([^"]+)", which/)?.[1]),
       ['git.forcepush', 'http.gett'],
@@ -99,7 +108,12 @@ describe('policy lint', () => {
     );
     assert.match(issues[0]!.message, /no policy rule for this connection reads attrs\.protected: protectedRefs only marks requests, it blocks nothing/);
     // A rule scoped to another connection does not count; an unscoped one does.
-    assert.equal(paths(config([{ name: 'p', connections: ['api'], when: 'has(attrs.protected)', decision: 'deny' }], ['refs/tags/*'])).includes('connections[1].options.protectedRefs'), true);
+    assert.equal(
+      paths(config([{ name: 'p', connections: ['api'], when: 'has(attrs.protected)', decision: 'deny' }], ['refs/tags/*'])).includes(
+        'connections[1].options.protectedRefs',
+      ),
+      true,
+    );
     assert.deepEqual(paths(config([{ name: 'p', actions: ['git.tag_move'], when: 'attrs.protected', decision: 'deny' }], ['refs/tags/*'])), []);
     // Without protectedRefs nothing is expected to read it.
     assert.deepEqual(paths(config([{ name: 'git', actions: ['git.*'], decision: 'allow' }])), []);

@@ -77,7 +77,10 @@ export function lintPolicy(config: LintablePolicyConfig, catalogue: ActionCatalo
         if (typeof m === 'string') return;
         const any = all.filter((k) => m(k.kind));
         if (any.length === 0) {
-          issues.push({ path: `${at}.actions[${j}]`, message: `"${glob}" names no action kind of any adapter${suggest(glob, all)}: rule "${rule.name}" never matches through it` });
+          issues.push({
+            path: `${at}.actions[${j}]`,
+            message: `"${glob}" names no action kind of any adapter${suggest(glob, all)}: rule "${rule.name}" never matches through it`,
+          });
           return;
         }
         const here = inScope.filter((k) => m(k.kind));
@@ -97,7 +100,8 @@ export function lintPolicy(config: LintablePolicyConfig, catalogue: ActionCatalo
       return;
     }
     for (const lit of refs.kinds) {
-      if (!all.some((k) => k.kind === lit)) issues.push({ path: `${at}.when`, message: `action.kind is compared with "${lit}", which is no action kind of any adapter${suggest(lit, all)}` });
+      if (!all.some((k) => k.kind === lit))
+        issues.push({ path: `${at}.when`, message: `action.kind is compared with "${lit}", which is no action kind of any adapter${suggest(lit, all)}` });
     }
     if (matched.length > 0) {
       const offered = new Set(matched.flatMap((k) => [...k.attrs]));
@@ -201,4 +205,3 @@ function distance(a: string, b: string): number {
   }
   return d[a.length]![b.length]!;
 }
-

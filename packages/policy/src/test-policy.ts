@@ -73,10 +73,7 @@ export function parseDescribedAction(text: string): DescribedAction {
  * @throws PolicyError `ERR_POLICY_INPUT` for a malformed description,
  *   `ERR_POLICY_RULE` when the configuration's policy does not compile.
  */
-export function testPolicy(
-  config: DeepReadonly<Pick<Config, 'policy'> & Partial<Pick<Config, 'connections'>>> | Policy,
-  input: unknown,
-): PolicyTestResult {
+export function testPolicy(config: DeepReadonly<Pick<Config, 'policy'> & Partial<Pick<Config, 'connections'>>> | Policy, input: unknown): PolicyTestResult {
   const parsed = describedActionSchema.safeParse(input);
   if (!parsed.success) {
     const first = parsed.error.issues[0];

@@ -91,5 +91,8 @@ test('format - formatDecision prints the decision, the rule (or the default) and
   const out = formatDecision({ effect: 'deny', rule: 'no-force-push', reason: 'nope' }, { kind: 'git.force_push', connection: 'github', attributes: {} });
   assert.equal(out, 'decision: deny\nrule:     no-force-push\nreason:   nope\naction:   git.force_push on github');
   assert.match(formatDecision({ effect: 'deny', rule: null, reason: 'denied by the policy default' }), /rule: {5}\(none matched: policy default\)/);
-  assert.match(formatDecision({ effect: 'deny', rule: 'r', reason: 'x', evaluationError: 'field not found: ref' }), /error: {4}field not found: ref \(rule applied: fail closed\)/);
+  assert.match(
+    formatDecision({ effect: 'deny', rule: 'r', reason: 'x', evaluationError: 'field not found: ref' }),
+    /error: {4}field not found: ref \(rule applied: fail closed\)/,
+  );
 });

@@ -132,14 +132,23 @@ export class AgentgateMetrics {
       labelNames: ['result'],
       registers,
     });
-    this.writerIndexed = new Counter({ name: 'agentgate_writer_indexed_total', help: 'Audit events the writer stored, by sink', labelNames: ['sink'], registers });
+    this.writerIndexed = new Counter({
+      name: 'agentgate_writer_indexed_total',
+      help: 'Audit events the writer stored, by sink',
+      labelNames: ['sink'],
+      registers,
+    });
     this.writerFailed = new Counter({
       name: 'agentgate_writer_failed_total',
       help: 'Audit events a sink refused or could not take (retried, or dead-lettered when the sink refuses them for good), by sink',
       labelNames: ['sink'],
       registers,
     });
-    this.writerDeadLettered = new Counter({ name: 'agentgate_writer_dead_lettered_total', help: 'Audit events the writer moved to the dead-letter stream', registers });
+    this.writerDeadLettered = new Counter({
+      name: 'agentgate_writer_dead_lettered_total',
+      help: 'Audit events the writer moved to the dead-letter stream',
+      registers,
+    });
     this.approvalsPending = new Gauge({ name: 'agentgate_approvals_pending', help: 'Actions held for approval by this process right now', registers });
     this.approvalsDecided = new Counter({
       name: 'agentgate_approvals_decided_total',

@@ -23,7 +23,11 @@ export interface Telemetry {
  * and turns tracing on when `telemetry.tracing.otlpEndpoint` is set.
  */
 export async function startTelemetry(config: TelemetryConfigInput, serviceName: string): Promise<Telemetry> {
-  const tracing = initTracing({ serviceName: config.tracing.serviceName ?? serviceName, otlpEndpoint: config.tracing.otlpEndpoint, sampleRatio: config.tracing.sampleRatio });
+  const tracing = initTracing({
+    serviceName: config.tracing.serviceName ?? serviceName,
+    otlpEndpoint: config.tracing.otlpEndpoint,
+    sampleRatio: config.tracing.sampleRatio,
+  });
   const listen = config.metrics.listen;
   const metrics = listen ? await serveMetrics(processMetrics().registry, listen) : undefined;
   return {

@@ -25,15 +25,21 @@ test('tracing - a request span continues the client traceparent; stages are its 
   try {
     const headers: Record<string, string> = {};
     let ids: ReturnType<typeof activeTraceIds>;
-    await continueTrace({ traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` }, 'agentgate.request', 'server', { 'agentgate.connection': 'gh' }, async (span) => {
-      ids = activeTraceIds();
-      await stage('authenticate', async () => {});
-      await stage('forward', async () => injectTraceContext(headers));
-      await stage('lease', async () => {
-        throw Object.assign(new Error('secret text never exported'), { code: 'ERR_CREDENTIAL_UNAVAILABLE' });
-      }).catch(() => {});
-      endSpan(span);
-    });
+    await continueTrace(
+      { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` },
+      'agentgate.request',
+      'server',
+      { 'agentgate.connection': 'gh' },
+      async (span) => {
+        ids = activeTraceIds();
+        await stage('authenticate', async () => {});
+        await stage('forward', async () => injectTraceContext(headers));
+        await stage('lease', async () => {
+          throw Object.assign(new Error('secret text never exported'), { code: 'ERR_CREDENTIAL_UNAVAILABLE' });
+        }).catch(() => {});
+        endSpan(span);
+      },
+    );
     const spans = exporter.getFinishedSpans();
     const byName = new Map(spans.map((s) => [s.name, s]));
     const request = byName.get('agentgate.request');

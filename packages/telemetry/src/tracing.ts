@@ -139,7 +139,13 @@ export function startStage(name: Stage): Span | undefined {
  * stream message. The span ends when `fn`'s promise settles, or, when `fn`
  * calls the `hold` it gets, at the `end()` that returns.
  */
-export function continueTrace<T>(carrier: HeaderCarrier, name: string, kind: 'server' | 'consumer', attributes: Record<string, string | number>, fn: (span: Span | undefined) => Promise<T>): Promise<T> {
+export function continueTrace<T>(
+  carrier: HeaderCarrier,
+  name: string,
+  kind: 'server' | 'consumer',
+  attributes: Record<string, string | number>,
+  fn: (span: Span | undefined) => Promise<T>,
+): Promise<T> {
   if (tracer === undefined) return fn(undefined);
   const parent = propagation.extract(ROOT_CONTEXT, carrier, getter);
   const span = tracer.startSpan(name, { kind: kind === 'server' ? SpanKind.SERVER : SpanKind.CONSUMER, attributes }, parent);

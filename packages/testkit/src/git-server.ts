@@ -72,10 +72,7 @@ function sha256(text: string): Buffer {
 /** Constant-time check of the Authorization header against the configured credential. */
 function checkAuth(header: string | undefined, auth: GitServerAuth): boolean {
   if (!header) return false;
-  const expected =
-    'bearer' in auth
-      ? `Bearer ${auth.bearer}`
-      : `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  const expected = 'bearer' in auth ? `Bearer ${auth.bearer}` : `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
   // Hashing first gives equal lengths, so timingSafeEqual never throws or leaks length.
   return timingSafeEqual(sha256(header.trim()), sha256(expected));
 }

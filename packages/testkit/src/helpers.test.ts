@@ -110,9 +110,12 @@ test('waitFor - a TestkitError thrown by fn is final, not retried', async () => 
 
 test('waitFor - abortIf stops waiting early with ERR_START_FAILED', async () => {
   const t0 = Date.now();
-  await assert.rejects(waitFor(() => false, { timeoutMs: 5_000, abortIf: () => 'process exited' }), {
-    code: 'ERR_START_FAILED',
-  });
+  await assert.rejects(
+    waitFor(() => false, { timeoutMs: 5_000, abortIf: () => 'process exited' }),
+    {
+      code: 'ERR_START_FAILED',
+    },
+  );
   assert.ok(Date.now() - t0 < 1_000);
 });
 

@@ -107,7 +107,10 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeCluste
   const certDir = join(dir, 'pki');
   const dataDir = join(dir, 'etcd');
   mkdirSync(certDir);
-  const users: Required<KubeUser>[] = [{ name: 'admin', groups: ['system:masters'], token: '' }, ...(opts.users ?? []).map((u) => ({ groups: [], token: '', ...u }))];
+  const users: Required<KubeUser>[] = [
+    { name: 'admin', groups: ['system:masters'], token: '' },
+    ...(opts.users ?? []).map((u) => ({ groups: [], token: '', ...u })),
+  ];
   const tokens: Record<string, string> = {};
   const lines = users.map((u, i) => {
     const token = u.token || `kt-${randomBytes(24).toString('hex')}`;
@@ -130,14 +133,22 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeCluste
           logFile: etcdLog,
           cwd: dir,
           args: [
-            '--name', 'agentgate-test',
-            '--data-dir', dataDir,
-            '--listen-client-urls', `http://127.0.0.1:${etcdPort}`,
-            '--advertise-client-urls', `http://127.0.0.1:${etcdPort}`,
-            '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-            '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-            '--initial-cluster', `agentgate-test=http://127.0.0.1:${peerPort}`,
-            '--listen-metrics-urls', `http://127.0.0.1:${metricsPort}`,
+            '--name',
+            'agentgate-test',
+            '--data-dir',
+            dataDir,
+            '--listen-client-urls',
+            `http://127.0.0.1:${etcdPort}`,
+            '--advertise-client-urls',
+            `http://127.0.0.1:${etcdPort}`,
+            '--listen-peer-urls',
+            `http://127.0.0.1:${peerPort}`,
+            '--initial-advertise-peer-urls',
+            `http://127.0.0.1:${peerPort}`,
+            '--initial-cluster',
+            `agentgate-test=http://127.0.0.1:${peerPort}`,
+            '--listen-metrics-urls',
+            `http://127.0.0.1:${metricsPort}`,
             '--unsafe-no-fsync',
           ],
         },
@@ -271,8 +282,37 @@ export function makeClientCertificate(dir: string, user: string, group: string):
     const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
     if (r.status !== 0) throw new TestkitError('ERR_COMMAND_FAILED', `openssl ${args[0]} failed: ${r.stderr.slice(0, 400)}`);
   };
-  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'client-ca.key', '-out', 'client-ca.crt', '-days', '2', '-subj', '/CN=agentgate-test-client-ca']);
-  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', `/O=${group}/CN=${user}`]);
+  run([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'client-ca.key',
+    '-out',
+    'client-ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=agentgate-test-client-ca',
+  ]);
+  run([
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'client.key',
+    '-out',
+    'client.csr',
+    '-subj',
+    `/O=${group}/CN=${user}`,
+  ]);
   run(['x509', '-req', '-in', 'client.csr', '-CA', 'client-ca.crt', '-CAkey', 'client-ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2']);
   return { caFile: join(dir, 'client-ca.crt'), bundlePem: `${readFileSync(join(dir, 'client.crt'), 'utf8')}${readFileSync(join(dir, 'client.key'), 'utf8')}` };
 }

@@ -80,7 +80,23 @@ export async function startRegistryTokenIssuer(opts: StartRegistryTokenIssuerOpt
   try {
     execFileSync(
       openssl,
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=agentgate-test-token-issuer', '-keyout', keyFile, '-out', certFile],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=agentgate-test-token-issuer',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
       { stdio: 'ignore' },
     );
   } catch (cause) {
@@ -103,7 +119,10 @@ export async function startRegistryTokenIssuer(opts: StartRegistryTokenIssuerOpt
     }
     const authorization = req.headers.authorization;
     const authorized = authorization === expected;
-    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+    const scopes = url.searchParams
+      .getAll('scope')
+      .flatMap((s) => s.split(' '))
+      .filter(Boolean);
     requests.push({ authorized, service: url.searchParams.get('service') ?? undefined, scopes, authorization });
     if (!authorized) {
       res.setHeader('www-authenticate', 'Basic realm="agentgate-test-token-issuer"');

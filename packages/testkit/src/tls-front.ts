@@ -36,10 +36,45 @@ export async function startTlsFront(target: string): Promise<TlsFront> {
   const f = (n: string) => join(dir.path, n);
   try {
     const run = (args: string[]) => execFileSync(openssl, args, { stdio: 'ignore' });
-    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=agentgate test CA', '-keyout', f('ca.key'), '-out', f('ca.pem')]);
+    run([
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=agentgate test CA',
+      '-keyout',
+      f('ca.key'),
+      '-out',
+      f('ca.pem'),
+    ]);
     run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('key.pem'), '-out', f('req.csr')]);
-    writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n');
-    run(['x509', '-req', '-in', f('req.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('ext.cnf'), '-out', f('cert.pem')]);
+    writeFileSync(
+      f('ext.cnf'),
+      'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n',
+    );
+    run([
+      'x509',
+      '-req',
+      '-in',
+      f('req.csr'),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      f('ext.cnf'),
+      '-out',
+      f('cert.pem'),
+    ]);
   } catch (cause) {
     dir.cleanup();
     throw new TestkitError('ERR_START_FAILED', 'openssl could not create the TLS front certificate', { cause });

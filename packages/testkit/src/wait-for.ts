@@ -19,10 +19,7 @@ export interface WaitForOptions {
  * TestkitError, which is final (e.g. the port answers for another server).
  * Throws ERR_TIMEOUT, with the last error as cause, when time runs out.
  */
-export async function waitFor<T>(
-  fn: () => T | Promise<T>,
-  opts: WaitForOptions = {},
-): Promise<Exclude<T, undefined | false>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions = {}): Promise<Exclude<T, undefined | false>> {
   const { timeoutMs = 10_000, intervalMs = 100, what = 'condition' } = opts;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

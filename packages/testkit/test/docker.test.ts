@@ -8,7 +8,13 @@ test('docker - the engine answers (or the test fails saying to run .ci/install-d
   const tag = `agentgate-test/layers:${randomBytes(4).toString('hex')}`;
   try {
     assert.match(cli.serverVersion, /^\d+\.\d+/);
-    await buildTestImage(cli, { tag, layers: [{ name: 'a.bin', size: 1024 }, { name: 'b.txt', content: 'hello' }] });
+    await buildTestImage(cli, {
+      tag,
+      layers: [
+        { name: 'a.bin', size: 1024 },
+        { name: 'b.txt', content: 'hello' },
+      ],
+    });
     const inspect = await cli.run(['image', 'inspect', '--format', '{{len .RootFS.Layers}}', tag]);
     assert.equal(inspect.code, 0, inspect.stderr);
     assert.equal(inspect.stdout.trim(), '2');

@@ -21,7 +21,10 @@ describe('registry token auth', () => {
       assert.equal(start.status, 202, 'the registry verified the token and its push scope');
       const other = await fetch(`${reg.url}/v2/c/d/blobs/uploads/`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
       assert.equal(other.status, 401, 'no scope on another repository');
-      assert.deepEqual(issuer.requests.map((r) => r.authorized), [false, true]);
+      assert.deepEqual(
+        issuer.requests.map((r) => r.authorized),
+        [false, true],
+      );
     } finally {
       await reg.stop();
       await issuer.close();

@@ -38,9 +38,7 @@ async function pushBlob(reg: Registry, name: string, data: Buffer, headers: Head
 /** Pushes a one-layer OCI image with raw distribution API calls; returns the manifest bytes. */
 async function pushImage(reg: Registry, name: string, tag: string, headers: Headers = {}): Promise<string> {
   const layer = Buffer.from(`layer of ${name}:${tag}`);
-  const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf(layer)] } }),
-  );
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf(layer)] } }));
   const layerDigest = await pushBlob(reg, name, layer, headers);
   const configDigest = await pushBlob(reg, name, config, headers);
   const manifest = JSON.stringify({
@@ -115,18 +113,8 @@ describe('registry', () => {
       const auth = Buffer.from(`${creds.username}:${creds.password}`).toString('base64');
       writeFileSync(authfile, JSON.stringify({ auths: { [reg.host]: { auth } } }), { mode: 0o600 });
       const common = ['--insecure-policy', 'copy', '--quiet', `--authfile=${authfile}`];
-      await exec(skopeo, [
-        ...common,
-        '--src-tls-verify=false',
-        `docker://${reg.host}/team/app:v1`,
-        `oci:${dir}:v1`,
-      ]);
-      await exec(skopeo, [
-        ...common,
-        '--dest-tls-verify=false',
-        `oci:${dir}:v1`,
-        `docker://${reg.host}/team/copy:v2`,
-      ]);
+      await exec(skopeo, [...common, '--src-tls-verify=false', `docker://${reg.host}/team/app:v1`, `oci:${dir}:v1`]);
+      await exec(skopeo, [...common, '--dest-tls-verify=false', `oci:${dir}:v1`, `docker://${reg.host}/team/copy:v2`]);
       const get = await fetch(`${reg.url}/v2/team/copy/manifests/v2`, { headers: { ...basic, accept: OCI_MANIFEST } });
       assert.equal(get.status, 200);
       const manifest = (await get.json()) as { layers: unknown[] };

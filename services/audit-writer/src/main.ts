@@ -15,7 +15,12 @@ const logger = createLogger({ name: 'audit-writer', level: config.log.level, for
 // Before the service starts, so its first spans and counts are not missed; off unless `telemetry` is configured.
 const telemetry = await startTelemetry(config.telemetry, 'audit-writer');
 if (telemetry.metrics) logger.info({ url: telemetry.metrics.url }, 'metrics served');
-const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, name: `agentgate-audit-writer-${config.audit.partition}` });
+const bus = await createBus({
+  natsUrl: config.bus.natsUrl,
+  nats: config.bus.nats,
+  dataDir: config.bus.dataDir,
+  name: `agentgate-audit-writer-${config.audit.partition}`,
+});
 // No endpoint of its own: registered so `nats micro ping|info|stats` finds every instance (bus.drain stops it).
 await bus.addService(SERVICE_INFO);
 const writer = await startAuditWriter(bus, config, logger);

@@ -110,7 +110,11 @@ export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
   cutBy.push(...witness.cutBy);
   if (cutBy.length > 0) {
     const covered = Math.max(best?.seq ?? 0, witness.confirmedHead);
-    problems.push({ kind: 'truncated', seq: slots.maxSeq + 1, detail: `trail ends at ${slots.maxSeq}; ${cutBy.join(' and ')} (${covered - slots.maxSeq} missing)` });
+    problems.push({
+      kind: 'truncated',
+      seq: slots.maxSeq + 1,
+      detail: `trail ends at ${slots.maxSeq}; ${cutBy.join(' and ')} (${covered - slots.maxSeq} missing)`,
+    });
   }
   if (badCheckpoints > 0 && !best) problems.push({ kind: 'modified', detail: `${badCheckpoints} checkpoint(s) fail signature verification` });
   problems.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
@@ -136,10 +140,13 @@ export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
 /** Human-readable report for `agentgate verify` (one line per problem, a verdict line last). */
 export function formatVerifyReport(r: VerifyReport): string {
   const bus = r.busHead !== undefined ? `, chain head on the bus at ${r.busHead}` : '';
-  const lines = [`partition ${r.partition}: ${r.total} documents, signed checkpoint at ${r.checkpointSeq}${bus}${r.fillers ? `, ${r.fillers} dead-letter filler(s)` : ''}`];
+  const lines = [
+    `partition ${r.partition}: ${r.total} documents, signed checkpoint at ${r.checkpointSeq}${bus}${r.fillers ? `, ${r.fillers} dead-letter filler(s)` : ''}`,
+  ];
   for (const p of r.problems) lines.push(`  ${p.kind.toUpperCase()}${p.seq !== undefined ? ` seq=${p.seq}` : ''}${p.id ? ` id=${p.id}` : ''}: ${p.detail}`);
   if (r.checkpointSeq === 0 && r.total > 0) lines.push('  warning: no valid signed checkpoint found; nothing in this trail is covered by a signature');
-  if (r.busHead === undefined) lines.push('  warning: no chain head on the bus for this partition; a tail cut past the last checkpoint shows only as unverified');
+  if (r.busHead === undefined)
+    lines.push('  warning: no chain head on the bus for this partition; a tail cut past the last checkpoint shows only as unverified');
   if (r.verdict === 'ok') lines.push('OK: the audit trail is intact');
   else if (r.verdict === 'unverified-tail') {
     const n = r.unverifiedTail + r.inFlight;

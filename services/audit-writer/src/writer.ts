@@ -41,7 +41,11 @@ export { WRITER_DURABLE } from './lib/streams.js';
 
 /** Sets up every sink (index templates, files), retrying while one is unreachable. */
 async function setupSinks(sinks: readonly Sink[], log: Logger): Promise<void> {
-  for (const s of sinks) await retry(() => s.setup(), sinkRetry(log, `${s.kind} setup`, () => false));
+  for (const s of sinks)
+    await retry(
+      () => s.setup(),
+      sinkRetry(log, `${s.kind} setup`, () => false),
+    );
 }
 
 /** The checkpoint signer: the injected one, else the key at audit.checkpoint.keyPath (generated on a first start). */
@@ -54,7 +58,10 @@ async function resolveSigner(config: AuditWriterConfig, log: Logger, injected: C
   const loaded = await loadCheckpointSigner(keyPath, { generate: true });
   if (loaded.generated) {
     const why = audit.checkpoint.keyPath === undefined ? 'no audit.checkpoint.keyPath configured' : 'the configured audit.checkpoint.keyPath did not exist';
-    log.warn({ keyPath, kid: loaded.signer.kid }, `generated a checkpoint signing key (${why}); keep it and its .pub.json: agentgate verify needs the public key`);
+    log.warn(
+      { keyPath, kid: loaded.signer.kid },
+      `generated a checkpoint signing key (${why}); keep it and its .pub.json: agentgate verify needs the public key`,
+    );
   }
   return loaded.signer;
 }
@@ -91,7 +98,12 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
   const partition = audit.partition;
   const log = logger.child({ partition });
   // Declared before anything else, so events published meanwhile wait in the stream for this consumer.
-  const consumer = await bindWriterStreams(bus, config.bus.streams, { ackWaitMs: audit.ackWaitMs, maxAckPending: Math.max(1000, audit.batch.maxEvents * 4) }, log);
+  const consumer = await bindWriterStreams(
+    bus,
+    config.bus.streams,
+    { ackWaitMs: audit.ackWaitMs, maxAckPending: Math.max(1000, audit.batch.maxEvents * 4) },
+    log,
+  );
   const sinks = opts.sinks ?? audit.sinks.map((s) => createSink(s, audit.indexPrefix));
   await setupSinks(sinks, log);
   const signer = await resolveSigner(config, log, opts.signer);
@@ -104,7 +116,15 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
   return writerHandle(loop, running, signer, partition, sinks, log, opts.stopTimeoutMs ?? 10_000);
 }
 
-function writerHandle(loop: WriterLoop, running: Promise<void>, signer: CheckpointSigner, partition: string, sinks: readonly Sink[], log: Logger, stopTimeoutMs: number): AuditWriter {
+function writerHandle(
+  loop: WriterLoop,
+  running: Promise<void>,
+  signer: CheckpointSigner,
+  partition: string,
+  sinks: readonly Sink[],
+  log: Logger,
+  stopTimeoutMs: number,
+): AuditWriter {
   return {
     partition,
     signer,

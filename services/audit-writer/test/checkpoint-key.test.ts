@@ -18,7 +18,9 @@ async function startWith(dir: string, keyPath: string): Promise<Array<Record<str
     },
   });
   const bus = await createBus({ dataDir: join(dir, 'bus') });
-  const config = writerConfig(dir, [{ type: 'local', path: join(dir, 'audit') }], { checkpoint: { everyEvents: 1000, everySeconds: 60, idleMs: 2000, keyPath } });
+  const config = writerConfig(dir, [{ type: 'local', path: join(dir, 'audit') }], {
+    checkpoint: { everyEvents: 1000, everySeconds: 60, idleMs: 2000, keyPath },
+  });
   const writer = await startAuditWriter(bus, config, createLogger({ name: 'aw', level: 'info', destination }));
   await writer.stop();
   await bus.close();

@@ -15,7 +15,10 @@ export async function startEsShim(target: string): Promise<{ url: string; close(
     const headers = { ...req.headers };
     for (const h of ['content-type', 'accept'] as const) {
       const v = headers[h];
-      if (typeof v === 'string') headers[h] = v.replace(/application\/vnd\.elasticsearch\+(json|x-ndjson);\s*compatible-with=\d+/g, (_m, kind: string) => (kind === 'json' ? 'application/json' : 'application/x-ndjson'));
+      if (typeof v === 'string')
+        headers[h] = v.replace(/application\/vnd\.elasticsearch\+(json|x-ndjson);\s*compatible-with=\d+/g, (_m, kind: string) =>
+          kind === 'json' ? 'application/json' : 'application/x-ndjson',
+        );
     }
     headers.host = t.host;
     // OpenSearch has no ILM: acknowledge the policy as Elasticsearch would (the policy file is NOT exercised).
@@ -35,10 +38,13 @@ export async function startEsShim(target: string): Promise<{ url: string; close(
           .replace(/\{"type":"flattened","ignore_above":\d+\}/g, '{"type":"flat_object"}')
           .replace(/,"lifecycle":\{"name":"[^"]*"\}/g, '');
         delete headers['content-length'];
-        const up = request({ host: t.hostname, port: t.port, method: 'PUT', path: req.url, headers: { ...headers, 'content-length': String(Buffer.byteLength(text)) } }, (ur) => {
-          res.writeHead(ur.statusCode ?? 502, { ...ur.headers, 'x-elastic-product': 'Elasticsearch' });
-          ur.pipe(res);
-        });
+        const up = request(
+          { host: t.hostname, port: t.port, method: 'PUT', path: req.url, headers: { ...headers, 'content-length': String(Buffer.byteLength(text)) } },
+          (ur) => {
+            res.writeHead(ur.statusCode ?? 502, { ...ur.headers, 'x-elastic-product': 'Elasticsearch' });
+            ur.pipe(res);
+          },
+        );
         up.end(text);
       });
       return;

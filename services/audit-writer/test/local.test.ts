@@ -52,7 +52,13 @@ test('local sink - verify reports an edit, a deletion, a swap and a truncated ta
   b.o.doc.event.sequence = 150;
   const dropped = new Set([del, ...Array.from({ length: 10 }, (_, i) => bySeq(291 + i))]);
   for (const f of files) {
-    writeFileSync(f.file, all.filter((x) => x.f === f && !dropped.has(x)).map((x) => `${JSON.stringify(x.o)}\n`).join(''));
+    writeFileSync(
+      f.file,
+      all
+        .filter((x) => x.f === f && !dropped.has(x))
+        .map((x) => `${JSON.stringify(x.o)}\n`)
+        .join(''),
+    );
   }
   const r = await verifyTrail({ sink: new LocalSink(store), publicKey, checkpoints: { bus } });
   assert.equal(r.ok, false);

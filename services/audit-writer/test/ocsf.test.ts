@@ -42,16 +42,64 @@ function ocsfProblems(r: OcsfRecord): string[] {
   return out;
 }
 
-const principal = { issuer: 'https://token.actions.githubusercontent.com', subject: 'repo:acme/app:ref:refs/heads/main', groups: ['developers'], claims: {}, ci: { provider: 'github-actions' as const, repository: 'acme/app', actor: 'octocat' }, sessionId: 'acme/app:7:1', expiresAt: 0 };
+const principal = {
+  issuer: 'https://token.actions.githubusercontent.com',
+  subject: 'repo:acme/app:ref:refs/heads/main',
+  groups: ['developers'],
+  claims: {},
+  ci: { provider: 'github-actions' as const, repository: 'acme/app', actor: 'octocat' },
+  sessionId: 'acme/app:7:1',
+  expiresAt: 0,
+};
 const now = new Date('2026-01-01T10:00:00Z');
 
 function events(): AuditEvent[] {
   const list = [
-    buildActionEvent({ phase: 'denied', principal, action: { id: 'a1', kind: 'git.force_push', connection: 'github' }, decision: { effect: 'deny', rule: 'no-force-push', reason: 'history is never rewritten' }, git: { refs: [{ ref: 'refs/heads/main', old: 'a'.repeat(40), new: 'b'.repeat(40), kind: 'force-push' }] }, source: { ip: '10.0.0.7' }, now }),
-    buildActionEvent({ phase: 'held', principal, action: { id: 'a2', kind: 'registry.tag_overwrite', connection: 'ghcr' }, decision: { effect: 'review', rule: 'tags-reviewed' }, registry: { repository: 'acme/app', tag: '1.0' }, now }),
-    buildActionEvent({ phase: 'completed', principal, action: { id: 'a3', kind: 'http.get', connection: 'api' }, decision: { effect: 'allow', rule: 'read-ok' }, url: { path: '/repos/acme/app', full: 'https://api.github.com/repos/acme/app' }, http: { request: { method: 'GET' }, response: { status_code: 200 } }, destination: { address: 'api.github.com', port: 443 }, now }),
-    buildActionEvent({ phase: 'requested', principal, action: { id: 'a4', kind: 'kubernetes.delete', connection: 'prod' }, decision: { effect: 'allow' }, url: { path: '/api/v1/namespaces/ci/pods/x' }, now }),
-    buildRefusalEvent({ code: 'ERR_AUTH_INVALID', reason: 'the token signature does not verify', count: 3, first: now, last: now, connection: 'github', source: { ip: '203.0.113.9' }, now }),
+    buildActionEvent({
+      phase: 'denied',
+      principal,
+      action: { id: 'a1', kind: 'git.force_push', connection: 'github' },
+      decision: { effect: 'deny', rule: 'no-force-push', reason: 'history is never rewritten' },
+      git: { refs: [{ ref: 'refs/heads/main', old: 'a'.repeat(40), new: 'b'.repeat(40), kind: 'force-push' }] },
+      source: { ip: '10.0.0.7' },
+      now,
+    }),
+    buildActionEvent({
+      phase: 'held',
+      principal,
+      action: { id: 'a2', kind: 'registry.tag_overwrite', connection: 'ghcr' },
+      decision: { effect: 'review', rule: 'tags-reviewed' },
+      registry: { repository: 'acme/app', tag: '1.0' },
+      now,
+    }),
+    buildActionEvent({
+      phase: 'completed',
+      principal,
+      action: { id: 'a3', kind: 'http.get', connection: 'api' },
+      decision: { effect: 'allow', rule: 'read-ok' },
+      url: { path: '/repos/acme/app', full: 'https://api.github.com/repos/acme/app' },
+      http: { request: { method: 'GET' }, response: { status_code: 200 } },
+      destination: { address: 'api.github.com', port: 443 },
+      now,
+    }),
+    buildActionEvent({
+      phase: 'requested',
+      principal,
+      action: { id: 'a4', kind: 'kubernetes.delete', connection: 'prod' },
+      decision: { effect: 'allow' },
+      url: { path: '/api/v1/namespaces/ci/pods/x' },
+      now,
+    }),
+    buildRefusalEvent({
+      code: 'ERR_AUTH_INVALID',
+      reason: 'the token signature does not verify',
+      count: 3,
+      first: now,
+      last: now,
+      connection: 'github',
+      source: { ip: '203.0.113.9' },
+      now,
+    }),
   ];
   let prev = GENESIS_HASH;
   return list.map((e, i) => {
@@ -63,7 +111,10 @@ function events(): AuditEvent[] {
 
 test('ocsf - every record has the required attributes of its class (API Activity 6003, Authentication 3002)', () => {
   const records = events().map(toOcsf);
-  assert.deepEqual(records.map((r) => r['class_uid']), [6003, 6003, 6003, 6003, 3002]);
+  assert.deepEqual(
+    records.map((r) => r['class_uid']),
+    [6003, 6003, 6003, 6003, 3002],
+  );
   for (const r of records) assert.deepEqual(ocsfProblems(r), [], JSON.stringify(r));
 });
 
@@ -98,12 +149,21 @@ test('ocsf sink - JSON lines, one per event, a redelivery is "exists" and filler
   await sink.setup();
   const docs = events().map((e) => ({ id: e.event.id, doc: e as unknown as Record<string, unknown>, timestamp: e['@timestamp'] }));
   const filler = { id: 'filler-writer-0-9', doc: { agentgate: { filler: { kind: 'dead-letter' } } }, timestamp: now.toISOString() };
-  assert.deepEqual((await sink.write([...docs, filler])).map((o) => o.status), ['created', 'created', 'created', 'created', 'created', 'created']);
+  assert.deepEqual(
+    (await sink.write([...docs, filler])).map((o) => o.status),
+    ['created', 'created', 'created', 'created', 'created', 'created'],
+  );
   // A fresh sink on the same file (a restart) knows what is there.
   const again = new OcsfFileSink(path);
-  assert.deepEqual((await again.write(docs.slice(0, 2))).map((o) => o.status), ['exists', 'exists']);
+  assert.deepEqual(
+    (await again.write(docs.slice(0, 2))).map((o) => o.status),
+    ['exists', 'exists'],
+  );
   assert.deepEqual([...(await again.existing([docs[0]!.id, 'nope']))], [docs[0]!.id]);
-  const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as OcsfRecord);
+  const lines = readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as OcsfRecord);
   assert.equal(lines.length, 5);
   for (const r of lines) assert.deepEqual(ocsfProblems(r), []);
 });

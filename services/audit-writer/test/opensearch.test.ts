@@ -146,7 +146,11 @@ test('opensearch writer - on NATS: a burst is an unverified tail until the idle 
     const prefix = 'tail-cut';
     const bus = await createBus({ natsUrl: nats.url });
     const start = (idleMs: number) =>
-      startAuditWriter(bus, writerConfig(dir, osSink(prefix), { indexPrefix: prefix, checkpoint: { everyEvents: 100_000, everySeconds: 3600, idleMs } }), testLogger());
+      startAuditWriter(
+        bus,
+        writerConfig(dir, osSink(prefix), { indexPrefix: prefix, checkpoint: { everyEvents: 100_000, everySeconds: 3600, idleMs } }),
+        testLogger(),
+      );
     let writer = await start(2000);
     try {
       await publishEvents(bus, makeEvents(300));

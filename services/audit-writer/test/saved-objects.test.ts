@@ -90,13 +90,20 @@ for (const [flavor, file, template] of [
   test(`saved objects - the ${flavor} file has a data view, the five searches, seven visualizations and a dashboard showing them, whose references resolve`, () => {
     const objects = load(file);
     const ids = new Set(objects.map((o) => o.id));
-    assert.deepEqual(
-      objects.map((o) => o.type).sort(),
-      ['dashboard', 'index-pattern', 'search', 'search', 'search', 'search', 'search', ...Array(7).fill('visualization')],
-    );
+    assert.deepEqual(objects.map((o) => o.type).sort(), [
+      'dashboard',
+      'index-pattern',
+      'search',
+      'search',
+      'search',
+      'search',
+      'search',
+      ...Array(7).fill('visualization'),
+    ]);
     for (const o of objects) for (const r of o.references) assert.ok(ids.has(r.id), `${o.id} references missing ${r.id}`);
     // The saved searches the SOC asks for by name.
-    for (const id of ['agentgate-force-push-attempts', 'agentgate-approvals', 'agentgate-secret-exposures', 'agentgate-session-timeline']) assert.ok(ids.has(id), id);
+    for (const id of ['agentgate-force-push-attempts', 'agentgate-approvals', 'agentgate-secret-exposures', 'agentgate-session-timeline'])
+      assert.ok(ids.has(id), id);
     // The dashboard shows every visualization and every search.
     const dash = objects.find((o) => o.type === 'dashboard')!;
     const shown = new Set(dash.references.map((r) => r.id));
@@ -155,7 +162,10 @@ for (const template of ['elasticsearch/index-template.json', 'opensearch/index-t
     const mapped = mappedFields(template);
     const paths = leafPaths(ev.agentgate.approval, 'agentgate.approval');
     assert.ok(paths.length >= 14);
-    assert.deepEqual(paths.filter((p) => !mapped.has(p)), []);
+    assert.deepEqual(
+      paths.filter((p) => !mapped.has(p)),
+      [],
+    );
   });
 }
 
@@ -195,14 +205,24 @@ for (const template of ['elasticsearch/index-template.json', 'opensearch/index-t
         impersonated_user: 'agentgate:s',
         status_reason: 'NotFound',
         masked_values: 1,
-        session: { protocol: 'v5.channel.k8s.io', bytes_in: 1, bytes_out: 2, messages_in: 1, messages_out: 1, channels: { stdout: { bytes: 2, text: 'hi', truncated: false } }, end: 'client-closed' },
+        session: {
+          protocol: 'v5.channel.k8s.io',
+          bytes_in: 1,
+          bytes_out: 2,
+          messages_in: 1,
+          messages_out: 1,
+          channels: { stdout: { bytes: 2, text: 'hi', truncated: false } },
+          end: 'client-closed',
+        },
       },
     });
     const mapped = mappedFields(template);
     const paths = leafPaths(ev.agentgate.kubernetes, 'agentgate.kubernetes');
     assert.ok(paths.length >= 20);
     // session.channels is one flattened field (keys are channel names).
-    const unmapped = paths.filter((p) => !mapped.has(p) && !(p.startsWith('agentgate.kubernetes.session.channels.') && mapped.has('agentgate.kubernetes.session.channels')));
+    const unmapped = paths.filter(
+      (p) => !mapped.has(p) && !(p.startsWith('agentgate.kubernetes.session.channels.') && mapped.has('agentgate.kubernetes.session.channels')),
+    );
     assert.deepEqual(unmapped, []);
   });
 }

@@ -22,7 +22,10 @@ async function start(name: string, idleMs: number): Promise<Running> {
   const bus = await createBus({ dataDir: join(dir, 'bus') });
   const writer = await startAuditWriter(
     bus,
-    writerConfig(dir, [{ type: 'local', path: store }], { checkpoint: { everyEvents: 100_000, everySeconds: 3600, idleMs }, batch: { maxEvents: 20, maxBytes: 1 << 20, maxWaitMs: 20 } }),
+    writerConfig(dir, [{ type: 'local', path: store }], {
+      checkpoint: { everyEvents: 100_000, everySeconds: 3600, idleMs },
+      batch: { maxEvents: 20, maxBytes: 1 << 20, maxWaitMs: 20 },
+    }),
     testLogger(),
   );
   const publicKey = readPublicKey(publicKeyPath(join(dir, 'audit-checkpoint-key.json')));
@@ -108,8 +111,15 @@ test('tail - after the idle checkpoint, a cut tail is a signed truncation; a for
   await r.writer.stop();
 
   // A forged event chained correctly onto the head: the hashes link, but the writer never assigned position 41.
-  const files = readdirSync(r.store).filter((n) => n.startsWith('audit-')).sort();
-  const lines = files.flatMap((f) => readFileSync(join(r.store, f), 'utf8').split('\n').filter(Boolean).map((l) => ({ f, o: JSON.parse(l) })));
+  const files = readdirSync(r.store)
+    .filter((n) => n.startsWith('audit-'))
+    .sort();
+  const lines = files.flatMap((f) =>
+    readFileSync(join(r.store, f), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => ({ f, o: JSON.parse(l) })),
+  );
   const last = lines.find((x) => x.o.doc.event.sequence === 40)!;
   const [forged] = makeEvents(1, { session: 'forged' });
   const sealed = sealEvent(forged!, { partition: 'writer-0', seq: 41, prevHash: last.o.doc.event.hash });

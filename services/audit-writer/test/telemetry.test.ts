@@ -23,7 +23,10 @@ test('audit-writer telemetry - /metrics counts indexed and dead-lettered events 
     await (await startAuditWriter(bus, config, testLogger())).stop();
     const before = await scrape();
     const [traced, plain] = makeEvents(2);
-    await bus.streams.publish(cleanSubject(traced!), encodeEvent(traced!), { msgId: eventMsgId(traced!), headers: { traceparent: `00-${TRACE}-${PARENT}-01` } });
+    await bus.streams.publish(cleanSubject(traced!), encodeEvent(traced!), {
+      msgId: eventMsgId(traced!),
+      headers: { traceparent: `00-${TRACE}-${PARENT}-01` },
+    });
     await bus.streams.publish(cleanSubject(plain!), encodeEvent(plain!), { msgId: eventMsgId(plain!) });
     await bus.streams.publish('audit.clean.garbage', 'not an event', { msgId: 'garbage-1' });
     const lagging = await scrape();

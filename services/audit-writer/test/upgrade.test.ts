@@ -20,7 +20,15 @@ function mixedStore(n: number): string {
   for (let i = 0; i < n; i++) {
     const ev = buildActionEvent({
       phase: 'requested',
-      principal: { issuer: 'https://issuer.test', subject: 'repo:acme/app', groups: ['developers'], claims: {}, ci: { provider: 'generic' }, sessionId: 's-v2', expiresAt: 0 },
+      principal: {
+        issuer: 'https://issuer.test',
+        subject: 'repo:acme/app',
+        groups: ['developers'],
+        claims: {},
+        ci: { provider: 'generic' },
+        sessionId: 's-v2',
+        expiresAt: 0,
+      },
       action: { id: `act-v2-${i}`, kind: 'git.push' },
       decision: { effect: 'allow', rule: 'allow-main' },
       now: new Date(Date.parse('2025-06-01T12:10:00Z') + i * 1000),
@@ -48,13 +56,19 @@ test('upgrade - an edit of a version 1 document, and a version 2 one, are still 
   const store = mixedStore(3);
   const file = join(store, 'audit-2025.06.01.jsonl');
   type Row = { id: string; doc: { agentgate: { decision: Record<string, unknown> }; rule: Record<string, unknown> } };
-  const rows = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+  const rows = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Row);
   rows[2]!.doc.agentgate.decision['rule'] = 'allow-all';
   rows[7]!.doc.rule['name'] = 'allow-all';
   writeFileSync(file, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
   const r = await verifyTrail({ sink: new LocalSink(store), publicKey: noKey, checkpoints: { checkpoints: [] } });
   assert.equal(r.ok, false);
-  assert.deepEqual(r.problems.map((p) => `${p.kind}@${p.seq}`), ['modified@3', 'modified@8']);
+  assert.deepEqual(
+    r.problems.map((p) => `${p.kind}@${p.seq}`),
+    ['modified@3', 'modified@8'],
+  );
 });
 
 test('upgrade - the trail reads version 1 documents in the version 2 layout; searches by subject and rule find both', () => {

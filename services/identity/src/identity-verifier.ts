@@ -63,9 +63,7 @@ export class IdentityVerifier {
         required: [...new Set([...profile.required, ...cfg.requiredClaims])],
         constraints,
         groupsClaim,
-        relevant: [
-          ...new Set([...profile.relevant, ...cfg.requiredClaims, ...constraints.map((c) => c.claim), ...(groupsClaim ? [groupsClaim] : [])]),
-        ],
+        relevant: [...new Set([...profile.relevant, ...cfg.requiredClaims, ...constraints.map((c) => c.claim), ...(groupsClaim ? [groupsClaim] : [])])],
       });
     }
   }

@@ -120,10 +120,7 @@ describe('identity cache and JWKS fetching', () => {
   });
 
   test('jwks - discovery of an unreachable issuer fails closed', async () => {
-    const v = new IdentityVerifier(
-      { issuers: [{ name: 'gone', issuer: 'http://127.0.0.1:9/', audiences: ['agentgate'] }] },
-      { jwks: { timeoutMs: 500 } },
-    );
+    const v = new IdentityVerifier({ issuers: [{ name: 'gone', issuer: 'http://127.0.0.1:9/', audiences: ['agentgate'] }] }, { jwks: { timeoutMs: 500 } });
     const token = await ci.mint(githubClaims(), { issuer: 'http://127.0.0.1:9/' });
     const err = await rejection(v.verify(token));
     assert.equal(err.code, 'ERR_JWKS_UNAVAILABLE');

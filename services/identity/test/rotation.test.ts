@@ -53,10 +53,7 @@ describe('identity key rotation', () => {
 
   test('rotation - oidc-provider rotates its signing key; both keys verify while published', async () => {
     const c = clock();
-    const v = new IdentityVerifier(
-      { issuers: [{ name: 'op', issuer: op.issuer, audiences: [op.audience] }] },
-      { cache: { maxEntries: 0 }, now: c.now },
-    );
+    const v = new IdentityVerifier({ issuers: [{ name: 'op', issuer: op.issuer, audiences: [op.audience] }] }, { cache: { maxEntries: 0 }, now: c.now });
     const before = await op.getToken();
     await v.verify(before);
     const fetches = v.jwksFetches(op.issuer);
@@ -64,8 +61,10 @@ describe('identity key rotation', () => {
     await op.rotateKey();
     c.advance(31_000);
     const afterRotation = await op.getToken();
-    assert.notEqual(JSON.parse(Buffer.from(afterRotation.split('.')[0] as string, 'base64url').toString()).kid,
-      JSON.parse(Buffer.from(before.split('.')[0] as string, 'base64url').toString()).kid);
+    assert.notEqual(
+      JSON.parse(Buffer.from(afterRotation.split('.')[0] as string, 'base64url').toString()).kid,
+      JSON.parse(Buffer.from(before.split('.')[0] as string, 'base64url').toString()).kid,
+    );
     const p = await v.verify(afterRotation);
     assert.equal(p.subject, op.clientId);
     assert.equal(v.jwksFetches(op.issuer), fetches + 1);

@@ -20,7 +20,9 @@ import { startNats } from '@agentgate/testkit';
 import { inOrderWindow } from '../src/lib/publish-window.js';
 import { ensureAuditStreams, startMaskingService } from '../src/index.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, batch: { type: 'string', default: '100' }, inflight: { type: 'string', default: '32' } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '20000' }, batch: { type: 'string', default: '100' }, inflight: { type: 'string', default: '32' } },
+});
 const N = Number(values.events);
 const BATCH = Number(values.batch);
 const IN_FLIGHT = Number(values.inflight);
@@ -35,12 +37,24 @@ function corpus(n: number): AuditEvent[] {
     out.push(
       buildActionEvent({
         phase: 'completed',
-        principal: { issuer: 'https://ci.example', subject: 'repo:acme/app', groups: ['acme'], claims: {}, ci: { provider: 'github-actions', repository: 'acme/app', run: String(i % 7) }, sessionId: `acme/app#${i % 7}`, expiresAt: 2e9 },
+        principal: {
+          issuer: 'https://ci.example',
+          subject: 'repo:acme/app',
+          groups: ['acme'],
+          claims: {},
+          ci: { provider: 'github-actions', repository: 'acme/app', run: String(i % 7) },
+          sessionId: `acme/app#${i % 7}`,
+          expiresAt: 2e9,
+        },
         action: {
           id: newEventId(),
           kind: 'http.request',
           connection: 'github',
-          attributes: { path: `/repos/acme/app/issues/${i}`, query: 'state=open&per_page=100', note: `step ${i}: the agent listed issues and pull requests for triage${leak}` },
+          attributes: {
+            path: `/repos/acme/app/issues/${i}`,
+            query: 'state=open&per_page=100',
+            note: `step ${i}: the agent listed issues and pull requests for triage${leak}`,
+          },
         },
         url: { full: `https://api.github.com/repos/acme/app/issues/${i}?state=open` },
         http: { request: { method: 'GET', bytes: 0 }, response: { status_code: 200, bytes: 18_000 + i } },
@@ -77,24 +91,39 @@ try {
   // Baseline: plain republish with the same loop shape (fetch, in-order window of publishes, ack after each).
   await bus.streams.ensure({ name: 'BENCH_IN', subjects: ['bench.in.>'] });
   await bus.streams.ensure({ name: 'BENCH_OUT', subjects: ['bench.out.>'] });
-  await inOrderWindow(encoded, 256, async (e) => void (await bus.streams.publish(`bench.in.${e.subject.slice(10)}`, e.data, { msgId: e.id })), () => {});
+  await inOrderWindow(
+    encoded,
+    256,
+    async (e) => void (await bus.streams.publish(`bench.in.${e.subject.slice(10)}`, e.data, { msgId: e.id })),
+    () => {},
+  );
   const c = await bus.streams.consumer('BENCH_IN', { durable: 'plain', maxAckPending: Math.max(1000, BATCH * 4) });
   let done = 0;
   t = performance.now();
   while (done < N) {
     const msgs = await c.fetch({ batch: BATCH, expiresMs: 1000 });
-    await inOrderWindow(msgs, IN_FLIGHT, async (m) => {
-      await bus.streams.publish(`bench.out.${m.subject.slice(9)}`, m.data, { msgId: m.msgId });
-      await m.ack();
-      done++;
-    }, () => {});
+    await inOrderWindow(
+      msgs,
+      IN_FLIGHT,
+      async (m) => {
+        await bus.streams.publish(`bench.out.${m.subject.slice(9)}`, m.data, { msgId: m.msgId });
+        await m.ack();
+        done++;
+      },
+      () => {},
+    );
   }
   const plainMs = performance.now() - t;
 
   // The service: raw events stored first, then timed from start until every event is clean and acked.
   const broker = await startSecretBroker(brokerBus, config, undefined, { env: { GH_TOKEN: SECRET } });
   await ensureAuditStreams(bus, config.bus.streams);
-  await inOrderWindow(encoded, 256, async (e) => void (await bus.streams.publish(e.subject, e.data, { msgId: e.id })), () => {});
+  await inOrderWindow(
+    encoded,
+    256,
+    async (e) => void (await bus.streams.publish(e.subject, e.data, { msgId: e.id })),
+    () => {},
+  );
   t = performance.now();
   const svc = await startMaskingService(bus, config, createLogger({ name: 'bench', level: 'warn' }));
   while (svc.stats().clean + svc.stats().deadLettered < N) await new Promise((r) => setTimeout(r, 5));
@@ -104,13 +133,21 @@ try {
   await broker.stop();
   const clean = await bus.streams.info('AUDIT_CLEAN');
 
-  console.log(`masking service throughput, nats-server on loopback, ${N} events (${(bytes / N).toFixed(0)} B avg), batch ${BATCH}, ${IN_FLIGHT} publishes in flight`);
-  console.log(`  machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (shared: other runs skew every figure alike)`);
+  console.log(
+    `masking service throughput, nats-server on loopback, ${N} events (${(bytes / N).toFixed(0)} B avg), batch ${BATCH}, ${IN_FLIGHT} publishes in flight`,
+  );
+  console.log(
+    `  machine: ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')} (shared: other runs skew every figure alike)`,
+  );
   console.log(`  engine only (maskJson, in process) : ${rate(N, engineMs)}  (${engineMs.toFixed(0)} ms)`);
   console.log(`  plain republish (no masking)       : ${rate(N, plainMs)}  (${plainMs.toFixed(0)} ms)`);
   console.log(`  masking service raw -> clean       : ${rate(N, svcMs)}  (${svcMs.toFixed(0)} ms, incl. start-up)`);
   console.log(`  service / plain                    : ${(plainMs / svcMs).toFixed(2)}x`);
-  console.log(`  clean stream: ${clean.messages} messages (${stats.clean} events + ${stats.exposures} exposure events), dead-lettered ${stats.deadLettered}, retried ${stats.retried}`);
+  console.log(
+    `  clean stream: ${clean.messages} messages (${stats.clean} events + ${stats.exposures} exposure events), dead-lettered ${stats.deadLettered}, retried ${stats.retried}`,
+  );
 } finally {
   await brokerBus.drain();
   await bus.drain();

@@ -21,7 +21,7 @@ const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats
 await bus.addService(SERVICE_INFO);
 if (bus.transport === 'inproc') {
   // Same store directory as another process would corrupt nothing only if nobody else writes it: say so.
-  logger.warn({}, 'no bus.natsUrl: the in-process bus reaches no other process; set bus.natsUrl to mask the proxy\'s events');
+  logger.warn({}, "no bus.natsUrl: the in-process bus reaches no other process; set bus.natsUrl to mask the proxy's events");
 }
 const service = await startMaskingService(bus, config, logger);
 

@@ -54,12 +54,7 @@ function maskerOptions(config: MaskingServiceConfig): MaskerOptions {
  * Throws MaskingServiceError `ERR_MASKSVC_CONFIG` for a bad masking section
  * (compiled once, here), and bus errors when the streams cannot be declared.
  */
-export async function startMaskingService(
-  bus: Bus,
-  config: MaskingServiceConfig,
-  logger: Logger,
-  opts: MaskingServiceOptions = {},
-): Promise<MaskingService> {
+export async function startMaskingService(bus: Bus, config: MaskingServiceConfig, logger: Logger, opts: MaskingServiceOptions = {}): Promise<MaskingService> {
   const { svc, base } = compile(config, opts);
   await declareStreams(bus, config, logger);
   // With no secret configured the broker has nothing to give: do not wait for it.

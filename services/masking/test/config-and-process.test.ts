@@ -95,7 +95,11 @@ test('process - src/main.ts masks over NATS as its own process and exits 0 on SI
       out += d.toString();
     });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    await waitFor(async () => (await bus.streams.info(CLEAN)).messages >= 2, { what: 'clean events from the process', timeoutMs: 90_000, abortIf: () => (child.exitCode !== null ? `exited: ${out}` : undefined) });
+    await waitFor(async () => (await bus.streams.info(CLEAN)).messages >= 2, {
+      what: 'clean events from the process',
+      timeoutMs: 90_000,
+      abortIf: () => (child.exitCode !== null ? `exited: ${out}` : undefined),
+    });
     const msgs = await readStream(bus, CLEAN);
     assert.equal(decodeEvent(msgs[0]!.data).event.id, ev.event.id);
     for (const m of msgs) assert.equal(text(m).includes(SECRET), false);

@@ -162,7 +162,10 @@ export function maskingSuite(transport: string, open: () => Promise<Harness>): v
         dead.map((d) => d.reason.code),
         ['ERR_MASKSVC_BAD_JSON', 'ERR_MASKSVC_INVALID_EVENT'],
       );
-      assert.deepEqual(dead.map((d) => d.seq), [1, 2]);
+      assert.deepEqual(
+        dead.map((d) => d.seq),
+        [1, 2],
+      );
       for (const d of dead) {
         assert.equal(d.stage, 'masking');
         assert.equal(d.original_subject, 'audit.raw.poison');
@@ -171,7 +174,10 @@ export function maskingSuite(transport: string, open: () => Promise<Harness>): v
       }
       assert.match(dead[1]!.reason.message, /agentgate/, 'the reason names the bad paths');
       const clean = await readStream(h.bus, CLEAN);
-      assert.deepEqual(clean.map((m) => decodeEvent(m.data).event.id), [good.event.id]);
+      assert.deepEqual(
+        clean.map((m) => decodeEvent(m.data).event.id),
+        [good.event.id],
+      );
       assert.equal(svc.stats().deadLettered, 2);
       await svc.stop();
       await broker.stop();
@@ -207,7 +213,11 @@ export function maskingSuite(transport: string, open: () => Promise<Harness>): v
       assert.equal(body.masked_text, undefined);
       assert.equal(text(dl!).includes(SECRET), false);
       const clean = (await readStream(h.bus, CLEAN)).map((m) => decodeEvent(m.data));
-      assert.equal(clean.some((e) => e.event.id === bad.event.id), false, 'the failed event never reached the clean stream');
+      assert.equal(
+        clean.some((e) => e.event.id === bad.event.id),
+        false,
+        'the failed event never reached the clean stream',
+      );
       assert.equal(clean[0]!.event.id, good.event.id);
       await svc.stop();
       await broker.stop();

@@ -26,7 +26,10 @@ test('masking telemetry - /metrics counts events and findings by type, dead lett
     const before = await scrape();
     const secretEvent = rawEvent({ attributes: { echoed: `printed ${SECRET} and ${githubToken()}` } });
     const cleanEvent = rawEvent({ attributes: { note: 'nothing secret here' } });
-    await bus.streams.publish(rawSubject(secretEvent), encodeEvent(secretEvent), { msgId: eventMsgId(secretEvent), headers: { traceparent: `00-${TRACE}-${PARENT}-01` } });
+    await bus.streams.publish(rawSubject(secretEvent), encodeEvent(secretEvent), {
+      msgId: eventMsgId(secretEvent),
+      headers: { traceparent: `00-${TRACE}-${PARENT}-01` },
+    });
     await bus.streams.publish(rawSubject(cleanEvent), encodeEvent(cleanEvent), { msgId: eventMsgId(cleanEvent) });
     await bus.streams.publish('audit.raw.poison', 'not json', { msgId: 'poison-1' });
     const lagging = await scrape();

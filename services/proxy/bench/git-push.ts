@@ -70,7 +70,9 @@ try {
   };
   const d = med(results.direct);
   const g = med(results.gateway);
-  console.log(`\n${size} MB push, median of ${rounds}: direct ${d.toFixed(0)} ms, gateway ${g.toFixed(0)} ms, ratio ${(g / d).toFixed(2)}x (target <= 1.25x); gateway peak RSS growth ${Math.max(...results.growth).toFixed(1)} MB`);
+  console.log(
+    `\n${size} MB push, median of ${rounds}: direct ${d.toFixed(0)} ms, gateway ${g.toFixed(0)} ms, ratio ${(g / d).toFixed(2)}x (target <= 1.25x); gateway peak RSS growth ${Math.max(...results.growth).toFixed(1)} MB`,
+  );
 } finally {
   await h.close();
 }

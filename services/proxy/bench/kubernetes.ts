@@ -90,12 +90,22 @@ const backends = await startBackends({ natsUrl: nats.url, name: 'proxy-bench-kub
 const proxy = await startProxy(backends.bus, config, createLogger({ name: 'proxy', level: 'warn' }), { host: '127.0.0.1', port: 0 });
 const token = await issuer.mint(githubClaims(), { expiresIn: 3600 });
 
-const direct: Target = { name: 'direct', client: new Client(kube.url, { connect: { ca } }), prefix: '', headers: { authorization: `Bearer ${kube.adminToken}` } };
+const direct: Target = {
+  name: 'direct',
+  client: new Client(kube.url, { connect: { ca } }),
+  prefix: '',
+  headers: { authorization: `Bearer ${kube.adminToken}` },
+};
 const gateway: Target = { name: 'agentgate', client: new Client(proxy.url), prefix: '/cluster', headers: { authorization: `Bearer ${token}` } };
 
 // Fixtures: 20 deployments to get and list, EVENTS configmaps to replay in a watch.
 const post = async (path: string, body: object): Promise<void> => {
-  const r = await direct.client.request({ method: 'POST', path, headers: { ...direct.headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await direct.client.request({
+    method: 'POST',
+    path,
+    headers: { ...direct.headers, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   await r.body.dump();
   if (r.statusCode !== 201) throw new Error(`POST ${path}: ${r.statusCode}`);
 };
@@ -104,7 +114,11 @@ const deployment = (i: number) => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
   metadata: { name: `web-${i}`, labels: { app: 'web' } },
-  spec: { replicas: 2, selector: { matchLabels: { app: `web-${i}` } }, template: { metadata: { labels: { app: `web-${i}` } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } } },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: `web-${i}` } },
+    template: { metadata: { labels: { app: `web-${i}` } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } },
+  },
 });
 for (let i = 0; i < 20; i++) await post('/apis/apps/v1/namespaces/bench/deployments', deployment(i));
 console.log(`creating ${EVENTS} configmaps for the watch …`);
@@ -114,7 +128,10 @@ await Promise.all(
   Array.from({ length: 16 }, async () => {
     while (next < EVENTS) {
       const i = next++;
-      await post('/api/v1/namespaces/bench/configmaps', { metadata: { name: `cm-${i}` }, data: { key: `value-${i}`, 'app.properties': `mode=bench\nindex=${i}\n` } });
+      await post('/api/v1/namespaces/bench/configmaps', {
+        metadata: { name: `cm-${i}` },
+        data: { key: `value-${i}`, 'app.properties': `mode=bench\nindex=${i}\n` },
+      });
     }
   }),
 );
@@ -142,11 +159,17 @@ const watchPath = '/api/v1/namespaces/bench/configmaps?watch=true&resourceVersio
 console.log(`\nwatch replaying ${EVENTS} ConfigMap events (each parsed, detector-masked and re-serialized on the gateway):`);
 for (const t of [direct, gateway, direct, gateway]) {
   const w = await watchThroughput(t, watchPath, EVENTS);
-  console.log(`  ${t.name.padEnd(10)} ${(EVENTS / w.seconds).toFixed(0).padStart(7)} events/s   ${(w.bytes / w.seconds / 1e6).toFixed(1).padStart(5)} MB/s   ${w.seconds.toFixed(2)} s`);
+  console.log(
+    `  ${t.name.padEnd(10)} ${(EVENTS / w.seconds).toFixed(0).padStart(7)} events/s   ${(w.bytes / w.seconds / 1e6).toFixed(1).padStart(5)} MB/s   ${w.seconds.toFixed(2)} s`,
+  );
 }
 const audit = await backends.bus.streams.info('AUDIT_RAW');
 console.log(`\naudit events stored durably during the run: ${audit.messages}`);
-console.log(`machine load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (${cpus().length} cores)`);
+console.log(
+  `machine load average during the run: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} (${cpus().length} cores)`,
+);
 
 await direct.client.close();
 await gateway.client.close();

@@ -82,16 +82,19 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir};
 `,
   );
   const child: ChildProcess = spawn(bin, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-  await waitFor(async () => {
-    try {
-      const c = new Client(`http://127.0.0.1:${port}`);
-      await once(c, { name: 'nginx', origin: '', path: '/api/ok', headers: {} });
-      await c.close();
-      return true;
-    } catch {
-      return false;
-    }
-  }, { timeoutMs: 10_000 });
+  await waitFor(
+    async () => {
+      try {
+        const c = new Client(`http://127.0.0.1:${port}`);
+        await once(c, { name: 'nginx', origin: '', path: '/api/ok', headers: {} });
+        await c.close();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 10_000 },
+  );
   return {
     url: `http://127.0.0.1:${port}`,
     stop: async () => {

@@ -66,7 +66,10 @@ policy:
   env: {},
 });
 const backends = await startBackends({ natsUrl: nats.url, name: 'bench-mcp' }, config, { BENCH_MCP_KEY: mcpKey });
-const proxy = await startProxy(backends.bus, config, createLogger({ name: 'proxy', level: 'error', destination: { write: () => {} } }), { host: '127.0.0.1', port: 0 });
+const proxy = await startProxy(backends.bus, config, createLogger({ name: 'proxy', level: 'error', destination: { write: () => {} } }), {
+  host: '127.0.0.1',
+  port: 0,
+});
 const token = await issuer.mint(githubClaims({ repository: 'acme/app' }));
 try {
   const direct = await roundTrips(server.url, `Bearer ${mcpKey}`);
@@ -75,7 +78,9 @@ try {
   console.log(`MCP tools/call round trip (SDK client → SDK server, SSE answers), ${N} sequential calls after ${WARM} warm-up`);
   console.log(row('direct', direct));
   console.log(row('gateway', gateway));
-  console.log(`added      p50 +${(pct(gateway, 50) - pct(direct, 50)).toFixed(2)} ms   p99 +${(pct(gateway, 99) - pct(direct, 99)).toFixed(2)} ms (durable audit on nats-server: requested + completed per call)`);
+  console.log(
+    `added      p50 +${(pct(gateway, 50) - pct(direct, 50)).toFixed(2)} ms   p99 +${(pct(gateway, 99) - pct(direct, 99)).toFixed(2)} ms (durable audit on nats-server: requested + completed per call)`,
+  );
 } finally {
   await proxy.close();
   await backends.stop();

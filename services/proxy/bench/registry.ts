@@ -54,7 +54,8 @@ try {
   const home = join(h.dir, 'bench-home');
   mkdirSync(home, { recursive: true });
   const creds = { direct: `${BASIC_USER}:${h.secrets.hub}`, gateway: `oidc:${h.token}` };
-  const image = (via: 'direct' | 'gateway', repo: string): string => (via === 'direct' ? `docker://${h.hub.host}/${repo}:1` : `docker://${h.host}/hub/${repo}:1`);
+  const image = (via: 'direct' | 'gateway', repo: string): string =>
+    via === 'direct' ? `docker://${h.hub.host}/${repo}:1` : `docker://${h.host}/hub/${repo}:1`;
   type Via = 'direct' | 'gateway';
   const results: Record<'push' | 'pull', Record<Via, number[]>> = { push: { direct: [], gateway: [] }, pull: { direct: [], gateway: [] } };
   const cpu: Record<'push' | 'pull', Record<Via, number[]>> = { push: { direct: [], gateway: [] }, pull: { direct: [], gateway: [] } };
@@ -79,12 +80,14 @@ try {
     const c = process.cpuUsage(c0);
     return { ms, cpuMs: (c.user + c.system) / 1000, grew: (peak - baseline) / MB };
   };
-  const push = (via: Via, src: string, repo: string) => skopeo(['copy', '-q', '--dest-tls-verify=false', '--dest-creds', creds[via], src, image(via, repo)], home);
+  const push = (via: Via, src: string, repo: string) =>
+    skopeo(['copy', '-q', '--dest-tls-verify=false', '--dest-creds', creds[via], src, image(via, repo)], home);
   const pull = (via: Via, repo: string, dest: string) =>
     skopeo(['copy', '-q', '--src-tls-verify=false', '--src-creds', creds[via], image(via, repo), `oci:${join(h.dir, dest)}`], home);
   // Every image first: see the header.
   const sources = new Map<string, string>();
-  for (let r = 0; r < rounds; r++) for (const via of ['direct', 'gateway'] as const) sources.set(`${via}-${r}`, writeBigOciImage(join(h.dir, `src-${via}-${r}`), { mb: size, layers }));
+  for (let r = 0; r < rounds; r++)
+    for (const via of ['direct', 'gateway'] as const) sources.set(`${via}-${r}`, writeBigOciImage(join(h.dir, `src-${via}-${r}`), { mb: size, layers }));
   for (const via of ['direct', 'gateway'] as const) {
     const src = writeBigOciImage(join(h.dir, `warm-${via}`), { mb: 8, layers: 2 });
     await push(via, src, `bench/warm-${via}`);

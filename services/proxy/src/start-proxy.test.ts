@@ -26,7 +26,7 @@ test('start-up - a policy that compiles but cannot mean what it says starts, wit
       '  - { name: gh, type: git, upstream: https://git.example, options: { protectedRefs: [refs/tags/*] } }',
       'policy:',
       '  rules:',
-      "    - { name: tags, connections: [gh], actions: [git.tag_mvoe], decision: deny }",
+      '    - { name: tags, connections: [gh], actions: [git.tag_mvoe], decision: deny }',
       "    - { name: git, connections: [gh], actions: ['git.*'], decision: allow }",
       '',
     ].join('\n'),

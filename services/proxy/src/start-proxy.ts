@@ -62,7 +62,11 @@ export async function startProxy(bus: Bus, config: Config, logger: Logger, opts:
   for (const issue of lintPolicy(config, ACTION_CATALOGUE)) log.warn({ path: issue.path }, `configuration: ${issue.path}: ${issue.message}`);
   const recorder = new AuditRecorder(
     bus,
-    { timeoutMs: config.gateway.audit.ackTimeoutMs, stream: config.bus.streams, spool: { dir: join(config.bus.dataDir, 'spool'), maxBytes: config.bus.spool.maxBytes } },
+    {
+      timeoutMs: config.gateway.audit.ackTimeoutMs,
+      stream: config.bus.streams,
+      spool: { dir: join(config.bus.dataDir, 'spool'), maxBytes: config.bus.spool.maxBytes },
+    },
     log,
   );
   await recorder.start();

@@ -74,11 +74,22 @@ function rawClient(port: number): { write(b: string | Buffer): void; response: P
 }
 
 /** A POST through node's client; resolves with the status and body text. */
-function post(base: string, path: string, token: string, body: Buffer | string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<{ status: number; text: string }> {
+function post(
+  base: string,
+  path: string,
+  token: string,
+  body: Buffer | string,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       `${base}${path}`,
-      { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body), connection: 'close', ...headers }, ...(signal && { signal }) },
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body), connection: 'close', ...headers },
+        ...(signal && { signal }),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -153,7 +164,10 @@ describe('approvals bound to the exact action', () => {
     assert.equal(got?.headers['content-length'], '30');
 
     const evs = await eventsOf(id, (p) => p.includes('completed'));
-    assert.deepEqual(evs.map((e) => e.agentgate.action.phase), ['held', 'approved', 'requested', 'completed']);
+    assert.deepEqual(
+      evs.map((e) => e.agentgate.action.phase),
+      ['held', 'approved', 'requested', 'completed'],
+    );
     const held = evs[0]?.agentgate.approval;
     assert.equal(held?.status, 'pending');
     assert.equal(held?.body_sha256, sha256(body));
@@ -168,7 +182,10 @@ describe('approvals bound to the exact action', () => {
 
   it('approvals - the approver sees the body masked (detectors and sensitive keys) and truncated, never the secret', async () => {
     // Token-shaped fixtures are built at run time (the repository holds none).
-    const ghToken = `ghp_${randomBytes(27).toString('base64').replace(/[^A-Za-z0-9]/g, 'a').slice(0, 36)}`;
+    const ghToken = `ghp_${randomBytes(27)
+      .toString('base64')
+      .replace(/[^A-Za-z0-9]/g, 'a')
+      .slice(0, 36)}`;
     const password = `pw-${randomBytes(8).toString('hex')}`;
     const body = JSON.stringify({ title: 'rotate', password, note: `use ${ghToken} for the bot`, pad: 'x'.repeat(6000) });
     const held = post(h.proxy.url, '/api/admin/rotate', h.token, body, { 'content-type': 'application/json' });
@@ -192,19 +209,30 @@ describe('approvals bound to the exact action', () => {
     const port = Number(new URL(p.url).port);
     const before = adminSeen();
     const piece = Buffer.alloc(1024, 'a');
-    const chunked = Buffer.concat([...Array.from({ length: 100 }, () => Buffer.concat([Buffer.from('400\r\n'), piece, Buffer.from('\r\n')])), Buffer.from('0\r\n\r\n')]);
+    const chunked = Buffer.concat([
+      ...Array.from({ length: 100 }, () => Buffer.concat([Buffer.from('400\r\n'), piece, Buffer.from('\r\n')])),
+      Buffer.from('0\r\n\r\n'),
+    ]);
     const head = `POST /api/admin/bulk HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${h.token}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`;
     const r = await rawHttp(port, head, chunked);
     assert.equal(r.status, 413);
     assert.equal(errorOf(r.text).code, 'ERR_APPROVAL_BODY_TOO_LARGE');
-    const declared = await rawHttp(port, `POST /api/admin/bulk HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${h.token}\r\nContent-Length: 102400\r\nConnection: close\r\n\r\n`, piece);
+    const declared = await rawHttp(
+      port,
+      `POST /api/admin/bulk HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${h.token}\r\nContent-Length: 102400\r\nConnection: close\r\n\r\n`,
+      piece,
+    );
     assert.equal(declared.status, 413);
     assert.equal(errorOf(declared.text).code, 'ERR_APPROVAL_BODY_TOO_LARGE');
     assert.equal(await pendingCount(p.url), 0, 'nothing was held');
     assert.equal(adminSeen(), before, 'nothing reached the upstream');
     await wait(300);
     const bulk = (await auditEvents(h.bus)).filter((e) => e.url?.path === '/api/admin/bulk');
-    assert.deepEqual(bulk.map((e) => e.agentgate.action.phase), ['failed', 'failed'], 'not held, but the attempts are on the record');
+    assert.deepEqual(
+      bulk.map((e) => e.agentgate.action.phase),
+      ['failed', 'failed'],
+      'not held, but the attempts are on the record',
+    );
     assert.match(String(bulk[0]?.event.reason), /not held for approval: .*approvals\.maxBodyBytes/);
   });
 
@@ -329,7 +357,10 @@ describe('approvals bound to the exact action', () => {
     assert.equal(fields?.decided_via, 'test-gateway');
     assert.match(String(fields?.policy_version), /^[0-9a-f]{64}$/);
     assert.equal(approved[0]?.observer.name, 'test-gateway');
-    assert.ok(approved[0]?.related?.user?.some((u) => u.includes('acme/ops')), 'the approver is a related user');
+    assert.ok(
+      approved[0]?.related?.user?.some((u) => u.includes('acme/ops')),
+      'the approver is a related user',
+    );
     assert.equal(now.find((e) => e.agentgate.action.phase === 'held')?.observer.name, 'holder-gw');
 
     holder.child.kill('SIGKILL');

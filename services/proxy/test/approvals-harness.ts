@@ -70,7 +70,15 @@ export async function startApprovalsHarness(): Promise<ApprovalsHarness> {
       const port = await freePort();
       const child = spawn(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', 'src/main.ts'], {
         cwd: PROXY_DIR,
-        env: { ...process.env, AGENTGATE_CONFIG: file, NATS_URL: h.nats.url, HOST: '127.0.0.1', PORT: String(port), AGENTGATE_DATA_DIR: dir.path, LOG_LEVEL: 'info' },
+        env: {
+          ...process.env,
+          AGENTGATE_CONFIG: file,
+          NATS_URL: h.nats.url,
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          AGENTGATE_DATA_DIR: dir.path,
+          LOG_LEVEL: 'info',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);

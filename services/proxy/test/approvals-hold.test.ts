@@ -149,13 +149,17 @@ describe('approvals', () => {
     const before = adminSeen();
     const payload = 'x'.repeat(200_000);
     const held = new Promise<number>((resolve, reject) => {
-      const req = request(`${h.proxy.url}/api/admin/upload`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${h.token}`, 'content-length': payload.length, connection: 'close' },
-      }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = request(
+        `${h.proxy.url}/api/admin/upload`,
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${h.token}`, 'content-length': payload.length, connection: 'close' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });

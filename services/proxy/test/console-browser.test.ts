@@ -27,7 +27,16 @@ describe('console: a real browser against the gateway, logins at a real oidc-pro
     env = clientHome(h, 'agent', h.token).env;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   after(async () => {
@@ -153,7 +162,10 @@ describe('console: a real browser against the gateway, logins at a real oidc-pro
 
   test('console - an expired hold shows as expired with nothing to decide', async () => {
     const config = { ...h.config, approvals: { ...h.config.approvals, timeoutMs: 1500 } } as Config;
-    const short = await startProxy(h.bus, config, createLogger({ name: 'short', level: 'warn', destination: { write: () => {} } }), { host: '127.0.0.1', port: 0 });
+    const short = await startProxy(h.bus, config, createLogger({ name: 'short', level: 'warn', destination: { write: () => {} } }), {
+      host: '127.0.0.1',
+      port: 0,
+    });
     extras.push(short);
     const { dir } = await rewritten('console-late', short.url);
     const out = await git(h, env, ['push', '--force', 'origin', 'main'], dir);
@@ -192,13 +204,22 @@ describe('console: a real browser against the gateway, logins at a real oidc-pro
     assert.match(await forged.text(), /ERR_SELF_APPROVAL/);
 
     // Rita's session without the token, with a wrong one, or from another origin: refused, nothing decided.
-    const noToken = await rita.page.request.post(`${h.consoleUrl}/approvals/${id}/decide`, { form: { decision: 'approve' }, headers: { origin: new URL(h.consoleUrl).origin } });
+    const noToken = await rita.page.request.post(`${h.consoleUrl}/approvals/${id}/decide`, {
+      form: { decision: 'approve' },
+      headers: { origin: new URL(h.consoleUrl).origin },
+    });
     assert.equal(noToken.status(), 403);
     assert.match(await noToken.text(), /CSRF/);
     const ritaCsrf = (await rita.page.locator('input[name=_csrf]').first().getAttribute('value')) ?? '';
-    const wrong = await rita.page.request.post(`${h.consoleUrl}/approvals/${id}/decide`, { form: { _csrf: octoCsrf, decision: 'approve' }, headers: { origin: new URL(h.consoleUrl).origin } });
+    const wrong = await rita.page.request.post(`${h.consoleUrl}/approvals/${id}/decide`, {
+      form: { _csrf: octoCsrf, decision: 'approve' },
+      headers: { origin: new URL(h.consoleUrl).origin },
+    });
     assert.equal(wrong.status(), 403, "another session's token is no good");
-    const foreign = await rita.page.request.post(`${h.consoleUrl}/approvals/${id}/decide`, { form: { _csrf: ritaCsrf, decision: 'approve' }, headers: { origin: 'http://evil.example' } });
+    const foreign = await rita.page.request.post(`${h.consoleUrl}/approvals/${id}/decide`, {
+      form: { _csrf: ritaCsrf, decision: 'approve' },
+      headers: { origin: 'http://evil.example' },
+    });
     assert.equal(foreign.status(), 403);
     await rita.page.goto(`${h.consoleUrl}/approvals/${id}`);
     assert.match(await rita.page.locator('h1').innerText(), /pending/, 'still pending after every refused attempt');

@@ -87,7 +87,10 @@ describe('edge - a hostile token never ends the proxy process (real process, nat
       ['POST', '/_agentgate/approvals/abc/reject'],
       ['GET', '/_agentgate/approvals/%E2%82%AC/approve'],
     ] as const) {
-      const r = await rawHttp(p.port, `${method} ${path} HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${EURO_ISS}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      const r = await rawHttp(
+        p.port,
+        `${method} ${path} HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${EURO_ISS}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
       assert.equal(r.status, 401, `${method} ${path}`);
       assertSafeHead(r.text, path);
     }

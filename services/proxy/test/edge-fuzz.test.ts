@@ -108,25 +108,61 @@ describe('edge - fuzzing raw HTTP/1.1 against a running gateway', () => {
     const segment = fc.oneof(
       {
         weight: 4,
-        arbitrary: fc.constantFrom('x', 'public', 'private', 'acme', 'app.git', 'info', 'refs', 'git-upload-pack', 'git-receive-pack', 'chat', 'completions', 'models', 'v1'),
+        arbitrary: fc.constantFrom(
+          'x',
+          'public',
+          'private',
+          'acme',
+          'app.git',
+          'info',
+          'refs',
+          'git-upload-pack',
+          'git-receive-pack',
+          'chat',
+          'completions',
+          'models',
+          'v1',
+        ),
       },
-      { weight: 2, arbitrary: fc.constantFrom('..', '.', '..;', '%2e%2e', '%2e%2e%3b', '%EF%BC%8E%EF%BC%8E', ';v=1', 'a;b', 'a%2fb', '%00', '%zz', '%252e', '...', '%20') },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom('..', '.', '..;', '%2e%2e', '%2e%2e%3b', '%EF%BC%8E%EF%BC%8E', ';v=1', 'a;b', 'a%2fb', '%00', '%zz', '%252e', '...', '%20'),
+      },
       { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }).map((s) => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, ''))) },
       { weight: 1, arbitrary: lineBytes(6).map((s) => s.replace(/[ ?#/]/g, '')) },
     );
     const query = fc
-      .array(fc.tuple(fc.constantFrom('force', '_method', 'service', 'x', 'q'), fc.constantFrom('true', 'false', 'git-upload-pack', 'git-receive-pack', 'DELETE', '', '%ff')), { maxLength: 3 })
+      .array(
+        fc.tuple(
+          fc.constantFrom('force', '_method', 'service', 'x', 'q'),
+          fc.constantFrom('true', 'false', 'git-upload-pack', 'git-receive-pack', 'DELETE', '', '%ff'),
+        ),
+        { maxLength: 3 },
+      )
       .map((kv) => (kv.length === 0 ? '' : `?${kv.map(([k, v]) => `${k}=${v}`).join('&')}`));
     const target = fc.oneof(
-      { weight: 12, arbitrary: fc.tuple(prefix, fc.array(segment, { maxLength: 4 }), query).map(([p, segs, q]) => `${p}${segs.map((s) => `/${s}`).join('')}${q}`) },
+      {
+        weight: 12,
+        arbitrary: fc.tuple(prefix, fc.array(segment, { maxLength: 4 }), query).map(([p, segs, q]) => `${p}${segs.map((s) => `/${s}`).join('')}${q}`),
+      },
       { weight: 1, arbitrary: fc.constantFrom('*', 'http://127.0.0.1/api/x', `${h.upstream.url}/base/x`, '127.0.0.1:443', '//api/x', 'api/x', '/') },
       { weight: 1, arbitrary: lineBytes(20) },
     );
-    const version = fc.oneof({ weight: 20, arbitrary: fc.constant('HTTP/1.1') }, { weight: 1, arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/1.2', 'HTTP/1', 'http/1.1', 'HTTP/1.1 x') });
+    const version = fc.oneof(
+      { weight: 20, arbitrary: fc.constant('HTTP/1.1') },
+      { weight: 1, arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/1.2', 'HTTP/1', 'http/1.1', 'HTTP/1.1 x') },
+    );
     const hostileJwt = fc
       .tuple(
-        fc.record({ alg: fc.oneof(fc.constantFrom('RS256', 'none', 'HS256', 'ES256', 'RS\u007f'), fc.string({ unit: 'binary', maxLength: 6 })), kid: fc.string({ unit: 'binary', maxLength: 8 }) }),
-        fc.record({ iss: fc.oneof(fc.constant(h.issuer.issuer), fc.string({ unit: 'binary', maxLength: 30 })), sub: fc.string({ maxLength: 5 }), aud: fc.constant('agentgate') }),
+        fc.record({
+          alg: fc.oneof(fc.constantFrom('RS256', 'none', 'HS256', 'ES256', 'RS\u007f'), fc.string({ unit: 'binary', maxLength: 6 })),
+          kid: fc.string({ unit: 'binary', maxLength: 8 }),
+        }),
+        fc.record({
+          iss: fc.oneof(fc.constant(h.issuer.issuer), fc.string({ unit: 'binary', maxLength: 30 })),
+          sub: fc.string({ maxLength: 5 }),
+          aud: fc.constant('agentgate'),
+        }),
       )
       .map(([hd, pl]) => `${b64(JSON.stringify(hd))}.${b64(JSON.stringify(pl))}.c2ln`);
     const auth = fc.oneof(
@@ -174,7 +210,21 @@ describe('edge - fuzzing raw HTTP/1.1 against a running gateway', () => {
     const headerValue = fc.oneof(
       {
         weight: 3,
-        arbitrary: fc.constantFrom('', '100-continue', 'websocket', 'upgrade', 'close', 'keep-alive', 'gzip, br', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'version=2', '*/*', 'DELETE', '/private/x', 'application/json'),
+        arbitrary: fc.constantFrom(
+          '',
+          '100-continue',
+          'websocket',
+          'upgrade',
+          'close',
+          'keep-alive',
+          'gzip, br',
+          '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+          'version=2',
+          '*/*',
+          'DELETE',
+          '/private/x',
+          'application/json',
+        ),
       },
       { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }).map((s) => Buffer.from(s, 'utf8').toString('latin1')) },
       { weight: 2, arbitrary: lineBytes(40) },
@@ -186,8 +236,14 @@ describe('edge - fuzzing raw HTTP/1.1 against a running gateway', () => {
     const llmJson = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
     const body = fc.oneof(
       { weight: 4, arbitrary: fc.constant({ kind: 'none' as const }) },
-      { weight: 3, arbitrary: fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.constant(new Uint8Array(llmJson))).map((data) => ({ kind: 'length' as const, data })) },
-      { weight: 2, arbitrary: fc.array(fc.uint8Array({ minLength: 1, maxLength: 100 }), { maxLength: 3 }).map((chunks) => ({ kind: 'chunked' as const, chunks })) },
+      {
+        weight: 3,
+        arbitrary: fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.constant(new Uint8Array(llmJson))).map((data) => ({ kind: 'length' as const, data })),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.array(fc.uint8Array({ minLength: 1, maxLength: 100 }), { maxLength: 3 }).map((chunks) => ({ kind: 'chunked' as const, chunks })),
+      },
       { weight: 1, arbitrary: lineBytes(20).map((garbage) => ({ kind: 'bad-chunked' as const, garbage })) },
     );
     const hostile: fc.Arbitrary<FuzzRequest> = fc.record({
@@ -207,11 +263,31 @@ describe('edge - fuzzing raw HTTP/1.1 against a running gateway', () => {
     const plausible: fc.Arbitrary<FuzzRequest> = fc.record({
       method: fc.constantFrom('GET', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'),
       target: fc
-        .tuple(prefix, fc.array(fc.oneof({ weight: 1, arbitrary: segment.filter((x) => /^[\x21-\x7e]*$/.test(x)) }, { weight: 3, arbitrary: fc.constantFrom('public', 'x', 'v1', 'models') }), { minLength: 1, maxLength: 4 }), query)
+        .tuple(
+          prefix,
+          fc.array(
+            fc.oneof(
+              { weight: 1, arbitrary: segment.filter((x) => /^[\x21-\x7e]*$/.test(x)) },
+              { weight: 3, arbitrary: fc.constantFrom('public', 'x', 'v1', 'models') },
+            ),
+            { minLength: 1, maxLength: 4 },
+          ),
+          query,
+        )
         .map(([p, segs, q]) => `${p}${segs.map((x) => `/${x}`).join('')}${q}`),
       version: fc.constant('HTTP/1.1'),
-      auth: fc.oneof({ weight: 6, arbitrary: fc.constant(`Bearer ${h.token}`) }, { weight: 1, arbitrary: fc.constant(`Basic ${basic}`) }, { weight: 1, arbitrary: hostileJwt.map((t) => `Bearer ${t}`) }),
-      headers: fc.array(fc.tuple(headerName.filter((x) => /^[a-z0-9-]+$/.test(x) && x !== 'host' && x !== 'authorization' && x !== 'expect' && x !== 'upgrade'), printable), { maxLength: 5 }),
+      auth: fc.oneof(
+        { weight: 6, arbitrary: fc.constant(`Bearer ${h.token}`) },
+        { weight: 1, arbitrary: fc.constant(`Basic ${basic}`) },
+        { weight: 1, arbitrary: hostileJwt.map((t) => `Bearer ${t}`) },
+      ),
+      headers: fc.array(
+        fc.tuple(
+          headerName.filter((x) => /^[a-z0-9-]+$/.test(x) && x !== 'host' && x !== 'authorization' && x !== 'expect' && x !== 'upgrade'),
+          printable,
+        ),
+        { maxLength: 5 },
+      ),
       body: body.filter((b) => b.kind !== 'bad-chunked'),
       close: fc.constant(true),
       next: fc.oneof({ weight: 8, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constant('request' as const) }),

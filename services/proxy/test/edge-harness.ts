@@ -38,7 +38,12 @@ async function startCountingUpstream(): Promise<CountingUpstream> {
     hits.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyBytes });
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (path.startsWith('/v1/')) {
-      const body = JSON.stringify({ id: 'c1', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] });
+      const body = JSON.stringify({
+        id: 'c1',
+        object: 'chat.completion',
+        model: 'gpt-4o-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+      });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
       return;

@@ -37,7 +37,19 @@ const BAD_VALUES: Array<[string, Buffer]> = [
   ['control', Buffer.from('a\u0001\u001bb', 'latin1')],
   ['tabs and quotes', Buffer.from('\t"a\\"\t', 'latin1')],
 ];
-const HEADER_NAMES = ['user-agent', 'traceparent', 'accept-encoding', 'content-type', 'git-protocol', 'x-http-method-override', 'via', 'cookie', 'x-api-key', 'accept', 'x-custom'];
+const HEADER_NAMES = [
+  'user-agent',
+  'traceparent',
+  'accept-encoding',
+  'content-type',
+  'git-protocol',
+  'x-http-method-override',
+  'via',
+  'cookie',
+  'x-api-key',
+  'accept',
+  'x-custom',
+];
 
 /** Routes whose every header is also tried one by one with each bad value (the others get all headers at once). */
 const ONE_BY_ONE = new Set(['http', 'git advertise', 'llm exchange', 'approvals list']);
@@ -119,10 +131,16 @@ describe('edge - hostile corpus: every route answers well-formed, the process ke
       const { token } = h;
       for (const [variant, raw] of BAD_VALUES) {
         const all = HEADER_NAMES.map((n) => bytes(`${n}: `, raw, '\r\n'));
-        await send(`${route} / ${variant} in all headers`, request(method, target, [`Authorization: Bearer ${token}\r\n`, ...all], method === 'POST' ? '{}' : ''), [method]);
+        await send(
+          `${route} / ${variant} in all headers`,
+          request(method, target, [`Authorization: Bearer ${token}\r\n`, ...all], method === 'POST' ? '{}' : ''),
+          [method],
+        );
         if (!ONE_BY_ONE.has(route)) continue;
         for (const name of HEADER_NAMES) {
-          await send(`${route} / ${variant} in ${name}`, request(method, target, [`Authorization: Bearer ${token}\r\n`, bytes(`${name}: `, raw, '\r\n')]), [method]);
+          await send(`${route} / ${variant} in ${name}`, request(method, target, [`Authorization: Bearer ${token}\r\n`, bytes(`${name}: `, raw, '\r\n')]), [
+            method,
+          ]);
         }
       }
     });
@@ -139,8 +157,18 @@ describe('edge - hostile corpus: every route answers well-formed, the process ke
         ['absolute-form to the upstream', bytes(`GET ${h.upstream.url}/base/x HTTP/1.1\r\nHost: gw\r\n${auth}Connection: close\r\n\r\n`)],
         ['asterisk-form', bytes(`OPTIONS * HTTP/1.1\r\nHost: gw\r\n${auth}Connection: close\r\n\r\n`)],
         ['CONNECT', bytes(`CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n${auth}\r\n`)],
-        ['upgrade websocket', bytes(`GET ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 13\r\n\r\n`)],
-        ['upgrade h2c', bytes(`GET ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n`)],
+        [
+          'upgrade websocket',
+          bytes(
+            `GET ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          ),
+        ],
+        [
+          'upgrade h2c',
+          bytes(
+            `GET ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n`,
+          ),
+        ],
         ['HTTP/2 preface', bytes('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')],
         ['HTTP/1.0 without Host', bytes(`GET ${path} HTTP/1.0\r\n${auth}\r\n`)],
         ['HTTP/1.1 without Host', bytes(`GET ${path} HTTP/1.1\r\n${auth}Connection: close\r\n\r\n`)],
@@ -152,15 +180,35 @@ describe('edge - hostile corpus: every route answers well-formed, the process ke
         ['space before colon', bytes(`GET ${path} HTTP/1.1\r\nHost: gw\r\n${auth}X-A : b\r\nConnection: close\r\n\r\n`)],
         ['NUL in the target', bytes(`GET ${path}\u0000x HTTP/1.1\r\nHost: gw\r\n${auth}Connection: close\r\n\r\n`)],
         ['non-ASCII target', bytes('GET ', path, Buffer.from('/\u20ac\u00ff', 'utf8'), ` HTTP/1.1\r\nHost: gw\r\n${auth}Connection: close\r\n\r\n`)],
-        ['CL and TE', bytes(`POST ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Content-Length: 4\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`)],
+        [
+          'CL and TE',
+          bytes(`POST ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Content-Length: 4\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`),
+        ],
         ['two Content-Lengths', bytes(`POST ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Content-Length: 2\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc`)],
         ['TE gzip, chunked', bytes(`POST ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Transfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`)],
         ['bad chunk size', bytes(`POST ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n`)],
-        ['chunk extension garbage', bytes(`POST ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n3;\u0000=\u00ff\r\nabc\r\n0\r\n\r\n`)],
-        ['Content-Length beyond the limit', bytes(`POST ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Content-Length: 99999999999\r\nConnection: close\r\n\r\n`), ['POST']],
-        ['Expect 100-continue', bytes(`POST ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Expect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`), ['POST']],
+        [
+          'chunk extension garbage',
+          bytes(`POST ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n3;\u0000=\u00ff\r\nabc\r\n0\r\n\r\n`),
+        ],
+        [
+          'Content-Length beyond the limit',
+          bytes(`POST ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Content-Length: 99999999999\r\nConnection: close\r\n\r\n`),
+          ['POST'],
+        ],
+        [
+          'Expect 100-continue',
+          bytes(`POST ${path} HTTP/1.1\r\nHost: gw\r\n${auth}Expect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`),
+          ['POST'],
+        ],
         ['pipelined garbage', bytes(`GET ${path} HTTP/1.1\r\nHost: gw\r\n${auth}\r\n\u0000\u00ff GARBAGE \r\n\r\n`), ['GET', 'GET']],
-        ['pipelined request then a hostile token', bytes(`GET ${path} HTTP/1.1\r\nHost: gw\r\n${auth}\r\nGET ${path} HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${HOSTILE_TOKENS[0]?.[1]}\r\nConnection: close\r\n\r\n`), ['GET', 'GET']],
+        [
+          'pipelined request then a hostile token',
+          bytes(
+            `GET ${path} HTTP/1.1\r\nHost: gw\r\n${auth}\r\nGET ${path} HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${HOSTILE_TOKENS[0]?.[1]}\r\nConnection: close\r\n\r\n`,
+          ),
+          ['GET', 'GET'],
+        ],
         ['only garbage', bytes('\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u01fc\u0003\u0003')],
       ];
       for (const [what, raw, methods] of cases) await send(`${route} / ${what}`, raw, methods ?? [method === 'POST' ? 'POST' : 'GET']);
@@ -170,8 +218,14 @@ describe('edge - hostile corpus: every route answers well-formed, the process ke
   test('incomplete requests - a body that never completes or no request at all: a clean close or a well-formed answer', async () => {
     const auth = `Authorization: Bearer ${h.token}\r\n`;
     const incomplete: Array<[string, Buffer]> = [
-      ['chunk size 2^64-1', bytes(`POST /api/x HTTP/1.1\r\nHost: gw\r\n${auth}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nffffffffffffffff\r\nabc\r\n0\r\n\r\n`)],
-      ['Content-Length longer than the body', bytes(`POST /git/acme/app.git/git-receive-pack HTTP/1.1\r\nHost: gw\r\n${auth}Content-Length: 100\r\nConnection: close\r\n\r\n0000`)],
+      [
+        'chunk size 2^64-1',
+        bytes(`POST /api/x HTTP/1.1\r\nHost: gw\r\n${auth}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nffffffffffffffff\r\nabc\r\n0\r\n\r\n`),
+      ],
+      [
+        'Content-Length longer than the body',
+        bytes(`POST /git/acme/app.git/git-receive-pack HTTP/1.1\r\nHost: gw\r\n${auth}Content-Length: 100\r\nConnection: close\r\n\r\n0000`),
+      ],
       ['empty lines only', bytes('\r\n\r\n\r\n')],
     ];
     // Each waits for the gateway's idle timeout (5 s here): run them side by side.

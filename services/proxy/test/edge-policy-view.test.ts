@@ -68,11 +68,20 @@ describe('edge - policy sees what the upstream gets (in-process bus, real identi
   });
 
   test('headers - method-override and URL-rewrite headers never reach the upstream, not even on a relaxed connection', async () => {
-    const overrides = 'X-HTTP-Method-Override: DELETE\r\nX-HTTP-Method: DELETE\r\nX-Method-Override: DELETE\r\nX-Original-Method: DELETE\r\nX-Original-URL: /private/x\r\nX-Original-URI: /private/x\r\nX-Rewrite-URL: /private/x\r\n';
+    const overrides =
+      'X-HTTP-Method-Override: DELETE\r\nX-HTTP-Method: DELETE\r\nX-Method-Override: DELETE\r\nX-Original-Method: DELETE\r\nX-Original-URL: /private/x\r\nX-Original-URI: /private/x\r\nX-Rewrite-URL: /private/x\r\n';
     for (const conn of ['api', 'relaxed']) {
       const hit = await forwarded(get(`/${conn}/public/x`, overrides));
       assert.equal(hit.method, 'GET');
-      for (const name of ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-method', 'x-original-url', 'x-original-uri', 'x-rewrite-url']) {
+      for (const name of [
+        'x-http-method-override',
+        'x-http-method',
+        'x-method-override',
+        'x-original-method',
+        'x-original-url',
+        'x-original-uri',
+        'x-rewrite-url',
+      ]) {
         assert.equal(hit.headers[name], undefined, `${conn}: ${name} was forwarded`);
       }
     }
@@ -112,11 +121,16 @@ describe('edge - policy sees what the upstream gets (in-process bus, real identi
     const relaxed = await forwarded(get('/relaxed/public/x', sent));
     assert.equal(relaxed.headers['x-api-key'], 'personal-key');
     assert.equal(relaxed.headers.via, '1.1 evil');
-    for (const name of stripped.filter((n) => n !== 'x-api-key' && n !== 'via')) assert.equal(relaxed.headers[name], undefined, `relaxed: ${name} was forwarded`);
+    for (const name of stripped.filter((n) => n !== 'x-api-key' && n !== 'via'))
+      assert.equal(relaxed.headers[name], undefined, `relaxed: ${name} was forwarded`);
   });
 
   test('headers - two Host headers are refused', async () => {
-    await refused(`GET /api/public/x HTTP/1.1\r\nHost: gw\r\nHost: evil.example\r\nAuthorization: Bearer ${h.token}\r\nConnection: close\r\n\r\n`, 400, 'ERR_BAD_REQUEST');
+    await refused(
+      `GET /api/public/x HTTP/1.1\r\nHost: gw\r\nHost: evil.example\r\nAuthorization: Bearer ${h.token}\r\nConnection: close\r\n\r\n`,
+      400,
+      'ERR_BAD_REQUEST',
+    );
   });
 
   test('query - a repeated parameter is matched by queryAny whatever its position; _method in the query is visible to policy', async () => {

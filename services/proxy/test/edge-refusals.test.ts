@@ -40,7 +40,13 @@ describe('edge - refusals before authentication are recorded, aggregated (in-pro
     const N = 60;
     // One token signed by a key the issuer never published, then N variants of its signature: N distinct guesses.
     const forged = await h.issuer.mint(githubClaims({ repository: 'acme/app' }), { signWith: 'foreign' });
-    const tokens = Array.from({ length: N }, (_, i) => `${forged.slice(0, -6)}${Buffer.from(`g${String(i).padStart(3, '0')}`).toString('base64url').slice(0, 6)}`);
+    const tokens = Array.from(
+      { length: N },
+      (_, i) =>
+        `${forged.slice(0, -6)}${Buffer.from(`g${String(i).padStart(3, '0')}`)
+          .toString('base64url')
+          .slice(0, 6)}`,
+    );
     assert.equal(new Set(tokens).size, N);
     const seen = h.upstream.hits.length;
     const before = (await h.events()).length;

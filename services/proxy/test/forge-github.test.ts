@@ -58,7 +58,15 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string):
   });
 }
 
-const gitEnv = (dir: string): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@x.invalid', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@x.invalid' });
+const gitEnv = (dir: string): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: dir,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 'a',
+  GIT_AUTHOR_EMAIL: 'a@x.invalid',
+  GIT_COMMITTER_NAME: 'a',
+  GIT_COMMITTER_EMAIL: 'a@x.invalid',
+});
 
 /** A commit on top of `parent` (or a root commit) in the bare repository, returned by sha. */
 async function commitIn(bare: string, parent: string | null, message: string): Promise<string> {
@@ -127,7 +135,15 @@ ${POLICY}`;
   stop.push(() => proxy.close());
   const front = await startTlsFront(proxy.url);
   stop.push(() => front.close());
-  ctx = { gateway: proxy.url, front, token: await issuer.mint(githubClaims({ repository: 'acme/app' })), double, bus: backends.bus, bare: repo.path, dir: tmp.path };
+  ctx = {
+    gateway: proxy.url,
+    front,
+    token: await issuer.mint(githubClaims({ repository: 'acme/app' })),
+    double,
+    bus: backends.bus,
+    bare: repo.path,
+    dir: tmp.path,
+  };
   stop = stop.reverse();
 });
 
@@ -177,7 +193,16 @@ describe('forge - gh CLI', () => {
     const read = await run(gh, ['api', 'repos/acme/app'], ghEnv());
     assert.equal(read.code, 0, read.stderr);
     assert.equal(JSON.parse(read.stdout).full_name, 'acme/app');
-    const mut = await run(gh, ['api', 'graphql', '-f', 'query=mutation HarmlessLookingName { deleteBranchProtectionRule(input: {branchProtectionRuleId: "BPR_1"}) { clientMutationId } }'], ghEnv());
+    const mut = await run(
+      gh,
+      [
+        'api',
+        'graphql',
+        '-f',
+        'query=mutation HarmlessLookingName { deleteBranchProtectionRule(input: {branchProtectionRuleId: "BPR_1"}) { clientMutationId } }',
+      ],
+      ghEnv(),
+    );
     assert.notEqual(mut.code, 0);
     assert.match(mut.stderr + mut.stdout, /no-protection-removal/);
     const q = await run(gh, ['api', 'graphql', '-f', 'query=query { viewer { login } }'], ghEnv());
@@ -189,11 +214,14 @@ describe('forge - gh CLI', () => {
 describe('forge - Octokit', () => {
   it('secrets are denied, settings and workflow files held for a human (no approver: refused), reads allowed', async () => {
     const o = octokit();
-    await assert.rejects(o.rest.actions.createOrUpdateRepoSecret({ owner: 'acme', repo: 'app', secret_name: 'NPM_TOKEN', encrypted_value: 'eA==', key_id: '1' }), (err: { status: number; message: string }) => {
-      assert.equal(err.status, 403);
-      assert.match(err.message, /rule no-secrets/);
-      return true;
-    });
+    await assert.rejects(
+      o.rest.actions.createOrUpdateRepoSecret({ owner: 'acme', repo: 'app', secret_name: 'NPM_TOKEN', encrypted_value: 'eA==', key_id: '1' }),
+      (err: { status: number; message: string }) => {
+        assert.equal(err.status, 403);
+        assert.match(err.message, /rule no-secrets/);
+        return true;
+      },
+    );
     await assert.rejects(o.rest.repos.update({ owner: 'acme', repo: 'app', private: false }), (err: { status: number; message: string }) => {
       assert.equal(err.status, 403);
       assert.match(err.message, /ERR_APPROVAL_REQUIRED/);
@@ -202,11 +230,24 @@ describe('forge - Octokit', () => {
     // Octokit's methods encode a `/` inside a path parameter as %2F, which the gateway refuses before any adapter (encoded
     // separators): fail closed, never forwarded. The same call with the path in the route goes through classification.
     await assert.rejects(
-      o.rest.repos.createOrUpdateFileContents({ owner: 'acme', repo: 'app', path: '.github/workflows/pwn.yml', message: 'ci', content: 'b246IHB1c2g=', branch: 'main' }),
+      o.rest.repos.createOrUpdateFileContents({
+        owner: 'acme',
+        repo: 'app',
+        path: '.github/workflows/pwn.yml',
+        message: 'ci',
+        content: 'b246IHB1c2g=',
+        branch: 'main',
+      }),
       { status: 400 },
     );
     await assert.rejects(
-      o.request('PUT /repos/{owner}/{repo}/contents/.github/workflows/pwn.yml', { owner: 'acme', repo: 'app', message: 'ci', content: 'b246IHB1c2g=', branch: 'main' }),
+      o.request('PUT /repos/{owner}/{repo}/contents/.github/workflows/pwn.yml', {
+        owner: 'acme',
+        repo: 'app',
+        message: 'ci',
+        content: 'b246IHB1c2g=',
+        branch: 'main',
+      }),
       { status: 403 },
     );
     assert.equal(ctx.double.requests.filter((q) => q.path.includes('/contents/')).length, 0, 'no workflow write reached the API');
@@ -224,7 +265,8 @@ describe('forge - Octokit', () => {
     const main = await refOf('refs/heads/main');
     const parent = await refOf('refs/heads/main~1');
     // Rewind main (not a fast-forward): the mirror shows it, whatever the client says.
-    const updateRef = (ref: string, sha: string, force: boolean) => o.request(`PATCH /repos/{owner}/{repo}/git/refs/${ref}`, { owner: 'acme', repo: 'app', sha, force });
+    const updateRef = (ref: string, sha: string, force: boolean) =>
+      o.request(`PATCH /repos/{owner}/{repo}/git/refs/${ref}`, { owner: 'acme', repo: 'app', sha, force });
     await assert.rejects(updateRef('heads/main', parent, true), (err: { status: number; message: string }) => {
       assert.equal(err.status, 403);
       assert.match(err.message, /no-history-rewrite/);

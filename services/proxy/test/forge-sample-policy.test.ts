@@ -14,11 +14,22 @@ import { FORGE_KINDS, type ForgeKind } from '../src/adapters/http/forge/kinds.js
  */
 const SAMPLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'agentgate.example.yaml');
 const config = loadConfig({ path: SAMPLE, env: { GITHUB_TOKEN: 'x', OPENAI_API_KEY: 'x' } });
-const base = { forge: 'github', api: 'rest', method: 'PUT', path: '/repos/acme/app/x', owner: 'acme', repo: 'app', branch: 'main', setting: 'x', operation: 'update' };
-const decide = (kind: string, attributes: Record<string, unknown> = {}) => testPolicy(config, { action: { kind, connection: 'github-api', attributes: { ...base, ...attributes } } }).decision;
+const base = {
+  forge: 'github',
+  api: 'rest',
+  method: 'PUT',
+  path: '/repos/acme/app/x',
+  owner: 'acme',
+  repo: 'app',
+  branch: 'main',
+  setting: 'x',
+  operation: 'update',
+};
+const decide = (kind: string, attributes: Record<string, unknown> = {}) =>
+  testPolicy(config, { action: { kind, connection: 'github-api', attributes: { ...base, ...attributes } } }).decision;
 
 describe('forge - the sample policy', () => {
-  it('the GitHub API connection is classified as a forge, its refs decided in the git connection\'s mirror', () => {
+  it("the GitHub API connection is classified as a forge, its refs decided in the git connection's mirror", () => {
     const api = config.connections.find((c) => c.name === 'github-api') as { options?: { forge?: { type: string; git?: string } } };
     assert.deepEqual([api.options?.forge?.type, api.options?.forge?.git], ['github', 'github-git']);
   });

@@ -107,12 +107,22 @@ describe('approvals: held git pushes with the real git CLI', () => {
     assert.match(rec.binding.body.sha256, /^[0-9a-f]{64}$/);
     const change = rec.details?.git?.refs[0];
     assert.equal(change?.kind, 'force-push');
-    assert.deepEqual(change?.added.map((c) => c.subject), ['rewrite the history of main', 'add a generated blob']);
+    assert.deepEqual(
+      change?.added.map((c) => c.subject),
+      ['rewrite the history of main', 'add a generated blob'],
+    );
     assert.equal(change?.added[0]?.sha, tip);
     assert.match(change?.added[0]?.author ?? '', /ci bot <ci@acme\.invalid>/);
-    assert.deepEqual(change?.lost.map((c) => c.sha), [dropped], 'the commit the force-push drops from main');
+    assert.deepEqual(
+      change?.lost.map((c) => c.sha),
+      [dropped],
+      'the commit the force-push drops from main',
+    );
     assert.ok(change?.diffstat && change.diffstat.filesChanged >= 2);
-    assert.ok(change?.diffstat?.files.some((f) => f.path === 'blob.bin' && f.added === null), 'a binary file has no line counts');
+    assert.ok(
+      change?.diffstat?.files.some((f) => f.path === 'blob.bin' && f.added === null),
+      'a binary file has no line counts',
+    );
     assert.ok(change?.diffstat?.files.some((f) => f.path === 'NOTES.md'));
 
     const ok1 = await call(h.proxy.url, 'POST', `/_agentgate/approvals/${id}/approve`, approver, { reason: 'release cut' });
@@ -133,7 +143,10 @@ describe('approvals: held git pushes with the real git CLI', () => {
     const id2 = await pendingId(h.proxy.url, approver, 20_000);
     assert.notEqual(id2, id);
     const rec2 = (await call(h.proxy.url, 'GET', `/_agentgate/approvals/${id2}`, approver)).json.approval as ApprovalView;
-    assert.deepEqual(rec2.binding.parts.map((p) => p.attributes.new), [tip2]);
+    assert.deepEqual(
+      rec2.binding.parts.map((p) => p.attributes.new),
+      [tip2],
+    );
     await call(h.proxy.url, 'POST', `/_agentgate/approvals/${id2}/reject`, approver, { reason: 'one rewrite is enough' });
     const r2 = await again;
     assert.notEqual(r2.code, 0);
@@ -156,7 +169,10 @@ describe('approvals: held git pushes with the real git CLI', () => {
 
   test('approvals - an expired hold fails the push as timed out', async () => {
     const config = { ...h.config, approvals: { ...h.config.approvals, timeoutMs: 1500 } } as Config;
-    const short = await startProxy(h.bus, config, createLogger({ name: 'proxy-short', level: 'warn', destination: { write: () => {} } }), { host: '127.0.0.1', port: 0 });
+    const short = await startProxy(h.bus, config, createLogger({ name: 'proxy-short', level: 'warn', destination: { write: () => {} } }), {
+      host: '127.0.0.1',
+      port: 0,
+    });
     extras.push(short);
     const { dir } = await rewritten('held-late', short.url);
     const before = await upstreamRefs(h, 'held-late');

@@ -39,7 +39,10 @@ describe('git adapter: bad input gets a clear git error and the gateway stays up
     return h.git.requests.filter((r) => r.method === 'POST' && r.path.includes('git-receive-pack')).length;
   }
   async function stillServes(): Promise<void> {
-    const r = await rawHttp(h.proxy.port, `GET /gh/bad.git/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: gw\r\nAuthorization: ${auth}\r\nConnection: close\r\n\r\n`);
+    const r = await rawHttp(
+      h.proxy.port,
+      `GET /gh/bad.git/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: gw\r\nAuthorization: ${auth}\r\nConnection: close\r\n\r\n`,
+    );
     assert.equal(r.status, 200, 'the gateway still serves after bad input');
   }
 
@@ -50,10 +53,18 @@ describe('git adapter: bad input gets a clear git error and the gateway stays up
       ['length too small', '0003', /ERR malformed pkt-line: invalid length 3/],
       ['length too large', 'ffffxxxx', /ERR malformed pkt-line: length 65535 exceeds 65520/],
       ['bad command', `${pktLine('hello world\n')}0000`, /ERR malformed ref update command #1/],
-      ['bad object name', `${pktLine(`${'g'.repeat(40)} ${'0'.repeat(40)} refs/heads/main\0report-status\n`)}0000`, /ERR malformed ref update command #1: object names must be hex/],
+      [
+        'bad object name',
+        `${pktLine(`${'g'.repeat(40)} ${'0'.repeat(40)} refs/heads/main\0report-status\n`)}0000`,
+        /ERR malformed ref update command #1: object names must be hex/,
+      ],
       ['funny ref', `${pktLine(`${'0'.repeat(40)} ${'1'.repeat(40)} refs/heads/../x\0report-status\n`)}0000`, /ERR ref update command #1 names an invalid ref/],
       ['no commands', '0000', /ERR receive-pack request holds no ref update command/],
-      ['truncated head', pktLine(`${'0'.repeat(40)} ${'1'.repeat(40)} refs/heads/x\0report-status\n`), /ERR receive-pack request ended before its commands were complete/],
+      [
+        'truncated head',
+        pktLine(`${'0'.repeat(40)} ${'1'.repeat(40)} refs/heads/x\0report-status\n`),
+        /ERR receive-pack request ended before its commands were complete/,
+      ],
     ];
     for (const [name, body, want] of cases) {
       const r = await post(body);
@@ -72,7 +83,8 @@ describe('git adapter: bad input gets a clear git error and the gateway stays up
     const before = await upstreamRefs(h, 'bad');
     const old = before.get('refs/heads/main') ?? '';
     // A real pack of 200 new commits with content, cut in the middle.
-    for (let i = 0; i < 200; i++) execFileSync('sh', ['-c', `head -c 2000 /dev/urandom > f${i % 7} && git add -A && git commit -q -m c${i}`], { cwd: dir, env });
+    for (let i = 0; i < 200; i++)
+      execFileSync('sh', ['-c', `head -c 2000 /dev/urandom > f${i % 7} && git add -A && git commit -q -m c${i}`], { cwd: dir, env });
     const tip = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, env }).toString().trim();
     const pack = execFileSync('git', ['pack-objects', '--stdout', '--revs', '--thin'], { cwd: dir, env, input: `${tip}\n^${old}\n` });
     assert.ok(pack.length > 100_000);

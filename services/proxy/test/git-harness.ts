@@ -8,7 +8,19 @@ import type { AuditEvent } from '@agentgate/events';
 import type { IdentityService } from '@agentgate/identity';
 import { createLogger } from '@agentgate/log';
 import type { SecretBroker } from '@agentgate/secret-broker';
-import { type CiIssuer, type DelayProxy, type GitServer, githubClaims, type NatsServer, requireBinary, startCiIssuer, startDelayProxy, startGitServer, startNats, tempDir } from '@agentgate/testkit';
+import {
+  type CiIssuer,
+  type DelayProxy,
+  type GitServer,
+  githubClaims,
+  type NatsServer,
+  requireBinary,
+  startCiIssuer,
+  startDelayProxy,
+  startGitServer,
+  startNats,
+  tempDir,
+} from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
 import { assertNoSecret, auditEvents } from './harness.js';
 import { startBackends } from './backends.js';
@@ -181,7 +193,7 @@ export function git(h: GitHarness, env: NodeJS.ProcessEnv, args: string[], cwd?:
       h.traces.push(stderr);
       assertNoSecret(stderr, h.secret, `git ${args[0]} trace`);
       assertNoSecret(stdout, h.secret, `git ${args[0]} output`);
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });

@@ -64,9 +64,15 @@ describe('git long operations: a slow upstream, a slow mirror, a client that lea
     assert.equal(r.code, 0, `clone failed: ${readable(r.stderr).slice(-1500)}`);
     const seen = delay().requests.filter((q) => q.path.startsWith('/slowclone.git/'));
     // On a cut, curl retries once on a new connection: the clone then passes, but only after the gateway hung up mid-answer.
-    assert.deepEqual(seen.filter((q) => q.clientGone), [], 'the gateway never hung up on the upstream');
+    assert.deepEqual(
+      seen.filter((q) => q.clientGone),
+      [],
+      'the gateway never hung up on the upstream',
+    );
     assert.ok(seen.some((q) => q.delayedMs === PAUSE_MS) && Date.now() - started >= PAUSE_MS, 'the upstream really paused');
-    const fetches = (await gitEvents(h, (e) => e.url?.path === '/gh/slowclone.git/git-upload-pack', 'completed')).filter((e) => e.agentgate.action.phase === 'completed');
+    const fetches = (await gitEvents(h, (e) => e.url?.path === '/gh/slowclone.git/git-upload-pack', 'completed')).filter(
+      (e) => e.agentgate.action.phase === 'completed',
+    );
     assert.ok(fetches.length > 0, 'the fetch is recorded completed');
     assert.ok(fetches.every((e) => e.event.outcome === 'success'));
   });
@@ -77,7 +83,10 @@ describe('git long operations: a slow upstream, a slow mirror, a client that lea
     delay().setRules([{ path: UPLOAD_PACK, when: 'before-response', ms: PAUSE_MS, times: 1 }]);
     const r = await ok(git(h, { ...env, GIT_TRACE_PACKET: '1' }, ['push', '--progress', 'origin', 'main'], dir), 'push');
     delay().setRules([]);
-    assert.ok(delay().requests.some((q) => UPLOAD_PACK.test(q.path) && q.delayedMs === PAUSE_MS), 'the mirror fetch was delayed');
+    assert.ok(
+      delay().requests.some((q) => UPLOAD_PACK.test(q.path) && q.delayedMs === PAUSE_MS),
+      'the mirror fetch was delayed',
+    );
     const progress = r.stderr.split('\n').filter((l) => /^remote: agentgate: /.test(l.trim()));
     assert.ok(progress.length >= 2, `progress lines every 0.5 s while the mirror updates: ${readable(r.stderr).slice(-1500)}`);
     assert.match(progress.join('\n'), /updating the gateway's mirror/);
@@ -108,13 +117,25 @@ describe('git long operations: a slow upstream, a slow mirror, a client that lea
     delay().setRules([{ path: UPLOAD_PACK, when: 'before-response', ms: PAUSE_MS, times: 1 }]);
     const from = delay().requests.length;
     const child = spawnGit(env, ['push', 'origin', 'main'], dir);
-    await until(() => delay().requests.slice(from).some((q) => UPLOAD_PACK.test(q.path) && q.delayedMs > 0), 'the mirror fetch is under way');
+    await until(
+      () =>
+        delay()
+          .requests.slice(from)
+          .some((q) => UPLOAD_PACK.test(q.path) && q.delayedMs > 0),
+      'the mirror fetch is under way',
+    );
     await sleep(300);
     child.kill();
     // The mirror update ends (5 s), then the gateway would have forwarded; give it time to (not) do so.
     await sleep(PAUSE_MS + 1500);
     delay().setRules([]);
-    assert.equal(delay().requests.slice(from).filter((q) => q.method === 'POST' && q.path.endsWith('/git-receive-pack')).length, 0, 'nothing was forwarded');
+    assert.equal(
+      delay()
+        .requests.slice(from)
+        .filter((q) => q.method === 'POST' && q.path.endsWith('/git-receive-pack')).length,
+      0,
+      'nothing was forwarded',
+    );
     assert.equal((await upstreamRefs(h, 'leaver')).get('refs/heads/main'), old);
     const events = await pushEvents('leaver', 'failed');
     const failed = events.find((e) => e.agentgate.action.phase === 'failed');
@@ -143,7 +164,7 @@ describe('git long operations: a slow upstream, a slow mirror, a client that lea
     assert.ok(!events.some((e) => e.agentgate.action.phase === 'failed'));
   });
 
-  test('git long - a mirror update past mirrorTimeoutMs refuses the push in git\'s words and leaves a failed event', async () => {
+  test("git long - a mirror update past mirrorTimeoutMs refuses the push in git's words and leaves a failed event", async () => {
     const { dir, old } = await cloneAndCommit('mirrorslow', 'mirrorslow-1');
     await ok(git(h, env, ['remote', 'set-url', 'origin', `${h.proxy.url}/gh-short/mirrorslow.git`], dir), 'remote');
     delay().setRules([{ path: UPLOAD_PACK, when: 'before-response', ms: PAUSE_MS, times: 1 }]);

@@ -44,7 +44,9 @@ describe('git adapter: a 100 MB push is spooled, not buffered', () => {
     const growth = (peak - baseline) / MB;
     const ev = (await gitEvents(h, (e) => e.url?.path === '/gh/big.git/git-receive-pack')).find((e) => e.agentgate.action.phase === 'requested');
     const bytes = ev?.agentgate.git?.bytes ?? 0;
-    console.log(`# 100 MB push through the gateway in ${ms.toFixed(0)} ms; body ${(bytes / MB).toFixed(1)} MB; RSS baseline ${(baseline / MB).toFixed(0)} MB, peak growth ${growth.toFixed(1)} MB`);
+    console.log(
+      `# 100 MB push through the gateway in ${ms.toFixed(0)} ms; body ${(bytes / MB).toFixed(1)} MB; RSS baseline ${(baseline / MB).toFixed(0)} MB, peak growth ${growth.toFixed(1)} MB`,
+    );
     assert.ok(bytes > 100 * MB, 'the recorded push body is the whole pack');
     // Gateway and upstream server share this process: holding the body anywhere would add >= 100 MB.
     assert.ok(growth < 60, `RSS grew by ${growth.toFixed(1)} MB`);

@@ -23,7 +23,15 @@ describe('git adapter: real git CLI through the gateway to git http-backend', ()
 
   async function ok(r: Promise<{ code: number; stdout: string; stderr: string }>, what: string): Promise<string> {
     const res = await r;
-    assert.equal(res.code, 0, `${what} failed: ${res.stderr.split('\n').filter((l) => !/^(=>|<=|==)/.test(l) && !/^\d\d:\d\d/.test(l)).join('\n').slice(-2000)}`);
+    assert.equal(
+      res.code,
+      0,
+      `${what} failed: ${res.stderr
+        .split('\n')
+        .filter((l) => !/^(=>|<=|==)/.test(l) && !/^\d\d:\d\d/.test(l))
+        .join('\n')
+        .slice(-2000)}`,
+    );
     return res.stdout;
   }
   async function commit(cwd: string, file: string, text: string, message: string): Promise<string> {
@@ -89,7 +97,7 @@ describe('git adapter: real git CLI through the gateway to git http-backend', ()
     assert.ok(events.some((e) => e.agentgate.action.phase === 'completed' && e.event.action === 'git.push'));
   });
 
-  test('git - a force-push is denied with the rule in git\'s own words and the upstream ref is unchanged', async () => {
+  test("git - a force-push is denied with the rule in git's own words and the upstream ref is unchanged", async () => {
     await h.git.createRepo('forceme', { withCommits: 2 });
     const dir = await clone('forceme', 'force-1');
     const before = await upstreamRefs(h, 'forceme');
@@ -199,15 +207,25 @@ describe('git adapter: real git CLI through the gateway to git http-backend', ()
     const dirs = await Promise.all([0, 1, 2].map((i) => clone('busy', `busy-${i}`)));
     const tips = await Promise.all(dirs.map((d, i) => commit(d, `f${i}.txt`, `${i}\n`, `work ${i}`)));
     const runs = await Promise.all(dirs.map((d, i) => git(h, env, ['push', '-q', 'origin', `HEAD:refs/heads/b${i}`], d)));
-    assert.deepEqual(runs.map((r) => r.code), [0, 0, 0], runs.map((r) => r.stderr.slice(-300)).join('\n'));
+    assert.deepEqual(
+      runs.map((r) => r.code),
+      [0, 0, 0],
+      runs.map((r) => r.stderr.slice(-300)).join('\n'),
+    );
     const refs = await upstreamRefs(h, 'busy');
-    assert.deepEqual(tips.map((_t, i) => refs.get(`refs/heads/b${i}`)), tips);
+    assert.deepEqual(
+      tips.map((_t, i) => refs.get(`refs/heads/b${i}`)),
+      tips,
+    );
   });
 
   test('git - the brokered credential appears in no client trace (GIT_TRACE_CURL), no command line and no audit event', async () => {
     // Each run's trace was scanned as it finished; this checks the scan actually saw traffic.
     assert.ok(h.traces.length > 20);
-    assert.ok(h.traces.some((t) => t.includes('=> Send header') && t.includes('/gh/')), 'traces hold the HTTP exchanges');
+    assert.ok(
+      h.traces.some((t) => t.includes('=> Send header') && t.includes('/gh/')),
+      'traces hold the HTTP exchanges',
+    );
     const seen = cmdlines.stop();
     assert.ok(seen.scans > 50, 'command lines were sampled');
     assert.ok(seen.sawMirrorFetch, "the sampler caught the gateway's mirror fetch running");

@@ -40,11 +40,19 @@ export async function startGithubDouble(o: { credential: string; gitRoot: string
   const protection = new Map<string, unknown>();
   const repos = new Map<string, Record<string, unknown>>();
   const git = (args: string[]): Promise<{ code: number; out: string }> =>
-    new Promise((resolve) => execFile('git', args, { env: { PATH: process.env.PATH, GIT_CONFIG_NOSYSTEM: '1', HOME: o.gitRoot } }, (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout.trim() })));
+    new Promise((resolve) =>
+      execFile('git', args, { env: { PATH: process.env.PATH, GIT_CONFIG_NOSYSTEM: '1', HOME: o.gitRoot } }, (err, stdout) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout.trim() }),
+      ),
+    );
 
   const send = (res: ServerResponse, status: number, body?: unknown): void => {
     const text = body === undefined ? '' : JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-github-media-type': 'github.v3; format=json' });
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'x-github-media-type': 'github.v3; format=json',
+    });
     res.end(text);
   };
   const fail = (res: ServerResponse, status: number, message: string) => send(res, status, { message, documentation_url: DOCS, status: String(status) });
@@ -52,7 +60,17 @@ export async function startGithubDouble(o: { credential: string; gitRoot: string
   const repoJson = (owner: string, name: string) => {
     const s = repos.get(`${owner}/${name}`) ?? {};
     const visibility = (s['visibility'] as string | undefined) ?? (s['private'] === false ? 'public' : 'private');
-    return { id: 1296269, node_id: 'R_1', name: s['name'] ?? name, full_name: `${owner}/${s['name'] ?? name}`, owner: { login: owner }, private: visibility !== 'public', visibility, default_branch: s['default_branch'] ?? 'main', archived: s['archived'] ?? false };
+    return {
+      id: 1296269,
+      node_id: 'R_1',
+      name: s['name'] ?? name,
+      full_name: `${owner}/${s['name'] ?? name}`,
+      owner: { login: owner },
+      private: visibility !== 'public',
+      visibility,
+      default_branch: s['default_branch'] ?? 'main',
+      archived: s['archived'] ?? false,
+    };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
@@ -83,7 +101,8 @@ export async function startGithubDouble(o: { credential: string; gitRoot: string
     let m = /^\/branches\/(.+?)\/protection$/.exec(rest);
     if (m) {
       const pk = `${key}:${m[1]}`;
-      if (method === 'GET') return protection.has(pk) ? send(res, 200, { url: `${DOCS}`, ...(protection.get(pk) as object) }) : fail(res, 404, 'Branch not protected');
+      if (method === 'GET')
+        return protection.has(pk) ? send(res, 200, { url: `${DOCS}`, ...(protection.get(pk) as object) }) : fail(res, 404, 'Branch not protected');
       if (method === 'PUT') {
         protection.set(pk, body);
         return send(res, 200, body);
@@ -93,13 +112,16 @@ export async function startGithubDouble(o: { credential: string; gitRoot: string
         return send(res, 204);
       }
     }
-    if (rest === '/actions/secrets/public-key' && method === 'GET') return send(res, 200, { key_id: '568250167242549743', key: Buffer.alloc(32, 7).toString('base64') });
+    if (rest === '/actions/secrets/public-key' && method === 'GET')
+      return send(res, 200, { key_id: '568250167242549743', key: Buffer.alloc(32, 7).toString('base64') });
     m = /^\/actions\/secrets\/([^/]+)$/.exec(rest);
     if (m && method === 'PUT') return send(res, 201, {});
     if (rest === '/actions/variables' && method === 'POST') return send(res, 201, {});
     m = /^\/contents\/(.+)$/.exec(rest);
-    if (m && method === 'PUT') return send(res, 201, { content: { name: m[1]?.split('/').pop(), path: m[1] }, commit: { sha: '7638417db6d59f3c431d3e1f261cc637155684cd' } });
-    if (rest === '/keys' && method === 'POST') return send(res, 201, { id: 1, ...(body as object), read_only: (body as { read_only?: boolean }).read_only ?? false });
+    if (m && method === 'PUT')
+      return send(res, 201, { content: { name: m[1]?.split('/').pop(), path: m[1] }, commit: { sha: '7638417db6d59f3c431d3e1f261cc637155684cd' } });
+    if (rest === '/keys' && method === 'POST')
+      return send(res, 201, { id: 1, ...(body as object), read_only: (body as { read_only?: boolean }).read_only ?? false });
     if (rest === '/hooks' && method === 'POST') return send(res, 201, { id: 12345678, type: 'Repository', active: true, ...(body as object) });
     m = /^\/collaborators\/([^/]+)$/.exec(rest);
     if (m && method === 'PUT') return send(res, 201, { id: 1, invitee: { login: m[1] }, permissions: (body as { permission?: string }).permission ?? 'push' });

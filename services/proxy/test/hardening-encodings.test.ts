@@ -177,4 +177,3 @@ describe('the injected credential through common encodings (echoing upstream, re
     assert.equal(s.body.toString(), 'opaque bytes without anything secret');
   });
 });
-

@@ -46,7 +46,12 @@ describe('secrets in responses (maskResponses, real proxy)', () => {
     assert.ok(ev?.agentgate.masking);
     // One finding per secret: the GitHub token on an assignment line is not also a generic one.
     assert.equal(ev.agentgate.masking.count, 4);
-    assert.deepEqual(ev.agentgate.masking.findings.map((f) => f.ref ?? f.type).sort(), ['aws-access-key-id', 'aws-secret-access-key', 'github-token', 'other-token']);
+    assert.deepEqual(ev.agentgate.masking.findings.map((f) => f.ref ?? f.type).sort(), [
+      'aws-access-key-id',
+      'aws-secret-access-key',
+      'github-token',
+      'other-token',
+    ]);
   });
 
   test('response masking - a body past the small-body limit, with secrets across write boundaries, is masked in the stream', async () => {

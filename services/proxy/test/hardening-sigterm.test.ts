@@ -11,13 +11,24 @@ import { getHead, type HardeningHarness, startHardening } from './hardening-harn
 const PROXY_DIR = new URL('..', import.meta.url).pathname;
 
 /** Starts src/main.ts as its own process on the harness's nats-server; resolves once it listens. */
-async function startProxyProcess(h: HardeningHarness, port: number): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null>; cleanup: () => void }> {
+async function startProxyProcess(
+  h: HardeningHarness,
+  port: number,
+): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null>; cleanup: () => void }> {
   const dir = tempDir('proxy-sigterm');
   const file = join(dir.path, 'agentgate.yaml');
   writeFileSync(file, h.configText({ limits: { shutdownTimeoutMs: 10_000 } }));
   const child = spawn(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', 'src/main.ts'], {
     cwd: PROXY_DIR,
-    env: { ...process.env, AGENTGATE_CONFIG: file, NATS_URL: h.nats.url, HOST: '127.0.0.1', PORT: String(port), AGENTGATE_DATA_DIR: dir.path, LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      AGENTGATE_CONFIG: file,
+      NATS_URL: h.nats.url,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      AGENTGATE_DATA_DIR: dir.path,
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

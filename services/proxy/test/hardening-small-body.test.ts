@@ -71,7 +71,11 @@ describe('small-body fast path (Content-Length <= 64 KiB, no Content-Encoding): 
         data = d.data;
       }
       assert.equal((data.toString('latin1').match(/\[REDACTED/g) ?? []).length, 4, `${total}: four masks`);
-      assert.equal(data.length - 4 * (data.toString('latin1').match(/\[REDACTED[^\]]*\]/)?.[0].length ?? 0), total - 4 * secretLen, 'only the credentials were replaced');
+      assert.equal(
+        data.length - 4 * (data.toString('latin1').match(/\[REDACTED[^\]]*\]/)?.[0].length ?? 0),
+        total - 4 * secretLen,
+        'only the credentials were replaced',
+      );
     }
   });
 });

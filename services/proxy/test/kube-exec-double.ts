@@ -123,7 +123,13 @@ function session(ws: WebSocket, req: IncomingMessage, auth: string): void {
     done = true;
     const status =
       command[0] === 'fail'
-        ? { metadata: {}, status: 'Failure', message: 'command terminated with non-zero exit code: exit status 3', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '3' }] } }
+        ? {
+            metadata: {},
+            status: 'Failure',
+            message: 'command terminated with non-zero exit code: exit status 3',
+            reason: 'NonZeroExitCode',
+            details: { causes: [{ reason: 'ExitCode', message: '3' }] },
+          }
         : { metadata: {}, status: 'Success' };
     send(3, JSON.stringify(status));
     setTimeout(() => ws.close(1000), 20);

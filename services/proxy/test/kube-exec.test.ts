@@ -100,7 +100,10 @@ describe('kubernetes exec', () => {
     const r = await h.kubectl(['exec', '-n', 'staging', 'api', '--', 'sh'], { connection: 'pods' });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /approval required/);
-    assert.equal(h.double?.seen.some((s) => s.url.includes('/namespaces/staging/pods/api/exec')), false);
+    assert.equal(
+      h.double?.seen.some((s) => s.url.includes('/namespaces/staging/pods/api/exec')),
+      false,
+    );
   });
 
   it('kubernetes exec - client Impersonate-* headers never reach the upstream on an upgrade', async () => {
@@ -121,20 +124,36 @@ describe('kubernetes exec', () => {
   });
 
   it('kubernetes exec - SPDY, and upgrades on connections whose adapter has none, are refused with 501', async () => {
-    const spdy = await rawUpgrade('/pods/api/v1/namespaces/dev/pods/web/exec?command=ls&stdout=true', { Upgrade: 'SPDY/3.1', Authorization: `Bearer ${h.token}` });
+    const spdy = await rawUpgrade('/pods/api/v1/namespaces/dev/pods/web/exec?command=ls&stdout=true', {
+      Upgrade: 'SPDY/3.1',
+      Authorization: `Bearer ${h.token}`,
+    });
     assert.match(spdy, /^HTTP\/1\.1 501/);
     assert.match(spdy, /"kind":"Status"/);
     assert.match(spdy, /ERR_UPGRADE_UNSUPPORTED/);
-    const plain = await rawUpgrade('/plain/anything', { Upgrade: 'websocket', Authorization: `Bearer ${h.token}`, 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' });
+    const plain = await rawUpgrade('/plain/anything', {
+      Upgrade: 'websocket',
+      Authorization: `Bearer ${h.token}`,
+      'Sec-WebSocket-Version': '13',
+      'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    });
     assert.match(plain, /^HTTP\/1\.1 501/);
-    const anon = await rawUpgrade('/pods/api/v1/namespaces/dev/pods/web/exec?command=ls', { Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' });
+    const anon = await rawUpgrade('/pods/api/v1/namespaces/dev/pods/web/exec?command=ls', {
+      Upgrade: 'websocket',
+      'Sec-WebSocket-Version': '13',
+      'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    });
     assert.match(anon, /^HTTP\/1\.1 401/);
   });
 
   it('kubernetes exec - a malformed frame from the client ends the session; the gateway keeps serving', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${h.proxy.port}/pods/api/v1/namespaces/dev/pods/bad/exec?command=cat&stdin=true&stdout=true`, ['v5.channel.k8s.io'], {
-      headers: { authorization: `Bearer ${h.token}` },
-    });
+    const ws = new WebSocket(
+      `ws://127.0.0.1:${h.proxy.port}/pods/api/v1/namespaces/dev/pods/bad/exec?command=cat&stdin=true&stdout=true`,
+      ['v5.channel.k8s.io'],
+      {
+        headers: { authorization: `Bearer ${h.token}` },
+      },
+    );
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);

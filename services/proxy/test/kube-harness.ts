@@ -314,7 +314,25 @@ current-context: gw
 async function startTlsFront(dir: string, port: number): Promise<{ url: string; caFile: string; close(): Promise<void> }> {
   const r = spawnSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'front.key', '-out', 'front.crt', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'front.key',
+      '-out',
+      'front.crt',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
     { cwd: dir, encoding: 'utf8' },
   );
   if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);

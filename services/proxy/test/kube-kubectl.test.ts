@@ -59,7 +59,10 @@ spec:
     assert.equal(kubeOf(applied[0])?.name, 'api');
     assert.equal(applied[0]?.agentgate.action.attributes?.['apply'], true);
     assert.equal(applied[0]?.agentgate.action.attributes?.['fieldManager'], 'agent');
-    const scaled = await eventsWhere(h, (e) => e.event.action === 'kubernetes.patch' && kubeOf(e)?.subresource === 'scale' && e.agentgate.action.phase === 'completed');
+    const scaled = await eventsWhere(
+      h,
+      (e) => e.event.action === 'kubernetes.patch' && kubeOf(e)?.subresource === 'scale' && e.agentgate.action.phase === 'completed',
+    );
     assert.equal(kubeOf(scaled[0])?.replicas, 3);
     assert.equal(kubeOf(scaled[0])?.namespace, 'dev');
     // The cluster saw the agent, not the gateway: the object's manager is the impersonated user.
@@ -143,7 +146,11 @@ spec:
     assert.equal(y.code, 0, y.stderr.slice(-2000));
     assert.match(y.stdout, /password: /);
     assert.ok(y.stdout.includes(b64('[REDACTED:kubernetes-secret]')), y.stdout);
-    for (const r of [c, y]) assert.ok(!`${r.stdout}${r.stderr}`.includes(b64(SECRET_VALUE)) && !`${r.stdout}${r.stderr}`.includes(SECRET_VALUE), 'no value in any byte, -v=9 dumps included');
+    for (const r of [c, y])
+      assert.ok(
+        !`${r.stdout}${r.stderr}`.includes(b64(SECRET_VALUE)) && !`${r.stdout}${r.stderr}`.includes(SECRET_VALUE),
+        'no value in any byte, -v=9 dumps included',
+      );
     const list = await h.kubectl(['get', 'secrets', '-n', 'dev', '-o', 'json']);
     assert.ok(!list.stdout.includes(b64(SECRET_VALUE)));
     const direct = await h.admin(['get', 'secret', 'db', '-n', 'dev', '-o', 'jsonpath={.data.password}']);
@@ -160,7 +167,9 @@ spec:
     assert.equal(yes.stdout.trim(), 'yes', yes.stderr.slice(-1000));
     const who = await h.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { verbose: false });
     assert.equal(who.stdout, 'agentgate:repo:acme/app:ref:refs/heads/main');
-    const as = await h.kubectl(['auth', 'whoami', '--as=system:admin', '--as-group=system:masters', '-o', 'jsonpath={.status.userInfo.username}'], { verbose: false });
+    const as = await h.kubectl(['auth', 'whoami', '--as=system:admin', '--as-group=system:masters', '-o', 'jsonpath={.status.userInfo.username}'], {
+      verbose: false,
+    });
     assert.equal(as.stdout, 'agentgate:repo:acme/app:ref:refs/heads/main', 'impersonation by the client is stripped');
     const review = await eventsWhere(h, (e) => kubeOf(e)?.resource === 'selfsubjectaccessreviews' && e.agentgate.action.phase === 'completed');
     assert.equal(review[0]?.event.action, 'kubernetes.get', 'a self-review is a read');
@@ -181,7 +190,11 @@ spec:
     for (let i = 0; i < 5; i++) assert.match(r.stdout, new RegExp(`configmap/cm-${i}`));
     assert.match(r.stderr, /limit=2/);
     assert.match(r.stderr, /continue=/);
-    const pages = await eventsWhere(h, (e) => e.event.action === 'kubernetes.list' && kubeOf(e)?.resource === 'configmaps' && e.agentgate.action.phase === 'completed', 3);
+    const pages = await eventsWhere(
+      h,
+      (e) => e.event.action === 'kubernetes.list' && kubeOf(e)?.resource === 'configmaps' && e.agentgate.action.phase === 'completed',
+      3,
+    );
     assert.ok(pages.length >= 3, `three pages of two: ${pages.length}`);
   });
 
@@ -195,11 +208,16 @@ spec:
       [
         ...cli,
         'kubeconfig',
-        '--connection', 'cluster',
-        '--gateway', h.gatewayTlsUrl,
-        '--certificate-authority', h.gatewayCaFile,
-        '--token-file', tokenFile,
-        '--namespace', 'dev',
+        '--connection',
+        'cluster',
+        '--gateway',
+        h.gatewayTlsUrl,
+        '--certificate-authority',
+        h.gatewayCaFile,
+        '--token-file',
+        tokenFile,
+        '--namespace',
+        'dev',
         `--exec-command=${process.execPath}`,
         ...cli.map((a) => `--exec-arg=${a}`),
       ],
@@ -209,7 +227,11 @@ spec:
     assert.ok(!printed.stdout.includes(h.token), 'the kubeconfig holds no token, only the plugin');
     const kc = join(h.dir, 'agentgate.kubeconfig');
     writeFileSync(kc, printed.stdout, { mode: 0o600 });
-    const r = await runKubectl(kc, ['get', 'deployments', '-o', 'name'], { cacheDir: join(h.dir, 'plugin-cache'), home: h.dir, env: { PATH: process.env.PATH ?? '' } });
+    const r = await runKubectl(kc, ['get', 'deployments', '-o', 'name'], {
+      cacheDir: join(h.dir, 'plugin-cache'),
+      home: h.dir,
+      env: { PATH: process.env.PATH ?? '' },
+    });
     h.clientBytes.push(r.stdout, r.stderr);
     assert.equal(r.code, 0, r.stderr.slice(-1500));
     assert.match(r.stdout, /deployment.apps\/web/);

@@ -62,18 +62,14 @@ interface Raw {
 /** One request through the gateway, with the agent's token unless `auth` is given. */
 function raw(method: string, path: string, o: { headers?: Record<string, string>; body?: Buffer | string; chunked?: boolean } = {}): Promise<Raw> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      `${h.proxy.url}${path}`,
-      { method, headers: { authorization: `Bearer ${h.token}`, connection: 'close', ...o.headers } },
-      (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => {
-          body += c.toString();
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
+    const req = request(`${h.proxy.url}${path}`, { method, headers: { authorization: `Bearer ${h.token}`, connection: 'close', ...o.headers } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
     req.on('error', reject);
     if (o.body !== undefined && o.chunked) {
       const b = Buffer.isBuffer(o.body) ? o.body : Buffer.from(o.body);
@@ -118,7 +114,13 @@ describe('kubernetes upstream', () => {
   it('kubernetes upstream - client Impersonate-* headers are stripped even where the gateway credential may impersonate', async () => {
     const body = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
     const r = await raw('POST', '/cluster-noimp/apis/authentication.k8s.io/v1/selfsubjectreviews', {
-      headers: { 'content-type': 'application/json', 'impersonate-user': 'system:admin', 'Impersonate-Group': 'system:masters', 'impersonate-uid': '1', 'impersonate-extra-scopes': 'x' },
+      headers: {
+        'content-type': 'application/json',
+        'impersonate-user': 'system:admin',
+        'Impersonate-Group': 'system:masters',
+        'impersonate-uid': '1',
+        'impersonate-extra-scopes': 'x',
+      },
       body,
     });
     assert.equal(r.status, 201, r.body);
@@ -134,7 +136,12 @@ describe('kubernetes upstream', () => {
   });
 
   it('kubernetes bad input - malformed paths get a 400 Status; unknown resources get the API server 404, recorded', async () => {
-    for (const p of ['/cluster/api/v1/namespaces//pods', '/cluster/api/v1/namespaces/Dev/pods', '/cluster/apis/apps/one/deployments', '/cluster/api/v1/pods/a%20b']) {
+    for (const p of [
+      '/cluster/api/v1/namespaces//pods',
+      '/cluster/api/v1/namespaces/Dev/pods',
+      '/cluster/apis/apps/one/deployments',
+      '/cluster/api/v1/pods/a%20b',
+    ]) {
       const r = await raw('GET', p);
       assert.equal(r.status, 400, `${p}: ${r.body}`);
       const s = status(r);
@@ -144,7 +151,10 @@ describe('kubernetes upstream', () => {
     const unknown = await raw('GET', '/cluster/api/v1/namespaces/dev/widgets');
     assert.equal(unknown.status, 404, unknown.body);
     assert.equal(status(unknown).reason, 'NotFound');
-    const done = await eventsWhere(h, (e) => e.agentgate.kubernetes?.resource === 'widgets' && e.agentgate.kubernetes?.api_group === undefined && e.agentgate.action.phase === 'completed');
+    const done = await eventsWhere(
+      h,
+      (e) => e.agentgate.kubernetes?.resource === 'widgets' && e.agentgate.kubernetes?.api_group === undefined && e.agentgate.action.phase === 'completed',
+    );
     assert.equal(done[0]?.agentgate.kubernetes?.status_reason, 'NotFound');
     assert.equal(done[0]?.http?.response?.status_code, 404);
     // An unknown group: the API server answers a plain-text 404, passed on and recorded.
@@ -159,7 +169,10 @@ describe('kubernetes upstream', () => {
 
   it('kubernetes bad input - oversized and unreadable bodies of a scale write are refused with a Status', async () => {
     const big = Buffer.alloc(2 * 1024 * 1024, 0x20);
-    const declared = await raw('PATCH', '/cluster/apis/apps/v1/namespaces/dev/deployments/web', { headers: { 'content-type': 'application/merge-patch+json' }, body: big });
+    const declared = await raw('PATCH', '/cluster/apis/apps/v1/namespaces/dev/deployments/web', {
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: big,
+    });
     assert.equal(declared.status, 413);
     assert.equal(status(declared).reason, 'RequestEntityTooLarge');
     const chunked = await raw('PATCH', '/cluster/apis/apps/v1/namespaces/dev/deployments/web', {
@@ -168,10 +181,16 @@ describe('kubernetes upstream', () => {
       chunked: true,
     });
     assert.equal(chunked.status, 413, chunked.body.slice(0, 300));
-    const proto = await raw('PATCH', '/cluster/apis/apps/v1/namespaces/dev/deployments/web/scale', { headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: 'k8s\x00' });
+    const proto = await raw('PATCH', '/cluster/apis/apps/v1/namespaces/dev/deployments/web/scale', {
+      headers: { 'content-type': 'application/vnd.kubernetes.protobuf' },
+      body: 'k8s\x00',
+    });
     assert.equal(proto.status, 415);
     assert.equal(status(proto).reason, 'UnsupportedMediaType');
-    const broken = await raw('PATCH', '/cluster/apis/apps/v1/namespaces/dev/deployments/web', { headers: { 'content-type': 'application/merge-patch+json' }, body: '{"spec":' });
+    const broken = await raw('PATCH', '/cluster/apis/apps/v1/namespaces/dev/deployments/web', {
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: '{"spec":',
+    });
     assert.equal(broken.status, 400);
     assert.equal(status(broken).details?.causes?.[0]?.reason, 'ERR_KUBE_BODY_MALFORMED');
     const still = await h.admin(['get', 'deployment', 'web', '-n', 'dev', '-o', 'jsonpath={.spec.replicas}']);
@@ -192,7 +211,13 @@ describe('kubernetes upstream', () => {
       req.end();
     });
     assert.match(got, /"type":"ADDED"/);
-    const ended = await eventsWhere(h, (e) => e.event.action === 'kubernetes.watch' && e.agentgate.kubernetes?.resource === 'configmaps' && ['completed', 'failed'].includes(e.agentgate.action.phase));
+    const ended = await eventsWhere(
+      h,
+      (e) =>
+        e.event.action === 'kubernetes.watch' &&
+        e.agentgate.kubernetes?.resource === 'configmaps' &&
+        ['completed', 'failed'].includes(e.agentgate.action.phase),
+    );
     assert.equal(ended.length, 1);
     const again = await raw('GET', '/cluster/api/v1/namespaces/dev/configmaps');
     assert.equal(again.status, 200);
@@ -201,14 +226,18 @@ describe('kubernetes upstream', () => {
   it('kubernetes bad input - an API server that goes away mid-watch ends the stream; calls meanwhile get a clean 502; it serves again after', async () => {
     let received = '';
     const ended = new Promise<void>((resolve) => {
-      const req = request(`${h.proxy.url}/cluster/apis/apps/v1/namespaces/dev/deployments?watch=true`, { headers: { authorization: `Bearer ${h.token}` } }, (res) => {
-        res.on('data', (c: Buffer) => {
-          received += c.toString();
-        });
-        res.on('end', () => resolve());
-        res.on('error', () => resolve());
-        res.on('aborted', () => resolve());
-      });
+      const req = request(
+        `${h.proxy.url}/cluster/apis/apps/v1/namespaces/dev/deployments?watch=true`,
+        { headers: { authorization: `Bearer ${h.token}` } },
+        (res) => {
+          res.on('data', (c: Buffer) => {
+            received += c.toString();
+          });
+          res.on('end', () => resolve());
+          res.on('error', () => resolve());
+          res.on('aborted', () => resolve());
+        },
+      );
       req.on('error', () => resolve());
       req.end();
     });
@@ -217,7 +246,13 @@ describe('kubernetes upstream', () => {
     assert.match(received, /"ADDED"/);
     await h.kube?.stopApiServer({ kill: true });
     await ended;
-    const watchEnd = await eventsWhere(h, (e) => e.event.action === 'kubernetes.watch' && e.agentgate.kubernetes?.resource === 'deployments' && ['completed', 'failed'].includes(e.agentgate.action.phase));
+    const watchEnd = await eventsWhere(
+      h,
+      (e) =>
+        e.event.action === 'kubernetes.watch' &&
+        e.agentgate.kubernetes?.resource === 'deployments' &&
+        ['completed', 'failed'].includes(e.agentgate.action.phase),
+    );
     assert.equal(watchEnd.length, 1, 'the watch has its ending on the record');
     const down = await raw('GET', '/cluster/api/v1/namespaces');
     assert.equal(down.status, 502);

@@ -43,7 +43,9 @@ describe('correlation of actions with llm exchanges', () => {
     await exchange(h, h.proxy.url, token, [bash('call_deploy', 'curl -X POST "$API/deployments" -d @payload.json')]);
     await exchange(h, h.proxy.url, token, [bash('call_readme', 'cat README.md')]);
     await exchange(h, h.proxy.url, token, []);
-    const exchanges = (await h.events()).filter((e) => e.agentgate.session.id === sessionId && e.event.action === 'llm.exchange' && e.agentgate.action.phase === 'requested');
+    const exchanges = (await h.events()).filter(
+      (e) => e.agentgate.session.id === sessionId && e.event.action === 'llm.exchange' && e.agentgate.action.phase === 'requested',
+    );
     assert.equal(exchanges.length, 3);
     await action(h.proxy.url, token, 'POST', '/deployments');
     const deploy = await requested(h, sessionId, 'http.post');

@@ -6,7 +6,11 @@ import { eventually, type LlmHarness, startLlmHarness } from './llm-harness.js';
 const toolCall = (id: string, command: string) => ({ id, name: 'bash', arguments: { command } });
 
 async function post(url: string, token: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 /** The completed (or failed) event of the session's last exchange. */
@@ -46,7 +50,11 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
     const token = await h.token('101');
     h.double.script(() => ({ text: 'Run the tests first.', toolCalls: [toolCall('call_1', 'npm test')] }));
     const n = h.double.requests.length;
-    const res = await post(`${h.proxy.url}/openai/chat/completions`, token, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'what next?' }], max_tokens: 100 });
+    const res = await post(`${h.proxy.url}/openai/chat/completions`, token, {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'what next?' }],
+      max_tokens: 100,
+    });
     assert.equal(res.status, 200);
     const text = await res.text();
     assert.ok(!text.includes(h.apiKey), 'the gateway key never reaches the client');
@@ -75,7 +83,11 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
     const token = await h.token('102');
     h.double.script(() => ({ text: 'pushing now, this takes a while', toolCalls: [toolCall('call_s', 'git push origin main')], delayMs: 40 }));
     const started = Date.now();
-    const res = await post(`${h.proxy.url}/openai/chat/completions`, token, { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'push' }] });
+    const res = await post(`${h.proxy.url}/openai/chat/completions`, token, {
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'push' }],
+    });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const reader = res.body!.getReader();
@@ -104,12 +116,17 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
     const token = await h.token('103');
     h.double.script(() => ({ text: 'noted' }));
     const n = h.double.requests.length;
-    const res = await post(`${h.proxy.url}/anthropic/v1/messages`, token, {
-      model: 'claude-haiku',
-      max_tokens: 200,
-      system: 'You are a CI agent.',
-      messages: [{ role: 'user', content: [{ type: 'text', text: `the db password is ${h.dbPassword} and the key ${h.apiKey}` }] }],
-    }, { 'anthropic-version': '2023-06-01' });
+    const res = await post(
+      `${h.proxy.url}/anthropic/v1/messages`,
+      token,
+      {
+        model: 'claude-haiku',
+        max_tokens: 200,
+        system: 'You are a CI agent.',
+        messages: [{ role: 'user', content: [{ type: 'text', text: `the db password is ${h.dbPassword} and the key ${h.apiKey}` }] }],
+      },
+      { 'anthropic-version': '2023-06-01' },
+    );
     assert.equal(res.status, 200);
     const seen = h.double.requests[n];
     assert.ok(seen);
@@ -126,7 +143,10 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
     const strict = await h.replica({ promptSecrets: 'refuse' });
     const token = await h.token('104');
     const n = h.double.requests.length;
-    const res = await post(`${strict.url}/openai/chat/completions`, token, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `use ${h.dbPassword}` }] });
+    const res = await post(`${strict.url}/openai/chat/completions`, token, {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: `use ${h.dbPassword}` }],
+    });
     assert.equal(res.status, 403);
     const body = (await res.json()) as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'ERR_POLICY_DENIED');
@@ -144,7 +164,11 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
     const big = await post(`${h.proxy.url}/openai/chat/completions`, token, { model: 'gpt-5-huge', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(big.status, 403);
     assert.match(((await big.json()) as { error: { message: string } }).error.message, /small-models-only/);
-    const greedy = await post(`${h.proxy.url}/openai/chat/completions`, token, { model: 'gpt-4o-mini', max_tokens: 9000, messages: [{ role: 'user', content: 'hi' }] });
+    const greedy = await post(`${h.proxy.url}/openai/chat/completions`, token, {
+      model: 'gpt-4o-mini',
+      max_tokens: 9000,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     assert.equal(greedy.status, 403);
     assert.match(((await greedy.json()) as { error: { message: string } }).error.message, /token-budget/);
     assert.equal(h.double.requests.length, n);
@@ -153,7 +177,11 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
   test('llm - a stream that breaks is recorded as failed and marked broken, with what was seen', async () => {
     const token = await h.token('106');
     h.double.script(() => ({ text: 'a long answer that will be cut', breakAfterEvents: 3 }));
-    const res = await post(`${h.proxy.url}/openai/chat/completions`, token, { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go' }] });
+    const res = await post(`${h.proxy.url}/openai/chat/completions`, token, {
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'go' }],
+    });
     await res.text().catch(() => '');
     const ev = await lastExchange(h, await sessionOf(h, token), 'failed');
     const llm = ev.agentgate.llm!;
@@ -168,7 +196,12 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
     const token = await h.token('107');
     const session = await sessionOf(h, token);
     h.double.script(() => ({ text: 'deleting the tag', toolCalls: [toolCall('toolu_1', 'git push --delete origin v1.0')] }));
-    const a = await post(`${h.proxy.url}/anthropic/v1/messages`, token, { model: 'claude-haiku', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'x' }] });
+    const a = await post(`${h.proxy.url}/anthropic/v1/messages`, token, {
+      model: 'claude-haiku',
+      max_tokens: 100,
+      stream: true,
+      messages: [{ role: 'user', content: 'x' }],
+    });
     await a.text();
     let ev = await lastExchange(h, session);
     assert.equal(completionOf(ev), 'deleting the tag');
@@ -188,7 +221,11 @@ describe('llm adapter (model double, in-process bus, real identity and broker)',
 
   test('llm - a body that is not JSON is refused (it could not be checked for secrets)', async () => {
     const token = await h.token('108');
-    const res = await fetch(`${h.proxy.url}/openai/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, body: 'not json' });
+    const res = await fetch(`${h.proxy.url}/openai/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
+      body: 'not json',
+    });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'ERR_BAD_REQUEST');
   });

@@ -104,7 +104,11 @@ async function startEchoUpstream(): Promise<EchoUpstream> {
     const auth = req.headers.authorization ?? '';
     const bare = auth.replace(/^(Bearer|Basic) /, '');
     // For Basic, the credential itself is inside the base64 value.
-    const cred = auth.startsWith('Basic ') ? Buffer.from(bare, 'base64').toString().replace(/^[^:]*:/, '') : bare;
+    const cred = auth.startsWith('Basic ')
+      ? Buffer.from(bare, 'base64')
+          .toString()
+          .replace(/^[^:]*:/, '')
+      : bare;
     const url = new URL(req.url ?? '/', 'http://x');
     const q = (k: string, d: string): string => url.searchParams.get(k) ?? d;
     const text = (body: string | Buffer, headers: Record<string, string> = {}): void => {
@@ -121,7 +125,9 @@ async function startEchoUpstream(): Promise<EchoUpstream> {
       case '/te-gzip-close': {
         // Transfer-Encoding: gzip alone: the body runs to the end of the connection.
         const body = gzipSync(`echo ${auth} again ${cred} end`);
-        req.socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: gzip\r\nconnection: close\r\n\r\n'), body]));
+        req.socket.end(
+          Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: gzip\r\nconnection: close\r\n\r\n'), body]),
+        );
         return;
       }
       case '/te-unknown': {
@@ -133,7 +139,9 @@ async function startEchoUpstream(): Promise<EchoUpstream> {
         return text(q('clean', '') ? 'opaque bytes' : `opaque ${cred}`, { 'content-encoding': q('coding', 'zstd') });
       case '/gzip-file': {
         // A gzip file sent as data (no Content-Encoding): the proxy may not rewrite it.
-        const body = gzipSync(q('clean', '') ? `config without secrets ${'x'.repeat(Number(q('pad', '0')))}` : `${'#'.repeat(Number(q('pad', '0')))}\nTOKEN=${cred}\n`);
+        const body = gzipSync(
+          q('clean', '') ? `config without secrets ${'x'.repeat(Number(q('pad', '0')))}` : `${'#'.repeat(Number(q('pad', '0')))}\nTOKEN=${cred}\n`,
+        );
         res.writeHead(200, { 'content-type': q('type', 'application/gzip'), 'content-length': String(body.length) });
         res.end(body);
         return;
@@ -218,7 +226,10 @@ export async function startMasking(): Promise<MaskingHarness> {
   const logger = createLogger({ name: 'proxy', level: 'debug', destination: { write: (s: string) => void logs.push(s) } });
   const proxies: ProxyHandle[] = [];
   const extraProxy = async (extra = ''): Promise<ProxyHandle> => {
-    const p = await startProxy(backends.bus, loadConfig({ text: configText(upstream.url, issuer.issuer, extra), env: {} }), logger, { host: '127.0.0.1', port: 0 });
+    const p = await startProxy(backends.bus, loadConfig({ text: configText(upstream.url, issuer.issuer, extra), env: {} }), logger, {
+      host: '127.0.0.1',
+      port: 0,
+    });
     proxies.push(p);
     return p;
   };

@@ -16,7 +16,11 @@ interface RpcErrorBody {
   error: { code: number; message: string; data: { code: string; rule?: string } };
 }
 
-async function post(token: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: RpcErrorBody | RpcErrorBody[]; text: string }> {
+async function post(
+  token: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: RpcErrorBody | RpcErrorBody[]; text: string }> {
   const res = await fetch(`${h.proxy.url}/tools`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
@@ -41,7 +45,10 @@ describe('mcp bad input', () => {
     const calls = h.sse.calls.length;
     const notJson = await post(token, '{"jsonrpc":"2.0","id":1,"method":');
     assert.equal(notJson.status, 400);
-    assert.deepEqual([(notJson.json as RpcErrorBody).id, (notJson.json as RpcErrorBody).error.code, (notJson.json as RpcErrorBody).error.data.code], [null, -32700, 'ERR_MCP_MALFORMED']);
+    assert.deepEqual(
+      [(notJson.json as RpcErrorBody).id, (notJson.json as RpcErrorBody).error.code, (notJson.json as RpcErrorBody).error.data.code],
+      [null, -32700, 'ERR_MCP_MALFORMED'],
+    );
     const cases: Array<[string, number]> = [
       ['{"jsonrpc":"1.0","id":1,"method":"tools/list"}', -32600],
       ['{"jsonrpc":"2.0","id":{"x":1},"method":"tools/list"}', -32600],
@@ -79,7 +86,10 @@ describe('mcp bad input', () => {
     const token = await h.token('303');
     const unknown = await post(token, '{"jsonrpc":"2.0","id":3,"method":"tools/list"}', { 'mcp-session-id': 'no-such-session' });
     assert.equal(unknown.status, 404);
-    assert.deepEqual([(unknown.json as RpcErrorBody).id, (unknown.json as RpcErrorBody).error.code, (unknown.json as RpcErrorBody).error.data.code], [3, -32004, 'ERR_MCP_SESSION_UNKNOWN']);
+    assert.deepEqual(
+      [(unknown.json as RpcErrorBody).id, (unknown.json as RpcErrorBody).error.code, (unknown.json as RpcErrorBody).error.data.code],
+      [3, -32004, 'ERR_MCP_SESSION_UNKNOWN'],
+    );
     // No session id: nothing to ride on, passed on; the stateful server refuses it itself.
     const missing = await post(token, '{"jsonrpc":"2.0","id":4,"method":"tools/list"}');
     assert.equal(missing.status, 400);
@@ -88,7 +98,11 @@ describe('mcp bad input', () => {
     const get = await fetch(`${h.proxy.url}/tools`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'mcp-session-id': 'nope' } });
     assert.equal(get.status, 404);
     await get.text();
-    const noAuth = await fetch(`${h.proxy.url}/tools`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"initialize"}' });
+    const noAuth = await fetch(`${h.proxy.url}/tools`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"initialize"}',
+    });
     assert.equal(noAuth.status, 401);
     assert.equal(((await noAuth.json()) as RpcErrorBody).error.data.code, 'ERR_AUTH_MISSING');
   });
@@ -105,7 +119,10 @@ describe('mcp bad input', () => {
     const r = await post(token, JSON.stringify(batch), { 'mcp-session-id': sid });
     assert.equal(r.status, 200);
     const list = r.json as RpcErrorBody[];
-    assert.deepEqual(list.map((x) => x.id), ['a', 'b']);
+    assert.deepEqual(
+      list.map((x) => x.id),
+      ['a', 'b'],
+    );
     assert.equal(list[1]?.error.data.rule, 'no-prod-deploy');
     assert.match(String(list[0]?.error.message), /not sent: message 2 of the batch was denied/);
     assert.equal(h.sse.calls.length, calls, 'nothing of the batch reached the server');
@@ -124,7 +141,9 @@ describe('mcp bad input', () => {
     );
     assert.notEqual(r, 'answered');
     const failed = await eventually(async () => {
-      const evs = (await h.events()).filter((e) => e.agentgate.session.id === sessionId && e.event.action === 'mcp.tools.call' && e.agentgate.action.phase !== 'requested');
+      const evs = (await h.events()).filter(
+        (e) => e.agentgate.session.id === sessionId && e.event.action === 'mcp.tools.call' && e.agentgate.action.phase !== 'requested',
+      );
       return evs[0];
     }, 'the crash outcome');
     assert.equal(failed.agentgate.action.phase, 'failed');

@@ -31,7 +31,19 @@ describe('agentgate mcp-bridge', () => {
     // The agent's configuration for a stdio server: the bridge is the command it starts.
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: ['--conditions=agentgate-source', '--import', 'tsx', 'packages/cli/src/bin.ts', 'mcp-bridge', '--connection', 'tools', '--gateway', h.proxy.url, '--token-file', tokenFile],
+      args: [
+        '--conditions=agentgate-source',
+        '--import',
+        'tsx',
+        'packages/cli/src/bin.ts',
+        'mcp-bridge',
+        '--connection',
+        'tools',
+        '--gateway',
+        h.proxy.url,
+        '--token-file',
+        tokenFile,
+      ],
       cwd: root,
       env: { PATH: process.env.PATH ?? '' },
       stderr: 'pipe',
@@ -51,10 +63,15 @@ describe('agentgate mcp-bridge', () => {
     assert.ok(!secret.content[0]?.text.includes(h.dbPassword));
     await client.close();
     const done = await eventually(async () => {
-      const evs = (await h.events()).filter((e) => e.agentgate.session.id === sessionId && e.event.action === 'mcp.tools.call' && e.agentgate.action.phase === 'completed');
+      const evs = (await h.events()).filter(
+        (e) => e.agentgate.session.id === sessionId && e.event.action === 'mcp.tools.call' && e.agentgate.action.phase === 'completed',
+      );
       return evs.length >= 2 ? evs : undefined;
     }, 'the bridged calls on record');
-    assert.deepEqual(done.map((e) => e.gen_ai?.tool?.name), ['read_file', 'get_config']);
+    assert.deepEqual(
+      done.map((e) => e.gen_ai?.tool?.name),
+      ['read_file', 'get_config'],
+    );
     assert.ok(!stderr.join('').includes(h.mcpKey));
   });
 

@@ -43,7 +43,10 @@ describe('mcp through the gateway (SDK client → gateway → SDK server)', () =
     const r = await client.callTool({ name: 'read_file', arguments: { path: 'README.md' } });
     assert.equal(textOf(r), 'contents of README.md: hello');
     assert.equal(h.sse.calls.length, before + 1);
-    assert.ok(h.sse.authSeen.every((a) => a === `Bearer ${h.mcpKey}`), 'the server only ever saw the gateway credential');
+    assert.ok(
+      h.sse.authSeen.every((a) => a === `Bearer ${h.mcpKey}`),
+      'the server only ever saw the gateway credential',
+    );
     const list = await outcomeOf(session, 'mcp.tools.list');
     assert.deepEqual(list.agentgate.mcp?.tools, { listed: 6, hidden: 1, hidden_names: ['delete_repository'] });
     const done = await outcomeOf(session, 'mcp.tools.call');
@@ -72,13 +75,19 @@ describe('mcp through the gateway (SDK client → gateway → SDK server)', () =
     assert.equal(err.code, -32003);
     assert.match(err.message, /no-prod-deploy/);
     assert.match(err.message, /release pipeline/);
-    assert.deepEqual({ code: (err.data as { code: string }).code, rule: (err.data as { rule: string }).rule }, { code: 'ERR_POLICY_DENIED', rule: 'no-prod-deploy' });
+    assert.deepEqual(
+      { code: (err.data as { code: string }).code, rule: (err.data as { rule: string }).rule },
+      { code: 'ERR_POLICY_DENIED', rule: 'no-prod-deploy' },
+    );
     // A hidden tool called anyway is decided and denied too.
     const hidden = await client.callTool({ name: 'delete_repository', arguments: { name: 'app' } }).catch((e: unknown) => e);
     assert.ok(hidden instanceof McpError && /no-destructive-tools/.test(hidden.message));
     // The same tool with other arguments is allowed.
     assert.equal(textOf(await client.callTool({ name: 'deploy', arguments: { env: 'staging' } })), 'deployed to staging');
-    assert.deepEqual(h.sse.calls.slice(before).map((c) => c.tool), ['deploy']);
+    assert.deepEqual(
+      h.sse.calls.slice(before).map((c) => c.tool),
+      ['deploy'],
+    );
     const denied = await outcomeOf(session, 'mcp.tools.call', ['denied']);
     assert.equal(denied.rule?.name, 'no-prod-deploy');
     assert.equal(denied.agentgate.mcp?.arguments, '{"env":"prod"}');
@@ -167,7 +176,12 @@ describe('mcp through the gateway (SDK client → gateway → SDK server)', () =
     const other = await h.token('999', 'acme/other');
     const res = await fetch(`${h.proxy.url}/tools`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${other}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId },
+      headers: {
+        authorization: `Bearer ${other}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': sessionId,
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     assert.equal(res.status, 404);
@@ -177,7 +191,12 @@ describe('mcp through the gateway (SDK client → gateway → SDK server)', () =
     // Ended: the session id is unknown now, even to its owner.
     const ended = await fetch(`${h.proxy.url}/tools`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': sessionId,
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
     });
     assert.equal(ended.status, 404);

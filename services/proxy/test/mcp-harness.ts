@@ -163,7 +163,12 @@ export class Wire {
 }
 
 /** The SDK client as an agent uses it, pointed at the gateway with its OIDC token as the bearer. */
-export async function mcpClient(base: string, connection: string, token: string, opts: { wire?: Wire; sessionId?: string } = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+export async function mcpClient(
+  base: string,
+  connection: string,
+  token: string,
+  opts: { wire?: Wire; sessionId?: string } = {},
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const transport = new StreamableHTTPClientTransport(new URL(`${base}/${connection}`), {
     requestInit: { headers: { authorization: `Bearer ${token}` } },
     ...(opts.wire && { fetch: opts.wire.fetch }),

@@ -65,7 +65,8 @@ export async function startMcpServer(opts: { credential: string; secretInResult:
       calls.push({ tool: 'long_task', args: { steps } });
       const token = extra._meta?.progressToken;
       for (let i = 1; i <= steps; i++) {
-        if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: steps, message: `step ${i}` } });
+        if (token !== undefined)
+          await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: steps, message: `step ${i}` } });
         await new Promise((r) => setTimeout(r, 20));
       }
       return text(`done in ${steps} steps`);

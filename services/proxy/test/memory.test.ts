@@ -29,7 +29,9 @@ describe('streaming keeps memory flat', () => {
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
     const growth = (peak - baseline) / MB;
-    console.log(`# 200 MB through the proxy in ${ms.toFixed(0)} ms (${((200 / ms) * 1000).toFixed(0)} MB/s); RSS baseline ${(baseline / MB).toFixed(0)} MB, peak growth ${growth.toFixed(1)} MB`);
+    console.log(
+      `# 200 MB through the proxy in ${ms.toFixed(0)} ms (${((200 / ms) * 1000).toFixed(0)} MB/s); RSS baseline ${(baseline / MB).toFixed(0)} MB, peak growth ${growth.toFixed(1)} MB`,
+    );
     assert.equal(bytes, 200 * MB);
     // Upstream, proxy and client share this process: buffering the body anywhere would add ~200 MB.
     assert.ok(growth < 80, `RSS grew by ${growth.toFixed(1)} MB`);

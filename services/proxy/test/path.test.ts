@@ -35,7 +35,13 @@ describe('proxy data path (real nats-server, identity, secret broker, upstream)'
     const body = Buffer.alloc(300_000, 'p');
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port: h.proxy.port, method: 'POST', path: '/api/upload', headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/octet-stream' } },
+        {
+          host: '127.0.0.1',
+          port: h.proxy.port,
+          method: 'POST',
+          path: '/api/upload',
+          headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/octet-stream' },
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8');

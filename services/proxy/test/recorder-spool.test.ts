@@ -72,7 +72,11 @@ test('recorder - outcomes the stream refuses are spooled and replayed in order o
     [[STREAMS.AUDIT_RAW.name, 1]],
   );
   await until('the fill alert', () => messages().includes('audit stream nearly full: requests are refused once it is full'));
-  assert.equal(messages().filter((m) => m === 'audit outcome spooled to disk; replayed once the bus takes it').length, 1, 'one warning per outage, not one per event');
+  assert.equal(
+    messages().filter((m) => m === 'audit outcome spooled to disk; replayed once the bus takes it').length,
+    1,
+    'one warning per outage, not one per event',
+  );
 
   // The masking service's place: a consumer that takes events off the work queue.
   const consumer = await bus.streams.consumer(STREAMS.AUDIT_RAW.name, { durable: 'masking' });
@@ -88,7 +92,11 @@ test('recorder - outcomes the stream refuses are spooled and replayed in order o
     await take();
     return (await recorder.health()).spool?.events === 0 && (await bus.streams.info(STREAMS.AUDIT_RAW.name)).messages === 0;
   });
-  assert.deepEqual(seen, ['requested:1', 'requested:2', 'requested:3', 'requested:4', 'completed:1', 'completed:2', 'completed:3', 'completed:4'], 'replayed in order');
+  assert.deepEqual(
+    seen,
+    ['requested:1', 'requested:2', 'requested:3', 'requested:4', 'completed:1', 'completed:2', 'completed:3', 'completed:4'],
+    'replayed in order',
+  );
   assert.equal((await recorder.health()).ready, true);
   await until('the level back down', () => messages().includes('audit stream level back below the alert threshold'));
 
@@ -106,8 +114,13 @@ test('recorder - outcomes the stream refuses are spooled and replayed in order o
   await until('2 spooled, 2 lost', async () => (await recorder.health()).spool?.dropped === 2);
   assert.equal((await recorder.health()).spool?.events, 20);
   assert.equal(messages().filter((m) => m === 'audit outcome lost: the outcome spool is full').length, 2);
-  const lost = lines.map((l) => JSON.parse(l) as { msg: string; level: string; eventId?: string }).filter((l) => l.msg === 'audit outcome lost: the outcome spool is full');
-  assert.ok(lost.every((l) => l.level === 'error' && typeof l.eventId === 'string'), 'logged at error with the event id');
+  const lost = lines
+    .map((l) => JSON.parse(l) as { msg: string; level: string; eventId?: string })
+    .filter((l) => l.msg === 'audit outcome lost: the outcome spool is full');
+  assert.ok(
+    lost.every((l) => l.level === 'error' && typeof l.eventId === 'string'),
+    'logged at error with the event id',
+  );
 
   await until('everything replayed', async () => {
     await take();
@@ -120,7 +133,11 @@ test('recorder - outcomes the stream refuses are spooled and replayed in order o
 test('recorder - an intent whose acknowledgement was lost gets its outcome (refused) on the record; one certainly not stored gets none', async () => {
   const bus = new InprocBus();
   const log = createLogger({ name: 'recorder', level: 'silent' });
-  const recorder = new AuditRecorder(bus, { timeoutMs: 1000, stream: { maxBytes: 10_000_000, replicas: 1, fillAlerts: [0.5] }, spool: { dir: join(dir, 'spool-unacked'), maxBytes: 1_000_000 } }, log);
+  const recorder = new AuditRecorder(
+    bus,
+    { timeoutMs: 1000, stream: { maxBytes: 10_000_000, replicas: 1, fillAlerts: [0.5] }, spool: { dir: join(dir, 'spool-unacked'), maxBytes: 1_000_000 } },
+    log,
+  );
   await recorder.start();
   // What NATS dying between storing a message and answering looks like: stored, then a timeout.
   const publish = bus.streams.publish.bind(bus.streams);
@@ -155,7 +172,11 @@ test('recorder - an intent whose acknowledgement was lost gets its outcome (refu
     return out;
   };
   await until('the refused outcome stored', async () => (await stored()).length === 3);
-  assert.deepEqual((await stored()).sort(), ['failed:1 (unacked intent)', 'requested:1', 'requested:3'], 'every stored intent has an outcome; 2 was never stored and has none');
+  assert.deepEqual(
+    (await stored()).sort(),
+    ['failed:1 (unacked intent)', 'requested:1', 'requested:3'],
+    'every stored intent has an outcome; 2 was never stored and has none',
+  );
   await recorder.settle();
   await bus.drain();
 });

@@ -15,7 +15,8 @@ after(async () => {
     for (const [i, text] of seen.entries()) {
       h.assertClean(text, `response #${i}`);
       // Upload URLs, links and errors never name an upstream host.
-      for (const host of [h.hub.host, h.tok.host, new URL(h.flaky.url).host, 'evil.example']) assert.ok(!text.includes(host), `response #${i} names an upstream host`);
+      for (const host of [h.hub.host, h.tok.host, new URL(h.flaky.url).host, 'evil.example'])
+        assert.ok(!text.includes(host), `response #${i} names an upstream host`);
     }
     h.assertClean(JSON.stringify(await auditEvents(h.bus)), 'audit events');
     await h.close();
@@ -30,7 +31,12 @@ async function req(method: string, path: string, x: { body?: Buffer | string; he
   const auth = x.token === null ? '' : `Authorization: Basic ${Buffer.from(`oidc:${x.token ?? h.token}`).toString('base64')}\r\n`;
   const body = x.body === undefined ? undefined : Buffer.isBuffer(x.body) ? x.body : Buffer.from(x.body);
   const len = body === undefined ? '' : `Content-Length: ${body.length}\r\n`;
-  const r = await rawHttp(h.proxy.port, `${method} ${path} HTTP/1.1\r\nHost: gw\r\n${auth}${len}${x.headers ?? ''}Connection: close\r\n\r\n`, body, x.timeoutMs ?? 15_000);
+  const r = await rawHttp(
+    h.proxy.port,
+    `${method} ${path} HTTP/1.1\r\nHost: gw\r\n${auth}${len}${x.headers ?? ''}Connection: close\r\n\r\n`,
+    body,
+    x.timeoutMs ?? 15_000,
+  );
   seen.push(r.text);
   const split = r.text.indexOf('\r\n\r\n');
   const head = r.text.slice(0, split);
@@ -47,10 +53,15 @@ function registryError(text: string): { code: string; message: string; detail: {
 
 /** A config blob pushed in one PUT after the POST (monolithic upload) and a manifest referencing it: a minimal valid image. */
 async function pushMinimal(conn: string, repo: string, tag: string): Promise<string> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, nonce: randomBytes(8).toString('hex') }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, nonce: randomBytes(8).toString('hex') }),
+  );
   const start = await req('POST', `/v2/${conn}/${repo}/blobs/uploads/`);
   assert.equal(start.status, 202, start.text);
-  const up = await req('PUT', `${String(start.header('location'))}&digest=${sha(config)}`, { body: config, headers: 'Content-Type: application/octet-stream\r\n' });
+  const up = await req('PUT', `${String(start.header('location'))}&digest=${sha(config)}`, {
+    body: config,
+    headers: 'Content-Type: application/octet-stream\r\n',
+  });
   assert.equal(up.status, 201, up.text);
   assert.equal(up.header('location'), `/v2/${conn}/${repo}/blobs/${sha(config)}`, 'the blob Location is in the gateway URL space');
   const manifest = manifestOf(config);
@@ -154,7 +165,10 @@ describe('registry bad input', () => {
     assert.equal(e.detail.code, 'ERR_UPSTREAM_FAILED');
     assert.match(e.message, /Location on another host/);
     const events = await eventsOf('evil/app');
-    assert.deepEqual(events.map((x) => x.agentgate.action.phase), ['requested', 'failed']);
+    assert.deepEqual(
+      events.map((x) => x.agentgate.action.phase),
+      ['requested', 'failed'],
+    );
   });
 
   it('registry - an upstream answering 500 reaches the client as its error, recorded as a failure', async () => {
@@ -162,7 +176,10 @@ describe('registry bad input', () => {
     assert.equal(r.status, 500);
     assert.match(r.text, /storage exploded/);
     const events = await eventsOf('fail/app');
-    assert.deepEqual(events.map((x) => x.agentgate.action.phase), ['requested', 'completed']);
+    assert.deepEqual(
+      events.map((x) => x.agentgate.action.phase),
+      ['requested', 'completed'],
+    );
     assert.equal(events[1]?.event.outcome, 'failure');
     // A manifest push needs the tag's current digest to decide: a failing HEAD refuses it before anything is decided or sent.
     const before = h.flaky.seen.filter((s) => s.method === 'PUT').length;
@@ -179,7 +196,10 @@ describe('registry bad input', () => {
     assert.equal(r.status, 504);
     assert.equal(registryError(r.text).detail.code, 'ERR_UPSTREAM_TIMEOUT');
     assert.ok(Date.now() - t0 < 10_000);
-    assert.deepEqual((await eventsOf('hang/app')).map((x) => x.agentgate.action.phase), ['requested', 'failed']);
+    assert.deepEqual(
+      (await eventsOf('hang/app')).map((x) => x.agentgate.action.phase),
+      ['requested', 'failed'],
+    );
     const put = await req('PUT', '/v2/flaky/hang/app/manifests/1', { body: manifestOf(Buffer.from('{}')), headers: `Content-Type: ${MANIFEST_V2}\r\n` });
     assert.equal(put.status, 504);
     assert.equal((await eventsOf('hang/app')).length, 2, 'the push refused before deciding is not recorded');

@@ -63,7 +63,13 @@ describe('registry with the docker CLI', () => {
 
   it('registry - docker push of a new image and tag, pull back, and a release tag overwrite denied with the rule', async () => {
     const web = ref('hub', 'acme/web', 'v1.0');
-    await buildTestImage(docker, { tag: web, layers: [{ name: `lib-${run_}.bin`, content: lib }, { name: `app-${run_}.txt`, size: 2048 }] });
+    await buildTestImage(docker, {
+      tag: web,
+      layers: [
+        { name: `lib-${run_}.bin`, content: lib },
+        { name: `app-${run_}.txt`, size: 2048 },
+      ],
+    });
     const pushed = await d(['push', web]);
     assert.equal(pushed.code, 0, pushed.stderr.slice(-3000));
     const digest = upstreamDigest(h.hub, 'acme/web', 'v1.0');
@@ -76,7 +82,13 @@ describe('registry with the docker CLI', () => {
     assert.ok(pulled.stdout.includes(String(digest)));
 
     // Same tag, another image: denied, and docker prints the rule and its reason.
-    await buildTestImage(docker, { tag: web, layers: [{ name: `lib-${run_}.bin`, content: lib }, { name: `app-${run_}.txt`, size: 4096 }] });
+    await buildTestImage(docker, {
+      tag: web,
+      layers: [
+        { name: `lib-${run_}.bin`, content: lib },
+        { name: `app-${run_}.txt`, size: 4096 },
+      ],
+    });
     const again = await d(['push', web]);
     assert.notEqual(again.code, 0);
     assert.match(again.stderr + again.stdout, /denied by policy \(rule immutable-tags\): release tags are immutable/);
@@ -96,11 +108,15 @@ describe('registry with the docker CLI', () => {
     // The local v1.0 is now the refused rebuild: its first layer is shared with the pushed image, the second is new.
     const src = ref('hub', 'acme/web', 'v1.0');
     const copy = ref('hub', 'acme/web-copy', '1');
-    assert.equal((await d(["tag", src, copy])).code, 0);
+    assert.equal((await d(['tag', src, copy])).code, 0);
     const pushed = await d(['push', copy]);
     assert.equal(pushed.code, 0, pushed.stderr.slice(-3000));
     assert.match(pushed.stdout, /Mounted from hub\/acme\/web/);
-    const mounts = await registryEvents(h, (e) => e.agentgate.registry?.repository === 'acme/web-copy' && e.agentgate.action.attributes?.operation === 'mount', settled);
+    const mounts = await registryEvents(
+      h,
+      (e) => e.agentgate.registry?.repository === 'acme/web-copy' && e.agentgate.action.attributes?.operation === 'mount',
+      settled,
+    );
     assert.ok(mounts.some((e) => e.agentgate.action.phase === 'completed' && e.agentgate.registry?.mount_from === 'acme/web'));
     assert.match(String(upstreamDigest(h.hub, 'acme/web-copy', '1')), /^sha256:/);
   });

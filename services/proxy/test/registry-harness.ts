@@ -207,7 +207,11 @@ export function skopeo(h: RegistryHarness, args: string[], timeoutMs = 300_000):
     execFile(
       bin,
       ['--debug', ...args],
-      { env: { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: home, REGISTRY_AUTH_FILE: join(home, 'auth.json'), LANG: 'C' }, maxBuffer: 256 * 1024 * 1024, timeout: timeoutMs },
+      {
+        env: { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: home, REGISTRY_AUTH_FILE: join(home, 'auth.json'), LANG: 'C' },
+        maxBuffer: 256 * 1024 * 1024,
+        timeout: timeoutMs,
+      },
       (err, stdout, stderr) => {
         h.clientOutput.push(stdout, stderr);
         h.assertClean(stdout + stderr, `skopeo ${args[0]}`);
@@ -233,7 +237,13 @@ export function writeOciImage(dir: string, tag: string, files: Record<string, Bu
   const layer = tarOf(files);
   const l = blob(layer);
   const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [l.digest] }, history: [{ created_by: 'agentgate test' }] }),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: {},
+      rootfs: { type: 'layers', diff_ids: [l.digest] },
+      history: [{ created_by: 'agentgate test' }],
+    }),
   );
   const c = blob(config);
   const manifest = Buffer.from(
@@ -278,11 +288,19 @@ export function writeBigOciImage(dir: string, x: { mb: number; layers: number })
   const config = blob(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } })));
   const manifest = blob(
     Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: descs }),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: descs,
+      }),
     ),
   );
   writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }),
+  );
   return `oci:${dir}`;
 }
 
@@ -297,7 +315,12 @@ export function tarOf(files: Record<string, Buffer | string>): Buffer {
     header.write('0000000\0', 108);
     header.write('0000000\0', 116);
     header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
-    header.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+    header.write(
+      `${Math.floor(Date.now() / 1000)
+        .toString(8)
+        .padStart(11, '0')}\0`,
+      136,
+    );
     header.write('        ', 148);
     header.write('0', 156);
     header.write('ustar\0', 257);
@@ -355,7 +378,11 @@ export async function startFlakyRegistry(): Promise<FlakyRegistry> {
     if (url.startsWith('/v2/link/')) {
       const body = '{"name":"link/app","tags":["a"]}';
       const self = `http://${req.headers.host}/v2/link/app/tags/list?last=a&n=1`;
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, link: `<${self}>; rel="next", <https://elsewhere.example/v2/x>; rel="other"` });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': body.length,
+        link: `<${self}>; rel="next", <https://elsewhere.example/v2/x>; rel="other"`,
+      });
       res.end(body);
       return;
     }

@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { call, pendingId } from './approvals-harness.js';
 import { auditEvents, rawHttp } from './harness.js';
-import { type RegistryHarness, registryEvents, settled, skopeo, startRegistryHarness, upstreamDigest, writeBigOciImage, writeOciImage } from './registry-harness.js';
+import {
+  type RegistryHarness,
+  registryEvents,
+  settled,
+  skopeo,
+  startRegistryHarness,
+  upstreamDigest,
+  writeBigOciImage,
+  writeOciImage,
+} from './registry-harness.js';
 
 let h: RegistryHarness;
 before(async () => {
@@ -72,14 +81,20 @@ describe('registry with skopeo', () => {
       assert.equal(tagPull?.agentgate.registry?.digest, digest, 'the completed pull records the digest the tag resolved to');
       // Every requested action also completed: nothing half-recorded.
       const ids = (phase: string) => new Set(events.filter((e) => e.agentgate.action.phase === phase).map((e) => e.agentgate.action.id));
-      assert.deepEqual([...ids('requested')].filter((id) => !ids('completed').has(id)), []);
+      assert.deepEqual(
+        [...ids('requested')].filter((id) => !ids('completed').has(id)),
+        [],
+      );
     });
   }
 
   it('registry - the token flow: the token endpoint gets the credential, tokens are scoped per repository and cached', async () => {
     const reqs = h.tokenIssuer.requests;
     assert.ok(reqs.length > 0);
-    assert.ok(reqs.every((r) => r.authorized), 'the gateway authenticated to the token endpoint with the brokered credential');
+    assert.ok(
+      reqs.every((r) => r.authorized),
+      'the gateway authenticated to the token endpoint with the brokered credential',
+    );
     assert.ok(reqs.some((r) => r.scopes.includes('repository:acme/app-tok:pull,push')));
     assert.ok(reqs.some((r) => r.scopes.includes('repository:acme/app-tok:pull')));
     const forwarded = (await registryEvents(h, (e) => e.agentgate.action.connection === 'tok' && e.agentgate.action.phase === 'requested')).length;
@@ -122,10 +137,25 @@ describe('registry with skopeo', () => {
 
   it('registry - skopeo copy to another repository of the same connection mounts the blobs instead of uploading them', async () => {
     assert.equal((await skopeo(h, ['copy', ...creds(), image('base'), dest('hub', 'acme/base', '1')])).code, 0);
-    const copied = await skopeo(h, ['copy', '--src-tls-verify=false', '--src-creds', `oidc:${h.token}`, ...creds(), dest('hub', 'acme/base', '1'), dest('hub', 'acme/derived', '1')]);
+    const copied = await skopeo(h, [
+      'copy',
+      '--src-tls-verify=false',
+      '--src-creds',
+      `oidc:${h.token}`,
+      ...creds(),
+      dest('hub', 'acme/base', '1'),
+      dest('hub', 'acme/derived', '1'),
+    ]);
     assert.equal(copied.code, 0, copied.stderr.slice(-2000));
-    const mounts = await registryEvents(h, (e) => e.agentgate.registry?.repository === 'acme/derived' && e.agentgate.action.attributes?.operation === 'mount', 'completed');
-    assert.ok(mounts.some((e) => e.agentgate.action.phase === 'completed' && e.agentgate.registry?.mount_from === 'acme/base'), 'mount recorded with its source');
+    const mounts = await registryEvents(
+      h,
+      (e) => e.agentgate.registry?.repository === 'acme/derived' && e.agentgate.action.attributes?.operation === 'mount',
+      'completed',
+    );
+    assert.ok(
+      mounts.some((e) => e.agentgate.action.phase === 'completed' && e.agentgate.registry?.mount_from === 'acme/base'),
+      'mount recorded with its source',
+    );
     assert.equal(upstreamDigest(h.hub, 'acme/derived', '1'), upstreamDigest(h.hub, 'acme/base', '1'));
   });
 
@@ -156,11 +186,20 @@ describe('registry with skopeo', () => {
     assert.equal(pushed.code, 0, pushed.stderr.slice(-2000));
     const digest = upstreamDigest(h.tok, 'acme/big', '1');
     assert.ok(digest);
-    const pulled = await skopeo(h, ['copy', '--src-tls-verify=false', '--src-creds', `oidc:${h.token}`, dest('tok', 'acme/big', '1'), `oci:${join(h.dir, 'big-back')}:1`]);
+    const pulled = await skopeo(h, [
+      'copy',
+      '--src-tls-verify=false',
+      '--src-creds',
+      `oidc:${h.token}`,
+      dest('tok', 'acme/big', '1'),
+      `oci:${join(h.dir, 'big-back')}:1`,
+    ]);
     assert.equal(pulled.code, 0, pulled.stderr.slice(-2000));
     const events = await registryEvents(h, (e) => e.agentgate.registry?.repository === 'acme/big', settled);
     const sum = (op: string) =>
-      events.filter((e) => e.agentgate.action.phase === 'completed' && e.agentgate.action.attributes?.operation === op).reduce((n, e) => n + (e.http?.response?.bytes ?? 0) + (e.http?.request?.bytes ?? 0), 0);
+      events
+        .filter((e) => e.agentgate.action.phase === 'completed' && e.agentgate.action.attributes?.operation === op)
+        .reduce((n, e) => n + (e.http?.response?.bytes ?? 0) + (e.http?.request?.bytes ?? 0), 0);
     assert.ok(sum('upload-chunk') + sum('upload-finish') >= 200 * 1024 * 1024, 'the layers went up through the gateway');
     assert.ok(sum('read') >= 200 * 1024 * 1024, 'and came back through it');
   });
@@ -173,7 +212,10 @@ describe('registry with skopeo', () => {
     assert.ok(!body.repositories.some((n) => n.startsWith('tok/')), 'the tok catalog is denied by policy');
     const denied = await registryEvents(h, (e) => e.event.action === 'registry.catalog' && e.agentgate.action.connection === 'tok');
     assert.equal(denied[0]?.agentgate.action.phase, 'denied');
-    const outsider = await rawHttp(h.proxy.port, `GET /v2/_catalog HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic(h.outsiderToken)}\r\nConnection: close\r\n\r\n`);
+    const outsider = await rawHttp(
+      h.proxy.port,
+      `GET /v2/_catalog HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic(h.outsiderToken)}\r\nConnection: close\r\n\r\n`,
+    );
     assert.equal(outsider.status, 403);
     assert.match(outsider.text, /"code":"DENIED"/);
   });

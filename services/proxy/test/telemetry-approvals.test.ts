@@ -49,7 +49,11 @@ test('proxy telemetry - approvals pending while held, decided by decision once a
 
 test('proxy telemetry - an audit publish that fails is counted by stream and code', async () => {
   const bus = await createBus();
-  const recorder = new AuditRecorder(bus, { timeoutMs: 500, stream: { maxBytes: 1 << 20, replicas: 1, fillAlerts: [0.5] } }, createLogger({ name: 'proxy', level: 'silent' }));
+  const recorder = new AuditRecorder(
+    bus,
+    { timeoutMs: 500, stream: { maxBytes: 1 << 20, replicas: 1, fillAlerts: [0.5] } },
+    createLogger({ name: 'proxy', level: 'silent' }),
+  );
   await recorder.start();
   const event = buildActionEvent({ phase: 'requested', principal: PRINCIPAL, action: { id: newEventId(), kind: 'http.get', connection: 'api' } });
   const before = await scrape();
@@ -57,7 +61,15 @@ test('proxy telemetry - an audit publish that fails is counted by stream and cod
   await bus.close();
   await assert.rejects(recorder.record({ ...event, event: { ...event.event, id: newEventId() } }), { code: 'ERR_AUDIT_UNAVAILABLE' });
   const text = await scrape();
-  assert.equal(metricValue(text, 'agentgate_audit_publish_seconds_count', { stream: 'AUDIT_RAW' }) - metricValue(before, 'agentgate_audit_publish_seconds_count', { stream: 'AUDIT_RAW' }), 1);
-  assert.equal(metricValue(text, 'agentgate_audit_publish_failures_total', { stream: 'AUDIT_RAW', code: 'ERR_BUS_CLOSED' }) - metricValue(before, 'agentgate_audit_publish_failures_total', { stream: 'AUDIT_RAW', code: 'ERR_BUS_CLOSED' }), 1);
+  assert.equal(
+    metricValue(text, 'agentgate_audit_publish_seconds_count', { stream: 'AUDIT_RAW' }) -
+      metricValue(before, 'agentgate_audit_publish_seconds_count', { stream: 'AUDIT_RAW' }),
+    1,
+  );
+  assert.equal(
+    metricValue(text, 'agentgate_audit_publish_failures_total', { stream: 'AUDIT_RAW', code: 'ERR_BUS_CLOSED' }) -
+      metricValue(before, 'agentgate_audit_publish_failures_total', { stream: 'AUDIT_RAW', code: 'ERR_BUS_CLOSED' }),
+    1,
+  );
   await recorder.settle();
 });

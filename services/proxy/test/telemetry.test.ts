@@ -63,7 +63,9 @@ describe('proxy telemetry', () => {
 
   test('proxy telemetry - a span per request and per stage, continuing the client traceparent; sent upstream and on the audit events', async () => {
     exporter.reset();
-    const res = await fetch(`${h.proxy.url}/api/echo`, { headers: { authorization: `Bearer ${h.token}`, traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` } });
+    const res = await fetch(`${h.proxy.url}/api/echo`, {
+      headers: { authorization: `Bearer ${h.token}`, traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` },
+    });
     assert.equal(res.status, 200);
     await res.text();
     await new Promise((r) => setTimeout(r, 300));

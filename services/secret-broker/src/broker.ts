@@ -65,7 +65,11 @@ export async function startSecretBroker(bus: Bus, config: BrokerConfig, logger?:
       const backend = backends.get(cred.ref);
       if (!backend) throw refuse(logger, new SecretError('ERR_SECRET_NO_CREDENTIAL', `connection "${connection}" names no configured secret`));
       const value = await readOrRefuse(backend, logger);
-      const inject: InjectSpec = { type: cred.inject, ...(cred.header !== undefined && { header: cred.header }), ...(cred.username !== undefined && { username: cred.username }) };
+      const inject: InjectSpec = {
+        type: cred.inject,
+        ...(cred.header !== undefined && { header: cred.header }),
+        ...(cred.username !== undefined && { username: cred.username }),
+      };
       const payload: LeasePayload = { connection, ref: cred.ref, value, inject, expiresAt: now() + ttlMs };
       // Only the ref and connection are logged, never the value.
       logger?.debug({ connection, ref: cred.ref, source: backend.source }, 'lease granted');

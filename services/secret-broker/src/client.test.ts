@@ -6,12 +6,18 @@ import { createLeaseClient } from './client.js';
 import { LEASE_SUBJECT } from './subjects.js';
 import { SECRET, config } from '../test/helpers.js';
 
-
 async function setup(env: Record<string, string>, leaseTtlMs = 60_000) {
   const bus = await createBus();
   const broker = await startSecretBroker(bus, config(), undefined, { env, leaseTtlMs });
   const count = () => broker.service.stats().endpoints.find((e) => e.subject === LEASE_SUBJECT)?.requests ?? -1;
-  return { bus, count, close: async () => { await broker.stop(); await bus.close(); } };
+  return {
+    bus,
+    count,
+    close: async () => {
+      await broker.stop();
+      await bus.close();
+    },
+  };
 }
 
 test('client - leases are cached until the TTL, then fetched again', async () => {
@@ -88,7 +94,6 @@ test('client - no broker on the bus is ERR_SECRET_UNAVAILABLE', async () => {
   }
 });
 
-
 test('client - a reply sealed for another connection is refused', async () => {
   const { importRequesterKey, sealReply } = await import('./lib/envelope.js');
   const bus = await createBus();
@@ -112,10 +117,13 @@ test('client - a reply sealed for another connection is refused', async () => {
 });
 
 test('client - a client-certificate credential (a multi-line PEM bundle) is leased with its inject type', async () => {
-  const pem = '-----BEGIN CERTIFICATE-----\nMIIBxTCCAWugAwIBAgIU\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----';
+  const pem =
+    '-----BEGIN CERTIFICATE-----\nMIIBxTCCAWugAwIBAgIU\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----';
   const bus = await createBus();
   const cfg = config({
-    connections: [{ name: 'kube', type: 'kubernetes', upstream: 'https://10.0.0.1:6443', credential: { ref: 'kube-cert', inject: 'client-certificate' } }] as never,
+    connections: [
+      { name: 'kube', type: 'kubernetes', upstream: 'https://10.0.0.1:6443', credential: { ref: 'kube-cert', inject: 'client-certificate' } },
+    ] as never,
     secrets: [{ ref: 'kube-cert', source: 'env', env: 'KUBE_CERT' }],
   });
   const broker = await startSecretBroker(bus, cfg, undefined, { env: { KUBE_CERT: `${pem}\n` } });

@@ -6,7 +6,10 @@ import { makeLease } from './lib/lease-object.js';
 const at = Date.now() + 60_000;
 
 test('inject - bearer replaces any Authorization the agent sent, whatever its case', () => {
-  const h = injectCredential({ Authorization: 'Bearer agent-token', AUTHORIZATION: ['x'], accept: 'application/json' }, makeLease('r', 'gw-token', { type: 'bearer' }, at));
+  const h = injectCredential(
+    { Authorization: 'Bearer agent-token', AUTHORIZATION: ['x'], accept: 'application/json' },
+    makeLease('r', 'gw-token', { type: 'bearer' }, at),
+  );
   assert.deepEqual(h, { accept: 'application/json', authorization: 'Bearer gw-token' });
 });
 

@@ -8,7 +8,14 @@ import { SECRET, config, leakForms } from './helpers.js';
 async function setup(env: Record<string, string>) {
   const bus = await createBus();
   const broker = await startSecretBroker(bus, config(), undefined, { env });
-  return { bus, broker, close: async () => { await broker.stop(); await bus.close(); } };
+  return {
+    bus,
+    broker,
+    close: async () => {
+      await broker.stop();
+      await bus.close();
+    },
+  };
 }
 
 test('lease - the client receives the credential over the in-process bus', async () => {

@@ -47,9 +47,16 @@ test('lease - end to end over a real nats-server, nothing readable on the wire',
     await client.flush();
     await waitFor(() => subjects.includes('sniffer.marker'), { what: 'the sniffer to see the marker', intervalMs: 10 });
     const wire = [...seen, Buffer.from(raw.data).toString('latin1'), Buffer.from(rawMask.data).toString('latin1')];
-    assert.ok(seen.some((m) => m.includes('"jwe":"ey')), 'the sniffer saw the encrypted replies');
+    assert.ok(
+      seen.some((m) => m.includes('"jwe":"ey')),
+      'the sniffer saw the encrypted replies',
+    );
     for (const form of leakForms(SECRET)) {
-      assert.equal(wire.some((m) => m.includes(form)), false, 'a form of the secret crossed the bus');
+      assert.equal(
+        wire.some((m) => m.includes(form)),
+        false,
+        'a form of the secret crossed the bus',
+      );
     }
     await broker.stop();
   } catch (err) {

@@ -5,18 +5,7 @@ import { decodeJson, toBytes } from '../lib/codec.js';
 import { createDir, privateDir, tightenFile, writePrivateAtomic } from '../lib/private-fs.js';
 import { fillOf, notDrainedMessage, retryWhileDraining } from '../lib/retention.js';
 import { checkSubject, subjectMatches, subjectsCollide } from '../lib/subject.js';
-import type {
-  Consumer,
-  ConsumerConfig,
-  EnsureOptions,
-  PubAck,
-  PublishOptions,
-  StreamConfig,
-  StreamFill,
-  StreamInfo,
-  StreamMsg,
-  Streams,
-} from '../types.js';
+import type { Consumer, ConsumerConfig, EnsureOptions, PubAck, PublishOptions, StreamConfig, StreamFill, StreamInfo, StreamMsg, Streams } from '../types.js';
 import { InprocConsumer } from './consumer.js';
 import { type StoredMsg, StreamFile } from './stream-store.js';
 
@@ -115,7 +104,10 @@ class InprocStream {
   }
 
   compact(): void {
-    this.file.compact([...this.#msgs.values()].sort((a, b) => a.seq - b.seq), this.#last);
+    this.file.compact(
+      [...this.#msgs.values()].sort((a, b) => a.seq - b.seq),
+      this.#last,
+    );
     this.#removedSinceCompaction = 0;
   }
 
@@ -319,7 +311,10 @@ function checkWorkQueueConsumer(s: InprocStream, config: ConsumerConfig): void {
   for (const other of s.consumers.values()) {
     if (other.name === config.durable) continue;
     if (subjectsCollide(mine, other.filterSubject ?? '>')) {
-      throw new BusError('ERR_CONSUMER_CONFLICT', `consumer ${config.durable}: work-queue stream ${s.name} already has consumer ${other.name} for these subjects`);
+      throw new BusError(
+        'ERR_CONSUMER_CONFLICT',
+        `consumer ${config.durable}: work-queue stream ${s.name} already has consumer ${other.name} for these subjects`,
+      );
     }
   }
 }

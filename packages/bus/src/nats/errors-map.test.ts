@@ -46,7 +46,14 @@ test('nats errors - a full stream (max_msgs, max_bytes: 10077), an oversized mes
   assert.equal(jsApiCode(size), JS_API.MESSAGE_TOO_BIG);
   const storage = await thrown(() => jsm.streams.add({ name: 'EM_HUGE', subjects: ['em.huge.>'], max_bytes: 2 ** 60 }));
   assert.equal(jsApiCode(storage), JS_API.STORAGE_EXCEEDED);
-  for (const err of [full, bytes, size, storage, apiError(JS_API.INSUFFICIENT_RESOURCES, 'insufficient resources', 503), apiError(JS_API.MEMORY_EXCEEDED, 'x', 500)]) {
+  for (const err of [
+    full,
+    bytes,
+    size,
+    storage,
+    apiError(JS_API.INSUFFICIENT_RESOURCES, 'insufficient resources', 503),
+    apiError(JS_API.MEMORY_EXCEEDED, 'x', 500),
+  ]) {
     assert.equal(mapNatsError(err, 'publish').code, 'ERR_STREAM_FULL', String(err));
   }
 });
@@ -82,7 +89,12 @@ test('nats errors - work-queue consumer conflicts (10099, 10100, 10101) are ERR_
 test('nats errors - no responder (request, or a JetStream publish no stream captures), JetStream off (10039, 10076) and a timeout', async () => {
   const noResponder = await thrown(() => nc.request(`em.nobody.${Date.now()}`, 'x', { timeout: 1000 }));
   const noStream = await thrown(() => jetstream(nc).publish('em.nostream.a', 'x', { timeout: 2000 }));
-  for (const err of [noResponder, noStream, apiError(JS_API.NOT_ENABLED_FOR_ACCOUNT, 'jetstream not enabled for account', 503), apiError(JS_API.NOT_ENABLED, 'jetstream not enabled', 503)]) {
+  for (const err of [
+    noResponder,
+    noStream,
+    apiError(JS_API.NOT_ENABLED_FOR_ACCOUNT, 'jetstream not enabled for account', 503),
+    apiError(JS_API.NOT_ENABLED, 'jetstream not enabled', 503),
+  ]) {
     assert.equal(mapNatsError(err, 'request').code, 'ERR_BUS_NO_RESPONDER', String(err));
   }
   const sub = nc.subscribe('em.slow', { callback: () => undefined });

@@ -141,7 +141,10 @@ export class NatsStreams implements Streams {
   }
 
   /** What the consumers of a stream still have to process, and whether one of them reads every subject. */
-  async #backlog(jsm: JetStreamManager, stream: string): Promise<{ covered: boolean; pending: Array<{ consumer: string; pending: number; ackPending: number }> }> {
+  async #backlog(
+    jsm: JetStreamManager,
+    stream: string,
+  ): Promise<{ covered: boolean; pending: Array<{ consumer: string; pending: number; ackPending: number }> }> {
     const pending: Array<{ consumer: string; pending: number; ackPending: number }> = [];
     let covered = false;
     for (const c of await jsm.consumers.list(stream).next()) {
@@ -156,7 +159,12 @@ export class NatsStreams implements Streams {
    * consumer still has to process) is sealed, checked again (a publish may have landed meanwhile), deleted and
    * created with the new retention, its sequence numbers continued. Otherwise ERR_STREAM_RETENTION says what is pending.
    */
-  async #migrate(jsm: JetStreamManager, current: NatsStreamInfo, cfg: Partial<NatsStreamConfig> & { name: string }, want: RetentionPolicyName): Promise<StreamInfo> {
+  async #migrate(
+    jsm: JetStreamManager,
+    current: NatsStreamInfo,
+    cfg: Partial<NatsStreamConfig> & { name: string },
+    want: RetentionPolicyName,
+  ): Promise<StreamInfo> {
     const name = cfg.name;
     const have = retentionOf(current.config.retention);
     const drained = async (info: NatsStreamInfo): Promise<void> => {

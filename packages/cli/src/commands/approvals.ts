@@ -81,7 +81,10 @@ function showLines(a: ApprovalView): string[] {
  * the gateway refuses (not an approver, already decided, …), 2 on usage errors.
  */
 export async function approvals(args: string[], io: Output, env: NodeJS.ProcessEnv = process.env): Promise<ExitCode> {
-  let parsed: { values: { reason?: string | undefined; gateway?: string | undefined; token?: string | undefined; json?: boolean | undefined }; positionals: string[] };
+  let parsed: {
+    values: { reason?: string | undefined; gateway?: string | undefined; token?: string | undefined; json?: boolean | undefined };
+    positionals: string[];
+  };
   try {
     parsed = parseArgs({
       args,

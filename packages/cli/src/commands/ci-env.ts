@@ -5,7 +5,19 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CliError } from '../errors.js';
 import type { ExitCode, Output } from '../lib/output.js';
-import { type CiConnection, base, dockerConfig, dockerHelperScript, gitConfig, kubeconfig, mcpConfig, parseConnection, previousGitConfig, sh, varPart } from './ci-files.js';
+import {
+  type CiConnection,
+  base,
+  dockerConfig,
+  dockerHelperScript,
+  gitConfig,
+  kubeconfig,
+  mcpConfig,
+  parseConnection,
+  previousGitConfig,
+  sh,
+  varPart,
+} from './ci-files.js';
 import { currentToken } from './ci-source.js';
 import { type CiTokenIo, processIo, SOURCE_OPTIONS, sourceSettings } from './ci-token.js';
 
@@ -13,7 +25,7 @@ export const CI_ENV_USAGE = [
   'usage: agentgate ci env --gateway URL [--connection TYPE:NAME[=ARG]]... [--audience AUD] [--source github|gitlab|env|file]',
   '                        [--var NAME] [--file PATH] [--dir DIR] [--refresh-before SECONDS] [--command CMD]',
   '                        [--format shell|dotenv|github|json] [--output FILE]',
-  '  configures a CI job so every tool goes through the gateway, with the job\'s OIDC token as its credential:',
+  "  configures a CI job so every tool goes through the gateway, with the job's OIDC token as its credential:",
   '    git:NAME[=URL_PREFIX]   a credential helper for the gateway; URL_PREFIX (e.g. https://github.com/) rewritten to <gateway>/NAME/',
   '    openai:NAME[=PATH]      OPENAI_BASE_URL=<gateway>/NAME/v1 (or PATH), OPENAI_API_KEY=<token>',
   '    anthropic:NAME          ANTHROPIC_BASE_URL=<gateway>/NAME, ANTHROPIC_AUTH_TOKEN=<token>',
@@ -78,7 +90,14 @@ export async function ciEnv(args: string[], out: Output, io: CiTokenIo = process
   try {
     ({ values } = parseArgs({
       args,
-      options: { ...SOURCE_OPTIONS, connection: { type: 'string', multiple: true }, dir: { type: 'string' }, command: { type: 'string' }, format: { type: 'string' }, output: { type: 'string' } },
+      options: {
+        ...SOURCE_OPTIONS,
+        connection: { type: 'string', multiple: true },
+        dir: { type: 'string' },
+        command: { type: 'string' },
+        format: { type: 'string' },
+        output: { type: 'string' },
+      },
       allowPositionals: false,
       strict: true,
     }));
@@ -127,7 +146,20 @@ export async function ciEnv(args: string[], out: Output, io: CiTokenIo = process
     String(settings.cache.refreshBefore),
   ];
   const helper = (format: string): string => [...command, ...tokenArgs.map(sh), '--format', format].join(' ');
-  const result = writeFiles({ gateway, dir, connections, helper, env, token, execCommand: () => (values['command'] !== undefined ? ['/bin/sh', '-c', `${values['command']} "$@"`, 'agentgate'] : self()).concat([...tokenArgs, '--format', 'exec-credential']) });
+  const result = writeFiles({
+    gateway,
+    dir,
+    connections,
+    helper,
+    env,
+    token,
+    execCommand: () =>
+      (values['command'] !== undefined ? ['/bin/sh', '-c', `${values['command']} "$@"`, 'agentgate'] : self()).concat([
+        ...tokenArgs,
+        '--format',
+        'exec-credential',
+      ]),
+  });
   emit(format, result, values['output'] as string | undefined, env, out);
   return 0;
 }
@@ -135,7 +167,13 @@ export async function ciEnv(args: string[], out: Output, io: CiTokenIo = process
 /** The directory for the helper files and the token cache: created private (0700). */
 function stateDir(given: string | undefined, env: NodeJS.ProcessEnv, gateway: URL): string {
   const id = createHash('sha256').update(gateway.href).digest('hex').slice(0, 12);
-  const dir = given ? (isAbsolute(given) ? given : resolve(given)) : env['RUNNER_TEMP'] ? join(env['RUNNER_TEMP'], 'agentgate') : join(tmpdir(), `agentgate-ci-${process.getuid?.() ?? 'user'}-${id}`);
+  const dir = given
+    ? isAbsolute(given)
+      ? given
+      : resolve(given)
+    : env['RUNNER_TEMP']
+      ? join(env['RUNNER_TEMP'], 'agentgate')
+      : join(tmpdir(), `agentgate-ci-${process.getuid?.() ?? 'user'}-${id}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   return dir;
@@ -161,7 +199,10 @@ function writeFiles(o: {
     return p;
   };
   // Git always gets the helper: any connection's URL on the gateway then works with a plain `git push`.
-  vars['GIT_CONFIG_GLOBAL'] = file('gitconfig', gitConfig({ gateway: o.gateway, helper: o.helper('git-credential'), include: previousGitConfig(o.env), git: of('git') }));
+  vars['GIT_CONFIG_GLOBAL'] = file(
+    'gitconfig',
+    gitConfig({ gateway: o.gateway, helper: o.helper('git-credential'), include: previousGitConfig(o.env), git: of('git') }),
+  );
   for (const c of of('openai')) {
     vars['OPENAI_BASE_URL'] = `${base(o.gateway)}/${c.name}${c.arg ?? '/v1'}`.replace(/\/+$/, '');
     vars['OPENAI_API_KEY'] = o.token;
@@ -181,7 +222,8 @@ function writeFiles(o: {
     path.push(join(o.dir, 'bin'));
     for (const c of of('registry')) vars[`AGENTGATE_REGISTRY_${varPart(c.name)}`] = `${o.gateway.host}/${c.name}`;
   }
-  if (of('kubernetes').length > 0) vars['KUBECONFIG'] = file('kubeconfig', kubeconfig({ gateway: o.gateway, command: o.execCommand(), kube: of('kubernetes') }));
+  if (of('kubernetes').length > 0)
+    vars['KUBECONFIG'] = file('kubeconfig', kubeconfig({ gateway: o.gateway, command: o.execCommand(), kube: of('kubernetes') }));
   if (of('mcp').length > 0) {
     vars['AGENTGATE_MCP_CONFIG'] = file('mcp.json', mcpConfig(o.gateway, of('mcp')));
     for (const c of of('mcp')) vars[`AGENTGATE_MCP_${varPart(c.name)}_URL`] = `${base(o.gateway)}/${c.name}`;
@@ -211,13 +253,20 @@ function emit(format: Format, e: CiEnvironment, output: string | undefined, env:
       if (!pathFile) throw new CliError('ERR_CLI_USAGE', '--format github needs $GITHUB_PATH for the docker credential helper');
       appendFileSync(pathFile, `${e.path.join('\n')}\n`);
     }
-    out.out(`agentgate: configured ${Object.keys(e.vars).filter((k) => k !== 'AGENTGATE_CI_DIR').join(', ')}`);
+    out.out(
+      `agentgate: configured ${Object.keys(e.vars)
+        .filter((k) => k !== 'AGENTGATE_CI_DIR')
+        .join(', ')}`,
+    );
     return;
   }
   if (inActions && e.token) out.err(`::add-mask::${e.token}`);
   let text: string;
   if (format === 'json') text = JSON.stringify({ env: e.vars, path: e.path }, null, 2);
-  else if (format === 'dotenv') text = Object.entries(e.vars).map(([k, v]) => `${k}=${sh(v)}`).join('\n');
+  else if (format === 'dotenv')
+    text = Object.entries(e.vars)
+      .map(([k, v]) => `${k}=${sh(v)}`)
+      .join('\n');
   else {
     text = [
       ...Object.entries(e.vars).map(([k, v]) => `export ${k}=${sh(v)}`),

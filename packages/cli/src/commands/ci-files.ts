@@ -19,7 +19,8 @@ export function parseConnection(spec: string): CiConnection {
   const m = /^([a-z]+):([^=\s]+)(?:=(\S*))?$/.exec(spec.trim());
   if (!m) throw new Error(`"${spec}" is not TYPE:NAME[=ARG]`);
   const type = m[1] as CiConnection['type'];
-  if (!(CI_CONNECTION_TYPES as readonly string[]).includes(type)) throw new Error(`unknown connection type "${m[1]}" (one of ${CI_CONNECTION_TYPES.join(', ')})`);
+  if (!(CI_CONNECTION_TYPES as readonly string[]).includes(type))
+    throw new Error(`unknown connection type "${m[1]}" (one of ${CI_CONNECTION_TYPES.join(', ')})`);
   const name = m[2] as string;
   if (!SLUG.test(name)) throw new Error(`"${name}" is not a connection name`);
   return { type, name, ...(m[3] !== undefined && m[3] !== '' && { arg: m[3] }) };
@@ -36,7 +37,11 @@ const gitValue = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/
 
 /** The user's own global git config, included first so their settings stay (ours come after and win). */
 export function previousGitConfig(env: NodeJS.ProcessEnv): string | undefined {
-  const candidates = [env['GIT_CONFIG_GLOBAL'], join(env['HOME'] ?? homedir(), '.gitconfig'), join(env['XDG_CONFIG_HOME'] ?? join(env['HOME'] ?? homedir(), '.config'), 'git', 'config')];
+  const candidates = [
+    env['GIT_CONFIG_GLOBAL'],
+    join(env['HOME'] ?? homedir(), '.gitconfig'),
+    join(env['XDG_CONFIG_HOME'] ?? join(env['HOME'] ?? homedir(), '.config'), 'git', 'config'),
+  ];
   return candidates.find((p): p is string => !!p && p !== '/dev/null' && existsSync(p));
 }
 

@@ -88,14 +88,20 @@ async function fromActionsRuntime(env: NodeJS.ProcessEnv, audience: string): Pro
   const url = env['ACTIONS_ID_TOKEN_REQUEST_URL'];
   const bearer = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
   if (!url || !bearer) {
-    throw new CiTokenError('ERR_CI_TOKEN_UNAVAILABLE', 'ACTIONS_ID_TOKEN_REQUEST_URL / ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: give the job `permissions: id-token: write`');
+    throw new CiTokenError(
+      'ERR_CI_TOKEN_UNAVAILABLE',
+      'ACTIONS_ID_TOKEN_REQUEST_URL / ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: give the job `permissions: id-token: write`',
+    );
   }
   const target = `${url}${url.includes('?') ? '&' : '?'}audience=${encodeURIComponent(audience)}`;
   let last: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, 500 * attempt));
     try {
-      const res = await fetch(target, { headers: { authorization: `Bearer ${bearer}`, accept: 'application/json; api-version=2.0' }, signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(target, {
+        headers: { authorization: `Bearer ${bearer}`, accept: 'application/json; api-version=2.0' },
+        signal: AbortSignal.timeout(10_000),
+      });
       if (res.status >= 500) {
         last = new Error(`status ${res.status}`);
         continue;
@@ -108,7 +114,9 @@ async function fromActionsRuntime(env: NodeJS.ProcessEnv, audience: string): Pro
       last = err;
     }
   }
-  throw new CiTokenError('ERR_CI_TOKEN_REQUEST', `the Actions runtime did not answer the token request (${(last as Error)?.message ?? 'error'})`, { cause: last });
+  throw new CiTokenError('ERR_CI_TOKEN_REQUEST', `the Actions runtime did not answer the token request (${(last as Error)?.message ?? 'error'})`, {
+    cause: last,
+  });
 }
 
 /** Reads the token from its source (a fresh one from the Actions runtime). */
@@ -148,7 +156,11 @@ export interface CurrentTokenOptions {
  * than a request the gateway would refuse. Returns whether it is new (to
  * mask it in a GitHub Actions log).
  */
-export async function currentToken(src: TokenSource, env: NodeJS.ProcessEnv, o: CurrentTokenOptions): Promise<{ token: string; fresh: boolean; expiresAt: number | undefined }> {
+export async function currentToken(
+  src: TokenSource,
+  env: NodeJS.ProcessEnv,
+  o: CurrentTokenOptions,
+): Promise<{ token: string; fresh: boolean; expiresAt: number | undefined }> {
   const now = (o.now ?? (() => Date.now() / 1000))();
   if (o.cache) {
     const cached = readCache(o.cache);
@@ -158,7 +170,10 @@ export async function currentToken(src: TokenSource, env: NodeJS.ProcessEnv, o: 
   const token = await fetchToken(src, env);
   const exp = jwtExpiry(token);
   if (exp !== undefined && exp <= now) {
-    throw new CiTokenError('ERR_CI_TOKEN_EXPIRED', `the token from ${describe(src)} has expired${src.kind === 'github' ? '' : ' and this source cannot mint a new one'}`);
+    throw new CiTokenError(
+      'ERR_CI_TOKEN_EXPIRED',
+      `the token from ${describe(src)} has expired${src.kind === 'github' ? '' : ' and this source cannot mint a new one'}`,
+    );
   }
   if (o.cache) writeCache(o.cache, token);
   return { token, fresh: true, expiresAt: exp };

@@ -63,7 +63,11 @@ export function sourceSettings(values: Record<string, unknown>, env: NodeJS.Proc
   let source: TokenSource | undefined;
   try {
     source = kind
-      ? sourceFrom(kind, { variable: values['var'] as string | undefined, file: (values['file'] as string | undefined) ?? env['AGENTGATE_CI_TOKEN_FILE'], audience })
+      ? sourceFrom(kind, {
+          variable: values['var'] as string | undefined,
+          file: (values['file'] as string | undefined) ?? env['AGENTGATE_CI_TOKEN_FILE'],
+          audience,
+        })
       : detectSource(env, audience);
   } catch (err) {
     throw new CliError('ERR_CLI_USAGE', `${(err as Error).message}\n${usage}`);

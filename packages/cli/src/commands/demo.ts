@@ -47,7 +47,12 @@ export async function sessionOf(bus: Bus, token: string): Promise<string> {
 /** The trail is complete when the force-push denial and the last exchange's outcome are in the store. */
 export function demoTrailComplete(steps: readonly TrailStep[]): boolean {
   const exchanges = steps.filter((s) => s.kind === 'llm.exchange');
-  return exchanges.length >= 3 && exchanges.every((s) => s.outcome === 'completed') && steps.some((s) => s.kind === 'git.force_push' && s.outcome === 'denied') && steps.some((s) => s.kind === 'git.push' && s.outcome === 'completed');
+  return (
+    exchanges.length >= 3 &&
+    exchanges.every((s) => s.outcome === 'completed') &&
+    steps.some((s) => s.kind === 'git.force_push' && s.outcome === 'denied') &&
+    steps.some((s) => s.kind === 'git.push' && s.outcome === 'completed')
+  );
 }
 
 /** Polls the trail store until the demo session's trail is complete (the writer batches for up to ~200 ms). */
@@ -160,7 +165,10 @@ async function serve(args: string[], io: Output): Promise<ExitCode> {
 async function waitReady(gateway: string, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await fetch(`${gateway}/_agentgate/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${gateway}/_agentgate/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > until) throw new CliError('ERR_CLI_INPUT', `the gateway at ${gateway} was not ready within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 500));

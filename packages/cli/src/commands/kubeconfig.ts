@@ -49,7 +49,8 @@ export async function kubeconfig(args: string[], io: Output, env: NodeJS.Process
     throw new CliError('ERR_CLI_USAGE', `${USAGE}\n(${(cause as Error).message})`);
   }
   const connection = values['connection'];
-  if (typeof connection !== 'string' || !SLUG.test(connection)) throw new CliError('ERR_CLI_USAGE', `--connection NAME is required (a connection name)\n${USAGE}`);
+  if (typeof connection !== 'string' || !SLUG.test(connection))
+    throw new CliError('ERR_CLI_USAGE', `--connection NAME is required (a connection name)\n${USAGE}`);
   const gateway = (values['gateway'] as string | undefined) ?? env['AGENTGATE_GATEWAY'];
   if (!gateway) throw new CliError('ERR_CLI_USAGE', `--gateway URL is required (or AGENTGATE_GATEWAY)\n${USAGE}`);
   let base: URL;
@@ -62,7 +63,8 @@ export async function kubeconfig(args: string[], io: Output, env: NodeJS.Process
   const tokenFile = values['token-file'] as string | undefined;
   const tokenEnv = values['token-env'] as string | undefined;
   if (tokenFile !== undefined && tokenEnv !== undefined) throw new CliError('ERR_CLI_USAGE', 'give --token-file or --token-env, not both');
-  if (tokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv)) throw new CliError('ERR_CLI_USAGE', '--token-env must name an environment variable');
+  if (tokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv))
+    throw new CliError('ERR_CLI_USAGE', '--token-env must name an environment variable');
   const server = `${base.origin}${base.pathname.replace(/\/+$/, '')}/${connection}`;
   const context = {
     connection,
@@ -76,7 +78,12 @@ export async function kubeconfig(args: string[], io: Output, env: NodeJS.Process
     user = { token: readToken(tokenFile, tokenEnv ?? 'AGENTGATE_TOKEN', env) };
   } else {
     const command = (values['exec-command'] as string | undefined) ?? 'agentgate';
-    const args = [...((values['exec-arg'] as string[] | undefined) ?? []), 'kubeconfig', 'token', ...(tokenFile ? ['--token-file', tokenFile] : ['--token-env', tokenEnv ?? 'AGENTGATE_TOKEN'])];
+    const args = [
+      ...((values['exec-arg'] as string[] | undefined) ?? []),
+      'kubeconfig',
+      'token',
+      ...(tokenFile ? ['--token-file', tokenFile] : ['--token-env', tokenEnv ?? 'AGENTGATE_TOKEN']),
+    ];
     user = { exec: { command, args, installHint: 'agentgate is the CLI of the gateway (npm run agentgate, or the agentgate binary of the release)' } };
   }
   io.out(renderKubeconfig([context], user).trimEnd());
@@ -125,7 +132,8 @@ function execCredential(args: string[], io: Output, env: NodeJS.ProcessEnv): Exi
   const token = readToken(values['token-file'], values['token-env'] ?? 'AGENTGATE_TOKEN', env);
   const exp = jwtExpiry(token);
   const now = Date.now() / 1000;
-  if (exp !== undefined && exp <= now) throw new KubeconfigCommandError('ERR_TOKEN_EXPIRED', 'the CI token has expired: refresh it (the CI step that writes the token file)');
+  if (exp !== undefined && exp <= now)
+    throw new KubeconfigCommandError('ERR_TOKEN_EXPIRED', 'the CI token has expired: refresh it (the CI step that writes the token file)');
   const expiration = exp !== undefined ? new Date(Math.max(now + 1, exp - 30) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined;
   io.out(
     JSON.stringify({

@@ -25,7 +25,8 @@ export function bridgeOptions(args: string[], env: NodeJS.ProcessEnv): BridgeOpt
     'token-file': { type: 'string' },
   });
   const connection = values.connection;
-  if (!connection || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(connection)) throw new CliError('ERR_CLI_USAGE', `--connection NAME is required (a connection name)\n${USAGE}`);
+  if (!connection || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(connection))
+    throw new CliError('ERR_CLI_USAGE', `--connection NAME is required (a connection name)\n${USAGE}`);
   const gateway = values.gateway ?? env['AGENTGATE_GATEWAY'];
   let base: URL;
   try {

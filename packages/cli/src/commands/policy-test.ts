@@ -11,7 +11,11 @@ import type { ExitCode, Output } from '../lib/output.js';
  * policy and prints the decision and the rule that made it. Exit 0 allow, 3 deny, 4 review.
  */
 export async function policyTest(args: string[], io: Output): Promise<ExitCode> {
-  const { values } = parseCommandArgs('policy', args, { action: { type: 'string', short: 'a' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean' } });
+  const { values } = parseCommandArgs('policy', args, {
+    action: { type: 'string', short: 'a' },
+    config: { type: 'string', short: 'c' },
+    json: { type: 'boolean' },
+  });
   if (!values.action) throw usageError('policy', '--action FILE is required');
   let text: string;
   try {

@@ -21,7 +21,8 @@ function outcomeText(s: TrailStep): string {
     const ap = s.approval;
     const held = `HELD for approval${rule}${ap ? ` [${ap.id}]` : ''}`;
     const settled = s.outcome === 'rejected' || s.outcome === 'expired' ? s.outcome : undefined;
-    const state = settled ?? (ap?.status && ap.status !== 'pending' ? ap.status : s.outcome === 'held' ? 'pending' : s.outcome === 'requested' ? 'pending' : 'approved');
+    const state =
+      settled ?? (ap?.status && ap.status !== 'pending' ? ap.status : s.outcome === 'held' ? 'pending' : s.outcome === 'requested' ? 'pending' : 'approved');
     if (state === 'pending') return held;
     const by = ap?.approver ? ` by ${ap.approver}` : '';
     if (state !== 'approved') return `${held} → ${state.toUpperCase()}${by}${ap?.reason ? `: ${clip(ap.reason, 120)}` : ''}`;
@@ -37,7 +38,17 @@ function outcomeText(s: TrailStep): string {
 const READ_KINDS = new Set(['git.fetch', 'http.get', 'http.head', 'kubernetes.get', 'kubernetes.list', 'kubernetes.watch']);
 
 function sameRead(a: TrailStep, b: TrailStep): boolean {
-  return READ_KINDS.has(a.kind) && a.kind === b.kind && a.outcome === b.outcome && a.decision?.effect === b.decision?.effect && a.link?.exchangeId === b.link?.exchangeId && !a.masked && !b.masked && !a.exposures && !b.exposures;
+  return (
+    READ_KINDS.has(a.kind) &&
+    a.kind === b.kind &&
+    a.outcome === b.outcome &&
+    a.decision?.effect === b.decision?.effect &&
+    a.link?.exchangeId === b.link?.exchangeId &&
+    !a.masked &&
+    !b.masked &&
+    !a.exposures &&
+    !b.exposures
+  );
 }
 
 /** Human lines: prompt (abridged) → tool call → action → decision (rule) → outcome; secrets flagged with `!`. */
@@ -49,7 +60,8 @@ export function formatTrail(sessionId: string, steps: readonly TrailStep[]): str
     while (i + 1 < steps.length && sameRead(s, steps[i + 1] as TrailStep)) last = steps[++i] as TrailStep;
     const time = s.at.slice(11, 19);
     const target = last === s ? s.target : s.target?.replace(/\/(info\/refs|git-upload-pack)$/, '');
-    const what = s.kind === 'llm.exchange' ? `llm exchange ${s.connection ?? ''} ${s.model ?? ''}`.replace(/\s+/g, ' ').trim() : `${s.kind}${target ? ` ${target}` : ''}`;
+    const what =
+      s.kind === 'llm.exchange' ? `llm exchange ${s.connection ?? ''} ${s.model ?? ''}`.replace(/\s+/g, ' ').trim() : `${s.kind}${target ? ` ${target}` : ''}`;
     const num = last === s ? String(s.step).padStart(3) : `${s.step}-${last.step}`.padStart(3);
     out.push(`${num}. ${time}  ${what}  ${outcomeText(s)}`);
     if (s.prompt !== undefined) out.push(`       prompt: "${s.prompt}"`);

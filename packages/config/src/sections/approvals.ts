@@ -72,7 +72,12 @@ export const approvalsSchema = z
      */
     maxBodyBytes: posInt.max(1024 * 1024 * 1024).default(1024 * 1024),
     /** Bodies up to this size are held in memory; larger ones in an unlinked 0600 file under `bus.dataDir`. */
-    spoolMemoryBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(64 * 1024),
+    spoolMemoryBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024),
     /** Pending approvals one principal (issuer + subject) may have at once; more are refused with ERR_APPROVALS_LIMIT. */
     maxPendingPerPrincipal: posInt.max(10_000).default(20),
     /** Identity claims compared by four eyes, per issuer profile. */

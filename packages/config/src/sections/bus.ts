@@ -13,16 +13,25 @@ export const busSchema = z
       .strictObject({
         user: nonEmpty.optional(),
         /** Environment variable holding the password (the password is never written in the file). */
-        passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+        passwordEnv: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+          .optional(),
         /** A NATS .creds file (user JWT + nkey seed) instead of user/password. */
         credsFile: nonEmpty.optional(),
         /** e.g. `_INBOX_proxy`: replies to this service's requests arrive under it (subscribe permission `_INBOX_proxy.>`). */
-        inboxPrefix: z.string().regex(/^_INBOX[A-Za-z0-9_-]*$/, 'expected _INBOX followed by letters, digits, _ or -').optional(),
+        inboxPrefix: z
+          .string()
+          .regex(/^_INBOX[A-Za-z0-9_-]*$/, 'expected _INBOX followed by letters, digits, _ or -')
+          .optional(),
         tls: z.strictObject({ caFile: nonEmpty.optional(), certFile: nonEmpty.optional(), keyFile: nonEmpty.optional() }).optional(),
       })
       .refine((n) => (n.user === undefined) === (n.passwordEnv === undefined), { message: 'user and passwordEnv go together', path: ['passwordEnv'] })
       .refine((n) => !(n.credsFile && n.user), { message: 'use either credsFile or user/passwordEnv', path: ['credsFile'] })
-      .refine((n) => (n.tls?.certFile === undefined) === (n.tls?.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['tls', 'keyFile'] })
+      .refine((n) => (n.tls?.certFile === undefined) === (n.tls?.keyFile === undefined), {
+        message: 'certFile and keyFile go together',
+        path: ['tls', 'keyFile'],
+      })
       .optional(),
     /**
      * Limits of each audit stream (DiscardNew: a full stream refuses, the proxy then refuses requests).

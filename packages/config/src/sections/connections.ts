@@ -146,18 +146,32 @@ const base = {
   ...responseFields,
 };
 
-
 /** Options of an `mcp` connection (MCP Streamable HTTP server); see services/proxy/src/adapters/mcp/README.md. */
 const mcpOptions = z
   .strictObject({
     /** Drop from `tools/list` the tools policy denies to the caller whatever their arguments. */
     filterTools: z.boolean().default(true),
     /** Largest JSON-RPC message (a POST body, one SSE event, a JSON answer) the gateway reads; larger ones are refused. */
-    maxMessageBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+    maxMessageBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
     /** How long an `Mcp-Session-Id` stays bound to the principal that opened it (since it was opened). */
-    sessionTtlMs: z.number().int().min(60_000).max(7 * 24 * 3600_000).default(24 * 3600_000),
+    sessionTtlMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .max(7 * 24 * 3600_000)
+      .default(24 * 3600_000),
     /** Characters of tool arguments and results kept in the audit event (masked, then cut). */
-    recordChars: z.number().int().min(0).max(64 * 1024).default(4096),
+    recordChars: z
+      .number()
+      .int()
+      .min(0)
+      .max(64 * 1024)
+      .default(4096),
   })
   .prefault({});
 
@@ -193,7 +207,12 @@ const kubernetesOptions = z
     /** Largest response object (or watch event) buffered to mask Secrets/ConfigMaps/Events; larger ones are cut. */
     maxObjectBytes: posInt.default(64 * 1024 * 1024),
     /** exec/attach/port-forward sessions: bytes of each direction kept (masked) in the audit record. */
-    sessionRecordBytes: z.number().int().min(0).max(1024 * 1024).default(64 * 1024),
+    sessionRecordBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1024 * 1024)
+      .default(64 * 1024),
   })
   .prefault({});
 
@@ -234,54 +253,64 @@ function checkForgeGit(list: ReadonlyArray<{ name: string; type: string; options
 // --- end forge ---
 
 /** One upstream the gateway fronts; `options` depend on `type`. */
-export const connectionSchema = z.preprocess(withResponseDefaults, z.discriminatedUnion('type', [
-  z.strictObject({ ...base, type: z.literal('http'), options: httpOptions }),
-  z.strictObject({
-    ...base,
-    type: z.literal('git'),
-    options: z
-      .strictObject({
-        /** Ref globs (`refs/heads/main`, `refs/heads/release/*`, `refs/tags/**`) policy sees as `attrs.protected`. */
-        protectedRefs: z.array(nonEmpty).default([]),
-        /** Where the gateway keeps its bare mirrors of the upstream repositories (default `<bus.dataDir>/git-mirrors`). */
-        cacheDir: nonEmpty.optional(),
-        /** Time allowed for updating a mirror from the upstream (and indexing the pushed pack) before a push is classified. */
-        mirrorTimeoutMs: posInt.default(120_000),
-        /**
-         * While the gateway works on a push (mirror update, approval, waiting for the upstream), it
-         * keeps git's connection alive with side-band progress (`remote: agentgate: …`): the first
-         * after this long, then at this interval.
-         */
-        progressIntervalMs: z.number().int().min(100).max(60_000).default(5_000),
-      })
-      .prefault({}),
-  }),
-  z.strictObject({
-    ...base,
-    type: z.literal('registry'),
-    options: z
-      .strictObject({
-        /**
-         * Token endpoints (`realm` of the upstream's Bearer challenge) the gateway may send the credential to,
-         * as URLs whose origin is compared; a realm on the upstream's own host name needs no entry.
-         */
-        tokenRealms: z.array(httpUrl).default([]),
-        /** Largest manifest the gateway reads, digests and forwards (Distribution's own limit is 4 MiB). */
-        maxManifestBytes: posInt.max(64 * 1024 * 1024).default(4 * 1024 * 1024),
-      })
-      .prefault({}),
-  }),
-  z.strictObject({ ...base, type: z.literal('kubernetes'), options: kubernetesOptions }),
-  z.strictObject({ ...base, type: z.literal('llm'), options: z.strictObject({ provider: z.enum(['openai', 'anthropic']) }) }),
-  z.strictObject({ ...base, type: z.literal('mcp'), options: mcpOptions }),
-])).superRefine(gitMasksCredentialOnly);
+export const connectionSchema = z
+  .preprocess(
+    withResponseDefaults,
+    z.discriminatedUnion('type', [
+      z.strictObject({ ...base, type: z.literal('http'), options: httpOptions }),
+      z.strictObject({
+        ...base,
+        type: z.literal('git'),
+        options: z
+          .strictObject({
+            /** Ref globs (`refs/heads/main`, `refs/heads/release/*`, `refs/tags/**`) policy sees as `attrs.protected`. */
+            protectedRefs: z.array(nonEmpty).default([]),
+            /** Where the gateway keeps its bare mirrors of the upstream repositories (default `<bus.dataDir>/git-mirrors`). */
+            cacheDir: nonEmpty.optional(),
+            /** Time allowed for updating a mirror from the upstream (and indexing the pushed pack) before a push is classified. */
+            mirrorTimeoutMs: posInt.default(120_000),
+            /**
+             * While the gateway works on a push (mirror update, approval, waiting for the upstream), it
+             * keeps git's connection alive with side-band progress (`remote: agentgate: …`): the first
+             * after this long, then at this interval.
+             */
+            progressIntervalMs: z.number().int().min(100).max(60_000).default(5_000),
+          })
+          .prefault({}),
+      }),
+      z.strictObject({
+        ...base,
+        type: z.literal('registry'),
+        options: z
+          .strictObject({
+            /**
+             * Token endpoints (`realm` of the upstream's Bearer challenge) the gateway may send the credential to,
+             * as URLs whose origin is compared; a realm on the upstream's own host name needs no entry.
+             */
+            tokenRealms: z.array(httpUrl).default([]),
+            /** Largest manifest the gateway reads, digests and forwards (Distribution's own limit is 4 MiB). */
+            maxManifestBytes: posInt.max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+          })
+          .prefault({}),
+      }),
+      z.strictObject({ ...base, type: z.literal('kubernetes'), options: kubernetesOptions }),
+      z.strictObject({ ...base, type: z.literal('llm'), options: z.strictObject({ provider: z.enum(['openai', 'anthropic']) }) }),
+      z.strictObject({ ...base, type: z.literal('mcp'), options: mcpOptions }),
+    ]),
+  )
+  .superRefine(gitMasksCredentialOnly);
 
 /** `connections`: the upstreams, names unique. */
 export const connectionsSchema = z
   .array(connectionSchema)
   .default([])
   .superRefine((list, ctx) => {
-    checkUnique(ctx, list.map((c) => c.name), (i) => [i, 'name'], 'connection name');
+    checkUnique(
+      ctx,
+      list.map((c) => c.name),
+      (i) => [i, 'name'],
+      'connection name',
+    );
     list.forEach((c, i) => {
       // A client certificate is presented in the TLS handshake: only the kubernetes adapter knows how.
       if (c.credential?.inject === 'client-certificate' && c.type !== 'kubernetes') {

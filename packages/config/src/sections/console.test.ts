@@ -35,9 +35,18 @@ test('config console - the callback path is fixed, secret refs must exist, unkno
 test('config approvals.notify - webhooks need exactly one of url or urlRef, a known format and existing secrets', () => {
   const n = loadConfig({ text: '', env: {} }).approvals.notify;
   assert.deepEqual(n, { webhooks: [], timeoutMs: 5000, attempts: 5, backoffMs: 1000 });
-  const one = loadConfig({ text: 'approvals:\n  notify:\n    webhooks:\n      - { group: rm, url: https://hooks.example.com/x }\n', env: {} }).approvals.notify.webhooks[0];
+  const one = loadConfig({ text: 'approvals:\n  notify:\n    webhooks:\n      - { group: rm, url: https://hooks.example.com/x }\n', env: {} }).approvals.notify
+    .webhooks[0];
   assert.equal(one?.format, 'json');
   assert.ok(issuesOf('approvals:\n  notify:\n    webhooks:\n      - { group: rm }\n').some((i) => i.includes('exactly one of url or urlRef')));
-  assert.ok(issuesOf('approvals:\n  notify:\n    webhooks:\n      - { group: rm, url: https://x.example, format: teams }\n').some((i) => i.startsWith('approvals.notify.webhooks[0].format')));
-  assert.ok(issuesOf('approvals:\n  notify:\n    webhooks:\n      - { group: rm, urlRef: hook, secretRef: key }\n').some((i) => i.startsWith('approvals.notify.webhooks[0].urlRef')));
+  assert.ok(
+    issuesOf('approvals:\n  notify:\n    webhooks:\n      - { group: rm, url: https://x.example, format: teams }\n').some((i) =>
+      i.startsWith('approvals.notify.webhooks[0].format'),
+    ),
+  );
+  assert.ok(
+    issuesOf('approvals:\n  notify:\n    webhooks:\n      - { group: rm, urlRef: hook, secretRef: key }\n').some((i) =>
+      i.startsWith('approvals.notify.webhooks[0].urlRef'),
+    ),
+  );
 });

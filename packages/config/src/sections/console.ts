@@ -30,7 +30,10 @@ export const consoleSchema = z
     approverGroupsClaim: nonEmpty.default('groups'),
     scopes: z.array(nonEmpty).default(['openid', 'profile', 'email']),
     /** How long a login lasts. */
-    sessionTtlMs: posInt.min(60_000).max(7 * 86_400_000).default(8 * 3_600_000),
+    sessionTtlMs: posInt
+      .min(60_000)
+      .max(7 * 86_400_000)
+      .default(8 * 3_600_000),
     /**
      * Four eyes for people: a requester's identity claim (key, e.g. GitHub's
      * `actor`) is the same human as the login whose claim (value) has the same value.

@@ -65,10 +65,25 @@ export const identitySchema = z
   })
   .prefault({})
   .superRefine((v, ctx) => {
-    checkUnique(ctx, v.issuers.map((i) => i.name), (i) => ['issuers', i, 'name'], 'issuer name');
+    checkUnique(
+      ctx,
+      v.issuers.map((i) => i.name),
+      (i) => ['issuers', i, 'name'],
+      'issuer name',
+    );
     // Tokens are matched to their issuer by `iss`: a second entry for one issuer would silently shadow the first.
-    checkUnique(ctx, v.issuers.map((i) => i.issuer), (i) => ['issuers', i, 'issuer'], 'issuer');
-    checkUnique(ctx, v.groups.map((g) => g.name), (i) => ['groups', i, 'name'], 'group name');
+    checkUnique(
+      ctx,
+      v.issuers.map((i) => i.issuer),
+      (i) => ['issuers', i, 'issuer'],
+      'issuer',
+    );
+    checkUnique(
+      ctx,
+      v.groups.map((g) => g.name),
+      (i) => ['groups', i, 'name'],
+      'group name',
+    );
   });
 
 export type IdentityConfig = z.output<typeof identitySchema>;

@@ -23,7 +23,12 @@ export const policySchema = z
   })
   .prefault({})
   .superRefine((p, ctx) => {
-    checkUnique(ctx, p.rules.map((r) => r.name), (i) => ['rules', i, 'name'], 'rule name');
+    checkUnique(
+      ctx,
+      p.rules.map((r) => r.name),
+      (i) => ['rules', i, 'name'],
+      'rule name',
+    );
   });
 
 export type PolicyConfig = z.output<typeof policySchema>;

@@ -21,7 +21,12 @@ export const secretsSchema = z
   .array(secretSchema)
   .default([])
   .superRefine((list, ctx) => {
-    checkUnique(ctx, list.map((s) => s.ref), (i) => [i, 'ref'], 'secret ref');
+    checkUnique(
+      ctx,
+      list.map((s) => s.ref),
+      (i) => [i, 'ref'],
+      'secret ref',
+    );
   });
 
 export type SecretConfig = z.output<typeof secretSchema>;

@@ -21,7 +21,8 @@ test('config telemetry - metrics and tracing are off by default; log format is a
 });
 
 test('config telemetry - listen, endpoint and ratio from the file; METRICS_PORT and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT override', () => {
-  const text = 'telemetry:\n  metrics: { listen: { port: 9464 } }\n  tracing: { otlpEndpoint: "http://collector:4318/v1/traces", sampleRatio: 0.25 }\nlog: { format: json }\n';
+  const text =
+    'telemetry:\n  metrics: { listen: { port: 9464 } }\n  tracing: { otlpEndpoint: "http://collector:4318/v1/traces", sampleRatio: 0.25 }\nlog: { format: json }\n';
   const c = loadConfig({ text, env: {} });
   assert.deepEqual(c.telemetry.metrics.listen, { host: '127.0.0.1', port: 9464 });
   assert.equal(c.telemetry.tracing.otlpEndpoint, 'http://collector:4318/v1/traces');

@@ -15,9 +15,32 @@ export function shannonEntropy(s: string): number {
 }
 
 const PLACEHOLDER_WORDS = new Set([
-  'changeme', 'change_me', 'password', 'passwd', 'secret', 'token', 'example', 'placeholder',
-  'redacted', 'dummy', 'null', 'none', 'nil', 'undefined', 'true', 'false', 'test', 'testing',
-  'default', 'empty', 'notset', 'not_set', 'required', 'optional', 'string', 'your_token',
+  'changeme',
+  'change_me',
+  'password',
+  'passwd',
+  'secret',
+  'token',
+  'example',
+  'placeholder',
+  'redacted',
+  'dummy',
+  'null',
+  'none',
+  'nil',
+  'undefined',
+  'true',
+  'false',
+  'test',
+  'testing',
+  'default',
+  'empty',
+  'notset',
+  'not_set',
+  'required',
+  'optional',
+  'string',
+  'your_token',
 ]);
 
 /**

@@ -102,10 +102,7 @@ export function compileSecrets(secrets: readonly SecretInput[]): ExactSet {
       throw new MaskingError('ERR_MASKING_CONFIG', `secrets[${i}]: ref must match ${REF_SHAPE}`);
     }
     if (typeof s.value !== 'string' || s.value.length < MIN_SECRET_LENGTH) {
-      throw new MaskingError(
-        'ERR_MASKING_CONFIG',
-        `secret ${s.ref}: value must be a string of at least ${MIN_SECRET_LENGTH} characters`,
-      );
+      throw new MaskingError('ERR_MASKING_CONFIG', `secret ${s.ref}: value must be a string of at least ${MIN_SECRET_LENGTH} characters`);
     }
     refs.push(s.ref);
     const forms = secretForms(s.value);

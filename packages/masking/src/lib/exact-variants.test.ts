@@ -22,8 +22,14 @@ test('exact-variants - a base64 core occurs in base64(prefix + value + suffix) f
     for (const suffix of ['', '\n', 'xy']) {
       const enc = Buffer.from(prefix + value + suffix).toString('base64');
       const encUrl = Buffer.from(prefix + value + suffix).toString('base64url');
-      assert.ok(v.some((x) => enc.includes(x) && x.length >= 20), `prefix ${prefix.length} suffix ${suffix.length}`);
-      assert.ok(v.some((x) => encUrl.includes(x) && x.length >= 20), `url prefix ${prefix.length}`);
+      assert.ok(
+        v.some((x) => enc.includes(x) && x.length >= 20),
+        `prefix ${prefix.length} suffix ${suffix.length}`,
+      );
+      assert.ok(
+        v.some((x) => encUrl.includes(x) && x.length >= 20),
+        `url prefix ${prefix.length}`,
+      );
     }
   }
 });

@@ -34,14 +34,7 @@ describe('json masking', () => {
       empty: { password: '', token: null, secret: false },
     });
     const paths = r.findings.map((f) => f.path).sort();
-    assert.deepEqual(paths, [
-      'db.client_secret',
-      'db.github_token',
-      'headers.Authorization',
-      'headers.Set-Cookie',
-      'headers.X-Custom-Auth',
-      'password',
-    ]);
+    assert.deepEqual(paths, ['db.client_secret', 'db.github_token', 'headers.Authorization', 'headers.Set-Cookie', 'headers.X-Custom-Auth', 'password']);
     assert.ok(r.findings.every((f) => f.type === 'sensitive-key' && f.count === 1));
   });
 

@@ -4,10 +4,34 @@ import { tag } from './scanner.js';
 
 /** Key names (normalised: lowercase, no `-`, `_`, `.`) whose values are secrets whatever they look like. */
 export const SENSITIVE_KEYS: readonly string[] = [
-  'password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'authorization', 'proxyauthorization',
-  'cookie', 'setcookie', 'privatekey', 'apikey', 'xapikey', 'clientsecret', 'accesstoken', 'refreshtoken',
-  'idtoken', 'sessiontoken', 'authtoken', 'xauthtoken', 'secretkey', 'secretaccesskey', 'credentials',
-  'credential', 'connectionstring', 'xamzsecuritytoken', 'bearer', 'jwt',
+  'password',
+  'passwd',
+  'pwd',
+  'passphrase',
+  'secret',
+  'token',
+  'authorization',
+  'proxyauthorization',
+  'cookie',
+  'setcookie',
+  'privatekey',
+  'apikey',
+  'xapikey',
+  'clientsecret',
+  'accesstoken',
+  'refreshtoken',
+  'idtoken',
+  'sessiontoken',
+  'authtoken',
+  'xauthtoken',
+  'secretkey',
+  'secretaccesskey',
+  'credentials',
+  'credential',
+  'connectionstring',
+  'xamzsecuritytoken',
+  'bearer',
+  'jwt',
 ];
 
 /** Endings that make a key sensitive (`github_token`, `db_password`); `max_tokens` ends in "tokens" and is not. */

@@ -32,12 +32,17 @@ test('literal set - finds what a longest-first regex alternation finds, with and
   // A small alphabet makes overlaps, shared prefixes and near misses common.
   const lit = fc.stringMatching(/^[abcAB+/\\é]{2,14}$/);
   fc.assert(
-    fc.property(fc.array(lit, { minLength: 1, maxLength: 12 }), fc.stringMatching(/^[abcAB+/\\é x]{0,300}$/), fc.integer({ min: 2, max: 5 }), (lits, text, mod) => {
-      const none = (): boolean => false;
-      assert.deepEqual(viaSet(lits, text, none), viaRegex(lits, text, none));
-      const some = (start: number): boolean => start % mod === 0;
-      assert.deepEqual(viaSet(lits, text, some), viaRegex(lits, text, some));
-    }),
+    fc.property(
+      fc.array(lit, { minLength: 1, maxLength: 12 }),
+      fc.stringMatching(/^[abcAB+/\\é x]{0,300}$/),
+      fc.integer({ min: 2, max: 5 }),
+      (lits, text, mod) => {
+        const none = (): boolean => false;
+        assert.deepEqual(viaSet(lits, text, none), viaRegex(lits, text, none));
+        const some = (start: number): boolean => start % mod === 0;
+        assert.deepEqual(viaSet(lits, text, some), viaRegex(lits, text, some));
+      },
+    ),
     { numRuns: 500 },
   );
 });

@@ -104,7 +104,15 @@ export function findMatches(engine: Engine, s: string, from: number, mode: 'text
  * that uses no unit is found on the text itself, so it is skipped here like
  * a validator rejection: the scan resumes one position later).
  */
-function findNormalised(engine: Engine, nm: NonNullable<ExactSet['normalised']>, s: string, from: number, mode: 'text' | 'bytes', out: Match[], sink?: Unit[]): void {
+function findNormalised(
+  engine: Engine,
+  nm: NonNullable<ExactSet['normalised']>,
+  s: string,
+  from: number,
+  mode: 'text' | 'bytes',
+  out: Match[],
+  sink?: Unit[],
+): void {
   const lits = mode === 'text' ? nm.text : nm.bytes;
   if (!lits) return;
   const units = findUnits(s, from, s.length, mode);
@@ -165,7 +173,12 @@ export function undecidedFrom(engine: Engine, s: string, from: number, units: re
   a = across(a)?.start ?? a;
   const b = across(z)?.start ?? z;
   if (b <= a) return cut;
-  const region = buildRegion(s, a, b, units.filter((u) => u.start >= a && u.end <= b));
+  const region = buildRegion(
+    s,
+    a,
+    b,
+    units.filter((u) => u.start >= a && u.end <= b),
+  );
   const p = nm.bytes.partialFrom(region.text, 0, region.text.length);
   return p < region.text.length ? Math.min(cut, toOriginal(region, p, p + 1)[0]) : cut;
 }

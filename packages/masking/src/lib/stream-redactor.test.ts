@@ -46,7 +46,9 @@ const fragments = [
   ...wrapped(Buffer.from(`xyz${secretA}`).toString('base64'), 20, '\\n'),
   Buffer.from(Buffer.from(`x-access-token:${secretA}`).toString('base64')).toString('base64'),
   [...secretA].map((c, i) => (i % 2 === 0 ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c)).join(''),
-  JSON.stringify(secretB).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`),
+  JSON.stringify(secretB)
+    .slice(1, -1)
+    .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`),
   '\\u00',
   '\\\\',
   '\\/',
@@ -61,11 +63,7 @@ function wrapped(b64: string, width: number, eol: string): string[] {
   return [lines.join(eol), ...lines.map((l) => `${l}${eol}`)];
 }
 
-const pieceArb = fc.oneof(
-  fc.constantFrom(...fragments),
-  fc.string({ maxLength: 40 }),
-  fc.stringMatching(/^[A-Za-z0-9_=:. -]{0,60}$/),
-);
+const pieceArb = fc.oneof(fc.constantFrom(...fragments), fc.string({ maxLength: 40 }), fc.stringMatching(/^[A-Za-z0-9_=:. -]{0,60}$/));
 const textArb = fc.array(pieceArb, { maxLength: 120 }).map((a) => a.join(''));
 const chunkSizesArb = fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 20 });
 

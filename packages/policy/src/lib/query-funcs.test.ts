@@ -52,5 +52,8 @@ test('policy query helpers - an absent query (e.g. a git action) reads as empty,
 });
 
 test('policy query helpers - known to the start-up check, so a typo still stops compilation', () => {
-  assert.throws(() => compilePolicy({ default: 'deny', rules: [{ name: 'x', when: "queryAnyy(attrs.query, 'a', 'b')", decision: 'deny' }] }), /unknown function "queryAnyy"/);
+  assert.throws(
+    () => compilePolicy({ default: 'deny', rules: [{ name: 'x', when: "queryAnyy(attrs.query, 'a', 'b')", decision: 'deny' }] }),
+    /unknown function "queryAnyy"/,
+  );
 });

@@ -15,9 +15,7 @@ export const OPENSEARCH_POM = join(dirname(fileURLToPath(import.meta.url)), '..'
 
 /** Same location and key as .ci/install-deps.sh, so a CI pre-resolve is reused. */
 function cacheDir(): string {
-  return (
-    process.env.AGENTGATE_TESTKIT_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'agentgate-testkit')
-  );
+  return process.env.AGENTGATE_TESTKIT_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'agentgate-testkit');
 }
 
 function readCached(file: string): string | undefined {

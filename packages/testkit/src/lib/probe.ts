@@ -15,11 +15,7 @@ export function tcpOpen(port: number, timeoutMs = 1000): Promise<boolean> {
 }
 
 /** GET `url`; resolves with status and body text, or throws on network error/timeout. */
-export async function httpGet(
-  url: string,
-  timeoutMs = 2000,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
+export async function httpGet(url: string, timeoutMs = 2000, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers });
   return { status: res.status, body: await res.text() };
 }

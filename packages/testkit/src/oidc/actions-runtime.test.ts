@@ -11,7 +11,9 @@ test('actions runtime - tokens for the asked audience with the request bearer, 4
     assert.ok(rt);
     const env = rt.env();
     assert.equal(env.GITHUB_ACTIONS, 'true');
-    const ok = await fetch(`${env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=agentgate`, { headers: { authorization: `Bearer ${env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` } });
+    const ok = await fetch(`${env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=agentgate`, {
+      headers: { authorization: `Bearer ${env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` },
+    });
     assert.equal(ok.status, 200);
     const { value } = (await ok.json()) as { value: string };
     const claims = decodeJwt(value);

@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from './lib-http.js';
 
 /** Path of the token endpoint, shaped like the Actions runtime's (`…/_apis/distributedtask/hubs/Actions/plans/<plan>/jobs/<job>/idtoken`). */
-export const ACTIONS_TOKEN_PATH = '/_apis/distributedtask/hubs/Actions/plans/00000000-0000-0000-0000-00000000a9e7/jobs/00000000-0000-0000-0000-0000000000b1/idtoken';
+export const ACTIONS_TOKEN_PATH =
+  '/_apis/distributedtask/hubs/Actions/plans/00000000-0000-0000-0000-00000000a9e7/jobs/00000000-0000-0000-0000-0000000000b1/idtoken';
 
 /** The job's side of the Actions runtime token service, as a workflow step sees it. */
 export interface ActionsRuntime {

@@ -96,7 +96,11 @@ export async function startCiIssuer(opts: CiIssuerOptions = {}): Promise<CiIssue
   let issuer = '';
   let mintFn: CiIssuer['mint'] | undefined;
   const actions = opts.actionsRuntime
-    ? actionsRuntime(() => issuer, (claims, m) => (mintFn as CiIssuer['mint'])(claims, m), { claims: () => githubClaims(), ...opts.actionsRuntime })
+    ? actionsRuntime(
+        () => issuer,
+        (claims, m) => (mintFn as CiIssuer['mint'])(claims, m),
+        { claims: () => githubClaims(), ...opts.actionsRuntime },
+      )
     : undefined;
 
   const { server, url } = await listenLoopback((req, res) => {

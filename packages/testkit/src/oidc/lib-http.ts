@@ -2,9 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /** Starts an HTTP server on a free loopback port and returns it with its base URL. */
-export async function listenLoopback(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<{ server: Server; port: number; url: string }> {
+export async function listenLoopback(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; port: number; url: string }> {
   const server = createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -35,7 +35,10 @@ export class BatchCollector {
     this.#carry = [];
     if (out.length === 0) out.push(...(await this.#consumer.fetch({ batch: this.#limits.maxEvents, expiresMs: 1000 })));
     if (out.length === 0) return out;
-    await this.#fill(out, out.reduce((n, m) => n + m.data.length, 0));
+    await this.#fill(
+      out,
+      out.reduce((n, m) => n + m.data.length, 0),
+    );
     return out;
   }
 

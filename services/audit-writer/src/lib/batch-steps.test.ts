@@ -33,7 +33,10 @@ test('writer batch - decodeBatch keeps valid events in order and dead-letters th
   const decoded = await decodeBatch([fakeMsg(encodeEvent(a!), 1), fakeMsg('not json', 2), fakeMsg(encodeEvent(b!), 3)], async (m, reason) => {
     dead.push([m.seq, reason]);
   });
-  assert.deepEqual(decoded.map((d) => d.event.event.id), [a!.event.id, b!.event.id]);
+  assert.deepEqual(
+    decoded.map((d) => d.event.event.id),
+    [a!.event.id, b!.event.id],
+  );
   assert.equal(dead.length, 1);
   assert.equal(dead[0]![0], 2);
   assert.match(dead[0]![1], /^invalid event: /);
@@ -44,14 +47,23 @@ test('writer batch - assignSlots: new events take the next slots, a reserved one
   const decoded = events.map((event, i) => ({ msg: fakeMsg(encodeEvent(event), i + 1), event }));
   const chain: ChainStateValue = { seq: 0, hash: GENESIS_HASH, reserved: [] };
   const first = assignSlots(decoded.slice(0, 2), chain, new Set(), 'writer-0', log);
-  assert.deepEqual(first.items.map((i) => i.sealed.event.sequence), [1, 2]);
-  assert.deepEqual(chain.reserved.map((r) => r.seq), [1, 2]);
+  assert.deepEqual(
+    first.items.map((i) => i.sealed.event.sequence),
+    [1, 2],
+  );
+  assert.deepEqual(
+    chain.reserved.map((r) => r.seq),
+    [1, 2],
+  );
   assert.equal(chain.hash, first.items[1]!.sealed.event.hash);
 
   // A redelivery of event 1, a repeat of it in the same batch, event 2 already everywhere (no reservation left), event 3 new.
   releaseSlots(chain, [first.items[1]!]);
   const again = [decoded[0]!, decoded[0]!, decoded[2]!, decoded[3]!];
-  assert.deepEqual(unreserved(again, chain).map((e) => e.id), [events[2]!.event.id, events[3]!.event.id]);
+  assert.deepEqual(
+    unreserved(again, chain).map((e) => e.id),
+    [events[2]!.event.id, events[3]!.event.id],
+  );
   const second = assignSlots(again, chain, new Set([events[2]!.event.id]), 'writer-0', log);
   assert.deepEqual(
     second.items.map((i) => [i.sealed.event.id, i.sealed.event.sequence]),
@@ -78,7 +90,15 @@ test('writer batch - presentInEverySink is the intersection over sinks and retri
   const other = { existing: async (ids: string[]) => new Set(ids.filter((id) => id !== 'c')) } as unknown as Sink;
   let retries = 0;
   const events = ['a', 'b', 'c'].map((id) => ({ id, ts: '2025-01-01T00:00:00Z' }));
-  const opts = { ...sinkRetry(log, 'existing', () => false, () => retries++), baseMs: 1 };
+  const opts = {
+    ...sinkRetry(
+      log,
+      'existing',
+      () => false,
+      () => retries++,
+    ),
+    baseMs: 1,
+  };
   assert.deepEqual([...(await presentInEverySink([flaky, other], events, opts))], ['a']);
   assert.equal(retries, 1);
   assert.deepEqual([...(await presentInEverySink([], events, opts))], [], 'no sink holds nothing');
@@ -102,18 +122,29 @@ test('writer batch - the collector tops a batch up to maxBytes, carries what was
   } as unknown as Consumer;
   const collector = new BatchCollector(consumer, { maxEvents: 10, maxBytes: 250, maxWaitMs: 5000 }, () => false);
   const first = await collector.collect();
-  assert.deepEqual(first.map((m) => m.seq), [1, 2, 3]);
+  assert.deepEqual(
+    first.map((m) => m.seq),
+    [1, 2, 3],
+  );
   assert.equal(collector.carried, 1);
   assert.deepEqual(asked, [10, 9]);
   const second = await collector.collect();
-  assert.deepEqual(second.map((m) => m.seq), [4, 5], 'the carried message comes first, without a new pull for it');
+  assert.deepEqual(
+    second.map((m) => m.seq),
+    [4, 5],
+    'the carried message comes first, without a new pull for it',
+  );
   assert.equal(collector.carried, 0);
   const third = new BatchCollector(
     { fetch: async () => [msgs[0]!, msgs[1]!], pending: async () => ({ pending: 0, ackPending: 0 }) } as unknown as Consumer,
     { maxEvents: 10, maxBytes: 50, maxWaitMs: 5000 },
     () => false,
   );
-  assert.deepEqual((await third.collect()).map((m) => m.seq), [1, 2], 'the first pull is taken whole');
+  assert.deepEqual(
+    (await third.collect()).map((m) => m.seq),
+    [1, 2],
+    'the first pull is taken whole',
+  );
   pulls.push([msgs[1]!, msgs[2]!]);
   const stopping = new BatchCollector(consumer, { maxEvents: 10, maxBytes: 150, maxWaitMs: 5000 }, () => false);
   pulls.unshift([msgs[0]!]);

@@ -13,7 +13,12 @@ export const WRITER_DURABLE = 'audit-writer';
  * holds it. An older AUDIT_CLEAN with another retention is kept as it is so the writer can drain it
  * (the masking service, its publisher, migrates it once drained).
  */
-export async function bindWriterStreams(bus: Bus, limits: AuditStreamLimits, consumer: { ackWaitMs: number; maxAckPending: number }, log: Logger): Promise<Consumer> {
+export async function bindWriterStreams(
+  bus: Bus,
+  limits: AuditStreamLimits,
+  consumer: { ackWaitMs: number; maxAckPending: number },
+  log: Logger,
+): Promise<Consumer> {
   const clean = await bus.streams.ensure(auditStreamConfig(STREAMS.AUDIT_CLEAN, limits), { retentionMismatch: 'keep' });
   if (clean.retention !== STREAMS.AUDIT_CLEAN.retention) {
     log.warn(

@@ -100,7 +100,8 @@ export function classifyInvalid(entries: readonly Entry[]): VerifyProblem[] {
     }
   }
   for (const e of invalid) {
-    if (moved.has(e)) problems.push({ kind: 'reordered', seq: e.seq, id: e.id, detail: `event ${e.doc.event?.id} sits at position ${e.seq}, not where it was sealed` });
+    if (moved.has(e))
+      problems.push({ kind: 'reordered', seq: e.seq, id: e.id, detail: `event ${e.doc.event?.id} sits at position ${e.seq}, not where it was sealed` });
     else if (!e.chain) problems.push({ kind: 'inserted', id: e.id, detail: 'document without chain fields' });
     else problems.push({ kind: 'modified', seq: e.seq, id: e.id, detail: 'content does not match its chain hash' });
   }
@@ -188,7 +189,12 @@ export function compareWithBusHead(
   if (before && before.seq >= 1 && before.seq <= trailHead && !before.reserved.includes(before.seq)) {
     const at = (bySeq.get(before.seq) ?? []).find((e) => e.valid);
     if (at && at.chain!.hash !== before.hash && !problems.some((p) => p.kind === 'modified' && p.seq === before.seq)) {
-      problems.push({ kind: 'modified', seq: before.seq, id: at.id, detail: 'the chain head on the bus names another hash at this position (chain rewritten)' });
+      problems.push({
+        kind: 'modified',
+        seq: before.seq,
+        id: at.id,
+        detail: 'the chain head on the bus names another hash at this position (chain rewritten)',
+      });
     }
   }
   if (after && trailHead > after.seq) {

@@ -90,7 +90,11 @@ export class WriterLoop {
     const decoded = await decodeBatch(msgs, (msg, reason) => this.#deadLetterRaw(msg, reason));
     // Always ask the sinks: a redelivery whose ack was lost must not take a second chain slot.
     const giveUp = (): boolean => Date.now() > this.#stopDeadline;
-    const present = await presentInEverySink(sinks, unreserved(decoded, chain.value), sinkRetry(log, 'existing', giveUp, () => this.stats.retries++));
+    const present = await presentInEverySink(
+      sinks,
+      unreserved(decoded, chain.value),
+      sinkRetry(log, 'existing', giveUp, () => this.stats.retries++),
+    );
     const { items, alreadyIndexed } = assignSlots(decoded, chain.value, present, partition, log);
     this.stats.alreadyIndexed += alreadyIndexed;
     // The reservation is durable before any sink sees the event: a crash replays the same slots.

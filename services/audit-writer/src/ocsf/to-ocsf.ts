@@ -26,7 +26,12 @@ function apiActivity(kind: string): { id: number; name: string } {
 function disposition(e: AuditEvent): Record<string, unknown> {
   const phase = e.agentgate.action.phase;
   const effect = e.agentgate.decision?.effect;
-  const pick = (action: [number, string], disp: [number, string]) => ({ action_id: action[0], action: action[1], disposition_id: disp[0], disposition: disp[1] });
+  const pick = (action: [number, string], disp: [number, string]) => ({
+    action_id: action[0],
+    action: action[1],
+    disposition_id: disp[0],
+    disposition: disp[1],
+  });
   if (phase === 'denied') return pick([2, 'Denied'], [2, 'Blocked']);
   if (phase === 'rejected' || phase === 'expired') return pick([2, 'Denied'], [25, 'Rejected']);
   if (phase === 'held') return pick([0, 'Unknown'], [14, 'Delayed']);
@@ -38,11 +43,20 @@ function disposition(e: AuditEvent): Record<string, unknown> {
 function status(e: AuditEvent): Record<string, unknown> {
   const o = e.event.outcome;
   const id = o === 'success' ? 1 : o === 'failure' ? 2 : 0;
-  return { status_id: id, status: ['Unknown', 'Success', 'Failure'][id], ...(e.event.reason !== undefined && { status_detail: e.event.reason }), ...(e.error?.code !== undefined && { status_code: e.error.code }) };
+  return {
+    status_id: id,
+    status: ['Unknown', 'Success', 'Failure'][id],
+    ...(e.event.reason !== undefined && { status_detail: e.event.reason }),
+    ...(e.error?.code !== undefined && { status_code: e.error.code }),
+  };
 }
 
 /** The base attributes every record has: time, severity, metadata (with the hash chain), observables kept small. */
-function base(e: AuditEvent, cls: { class_uid: number; class_name: string; category_uid: number; category_name: string }, activity: { id: number; name: string }): OcsfRecord {
+function base(
+  e: AuditEvent,
+  cls: { class_uid: number; class_name: string; category_uid: number; category_name: string },
+  activity: { id: number; name: string },
+): OcsfRecord {
   const c = chainOf(e);
   return {
     ...cls,
@@ -113,7 +127,9 @@ export function toOcsf(e: AuditEvent): OcsfRecord {
       ...(e.http?.request?.id !== undefined && { request: { uid: e.http.request.id } }),
     },
     src_endpoint: endpoint(e),
-    ...(e.destination?.address !== undefined && { dst_endpoint: { hostname: e.destination.address, ...(e.destination.port !== undefined && { port: e.destination.port }) } }),
+    ...(e.destination?.address !== undefined && {
+      dst_endpoint: { hostname: e.destination.address, ...(e.destination.port !== undefined && { port: e.destination.port }) },
+    }),
     ...(e.http?.request?.method !== undefined && {
       http_request: { http_method: e.http.request.method, ...(e.url?.full !== undefined && { url: { url_string: e.url.full } }) },
     }),

@@ -29,7 +29,9 @@ async function appendSync(file: string, text: string): Promise<void> {
 export function readLocalLines(dir: string): Line[] {
   if (!existsSync(dir)) return [];
   const out: Line[] = [];
-  for (const f of readdirSync(dir).filter((n) => n.startsWith('audit-') && n.endsWith('.jsonl')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((n) => n.startsWith('audit-') && n.endsWith('.jsonl'))
+    .sort()) {
     for (const text of readFileSync(join(dir, f), 'utf8').split('\n')) {
       if (text.trim() === '') continue;
       try {

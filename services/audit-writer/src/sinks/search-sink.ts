@@ -37,7 +37,10 @@ export function classifyItem(item: BulkItem): WriteOutcome {
   const s = item.status;
   if (s === 200 || s === 201) return { status: 'created' };
   if (s === 409) return { status: 'exists' };
-  const reason = `${item.error?.type ?? 'error'}: ${item.error?.reason ?? ''}${item.error?.caused_by?.reason ? ` (${item.error.caused_by.reason})` : ''}`.slice(0, 2000);
+  const reason = `${item.error?.type ?? 'error'}: ${item.error?.reason ?? ''}${item.error?.caused_by?.reason ? ` (${item.error.caused_by.reason})` : ''}`.slice(
+    0,
+    2000,
+  );
   // A missing index (auto-create off) is an operator problem, not the event's: keep it and retry.
   if (s === 429 || s >= 500 || item.error?.type === 'index_not_found_exception') return { status: 'retry', reason: `${s} ${reason}` };
   return { status: 'rejected', reason: `${s} ${reason}` };
@@ -103,7 +106,8 @@ export class SearchSink implements Sink {
 
   async readCheckpoints(partition: string): Promise<StoredCheckpoint[]> {
     const out: StoredCheckpoint[] = [];
-    for await (const h of this.#scan(checkpointIndex(this.#prefix), { term: { partition } }, [{ seq: 'asc' }])) out.push(h._source as unknown as StoredCheckpoint);
+    for await (const h of this.#scan(checkpointIndex(this.#prefix), { term: { partition } }, [{ seq: 'asc' }]))
+      out.push(h._source as unknown as StoredCheckpoint);
     return out;
   }
 
@@ -130,7 +134,9 @@ export class SearchSink implements Sink {
   /** Pages through every hit with search_after (the sort must end with a unique key). */
   async *#scan(index: string, query: unknown, sort: unknown[]): AsyncIterable<Hit> {
     // Readers (verify, trail) must see what was just written: refresh first, ignore failures.
-    await this.#http.request('POST', `/${index}/_refresh`, undefined, { query: { allow_no_indices: 'true', ignore_unavailable: 'true' } }).catch(() => undefined);
+    await this.#http
+      .request('POST', `/${index}/_refresh`, undefined, { query: { allow_no_indices: 'true', ignore_unavailable: 'true' } })
+      .catch(() => undefined);
     let after: unknown[] | undefined;
     for (;;) {
       const body = { size: PAGE, query, sort, track_total_hits: false, ...(after && { search_after: after }) };

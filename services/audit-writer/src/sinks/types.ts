@@ -7,11 +7,7 @@ import type { AuditEvent } from '@agentgate/events';
  * - `retry`: transient (429, 5xx, unreachable) — write again later, never ack;
  * - `rejected`: the index refuses the content (mapping error…) — dead-letter it.
  */
-export type WriteOutcome =
-  | { status: 'created' }
-  | { status: 'exists' }
-  | { status: 'retry'; reason: string }
-  | { status: 'rejected'; reason: string };
+export type WriteOutcome = { status: 'created' } | { status: 'exists' } | { status: 'retry'; reason: string } | { status: 'rejected'; reason: string };
 
 /** A document to write: its id is the event id (or a filler id), its index name follows from its timestamp. */
 export interface SinkDoc {

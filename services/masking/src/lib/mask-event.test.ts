@@ -19,7 +19,13 @@ function event(attributes: Record<string, unknown>, principal = true) {
     phase: 'completed',
     principal: { issuer: 'iss', subject: 'sub', groups: ['g'], claims: {}, ci: { provider: 'generic' }, sessionId: 's-1', expiresAt: 0 },
     action: { id: 'a-1', kind: 'http.request', connection: 'github', attributes },
-    masking: { count: 2, findings: [{ type: 'secret', ref: 'conn/gh', count: 1 }, { type: 'bearer', count: 1 }] },
+    masking: {
+      count: 2,
+      findings: [
+        { type: 'secret', ref: 'conn/gh', count: 1 },
+        { type: 'bearer', count: 1 },
+      ],
+    },
     traceId: 'trace-1',
   });
   if (!principal) delete ev.agentgate.principal;
@@ -28,7 +34,13 @@ function event(attributes: Record<string, unknown>, principal = true) {
 
 test('mask event - findings merge with what the proxy already masked, by type and ref, without paths', () => {
   const m = maskEvent(event({ a: VALUE, b: `x ${VALUE}` }), active);
-  assert.deepEqual(m.clean.agentgate.masking, { count: 4, findings: [{ type: 'secret', ref: 'conn/gh', count: 3 }, { type: 'bearer', count: 1 }] });
+  assert.deepEqual(m.clean.agentgate.masking, {
+    count: 4,
+    findings: [
+      { type: 'secret', ref: 'conn/gh', count: 3 },
+      { type: 'bearer', count: 1 },
+    ],
+  });
   assert.equal(m.count, 2);
   assert.equal(JSON.stringify(m.clean).includes(VALUE), false);
 });
@@ -55,11 +67,14 @@ test('mask event - an event id that masking would change is refused', () => {
 test('mask event - decodeRaw tells bad JSON from a bad event, without echoing values', () => {
   assert.throws(() => decodeRaw(new TextEncoder().encode(`{ ${VALUE}`)), { code: 'ERR_MASKSVC_BAD_JSON' });
   assert.throws(() => decodeRaw(new Uint8Array([0xff, 0xfe])), { code: 'ERR_MASKSVC_BAD_JSON' });
-  assert.throws(() => decodeRaw(new TextEncoder().encode(JSON.stringify({ secret: VALUE }))), (err: Error & { code?: string }) => {
-    assert.equal(err.code, 'ERR_MASKSVC_INVALID_EVENT');
-    assert.equal(err.message.includes(VALUE), false);
-    return true;
-  });
+  assert.throws(
+    () => decodeRaw(new TextEncoder().encode(JSON.stringify({ secret: VALUE }))),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_MASKSVC_INVALID_EVENT');
+      assert.equal(err.message.includes(VALUE), false);
+      return true;
+    },
+  );
   const ok = event({});
   assert.equal(decodeRaw(encodeEvent(ok)).event.id, ok.event.id);
   assert.ok(newEventId());

@@ -179,7 +179,8 @@ export class MaskingLoop {
     const active = this.#p.secrets.active();
     if (active) return active;
     // Fail closed: without the brokered values an exposed secret would pass in clear.
-    if (!this.#loggedWaiting) this.#p.logger.warn({ code: 'ERR_MASKSVC_MASKLIST_UNAVAILABLE' }, 'waiting for the masklist from the secret broker; events held back');
+    if (!this.#loggedWaiting)
+      this.#p.logger.warn({ code: 'ERR_MASKSVC_MASKLIST_UNAVAILABLE' }, 'waiting for the masklist from the secret broker; events held back');
     this.#loggedWaiting = true;
     void this.#p.secrets.refresh();
     for (const m of msgs) this.retry(m);

@@ -12,11 +12,18 @@ const base = createMasker();
 test('secret set - not ready until the first list arrives; a failed refresh keeps the last list', async () => {
   let fail = true;
   let calls = 0;
-  const set = new SecretSet(base, { masklist: async () => {
-    calls++;
-    if (fail) throw Object.assign(new Error('down'), { code: 'ERR_SECRET_UNAVAILABLE' });
-    return [{ ref: 'gh', value: VALUE }];
-  } }, log, { refreshMs: 60_000, missRefreshMs: 5_000 });
+  const set = new SecretSet(
+    base,
+    {
+      masklist: async () => {
+        calls++;
+        if (fail) throw Object.assign(new Error('down'), { code: 'ERR_SECRET_UNAVAILABLE' });
+        return [{ ref: 'gh', value: VALUE }];
+      },
+    },
+    log,
+    { refreshMs: 60_000, missRefreshMs: 5_000 },
+  );
   assert.equal(await set.refresh(), false);
   assert.equal(set.active(), undefined, 'fail closed: no masker without the list');
   fail = false;
@@ -32,10 +39,17 @@ test('secret set - not ready until the first list arrives; a failed refresh keep
 test('secret set - concurrent refreshes share one request; misses refresh at most once per interval', async () => {
   let calls = 0;
   let now = 1_000_000;
-  const set = new SecretSet(base, { masklist: async () => {
-    calls++;
-    return [{ ref: 'gh', value: VALUE }];
-  } }, log, { refreshMs: 60_000, missRefreshMs: 5_000, now: () => now });
+  const set = new SecretSet(
+    base,
+    {
+      masklist: async () => {
+        calls++;
+        return [{ ref: 'gh', value: VALUE }];
+      },
+    },
+    log,
+    { refreshMs: 60_000, missRefreshMs: 5_000, now: () => now },
+  );
   await Promise.all([set.refresh(), set.refresh(), set.refresh()]);
   assert.equal(calls, 1);
   await set.refreshForMiss(['gh']);
@@ -49,10 +63,17 @@ test('secret set - concurrent refreshes share one request; misses refresh at mos
 });
 
 test('secret set - short values are skipped, odd refs still masked and reported under their configured name', async () => {
-  const set = new SecretSet(base, { masklist: async () => [
-    { ref: 'short', value: 'pw' },
-    { ref: 'has space', value: VALUE },
-  ] }, log, { refreshMs: 60_000, missRefreshMs: 5_000 });
+  const set = new SecretSet(
+    base,
+    {
+      masklist: async () => [
+        { ref: 'short', value: 'pw' },
+        { ref: 'has space', value: VALUE },
+      ],
+    },
+    log,
+    { refreshMs: 60_000, missRefreshMs: 5_000 },
+  );
   await set.refresh();
   const a = set.active()!;
   assert.deepEqual([...a.refs], ['has space']);

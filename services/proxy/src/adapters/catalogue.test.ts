@@ -60,9 +60,13 @@ test('catalogue - every connection type with an adapter has one catalogue entry,
 });
 
 test('catalogue - the git entry lists exactly the kinds the git adapter classifies, and the attributes of a fetch', async () => {
-  const kinds = entry('git').kinds.map((k) => k.kind).sort();
+  const kinds = entry('git')
+    .kinds.map((k) => k.kind)
+    .sort();
   assert.deepEqual(kinds, ['git.fetch', ...Object.keys(AUDIT_KIND)].sort());
-  const c = await gitAdapter.classify(request({ connection: conn('gh'), rawPath: '/acme/app.git/info/refs', path: '/acme/app.git/info/refs', query: { service: 'git-upload-pack' } }));
+  const c = await gitAdapter.classify(
+    request({ connection: conn('gh'), rawPath: '/acme/app.git/info/refs', path: '/acme/app.git/info/refs', query: { service: 'git-upload-pack' } }),
+  );
   assert.equal(c.kind, 'git.fetch');
   assert.deepEqual(Object.keys(c.attributes).sort(), attrsOf('git', 'git.fetch'));
   assert.deepEqual(entry('git').optionAttrs, { protectedRefs: 'protected' });
@@ -70,7 +74,15 @@ test('catalogue - the git entry lists exactly the kinds the git adapter classifi
 
 test('catalogue - http.<method> covers the methods node accepts, with the attributes the http adapter gives', async () => {
   const c = await httpAdapter.classify(
-    request({ connection: conn('api'), method: 'PATCH', path: '/repos/x', rawPath: '/repos/x', query: { a: '1' }, headers: { 'content-type': 'application/json' }, contentLength: 2 }),
+    request({
+      connection: conn('api'),
+      method: 'PATCH',
+      path: '/repos/x',
+      rawPath: '/repos/x',
+      query: { a: '1' },
+      headers: { 'content-type': 'application/json' },
+      contentLength: 2,
+    }),
   );
   const k = entry('http').kinds[0]!;
   assert.ok(k.values?.includes(c.kind), c.kind);
@@ -86,12 +98,18 @@ test('catalogue - the llm entry has the attributes of an exchange and of a plain
   for (const a of Object.keys(c.attributes)) assert.ok(attrsOf('llm', 'llm.request').includes(a), a);
 });
 
-test('catalogue - the registry entry lists the registry adapter\'s kinds', () => {
+test("catalogue - the registry entry lists the registry adapter's kinds", () => {
   // Typed as RegistryKind: a kind the adapter no longer has fails the typecheck.
   const kinds: RegistryKind[] = ['registry.pull', 'registry.push', 'registry.tag_overwrite', 'registry.delete', 'registry.catalog'];
-  assert.deepEqual(entry('registry').kinds.map((k) => k.kind).sort(), [...kinds].sort());
+  assert.deepEqual(
+    entry('registry')
+      .kinds.map((k) => k.kind)
+      .sort(),
+    [...kinds].sort(),
+  );
   const all = new Set(entry('registry').kinds.flatMap((k) => Object.keys(k.attrs)));
-  for (const a of ['repository', 'target', 'operation', 'tag', 'digest', 'mediaType', 'size', 'tagExisted', 'previousDigest', 'mountFrom', 'layers']) assert.ok(all.has(a), a);
+  for (const a of ['repository', 'target', 'operation', 'tag', 'digest', 'mediaType', 'size', 'tagExisted', 'previousDigest', 'mountFrom', 'layers'])
+    assert.ok(all.has(a), a);
 });
 
 test('catalogue - the mcp entry lists every kind the mcp adapter classifies, each with exactly the attributes it gives', async () => {
@@ -111,7 +129,12 @@ test('catalogue - the mcp entry lists every kind the mcp adapter classifies, eac
     const c = await mcpAdapter.classify(request({ connection: conn('tools'), method }));
     seen.set(c.kind, Object.keys(c.attributes).sort());
   }
-  assert.deepEqual(entry('mcp').kinds.map((k) => k.kind).sort(), [...seen.keys()].sort());
+  assert.deepEqual(
+    entry('mcp')
+      .kinds.map((k) => k.kind)
+      .sort(),
+    [...seen.keys()].sort(),
+  );
   for (const [kind, attrs] of seen) assert.deepEqual(attrsOf('mcp', kind), attrs, kind);
 });
 
@@ -140,7 +163,13 @@ test('catalogue - the kubernetes entry lists every kind the kubernetes adapter c
     kube('GET', '/api/v1/namespaces/prod/secrets/s'),
     kube('POST', '/apis/apps/v1/namespaces/prod/deployments', { fieldManager: 'kubectl' }, '{}', 'application/json'),
     kube('PUT', '/apis/apps/v1/namespaces/prod/deployments/d/scale', {}, '{"spec":{"replicas":0}}', 'application/json'),
-    kube('PATCH', '/apis/apps/v1/namespaces/prod/deployments/d', { fieldManager: 'm', force: 'true' }, '{"spec":{"replicas":2}}', 'application/apply-patch+yaml'),
+    kube(
+      'PATCH',
+      '/apis/apps/v1/namespaces/prod/deployments/d',
+      { fieldManager: 'm', force: 'true' },
+      '{"spec":{"replicas":2}}',
+      'application/apply-patch+yaml',
+    ),
     kube('DELETE', '/api/v1/namespaces/prod', {}, '{"propagationPolicy":"Foreground","gracePeriodSeconds":0}', 'application/json'),
     kube('DELETE', '/api/v1/namespaces/prod/pods'),
     kube('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', {}, '{}', 'application/json'),
@@ -151,7 +180,11 @@ test('catalogue - the kubernetes entry lists every kind the kubernetes adapter c
     kube('GET', '/api/v1/proxy/namespaces/prod/services/s'),
     kube('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {}, '{}', 'application/json'),
   ]);
-  const listed = new Map(catalogueKinds(ACTION_CATALOGUE).filter((k) => k.type === 'kubernetes').map((k) => [k.kind, k.attrs]));
+  const listed = new Map(
+    catalogueKinds(ACTION_CATALOGUE)
+      .filter((k) => k.type === 'kubernetes')
+      .map((k) => [k.kind, k.attrs]),
+  );
   const seen = new Set<string>();
   for (const c of cases) {
     for (const part of c.parts?.actions ?? [{ kind: c.kind, attributes: c.attributes }]) {
@@ -163,6 +196,10 @@ test('catalogue - the kubernetes entry lists every kind the kubernetes adapter c
   }
   seen.add('kubernetes.secret_read.clear'); // asked through decide(), not a part
   for (const kind of ['kubernetes.update', 'kubernetes.deletecollection']) seen.add(kind);
-  assert.deepEqual([...listed.keys()].filter((k) => !seen.has(k)), [], 'every listed kind is one the adapter gives');
+  assert.deepEqual(
+    [...listed.keys()].filter((k) => !seen.has(k)),
+    [],
+    'every listed kind is one the adapter gives',
+  );
   assert.deepEqual(entry('kubernetes').optionAttrs, { protectedNamespaces: 'protectedNamespace' });
 });

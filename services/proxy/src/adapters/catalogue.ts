@@ -99,7 +99,8 @@ const llm: CatalogueAdapter = {
 const registryAttrs = {
   repository: 'upstream repository name, without the connection',
   target: '`manifest`, `blob`, `upload`, `tags` or `catalog`',
-  operation: '`read`, `upload-start`, `upload-monolithic`, `upload-chunk`, `upload-finish`, `upload-status`, `upload-cancel`, `mount`, `put-manifest` or `delete`',
+  operation:
+    '`read`, `upload-start`, `upload-monolithic`, `upload-chunk`, `upload-finish`, `upload-status`, `upload-cancel`, `mount`, `put-manifest` or `delete`',
   tag: 'the tag, when the request names one',
   digest: 'the digest named or computed (a pushed manifest, a tag resolved before a delete)',
   mediaType: "a pushed manifest's media type",
@@ -115,18 +116,40 @@ const registry: CatalogueAdapter = {
   type: 'registry',
   kinds: [
     { kind: 'registry.pull', summary: 'manifest or blob `GET`/`HEAD`, `GET tags/list`', attrs: { repository, target, operation, tag, digest } },
-    { kind: 'registry.push', summary: 'blob uploads and mounts; a manifest `PUT` to a new tag, to a tag with the same digest, or by digest', attrs: registryAttrs },
+    {
+      kind: 'registry.push',
+      summary: 'blob uploads and mounts; a manifest `PUT` to a new tag, to a tag with the same digest, or by digest',
+      attrs: registryAttrs,
+    },
     {
       kind: 'registry.tag_overwrite',
       summary: 'a manifest `PUT` to a tag that exists upstream with another digest (asked upstream before deciding)',
-      attrs: { repository, target, operation, tag, digest, mediaType: registryAttrs.mediaType, size: registryAttrs.size, tagExisted: registryAttrs.tagExisted, previousDigest: registryAttrs.previousDigest, layers: registryAttrs.layers },
+      attrs: {
+        repository,
+        target,
+        operation,
+        tag,
+        digest,
+        mediaType: registryAttrs.mediaType,
+        size: registryAttrs.size,
+        tagExisted: registryAttrs.tagExisted,
+        previousDigest: registryAttrs.previousDigest,
+        layers: registryAttrs.layers,
+      },
     },
-    { kind: 'registry.delete', summary: 'manifest (tag or digest) or blob `DELETE`', attrs: { repository, target, operation, tag, digest, tagExisted: registryAttrs.tagExisted } },
+    {
+      kind: 'registry.delete',
+      summary: 'manifest (tag or digest) or blob `DELETE`',
+      attrs: { repository, target, operation, tag, digest, tagExisted: registryAttrs.tagExisted },
+    },
     { kind: 'registry.catalog', summary: '`GET /v2/_catalog`, decided per connection', attrs: { target, operation } },
   ],
 };
 
-const mcpMethod = { method: 'the JSON-RPC method (`tools/call`); `GET` or `DELETE` for the stream and the session end', id: 'the JSON-RPC id (string or integer)' } as const;
+const mcpMethod = {
+  method: 'the JSON-RPC method (`tools/call`); `GET` or `DELETE` for the stream and the session end',
+  id: 'the JSON-RPC id (string or integer)',
+} as const;
 const mcpArguments = 'the arguments object (masked; `{}` when none were sent), so `attrs.arguments.x` reads a field';
 
 const mcp: CatalogueAdapter = {
@@ -134,7 +157,11 @@ const mcp: CatalogueAdapter = {
   kinds: [
     { kind: 'mcp.initialize', summary: '`initialize`', attrs: { ...mcpMethod, client: "the client's `clientInfo.name`, when sent" } },
     { kind: 'mcp.ping', summary: '`ping`', attrs: mcpMethod },
-    { kind: 'mcp.tools.list', summary: '`tools/list` (with `options.filterTools`, the answer hides tools policy denies whatever their arguments)', attrs: mcpMethod },
+    {
+      kind: 'mcp.tools.list',
+      summary: '`tools/list` (with `options.filterTools`, the answer hides tools policy denies whatever their arguments)',
+      attrs: mcpMethod,
+    },
     { kind: 'mcp.tools.call', summary: '`tools/call`', attrs: { ...mcpMethod, tool: 'the tool name', arguments: mcpArguments } },
     { kind: 'mcp.resources.list', summary: '`resources/list`, `resources/templates/list`', attrs: mcpMethod },
     { kind: 'mcp.resources.read', summary: '`resources/read`', attrs: { ...mcpMethod, uri: 'the resource URI' } },
@@ -181,7 +208,12 @@ const kubeAttrs = {
   stdin: 'exec/attach: stdin is attached',
   ports: 'portforward: the ports',
 } as const;
-const kubeNonResourceAttrs = { verb: 'the lower-case method as a verb', path: 'the path after the connection name', nonResource: 'always true', mutating: 'true unless a read' } as const;
+const kubeNonResourceAttrs = {
+  verb: 'the lower-case method as a verb',
+  path: 'the path after the connection name',
+  nonResource: 'always true',
+  mutating: 'true unless a read',
+} as const;
 
 /** Kubernetes: every resource request is `kubernetes.<verb>` and, when it is one, also a named action (all must be allowed). */
 const kubernetes: CatalogueAdapter = {
@@ -197,13 +229,25 @@ const kubernetes: CatalogueAdapter = {
     { kind: 'kubernetes.exec', summary: '`pods/exec` (WebSocket or SPDY upgrade), besides `kubernetes.create`', attrs: kubeAttrs },
     { kind: 'kubernetes.attach', summary: '`pods/attach`, besides `kubernetes.create`', attrs: kubeAttrs },
     { kind: 'kubernetes.portforward', summary: '`pods/portforward`, besides `kubernetes.create`', attrs: kubeAttrs },
-    { kind: 'kubernetes.scale_to_zero', summary: 'a `scale` write or a workload update/patch that sets `spec.replicas` to 0 (or to an unprovable value)', attrs: kubeAttrs },
+    {
+      kind: 'kubernetes.scale_to_zero',
+      summary: 'a `scale` write or a workload update/patch that sets `spec.replicas` to 0 (or to an unprovable value)',
+      attrs: kubeAttrs,
+    },
     { kind: 'kubernetes.namespace_delete', summary: 'a namespace deleted (also a `kubernetes.delete`)', attrs: kubeAttrs },
     { kind: 'kubernetes.rbac_change', summary: 'a write to `rbac.authorization.k8s.io` (roles, bindings), dry runs included', attrs: kubeAttrs },
     { kind: 'kubernetes.admission_change', summary: 'a write to `admissionregistration.k8s.io` (webhooks, policies), dry runs included', attrs: kubeAttrs },
-    { kind: 'kubernetes.secret_read', summary: 'a Secret get, list or watch (values masked unless `kubernetes.secret_read.clear` is allowed)', attrs: kubeAttrs },
+    {
+      kind: 'kubernetes.secret_read',
+      summary: 'a Secret get, list or watch (values masked unless `kubernetes.secret_read.clear` is allowed)',
+      attrs: kubeAttrs,
+    },
     { kind: 'kubernetes.secret_read.clear', summary: 'asked for a Secret read: allowed by a named rule, the values are returned in clear', attrs: kubeAttrs },
-    { kind: 'kubernetes.discovery', summary: 'discovery, OpenAPI, version and health reads (allowed by the built-in rule `kubernetes-discovery`)', attrs: kubeNonResourceAttrs },
+    {
+      kind: 'kubernetes.discovery',
+      summary: 'discovery, OpenAPI, version and health reads (allowed by the built-in rule `kubernetes-discovery`)',
+      attrs: kubeNonResourceAttrs,
+    },
     { kind: 'kubernetes.nonresource', summary: 'any other non-resource path (writes to discovery paths included)', attrs: kubeNonResourceAttrs },
   ],
 };

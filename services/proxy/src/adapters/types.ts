@@ -110,7 +110,11 @@ export interface Adapter {
    * and `Link` into the gateway's URL space), and adds audit fields learned from it for the completed
    * event. Throw a ProxyError to refuse the response (the client gets the error, the upstream body is dropped).
    */
-  responseHead?(req: AdapterRequest, classification: Classification, head: UpstreamHead): { headers: Record<string, string | string[]>; audit?: Pick<ActionEventInput, 'registry'> };
+  responseHead?(
+    req: AdapterRequest,
+    classification: Classification,
+    head: UpstreamHead,
+  ): { headers: Record<string, string | string[]>; audit?: Pick<ActionEventInput, 'registry'> };
   /** Checks a connection's adapter-specific settings once at start-up (files readable, …); a throw stops start-up. */
   checkConnection?(connection: Connection): void;
   /** Adjusts the upstream request headers: after client-only headers were removed, before the credential is injected. */

@@ -5,7 +5,11 @@ import { createMasker } from '@agentgate/masking';
 import { bindingDigest, bodyPreview, buildBinding, PREVIEW_CHARS } from './binding.js';
 
 const masker = createMasker();
-const ghToken = (): string => `ghp_${randomBytes(40).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 36)}`;
+const ghToken = (): string =>
+  `ghp_${randomBytes(40)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 36)}`;
 
 const base = {
   kind: 'http.post',
@@ -51,7 +55,15 @@ test('binding - the digest is over the canonical binding: stable, and any change
   assert.notEqual(buildBinding({ ...base, body: { sha256: 'b'.repeat(64), bytes: 12 } }, masker).digest, a.digest);
   assert.notEqual(buildBinding({ ...base, kind: 'http.put' }, masker).digest, a.digest);
   const push = (neu: string) =>
-    buildBinding({ ...base, kind: 'git.force_push', body: null, parts: [{ kind: 'git.force_push', attributes: { ref: 'refs/heads/main', old: '1'.repeat(40), new: neu } }] }, masker);
+    buildBinding(
+      {
+        ...base,
+        kind: 'git.force_push',
+        body: null,
+        parts: [{ kind: 'git.force_push', attributes: { ref: 'refs/heads/main', old: '1'.repeat(40), new: neu } }],
+      },
+      masker,
+    );
   assert.notEqual(push('2'.repeat(40)).digest, push('3'.repeat(40)).digest, 'a push with other SHAs is another action');
   assert.throws(() => buildBinding({ ...base, attributes: { bad: '\ud800' } }, masker), { code: 'ERR_BAD_REQUEST' });
 });

@@ -11,7 +11,13 @@ import type { Approver, Revisioned } from './record.js';
  * decided even if the holding proxy dies now. Shared by the REST API and the
  * console.
  */
-export async function decideApproval(approvals: Approvals, rec: Revisioned, verb: 'approve' | 'reject', approver: Approver, reason: string | undefined): Promise<Revisioned> {
+export async function decideApproval(
+  approvals: Approvals,
+  rec: Revisioned,
+  verb: 'approve' | 'reject',
+  approver: Approver,
+  reason: string | undefined,
+): Promise<Revisioned> {
   const id = rec.record.id;
   if (rec.record.status !== 'pending') throw new ProxyError('ERR_APPROVAL_DECIDED', `approval ${id} is already ${rec.record.status}`);
   if (Date.parse(rec.record.expiresAt) <= Date.now()) throw new ProxyError('ERR_APPROVAL_DECIDED', `approval ${id} has expired`);
@@ -23,7 +29,11 @@ export async function decideApproval(approvals: Approvals, rec: Revisioned, verb
     // The holder records the same event (same id) before acting on it.
     await approvals.recorder.record(decisionEvent(cas.rec.record));
   } catch (err) {
-    throw new ProxyError('ERR_AUDIT_UNAVAILABLE', `the ${status} decision is stored but not yet recorded in the audit trail; the holding gateway records it before it acts`, { cause: err });
+    throw new ProxyError(
+      'ERR_AUDIT_UNAVAILABLE',
+      `the ${status} decision is stored but not yet recorded in the audit trail; the holding gateway records it before it acts`,
+      { cause: err },
+    );
   }
   return cas.rec;
 }

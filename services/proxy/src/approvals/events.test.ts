@@ -13,7 +13,14 @@ const rec: ApprovalRecord = {
   reason: 'admin calls need a human',
   policyVersion: 'c'.repeat(64),
   connection: 'api',
-  principal: { issuer: 'https://i.test', subject: 'repo:acme/app:ref:main', groups: ['acme-ci'], sessionId: 'gh:acme/app:1:1', ci: { provider: 'github-actions', actor: 'octocat' }, identity: { actor: 'octocat' } },
+  principal: {
+    issuer: 'https://i.test',
+    subject: 'repo:acme/app:ref:main',
+    groups: ['acme-ci'],
+    sessionId: 'gh:acme/app:1:1',
+    ci: { provider: 'github-actions', actor: 'octocat' },
+    identity: { actor: 'octocat' },
+  },
   binding: {
     kind: 'http.post',
     connection: 'api',

@@ -16,7 +16,10 @@ function requester(p: Principal): Requester {
 }
 
 test('four eyes - default identity claims per profile (GitHub actor/sub, GitLab user_login/user_id/sub)', () => {
-  assert.deepEqual(identityOf(principal('github-actions', 'repo:a/b:ref:main', 's1', { actor: 'octocat', actor_id: '1' }), claims), { actor: 'octocat', sub: 'repo:a/b:ref:main' });
+  assert.deepEqual(identityOf(principal('github-actions', 'repo:a/b:ref:main', 's1', { actor: 'octocat', actor_id: '1' }), claims), {
+    actor: 'octocat',
+    sub: 'repo:a/b:ref:main',
+  });
   assert.deepEqual(identityOf(principal('gitlab-ci', 'project_path:a/b', 's1', { user_login: 'alice', user_id: 7, user_email: 'x' }), claims), {
     user_login: 'alice',
     user_id: '7',
@@ -28,7 +31,10 @@ test('four eyes - default identity claims per profile (GitHub actor/sub, GitLab 
 test('four eyes - the same GitLab user with another token in another project is refused; another user is not', () => {
   const req = requester(principal('gitlab-ci', 'project_path:acme/app:ref:main', 'gl:1', { user_login: 'alice', user_id: '1' }));
   const sameUserOtherProject = principal('gitlab-ci', 'project_path:acme/ops:ref:main', 'gl:2', { user_login: 'alice', user_id: '1' });
-  assert.throws(() => checkFourEyes(req, sameUserOtherProject, claims), (e: Error & { code?: string }) => e.code === 'ERR_SELF_APPROVAL' && /user_login/.test(e.message));
+  assert.throws(
+    () => checkFourEyes(req, sameUserOtherProject, claims),
+    (e: Error & { code?: string }) => e.code === 'ERR_SELF_APPROVAL' && /user_login/.test(e.message),
+  );
   // A renamed login is still the same user_id.
   const renamed = principal('gitlab-ci', 'project_path:acme/ops:ref:main', 'gl:3', { user_login: 'alice2', user_id: '1' });
   assert.throws(() => checkFourEyes(req, renamed, claims), /same user_id/);

@@ -100,7 +100,12 @@ export async function holdForApproval(ctx: HoldContext): Promise<Released> {
         ? null
         : ctx.bodyDigest
           ? adapterBody(ctx.body, ctx.bodyDigest)
-          : await spoolBody(ctx.body, { maxBytes: max, memoryBytes: approvals.config.spoolMemoryBytes, dir: approvals.spoolDir, headBytes: PREVIEW_SCAN_BYTES });
+          : await spoolBody(ctx.body, {
+              maxBytes: max,
+              memoryBytes: approvals.config.spoolMemoryBytes,
+              dir: approvals.spoolDir,
+              headBytes: PREVIEW_SCAN_BYTES,
+            });
   } catch (err) {
     // A review that could not be held is still an attempt the SOC should see (too large, over the cap, client gone).
     const why = err instanceof ProxyError ? `not held for approval: ${err.message}` : 'not held for approval: internal error';
@@ -143,7 +148,9 @@ async function holdSpooled(ctx: HoldContext, spooled: SpooledBody | null): Promi
     gaveUp(cas?.rec.record ?? { ...record, status: 'cancelled' }, (err as Error).message);
     throw err;
   }
-  ctx.log().info({ approvalId: record.id, rule: record.rule, expiresAt: record.expiresAt, bodySha256: record.binding.body?.sha256 }, 'action held for approval');
+  ctx
+    .log()
+    .info({ approvalId: record.id, rule: record.rule, expiresAt: record.expiresAt, bodySha256: record.binding.body?.sha256 }, 'action held for approval');
   // The client learns at once who must decide and where (git: `remote: agentgate: held for approval by …`).
   const keepAlive = facts.classification.keepAlive;
   keepAlive?.notice(`held for approval by ${approvals.config.approverGroups.join(', ')}: ${record.id} ${approvalLink(approvals, record.id)}`);
@@ -226,7 +233,11 @@ function newRecord(ctx: HoldContext, spooled: SpooledBody | null, details: HeldD
       identity: identityOf(p, approvals.config.identityClaims),
     },
     binding,
-    preview: !spooled ? null : spooled.where === 'adapter' ? { encoding: 'binary', text: '', truncated: false, masked: 0 } : bodyPreview(spooled.head, spooled.bytes, approvals.masker),
+    preview: !spooled
+      ? null
+      : spooled.where === 'adapter'
+        ? { encoding: 'binary', text: '', truncated: false, masked: 0 }
+        : bodyPreview(spooled.head, spooled.bytes, approvals.masker),
     ...(details && { details }),
     heldBy: approvals.observerName,
   };
@@ -248,7 +259,10 @@ async function checkCap(approvals: Approvals, facts: ActionFacts, own: string | 
   }
   const ahead = own === undefined ? pending.length : pending.findIndex((r) => r.id === own);
   if (ahead >= cap) {
-    throw new ProxyError('ERR_APPROVALS_LIMIT', `this principal already has ${cap} actions waiting for approval (approvals.maxPendingPerPrincipal); decide or wait for those first`);
+    throw new ProxyError(
+      'ERR_APPROVALS_LIMIT',
+      `this principal already has ${cap} actions waiting for approval (approvals.maxPendingPerPrincipal); decide or wait for those first`,
+    );
   }
 }
 

@@ -32,7 +32,14 @@ const record: ApprovalRecord = {
   reason: 'rewriting main needs a release manager',
   policyVersion: 'a'.repeat(64),
   connection: 'gh',
-  principal: { issuer: 'https://ci', subject: 'repo:acme/app:ref:refs/heads/main', groups: ['acme-ci'], sessionId: 's-1', ci: { provider: 'github-actions', repository: 'acme/app' }, identity: { actor: 'octocat' } },
+  principal: {
+    issuer: 'https://ci',
+    subject: 'repo:acme/app:ref:refs/heads/main',
+    groups: ['acme-ci'],
+    sessionId: 's-1',
+    ci: { provider: 'github-actions', repository: 'acme/app' },
+    identity: { actor: 'octocat' },
+  },
   binding: { kind: 'git.force_push', connection: 'gh', attributes: {}, body: { sha256: 'b'.repeat(64), bytes: 1234 }, digest: 'c'.repeat(64) },
   preview: null,
   details: {
@@ -88,7 +95,10 @@ describe('approvals notify: webhooks against a local receiver', () => {
 
   test('notify - generic JSON carries who, what, the rule, the diff summary and the link, signed over timestamp and body', async () => {
     got.length = 0;
-    const n = new HoldNotifier({ webhooks: [{ group: 'release-managers', url: `${base}/json`, format: 'json', secretRef: 'hook-key' }], timeoutMs: 2000, attempts: 3, backoffMs: 10 }, { secrets, link, log });
+    const n = new HoldNotifier(
+      { webhooks: [{ group: 'release-managers', url: `${base}/json`, format: 'json', secretRef: 'hook-key' }], timeoutMs: 2000, attempts: 3, backoffMs: 10 },
+      { secrets, link, log },
+    );
     n.held(record);
     await n.settle();
     assert.equal(got.length, 1);

@@ -144,7 +144,12 @@ export function notificationJson(rec: ApprovalRecord, link: string, group: strin
       reason: rec.reason ?? null,
       connection: rec.connection,
       kind: rec.binding.kind,
-      requester: { subject: rec.principal.subject, sessionId: rec.principal.sessionId, identity: rec.principal.identity, repository: rec.principal.ci.repository ?? null },
+      requester: {
+        subject: rec.principal.subject,
+        sessionId: rec.principal.sessionId,
+        identity: rec.principal.identity,
+        repository: rec.principal.ci.repository ?? null,
+      },
       ...(req && { request: { method: req.method, path: req.path, query: req.query } }),
       body: rec.binding.body,
       bindingSha256: rec.binding.digest,

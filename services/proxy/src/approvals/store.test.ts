@@ -61,7 +61,10 @@ test('store - pendingOf lists one principal’s pending records, oldest first wi
     await store.create(record('C1', 'someone-else', at));
     const done = await store.create(record('B0', 'me', at));
     await store.decide(done, 'expired', 'gw-1');
-    assert.deepEqual((await store.pendingOf({ issuer: 'https://i.test', subject: 'me' })).map((r) => r.id), ['B1', 'B2']);
+    assert.deepEqual(
+      (await store.pendingOf({ issuer: 'https://i.test', subject: 'me' })).map((r) => r.id),
+      ['B1', 'B2'],
+    );
   } finally {
     await bus.close();
     dir.cleanup();

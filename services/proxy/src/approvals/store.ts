@@ -53,14 +53,18 @@ export class ApprovalStore {
     by?: Approver,
     reason?: string,
   ): Promise<{ won: boolean; rec: Revisioned }> {
-    return this.#transition(current, (r) => r.status === 'pending', (r) => ({
-      ...r,
-      status,
-      decidedAt: new Date().toISOString(),
-      decidedVia: via,
-      ...(by && { decidedBy: by }),
-      ...(reason !== undefined && { decisionReason: reason.slice(0, 500) }),
-    }));
+    return this.#transition(
+      current,
+      (r) => r.status === 'pending',
+      (r) => ({
+        ...r,
+        status,
+        decidedAt: new Date().toISOString(),
+        decidedVia: via,
+        ...(by && { decidedBy: by }),
+        ...(reason !== undefined && { decisionReason: reason.slice(0, 500) }),
+      }),
+    );
   }
 
   /**
@@ -68,11 +72,15 @@ export class ApprovalStore {
    * callers exactly one wins, so an approval releases one request only.
    */
   async consume(current: Revisioned, via: string): Promise<{ won: boolean; rec: Revisioned }> {
-    return this.#transition(current, (r) => r.status === 'approved' && r.consumedAt === undefined, (r) => ({
-      ...r,
-      consumedAt: new Date().toISOString(),
-      consumedBy: via,
-    }));
+    return this.#transition(
+      current,
+      (r) => r.status === 'approved' && r.consumedAt === undefined,
+      (r) => ({
+        ...r,
+        consumedAt: new Date().toISOString(),
+        consumedBy: via,
+      }),
+    );
   }
 
   /** One CAS step from `current` while `allowed` holds; on a lost race re-reads and re-checks. */

@@ -186,7 +186,10 @@ function loginRoutes(app: Express, cx: ConsoleContext): void {
       if (!st) throw new LoginError('the login expired or was started elsewhere; sign in again');
       const url = new URL(req.originalUrl, cx.origin);
       const user = await cx.oidc.finish(url, st, config.sessionTtlMs);
-      res.set('set-cookie', [cookie(cx, LOGIN_COOKIE, '', 0, 'Lax'), cookie(cx, SESSION_COOKIE, cx.sealer.seal(user, 'session'), config.sessionTtlMs, 'Strict')]);
+      res.set('set-cookie', [
+        cookie(cx, LOGIN_COOKIE, '', 0, 'Lax'),
+        cookie(cx, SESSION_COOKIE, cx.sealer.seal(user, 'session'), config.sessionTtlMs, 'Strict'),
+      ]);
       log.info({ subject: user.subject, groups: user.groups, approver: isApprover(cx, user) }, 'console login');
       // A page of our own that moves on (not a redirect): the cross-site navigation from the IdP ends here, so the
       // next request is same-site and carries the SameSite=Strict session cookie.
@@ -194,7 +197,9 @@ function loginRoutes(app: Express, cx: ConsoleContext): void {
       res
         .status(200)
         .type('html')
-        .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${encodeURI(to)}"><title>Signed in</title></head><body><p><a href="${encodeURI(to)}">Continue</a></p></body></html>`);
+        .send(
+          `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${encodeURI(to)}"><title>Signed in</title></head><body><p><a href="${encodeURI(to)}">Continue</a></p></body></html>`,
+        );
     }),
   );
   app.post(`${base}/logout`, FORM, csrf(cx), (_req, res) => {
@@ -303,7 +308,14 @@ function approvalRoutes(app: Express, cx: ConsoleContext): void {
     requireApprover(cx),
     safe((req, res) => showApproval(cx, req, res, 200)),
   );
-  app.post(`${base}/approvals/:id/decide`, requireUser, FORM, csrf(cx), requireApprover(cx), safe((req, res) => decideFromForm(cx, req, res)));
+  app.post(
+    `${base}/approvals/:id/decide`,
+    requireUser,
+    FORM,
+    csrf(cx),
+    requireApprover(cx),
+    safe((req, res) => decideFromForm(cx, req, res)),
+  );
 }
 
 /** Decides a held action from the approval page's form; a refusal (not found, four eyes, already decided) is shown on the page. */
@@ -410,7 +422,11 @@ function errorHandler(log: Logger): (err: unknown, req: Request, res: Response, 
     }
     const unavailable = (err as { name?: string }).name === 'BusError';
     log.error({ err }, 'console error');
-    page(res, unavailable ? 503 : 500, messagePage(ctx(res), 'Error', unavailable ? 'The approvals store is unavailable; try again.' : 'Something went wrong; it was logged.', 'error'));
+    page(
+      res,
+      unavailable ? 503 : 500,
+      messagePage(ctx(res), 'Error', unavailable ? 'The approvals store is unavailable; try again.' : 'Something went wrong; it was logged.', 'error'),
+    );
   };
 }
 

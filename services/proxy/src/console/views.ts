@@ -14,7 +14,8 @@ export interface PageContext {
 
 /** The page frame: header with navigation and the signed-in user, one `<main>`. */
 export function layout(ctx: PageContext, title: string, body: Html): string {
-  return `<!doctype html>${html`<html lang="en">
+  return `<!doctype html>${
+    html`<html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -37,7 +38,8 @@ ${
 ${body}
 </main>
 </body>
-</html>`.value}`;
+</html>`.value
+  }`;
 }
 
 /** A pending approval as the list (and its polling API) shows it. */
@@ -119,7 +121,11 @@ export interface Proposal {
   exchange: TrailStep | undefined;
 }
 
-export function approvalPage(ctx: PageContext, rec: ApprovalRecord, opts: { proposal: Proposal; canDecide: boolean; why?: string; flash?: { ok: boolean; text: string } }): string {
+export function approvalPage(
+  ctx: PageContext,
+  rec: ApprovalRecord,
+  opts: { proposal: Proposal; canDecide: boolean; why?: string; flash?: { ok: boolean; text: string } },
+): string {
   const b = rec.binding;
   const req = b.request;
   const p = rec.principal;
@@ -133,7 +139,13 @@ ${opts.flash ? html`<p class="${opts.flash.ok ? 'notice' : 'error'}" role="statu
 <dl>
 <dt>Approval id</dt><dd><code>${rec.id}</code></dd>
 <dt>Rule</dt><dd>${rec.rule ?? 'none'}${rec.reason ? html` — ${rec.reason}` : ''}</dd>
-<dt>Requested by</dt><dd>${p.subject}${p.ci.repository ? html` (repository ${p.ci.repository})` : ''}${Object.keys(p.identity).length > 0 ? html` · ${Object.entries(p.identity).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}</dd>
+<dt>Requested by</dt><dd>${p.subject}${p.ci.repository ? html` (repository ${p.ci.repository})` : ''}${
+      Object.keys(p.identity).length > 0
+        ? html` · ${Object.entries(p.identity)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')}`
+        : ''
+    }</dd>
 <dt>Agent session</dt><dd><a href="${ctx.base}/session?id=${encodeURIComponent(p.sessionId)}">${p.sessionId}</a></dd>
 <dt>Requested at</dt><dd>${rec.requestedAt}</dd>
 <dt>Expires at</dt><dd>${rec.expiresAt}</dd>

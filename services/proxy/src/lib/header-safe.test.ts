@@ -40,11 +40,14 @@ test('header-safe - a URL keeps pointing where it pointed: non-ASCII and quotes 
 });
 
 test('header-safe - header records: bad names dropped, values cleaned, numbers kept', () => {
-  assert.deepEqual(safeHeaders({ 'www-authenticate': 'Bearer error_description="€"', 'bad name': 'x', 'x-list': ['a\u0000', 'b'], 'content-length': 5, 'x-undef': undefined }), {
-    'www-authenticate': 'Bearer error_description="?"',
-    'x-list': ['a?', 'b'],
-    'content-length': 5,
-  });
+  assert.deepEqual(
+    safeHeaders({ 'www-authenticate': 'Bearer error_description="€"', 'bad name': 'x', 'x-list': ['a\u0000', 'b'], 'content-length': 5, 'x-undef': undefined }),
+    {
+      'www-authenticate': 'Bearer error_description="?"',
+      'x-list': ['a?', 'b'],
+      'content-length': 5,
+    },
+  );
   assert.equal(isHeaderName('x-ok'), true);
   assert.equal(isHeaderName('x ok'), false);
   assert.equal(isHeaderName(''), false);

@@ -51,7 +51,10 @@ export function headerUrl(url: unknown, max = 8192): string {
   let out = '';
   for (const ch of s) {
     const c = ch.codePointAt(0) ?? 0;
-    const piece = c > 0x20 && c < 0x7f && ch !== '"' && ch !== '\\' ? ch : [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    const piece =
+      c > 0x20 && c < 0x7f && ch !== '"' && ch !== '\\'
+        ? ch
+        : [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
     if (out.length + piece.length > max) break;
     out += piece;
   }

@@ -29,7 +29,14 @@ test('headers - hop-by-hop, client credentials and forwarding headers are not se
 });
 
 test('headers - upstream hop-by-hop response headers are dropped, others kept lower-cased', () => {
-  const out = downstreamResponseHeaders({ Connection: 'close, X-Hop', 'X-Hop': '1', 'Keep-Alive': 'x', 'Transfer-Encoding': 'chunked', 'Content-Type': 'text/plain', Location: '/x' });
+  const out = downstreamResponseHeaders({
+    Connection: 'close, X-Hop',
+    'X-Hop': '1',
+    'Keep-Alive': 'x',
+    'Transfer-Encoding': 'chunked',
+    'Content-Type': 'text/plain',
+    Location: '/x',
+  });
   assert.deepEqual(out, { 'content-type': 'text/plain', location: '/x' });
 });
 

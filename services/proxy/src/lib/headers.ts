@@ -54,7 +54,18 @@ const CLIENT_IDENTITY = new Set([
  * Credential-like headers: beside the injected credential they would reach the upstream as a second,
  * unaudited identity (a personal API key, a session cookie). Stripped unless the connection forwards them.
  */
-const CREDENTIALS = new Set(['cookie', 'x-api-key', 'api-key', 'apikey', 'private-token', 'job-token', 'x-auth-token', 'x-goog-api-key', 'x-functions-key', 'ocp-apim-subscription-key']);
+const CREDENTIALS = new Set([
+  'cookie',
+  'x-api-key',
+  'api-key',
+  'apikey',
+  'private-token',
+  'job-token',
+  'x-auth-token',
+  'x-goog-api-key',
+  'x-functions-key',
+  'ocp-apim-subscription-key',
+]);
 /** Any name with one of these parts is credential-shaped (`x-vault-token`, `x-amz-security-token`, `x-session-id`, `x-auth`). */
 const CREDENTIAL_SHAPED = /(?:^|-)(?:token|api-?key|apikey|secret|passw(?:or)?d|credentials?|session|auth)(?:-|$)/;
 

@@ -27,7 +27,19 @@ test('target - policy sees the decoded path, so encoding cannot dodge a rule', (
 });
 
 test('target - traversal and encoded separators are refused, not normalised', () => {
-  for (const url of ['/api/..', '/api/../x', '/api/.', '/api/%2e%2e', '/api/.%2e/x', '/api/a%2Fb', '/api/a%5Cb', '/api/a\\b', '/api/%252e%252e', '/api/%00', '/api/a%252fb']) {
+  for (const url of [
+    '/api/..',
+    '/api/../x',
+    '/api/.',
+    '/api/%2e%2e',
+    '/api/.%2e/x',
+    '/api/a%2Fb',
+    '/api/a%5Cb',
+    '/api/a\\b',
+    '/api/%252e%252e',
+    '/api/%00',
+    '/api/a%252fb',
+  ]) {
     assert.equal(code(url), 'ERR_PATH_TRAVERSAL', url);
   }
 });

@@ -39,14 +39,24 @@ test('respond - error headers from data (a token claim in WWW-Authenticate) are 
 });
 
 test('respond - an adapter whose rendering throws still refuses, with the JSON body', async () => {
-  const adapter = { type: 'http', classify: () => ({ kind: 'x', attributes: {} }), renderError: () => { throw new Error('boom'); } } as unknown as Adapter;
+  const adapter = {
+    type: 'http',
+    classify: () => ({ kind: 'x', attributes: {} }),
+    renderError: () => {
+      throw new Error('boom');
+    },
+  } as unknown as Adapter;
   const text = await answer((req, res) => sendError(req, res, new ProxyError('ERR_POLICY_DENIED'), { connection: 'c', requestId: 'r', adapter }));
   assert.match(text, /^403 /);
   assert.match(text, /"code":"ERR_POLICY_DENIED"/);
 });
 
 test('respond - a refusal that cannot be written as built becomes a fixed 500 (no text from the error), never an exception', async () => {
-  const adapter = { type: 'http', classify: () => ({ kind: 'x', attributes: {} }), renderError: () => ({ status: 403, headers: {}, body: undefined }) } as unknown as Adapter;
+  const adapter = {
+    type: 'http',
+    classify: () => ({ kind: 'x', attributes: {} }),
+    renderError: () => ({ status: 403, headers: {}, body: undefined }),
+  } as unknown as Adapter;
   let threw: unknown;
   const text = await answer((req, res) => {
     try {

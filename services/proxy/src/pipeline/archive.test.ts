@@ -9,7 +9,13 @@ test('archive - content types: gzip files are checked, archives are uninspectabl
   for (const t of ['application/gzip', 'application/x-gzip; charset=binary', 'application/vnd.oci.image.layer.v1.tar+gzip', 'application/x-compressed-tar']) {
     assert.equal(bodyKindOf(t).kind, 'gzip', t);
   }
-  for (const t of ['application/zip', 'application/epub+zip', 'application/x-xz', 'application/zstd', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document']) {
+  for (const t of [
+    'application/zip',
+    'application/epub+zip',
+    'application/x-xz',
+    'application/zstd',
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  ]) {
     assert.equal(bodyKindOf(t).kind, 'archive', t);
   }
   for (const t of [undefined, '', 'application/octet-stream']) assert.equal(bodyKindOf(t).kind, 'sniff', String(t));

@@ -13,7 +13,15 @@ import { printable } from './mask.js';
  */
 export type BodyKind = { kind: 'plain' } | { kind: 'gzip' } | { kind: 'archive'; what: string } | { kind: 'sniff' };
 
-const GZIP_TYPES = new Set(['application/gzip', 'application/x-gzip', 'application/gzipped', 'application/x-gunzip', 'application/x-tgz', 'application/x-compressed-tar', 'application/tar+gzip']);
+const GZIP_TYPES = new Set([
+  'application/gzip',
+  'application/x-gzip',
+  'application/gzipped',
+  'application/x-gunzip',
+  'application/x-tgz',
+  'application/x-compressed-tar',
+  'application/tar+gzip',
+]);
 
 const ARCHIVE_TYPES = new Set([
   'application/zip',
@@ -42,7 +50,11 @@ const ARCHIVE_TYPES = new Set([
 /** Structured-syntax suffixes of compressed media types (RFC 6839 style, as registries use them). */
 const ARCHIVE_SUFFIXES = ['+zip', '+zstd', '+xz', '+bzip2', '+lz4'];
 /** Office and OpenDocument files are zip archives. */
-const ARCHIVE_PREFIXES = ['application/vnd.openxmlformats-officedocument.', 'application/vnd.oasis.opendocument.', 'application/vnd.ms-excel.sheet.macroenabled'];
+const ARCHIVE_PREFIXES = [
+  'application/vnd.openxmlformats-officedocument.',
+  'application/vnd.oasis.opendocument.',
+  'application/vnd.ms-excel.sheet.macroenabled',
+];
 
 /** Bytes a sniff needs (the longest magic number below). */
 export const SNIFF_BYTES = 10;

@@ -26,7 +26,14 @@ test('auth header - Bearer and Basic (token as password) are accepted', () => {
 test('auth header - missing, malformed, unknown scheme and duplicates are refused', () => {
   assert.equal(code(req()), 'ERR_AUTH_MISSING');
   assert.equal(code(req('')), 'ERR_AUTH_MISSING');
-  for (const h of ['Bearer', 'Bearer a b', 'Digest x', 'Basic ###', `Basic ${Buffer.from('user').toString('base64')}`, `Basic ${Buffer.from('user:').toString('base64')}`]) {
+  for (const h of [
+    'Bearer',
+    'Bearer a b',
+    'Digest x',
+    'Basic ###',
+    `Basic ${Buffer.from('user').toString('base64')}`,
+    `Basic ${Buffer.from('user:').toString('base64')}`,
+  ]) {
     assert.equal(code(req(h)), 'ERR_AUTH_MALFORMED', h);
   }
   assert.equal(code(req('Bearer a', ['authorization', 'Bearer b'])), 'ERR_AUTH_MALFORMED');

@@ -17,7 +17,10 @@ test('idle-flush-mask - held-back bytes go out, masked, once the stream pauses (
   const flushed = out.join('');
   assert.ok(flushed.endsWith('}}\n'), `the whole event is out after the pause: ${JSON.stringify(flushed)}`);
   assert.ok(!flushed.includes(SECRET));
-  assert.equal(stage.findings().reduce((n, f) => n + f.count, 0), 1);
+  assert.equal(
+    stage.findings().reduce((n, f) => n + f.count, 0),
+    1,
+  );
   stage.end();
 });
 

@@ -70,11 +70,26 @@ export class AuditRecorder {
       thresholds: opts.stream.fillAlerts,
       intervalMs: opts.fillIntervalMs ?? 5000,
       onChange: ({ fill, level, previous, threshold, top }) => {
-        const at = { stream: fill.stream, retention: fill.retention, ratio: Number(fill.ratio.toFixed(3)), threshold, messages: fill.messages, bytes: fill.bytes, maxBytes: fill.maxBytes, maxMsgs: fill.maxMsgs };
+        const at = {
+          stream: fill.stream,
+          retention: fill.retention,
+          ratio: Number(fill.ratio.toFixed(3)),
+          threshold,
+          messages: fill.messages,
+          bytes: fill.bytes,
+          maxBytes: fill.maxBytes,
+          maxMsgs: fill.maxMsgs,
+        };
         if (level < previous) this.#log.info(at, 'audit stream level back below the alert threshold');
         else if (top) this.#log.error(at, 'audit stream nearly full: requests are refused once it is full');
         // A work queue fills only while its consumer (masking service, audit writer) is behind; a kept stream grows for good.
-        else this.#log.warn(at, fill.retention === 'workqueue' ? 'audit stream filling up: its consumer is behind' : 'audit stream filling up: it keeps everything, raise its limit or archive it');
+        else
+          this.#log.warn(
+            at,
+            fill.retention === 'workqueue'
+              ? 'audit stream filling up: its consumer is behind'
+              : 'audit stream filling up: it keeps everything, raise its limit or archive it',
+          );
       },
     });
   }
@@ -85,7 +100,8 @@ export class AuditRecorder {
     if (this.#opts.spool) {
       this.#spool = OutcomeSpool.open(this.#opts.spool);
       const s = this.#spool.stats();
-      if (s.recovered > 0 || s.unreadable > 0) this.#log.warn({ recovered: s.recovered, unreadable: s.unreadable, path: this.#spool.path }, 'outcome events left by an earlier run: replaying them');
+      if (s.recovered > 0 || s.unreadable > 0)
+        this.#log.warn({ recovered: s.recovered, unreadable: s.unreadable, path: this.#spool.path }, 'outcome events left by an earlier run: replaying them');
       this.#kick();
     }
     this.#offStatus = this.#bus.onStatus((status) => {
@@ -146,7 +162,8 @@ export class AuditRecorder {
     this.#offStatus?.();
     this.#wake?.();
     await this.#replaying;
-    if (this.#spool && this.#spool.size > 0) this.#log.warn({ events: this.#spool.size, path: this.#spool.path }, 'outcome events still spooled at shutdown: replayed at the next start');
+    if (this.#spool && this.#spool.size > 0)
+      this.#log.warn({ events: this.#spool.size, path: this.#spool.path }, 'outcome events still spooled at shutdown: replayed at the next start');
     this.#spool?.close();
   }
 
@@ -259,7 +276,11 @@ export class AuditRecorder {
     const headers = traceHeaders();
     const started = process.hrtime.bigint();
     try {
-      await this.#bus.streams.publish(rawSubject(event), encodeEvent(event), { msgId: eventMsgId(event), timeoutMs: this.#opts.timeoutMs, ...(headers && { headers }) });
+      await this.#bus.streams.publish(rawSubject(event), encodeEvent(event), {
+        msgId: eventMsgId(event),
+        timeoutMs: this.#opts.timeoutMs,
+        ...(headers && { headers }),
+      });
     } catch (err) {
       this.#metrics.auditPublishFailures.inc({ stream: STREAMS.AUDIT_RAW.name, code: codeOf(err) ?? 'ERR_UNKNOWN' });
       throw err;
@@ -282,6 +303,11 @@ export function mayBeStored(err: unknown): boolean {
 
 function unavailable(err: unknown): ProxyError {
   const code = err instanceof BusError ? err.code : undefined;
-  const why = code === 'ERR_STREAM_FULL' ? 'the audit stream is full' : code === 'ERR_BUS_TIMEOUT' ? 'the audit stream did not acknowledge in time' : 'the audit stream is unreachable';
+  const why =
+    code === 'ERR_STREAM_FULL'
+      ? 'the audit stream is full'
+      : code === 'ERR_BUS_TIMEOUT'
+        ? 'the audit stream did not acknowledge in time'
+        : 'the audit stream is unreachable';
   return new ProxyError('ERR_AUDIT_UNAVAILABLE', `${why}; request refused (no record, no action)`, { cause: err });
 }

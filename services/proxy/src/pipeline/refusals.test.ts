@@ -9,7 +9,11 @@ const log = createLogger({ name: 'test', level: 'silent', destination: { write: 
 function setup(opts: { maxSources?: number; windowMs?: number } = {}) {
   const events: AuditEvent[] = [];
   let now = Date.parse('2026-01-01T00:00:00.000Z');
-  const refusals = new RefusalLog({ recordLater: (e) => events.push(e) }, { windowMs: opts.windowMs ?? 60_000, maxSources: opts.maxSources ?? 100, observerName: 'gw', now: () => now }, log);
+  const refusals = new RefusalLog(
+    { recordLater: (e) => events.push(e) },
+    { windowMs: opts.windowMs ?? 60_000, maxSources: opts.maxSources ?? 100, observerName: 'gw', now: () => now },
+    log,
+  );
   return { events, refusals, tick: (ms: number) => (now += ms) };
 }
 
@@ -63,7 +67,10 @@ test('refusals - memory is bounded: sources beyond maxSources are counted togeth
   assert.ok(overflow);
   assert.equal(overflow.source, undefined);
   assert.equal(overflow.agentgate.refusal?.count, 997);
-  assert.equal(events.reduce((n, e) => n + (e.agentgate.refusal?.count ?? 0), 0), 1000);
+  assert.equal(
+    events.reduce((n, e) => n + (e.agentgate.refusal?.count ?? 0), 0),
+    1000,
+  );
 });
 
 test('refusals - a detail that is not an identifier is dropped (never free text from a request); hostile addresses are dropped', () => {

@@ -31,7 +31,14 @@ export interface RelayOutcome extends ResponseOutcome {
  */
 export async function relayResponse(
   rt: ProxyRuntime,
-  x: { res: ServerResponse; upstream: Dispatcher.ResponseData; masker: Masker | undefined; early: EarlyResponse | undefined; classification: Classification; connection: string },
+  x: {
+    res: ServerResponse;
+    upstream: Dispatcher.ResponseData;
+    masker: Masker | undefined;
+    early: EarlyResponse | undefined;
+    classification: Classification;
+    connection: string;
+  },
 ): Promise<RelayOutcome> {
   const { res, upstream, early } = x;
   const sink = new ClientSink(res);
@@ -40,7 +47,9 @@ export async function relayResponse(
   // Transfer codings too: undici undoes only `chunked`, so `Transfer-Encoding: gzip` would arrive compressed.
   const coding = [...codingsOf(upstream.headers['transfer-encoding']), ...codingsOf(upstream.headers['content-encoding'])][0];
   let refusal: ProxyError | undefined =
-    coding !== undefined ? new ProxyError('ERR_UPSTREAM_ENCODING', `connection "${x.connection}": the upstream's answer is compressed (${printable(coding)})`) : undefined;
+    coding !== undefined
+      ? new ProxyError('ERR_UPSTREAM_ENCODING', `connection "${x.connection}": the upstream's answer is compressed (${printable(coding)})`)
+      : undefined;
   if (early) refusal ??= early.upstream(upstream.statusCode, upstream.headers);
   if (refusal) {
     upstream.body.destroy();

@@ -78,7 +78,8 @@ export async function streamResponse(rt: ProxyRuntime, x: StreamArgs): Promise<R
   const s = new StreamedResponse(x, observer, noBody);
   if (noBody) return s.sendBodyless();
   // A content-addressed body (a registry blob) is verified by its digest downstream: never rewritten, and the record says so.
-  if (!masker || x.classification.verbatimBody) return s.done(await send(x, upstream.body as Readable, await s.observe(), [], 'now', observer), masker ? VERBATIM_LABELS : undefined);
+  if (!masker || x.classification.verbatimBody)
+    return s.done(await send(x, upstream.body as Readable, await s.observe(), [], 'now', observer), masker ? VERBATIM_LABELS : undefined);
   let planned: { plan: BodyPlan; body: Readable };
   try {
     planned = await planBody(upstream.headers, upstream.body as Readable, x.areq.connection);
@@ -202,14 +203,25 @@ export class StreamedResponse {
     // Event streams and JSON lines are masked record by record, so a model's answer is not held back by the redactor's window.
     const terminators = recordTerminators(mediaType(x.upstream.headers['content-type']));
     // A watch or followed log must not sit in the redactor's hold-back while the upstream is quiet.
-    const maskStage = terminators ? new SseMasker(masker, { terminators }) : x.classification.longRunning ? new IdleFlushMask(masker, IDLE_FLUSH_MS) : masker.transform();
+    const maskStage = terminators
+      ? new SseMasker(masker, { terminators })
+      : x.classification.longRunning
+        ? new IdleFlushMask(masker, IDLE_FLUSH_MS)
+        : masker.transform();
     const decoded = plan.decoders.length > 0;
     // A decoded body's head goes out once its first decoded chunk passed the size bound (masking may hold bytes back longer).
     const flush = (): void => {
       if (!res.headersSent) res.flushHeaders();
     };
     const out = await this.observe();
-    const r = await send(x, body, out, [...plan.decoders, ...limitAfter(plan.decoders, limit, x.connection, flush), maskStage], decoded ? 'first-byte' : 'now', this.#observer);
+    const r = await send(
+      x,
+      body,
+      out,
+      [...plan.decoders, ...limitAfter(plan.decoders, limit, x.connection, flush), maskStage],
+      decoded ? 'first-byte' : 'now',
+      this.#observer,
+    );
     this.findings.push(maskStage.findings());
     return this.done(r, r.error ? { error_code: r.error.code } : undefined);
   }

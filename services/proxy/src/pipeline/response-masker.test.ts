@@ -44,7 +44,10 @@ test('response masker - without the masklist, all and brokered fail closed with 
     throw new Error('broker down');
   });
   for (const name of ['all', 'brok']) {
-    await assert.rejects(rm(conn(name), lease('the-credential-789')), (err: unknown) => err instanceof ProxyError && err.code === 'ERR_MASKLIST_UNAVAILABLE' && err.status === 503);
+    await assert.rejects(
+      rm(conn(name), lease('the-credential-789')),
+      (err: unknown) => err instanceof ProxyError && err.code === 'ERR_MASKLIST_UNAVAILABLE' && err.status === 503,
+    );
   }
   assert.ok(await rm(conn('cred'), lease('the-credential-789')));
 });

@@ -34,7 +34,10 @@ export async function planBody(
 ): Promise<{ plan: BodyPlan; body: Readable }> {
   const decoding = decodingFor(headers);
   if ('unknown' in decoding) {
-    return { plan: { how: 'uninspectable', reason: `${decoding.header} ${printable(decoding.unknown)}`, error: encodingRefusal(connection.name, decoding) }, body };
+    return {
+      plan: { how: 'uninspectable', reason: `${decoding.header} ${printable(decoding.unknown)}`, error: encodingRefusal(connection.name, decoding) },
+      body,
+    };
   }
   const { decoders } = decoding;
   if (!ARCHIVE_CHECKED.has(connection.type)) return { plan: { how: 'mask', decoders }, body };

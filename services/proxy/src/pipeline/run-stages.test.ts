@@ -21,7 +21,12 @@ const classified = (extra: Partial<Classification>): Classification => ({ kind: 
 
 test('pipeline stages - an adapter refusal is a deny by its rule, a built-in allow an allow by its rule; policy is asked otherwise', () => {
   const p = asking('allow');
-  const refused = decideClassified(p, principal, 'c', classified({ refusal: { rule: 'promptSecrets', reason: 'a secret in the prompt' } } as Partial<Classification>));
+  const refused = decideClassified(
+    p,
+    principal,
+    'c',
+    classified({ refusal: { rule: 'promptSecrets', reason: 'a secret in the prompt' } } as Partial<Classification>),
+  );
   assert.deepEqual(refused.decision, { effect: 'deny', rule: 'promptSecrets', reason: 'a secret in the prompt' });
   const allowed = decideClassified(p, principal, 'c', classified({ allow: { rule: 'discovery', reason: 'built in' } } as Partial<Classification>));
   assert.deepEqual(allowed.decision, { effect: 'allow', rule: 'discovery', reason: 'built in' });

@@ -189,7 +189,15 @@ export async function classifyAndDecide(cx: RequestContext, routed: Routed, admi
   const { connection, target } = routed;
   const { areq } = admitted;
   const classified = await routed.adapter.classify(areq);
-  const base = { actionId: admitted.actionId, requestId: st.requestId, principal: areq.principal, connection, req, urlPath: `/${connection.name}${target.path}`, observerName: rt.observerName };
+  const base = {
+    actionId: admitted.actionId,
+    requestId: st.requestId,
+    principal: areq.principal,
+    connection,
+    req,
+    urlPath: `/${connection.name}${target.path}`,
+    observerName: rt.observerName,
+  };
   if (classified.failure) {
     st.facts = { ...base, classification: classified, decision: notDecided(classified.failure) };
     throw classified.failure;
@@ -254,7 +262,9 @@ export async function holdOrRefuse(cx: RequestContext, routed: Routed, admitted:
   if (decision.effect === 'allow') return undefined;
   const refusal = d.decided.refusal ?? refusalOf(decision);
   // A denial is recorded too; it is refused whether or not the record lands (refusing is already the safe side).
-  await rt.recorder.record(actionEvent(d.facts, 'denied')).catch((err: unknown) => st.log().error({ code: (err as { code?: string }).code }, 'denial not recorded'));
+  await rt.recorder
+    .record(actionEvent(d.facts, 'denied'))
+    .catch((err: unknown) => st.log().error({ code: (err as { code?: string }).code }, 'denial not recorded'));
   st.log().info({ kind: d.classification.kind, rule: decision.rule, effect: decision.effect }, 'action refused by policy');
   throw refusal;
 }
@@ -285,7 +295,14 @@ export async function prepareForward(cx: RequestContext, routed: Routed, d: Deci
  * approved bytes, the adapter's rewritten body, or the client's stream),
  * aborted when the client goes (see abortOnClientGone).
  */
-export async function forwardUpstream(cx: RequestContext, routed: Routed, admitted: Admitted, d: Decided, p: Prepared, released: Released | undefined): Promise<Forwarded> {
+export async function forwardUpstream(
+  cx: RequestContext,
+  routed: Routed,
+  admitted: Admitted,
+  d: Decided,
+  p: Prepared,
+  released: Released | undefined,
+): Promise<Forwarded> {
   const { rt, req, owner } = cx;
   const { connection, adapter, target } = routed;
   const { areq } = admitted;
@@ -334,7 +351,18 @@ export async function respond(cx: RequestContext, routed: Routed, admitted: Admi
   const relayed = early || classification.effect ? await relayResponse(rt, { res, upstream, masker, early, classification, connection }) : undefined;
   const maskSpan = masker && !relayed ? startStage('mask') : undefined;
   const outcome =
-    relayed ?? (await streamResponse(rt, { req, res, upstream, masker, adapter: routed.adapter, areq: admitted.areq, classification, connection, requestId: st.requestId }));
+    relayed ??
+    (await streamResponse(rt, {
+      req,
+      res,
+      upstream,
+      masker,
+      adapter: routed.adapter,
+      areq: admitted.areq,
+      classification,
+      connection,
+      requestId: st.requestId,
+    }));
   endSpan(maskSpan, outcome.error);
   return { outcome, relayed };
 }
@@ -368,7 +396,8 @@ export function recordOutcome(cx: RequestContext, routed: Routed, admitted: Admi
       ...outcome.observed,
     }),
   );
-  if (outcome.masking.count > 0) st.log().warn({ masked: outcome.masking.count, connection: routed.connection.name }, 'secrets in the upstream response were masked');
+  if (outcome.masking.count > 0)
+    st.log().warn({ masked: outcome.masking.count, connection: routed.connection.name }, 'secrets in the upstream response were masked');
   requestAnswered(routed.connection.name, d.facts.decision.effect, outcome.clientStatus ?? upstream.statusCode, st.started, f.forwardedAt, f.ttfbNs);
   if (outcome.masking.count > 0) responseMasked(outcome.masking.findings);
 }

@@ -49,7 +49,10 @@ test('sse mask - a complete event goes out at once, not after the redactor windo
 
 test('sse mask - an event larger than the bound falls back to the byte redactor and is still masked', async () => {
   const huge = `data: ${'x'.repeat(5000)} ${secret} ${'y'.repeat(5000)}`;
-  const { out } = await run([Buffer.from(huge.slice(0, 4000)), Buffer.from(huge.slice(4000)), Buffer.from('\n\ndata: after\n\n')], new SseMasker(masker, { maxEvent: 1024 }));
+  const { out } = await run(
+    [Buffer.from(huge.slice(0, 4000)), Buffer.from(huge.slice(4000)), Buffer.from('\n\ndata: after\n\n')],
+    new SseMasker(masker, { maxEvent: 1024 }),
+  );
   assert.ok(!out.includes(secret));
   assert.ok(out.endsWith('data: after\n\n'));
 });

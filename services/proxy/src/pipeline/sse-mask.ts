@@ -12,7 +12,12 @@ const LINES = [Buffer.from('\n')];
  */
 export function recordTerminators(mediaType: string): readonly Buffer[] | undefined {
   if (mediaType === 'text/event-stream') return SSE;
-  if (['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/json-seq', 'application/stream+json'].includes(mediaType)) return LINES;
+  if (
+    ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/json-seq', 'application/stream+json'].includes(
+      mediaType,
+    )
+  )
+    return LINES;
   return undefined;
 }
 

@@ -28,7 +28,14 @@ export function tracedRequest(req: IncomingMessage, res: ServerResponse, run: ()
  * `forwardedAt`/`headersNs`: when it went upstream and how long the upstream
  * took to answer with headers, absent when it was refused before.
  */
-export function requestAnswered(connection: string | undefined, decision: string | undefined, status: number, started: bigint, forwardedAt?: bigint, headersNs?: bigint): void {
+export function requestAnswered(
+  connection: string | undefined,
+  decision: string | undefined,
+  status: number,
+  started: bigint,
+  forwardedAt?: bigint,
+  headersNs?: bigint,
+): void {
   processMetrics().requestDone(
     connection ?? NO_CONNECTION,
     decision ?? NO_DECISION,

@@ -48,7 +48,10 @@ export async function handleUpgrade(rt: ProxyRuntime, req: IncomingMessage, sock
     const prepared = await prepareUpgrade(rt, st, routed, decided);
     const up = upstreamUpgrade(rt, req, routed, areq, decided, prepared);
     const spec = (protocol: string): SessionSpec =>
-      routed.adapter.session?.(areq, decided.classification, protocol) ?? { recordBytes: 0, audit: (s) => ({ labels: { session_protocol: s.protocol, session_end: s.end } }) };
+      routed.adapter.session?.(areq, decided.classification, protocol) ?? {
+        recordBytes: 0,
+        audit: (s) => ({ labels: { session_protocol: s.protocol, session_end: s.end } }),
+      };
     const summary = await handshake(up, { socket, head, masker: prepared.masker, spec, connection: routed.connection.name });
     recordSession(rt, st, decided.facts, summary);
   } catch (raw) {
@@ -116,23 +119,44 @@ async function admitUpgrade(rt: ProxyRuntime, req: IncomingMessage, st: RequestS
  * before the protocol is checked, so a client that falls back to SPDY after
  * a denial is shown the same denial.
  */
-async function decideUpgrade(rt: ProxyRuntime, req: IncomingMessage, st: RequestState, r: UpgradeRoute, areq: AdapterRequest & { actionId: string }): Promise<UpgradeDecided> {
+async function decideUpgrade(
+  rt: ProxyRuntime,
+  req: IncomingMessage,
+  st: RequestState,
+  r: UpgradeRoute,
+  areq: AdapterRequest & { actionId: string },
+): Promise<UpgradeDecided> {
   const { connection } = r;
   const classified = await r.adapter.classify(areq);
   const decided: PartsDecided = classified.allow
     ? { decision: { effect: 'allow', rule: classified.allow.rule, reason: classified.allow.reason }, classification: classified }
     : decideClassification(rt.policy, areq.principal, connection.name, classified);
   const { decision, classification } = decided;
-  const facts: ActionFacts = { actionId: areq.actionId, requestId: st.requestId, principal: areq.principal, connection, classification, decision, req, urlPath: `/${connection.name}${r.target.path}`, observerName: rt.observerName };
+  const facts: ActionFacts = {
+    actionId: areq.actionId,
+    requestId: st.requestId,
+    principal: areq.principal,
+    connection,
+    classification,
+    decision,
+    req,
+    urlPath: `/${connection.name}${r.target.path}`,
+    observerName: rt.observerName,
+  };
   st.facts = facts;
   if (decision.effect !== 'allow') {
     const refusal = decided.refusal ?? refusalOf(decision);
-    await rt.recorder.record(actionEvent(facts, 'denied')).catch((err: unknown) => st.log().error({ code: (err as { code?: string }).code }, 'denial not recorded'));
+    await rt.recorder
+      .record(actionEvent(facts, 'denied'))
+      .catch((err: unknown) => st.log().error({ code: (err as { code?: string }).code }, 'denial not recorded'));
     st.log().info({ kind: classification.kind, rule: decision.rule, effect: decision.effect }, 'upgrade refused by policy');
     throw refusal;
   }
   if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-    const err = new ProxyError('ERR_UPGRADE_UNSUPPORTED', 'only WebSocket upgrades are relayed (SPDY streams cannot be inspected); use a WebSocket client (kubectl ≥ 1.30 does)');
+    const err = new ProxyError(
+      'ERR_UPGRADE_UNSUPPORTED',
+      'only WebSocket upgrades are relayed (SPDY streams cannot be inspected); use a WebSocket client (kubectl ≥ 1.30 does)',
+    );
     rt.recorder.recordLater(actionEvent(facts, 'failed', { reason: err.message }));
     throw err;
   }
@@ -187,7 +211,10 @@ function recordSession(rt: ProxyRuntime, st: RequestState, facts: ActionFacts, s
     actionEvent(facts, 'completed', {
       durationNs: st.elapsedNs(),
       ...(failed && { outcome: 'failure' as const }),
-      http: { request: { bytes: summary.session?.bytesIn ?? 0 }, response: { status_code: summary.status, bytes: summary.session?.bytesOut ?? summary.bytesOut } },
+      http: {
+        request: { bytes: summary.session?.bytesIn ?? 0 },
+        response: { status_code: summary.status, bytes: summary.session?.bytesOut ?? summary.bytesOut },
+      },
       ...(masking.count > 0 && { masking }),
       ...(summary.session && summary.spec?.audit(summary.session)),
     }),
@@ -281,7 +308,13 @@ function handshake(
 }
 
 /** The response head sent to the client: hop-by-hop headers dropped (the upgrade's own kept on a 101), values masked. */
-function responseHead(status: number, res: IncomingMessage, masker: Masker | undefined, upgraded: boolean, length?: number): { head: Buffer; findings: HandshakeResult['findings'] } {
+function responseHead(
+  status: number,
+  res: IncomingMessage,
+  masker: Masker | undefined,
+  upgraded: boolean,
+  length?: number,
+): { head: Buffer; findings: HandshakeResult['findings'] } {
   let headers = downstreamResponseHeaders(res.headers);
   delete headers['content-length'];
   let findings: HandshakeResult['findings'] = [];
@@ -299,7 +332,8 @@ function responseHead(status: number, res: IncomingMessage, masker: Masker | und
 
 function upgradeError(connection: string | undefined, raw: unknown): ProxyError {
   if (raw instanceof ProxyError) return raw;
-  if (tlsFailure(raw)) return new ProxyError('ERR_UPSTREAM_TLS', `connection "${connection ?? '?'}": the upstream's TLS certificate could not be verified`, { cause: raw });
+  if (tlsFailure(raw))
+    return new ProxyError('ERR_UPSTREAM_TLS', `connection "${connection ?? '?'}": the upstream's TLS certificate could not be verified`, { cause: raw });
   const code = (raw as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && /^E(CONN|HOST|NET|PIPE|AI_|ADDR)|^ECONNRESET$|^ETIMEDOUT$/.test(code)) {
     return new ProxyError('ERR_UPSTREAM_UNREACHABLE', `connection "${connection ?? '?'}": the upstream is unreachable`, { cause: raw });
@@ -313,9 +347,23 @@ function writeRefusal(socket: Duplex, err: ProxyError, ctx: { connection: string
     socket.destroy();
     return;
   }
-  const rendered = ctx.adapter?.renderError?.(err, ctx) ?? { status: err.status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: errorBody(err, ctx) };
+  const rendered = ctx.adapter?.renderError?.(err, ctx) ?? {
+    status: err.status,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: errorBody(err, ctx),
+  };
   const body = typeof rendered.body === 'string' ? Buffer.from(rendered.body) : rendered.body;
-  const headers: Record<string, string> = { ...rendered.headers, ...err.headers, 'cache-control': 'no-store', 'x-request-id': ctx.requestId, connection: 'close' };
-  const lines = [`HTTP/1.1 ${rendered.status} ${STATUS_CODES[rendered.status] ?? 'Error'}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), `content-length: ${body.length}`];
+  const headers: Record<string, string> = {
+    ...rendered.headers,
+    ...err.headers,
+    'cache-control': 'no-store',
+    'x-request-id': ctx.requestId,
+    connection: 'close',
+  };
+  const lines = [
+    `HTTP/1.1 ${rendered.status} ${STATUS_CODES[rendered.status] ?? 'Error'}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    `content-length: ${body.length}`,
+  ];
   socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]));
 }

@@ -18,7 +18,17 @@ function relay(): { r: WsRelay; out: () => Buffer[] } {
   const client = new PassThrough();
   const upstream = new PassThrough();
   const masker = createMasker({ detectors: [], entropy: false, secrets: [{ ref: 'k', value: SECRET }] });
-  const r = new WsRelay({ client, upstream, clientHead: Buffer.alloc(0), upstreamHead: Buffer.alloc(0), protocol: 'v5.channel.k8s.io', codec, masker, recordBytes: 1024, maxFrame: 1 << 20 });
+  const r = new WsRelay({
+    client,
+    upstream,
+    clientHead: Buffer.alloc(0),
+    upstreamHead: Buffer.alloc(0),
+    protocol: 'v5.channel.k8s.io',
+    codec,
+    masker,
+    recordBytes: 1024,
+    maxFrame: 1 << 20,
+  });
   const sent: Buffer[] = [];
   client.on('data', (c: Buffer) => sent.push(c));
   const out = (): Buffer[] => new WsFrameParser(1 << 20, false).push(Buffer.concat(sent)).map((f) => f.payload);
@@ -52,7 +62,10 @@ test('ws relay - a control frame passes after pending output; finish ends the se
   await new Promise((res) => setImmediate(res));
   const payloads = out();
   assert.equal(payloads.at(-1)?.toString('hex'), '03e8', 'the close frame comes last');
-  assert.ok(payloads.slice(0, -1).some((p) => p[0] === 1), 'the held-back stdout went out before it');
+  assert.ok(
+    payloads.slice(0, -1).some((p) => p[0] === 1),
+    'the held-back stdout went out before it',
+  );
   r.finish('upstream-closed');
   r.finish('error');
   assert.equal(r.summary.end, 'upstream-closed');

@@ -91,7 +91,16 @@ export class WsRelay {
   constructor(o: RelayOptions) {
     this.#o = o;
     this.#capture = new Capture(o.recordBytes);
-    this.summary = { protocol: o.protocol, bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, channels: this.#capture.channels, end: 'error', findings: [] };
+    this.summary = {
+      protocol: o.protocol,
+      bytesIn: 0,
+      bytesOut: 0,
+      messagesIn: 0,
+      messagesOut: 0,
+      channels: this.#capture.channels,
+      end: 'error',
+      findings: [],
+    };
     this.#upParser = new WsFrameParser(o.maxFrame, false);
     this.#clientParser = new WsFrameParser(o.maxFrame, true);
   }
@@ -117,7 +126,13 @@ export class WsRelay {
       return;
     }
     this.summary.messagesOut += f.opcode !== 0 ? 1 : 0;
-    const part = codec ? (f.opcode !== 0 ? codec.split(f.payload) : this.#current.channel !== undefined ? { channel: this.#current.channel, data: f.payload } : undefined) : undefined;
+    const part = codec
+      ? f.opcode !== 0
+        ? codec.split(f.payload)
+        : this.#current.channel !== undefined
+          ? { channel: this.#current.channel, data: f.payload }
+          : undefined
+      : undefined;
     if (f.opcode !== 0) this.#current = { channel: part?.channel, opcode: f.opcode };
     if (!part || !this.#o.masker || !codec || codec.channelName(part.channel) === 'close') {
       // Opaque or control-channel message: relayed as it came.
@@ -143,7 +158,13 @@ export class WsRelay {
     const codec = this.#o.codec;
     if (f.opcode >= OP_CLOSE) return;
     this.summary.messagesIn += f.opcode !== 0 ? 1 : 0;
-    const part = codec ? (f.opcode !== 0 ? codec.split(f.payload) : this.#inbound.channel !== undefined ? { channel: this.#inbound.channel, data: f.payload } : undefined) : undefined;
+    const part = codec
+      ? f.opcode !== 0
+        ? codec.split(f.payload)
+        : this.#inbound.channel !== undefined
+          ? { channel: this.#inbound.channel, data: f.payload }
+          : undefined
+      : undefined;
     if (f.opcode !== 0) this.#inbound = { channel: part?.channel };
     if (part && codec) this.#capture.add(codec.channelName(part.channel), part.data);
     else this.#capture.add('opaque-in', f.payload);

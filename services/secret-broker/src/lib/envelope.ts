@@ -34,9 +34,7 @@ export async function importRequesterKey(jwk: unknown): Promise<CryptoKey> {
 
 /** Encrypts a JSON payload to the requester's public key. */
 export async function sealReply(key: CryptoKey, payload: unknown): Promise<string> {
-  return new CompactEncrypt(encoder.encode(JSON.stringify(payload)))
-    .setProtectedHeader({ alg: REPLY_ALG, enc: REPLY_ENC, cty: CTY })
-    .encrypt(key);
+  return new CompactEncrypt(encoder.encode(JSON.stringify(payload))).setProtectedHeader({ alg: REPLY_ALG, enc: REPLY_ENC, cty: CTY }).encrypt(key);
 }
 
 /** Opens a reply with the requester's private key. @throws SecretError ERR_SECRET_BAD_REQUEST */

@@ -38,7 +38,10 @@ describe('detectors', () => {
         for (const m of [only, masker]) {
           const r = m.maskText(text);
           assert.ok(!r.text.includes(secret), `${d.id}: secret survived`);
-          assert.ok(r.findings.some((x) => x.type === d.id), `${d.id}: no finding of its type`);
+          assert.ok(
+            r.findings.some((x) => x.type === d.id),
+            `${d.id}: no finding of its type`,
+          );
         }
         assert.match(only.maskText(text).text, new RegExp(`\\[REDACTED:${d.id}\\]`));
       }
@@ -51,7 +54,10 @@ describe('detectors', () => {
         assert.ok(found.length > 0, `${d.id}: regex does not match its positive`);
         for (const m of found) {
           const lower = m[0].toLowerCase();
-          assert.ok(d.keywords.some((k) => lower.includes(k)), `${d.id}: match without keyword`);
+          assert.ok(
+            d.keywords.some((k) => lower.includes(k)),
+            `${d.id}: match without keyword`,
+          );
         }
       }
     });

@@ -2,7 +2,7 @@ import { isPlaceholder, looksLikeReference, shannonEntropy } from '../entropy.js
 import type { DetectorDef, ValidateOptions } from './types.js';
 
 // ASCII only, no \s (on raw bytes \s would match 0xA0, a UTF-8 continuation byte).
-const VALUE = "A-Za-z0-9+/=_.~!@#$%^&*?-";
+const VALUE = 'A-Za-z0-9+/=_.~!@#$%^&*?-';
 const SEP = `["']?[ \\t]{0,4}(?::=|=>|[:=])[ \\t]{0,4}["']?`;
 
 function notPlaceholder(secret: string): boolean {
@@ -10,12 +10,7 @@ function notPlaceholder(secret: string): boolean {
 }
 
 function highEntropy(secret: string, opts: ValidateOptions): boolean {
-  return (
-    secret.length >= opts.minLength &&
-    !isPlaceholder(secret) &&
-    !looksLikeReference(secret) &&
-    shannonEntropy(secret) >= opts.minEntropy
-  );
+  return secret.length >= opts.minLength && !isPlaceholder(secret) && !looksLikeReference(secret) && shannonEntropy(secret) >= opts.minEntropy;
 }
 
 /** Formats recognised by structure or context rather than a vendor prefix. */
@@ -71,8 +66,24 @@ export const GENERIC: readonly DetectorDef[] = [
   {
     id: 'generic-secret',
     keywords: [
-      'passwd', 'password', 'pwd', 'secret', 'token', 'apikey', 'api_key', 'api-key', 'accesskey', 'access_key',
-      'access-key', 'authkey', 'auth_key', 'auth-key', 'privatekey', 'private_key', 'private-key', 'credential',
+      'passwd',
+      'password',
+      'pwd',
+      'secret',
+      'token',
+      'apikey',
+      'api_key',
+      'api-key',
+      'accesskey',
+      'access_key',
+      'access-key',
+      'authkey',
+      'auth_key',
+      'auth-key',
+      'privatekey',
+      'private_key',
+      'private-key',
+      'credential',
     ],
     caseInsensitive: true,
     // The lookbehind keeps our own tags (`[REDACTED:secret:conn/x]`) from being re-masked; it sits

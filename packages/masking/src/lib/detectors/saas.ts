@@ -46,5 +46,9 @@ export const SAAS: readonly DetectorDef[] = [
     pattern: `${LB}(?:EAAA[A-Za-z0-9_-]{60}|sq0(?:atp|csp)-[A-Za-z0-9_-]{22,43})`,
   },
   // Keywords include the digit: "-us" alone is common (x-user-id) and would run the regex needlessly.
-  { id: 'mailchimp-api-key', keywords: ['-us1', '-us2', '-us3', '-us4', '-us5', '-us6', '-us7', '-us8', '-us9'], pattern: `${LB}[0-9a-f]{32}-us[0-9]{1,2}${TB}` },
+  {
+    id: 'mailchimp-api-key',
+    keywords: ['-us1', '-us2', '-us3', '-us4', '-us5', '-us6', '-us7', '-us8', '-us9'],
+    pattern: `${LB}[0-9a-f]{32}-us[0-9]{1,2}${TB}`,
+  },
 ];

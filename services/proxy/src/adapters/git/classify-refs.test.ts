@@ -40,7 +40,8 @@ test('git refs - kinds follow the ref type, zero ids and ancestry', async () => 
 });
 
 test('git refs - protected globs: * stays in a segment, ** crosses them', () => {
-  const conn = (protectedRefs: string[]) => ({ name: 'g', type: 'git', upstream: 'http://git.test', options: { protectedRefs } }) as unknown as Parameters<typeof protectedMatcher>[0];
+  const conn = (protectedRefs: string[]) =>
+    ({ name: 'g', type: 'git', upstream: 'http://git.test', options: { protectedRefs } }) as unknown as Parameters<typeof protectedMatcher>[0];
   const m = protectedMatcher(conn(['refs/heads/main', 'refs/heads/release/*', 'refs/tags/**']));
   assert.equal(m('refs/heads/main'), true);
   assert.equal(m('refs/heads/main2'), false);

@@ -50,7 +50,8 @@ function readClassification(route: GitRoute): Classification {
         const d = decisions[0];
         if (!d || d.effect === 'allow') return {};
         const by = d.rule ? `rule ${d.rule}` : 'the policy default';
-        const text = d.effect === 'review' ? `approval required (${by})` : d.reason.startsWith('denied by') ? `denied by ${by}` : `denied by ${by}: ${d.reason}`;
+        const text =
+          d.effect === 'review' ? `approval required (${by})` : d.reason.startsWith('denied by') ? `denied by ${by}` : `denied by ${by}: ${d.reason}`;
         return { refusal: new GitServiceError(d.effect === 'review' ? 'ERR_APPROVAL_REQUIRED' : 'ERR_POLICY_DENIED', text, route) };
       },
     },

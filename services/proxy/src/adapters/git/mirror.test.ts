@@ -36,7 +36,10 @@ test('git mirror lock - a kernel lock other processes see, released when the wor
       );
     });
     assert.equal(lockedElsewhere(file), false, 'released');
-    await assert.rejects(withFileLock(file, 1000, async () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      withFileLock(file, 1000, async () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.equal(lockedElsewhere(file), false, 'released after a failure too');
   } finally {
     tmp.cleanup();

@@ -100,24 +100,30 @@ export async function freshMirror(opts: {
   const left = (): number => Math.max(1, deadline - Date.now());
   await mkdir(opts.cacheDir, { recursive: true, mode: 0o700 });
   // One fetch at a time per mirror: in this process (KeyedLock), and across processes sharing the cache dir (flock).
-  await locks.run(gitDir, () =>
-    withFileLock(`${gitDir}.lock`, left(), async () => {
-      if (!existsSync(join(gitDir, 'HEAD'))) await initMirror(gitDir, left());
-      else if (existsSync(join(gitDir, FETCHING))) await removeStaleLocks(gitDir);
-      await writeFile(join(gitDir, FETCHING), `${process.pid}\n`);
-      const r = await runGitCommand(['--git-dir', gitDir, 'fetch', '--prune', '--quiet', '--no-write-fetch-head', '--', opts.upstreamUrl, '+refs/*:refs/*'], home, {
-        env: credentialEnv(opts.lease),
-        timeoutMs: left(),
-      });
-      if (r.timedOut) throw new MirrorError(`mirror fetch took longer than ${opts.timeoutMs} ms`, true);
-      // git's stderr is for the log (git never prints extraHeader values); the client only learns the mirror failed.
-      if (r.code !== 0) throw new MirrorError(`mirror fetch failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}`);
-      await unlink(join(gitDir, FETCHING));
-    }),
-  ).catch((err: unknown) => {
-    if (err instanceof LockTimeoutError) throw new MirrorError(`the mirror was locked by another fetch for longer than ${opts.timeoutMs} ms`, true);
-    throw err;
-  });
+  await locks
+    .run(gitDir, () =>
+      withFileLock(`${gitDir}.lock`, left(), async () => {
+        if (!existsSync(join(gitDir, 'HEAD'))) await initMirror(gitDir, left());
+        else if (existsSync(join(gitDir, FETCHING))) await removeStaleLocks(gitDir);
+        await writeFile(join(gitDir, FETCHING), `${process.pid}\n`);
+        const r = await runGitCommand(
+          ['--git-dir', gitDir, 'fetch', '--prune', '--quiet', '--no-write-fetch-head', '--', opts.upstreamUrl, '+refs/*:refs/*'],
+          home,
+          {
+            env: credentialEnv(opts.lease),
+            timeoutMs: left(),
+          },
+        );
+        if (r.timedOut) throw new MirrorError(`mirror fetch took longer than ${opts.timeoutMs} ms`, true);
+        // git's stderr is for the log (git never prints extraHeader values); the client only learns the mirror failed.
+        if (r.code !== 0) throw new MirrorError(`mirror fetch failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}`);
+        await unlink(join(gitDir, FETCHING));
+      }),
+    )
+    .catch((err: unknown) => {
+      if (err instanceof LockTimeoutError) throw new MirrorError(`the mirror was locked by another fetch for longer than ${opts.timeoutMs} ms`, true);
+      throw err;
+    });
   return { gitDir, home };
 }
 

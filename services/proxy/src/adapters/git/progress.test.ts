@@ -18,7 +18,11 @@ function head(caps: string[]): ReceivePackHead {
 /** A client link that records the head and bytes, and can refuse to start (the pipeline answered first). */
 function fakeClient(open = true) {
   const gone = new AbortController();
-  const seen = { head: undefined as { status: number; headers: Record<string, string> } | undefined, bytes: [] as Buffer[], early: undefined as EarlyResponse | undefined };
+  const seen = {
+    head: undefined as { status: number; headers: Record<string, string> } | undefined,
+    bytes: [] as Buffer[],
+    early: undefined as EarlyResponse | undefined,
+  };
   const client: ClientLink = {
     gone: gone.signal,
     startResponse(status, headers, early) {
@@ -102,8 +106,14 @@ test('git progress - after its head, refusals are per-ref report-status in band 
     assert.equal(outer[0]?.[0], 1);
     return frames(Buffer.from(outer[0]?.[1] ?? '', 'latin1')).map(([band, text]) => String.fromCharCode(band) + text);
   };
-  assert.deepEqual(report(p.refusal(new ProxyError('ERR_APPROVAL_REJECTED', 'rejected by alice: not now'))), ['unpack ok\n', 'ng refs/heads/main rejected by alice: not now\n']);
-  const own = new GitPushRefusal('ERR_POLICY_DENIED', 'x', { refs: [{ ref: 'refs/heads/main', reason: 'force-push denied' }], capabilities: ['side-band-64k'] });
+  assert.deepEqual(report(p.refusal(new ProxyError('ERR_APPROVAL_REJECTED', 'rejected by alice: not now'))), [
+    'unpack ok\n',
+    'ng refs/heads/main rejected by alice: not now\n',
+  ]);
+  const own = new GitPushRefusal('ERR_POLICY_DENIED', 'x', {
+    refs: [{ ref: 'refs/heads/main', reason: 'force-push denied' }],
+    capabilities: ['side-band-64k'],
+  });
   assert.deepEqual(report(p.refusal(own)), ['unpack ok\n', 'ng refs/heads/main force-push denied\n']);
   assert.equal(p.upstream(200, { 'content-type': 'application/x-git-receive-pack-result' }), undefined);
   assert.equal(p.upstream(500, { 'content-type': 'application/x-git-receive-pack-result' })?.code, 'ERR_UPSTREAM_FAILED');
@@ -111,7 +121,13 @@ test('git progress - after its head, refusals are per-ref report-status in band 
 });
 
 test('git push report - reads ok/ng from side-band 1 (any chunking), band-3 errors, plain reports, and a cut report', () => {
-  const inner = Buffer.concat([pkt('unpack ok\n'), pkt('ok refs/heads/main\n'), pkt('option refname refs/heads/main\n'), pkt('ng refs/heads/x stale info\n'), FLUSH]);
+  const inner = Buffer.concat([
+    pkt('unpack ok\n'),
+    pkt('ok refs/heads/main\n'),
+    pkt('option refname refs/heads/main\n'),
+    pkt('ng refs/heads/x stale info\n'),
+    FLUSH,
+  ]);
   const banded = Buffer.concat([pkt(Buffer.concat([Buffer.from([2]), Buffer.from('progress\n')])), sideband(1, inner, 7), FLUSH]);
   for (const size of [1, 3, 64, banded.length]) {
     const o = new PushReportObserver(['side-band-64k']);

@@ -52,7 +52,15 @@ test('git head - the result is the same whatever the chunking', () => {
 });
 
 test('git head - malformed input throws PktLineError, never anything else', () => {
-  const bad = ['zzzz', '0003', 'ffff', `${pkt('x y\n').toString('latin1')}0000`, '0000', `${pkt(`${A} ${B} refs/heads/a\n`).toString('latin1')}0001`, pkt(`push-cert\0x\n`).toString('latin1')];
+  const bad = [
+    'zzzz',
+    '0003',
+    'ffff',
+    `${pkt('x y\n').toString('latin1')}0000`,
+    '0000',
+    `${pkt(`${A} ${B} refs/heads/a\n`).toString('latin1')}0001`,
+    pkt(`push-cert\0x\n`).toString('latin1'),
+  ];
   for (const b of bad) {
     const p = new ReceivePackHeadParser(limits);
     assert.throws(() => p.feed(Buffer.from(b, 'latin1')), PktLineError, JSON.stringify(b));

@@ -113,7 +113,10 @@ export class ReceivePackHeadParser {
     if (this.#commands.length === 0) {
       const nul = text.indexOf('\0');
       if (nul !== -1) {
-        this.#caps = text.slice(nul + 1).split(' ').filter(Boolean);
+        this.#caps = text
+          .slice(nul + 1)
+          .split(' ')
+          .filter(Boolean);
         text = text.slice(0, nul);
       }
     } else if (text.includes('\0')) {

@@ -41,10 +41,13 @@ test('git push - the classification stage: the most destructive kind, one part p
   const c = pushClassification(route, inspected(), Readable.from([]));
   assert.equal(c.kind, 'git.force_push');
   assert.deepEqual(c.attributes.kinds, ['git.force_push', 'git.create_ref']);
-  assert.deepEqual(c.parts?.actions.map((a) => [a.kind, a.attributes.ref, a.attributes.protected]), [
-    ['git.force_push', 'refs/heads/main', true],
-    ['git.create_ref', 'refs/heads/topic', false],
-  ]);
+  assert.deepEqual(
+    c.parts?.actions.map((a) => [a.kind, a.attributes.ref, a.attributes.protected]),
+    [
+      ['git.force_push', 'refs/heads/main', true],
+      ['git.create_ref', 'refs/heads/topic', false],
+    ],
+  );
   assert.deepEqual(c.bodyDigest, { sha256: 'f'.repeat(64), bytes: 123 });
   assert.equal(c.effect !== undefined, true, 'a push is an effect');
 });
@@ -54,7 +57,10 @@ test('git push - the settle stage: all allowed forwards and drops the quarantine
   const okBody = Readable.from([]);
   const allowed = settlePush(ok, okBody, [allow, allow]);
   assert.equal(allowed.refusal, undefined);
-  assert.deepEqual(allowed.audit?.git?.refs.map((r) => r.decision), ['allow', 'allow']);
+  assert.deepEqual(
+    allowed.audit?.git?.refs.map((r) => r.decision),
+    ['allow', 'allow'],
+  );
   await new Promise((r) => setImmediate(r));
   assert.equal(ok.cleaned, 1);
   assert.equal(okBody.destroyed, false);

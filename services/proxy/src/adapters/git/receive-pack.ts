@@ -206,7 +206,11 @@ export function pushClassification(route: GitRoute, push: InspectedPush, body: R
 }
 
 /** Audit fields of the decided refs, and the refusal `git push` shows ref by ref when any was not allowed. */
-export function settlePush(push: InspectedPush, body: Readable, decisions: readonly PartDecision[]): { audit: Classification['audit']; refusal?: GitPushRefusal } {
+export function settlePush(
+  push: InspectedPush,
+  body: Readable,
+  decisions: readonly PartDecision[],
+): { audit: Classification['audit']; refusal?: GitPushRefusal } {
   const { spool, refs, commits } = push;
   const audit = { git: gitAudit(refs, decisions, commits, spool.size) };
   if (decisions.every((d) => d.effect === 'allow')) {
@@ -288,4 +292,3 @@ function gitAudit(refs: readonly ClassifiedRef[], decisions: readonly PartDecisi
     bytes,
   };
 }
-

@@ -20,11 +20,19 @@ test('git render - report-status refuses every ref, plain or in side-band 1', ()
     { ref: 'refs/heads/main', reason: 'force-push denied by rule no-force-push' },
     { ref: 'refs/heads/x', reason: 'push refused' },
   ];
-  assert.deepEqual(packets(reportStatus(refs, ['report-status'])), ['unpack ok\n', 'ng refs/heads/main force-push denied by rule no-force-push\n', 'ng refs/heads/x push refused\n', 'flush']);
+  assert.deepEqual(packets(reportStatus(refs, ['report-status'])), [
+    'unpack ok\n',
+    'ng refs/heads/main force-push denied by rule no-force-push\n',
+    'ng refs/heads/x push refused\n',
+    'flush',
+  ]);
   const banded = packets(reportStatus(refs, ['report-status', 'side-band-64k']));
   assert.equal(banded.at(-1), 'flush');
   assert.equal(banded[0]?.charCodeAt(0), 1, 'band 1');
-  assert.deepEqual(packets(Buffer.from(banded[0]?.slice(1) ?? '', 'latin1')).slice(0, 2), ['unpack ok\n', 'ng refs/heads/main force-push denied by rule no-force-push\n']);
+  assert.deepEqual(packets(Buffer.from(banded[0]?.slice(1) ?? '', 'latin1')).slice(0, 2), [
+    'unpack ok\n',
+    'ng refs/heads/main force-push denied by rule no-force-push\n',
+  ]);
 });
 
 test('git render - reasons and ERR messages are one printable line', () => {
@@ -40,7 +48,10 @@ test('git mirror - the credential goes to git as env config only, with redirects
     .filter((k) => k.startsWith('GIT_CONFIG_KEY_'))
     .map((k) => [env[k], env[k.replace('KEY', 'VALUE')]]);
   assert.equal(Number(env.GIT_CONFIG_COUNT), pairs.length);
-  assert.deepEqual(pairs.find(([k]) => k === 'http.followRedirects'), ['http.followRedirects', 'false']);
+  assert.deepEqual(
+    pairs.find(([k]) => k === 'http.followRedirects'),
+    ['http.followRedirects', 'false'],
+  );
   const header = pairs.find(([k]) => k === 'http.extraHeader')?.[1];
   assert.equal(header, `authorization: Basic ${Buffer.from(`x-access-token:${secret}`).toString('base64')}`);
   assert.equal(credentialEnv(undefined).GIT_CONFIG_COUNT, '4', 'no header without a credential');

@@ -96,7 +96,8 @@ export class PushReportObserver implements EffectObserver {
     else if (text.startsWith('ng ')) {
       const rest = text.slice(3);
       const sp = rest.indexOf(' ');
-      if (r.rejected.length < MAX_REJECTED) r.rejected.push({ ref: oneLine(sp < 0 ? rest : rest.slice(0, sp), 200), reason: oneLine(sp < 0 ? '' : rest.slice(sp + 1), 200) });
+      if (r.rejected.length < MAX_REJECTED)
+        r.rejected.push({ ref: oneLine(sp < 0 ? rest : rest.slice(0, sp), 200), reason: oneLine(sp < 0 ? '' : rest.slice(sp + 1), 200) });
     }
     // `option …` lines (report-status-v2) only detail an `ok`.
   }
@@ -105,7 +106,11 @@ export class PushReportObserver implements EffectObserver {
     const r = this.#report;
     const labels: Record<string, string | number | boolean> = { git_refs_updated: r.updated, git_refs_rejected: r.rejected.length };
     if (r.unpack !== undefined) labels.git_unpack = r.unpack;
-    if (r.rejected.length > 0) labels.git_rejected = r.rejected.map((x) => `${x.ref} (${x.reason})`).join('; ').slice(0, 1000);
+    if (r.rejected.length > 0)
+      labels.git_rejected = r.rejected
+        .map((x) => `${x.ref} (${x.reason})`)
+        .join('; ')
+        .slice(0, 1000);
     if (r.fatal !== undefined) return { outcome: 'failure', reason: `the upstream failed: ${r.fatal}`, labels };
     if (!r.complete || this.#outer.broken || this.#inner.broken) return { outcome: 'failure', reason: 'the upstream sent no complete push report', labels };
     if (r.unpack !== 'ok') return { outcome: 'failure', reason: `the upstream could not unpack the push: ${r.unpack}`, labels };

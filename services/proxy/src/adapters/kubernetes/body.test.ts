@@ -17,8 +17,20 @@ test('kubernetes body - replicas of each patch type', () => {
 test('kubernetes body - JSON patch: the last operation on spec.replicas wins', () => {
   const p = (ops: unknown[]) => eff(ops, 'application/json-patch+json');
   assert.equal(p([{ op: 'replace', path: '/spec/replicas', value: 0 }]), 0);
-  assert.equal(p([{ op: 'replace', path: '/spec/replicas', value: 0 }, { op: 'replace', path: '/spec/replicas', value: 2 }]), 2);
-  assert.equal(p([{ op: 'test', path: '/spec/replicas', value: 3 }, { op: 'add', path: '/spec', value: { replicas: 0 } }]), 0);
+  assert.equal(
+    p([
+      { op: 'replace', path: '/spec/replicas', value: 0 },
+      { op: 'replace', path: '/spec/replicas', value: 2 },
+    ]),
+    2,
+  );
+  assert.equal(
+    p([
+      { op: 'test', path: '/spec/replicas', value: 3 },
+      { op: 'add', path: '/spec', value: { replicas: 0 } },
+    ]),
+    0,
+  );
   assert.equal(p([{ op: 'replace', path: '', value: { spec: { replicas: 0 } } }]), 0);
   assert.equal(p([{ op: 'copy', from: '/metadata/x', path: '/spec/replicas' }]), 'unknown');
   assert.equal(p([{ op: 'remove', path: '/spec/replicas' }]), 'unset');
@@ -33,7 +45,13 @@ test('kubernetes body - server-side apply (YAML or JSON) and YAML updates', () =
   assert.equal(eff(yaml.replace('replicas: 0', 'replicas: 4'), 'application/yaml', true), 4);
   assert.equal(eff({ apiVersion: 'apps/v1', spec: { replicas: 0 } }, 'application/apply-patch+yaml'), 0);
   // Aliases are capped: a "billion laughs" document is refused, not expanded.
-  const bomb = `a: &a [x,x,x,x,x,x,x,x,x,x]\n${Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`).join('\n')}\nspec: {replicas: 0}\n`;
+  const bomb = `a: &a [x,x,x,x,x,x,x,x,x,x]\n${Array.from(
+    { length: 8 },
+    (_, i) =>
+      `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+        .fill(`*${String.fromCharCode(97 + i)}`)
+        .join(',')}]`,
+  ).join('\n')}\nspec: {replicas: 0}\n`;
   assert.throws(() => eff(bomb, 'application/apply-patch+yaml', true), { code: 'ERR_KUBE_BODY_MALFORMED' });
 });
 
@@ -48,7 +66,10 @@ test('kubernetes body - bodies the gateway cannot read are refused, never guesse
 
 test('kubernetes body - DeleteOptions: dryRun (where kubectl puts --dry-run=server), unreadable bodies count as real deletes', async () => {
   const { deleteOptions } = await import('./body.js');
-  assert.deepEqual(deleteOptions(Buffer.from('{"propagationPolicy":"Background","dryRun":["All"]}'), 'application/json'), { dryRun: true, propagationPolicy: 'Background' });
+  assert.deepEqual(deleteOptions(Buffer.from('{"propagationPolicy":"Background","dryRun":["All"]}'), 'application/json'), {
+    dryRun: true,
+    propagationPolicy: 'Background',
+  });
   assert.deepEqual(deleteOptions(Buffer.from('{"gracePeriodSeconds":0}'), 'application/json'), { dryRun: false, gracePeriodSeconds: 0 });
   assert.deepEqual(deleteOptions(Buffer.from('{"dryRun":'), 'application/json'), { dryRun: false });
   assert.deepEqual(deleteOptions(Buffer.from('k8s\u0000'), 'application/vnd.kubernetes.protobuf'), { dryRun: false });

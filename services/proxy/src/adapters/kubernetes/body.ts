@@ -68,7 +68,10 @@ export function replicasEffect(bytes: Buffer, contentType: string | string[] | u
   const m = mediaType(contentType);
   const type = MEDIA[m];
   if (type === undefined) {
-    throw new ProxyError('ERR_KUBE_BODY_UNSUPPORTED', `a ${m ? m.slice(0, 80) : 'typeless'} body of this write cannot be inspected (it may scale to zero); send JSON or YAML`);
+    throw new ProxyError(
+      'ERR_KUBE_BODY_UNSUPPORTED',
+      `a ${m ? m.slice(0, 80) : 'typeless'} body of this write cannot be inspected (it may scale to zero); send JSON or YAML`,
+    );
   }
   const doc = parseBody(bytes, m === 'application/yaml' || type === 'apply');
   if (type === 'json-patch') return jsonPatchEffect(doc);

@@ -20,7 +20,11 @@ connections:
 });
 const conn = config.connections[0] as Connection;
 
-function request(method: string, path: string, opts: { query?: Record<string, string | string[]>; body?: unknown; contentType?: string; decide?: AdapterRequest['decide'] } = {}): AdapterRequest {
+function request(
+  method: string,
+  path: string,
+  opts: { query?: Record<string, string | string[]>; body?: unknown; contentType?: string; decide?: AdapterRequest['decide'] } = {},
+): AdapterRequest {
   const raw = opts.body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(opts.body));
   return {
     method,
@@ -49,7 +53,9 @@ test('kubernetes classify - protected namespaces are compiled once per connectio
 });
 
 test('kubernetes classify - the shape stage reads a delete’s options: dry run, propagation, grace period', async () => {
-  const req = request('DELETE', '/api/v1/namespaces/prod/pods/p', { body: { kind: 'DeleteOptions', dryRun: ['All'], propagationPolicy: 'Foreground', gracePeriodSeconds: 0 } });
+  const req = request('DELETE', '/api/v1/namespaces/prod/pods/p', {
+    body: { kind: 'DeleteOptions', dryRun: ['All'], propagationPolicy: 'Foreground', gracePeriodSeconds: 0 },
+  });
   const shape = await resourceShape(req, resource(req), kubeOptions(conn));
   assert.deepEqual([shape.verb, shape.dryRun, shape.mutating, shape.stream], ['delete', true, false, false]);
   assert.ok(shape.body, 'the body read is forwarded');
@@ -66,7 +72,10 @@ test('kubernetes classify - exec is a create with its stream attributes and name
   assert.deepEqual(namedActions(shape, false, attrs), ['kubernetes.exec']);
   const c = await classifyKube(req);
   assert.equal(c.kind, 'kubernetes.exec');
-  assert.deepEqual(c.parts?.actions.map((a) => a.kind), ['kubernetes.create', 'kubernetes.exec']);
+  assert.deepEqual(
+    c.parts?.actions.map((a) => a.kind),
+    ['kubernetes.create', 'kubernetes.exec'],
+  );
   assert.equal(c.longRunning, true);
 });
 
@@ -88,12 +97,16 @@ test('kubernetes classify - named actions: a namespace deletion, RBAC changes (a
 });
 
 test('kubernetes classify - a scale write is read: zero replicas is a scale to zero, recorded', async () => {
-  const c = await classifyKube(request('PATCH', '/apis/apps/v1/namespaces/prod-eu/deployments/web', { body: { spec: { replicas: 0 } }, contentType: 'application/merge-patch+json' }));
+  const c = await classifyKube(
+    request('PATCH', '/apis/apps/v1/namespaces/prod-eu/deployments/web', { body: { spec: { replicas: 0 } }, contentType: 'application/merge-patch+json' }),
+  );
   assert.equal(c.kind, 'kubernetes.scale_to_zero');
   assert.deepEqual([c.attributes.replicas, c.attributes.scaleToZero, c.attributes.protectedNamespace, c.attributes.patchType], [0, true, true, 'merge']);
   assert.equal(c.audit?.kubernetes?.scale_to_zero, true);
   assert.ok(Buffer.isBuffer(c.body));
-  const up = await classifyKube(request('PATCH', '/apis/apps/v1/namespaces/dev/deployments/web', { body: { spec: { replicas: 3 } }, contentType: 'application/merge-patch+json' }));
+  const up = await classifyKube(
+    request('PATCH', '/apis/apps/v1/namespaces/dev/deployments/web', { body: { spec: { replicas: 3 } }, contentType: 'application/merge-patch+json' }),
+  );
   assert.deepEqual([up.kind, up.attributes.replicas, up.attributes.scaleToZero], ['kubernetes.patch', 3, false]);
 });
 
@@ -106,6 +119,8 @@ test('kubernetes classify - Secret values in clear only when a rule names the cl
   const c = await classifyKube(request('GET', '/api/v1/namespaces/dev/secrets/s', { decide }));
   assert.deepEqual(asked, ['kubernetes.secret_read.clear']);
   assert.equal(c.attributes.secretsInClear, true);
-  const byDefault = await classifyKube(request('GET', '/api/v1/namespaces/dev/secrets/s', { decide: () => ({ effect: 'allow', rule: null, reason: 'default' }) }));
+  const byDefault = await classifyKube(
+    request('GET', '/api/v1/namespaces/dev/secrets/s', { decide: () => ({ effect: 'allow', rule: null, reason: 'default' }) }),
+  );
   assert.equal(byDefault.attributes.secretsInClear, false);
 });

@@ -63,7 +63,13 @@ export async function classifyKube(req: AdapterRequest): Promise<Classification>
     const audit = { kubernetes: { verb: info.verb, path: info.path } satisfies KubernetesFields };
     const facts: KubeFacts = { info, secretsInClear: false };
     if (kind === 'kubernetes.discovery') {
-      return { kind, attributes, audit, adapterState: facts, allow: { rule: DISCOVERY_RULE, reason: 'discovery and OpenAPI reads are allowed so clients can work' } };
+      return {
+        kind,
+        attributes,
+        audit,
+        adapterState: facts,
+        allow: { rule: DISCOVERY_RULE, reason: 'discovery and OpenAPI reads are allowed so clients can work' },
+      };
     }
     return { kind, attributes, audit, adapterState: facts, ...singlePart(kind, attributes) };
   }
@@ -162,7 +168,11 @@ function streamAttributes(q: AdapterRequest['query']): Record<string, unknown> {
 }
 
 /** A write that could set replicas to zero is read (bounded) before deciding: the replicas it sets, and the body to forward. */
-async function scaleEffect(req: AdapterRequest, shape: ResourceShape, opts: KubeOptions): Promise<{ replicas: ReplicasEffect | undefined; body: Buffer | undefined }> {
+async function scaleEffect(
+  req: AdapterRequest,
+  shape: ResourceShape,
+  opts: KubeOptions,
+): Promise<{ replicas: ReplicasEffect | undefined; body: Buffer | undefined }> {
   const { verb, info } = shape;
   const scaleWrite = (verb === 'update' || verb === 'patch') && (info.subresource === 'scale' || (SCALABLE.has(info.resource) && info.subresource === ''));
   if (!scaleWrite) return { replicas: undefined, body: shape.body };

@@ -6,7 +6,15 @@ const r = (method: string, path: string, query: Record<string, string | string[]
 
 test('kubernetes request-info - verbs as the API server resolves them', () => {
   assert.deepEqual(r('GET', '/api/v1/namespaces/dev/pods'), {
-    type: 'resource', verb: 'list', group: '', version: 'v1', resource: 'pods', subresource: '', namespace: 'dev', name: '', rest: '',
+    type: 'resource',
+    verb: 'list',
+    group: '',
+    version: 'v1',
+    resource: 'pods',
+    subresource: '',
+    namespace: 'dev',
+    name: '',
+    rest: '',
   });
   assert.equal((r('GET', '/api/v1/namespaces/dev/pods/web') as { verb: string }).verb, 'get');
   assert.equal((r('GET', '/api/v1/namespaces/dev/pods', { watch: 'true' }) as { verb: string }).verb, 'watch');
@@ -31,7 +39,8 @@ test('kubernetes request-info - namespaces, cluster scope and subresources', () 
   const fin = r('PUT', '/api/v1/namespaces/prod/finalize');
   if (fin.type === 'resource') assert.deepEqual([fin.resource, fin.name, fin.subresource], ['namespaces', 'prod', 'finalize']);
   const crb = r('GET', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/system:controller:x');
-  if (crb.type === 'resource') assert.deepEqual([crb.group, crb.resource, crb.name, crb.namespace], ['rbac.authorization.k8s.io', 'clusterrolebindings', 'system:controller:x', '']);
+  if (crb.type === 'resource')
+    assert.deepEqual([crb.group, crb.resource, crb.name, crb.namespace], ['rbac.authorization.k8s.io', 'clusterrolebindings', 'system:controller:x', '']);
   const proxy = r('GET', '/api/v1/namespaces/dev/services/web/proxy/healthz/deep');
   if (proxy.type === 'resource') assert.deepEqual([proxy.subresource, proxy.rest], ['proxy', 'healthz/deep']);
   const byField = r('GET', '/api/v1/namespaces/dev/pods', { watch: 'true', fieldSelector: 'metadata.name=web' });

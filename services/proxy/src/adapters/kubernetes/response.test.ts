@@ -51,9 +51,15 @@ test('kubernetes response - a Secret watch is masked event by event, whatever th
   const chunks: string[] = [];
   for (let i = 0; i < events.length; i += 7) chunks.push(events.slice(i, i + 7));
   const { out } = await run(spec('secret', true), chunks);
-  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 3);
-  assert.deepEqual(lines.map((e) => e.object.metadata.name), ['s0', 's1', 's2']);
+  assert.deepEqual(
+    lines.map((e) => e.object.metadata.name),
+    ['s0', 's1', 's2'],
+  );
   assert.ok(!out.includes(b64(VALUE)));
 });
 
@@ -72,7 +78,9 @@ test('kubernetes response - a watch event is sent as soon as its line is complet
 test('kubernetes response - oversized objects and non-JSON Secret answers fail closed', async () => {
   await assert.rejects(run(spec('secret', false, { maxObjectBytes: 100 }), [JSON.stringify(secret('big'))]), { code: 'ERR_UPSTREAM_TOO_LARGE' });
   await assert.rejects(run(spec('secret', true, { maxObjectBytes: 100 }), [JSON.stringify(secret('big'))]), { code: 'ERR_UPSTREAM_TOO_LARGE' });
-  assert.throws(() => observeKube(spec('secret'), { status: 200, headers: { 'content-type': 'application/vnd.kubernetes.protobuf' } }), { code: 'ERR_UPSTREAM_MEDIA_TYPE' });
+  assert.throws(() => observeKube(spec('secret'), { status: 200, headers: { 'content-type': 'application/vnd.kubernetes.protobuf' } }), {
+    code: 'ERR_UPSTREAM_MEDIA_TYPE',
+  });
   await assert.rejects(run(spec('secret', true), ['{"type":"ADDED","object":{"data":{"a":"b"}}\nnot json\n']), { code: 'ERR_UPSTREAM_MEDIA_TYPE' });
 });
 
@@ -101,7 +109,10 @@ test('kubernetes response - an error Status is read for its reason, other answer
 
 test('kubernetes response - pod logs (text) go through the detectors as they stream', async () => {
   const ghp = `ghp_${'Z9y8X7w6V5'.repeat(3)}654321`;
-  const { out, obs } = await run(spec('log'), ['2026-11-30 starting\n', `token=${ghp.slice(0, 10)}`, `${ghp.slice(10)}\nready\n`], { status: 200, headers: { 'content-type': 'text/plain' } });
+  const { out, obs } = await run(spec('log'), ['2026-11-30 starting\n', `token=${ghp.slice(0, 10)}`, `${ghp.slice(10)}\nready\n`], {
+    status: 200,
+    headers: { 'content-type': 'text/plain' },
+  });
   assert.ok(!out.includes(ghp), 'a token split across chunks is masked');
   assert.match(out, /starting\n[\s\S]*ready\n$/);
   assert.ok((obs?.findings?.() ?? []).length > 0);

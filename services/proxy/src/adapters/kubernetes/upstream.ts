@@ -33,7 +33,10 @@ function splitPem(value: string, connection: string): { cert: string; key: strin
   const cert = blocks.filter((b) => b.startsWith('-----BEGIN CERTIFICATE-----')).join('\n');
   const key = blocks.find((b) => /^-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(b));
   if (!cert || !key) {
-    throw new ProxyError('ERR_CREDENTIAL_UNAVAILABLE', `the client certificate of connection "${connection}" must be a PEM bundle with a certificate and its private key`);
+    throw new ProxyError(
+      'ERR_CREDENTIAL_UNAVAILABLE',
+      `the client certificate of connection "${connection}" must be a PEM bundle with a certificate and its private key`,
+    );
   }
   return { cert, key };
 }
@@ -106,7 +109,10 @@ const PROTOBUF = /^application\/(vnd\.kubernetes\.protobuf|cbor)$/i;
 export function preferJson(headers: Record<string, string | string[]>): void {
   const accept = headers['accept'];
   if (accept === undefined) return;
-  const ranges = (Array.isArray(accept) ? accept.join(',') : accept).split(',').map((r) => r.trim()).filter(Boolean);
+  const ranges = (Array.isArray(accept) ? accept.join(',') : accept)
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   const out: string[] = [];
   for (const range of ranges) {
     const [type = '', ...params] = range.split(';').map((p) => p.trim());

@@ -19,8 +19,16 @@ test('exchange cache - a replica reads its own and other replicas’ exchanges f
   const b = await liveStore(bus);
   try {
     await a.add('s1', { id: 'x1', at: 1, toolCalls: [call('push')] });
-    assert.deepEqual((await a.recent('s1')).map((e) => e.id), ['x1'], 'own write, at once');
-    assert.deepEqual((await b.recent('s1')).map((e) => e.id), ['x1'], 'through the watch');
+    assert.deepEqual(
+      (await a.recent('s1')).map((e) => e.id),
+      ['x1'],
+      'own write, at once',
+    );
+    assert.deepEqual(
+      (await b.recent('s1')).map((e) => e.id),
+      ['x1'],
+      'through the watch',
+    );
     assert.deepEqual(await b.recent('other'), [], 'a session without exchanges');
   } finally {
     await a.close();
@@ -35,8 +43,14 @@ test('exchange cache - a session dropped for room is read from the bucket again'
   try {
     for (const id of ['s1', 's2', 's3']) await writer.add(id, { id: `x-${id}`, at: 1, toolCalls: [call('push')] });
     // s1 was the least recently used of three sessions in a cache of two.
-    assert.deepEqual((await s.recent('s1')).map((e) => e.id), ['x-s1']);
-    assert.deepEqual((await s.recent('s3')).map((e) => e.id), ['x-s3']);
+    assert.deepEqual(
+      (await s.recent('s1')).map((e) => e.id),
+      ['x-s1'],
+    );
+    assert.deepEqual(
+      (await s.recent('s3')).map((e) => e.id),
+      ['x-s3'],
+    );
     assert.deepEqual(await s.recent('none'), []);
   } finally {
     await s.close();

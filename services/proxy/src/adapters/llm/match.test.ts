@@ -11,7 +11,12 @@ const push = { kind: 'git.push', attributes: {}, refs: [{ ref: 'refs/heads/main'
 test('match - git.force_push of main matches force-push commands only', () => {
   const sig = signatureOf(force);
   assert.ok(sig);
-  for (const c of ['git push --force origin main', 'git push -f origin main', 'git push origin +main', 'cd repo && git push --force-with-lease origin HEAD:refs/heads/main']) {
+  for (const c of [
+    'git push --force origin main',
+    'git push -f origin main',
+    'git push origin +main',
+    'cd repo && git push --force-with-lease origin HEAD:refs/heads/main',
+  ]) {
     assert.ok(satisfies(sig, argumentText(JSON.stringify({ command: c }))), c);
   }
   for (const c of ['git push origin main', 'git push --force origin develop', 'rm -rf main && git push origin main', 'git push --force origin maintenance']) {

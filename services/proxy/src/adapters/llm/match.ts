@@ -84,7 +84,10 @@ export function signatureOf(a: ActionSummary): Signature | undefined {
   }
   if (family === 'http') {
     const path = typeof a.attributes.path === 'string' ? a.attributes.path : '';
-    const last = path.split('/').filter((s) => s !== '').pop();
+    const last = path
+      .split('/')
+      .filter((s) => s !== '')
+      .pop();
     return last && last.length >= 3 ? { all: [[last]], none: [] } : undefined;
   }
   if (family === 'kubernetes') {

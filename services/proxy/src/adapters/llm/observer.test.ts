@@ -62,7 +62,14 @@ test('llm observer - the body stage: a JSON body, an error body, a broken JSON b
 });
 
 test('llm observer - the masking stage masks the completion and tool-call arguments, counting findings', () => {
-  const m = maskExchange(masker, { completion: `pw ${SECRET}`, toolCalls: [{ id: 'c', name: 'run', arguments: '' }, { id: 'd', name: 'x', arguments: SECRET }], done: true });
+  const m = maskExchange(masker, {
+    completion: `pw ${SECRET}`,
+    toolCalls: [
+      { id: 'c', name: 'run', arguments: '' },
+      { id: 'd', name: 'x', arguments: SECRET },
+    ],
+    done: true,
+  });
   assert.ok(!JSON.stringify(m.result).includes(SECRET));
   assert.equal(m.findings, 2);
   assert.equal(m.result.toolCalls[0]?.arguments, '{}', 'empty arguments are an empty object');

@@ -81,7 +81,10 @@ export type PromptSummary = ReturnType<typeof summarize>;
  * cannot be checked for secrets, so it does not leave (fail closed).
  * `messages` are the refusals' texts: no masking configured, masklist unavailable.
  */
-export async function promptMaskerOf(req: AdapterRequest, messages: { missing: string; unavailable: string }): Promise<{ masker: Masker; services: AdapterServices }> {
+export async function promptMaskerOf(
+  req: AdapterRequest,
+  messages: { missing: string; unavailable: string },
+): Promise<{ masker: Masker; services: AdapterServices }> {
   const services = req.services;
   if (!services) throw new ProxyError('ERR_CREDENTIAL_UNAVAILABLE', messages.missing);
   try {

@@ -44,7 +44,16 @@ export const MCP_METHOD_KINDS: Readonly<Record<string, string>> = {
 };
 
 /** JSON keys whose values are protocol identifiers, never free text: masking them would break the exchange. */
-export const MCP_STRUCTURAL_KEYS: ReadonlySet<string> = new Set(['jsonrpc', 'id', 'method', 'progressToken', 'cursor', 'nextCursor', 'protocolVersion', 'mimeType']);
+export const MCP_STRUCTURAL_KEYS: ReadonlySet<string> = new Set([
+  'jsonrpc',
+  'id',
+  'method',
+  'progressToken',
+  'cursor',
+  'nextCursor',
+  'protocolVersion',
+  'mimeType',
+]);
 
 /** One message as an action, its (masked) message to forward, and what masking found. */
 export interface MessageAction {
@@ -66,7 +75,8 @@ export function messageAction(m: RpcMessage, masker: Masker): MessageAction {
   const id = m.type === 'notification' ? undefined : (m.id ?? undefined);
   // The id keeps its JSON type: an answer with "3" for 3 would not reach the caller.
   const base = { ...(id !== undefined && { id }) };
-  if (m.type === 'notification') return { kind: 'mcp.notification', attributes: { method: m.method, ...base }, id, method: m.method, masked: raw, findings: masked.findings };
+  if (m.type === 'notification')
+    return { kind: 'mcp.notification', attributes: { method: m.method, ...base }, id, method: m.method, masked: raw, findings: masked.findings };
   if (m.type === 'response') return { kind: 'mcp.response', attributes: { ...base }, id, method: undefined, masked: raw, findings: masked.findings };
   const params = (raw.params ?? {}) as Record<string, unknown>;
   const kind = MCP_METHOD_KINDS[m.method] ?? 'mcp.request';

@@ -20,7 +20,12 @@ export class McpRefusal extends ProxyError {
   readonly ids: readonly RpcId[];
   readonly batch: boolean;
   readonly perId: ReadonlyMap<RpcId, { message: string; data: RefusalData }>;
-  constructor(code: ProxyErrorCode, rpcCode: number, message: string, x: { ids?: readonly RpcId[]; batch?: boolean; perId?: Map<RpcId, { message: string; data: RefusalData }> } = {}) {
+  constructor(
+    code: ProxyErrorCode,
+    rpcCode: number,
+    message: string,
+    x: { ids?: readonly RpcId[]; batch?: boolean; perId?: Map<RpcId, { message: string; data: RefusalData }> } = {},
+  ) {
     super(code, message);
     this.rpcCode = rpcCode;
     this.ids = x.ids ?? [];

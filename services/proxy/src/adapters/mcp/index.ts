@@ -125,7 +125,8 @@ function postClassification(
 function sessionOf(req: AdapterRequest): string | undefined {
   const v = req.headers[SESSION_HEADER];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !validSessionId(v)) throw McpRefusal.malformed(-32600, 'Mcp-Session-Id must be one value of visible ASCII characters (at most 256)');
+  if (typeof v !== 'string' || !validSessionId(v))
+    throw McpRefusal.malformed(-32600, 'Mcp-Session-Id must be one value of visible ASCII characters (at most 256)');
   return v;
 }
 

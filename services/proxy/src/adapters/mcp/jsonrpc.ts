@@ -5,7 +5,13 @@ export type RpcId = string | number;
 
 /** One JSON-RPC 2.0 message, checked for shape (params are not interpreted here). */
 export type RpcMessage =
-  | { readonly type: 'request'; readonly id: RpcId; readonly method: string; readonly params: Record<string, unknown> | undefined; readonly raw: Record<string, unknown> }
+  | {
+      readonly type: 'request';
+      readonly id: RpcId;
+      readonly method: string;
+      readonly params: Record<string, unknown> | undefined;
+      readonly raw: Record<string, unknown>;
+    }
   | { readonly type: 'notification'; readonly method: string; readonly params: Record<string, unknown> | undefined; readonly raw: Record<string, unknown> }
   | { readonly type: 'response'; readonly id: RpcId | null; readonly raw: Record<string, unknown> };
 

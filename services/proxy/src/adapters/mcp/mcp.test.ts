@@ -52,7 +52,10 @@ test('mcp jsonrpc - requests, notifications, responses and batches; bad shapes a
 
 test('mcp actions - kinds and attributes; arguments masked, protocol ids kept', () => {
   const masker = createMasker().withSecrets([{ ref: 'db', value: 'hunter2-very-secret' }]);
-  const a = messageAction(toMessage({ jsonrpc: '2.0', id: 'call-1', method: 'tools/call', params: { name: 'query', arguments: { sql: 'x', password: 'hunter2-very-secret' } } }), masker);
+  const a = messageAction(
+    toMessage({ jsonrpc: '2.0', id: 'call-1', method: 'tools/call', params: { name: 'query', arguments: { sql: 'x', password: 'hunter2-very-secret' } } }),
+    masker,
+  );
   assert.equal(a.kind, 'mcp.tools.call');
   assert.equal(a.attributes.tool, 'query');
   assert.equal(a.attributes.id, 'call-1');
@@ -76,7 +79,10 @@ test('mcp tools filter - hides tools denied whatever their arguments, keeps argu
   });
   const tools = ['read', 'delete_repo', 'deploy', 'secret_tool'].map((name) => ({ name, inputSchema: { type: 'object' } }));
   const f = filterTools(policy, principal, 'c', { tools, nextCursor: 'n' });
-  assert.deepEqual((f.result.tools as Array<{ name: string }>).map((t) => t.name), ['read', 'deploy']);
+  assert.deepEqual(
+    (f.result.tools as Array<{ name: string }>).map((t) => t.name),
+    ['read', 'deploy'],
+  );
   assert.deepEqual(f.hidden, ['delete_repo', 'secret_tool']);
   assert.equal(f.result.nextCursor, 'n');
   // Without certainDenial (a fake policy) nothing is hidden.
@@ -129,7 +135,11 @@ test('mcp render - refusals answer each request id; bad input and unknown sessio
     ],
     settle: () => ({}),
   };
-  const denied = renderMcpError(new ProxyError('ERR_APPROVAL_REJECTED', 'rejected by ops: no'), { connection: 'c', requestId: 'r1', classification: { kind: 'mcp.tools.call', attributes: {}, parts } });
+  const denied = renderMcpError(new ProxyError('ERR_APPROVAL_REJECTED', 'rejected by ops: no'), {
+    connection: 'c',
+    requestId: 'r1',
+    classification: { kind: 'mcp.tools.call', attributes: {}, parts },
+  });
   assert.equal(denied.status, 200);
   const body = JSON.parse(String(denied.body)) as { id: number; error: { code: number; message: string; data: { code: string; requestId: string } } };
   assert.deepEqual([body.id, body.error.code, body.error.data.code, body.error.data.requestId], [5, -32003, 'ERR_APPROVAL_REJECTED', 'r1']);

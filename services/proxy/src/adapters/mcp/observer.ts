@@ -82,7 +82,17 @@ export class McpObserver implements ResponseObserver {
   readonly #c: Classification;
   readonly #opts: ReturnType<typeof mcpOptionsOf>;
   readonly #pending: Map<string, Pending>;
-  readonly #answer: McpAnswer = { status: 0, mode: undefined, events: 0, answered: new Set(), result: undefined, isError: false, rpcError: undefined, tools: undefined, ended: false };
+  readonly #answer: McpAnswer = {
+    status: 0,
+    mode: undefined,
+    events: 0,
+    answered: new Set(),
+    result: undefined,
+    isError: false,
+    rpcError: undefined,
+    tools: undefined,
+    ended: false,
+  };
   readonly #findings: Finding[] = [];
   readonly #splitter: SseSplitter;
   readonly #body: Buffer[] = [];
@@ -117,7 +127,10 @@ export class McpObserver implements ResponseObserver {
     this.#answer.status = status;
     const enc = headers['content-encoding'];
     if (enc !== undefined && String(enc).trim().toLowerCase() !== 'identity') {
-      throw new ProxyError('ERR_UPSTREAM_ENCODING', `connection "${req.connection.name}": the MCP server answered compressed (${String(enc).slice(0, 40)}); an MCP answer is read to be masked`);
+      throw new ProxyError(
+        'ERR_UPSTREAM_ENCODING',
+        `connection "${req.connection.name}": the MCP server answered compressed (${String(enc).slice(0, 40)}); an MCP answer is read to be masked`,
+      );
     }
     ({ masker: this.#masker } = await promptMaskerOf(req, {
       missing: 'masking is not configured on this gateway; the MCP answer cannot be checked',
@@ -188,7 +201,10 @@ export class McpObserver implements ResponseObserver {
   }
 
   #tooLarge(what: string): ProxyError {
-    return new ProxyError('ERR_UPSTREAM_TOO_LARGE', `connection "${this.#req.connection.name}": ${what} larger than options.maxMessageBytes (${this.#opts.maxMessageBytes})`);
+    return new ProxyError(
+      'ERR_UPSTREAM_TOO_LARGE',
+      `connection "${this.#req.connection.name}": ${what} larger than options.maxMessageBytes (${this.#opts.maxMessageBytes})`,
+    );
   }
 
   #mask(v: unknown): unknown {
@@ -267,7 +283,11 @@ async function bindSession(req: AdapterRequest, c: Classification, status: numbe
   const conn = req.connection.name;
   const asked = req.headers[SESSION_HEADER];
   if (req.method === 'DELETE' && typeof asked === 'string') {
-    await store.end(conn, asked).catch((err: unknown) => req.services?.log?.warn({ code: (err as { code?: string }).code, connection: conn }, 'ended mcp session not forgotten; it expires with its ttl'));
+    await store
+      .end(conn, asked)
+      .catch((err: unknown) =>
+        req.services?.log?.warn({ code: (err as { code?: string }).code, connection: conn }, 'ended mcp session not forgotten; it expires with its ttl'),
+      );
     return;
   }
   const named = headers[SESSION_HEADER];

@@ -14,7 +14,14 @@ export function requestIds(parts: ClassifiedParts | undefined): RpcId[] {
 }
 
 // Refusals that are not an answer to the request keep their HTTP status: bad input, a session to re-open, a credential to fix.
-const NOT_AN_ANSWER = new Set(['ERR_MCP_MALFORMED', 'ERR_MCP_SESSION_UNKNOWN', 'ERR_AUTH_MISSING', 'ERR_AUTH_MALFORMED', 'ERR_AUTH_INVALID', 'ERR_BODY_TOO_LARGE']);
+const NOT_AN_ANSWER = new Set([
+  'ERR_MCP_MALFORMED',
+  'ERR_MCP_SESSION_UNKNOWN',
+  'ERR_AUTH_MISSING',
+  'ERR_AUTH_MALFORMED',
+  'ERR_AUTH_INVALID',
+  'ERR_BODY_TOO_LARGE',
+]);
 
 /**
  * A refusal as JSON-RPC: the MCP client shows it as the error of the call.

@@ -10,7 +10,10 @@ test('registry challenge - Bearer with quoted params (commas inside), several ch
     { scheme: 'basic', params: { realm: 'x' } },
     { scheme: 'bearer', params: { realm: 'r', error: 'insufficient_scope' } },
   ]);
-  assert.deepEqual(parseChallenges('Basic realm="a\\"b", Bearer realm="c"').map((c) => c.params.realm), ['a"b', 'c']);
+  assert.deepEqual(
+    parseChallenges('Basic realm="a\\"b", Bearer realm="c"').map((c) => c.params.realm),
+    ['a"b', 'c'],
+  );
   assert.deepEqual(parseChallenges(undefined), []);
   assert.deepEqual(parseChallenges('Bearer realm="unterminated'), [{ scheme: 'bearer', params: { realm: 'unterminated' } }]);
   assert.doesNotThrow(() => parseChallenges(`Bearer ${'a=,'.repeat(5000)}`));

@@ -72,7 +72,12 @@ function upload(req: AdapterRequest, route: Extract<RegistryPath, { target: 'upl
       if (!isDigest(mount) || !isRepositoryName(from)) throw new ProxyError('ERR_BAD_REQUEST', 'invalid mount digest or source repository');
       return done('registry.push', { ...base, operation: 'mount', digest: mount, mountFrom: from });
     }
-    return done('registry.push', { ...base, operation: digest ? 'upload-monolithic' : 'upload-start', ...(digest && { digest }), ...(size !== undefined && { size }) });
+    return done('registry.push', {
+      ...base,
+      operation: digest ? 'upload-monolithic' : 'upload-start',
+      ...(digest && { digest }),
+      ...(size !== undefined && { size }),
+    });
   }
   const operation = { PATCH: 'upload-chunk', PUT: 'upload-finish', GET: 'upload-status', DELETE: 'upload-cancel' }[req.method];
   if (!operation) throw new ProxyError('ERR_METHOD_NOT_ALLOWED', `${req.method} is not an upload method`);

@@ -32,7 +32,8 @@ export function isDigest(value: string): boolean {
 
 function repository(name: string): string {
   // The message never echoes the name: it came from the client and may be anything.
-  if (!isRepositoryName(name)) throw new ProxyError('ERR_BAD_REQUEST', 'invalid repository name (lower-case components separated by "/", at most 255 characters)');
+  if (!isRepositoryName(name))
+    throw new ProxyError('ERR_BAD_REQUEST', 'invalid repository name (lower-case components separated by "/", at most 255 characters)');
   return name;
 }
 

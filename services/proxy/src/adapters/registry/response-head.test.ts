@@ -31,12 +31,20 @@ test('registry response head - a Location on another host, scheme or outside the
     'https://registry.internal:5000/other/v2/x',
     '//evil.example/v2/x',
   ]) {
-    assert.throws(() => rewriteHead(req, push, { status: 202, headers: { location } }), (e: { code?: string }) => e.code === 'ERR_UPSTREAM_FAILED', location);
+    assert.throws(
+      () => rewriteHead(req, push, { status: 202, headers: { location } }),
+      (e: { code?: string }) => e.code === 'ERR_UPSTREAM_FAILED',
+      location,
+    );
   }
 });
 
 test('registry response head - a pull records the digest, media type and size the upstream served', () => {
-  const pull: Classification = { kind: 'registry.pull', attributes: { operation: 'read', target: 'manifest' }, audit: { registry: { repository: 'acme/app', tag: '1' } } };
+  const pull: Classification = {
+    kind: 'registry.pull',
+    attributes: { operation: 'read', target: 'manifest' },
+    audit: { registry: { repository: 'acme/app', tag: '1' } },
+  };
   const d = `sha256:${'b'.repeat(64)}`;
   const out = rewriteHead(req, pull, {
     status: 200,

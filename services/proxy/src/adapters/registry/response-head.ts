@@ -17,7 +17,11 @@ type Headers = Record<string, string | string[]>;
  * policy. The upstream's own `WWW-Authenticate` is dropped: it would send
  * the client, with its CI token, to the upstream's token endpoint.
  */
-export function rewriteHead(req: AdapterRequest, classification: Classification, head: UpstreamHead): { headers: Headers; audit?: { registry: RegistryFields } } {
+export function rewriteHead(
+  req: AdapterRequest,
+  classification: Classification,
+  head: UpstreamHead,
+): { headers: Headers; audit?: { registry: RegistryFields } } {
   const headers: Headers = { ...head.headers };
   const upstream = new URL(req.connection.upstream);
   const prefix = upstream.pathname.replace(/\/$/, '');
@@ -37,7 +41,10 @@ export function rewriteHead(req: AdapterRequest, classification: Classification,
   if (location !== undefined) {
     const rewritten = typeof location === 'string' ? toGateway(location) : undefined;
     if (rewritten === undefined) {
-      throw new ProxyError('ERR_UPSTREAM_FAILED', `connection "${req.connection.name}": the registry sent a Location on another host or outside its API; refused`);
+      throw new ProxyError(
+        'ERR_UPSTREAM_FAILED',
+        `connection "${req.connection.name}": the registry sent a Location on another host or outside its API; refused`,
+      );
     }
     headers.location = rewritten;
   }

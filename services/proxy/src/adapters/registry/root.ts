@@ -50,7 +50,12 @@ export async function handleRegistryRoot(rt: ProxyRuntime, req: IncomingMessage,
 
 function send(req: IncomingMessage, res: ServerResponse, status: number, body: object): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...API_VERSION_HEADER });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...API_VERSION_HEADER,
+  });
   res.end(req.method === 'HEAD' ? undefined : text);
 }
 
@@ -96,7 +101,11 @@ async function catalog(rt: ProxyRuntime, req: IncomingMessage, principal: Princi
       const names = await upstreamCatalog(connection, lease);
       for (const n of names) out.push(`${connection.name}/${masker ? masker.maskText(n).text : n}`);
       rt.recorder.recordLater(
-        actionEvent(facts, 'completed', { durationNs: Number(process.hrtime.bigint() - started), http: { response: { status_code: 200 } }, labels: { repositories: names.length } }),
+        actionEvent(facts, 'completed', {
+          durationNs: Number(process.hrtime.bigint() - started),
+          http: { response: { status_code: 200 } },
+          labels: { repositories: names.length },
+        }),
       );
     } catch (err) {
       const e = toProxyError(err);
@@ -121,6 +130,7 @@ async function upstreamCatalog(conn: RegistryConnection, lease: Awaited<ReturnTy
   } catch {
     throw new ProxyError('ERR_UPSTREAM_FAILED', `connection "${conn.name}": the registry's catalog is not JSON`);
   }
-  if (!Array.isArray(parsed.repositories)) throw new ProxyError('ERR_UPSTREAM_FAILED', `connection "${conn.name}": the registry's catalog has no repositories list`);
+  if (!Array.isArray(parsed.repositories))
+    throw new ProxyError('ERR_UPSTREAM_FAILED', `connection "${conn.name}": the registry's catalog has no repositories list`);
   return parsed.repositories.filter((r): r is string => typeof r === 'string' && isRepositoryName(r));
 }

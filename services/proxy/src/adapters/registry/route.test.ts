@@ -34,6 +34,10 @@ test('registry route - a mount source is renamed into the upstream namespace, or
 
 test('registry route - traversal and encoded separators are refused like any target', () => {
   for (const bad of ['/v2/hub/../api/x', '/v2/hub/acme%2fapp/manifests/1', '/v2/hub/%2e%2e/x']) {
-    assert.throws(() => registryRoute(bad, conns), (e: { code?: string }) => e.code === 'ERR_PATH_TRAVERSAL', bad);
+    assert.throws(
+      () => registryRoute(bad, conns),
+      (e: { code?: string }) => e.code === 'ERR_PATH_TRAVERSAL',
+      bad,
+    );
   }
 });

@@ -118,7 +118,10 @@ async function token(conn: RegistryConnection, auth: Extract<UpstreamAuth, { sch
   const res = await send(conn, url.href, { method: 'GET', headers });
   if (res.statusCode !== 200) {
     await res.body.dump().catch(() => {});
-    throw new ProxyError('ERR_UPSTREAM_FAILED', `connection "${conn.name}": the registry's token endpoint refused the gateway's credential (${res.statusCode})`);
+    throw new ProxyError(
+      'ERR_UPSTREAM_FAILED',
+      `connection "${conn.name}": the registry's token endpoint refused the gateway's credential (${res.statusCode})`,
+    );
   }
   const body = await readBounded(res.body, MAX_TOKEN_RESPONSE, conn);
   let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };
@@ -153,7 +156,11 @@ export async function upstreamCall(
   return send(conn, upstreamUrl(conn, x.apiPath, x.rawQuery), { method: x.method, headers });
 }
 
-async function send(conn: Connection, url: string, x: { method: 'GET' | 'HEAD'; headers: Record<string, string | string[]> }): Promise<Dispatcher.ResponseData> {
+async function send(
+  conn: Connection,
+  url: string,
+  x: { method: 'GET' | 'HEAD'; headers: Record<string, string | string[]> },
+): Promise<Dispatcher.ResponseData> {
   const timeout = timeoutOf(conn);
   try {
     // Never follows redirects (undici's default): a 3xx is the caller's to judge, not a hop with the credential.

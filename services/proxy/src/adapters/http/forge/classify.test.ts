@@ -66,7 +66,10 @@ test('forge github - every base attribute is present on every forge action (null
 test('forge github - PATCH /repos splits into one action per dangerous field, decided all-or-nothing', async () => {
   const c = await classify('gh', 'PATCH', '/repos/acme/app', { name: 'app2', private: false, default_branch: 'dev', description: 'x' });
   assert.equal(c.kind, 'forge.repo_visibility_change');
-  assert.deepEqual(c.parts?.actions.map((a) => a.kind), ['forge.repo_rename', 'forge.repo_visibility_change', 'forge.default_branch_change']);
+  assert.deepEqual(
+    c.parts?.actions.map((a) => a.kind),
+    ['forge.repo_rename', 'forge.repo_visibility_change', 'forge.default_branch_change'],
+  );
   assert.equal(c.parts?.actions[1]?.attributes.visibility, 'public');
   assert.equal(c.parts?.actions[2]?.attributes.branch, 'dev');
   // The body was read to classify: it is forwarded as read.
@@ -85,17 +88,53 @@ test('forge github - PATCH /repos splits into one action per dangerous field, de
 
 test('forge github - secrets, variables, workflow files, keys, hooks, collaborators, teams, releases, transfer, rulesets', async () => {
   const cases: Array<[string, string, unknown, string, Record<string, unknown>]> = [
-    ['PUT', '/repos/acme/app/actions/secrets/NPM_TOKEN', { encrypted_value: 'x', key_id: '1' }, 'forge.ci_secret_write', { setting: 'NPM_TOKEN', scope: 'repository', store: 'actions' }],
-    ['DELETE', '/repos/acme/app/environments/prod/secrets/KEY', undefined, 'forge.ci_secret_write', { scope: 'environment', environment: 'prod', operation: 'delete' }],
+    [
+      'PUT',
+      '/repos/acme/app/actions/secrets/NPM_TOKEN',
+      { encrypted_value: 'x', key_id: '1' },
+      'forge.ci_secret_write',
+      { setting: 'NPM_TOKEN', scope: 'repository', store: 'actions' },
+    ],
+    [
+      'DELETE',
+      '/repos/acme/app/environments/prod/secrets/KEY',
+      undefined,
+      'forge.ci_secret_write',
+      { scope: 'environment', environment: 'prod', operation: 'delete' },
+    ],
     ['PUT', '/orgs/acme/actions/secrets/ORG_KEY', {}, 'forge.ci_secret_write', { owner: 'acme', scope: 'organization' }],
-    ['POST', '/repos/acme/app/actions/variables', { name: 'DEPLOY_URL', value: 'x' }, 'forge.ci_variable_write', { setting: 'DEPLOY_URL', operation: 'create' }],
-    ['PUT', '/repos/acme/app/contents/.github/workflows/ci.yml', { message: 'm', content: 'eA==', branch: 'main', sha: 'abc' }, 'forge.workflow_change', { setting: '.github/workflows/ci.yml', branch: 'main', operation: 'update' }],
+    [
+      'POST',
+      '/repos/acme/app/actions/variables',
+      { name: 'DEPLOY_URL', value: 'x' },
+      'forge.ci_variable_write',
+      { setting: 'DEPLOY_URL', operation: 'create' },
+    ],
+    [
+      'PUT',
+      '/repos/acme/app/contents/.github/workflows/ci.yml',
+      { message: 'm', content: 'eA==', branch: 'main', sha: 'abc' },
+      'forge.workflow_change',
+      { setting: '.github/workflows/ci.yml', branch: 'main', operation: 'update' },
+    ],
     ['PUT', '/repos/acme/app/contents/.GitHub//Workflows/x.yml', { message: 'm', content: 'eA==' }, 'forge.workflow_change', { operation: 'create' }],
     ['POST', '/repos/acme/app/keys', { title: 'k', key: 'ssh-ed25519 AAA' }, 'forge.deploy_key_add', { readOnly: false }],
     ['POST', '/repos/acme/app/hooks', { config: { url: 'https://evil.example/h' } }, 'forge.webhook_add', { url: 'https://evil.example/h' }],
     ['PATCH', '/repos/acme/app/hooks/7/config', { url: 'https://evil.example/h' }, 'forge.webhook_change', { url: 'https://evil.example/h' }],
-    ['PUT', '/repos/acme/app/collaborators/mallory', { permission: 'admin' }, 'forge.permission_change', { target: 'user', name: 'mallory', permission: 'admin' }],
-    ['PUT', '/orgs/acme/teams/ops/repos/acme/app', { permission: 'maintain' }, 'forge.permission_change', { target: 'team', name: 'ops', permission: 'maintain' }],
+    [
+      'PUT',
+      '/repos/acme/app/collaborators/mallory',
+      { permission: 'admin' },
+      'forge.permission_change',
+      { target: 'user', name: 'mallory', permission: 'admin' },
+    ],
+    [
+      'PUT',
+      '/orgs/acme/teams/ops/repos/acme/app',
+      { permission: 'maintain' },
+      'forge.permission_change',
+      { target: 'team', name: 'ops', permission: 'maintain' },
+    ],
     ['DELETE', '/repos/acme/app/releases/12', undefined, 'forge.release_delete', { target: 'release' }],
     ['DELETE', '/repos/acme/app/releases/assets/3', undefined, 'forge.release_delete', { target: 'asset' }],
     ['POST', '/repos/acme/app/transfer', { new_owner: 'evil' }, 'forge.repo_transfer', { newOwner: 'evil' }],
@@ -127,35 +166,57 @@ test('forge github - refs through the API: tags move, deletions, unforced update
 
 test('forge github - GraphQL mutations by field (aliases, fragments, variables), never by operation name; queries stay http', async () => {
   const q = (query: string, variables?: unknown) => classify('gh', 'POST', '/graphql', { query, variables });
-  const del = await q('mutation Innocent($id: ID!) { ok: deleteBranchProtectionRule(input: {branchProtectionRuleId: $id}) { clientMutationId } }', { id: 'BPR_1' });
+  const del = await q('mutation Innocent($id: ID!) { ok: deleteBranchProtectionRule(input: {branchProtectionRuleId: $id}) { clientMutationId } }', {
+    id: 'BPR_1',
+  });
   assert.equal(del.kind, 'forge.branch_protection_delete');
   assert.equal(del.attributes.api, 'graphql');
   assert.equal(del.attributes.mutation, 'deleteBranchProtectionRule');
   const frag = await q('mutation { ...M } fragment M on Mutation { ... on Mutation { updateRef(input: $in) { clientMutationId } } }', {});
   assert.equal(frag.kind, 'forge.ref_update');
-  const forced = await q('mutation($in: UpdateRefInput!) { updateRef(input: $in) { clientMutationId } }', { in: { refId: 'R', oid: 'b'.repeat(40), force: true } });
+  const forced = await q('mutation($in: UpdateRefInput!) { updateRef(input: $in) { clientMutationId } }', {
+    in: { refId: 'R', oid: 'b'.repeat(40), force: true },
+  });
   assert.equal(forced.kind, 'forge.ref_force_update');
-  const wf = await q(
-    'mutation($i: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $i) { commit { oid } } }',
-    { i: { branch: { repositoryNameWithOwner: 'acme/app', branchName: 'main' }, fileChanges: { additions: [{ path: '.github/workflows/x.yml', contents: 'eA==' }] }, expectedHeadOid: 'c'.repeat(40) } },
-  );
+  const wf = await q('mutation($i: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $i) { commit { oid } } }', {
+    i: {
+      branch: { repositoryNameWithOwner: 'acme/app', branchName: 'main' },
+      fileChanges: { additions: [{ path: '.github/workflows/x.yml', contents: 'eA==' }] },
+      expectedHeadOid: 'c'.repeat(40),
+    },
+  });
   assert.equal(wf.kind, 'forge.workflow_change');
   assert.deepEqual([wf.attributes.owner, wf.attributes.repo, wf.attributes.branch], ['acme', 'app', 'main']);
   const two = await q('mutation { a: addStar(input: {starrableId: "x"}) { clientMutationId } b: deleteRef(input: {refId: "r"}) { clientMutationId } }');
   assert.equal(two.kind, 'forge.ref_delete');
-  assert.deepEqual(two.parts?.actions.map((a) => a.kind), ['forge.graphql_mutation', 'forge.ref_delete']);
+  assert.deepEqual(
+    two.parts?.actions.map((a) => a.kind),
+    ['forge.graphql_mutation', 'forge.ref_delete'],
+  );
   assert.equal((await q('query { viewer { login } }')).kind, 'http.post');
   await assert.rejects(q('mutation { deleteRef(input: {refId: "r"}'), { code: 'ERR_BAD_REQUEST' });
   await assert.rejects(classify('gh', 'POST', '/graphql', '{not json'), { code: 'ERR_BAD_REQUEST' });
 });
 
 test('forge github - GraphQL updateRefs: one part per ref, an all-zero afterOid deletes, an empty list is a generic mutation', async () => {
-  const q = (variables: unknown) => classify('gh', 'POST', '/graphql', { query: 'mutation($in: UpdateRefsInput!) { updateRefs(input: $in) { clientMutationId } }', variables });
-  const c = await q({ in: { repositoryId: 'R', refUpdates: [{ name: 'refs/heads/old', afterOid: '0'.repeat(40) }, { name: 'refs/heads/main', afterOid: 'b'.repeat(40), force: false }] } });
-  assert.deepEqual(c.parts?.actions.map((a) => [a.kind, a.attributes.setting]), [
-    ['forge.ref_delete', 'refs/heads/old'],
-    ['forge.ref_update', 'refs/heads/main'],
-  ]);
+  const q = (variables: unknown) =>
+    classify('gh', 'POST', '/graphql', { query: 'mutation($in: UpdateRefsInput!) { updateRefs(input: $in) { clientMutationId } }', variables });
+  const c = await q({
+    in: {
+      repositoryId: 'R',
+      refUpdates: [
+        { name: 'refs/heads/old', afterOid: '0'.repeat(40) },
+        { name: 'refs/heads/main', afterOid: 'b'.repeat(40), force: false },
+      ],
+    },
+  });
+  assert.deepEqual(
+    c.parts?.actions.map((a) => [a.kind, a.attributes.setting]),
+    [
+      ['forge.ref_delete', 'refs/heads/old'],
+      ['forge.ref_update', 'refs/heads/main'],
+    ],
+  );
   assert.equal((await q({ in: { repositoryId: 'R', refUpdates: [] } })).kind, 'forge.graphql_mutation');
 });
 
@@ -178,7 +239,13 @@ test('forge gitlab - protected branches, project deletion and settings, CI varia
     ['POST', '/projects/42/variables', { key: 'AWS_KEY', value: 'x', masked: true }, 'forge.ci_variable_write', { setting: 'AWS_KEY', operation: 'create' }],
     ['PUT', '/groups/acme/variables/K', { value: 'x' }, 'forge.ci_variable_write', { owner: 'acme', scope: 'group' }],
     ['PUT', '/projects/42/repository/files/.gitlab-ci.yml', { branch: 'main', content: 'x' }, 'forge.workflow_change', { branch: 'main' }],
-    ['POST', '/projects/42/repository/commits', { branch: 'main', actions: [{ action: 'update', file_path: '.gitlab-ci.yml' }] }, 'forge.workflow_change', { setting: '.gitlab-ci.yml' }],
+    [
+      'POST',
+      '/projects/42/repository/commits',
+      { branch: 'main', actions: [{ action: 'update', file_path: '.gitlab-ci.yml' }] },
+      'forge.workflow_change',
+      { setting: '.gitlab-ci.yml' },
+    ],
     ['POST', '/projects/42/deploy_keys', { title: 'k', can_push: true }, 'forge.deploy_key_add', { readOnly: false }],
     ['PUT', '/projects/42/members/7', { access_level: 50 }, 'forge.permission_change', { name: '7', permission: '50' }],
     ['DELETE', '/projects/42/repository/branches/main', undefined, 'forge.ref_delete', { ref: 'refs/heads/main' }],
@@ -198,7 +265,13 @@ test('forge github - each repository and organisation route family names its wri
     ['PATCH', '/repos/acme/app/invitations/3', { permissions: 'admin' }, 'forge.permission_change', { target: 'invitation', name: '3', permission: 'admin' }],
     ['DELETE', '/repos/acme/app/collaborators/m', undefined, 'forge.permission_change', { operation: 'delete', permission: null }],
     ['PATCH', '/repos/acme/app/actions/variables/V', {}, 'forge.ci_variable_write', { setting: 'V', operation: 'update', scope: 'repository' }],
-    ['DELETE', '/repos/acme/app/environments/prod/variables/V', undefined, 'forge.ci_variable_write', { operation: 'delete', scope: 'environment', environment: 'prod' }],
+    [
+      'DELETE',
+      '/repos/acme/app/environments/prod/variables/V',
+      undefined,
+      'forge.ci_variable_write',
+      { operation: 'delete', scope: 'environment', environment: 'prod' },
+    ],
     ['PUT', '/repos/acme/app/dependabot/secrets/S', {}, 'forge.ci_secret_write', { store: 'dependabot' }],
     ['PATCH', '/repos/acme/app/hooks/7', { config: { url: 'https://h.example' } }, 'forge.webhook_change', { setting: 'webhook 7', url: 'https://h.example' }],
     ['POST', '/repos/acme/app/rulesets', {}, 'forge.ruleset_change', { operation: 'create', rulesetId: null }],

@@ -89,7 +89,9 @@ const ciSecrets: RepoRoute = ({ method, at, rest }) => {
   if (!m || (method !== 'PUT' && method !== 'DELETE')) return undefined;
   const environment = m[2] ?? null;
   const scope = environment ? 'environment' : 'repository';
-  return fixed([{ kind: 'forge.ci_secret_write', attrs: { ...at, setting: m[3], operation: setOrDelete(method), scope, environment, store: m[1] ?? 'actions' } }]);
+  return fixed([
+    { kind: 'forge.ci_secret_write', attrs: { ...at, setting: m[3], operation: setOrDelete(method), scope, environment, store: m[1] ?? 'actions' } },
+  ]);
 };
 
 /** A CI variable written (`name` from the path, or from the body of a new one), in a repository, environment or organisation. */
@@ -98,7 +100,9 @@ function ciVariable(method: string, name: string | undefined, attrs: Record<stri
   if (!op) return undefined;
   const base = { ...attrs, operation: op };
   // The name of a new variable is in the body.
-  return name ? fixed([{ kind: 'forge.ci_variable_write', attrs: { ...base, setting: name } }]) : withBody((b) => [{ kind: 'forge.ci_variable_write', attrs: { ...base, setting: str(b, 'name') } }]);
+  return name
+    ? fixed([{ kind: 'forge.ci_variable_write', attrs: { ...base, setting: name } }])
+    : withBody((b) => [{ kind: 'forge.ci_variable_write', attrs: { ...base, setting: str(b, 'name') } }]);
 }
 
 const ciVariables: RepoRoute = ({ method, at, rest }) => {
@@ -124,15 +128,20 @@ const workflowFiles: RepoRoute = ({ method, at, rest }) => {
 const deployKeys: RepoRoute = ({ method, at, rest }) =>
   rest === '/keys' && method === 'POST'
     ? // GitHub's read_only defaults to false: a key without it may push.
-      withBody((body) => [{ kind: 'forge.deploy_key_add', attrs: { ...at, setting: str(body, 'title'), operation: 'create', readOnly: field(body, 'read_only') === true } }])
+      withBody((body) => [
+        { kind: 'forge.deploy_key_add', attrs: { ...at, setting: str(body, 'title'), operation: 'create', readOnly: field(body, 'read_only') === true } },
+      ])
     : undefined;
 
 /** Webhooks of a repository or an organisation: added, or their URL changed. */
 function webhooks(method: string, at: Scope, rest: string): RouteMatch | undefined {
-  if (rest === '/hooks' && method === 'POST') return withBody((body) => [{ kind: 'forge.webhook_add', attrs: { ...at, setting: 'webhook', operation: 'create', url: hookUrl(body) } }]);
+  if (rest === '/hooks' && method === 'POST')
+    return withBody((body) => [{ kind: 'forge.webhook_add', attrs: { ...at, setting: 'webhook', operation: 'create', url: hookUrl(body) } }]);
   const m = /^\/hooks\/([^/]+)(\/config)?$/.exec(rest);
   if (!m || method !== 'PATCH') return undefined;
-  return withBody((body) => [{ kind: 'forge.webhook_change', attrs: { ...at, setting: `webhook ${m[1]}`, operation: 'update', url: m[2] ? str(body, 'url') : hookUrl(body) } }]);
+  return withBody((body) => [
+    { kind: 'forge.webhook_change', attrs: { ...at, setting: `webhook ${m[1]}`, operation: 'update', url: m[2] ? str(body, 'url') : hookUrl(body) } },
+  ]);
 }
 
 const collaborators: RepoRoute = ({ method, at, rest }) => {
@@ -147,13 +156,23 @@ const invitations: RepoRoute = ({ method, at, rest }) => {
   const m = /^\/invitations\/([^/]+)$/.exec(rest);
   if (!m || method !== 'PATCH') return undefined;
   const name = m[1];
-  return withBody((body) => [{ kind: 'forge.permission_change', attrs: { ...at, setting: 'invitation', operation: 'update', target: 'invitation', name, permission: str(body, 'permissions') } }]);
+  return withBody((body) => [
+    {
+      kind: 'forge.permission_change',
+      attrs: { ...at, setting: 'invitation', operation: 'update', target: 'invitation', name, permission: str(body, 'permissions') },
+    },
+  ]);
 };
 
 const releases: RepoRoute = ({ method, at, rest }) => {
   const m = /^\/releases\/(assets\/)?([^/]+)$/.exec(rest);
   if (!m || method !== 'DELETE') return undefined;
-  return fixed([{ kind: 'forge.release_delete', attrs: { ...at, setting: m[1] ? `asset ${m[2]}` : `release ${m[2]}`, operation: 'delete', target: m[1] ? 'asset' : 'release' } }]);
+  return fixed([
+    {
+      kind: 'forge.release_delete',
+      attrs: { ...at, setting: m[1] ? `asset ${m[2]}` : `release ${m[2]}`, operation: 'delete', target: m[1] ? 'asset' : 'release' },
+    },
+  ]);
 };
 
 /** A ref updated or deleted through the API: decided like the same update pushed (refs.ts), on the git connection's mirror. */
@@ -162,7 +181,8 @@ const gitRefs: RepoRoute = ({ method, at, rest }) => {
   if (!m || (method !== 'PATCH' && method !== 'DELETE')) return undefined;
   const { owner, repo } = at;
   const name = `refs/${(m[1] as string).replace(/\/+$/, '')}`;
-  if (method === 'DELETE') return fixed([{ ref: { owner, repo, name, op: 'delete', newSha: null, force: false }, attrs: { ...at, setting: name, operation: 'delete' } }]);
+  if (method === 'DELETE')
+    return fixed([{ ref: { owner, repo, name, op: 'delete', newSha: null, force: false }, attrs: { ...at, setting: name, operation: 'delete' } }]);
   return withBody((body) => {
     // Anything but an explicit false (or no force at all) is taken as a forced update: the forge may read "true", 1, … as true.
     const force = has(body, 'force') && field(body, 'force') !== false;
@@ -209,10 +229,15 @@ function repoSettings(at: Scope, body: unknown): AnyDraft[] {
   if (name !== null && name !== at.repo) out.push({ kind: 'forge.repo_rename', attrs: { ...at, setting: 'name', operation: 'update', newName: name } });
   if (has(body, 'visibility') || has(body, 'private')) {
     const v = str(body, 'visibility') ?? (field(body, 'private') === true ? 'private' : field(body, 'private') === false ? 'public' : null);
-    out.push({ kind: 'forge.repo_visibility_change', attrs: { ...at, setting: has(body, 'visibility') ? 'visibility' : 'private', operation: 'update', visibility: v } });
+    out.push({
+      kind: 'forge.repo_visibility_change',
+      attrs: { ...at, setting: has(body, 'visibility') ? 'visibility' : 'private', operation: 'update', visibility: v },
+    });
   }
-  if (has(body, 'default_branch')) out.push({ kind: 'forge.default_branch_change', attrs: { ...at, setting: 'default_branch', operation: 'update', branch: str(body, 'default_branch') } });
-  if (has(body, 'archived')) out.push({ kind: 'forge.repo_archive', attrs: { ...at, setting: 'archived', operation: 'update', archived: field(body, 'archived') === true } });
+  if (has(body, 'default_branch'))
+    out.push({ kind: 'forge.default_branch_change', attrs: { ...at, setting: 'default_branch', operation: 'update', branch: str(body, 'default_branch') } });
+  if (has(body, 'archived'))
+    out.push({ kind: 'forge.repo_archive', attrs: { ...at, setting: 'archived', operation: 'update', archived: field(body, 'archived') === true } });
   return out;
 }
 
@@ -222,7 +247,9 @@ function orgCall(method: string, org: string, rest: string): RouteMatch | undefi
   if (m && (method === 'PUT' || method === 'DELETE')) {
     const store = m.length === 3 ? (m[1] as string) : 'actions';
     const name = m.length === 3 ? m[2] : m[1];
-    return fixed([{ kind: 'forge.ci_secret_write', attrs: { ...at, setting: name, operation: setOrDelete(method), scope: 'organization', environment: null, store } }]);
+    return fixed([
+      { kind: 'forge.ci_secret_write', attrs: { ...at, setting: name, operation: setOrDelete(method), scope: 'organization', environment: null, store } },
+    ]);
   }
   m = /^\/actions\/variables(?:\/([^/]+))?$/.exec(rest);
   if (m) return ciVariable(method, m[1], { ...at, scope: 'organization', environment: null });

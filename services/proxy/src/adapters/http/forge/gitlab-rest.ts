@@ -44,7 +44,8 @@ const project: ProjectRoute = ({ method, at, rest }) => {
 };
 
 const transferOrArchive: ProjectRoute = ({ method, at, rest }) => {
-  if (rest === '/transfer' && method === 'PUT') return withBody((body) => [{ kind: 'forge.repo_transfer', attrs: { ...at, setting: 'namespace', operation: 'update', newOwner: str(body, 'namespace') } }]);
+  if (rest === '/transfer' && method === 'PUT')
+    return withBody((body) => [{ kind: 'forge.repo_transfer', attrs: { ...at, setting: 'namespace', operation: 'update', newOwner: str(body, 'namespace') } }]);
   if ((rest === '/archive' || rest === '/unarchive') && method === 'POST') {
     return fixed([{ kind: 'forge.repo_archive', attrs: { ...at, setting: 'archived', operation: 'update', archived: rest === '/archive' } }]);
   }
@@ -57,7 +58,8 @@ const protectedRefs: ProjectRoute = ({ method, at, rest }) => {
   const setting = m[1] === 'tags' ? 'protected_tag' : 'protected_branch';
   const name = m[2];
   if (method === 'DELETE' && name) return fixed([{ kind: 'forge.branch_protection_delete', attrs: { ...at, branch: name, setting, operation: 'delete' } }]);
-  if (method === 'POST' && !name) return withBody((body) => [{ kind: 'forge.branch_protection_change', attrs: { ...at, branch: str(body, 'name'), setting, operation: 'create' } }]);
+  if (method === 'POST' && !name)
+    return withBody((body) => [{ kind: 'forge.branch_protection_change', attrs: { ...at, branch: str(body, 'name'), setting, operation: 'create' } }]);
   if (method === 'PATCH' && name) return fixed([{ kind: 'forge.branch_protection_change', attrs: { ...at, branch: name, setting, operation: 'update' } }]);
   return undefined;
 };
@@ -81,22 +83,30 @@ const ciCommits: ProjectRoute = ({ method, at, rest }) => {
   if (rest !== '/repository/commits' || method !== 'POST') return undefined;
   return withBody((body) => {
     const actions = field(body, 'actions');
-    const files = Array.isArray(actions) ? actions.flatMap((a) => [str(a, 'file_path'), str(a, 'previous_path')]).filter((f): f is string => f !== null && CI_FILE.test(f)) : [];
-    return [...new Set(files)].map((f) => ({ kind: 'forge.workflow_change' as const, attrs: { ...at, setting: f, branch: str(body, 'branch'), operation: 'update' } }));
+    const files = Array.isArray(actions)
+      ? actions.flatMap((a) => [str(a, 'file_path'), str(a, 'previous_path')]).filter((f): f is string => f !== null && CI_FILE.test(f))
+      : [];
+    return [...new Set(files)].map((f) => ({
+      kind: 'forge.workflow_change' as const,
+      attrs: { ...at, setting: f, branch: str(body, 'branch'), operation: 'update' },
+    }));
   });
 };
 
 const deployKeys: ProjectRoute = ({ method, at, rest }) => {
   if (method !== 'POST') return undefined;
   if (rest === '/deploy_keys') {
-    return withBody((body) => [{ kind: 'forge.deploy_key_add', attrs: { ...at, setting: str(body, 'title'), operation: 'create', readOnly: field(body, 'can_push') !== true } }]);
+    return withBody((body) => [
+      { kind: 'forge.deploy_key_add', attrs: { ...at, setting: str(body, 'title'), operation: 'create', readOnly: field(body, 'can_push') !== true } },
+    ]);
   }
   const m = /^\/deploy_keys\/([^/]+)\/enable$/.exec(rest);
   return m ? fixed([{ kind: 'forge.deploy_key_add', attrs: { ...at, setting: `deploy key ${m[1]}`, operation: 'update', readOnly: null } }]) : undefined;
 };
 
 const hooks: ProjectRoute = ({ method, at, rest }) => {
-  if (rest === '/hooks' && method === 'POST') return withBody((body) => [{ kind: 'forge.webhook_add', attrs: { ...at, setting: 'webhook', operation: 'create', url: str(body, 'url') } }]);
+  if (rest === '/hooks' && method === 'POST')
+    return withBody((body) => [{ kind: 'forge.webhook_add', attrs: { ...at, setting: 'webhook', operation: 'create', url: str(body, 'url') } }]);
   const m = /^\/hooks\/([^/]+)$/.exec(rest);
   if (!m || method !== 'PUT') return undefined;
   return withBody((body) => [{ kind: 'forge.webhook_change', attrs: { ...at, setting: `webhook ${m[1]}`, operation: 'update', url: str(body, 'url') } }]);
@@ -106,19 +116,32 @@ const members: ProjectRoute = ({ method, at, rest }) => {
   const m = /^\/members(?:\/([^/]+))?$/.exec(rest);
   if (!m) return undefined;
   const name = m[1];
-  if (method === 'DELETE' && name) return fixed([{ kind: 'forge.permission_change', attrs: { ...at, setting: 'member', operation: 'delete', target: 'user', name, permission: null } }]);
+  if (method === 'DELETE' && name)
+    return fixed([{ kind: 'forge.permission_change', attrs: { ...at, setting: 'member', operation: 'delete', target: 'user', name, permission: null } }]);
   if ((method !== 'POST' || name) && (method !== 'PUT' || !name)) return undefined;
   return withBody((body) => [
     {
       kind: 'forge.permission_change',
-      attrs: { ...at, setting: 'member', operation: name ? 'update' : 'create', target: 'user', name: name ?? str(body, 'user_id') ?? str(body, 'username'), permission: str(body, 'access_level') },
+      attrs: {
+        ...at,
+        setting: 'member',
+        operation: name ? 'update' : 'create',
+        target: 'user',
+        name: name ?? str(body, 'user_id') ?? str(body, 'username'),
+        permission: str(body, 'access_level'),
+      },
     },
   ]);
 };
 
 const shares: ProjectRoute = ({ method, at, rest }) => {
   if (rest === '/share' && method === 'POST') {
-    return withBody((body) => [{ kind: 'forge.permission_change', attrs: { ...at, setting: 'share', operation: 'create', target: 'group', name: str(body, 'group_id'), permission: str(body, 'group_access') } }]);
+    return withBody((body) => [
+      {
+        kind: 'forge.permission_change',
+        attrs: { ...at, setting: 'share', operation: 'create', target: 'group', name: str(body, 'group_id'), permission: str(body, 'group_access') },
+      },
+    ]);
   }
   const m = /^\/share\/([^/]+)$/.exec(rest);
   if (!m || method !== 'DELETE') return undefined;
@@ -140,7 +163,20 @@ const refDeletions: ProjectRoute = ({ method, at, rest }) => {
 };
 
 /** The project path families, each a named step; their paths do not overlap, so the first that names the call decides. */
-const PROJECT_ROUTES: readonly ProjectRoute[] = [project, transferOrArchive, protectedRefs, variables, ciFiles, ciCommits, deployKeys, hooks, members, shares, releases, refDeletions];
+const PROJECT_ROUTES: readonly ProjectRoute[] = [
+  project,
+  transferOrArchive,
+  protectedRefs,
+  variables,
+  ciFiles,
+  ciCommits,
+  deployKeys,
+  hooks,
+  members,
+  shares,
+  releases,
+  refDeletions,
+];
 
 function projectCall(method: string, id: string, rest: string): RouteMatch | undefined {
   const call: ProjectCall = { method, at: { owner: null, repo: id }, rest };
@@ -154,10 +190,15 @@ function projectCall(method: string, id: string, rest: string): RouteMatch | und
 function projectSettings(at: ProjectScope, body: unknown): AnyDraft[] {
   const out: AnyDraft[] = [];
   if (has(body, 'name') || has(body, 'path')) {
-    out.push({ kind: 'forge.repo_rename', attrs: { ...at, setting: has(body, 'path') ? 'path' : 'name', operation: 'update', newName: str(body, 'path') ?? str(body, 'name') } });
+    out.push({
+      kind: 'forge.repo_rename',
+      attrs: { ...at, setting: has(body, 'path') ? 'path' : 'name', operation: 'update', newName: str(body, 'path') ?? str(body, 'name') },
+    });
   }
-  if (has(body, 'visibility')) out.push({ kind: 'forge.repo_visibility_change', attrs: { ...at, setting: 'visibility', operation: 'update', visibility: str(body, 'visibility') } });
-  if (has(body, 'default_branch')) out.push({ kind: 'forge.default_branch_change', attrs: { ...at, setting: 'default_branch', operation: 'update', branch: str(body, 'default_branch') } });
+  if (has(body, 'visibility'))
+    out.push({ kind: 'forge.repo_visibility_change', attrs: { ...at, setting: 'visibility', operation: 'update', visibility: str(body, 'visibility') } });
+  if (has(body, 'default_branch'))
+    out.push({ kind: 'forge.default_branch_change', attrs: { ...at, setting: 'default_branch', operation: 'update', branch: str(body, 'default_branch') } });
   return out;
 }
 
@@ -166,5 +207,7 @@ function variable(method: string, at: { owner: string | null; repo: string | nul
   if (!op) return undefined;
   const base = { ...at, operation: op, scope, environment: null };
   if (method === 'DELETE') return fixed([{ kind: 'forge.ci_variable_write', attrs: { ...base, setting: key } }]);
-  return withBody((body) => [{ kind: 'forge.ci_variable_write', attrs: { ...base, setting: key ?? str(body, 'key'), environment: str(body, 'environment_scope') } }]);
+  return withBody((body) => [
+    { kind: 'forge.ci_variable_write', attrs: { ...base, setting: key ?? str(body, 'key'), environment: str(body, 'environment_scope') } },
+  ]);
 }

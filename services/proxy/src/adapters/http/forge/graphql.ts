@@ -77,12 +77,22 @@ function mutationActions(f: FieldNode, variables: Record<string, unknown>): AnyD
   switch (mutation) {
     case 'createBranchProtectionRule':
     case 'updateBranchProtectionRule':
-      return [{ kind: 'forge.branch_protection_change', attrs: { ...base, branch: str(input, 'pattern'), operation: mutation.startsWith('create') ? 'create' : 'update' } }];
+      return [
+        {
+          kind: 'forge.branch_protection_change',
+          attrs: { ...base, branch: str(input, 'pattern'), operation: mutation.startsWith('create') ? 'create' : 'update' },
+        },
+      ];
     case 'deleteBranchProtectionRule':
       return [{ kind: 'forge.branch_protection_delete', attrs: { ...base, operation: 'delete' } }];
     case 'createRepositoryRuleset':
     case 'updateRepositoryRuleset':
-      return [{ kind: 'forge.ruleset_change', attrs: { ...base, operation: mutation.startsWith('create') ? 'create' : 'update', rulesetId: str(input, 'repositoryRulesetId') } }];
+      return [
+        {
+          kind: 'forge.ruleset_change',
+          attrs: { ...base, operation: mutation.startsWith('create') ? 'create' : 'update', rulesetId: str(input, 'repositoryRulesetId') },
+        },
+      ];
     case 'deleteRepositoryRuleset':
       return [{ kind: 'forge.ruleset_delete', attrs: { ...base, operation: 'delete', rulesetId: str(input, 'repositoryRulesetId') } }];
     case 'archiveRepository':
@@ -93,7 +103,12 @@ function mutationActions(f: FieldNode, variables: Record<string, unknown>): AnyD
       return name !== null ? [{ kind: 'forge.repo_rename', attrs: { ...base, operation: 'update', newName: name } }] : generic(base);
     }
     case 'updateTeamsRepository':
-      return [{ kind: 'forge.permission_change', attrs: { ...base, operation: 'set', target: 'team', name: idList(field(input, 'teamIds')), permission: str(input, 'permission') } }];
+      return [
+        {
+          kind: 'forge.permission_change',
+          attrs: { ...base, operation: 'set', target: 'team', name: idList(field(input, 'teamIds')), permission: str(input, 'permission') },
+        },
+      ];
     case 'deleteRef':
       return [{ ref: { owner: null, repo: null, name: null, op: 'delete', newSha: null, force: false }, attrs: { ...base, operation: 'delete' } }];
     case 'updateRef': {

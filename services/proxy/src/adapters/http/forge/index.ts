@@ -34,7 +34,10 @@ export async function classifyForge(req: AdapterRequest, forge: ForgeOptions, ge
   if (graphql && (req.method === 'POST' || req.method === 'GET')) {
     // GitLab's GraphQL mutations are not named yet: each is a forge.graphql_mutation (see the README's table).
     const actions = forge.type === 'github' ? githubGraphqlActions : gitlabGraphqlActions;
-    match = { needsBody: req.method === 'POST', actions: (body) => graphqlRequests(req.method === 'POST' ? body : { query: req.query.query }).flatMap(actions) };
+    match = {
+      needsBody: req.method === 'POST',
+      actions: (body) => graphqlRequests(req.method === 'POST' ? body : { query: req.query.query }).flatMap(actions),
+    };
   } else {
     match = forge.type === 'github' ? githubRest(req.method, path) : gitlabRest(req.method, path);
   }

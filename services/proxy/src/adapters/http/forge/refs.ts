@@ -42,7 +42,10 @@ export async function resolveRef(d: RefDraft, git: ForgeGit | undefined): Promis
   const refType = name === null ? 'other' : name.startsWith('refs/heads/') ? 'branch' : name.startsWith('refs/tags/') ? 'tag' : 'other';
   const isProtected = name !== null && git !== undefined && protectedMatcher(git.connection)(name);
   const attrs = { ...d.attrs, ref: name, refType, old: null as string | null, new: newSha, force, fastForward: false, protected: isProtected };
-  const done = (kind: Draft['kind'], extra: Partial<typeof attrs> = {}, unforce = false): ResolvedRef => ({ draft: { kind, attrs: { ...attrs, ...extra } }, unforce });
+  const done = (kind: Draft['kind'], extra: Partial<typeof attrs> = {}, unforce = false): ResolvedRef => ({
+    draft: { kind, attrs: { ...attrs, ...extra } },
+    unforce,
+  });
   if (op === 'delete') return done(refType === 'tag' ? 'forge.tag_delete' : 'forge.ref_delete', { new: null });
   if (refType === 'tag') return done('forge.tag_move');
   // The forge refuses a non-fast-forward update itself when force is not asked.
