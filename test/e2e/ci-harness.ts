@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -84,11 +84,7 @@ export async function startCiWorld(o: { platform?: boolean } = {}): Promise<CiWo
   const config = loadConfig({
     env: {},
     text: `
-gateway: { listen: { host: 127.0.0.1, port: ${port} } }
-bus: { dataDir: ${dir.path}/data }
-log: { level: warn }
-identity:
-  issuers:
+${gatewayConfigHead(port, dir.path)}
     - { name: gh, issuer: ${github.issuer}, audiences: [agentgate], profile: github-actions, algorithms: [RS256] }
     - { name: gl, issuer: ${gitlab.issuer}, audiences: [agentgate], profile: gitlab-ci, algorithms: [RS256] }
 connections:
@@ -149,6 +145,40 @@ policy:
       dir.cleanup();
     },
   };
+}
+
+/**
+ * The first lines of a test gateway's config: listen on 127.0.0.1:`port`, bus data and a warn log
+ * under `dir`, then `identity.issuers:` open for the caller's issuer entries (indented four spaces).
+ */
+export function gatewayConfigHead(port: number, dir: string): string {
+  return `gateway: { listen: { host: 127.0.0.1, port: ${port} } }
+bus: { dataDir: ${dir}/data }
+log: { level: warn }
+identity:
+  issuers:`;
+}
+
+/** The subject of the newest commit on `main` of the git server's acme/app repository. */
+export function pushedSubject(w: CiWorld): string {
+  return execFileSync('git', ['--git-dir', join(w.git.root, 'acme', 'app.git'), 'log', '-1', '--format=%s', 'main'], { encoding: 'utf8' }).trim();
+}
+
+/** True when the git server received a push (receive-pack POST) carrying the brokered credential. */
+export function pushedWithBrokeredCredential(w: CiWorld): boolean {
+  return w.git.requests.some((r) => r.method === 'POST' && r.path.endsWith('/git-receive-pack') && r.authorized);
+}
+
+/** Status of a HEAD of acme/app:latest's manifest on the registry, asked directly with the registry's own credential. */
+export async function promotedManifestStatus(w: CiWorld): Promise<number> {
+  const res = await fetch(`${w.registry.url}/v2/acme/app/manifests/latest`, {
+    method: 'HEAD',
+    headers: {
+      authorization: `Basic ${Buffer.from(`ci:${process.env.CI_TEST_REGISTRY_PASSWORD}`).toString('base64')}`,
+      accept: 'application/vnd.oci.image.manifest.v1+json',
+    },
+  });
+  return res.status;
 }
 
 /** Runs a program; never throws (the caller checks `code`). */

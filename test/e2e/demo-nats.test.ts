@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { freePort, type NatsServer, type OpenSearchNode, startNats, startOpenSea
 import { demoTrailComplete, sessionOf, waitForTrail } from '../../packages/cli/src/commands/demo.js';
 import { buildTrail } from '../../packages/cli/src/commands/trail.js';
 import { type DemoWorld, demoConfigText, playDemoSession, startDemoWorld } from '@agentgate/demo';
+import { portOpen, type ServiceChild, stopChildren } from './service-processes.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SERVICES = ['audit-writer', 'masking', 'identity', 'secret-broker', 'proxy'];
@@ -22,18 +22,7 @@ let nats: NatsServer;
 let os: OpenSearchNode;
 let w: DemoWorld;
 let bus: Bus;
-const children: Array<{ name: string; proc: ChildProcess; log: string[] }> = [];
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      r(true);
-    });
-    s.once('error', () => r(false));
-  });
-}
+const children: ServiceChild[] = [];
 
 before(async () => {
   [nats, os, w] = await Promise.all([startNats(), startOpenSearch(), startDemoWorld()]);
@@ -41,8 +30,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of [...children].reverse()) c.proc.kill('SIGTERM');
-  await Promise.all(children.map((c) => new Promise((r) => (c.proc.exitCode !== null ? r(null) : c.proc.once('exit', r)))));
+  await stopChildren(children);
   await bus?.close();
   await w?.close();
   await os?.close();

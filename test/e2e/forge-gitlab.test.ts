@@ -6,7 +6,7 @@ import { Gitlab } from '@gitbeaker/rest';
 import { type Gateway, startGateway } from '@agentgate/cli';
 import { loadConfig } from '@agentgate/config';
 import { type CiIssuer, freePort, gitlabClaims, startCiIssuer, type TempDir, tempDir } from '@agentgate/testkit';
-import { actionOf, auditDocs, eventually } from './ci-harness.js';
+import { actionOf, auditDocs, eventually, gatewayConfigHead } from './ci-harness.js';
 import { type GitlabDouble, startGitlabDouble } from './gitlab-double.js';
 
 /**
@@ -51,11 +51,7 @@ describe('forge - GitLab API calls through the gateway (@gitbeaker/rest)', () =>
     const config = loadConfig({
       env: {},
       text: `
-gateway: { listen: { host: 127.0.0.1, port: ${port} } }
-bus: { dataDir: ${dir.path}/data }
-log: { level: warn }
-identity:
-  issuers:
+${gatewayConfigHead(port, dir.path)}
     - { name: gl, issuer: ${issuer.issuer}, audiences: [agentgate], profile: gitlab-ci, algorithms: [RS256] }
 connections:
   - { name: gitlab, type: http, upstream: '${double.url}', credential: { ref: gl-token, inject: header, header: PRIVATE-TOKEN }, options: { forge: gitlab } }

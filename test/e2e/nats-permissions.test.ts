@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 // The demo's pieces are internal to the CLI package (its public API is the command); imported by path.
 import { demoTrailComplete, sessionOf, waitForTrail } from '../../packages/cli/src/commands/demo.js';
 import { type DemoWorld, demoConfigText, playDemoSession, startDemoWorld } from '@agentgate/demo';
+import { portOpen, type ServiceChild, stopChildren } from './service-processes.js';
 
 /**
  * The Helm chart's NATS users (ConfigMap <release>-nats-authorization, the permissions of
@@ -31,7 +31,7 @@ let nats: NatsServer;
 let os: OpenSearchNode;
 let w: DemoWorld;
 let admin: Bus;
-const children: Array<{ name: string; proc: ChildProcess; log: string[] }> = [];
+const children: ServiceChild[] = [];
 
 /** The chart's authorization block, the e2e test's own unrestricted user added. */
 function renderedAuthorization(): string {
@@ -42,17 +42,6 @@ function renderedAuthorization(): string {
   const conf = cm?.data?.['authorization.conf'];
   assert.ok(conf, 'the chart renders the NATS authorization');
   return conf.replace('users = [', 'users = [\n    { user: e2e, password: e2e-pw }');
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      r(true);
-    });
-    s.once('error', () => r(false));
-  });
 }
 
 before(async () => {
@@ -67,8 +56,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of [...children].reverse()) c.proc.kill('SIGTERM');
-  await Promise.all(children.map((c) => new Promise((r) => (c.proc.exitCode !== null ? r(null) : c.proc.once('exit', r)))));
+  await stopChildren(children);
   await admin?.close();
   await w?.close();
   await os?.close();

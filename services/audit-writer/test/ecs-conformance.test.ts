@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { ECS_VERSION, auditEventSchema, fieldMappings } from '@agentgate/events';
 import type { z } from 'zod';
 import { deployDir } from '../src/lib/setup.js';
+import { templateLeafTypes } from './helpers.js';
 
 // Issue 20, "ECS, exactly": every field the project writes (event schema, both index templates) is an ECS
 // field of ECS's type or lives under agentgate.*, and no agentgate.* field repeats an ECS one.
@@ -79,18 +80,7 @@ const KIND_TYPES: Record<Kind, string[]> = {
 
 /** Every leaf of a template's mappings with its type; OpenSearch's flat_object is ECS's flattened. */
 function templateLeaves(file: string): Map<string, string> {
-  const t = JSON.parse(readFileSync(`${deployDir()}/${file}`, 'utf8')) as { template: { mappings: { properties: Record<string, unknown> } } };
-  const out = new Map<string, string>();
-  const walk = (props: Record<string, unknown>, prefix: string) => {
-    for (const [k, v] of Object.entries(props)) {
-      const p = prefix ? `${prefix}.${k}` : k;
-      const node = v as { properties?: Record<string, unknown>; type?: string };
-      if (node.properties) walk(node.properties, p);
-      else out.set(p, node.type === 'flat_object' ? 'flattened' : (node.type ?? 'object'));
-    }
-  };
-  walk(t.template.mappings.properties, '');
-  return out;
+  return new Map([...templateLeafTypes(file)].map(([field, type]) => [field, type === 'flat_object' ? 'flattened' : type]));
 }
 
 /** Fields the issue names as custom duplicates of ECS fields: none may come back. */

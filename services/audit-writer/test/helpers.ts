@@ -1,10 +1,11 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bus } from '@agentgate/bus';
 import { type AuditEvent, buildActionEvent, cleanSubject, encodeEvent } from '@agentgate/events';
 import { createLogger, type Logger } from '@agentgate/log';
 import type { AuditWriterConfig } from '../src/index.js';
+import { deployDir } from '../src/lib/setup.js';
 
 /** A quiet logger (set LOG_LEVEL=info to watch the writer). */
 export function testLogger(): Logger {
@@ -79,4 +80,20 @@ export async function waitUntil(what: string, fn: () => Promise<boolean> | boole
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Every leaf field path (`a.b.c`) of a shipped index template's mappings (`deploy/<file>`) with its mapped type, `object` when it has none. */
+export function templateLeafTypes(file: string): Map<string, string> {
+  const t = JSON.parse(readFileSync(`${deployDir()}/${file}`, 'utf8')) as { template: { mappings: { properties: Record<string, unknown> } } };
+  const out = new Map<string, string>();
+  const walk = (props: Record<string, unknown>, prefix: string) => {
+    for (const [k, v] of Object.entries(props)) {
+      const p = prefix ? `${prefix}.${k}` : k;
+      const node = v as { properties?: Record<string, unknown>; type?: string };
+      if (node.properties) walk(node.properties, p);
+      else out.set(p, node.type ?? 'object');
+    }
+  };
+  walk(t.template.mappings.properties, '');
+  return out;
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { auditEventSchema, buildActionEvent } from '@agentgate/events';
 import { deployDir } from '../src/lib/setup.js';
+import { templateLeafTypes } from './helpers.js';
 
 interface SavedObject {
   id: string;
@@ -18,24 +19,8 @@ function load(path: string): SavedObject[] {
     .map((l) => JSON.parse(l) as SavedObject);
 }
 
-/** Every leaf field path of a template's mappings (`a.b.c`) with its type. */
-function mappedTypes(template: string): Map<string, string> {
-  const t = JSON.parse(readFileSync(`${deployDir()}/${template}`, 'utf8')) as { template: { mappings: { properties: Record<string, unknown> } } };
-  const out = new Map<string, string>();
-  const walk = (props: Record<string, unknown>, prefix: string) => {
-    for (const [k, v] of Object.entries(props)) {
-      const p = prefix ? `${prefix}.${k}` : k;
-      const node = v as { properties?: Record<string, unknown>; type?: string };
-      if (node.properties) walk(node.properties, p);
-      else out.set(p, node.type ?? 'object');
-    }
-  };
-  walk(t.template.mappings.properties, '');
-  return out;
-}
-
 function mappedFields(template: string): Set<string> {
-  return new Set(mappedTypes(template).keys());
+  return new Set(templateLeafTypes(template).keys());
 }
 
 interface Agg {
@@ -112,7 +97,7 @@ for (const [flavor, file, template] of [
   });
 
   test(`saved objects - every ${flavor} visualization aggregates fields of a type its aggregation accepts`, () => {
-    const types = mappedTypes(template);
+    const types = templateLeafTypes(template);
     const objects = load(file);
     const checked: string[] = [];
     const wrong: string[] = [];

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clientHome, GIT_USER, git, startGitHarness } from '../test/git-harness.js';
+import { measureRss } from '../test/rss.js';
 
 const MB = 1024 * 1024;
 const size = Number(process.argv[2] ?? 100);
@@ -47,20 +48,15 @@ try {
       // Same starting point for both: the upstream has the seed commit, the push adds the big one.
       const seedPush = await git(h, via === 'direct' ? directEnv : env, ['push', '-q', url, 'HEAD~1:refs/heads/main'], work);
       if (seedPush.code !== 0) throw new Error(`seed push failed: ${seedPush.stderr.slice(-500)}`);
-      global.gc?.();
-      const baseline = process.memoryUsage().rss;
-      let peak = baseline;
-      const sampler = setInterval(() => {
-        peak = Math.max(peak, process.memoryUsage().rss);
-      }, 10);
-      const t0 = performance.now();
-      const res = await git(h, via === 'direct' ? directEnv : env, ['push', '-q', url, 'HEAD:refs/heads/main'], work);
-      const ms = performance.now() - t0;
-      clearInterval(sampler);
+      const {
+        result: res,
+        ms,
+        growthMb,
+      } = await measureRss(() => git(h, via === 'direct' ? directEnv : env, ['push', '-q', url, 'HEAD:refs/heads/main'], work));
       if (res.code !== 0) throw new Error(`${via} push failed: ${res.stderr.slice(-800)}`);
       results[via].push(ms);
-      if (via === 'gateway') results.growth.push((peak - baseline) / MB);
-      console.log(`round ${r + 1} ${via.padEnd(7)} ${ms.toFixed(0).padStart(6)} ms   RSS growth ${((peak - baseline) / MB).toFixed(1)} MB`);
+      if (via === 'gateway') results.growth.push(growthMb);
+      console.log(`round ${r + 1} ${via.padEnd(7)} ${ms.toFixed(0).padStart(6)} ms   RSS growth ${growthMb.toFixed(1)} MB`);
     }
   }
   const med = (xs: number[]): number => {

@@ -1,14 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { type Config } from '@agentgate/config';
 import { createLogger } from '@agentgate/log';
 import { freePort, githubClaims, tempDir } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
 import { type Harness, startHarness } from './harness.js';
-
-const PROXY_DIR = new URL('..', import.meta.url).pathname;
+import { startProxyProcess } from './proxy-process.js';
 
 /**
  * The proxy harness (real nats-server, identity, secret broker, upstream)
@@ -47,8 +44,7 @@ export async function startApprovalsHarness(): Promise<ApprovalsHarness> {
   const outsiderToken = await h.issuer.mint(githubClaims({ repository: 'other/app', run_id: '7000000888', actor: 'stranger', actor_id: '700002' }));
   const sameActorToken = await h.issuer.mint(githubClaims({ repository: 'acme/ops', run_id: '7000000999' }));
   const extras: ProxyHandle[] = [];
-  const children: ChildProcess[] = [];
-  const procDirs: Array<{ cleanup(): void }> = [];
+  const processes: Array<{ stop(): Promise<void> }> = [];
   return {
     ...h,
     approverToken,
@@ -63,41 +59,15 @@ export async function startApprovalsHarness(): Promise<ApprovalsHarness> {
       return p;
     },
     proxyProcess: async (name) => {
-      const dir = tempDir('approvals-holder');
-      procDirs.push(dir);
-      const file = join(dir.path, 'agentgate.yaml');
-      writeFileSync(file, h.configText.replace('name: test-gateway', `name: ${name}`));
       const port = await freePort();
-      const child = spawn(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', 'src/main.ts'], {
-        cwd: PROXY_DIR,
-        env: {
-          ...process.env,
-          AGENTGATE_CONFIG: file,
-          NATS_URL: h.nats.url,
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          AGENTGATE_DATA_DIR: dir.path,
-          LOG_LEVEL: 'info',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.push(child);
-      let out = '';
-      child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
-      child.stderr?.on('data', (c: Buffer) => (out += c.toString('utf8')));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      for (let i = 0; i < 1800 && !out.includes('proxy listening'); i++) {
-        if (child.exitCode !== null) break;
-        await wait(50);
-      }
-      if (!out.includes('proxy listening')) throw new Error(`the proxy process did not start:\n${out.slice(-2000)}`);
-      return { url: `http://127.0.0.1:${port}`, child, exited };
+      const p = await startProxyProcess(h.configText.replace('name: test-gateway', `name: ${name}`), h.nats.url, port);
+      processes.push(p);
+      return { url: `http://127.0.0.1:${port}`, child: p.child, exited: p.exited };
     },
     close: async () => {
-      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      for (const p of processes) await p.stop();
       for (const p of extras) await p.close();
       await h.close();
-      for (const d of procDirs) d.cleanup();
       data.cleanup();
     },
   };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { type EdgeHarness, startEdgeHarness } from './edge-harness.js';
+import { type EdgeHarness, startEdgeHarness, watchEscapes } from './edge-harness.js';
 import { assertNoSecret } from './harness.js';
 import { exchange, parseResponses } from './http-wire.js';
 
@@ -69,16 +69,14 @@ function encode(r: FuzzRequest, token: string): Buffer {
  */
 describe('edge - fuzzing raw HTTP/1.1 against a running gateway', () => {
   let h: EdgeHarness;
-  const escaped: unknown[] = [];
-  const onEscape = (err: unknown) => void escaped.push(err);
+  const watch = watchEscapes();
+  const { escaped } = watch;
   before(async () => {
     h = await startEdgeHarness();
-    process.on('unhandledRejection', onEscape);
-    process.on('uncaughtException', onEscape);
+    watch.start();
   });
   after(async () => {
-    process.off('unhandledRejection', onEscape);
-    process.off('uncaughtException', onEscape);
+    watch.stop();
     await h?.close();
   });
 

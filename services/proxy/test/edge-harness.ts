@@ -195,3 +195,33 @@ export async function startEdgeHarness(): Promise<EdgeHarness> {
     },
   };
 }
+
+/** Errors that escaped a handler (unhandled rejections, uncaught exceptions) while watched. */
+export interface EscapeWatch {
+  /** What escaped, in order; a test asserts it stays empty. */
+  readonly escaped: unknown[];
+  /** Starts listening on the process for escaped errors. */
+  start(): void;
+  /** Stops listening (the test runner's own handlers apply again). */
+  stop(): void;
+}
+
+/**
+ * Collects errors that escape a handler. The test runner keeps the process alive on them, so
+ * without this an escaped error would not fail a test that must prove none can end the process.
+ */
+export function watchEscapes(): EscapeWatch {
+  const escaped: unknown[] = [];
+  const onEscape = (err: unknown) => void escaped.push(err);
+  return {
+    escaped,
+    start: () => {
+      process.on('unhandledRejection', onEscape);
+      process.on('uncaughtException', onEscape);
+    },
+    stop: () => {
+      process.off('unhandledRejection', onEscape);
+      process.off('uncaughtException', onEscape);
+    },
+  };
+}

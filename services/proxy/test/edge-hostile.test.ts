@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type EdgeHarness, startEdgeHarness } from './edge-harness.js';
+import { type EdgeHarness, startEdgeHarness, watchEscapes } from './edge-harness.js';
 import { assertNoSecret } from './harness.js';
 import { exchange, parseResponses } from './http-wire.js';
 
@@ -80,17 +80,15 @@ const bytes = (...parts: Array<string | Buffer>) => Buffer.concat(parts.map((p) 
  */
 describe('edge - hostile corpus: every route answers well-formed, the process keeps serving', () => {
   let h: EdgeHarness;
-  const escaped: unknown[] = [];
-  const onEscape = (err: unknown) => void escaped.push(err);
+  const watch = watchEscapes();
+  const { escaped } = watch;
   let cases = 0;
   before(async () => {
     h = await startEdgeHarness();
-    process.on('unhandledRejection', onEscape);
-    process.on('uncaughtException', onEscape);
+    watch.start();
   });
   after(async () => {
-    process.off('unhandledRejection', onEscape);
-    process.off('uncaughtException', onEscape);
+    watch.stop();
     console.log(`edge hostile corpus: ${cases} requests`);
     await h?.close();
   });

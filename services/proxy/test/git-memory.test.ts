@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { clientHome, type GitHarness, git, gitEvents, startGitHarness, upstreamRefs } from './git-harness.js';
+import { measureRss } from './rss.js';
 
 const MB = 1024 * 1024;
 
@@ -28,20 +29,9 @@ describe('git adapter: a 100 MB push is spooled, not buffered', () => {
     assert.equal((await git(h, env, ['commit', '-q', '-m', '100 MB of random data'], dir)).code, 0);
     const tip = (await git(h, env, ['rev-parse', 'HEAD'], dir)).stdout.trim();
 
-    global.gc?.();
-    const baseline = process.memoryUsage().rss;
-    let peak = baseline;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
-    }, 10);
-    const started = performance.now();
-    const r = await git(h, env, ['push', 'origin', 'main'], dir);
-    const ms = performance.now() - started;
-    clearInterval(sampler);
-    peak = Math.max(peak, process.memoryUsage().rss);
+    const { result: r, ms, baseline, growthMb: growth } = await measureRss(() => git(h, env, ['push', 'origin', 'main'], dir));
     assert.equal(r.code, 0, r.stderr.slice(-1500));
     assert.equal((await upstreamRefs(h, 'big')).get('refs/heads/main'), tip);
-    const growth = (peak - baseline) / MB;
     const ev = (await gitEvents(h, (e) => e.url?.path === '/gh/big.git/git-receive-pack')).find((e) => e.agentgate.action.phase === 'requested');
     const bytes = ev?.agentgate.git?.bytes ?? 0;
     console.log(

@@ -1,66 +1,26 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort, tempDir } from '@agentgate/testkit';
+import { freePort } from '@agentgate/testkit';
 import { assertNoSecret, auditEvents, rawHttp } from './harness.js';
 import { getHead, type HardeningHarness, startHardening } from './hardening-harness.js';
-
-const PROXY_DIR = new URL('..', import.meta.url).pathname;
-
-/** Starts src/main.ts as its own process on the harness's nats-server; resolves once it listens. */
-async function startProxyProcess(
-  h: HardeningHarness,
-  port: number,
-): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null>; cleanup: () => void }> {
-  const dir = tempDir('proxy-sigterm');
-  const file = join(dir.path, 'agentgate.yaml');
-  writeFileSync(file, h.configText({ limits: { shutdownTimeoutMs: 10_000 } }));
-  const child = spawn(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', 'src/main.ts'], {
-    cwd: PROXY_DIR,
-    env: {
-      ...process.env,
-      AGENTGATE_CONFIG: file,
-      NATS_URL: h.nats.url,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      AGENTGATE_DATA_DIR: dir.path,
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 1800 && !out.includes('proxy listening'); i++) {
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.ok(out.includes('proxy listening'), 'the proxy process started');
-  return { child, output: () => out, exited, cleanup: () => dir.cleanup() };
-}
+import { type ProxyProcess, startProxyProcess } from './proxy-process.js';
 
 describe('SIGTERM: the proxy process finishes requests in flight, stores their records, then exits 0', () => {
   let h: HardeningHarness;
-  let child: ChildProcess | undefined;
-  let cleanup: (() => void) | undefined;
+  let proc: ProxyProcess | undefined;
   before(async () => {
     h = await startHardening();
   });
   after(async () => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-    cleanup?.();
+    await proc?.stop();
     await h?.close();
   });
 
   test('sigterm - a slow stream in flight completes intact, its completed event is stored, the process exits 0 and the port is closed', async () => {
     const port = await freePort();
-    const p = await startProxyProcess(h, port);
-    child = p.child;
-    cleanup = p.cleanup;
+    const p = await startProxyProcess(h.configText({ limits: { shutdownTimeoutMs: 10_000 } }), h.nats.url, port);
+    proc = p;
     const t0 = Date.now();
     let signalled = 0;
     const res = await new Promise<{ status: number; body: string; complete: boolean }>((resolve, reject) => {

@@ -9,6 +9,8 @@ import { type ProxyHandle, startProxy } from '../src/index.js';
 import { auditEvents } from './harness.js';
 import { startBackends } from './backends.js';
 
+export { eventually } from './poll.js';
+
 /** The gateway in front of a model double: in-process bus, real identity (CI issuer), secret broker and proxy. */
 export interface LlmHarness {
   bus: Bus;
@@ -115,15 +117,4 @@ export async function startLlmHarness(): Promise<LlmHarness> {
 /** Events of one action, by phase. */
 export function phasesOf(events: AuditEvent[], actionId: string): Map<string, AuditEvent> {
   return new Map(events.filter((e) => e.agentgate.action.id === actionId).map((e) => [e.agentgate.action.phase, e]));
-}
-
-/** Polls until `fn` returns a value (completed events are recorded just after the response). */
-export async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 5000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

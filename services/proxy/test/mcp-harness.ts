@@ -12,6 +12,8 @@ import { auditEvents } from './harness.js';
 import { startBackends } from './backends.js';
 import { startMcpServer, type TestMcpServer } from './mcp-server.js';
 
+export { eventually } from './poll.js';
+
 /**
  * The gateway in front of two real MCP servers (the official SDK; one
  * answering with SSE streams, one with JSON bodies) and a model double:
@@ -177,15 +179,4 @@ export async function mcpClient(
   const client = new Client({ name: 'agent', version: '1.0.0' });
   await client.connect(transport);
   return { client, transport };
-}
-
-/** Polls until `fn` returns a value. */
-export async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 5000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

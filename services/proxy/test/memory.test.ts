@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { type Harness, startHarness } from './harness.js';
+import { measureRss } from './rss.js';
 
 const MB = 1024 * 1024;
 
@@ -17,18 +18,7 @@ describe('streaming keeps memory flat', () => {
   test('memory - a 200 MB response streams through the proxy (masked) with flat RSS', async () => {
     // Warm up so lazily allocated pools and JIT are not counted as growth.
     await fetchCount(h, '/api/big?mb=4');
-    global.gc?.();
-    const baseline = process.memoryUsage().rss;
-    let peak = baseline;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
-    }, 10);
-    const started = performance.now();
-    const bytes = await fetchCount(h, '/api/big?mb=200');
-    const ms = performance.now() - started;
-    clearInterval(sampler);
-    peak = Math.max(peak, process.memoryUsage().rss);
-    const growth = (peak - baseline) / MB;
+    const { result: bytes, ms, baseline, growthMb: growth } = await measureRss(() => fetchCount(h, '/api/big?mb=200'));
     console.log(
       `# 200 MB through the proxy in ${ms.toFixed(0)} ms (${((200 / ms) * 1000).toFixed(0)} MB/s); RSS baseline ${(baseline / MB).toFixed(0)} MB, peak growth ${growth.toFixed(1)} MB`,
     );

@@ -1,0 +1,37 @@
+/** What {@link measureRss} saw while its work ran. */
+export interface RssMeasurement<T> {
+  /** The work's own result. */
+  result: T;
+  /** Wall time of the work, in milliseconds. */
+  ms: number;
+  /** RSS in bytes just before the work started (after a GC when `--expose-gc` is on). */
+  baseline: number;
+  /** Highest RSS sampled minus the baseline, in MiB. */
+  growthMb: number;
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * Runs `work` while sampling this process's RSS every 10 ms and reports the peak growth over
+ * the baseline. Gateway, upstream and client share the test process, so buffering a body
+ * anywhere shows up here; shared by the memory tests and the push benchmark.
+ */
+export async function measureRss<T>(work: () => Promise<T>): Promise<RssMeasurement<T>> {
+  global.gc?.();
+  const baseline = process.memoryUsage().rss;
+  let peak = baseline;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 10);
+  const started = performance.now();
+  try {
+    const result = await work();
+    const ms = performance.now() - started;
+    // The last interval may not have fired since the work's final allocation.
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { result, ms, baseline, growthMb: (peak - baseline) / MB };
+  } finally {
+    clearInterval(sampler);
+  }
+}
