@@ -30,11 +30,7 @@ before(async () => {
 });
 
 after(async () => {
-  await stopChildren(children);
-  await bus?.close();
-  await w?.close();
-  await os?.close();
-  await nats?.close();
+  await stopChildren(children, bus, w, os, nats);
 });
 
 test('demo - multi-process over real NATS with OpenSearch: every service its own process, trail read back from OpenSearch', async () => {

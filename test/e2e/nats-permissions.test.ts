@@ -56,11 +56,7 @@ before(async () => {
 });
 
 after(async () => {
-  await stopChildren(children);
-  await admin?.close();
-  await w?.close();
-  await os?.close();
-  await nats?.close();
+  await stopChildren(children, admin, w, os, nats);
 });
 
 test("nats permissions - the chart's per-service users, passwords and inbox prefixes carry the whole demo session over real NATS", async () => {

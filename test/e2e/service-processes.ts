@@ -20,8 +20,12 @@ export function portOpen(port: number): Promise<boolean> {
   });
 }
 
-/** Sends SIGTERM to every child, last started first, and waits until all have exited. */
-export async function stopChildren(children: ServiceChild[]): Promise<void> {
+/**
+ * Sends SIGTERM to every child, last started first, waits until all have exited, then closes
+ * `then` in order (what a failed `before` left unset is skipped).
+ */
+export async function stopChildren(children: ServiceChild[], ...then: Array<{ close(): Promise<unknown> } | undefined>): Promise<void> {
   for (const c of [...children].reverse()) c.proc.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => (c.proc.exitCode !== null ? r(null) : c.proc.once('exit', r)))));
+  for (const x of then) await x?.close();
 }

@@ -28,3 +28,18 @@ export async function startBackends(busOpts: CreateBusOptions, config: Config, e
     },
   };
 }
+
+/** Anything a test harness closes. */
+interface Closable {
+  close(): Promise<unknown>;
+}
+
+/**
+ * Closes a harness's proxies first (each finishes its requests and records them on the bus),
+ * then stops the backends, then closes the rest in the order given (upstreams, issuer, NATS).
+ */
+export async function closeHarness(proxies: Closable[], backends: Backends, ...rest: Closable[]): Promise<void> {
+  for (const p of proxies) await p.close();
+  await backends.stop();
+  for (const r of rest) await r.close();
+}

@@ -7,7 +7,7 @@ import type { AuditEvent } from '@agentgate/events';
 import { createLogger } from '@agentgate/log';
 import { type CiIssuer, githubClaims, startCiIssuer, type TempDir, tempDir } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
-import { startBackends } from './backends.js';
+import { closeHarness, startBackends } from './backends.js';
 import { auditEvents } from './harness.js';
 
 /** One request as the upstream saw it. */
@@ -186,11 +186,7 @@ export async function startEdgeHarness(): Promise<EdgeHarness> {
       return p;
     },
     close: async () => {
-      for (const p of extras) await p.close();
-      await proxy.close();
-      await backends.stop();
-      await upstream.close();
-      await issuer.close();
+      await closeHarness([...extras, proxy], backends, upstream, issuer);
       dir.cleanup();
     },
   };

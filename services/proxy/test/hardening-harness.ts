@@ -7,7 +7,7 @@ import { loadConfig } from '@agentgate/config';
 import { createLogger } from '@agentgate/log';
 import { type CiIssuer, githubClaims, type NatsServer, startCiIssuer, startNats } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
-import { startBackends } from './backends.js';
+import { closeHarness, startBackends } from './backends.js';
 
 /**
  * Harness of the hardening tests: the same real pieces as test/harness.ts
@@ -195,11 +195,7 @@ export async function startHardening(opts: HardeningOptions = {}): Promise<Harde
     extraProxy,
     configText: (o) => configText(upstream.url, issuer.issuer, o),
     close: async () => {
-      for (const p of proxies) await p.close();
-      await backends.stop();
-      await upstream.close();
-      await issuer.close();
-      await nats.close();
+      await closeHarness(proxies, backends, upstream, issuer, nats);
     },
   };
 }

@@ -9,7 +9,7 @@ import type { SecretBroker } from '@agentgate/secret-broker';
 import { type CiIssuer, githubClaims, type NatsServer, startCiIssuer, startNats } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
 import { startUpstream, type Upstream } from './upstream.js';
-import { startBackends } from './backends.js';
+import { closeHarness, startBackends } from './backends.js';
 
 /** Everything a proxy test needs, all real: nats-server, identity with a CI issuer, the secret broker, an upstream. */
 export interface Harness {
@@ -135,11 +135,7 @@ export async function startHarness(opts: { extraGateway?: string } = {}): Promis
     token,
     logs,
     close: async () => {
-      await proxy.close();
-      await backends.stop();
-      await upstream.close();
-      await issuer.close();
-      await nats.close();
+      await closeHarness([proxy], backends, upstream, issuer, nats);
     },
   };
 }

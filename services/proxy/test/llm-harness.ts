@@ -7,7 +7,7 @@ import { createLogger } from '@agentgate/log';
 import { type CiIssuer, githubClaims, startCiIssuer, type TempDir, tempDir } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
 import { auditEvents } from './harness.js';
-import { startBackends } from './backends.js';
+import { closeHarness, startBackends } from './backends.js';
 
 export { eventually } from './poll.js';
 
@@ -105,10 +105,7 @@ export async function startLlmHarness(): Promise<LlmHarness> {
     events: () => auditEvents(bus),
     replica: (o = {}) => start(mk(o.promptSecrets ?? 'mask')),
     close: async () => {
-      for (const p of proxies) await p.close();
-      await backends.stop();
-      await double.close();
-      await issuer.close();
+      await closeHarness(proxies, backends, double, issuer);
       dir.cleanup();
     },
   };

@@ -9,7 +9,7 @@ import { createLogger } from '@agentgate/log';
 import { ALNUM, exposure, gen } from '@agentgate/masking/testing';
 import { type CiIssuer, githubClaims, type NatsServer, startCiIssuer, startNats } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
-import { type Backends, startBackends } from './backends.js';
+import { type Backends, closeHarness, startBackends } from './backends.js';
 import { rawHttp } from './harness.js';
 import { dechunk } from './hardening-harness.js';
 
@@ -247,11 +247,7 @@ export async function startMasking(): Promise<MaskingHarness> {
     logs,
     extraProxy,
     close: async () => {
-      for (const p of proxies) await p.close();
-      await backends.stop();
-      await upstream.close();
-      await issuer.close();
-      await nats.close();
+      await closeHarness(proxies, backends, upstream, issuer, nats);
     },
   };
 }

@@ -9,7 +9,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { type CiIssuer, githubClaims, startCiIssuer, type TempDir, tempDir } from '@agentgate/testkit';
 import { type ProxyHandle, startProxy } from '../src/index.js';
 import { auditEvents } from './harness.js';
-import { startBackends } from './backends.js';
+import { closeHarness, startBackends } from './backends.js';
 import { startMcpServer, type TestMcpServer } from './mcp-server.js';
 
 export { eventually } from './poll.js';
@@ -124,12 +124,7 @@ export async function startMcpHarness(): Promise<McpHarness> {
     approverToken: () => issuer.mint(githubClaims({ repository: 'acme/ops', run_id: '8000000777', actor: 'release-manager', actor_id: '800001' })),
     events: () => auditEvents(backends.bus),
     close: async () => {
-      await proxy.close();
-      await backends.stop();
-      await sse.close();
-      await json.close();
-      await double.close();
-      await issuer.close();
+      await closeHarness([proxy], backends, sse, json, double, issuer);
       dir.cleanup();
     },
   };
