@@ -85,6 +85,33 @@ export function compilePolicy(policy: DeepReadonly<PolicyConfig>, opts: CompileP
   });
 }
 
+/** A rule that applies to an action, with why its `when` could not be evaluated (undefined when it held or there is none). */
+interface Candidate {
+  rule: CompiledRule;
+  unknown: string | undefined;
+}
+
+/**
+ * The rules, in order, whose connections and action globs match the action
+ * and whose `when` is true or cannot be evaluated; a rule whose `when` is
+ * false is passed over. The bindings are built once, at the first `when`.
+ */
+function* candidates(rules: CompiledRule[], principal: Principal, action: PolicyAction): Generator<Candidate> {
+  let bindings: ReturnType<typeof bindingsFor> | undefined;
+  for (const rule of rules) {
+    if (rule.connections && !rule.connections.has(action.connection)) continue;
+    if (rule.kinds && !rule.kinds.some((m) => m(action.kind))) continue;
+    if (!rule.when) {
+      yield { rule, unknown: undefined };
+      continue;
+    }
+    bindings ??= bindingsFor(principal, action);
+    const r = rule.when(bindings);
+    if (!r.ok) yield { rule, unknown: r.error };
+    else if (r.value) yield { rule, unknown: undefined };
+  }
+}
+
 /**
  * Walks the rules with a condition that cannot be evaluated (it reads an
  * attribute the action leaves out) counted as unknown: the action is denied
@@ -93,40 +120,20 @@ export function compilePolicy(policy: DeepReadonly<PolicyConfig>, opts: CompileP
  * undefined; an unknown deny rule may or may not apply, so the walk goes on.
  */
 function certainDenial(rules: CompiledRule[], fallback: PolicyDecision, principal: Principal, action: PolicyAction): PolicyDecision | undefined {
-  let bindings: ReturnType<typeof bindingsFor> | undefined;
-  for (const rule of rules) {
-    if (rule.connections && !rule.connections.has(action.connection)) continue;
-    if (rule.kinds && !rule.kinds.some((m) => m(action.kind))) continue;
-    if (rule.when) {
-      bindings ??= bindingsFor(principal, action);
-      const r = rule.when(bindings);
-      if (!r.ok) {
-        if (rule.effect === 'deny') continue;
-        return undefined;
-      }
-      if (!r.value) continue;
-    }
-    return rule.effect === 'deny' ? ruleDecision(rule) : undefined;
+  for (const { rule, unknown } of candidates(rules, principal, action)) {
+    if (rule.effect !== 'deny') return undefined;
+    if (unknown === undefined) return ruleDecision(rule);
+    // An unknown deny may or may not apply: the walk goes on.
   }
   return fallback.effect === 'deny' ? { ...fallback } : undefined;
 }
 
 function decide(rules: CompiledRule[], fallback: PolicyDecision, principal: Principal, action: PolicyAction): PolicyDecision {
-  let bindings: ReturnType<typeof bindingsFor> | undefined;
-  for (const rule of rules) {
-    if (rule.connections && !rule.connections.has(action.connection)) continue;
-    if (rule.kinds && !rule.kinds.some((m) => m(action.kind))) continue;
-    if (rule.when) {
-      bindings ??= bindingsFor(principal, action);
-      const r = rule.when(bindings);
-      if (!r.ok) {
-        // Fail closed: an allow that cannot be evaluated is not granted; a deny/review that cannot be evaluated applies.
-        if (rule.effect === 'allow') continue;
-        return { ...ruleDecision(rule), evaluationError: r.error };
-      }
-      if (!r.value) continue;
-    }
-    return ruleDecision(rule);
+  for (const { rule, unknown } of candidates(rules, principal, action)) {
+    if (unknown === undefined) return ruleDecision(rule);
+    // Fail closed: an allow that cannot be evaluated is not granted; a deny/review that cannot be evaluated applies.
+    if (rule.effect === 'allow') continue;
+    return { ...ruleDecision(rule), evaluationError: unknown };
   }
   return { ...fallback };
 }

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { TestkitError } from './errors.js';
+import { selfSignedCertArgs } from './lib/openssl.js';
 import { freePort } from './free-port.js';
 import { launchAndWait } from './lib/launch.js';
 import { Restartable, firstStart } from './lib/restartable.js';
@@ -282,23 +283,7 @@ export function makeClientCertificate(dir: string, user: string, group: string):
     const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
     if (r.status !== 0) throw new TestkitError('ERR_COMMAND_FAILED', `openssl ${args[0]} failed: ${r.stderr.slice(0, 400)}`);
   };
-  run([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'client-ca.key',
-    '-out',
-    'client-ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=agentgate-test-client-ca',
-  ]);
+  run(selfSignedCertArgs('/CN=agentgate-test-client-ca', 'client-ca.key', 'client-ca.crt'));
   run([
     'req',
     '-newkey',

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchAndWait } from './lib/launch.js';
 import { httpGet, tcpOpen } from './lib/probe.js';
-import { Restartable, firstStart, withLifecycle } from './lib/restartable.js';
+import { Restartable, type ServerLifecycle, firstStart, withLifecycle } from './lib/restartable.js';
 import { TestkitError } from './errors.js';
 import { requireBinary } from './require-binary.js';
 import { tempDir } from './temp-dir.js';
@@ -20,8 +20,13 @@ export interface StartNatsOptions {
   startTimeoutMs?: number;
 }
 
-/** A real nats-server on loopback. */
-export interface NatsServer {
+/**
+ * A real nats-server on loopback. `start` starts it again on the same port
+ * with the same store (no-op when running); `stop` is graceful and `kill` a
+ * SIGKILL, as a crash would, both keeping the store; `startupMs` runs from
+ * spawn until /healthz answers ok.
+ */
+export interface NatsServer extends ServerLifecycle {
   /** `nats://127.0.0.1:<port>`; the same across stop/start. */
   readonly url: string;
   readonly port: number;
@@ -32,21 +37,6 @@ export interface NatsServer {
   /** Temp dir holding the store and `nats-server.log`. */
   readonly dir: string;
   readonly logFile: string;
-  /** Start-up time of the latest start, in ms (spawn until /healthz answers ok). */
-  readonly startupMs: number;
-  /** Start-up times of every start, in ms. */
-  readonly startups: readonly number[];
-  readonly running: boolean;
-  readonly pid: number | undefined;
-  /** Starts again on the same port with the same store (no-op when running). */
-  start(): Promise<void>;
-  /** Graceful stop; the store is kept. */
-  stop(): Promise<void>;
-  /** SIGKILL, as a crash would; the store is kept. */
-  kill(): Promise<void>;
-  restart(): Promise<void>;
-  /** Stops and removes the temp dir. */
-  close(): Promise<void>;
 }
 
 interface PortsFile {

@@ -6,7 +6,7 @@ import { freePortInRange, isPortFree } from './free-port.js';
 import { launchAndWait } from './lib/launch.js';
 import { openSearchClasspath } from './lib/opensearch-classpath.js';
 import { httpGet } from './lib/probe.js';
-import { Restartable, firstStart, withLifecycle } from './lib/restartable.js';
+import { Restartable, type ServerLifecycle, firstStart, withLifecycle } from './lib/restartable.js';
 import { requireBinary } from './require-binary.js';
 import { tempDir } from './temp-dir.js';
 
@@ -24,8 +24,14 @@ export interface StartOpenSearchOptions {
   settings?: Record<string, string | number | boolean>;
 }
 
-/** A real single-node OpenSearch 2.19 on loopback (plain HTTP, no security plugin). */
-export interface OpenSearchNode {
+/**
+ * A real single-node OpenSearch 2.19 on loopback (plain HTTP, no security
+ * plugin). `start` starts it again on the same port with the same data (no-op
+ * when running); `stop` is graceful (SIGTERM, the node closes its shards) and
+ * `kill` a SIGKILL, as a crash would, both keeping the data; `startupMs` runs
+ * from the JVM's spawn until cluster health is yellow.
+ */
+export interface OpenSearchNode extends ServerLifecycle {
   /** `http://127.0.0.1:<port>`; the same across stop/start. */
   readonly url: string;
   readonly port: number;
@@ -34,20 +40,6 @@ export interface OpenSearchNode {
   readonly dir: string;
   readonly dataDir: string;
   readonly logFile: string;
-  /** Start-up time of the latest start, in ms (JVM spawn until cluster health is yellow). */
-  readonly startupMs: number;
-  readonly startups: readonly number[];
-  readonly running: boolean;
-  readonly pid: number | undefined;
-  /** Starts again on the same port with the same data (no-op when running). */
-  start(): Promise<void>;
-  /** Graceful stop (SIGTERM, node closes its shards); data is kept. */
-  stop(): Promise<void>;
-  /** SIGKILL, as a crash would; data is kept. */
-  kill(): Promise<void>;
-  restart(): Promise<void>;
-  /** Stops and removes the temp dir. */
-  close(): Promise<void>;
 }
 
 const MIN_PORT = 9201;

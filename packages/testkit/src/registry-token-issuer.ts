@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
 import { TestkitError } from './errors.js';
+import { selfSignedCertArgs } from './lib/openssl.js';
 import { closeServer, listenLoopback, sendJson } from './oidc/lib-http.js';
 import { requireBinary } from './require-binary.js';
 import { tempDir } from './temp-dir.js';
@@ -78,27 +79,7 @@ export async function startRegistryTokenIssuer(opts: StartRegistryTokenIssuerOpt
   const keyFile = join(tmp.path, 'key.pem');
   const certFile = join(tmp.path, 'cert.pem');
   try {
-    execFileSync(
-      openssl,
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=agentgate-test-token-issuer',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ],
-      { stdio: 'ignore' },
-    );
+    execFileSync(openssl, selfSignedCertArgs('/CN=agentgate-test-token-issuer', keyFile, certFile), { stdio: 'ignore' });
   } catch (cause) {
     tmp.cleanup();
     throw new TestkitError('ERR_START_FAILED', 'openssl could not create the token signing certificate', { cause });

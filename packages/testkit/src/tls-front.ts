@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream';
 import { TestkitError } from './errors.js';
+import { selfSignedCertArgs } from './lib/openssl.js';
 import { requireBinary } from './require-binary.js';
 import { tempDir } from './temp-dir.js';
 
@@ -36,23 +37,7 @@ export async function startTlsFront(target: string): Promise<TlsFront> {
   const f = (n: string) => join(dir.path, n);
   try {
     const run = (args: string[]) => execFileSync(openssl, args, { stdio: 'ignore' });
-    run([
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=agentgate test CA',
-      '-keyout',
-      f('ca.key'),
-      '-out',
-      f('ca.pem'),
-    ]);
+    run(selfSignedCertArgs('/CN=agentgate test CA', f('ca.key'), f('ca.pem')));
     run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('key.pem'), '-out', f('req.csr')]);
     writeFileSync(
       f('ext.cnf'),

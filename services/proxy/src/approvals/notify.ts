@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { backoffMs } from '@agentgate/bus';
 import type { Config } from '@agentgate/config';
 import type { Logger } from '@agentgate/log';
 import { request } from 'undici';
@@ -88,7 +89,8 @@ export class HoldNotifier {
     const delivery = randomUUID();
     let lastError = 'no attempt';
     for (let attempt = 1; attempt <= this.#cfg.attempts; attempt++) {
-      if (attempt > 1) await sleep(backoff(this.#cfg.backoffMs, attempt));
+      // The first retry waits about `backoffMs`, doubling after each, never above MAX_BACKOFF_MS.
+      if (attempt > 1) await sleep(backoffMs(attempt - 2, { baseMs: this.#cfg.backoffMs, maxMs: MAX_BACKOFF_MS }));
       this.#stats.attempts++;
       const t = Math.floor(Date.now() / 1000);
       const headers: Record<string, string> = {
@@ -121,11 +123,7 @@ function retryable(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-function backoff(base: number, attempt: number): number {
-  const exp = Math.min(MAX_BACKOFF_MS, base * 2 ** (attempt - 2));
-  return Math.round(exp * (0.75 + Math.random() * 0.5));
-}
-
+// Not the bus's `sleep`: this timer is unref'd, so a pending retry never keeps the process alive.
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /** The generic JSON notification: who, what, the rule, what changes, and where to decide. */

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { newEventId } from '@agentgate/events';
 import type { Principal } from '@agentgate/events';
 import type { Masker } from '@agentgate/masking';
 import type { Dispatcher } from 'undici';
@@ -14,7 +13,8 @@ import { countRawHeader, upstreamRequestHeaders } from '../lib/headers.js';
 import type { Lease } from '../lib/ports.js';
 import { checkPathParams, parseTarget, type RequestTarget, upstreamPath } from '../lib/request-target.js';
 import { sendError } from '../lib/respond.js';
-import { decide, refusalOf } from './decide.js';
+import { type Admission, admitClient, adapterRequestHead } from './admit.js';
+import { refusalOf } from './decide.js';
 import { decideClassification, type PartsDecided } from './decide-parts.js';
 import { correlate } from './correlate.js';
 import { type ActionFacts, actionEvent } from './events.js';
@@ -144,35 +144,23 @@ export async function routeRequest(cx: RequestContext): Promise<Routed | undefin
 /** Stage 2: authenticates the client and builds the request adapters see (its body bounded, not yet read). */
 export async function admitRequest(cx: RequestContext, routed: Routed): Promise<Admitted> {
   const { rt, req, st } = cx;
-  const { principal } = await rt.auth.authenticate(req, routed.adapter.challenge ?? 'bearer');
-  const actionId = newEventId();
-  st.bindAction(principal.sessionId, actionId);
+  const admission = await admitClient(rt, req, st, routed.adapter);
   const body = limitedBody(req, routed.maxBodyBytes);
-  return { areq: adapterRequest(cx, routed, principal, actionId, body), actionId, body };
+  return { areq: adapterRequest(cx, routed, admission, body), actionId: admission.actionId, body };
 }
 
-function adapterRequest(cx: RequestContext, routed: Routed, principal: Principal, actionId: string, body: ByteLimit): AdapterRequest {
+function adapterRequest(cx: RequestContext, routed: Routed, admission: Admission, body: ByteLimit): AdapterRequest {
   const { rt, req } = cx;
   const { target, connection } = routed;
   return {
-    method: req.method ?? 'GET',
-    connection,
-    rawPath: target.rawPath,
-    path: target.path,
-    rawQuery: target.rawQuery,
-    query: target.query,
-    headers: req.headers,
+    ...adapterRequestHead(rt, req, target, connection, admission),
     contentLength: routed.contentLength,
     body,
     maxBodyBytes: routed.maxBodyBytes,
-    principal,
     dataDir: rt.config.bus.dataDir,
     // The git adapter updates its mirror with the credential before deciding; failures refuse (fail closed).
     lease: () => leaseFor(rt.leases, connection),
-    decide: (action) => decide(rt.policy, principal, { kind: action.kind, connection: connection.name, attributes: action.attributes }),
     peer: (name) => peerOf(rt, name),
-    actionId,
-    ...(rt.services && { services: rt.services }),
     client: cx.owner,
   };
 }

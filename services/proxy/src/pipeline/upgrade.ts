@@ -3,7 +3,6 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
-import { newEventId } from '@agentgate/events';
 import type { Masker } from '@agentgate/masking';
 import { adapterFor } from '../adapters/index.js';
 import type { Adapter, AdapterRequest, Classification, Connection, SessionSpec, SessionSummary } from '../adapters/types.js';
@@ -12,7 +11,8 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from '../lib/header
 import type { Lease } from '../lib/ports.js';
 import { parseTarget, type RequestTarget, upstreamPath } from '../lib/request-target.js';
 import { errorBody } from '../lib/respond.js';
-import { decide, refusalOf } from './decide.js';
+import { admitClient, adapterRequestHead } from './admit.js';
+import { refusalOf } from './decide.js';
 import { decideClassification, type PartsDecided } from './decide-parts.js';
 import { type ActionFacts, actionEvent } from './events.js';
 import { tlsFailure } from './forward.js';
@@ -91,25 +91,13 @@ function routeUpgrade(rt: ProxyRuntime, req: IncomingMessage, st: RequestState):
 
 /** Stage 2: authenticates the client; the request adapters see has no body (an upgrade's handshake carries none). */
 async function admitUpgrade(rt: ProxyRuntime, req: IncomingMessage, st: RequestState, r: UpgradeRoute): Promise<AdapterRequest & { actionId: string }> {
-  const { target, connection } = r;
-  const { principal } = await rt.auth.authenticate(req, r.adapter.challenge ?? 'bearer');
-  const actionId = newEventId();
-  st.bindAction(principal.sessionId, actionId);
+  const admission = await admitClient(rt, req, st, r.adapter);
   return {
-    method: req.method ?? 'GET',
-    connection,
-    rawPath: target.rawPath,
-    path: target.path,
-    rawQuery: target.rawQuery,
-    query: target.query,
-    headers: req.headers,
+    ...adapterRequestHead(rt, req, r.target, r.connection, admission),
     contentLength: 0,
     body: Readable.from([]),
     maxBodyBytes: 0,
-    principal,
-    decide: (action) => decide(rt.policy, principal, { kind: action.kind, connection: connection.name, attributes: action.attributes }),
-    actionId,
-    ...(rt.services && { services: rt.services }),
+    actionId: admission.actionId,
   };
 }
 
