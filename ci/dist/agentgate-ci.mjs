@@ -141,6 +141,20 @@ function mcpConfig(gateway, mcp) {
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync as readFileSync2, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+
+// src/lib/jwt.ts
+function jwtExpiry(token) {
+  const payload = token.split(".")[1];
+  if (!payload) return void 0;
+  try {
+    const exp = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")).exp;
+    return typeof exp === "number" && Number.isFinite(exp) ? exp : void 0;
+  } catch {
+    return void 0;
+  }
+}
+
+// src/commands/ci-source.ts
 var CiTokenError = class extends Error {
   code;
   constructor(code, message, options) {
@@ -171,16 +185,6 @@ function sourceFrom(kind, o) {
     return { kind, file: o.file, audience: o.audience };
   }
   throw new Error(`--source must be github, gitlab, env or file (not "${kind}")`);
-}
-function jwtExpiry(token) {
-  const payload = token.split(".")[1];
-  if (!payload) return void 0;
-  try {
-    const exp = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")).exp;
-    return typeof exp === "number" && Number.isFinite(exp) ? exp : void 0;
-  } catch {
-    return void 0;
-  }
 }
 var TOKEN_SHAPE = /^[A-Za-z0-9\-._~+/]+=*$/;
 function checked(token, where) {

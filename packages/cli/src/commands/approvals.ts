@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ApprovalsCommandError, CliError } from '../errors.js';
+import { gatewayBase, gatewayUrl } from '../lib/gateway-url.js';
 import type { ExitCode, Output } from '../lib/output.js';
 import { COMMAND_USAGE } from '../lib/usage.js';
 
@@ -102,17 +103,11 @@ export async function approvals(args: string[], io: Output, env: NodeJS.ProcessE
   if (values.reason !== undefined && verb !== 'approve' && verb !== 'reject') throw new CliError('ERR_CLI_USAGE', '--reason goes with approve or reject');
   const gateway = values.gateway ?? env['AGENTGATE_GATEWAY'];
   if (!gateway) throw new CliError('ERR_CLI_USAGE', `--gateway URL is required\n${USAGE}`);
-  let base: URL;
-  try {
-    base = new URL(gateway);
-  } catch {
-    throw new CliError('ERR_CLI_USAGE', '--gateway must be an http(s) URL');
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new CliError('ERR_CLI_USAGE', '--gateway must be an http(s) URL');
+  const base = gatewayUrl(gateway);
   const token = values.token ?? env['AGENTGATE_TOKEN'];
   if (!token) throw new CliError('ERR_CLI_USAGE', 'no token: pass --token or set AGENTGATE_TOKEN (an approver OIDC token)');
 
-  const root = `${base.origin}${base.pathname.replace(/\/+$/, '')}/_agentgate/approvals`;
+  const root = `${gatewayBase(base)}/_agentgate/approvals`;
   const path = verb === 'list' ? '' : `/${encodeURIComponent(id ?? '')}${verb === 'show' ? '' : `/${verb}`}`;
   const method = verb === 'approve' || verb === 'reject' ? 'POST' : 'GET';
   const body = method === 'POST' ? JSON.stringify(values.reason !== undefined ? { reason: values.reason } : {}) : undefined;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { jwtExpiry } from '../lib/jwt.js';
 
 /** Where the CI token comes from. */
 export type TokenSourceKind = 'github' | 'gitlab' | 'env' | 'file';
@@ -54,18 +55,6 @@ export function sourceFrom(kind: string, o: { variable?: string | undefined; fil
     return { kind, file: o.file, audience: o.audience };
   }
   throw new Error(`--source must be github, gitlab, env or file (not "${kind}")`);
-}
-
-/** Seconds since the epoch when a JWT expires, read without verifying it (the gateway verifies); undefined for a non-JWT. */
-export function jwtExpiry(token: string): number | undefined {
-  const payload = token.split('.')[1];
-  if (!payload) return undefined;
-  try {
-    const exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
-    return typeof exp === 'number' && Number.isFinite(exp) ? exp : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 // A token is one line of visible ASCII (a JWT): anything else from a source is refused rather than sent in a header.

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError } from '../errors.js';
+import { gatewayBase, gatewayUrl } from '../lib/gateway-url.js';
 import type { ExitCode, Output } from '../lib/output.js';
+import { jwtExpiry } from '../lib/jwt.js';
 import { type KubeUser, renderKubeconfig } from '../lib/kubeconfig-yaml.js';
 import { COMMAND_USAGE } from '../lib/usage.js';
 
@@ -53,19 +55,13 @@ export async function kubeconfig(args: string[], io: Output, env: NodeJS.Process
     throw new CliError('ERR_CLI_USAGE', `--connection NAME is required (a connection name)\n${USAGE}`);
   const gateway = (values['gateway'] as string | undefined) ?? env['AGENTGATE_GATEWAY'];
   if (!gateway) throw new CliError('ERR_CLI_USAGE', `--gateway URL is required (or AGENTGATE_GATEWAY)\n${USAGE}`);
-  let base: URL;
-  try {
-    base = new URL(gateway);
-  } catch {
-    throw new CliError('ERR_CLI_USAGE', '--gateway must be an http(s) URL');
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new CliError('ERR_CLI_USAGE', '--gateway must be an http(s) URL');
+  const base = gatewayUrl(gateway);
   const tokenFile = values['token-file'] as string | undefined;
   const tokenEnv = values['token-env'] as string | undefined;
   if (tokenFile !== undefined && tokenEnv !== undefined) throw new CliError('ERR_CLI_USAGE', 'give --token-file or --token-env, not both');
   if (tokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv))
     throw new CliError('ERR_CLI_USAGE', '--token-env must name an environment variable');
-  const server = `${base.origin}${base.pathname.replace(/\/+$/, '')}/${connection}`;
+  const server = `${gatewayBase(base)}/${connection}`;
   const context = {
     connection,
     server,
@@ -102,18 +98,6 @@ function readToken(file: string | undefined, envName: string, env: NodeJS.Proces
   if (!token) throw new KubeconfigCommandError('ERR_TOKEN_UNAVAILABLE', file !== undefined ? `the token file ${file} is empty` : `${envName} is not set`);
   if (/\s/.test(token)) throw new KubeconfigCommandError('ERR_TOKEN_UNAVAILABLE', 'the token holds whitespace: not a token');
   return token;
-}
-
-/** Expiry of a JWT, read without verifying it (the gateway verifies); undefined when the token is no JWT. */
-function jwtExpiry(token: string): number | undefined {
-  const payload = token.split('.')[1];
-  if (!payload) return undefined;
-  try {
-    const exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
-    return typeof exp === 'number' && Number.isFinite(exp) ? exp : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
