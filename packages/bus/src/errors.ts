@@ -17,15 +17,24 @@ export type BusErrorCode =
   | 'ERR_KV_BAD_KEY'
   | 'ERR_REMOTE';
 
-/** Base error of the bus, with a typed code and the cause passed through. */
-export class BusError extends Error {
-  readonly code: BusErrorCode;
-  constructor(code: BusErrorCode, message: string, options?: { cause?: unknown }) {
+/**
+ * The base of the typed errors of the bus and of the services on it: a code
+ * callers branch on (and {@link toWireError} carries across the bus), a
+ * message, and the cause passed through. `name` is the subclass's own class
+ * name (`class SecretError extends CodedError<SecretErrorCode> {}` throws
+ * errors named `SecretError`), so class names must survive any bundling.
+ */
+export class CodedError<Code extends string> extends Error {
+  readonly code: Code;
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'BusError';
+    this.name = new.target.name;
     this.code = code;
   }
 }
+
+/** Base error of the bus, with a typed code and the cause passed through. */
+export class BusError extends CodedError<BusErrorCode> {}
 
 /**
  * An error raised by a remote handler, carried over the bus as `{code, message}`

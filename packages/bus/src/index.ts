@@ -1,7 +1,7 @@
 export { createBus } from './create-bus.js';
 export { InprocBus } from './inproc/bus.js';
 export { NatsBus } from './nats/bus.js';
-export { BusError, RemoteError, toWireError } from './errors.js';
+export { BusError, CodedError, RemoteError, toWireError } from './errors.js';
 export { subjectMatches, checkSubject } from './lib/subject.js';
 export { encodeJson, decodeJson } from './lib/codec.js';
 export { onShutdown } from './lifecycle.js';

@@ -1,3 +1,5 @@
+import { CodedError } from '@agentgate/bus';
+
 /** Error codes of the audit writer. Tests assert the code, never the message. */
 export type AuditWriterErrorCode =
   | 'ERR_SINK_UNAVAILABLE'
@@ -9,11 +11,4 @@ export type AuditWriterErrorCode =
   | 'ERR_WRITER_STOPPED';
 
 /** Base error of the audit writer, with a typed code and the cause passed through. */
-export class AuditWriterError extends Error {
-  readonly code: AuditWriterErrorCode;
-  constructor(code: AuditWriterErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AuditWriterError';
-    this.code = code;
-  }
-}
+export class AuditWriterError extends CodedError<AuditWriterErrorCode> {}

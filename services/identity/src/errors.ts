@@ -1,3 +1,5 @@
+import { CodedError } from '@agentgate/bus';
+
 /** Error codes of the identity service. Callers (and tests) branch on the code, never on the message. */
 export type IdentityErrorCode =
   | 'ERR_TOKEN_MALFORMED'
@@ -40,11 +42,4 @@ export const IDENTITY_ERROR_CODES: readonly IdentityErrorCode[] = [
  * caller (never contains the token); the underlying library error is kept as
  * `cause` for the log only.
  */
-export class IdentityError extends Error {
-  readonly code: IdentityErrorCode;
-  constructor(code: IdentityErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'IdentityError';
-    this.code = code;
-  }
-}
+export class IdentityError extends CodedError<IdentityErrorCode> {}

@@ -1,3 +1,5 @@
+import { CodedError } from '@agentgate/bus';
+
 /** Error codes of the masking service. Tests assert the code, never the message. */
 export type MaskingServiceErrorCode =
   /** Raw message bytes are not UTF-8 JSON. */
@@ -18,11 +20,4 @@ export type MaskingServiceErrorCode =
  * through. Messages name paths, refs and codes, never event content or
  * secret values.
  */
-export class MaskingServiceError extends Error {
-  readonly code: MaskingServiceErrorCode;
-  constructor(code: MaskingServiceErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'MaskingServiceError';
-    this.code = code;
-  }
-}
+export class MaskingServiceError extends CodedError<MaskingServiceErrorCode> {}

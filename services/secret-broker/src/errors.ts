@@ -1,3 +1,5 @@
+import { CodedError } from '@agentgate/bus';
+
 /** Error codes of the secret broker and its lease client. Callers branch on the code, never on the message. */
 export type SecretErrorCode =
   /** The requested connection is not configured. */
@@ -27,14 +29,7 @@ export const SECRET_ERROR_CODES: readonly SecretErrorCode[] = [
  * Base error of the secret broker. The message never contains a secret value
  * or a file's contents; the underlying error is kept as `cause` for the log.
  */
-export class SecretError extends Error {
-  readonly code: SecretErrorCode;
-  constructor(code: SecretErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SecretError';
-    this.code = code;
-  }
-}
+export class SecretError extends CodedError<SecretErrorCode> {}
 
 export function isSecretErrorCode(code: unknown): code is SecretErrorCode {
   return typeof code === 'string' && (SECRET_ERROR_CODES as readonly string[]).includes(code);
