@@ -19,6 +19,7 @@ export {
 } from './tracing.js';
 export { startTelemetry } from './start.js';
 export { metricValue } from './sample.js';
+export { withTimeout } from './lib/timeout.js';
 /** For tests: spans kept in memory (`initTracing({ exporter })`). */
 export { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 

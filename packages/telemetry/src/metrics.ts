@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ChildCache } from './lib/child-cache.js';
+import { withTimeout } from './lib/timeout.js';
 
 /** A durable consumer whose backlog is reported (structurally the bus's `Consumer`). */
 export interface WatchedConsumer {
@@ -218,23 +219,6 @@ function statusLabel(status: number): string {
     STATUS_LABELS.set(status, s);
   }
   return s;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    t.unref();
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }
 
 let shared: AgentgateMetrics | undefined;

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Bus } from '@agentgate/bus';
+import { withTimeout } from '@agentgate/telemetry';
 import { APPROVALS_PATH, handleApprovals } from './approvals/admin.js';
 import type { WithApprovals } from './approvals/hold.js';
 import { CONSOLE_PATH } from './console/app.js';
@@ -235,20 +236,4 @@ async function admin(req: IncomingMessage, res: ServerResponse, bus: Bus, refusa
     return;
   }
   send(404, { error: { code: 'ERR_NOT_FOUND', status: 404, message: PROXY_ERRORS.ERR_NOT_FOUND.text } });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }
