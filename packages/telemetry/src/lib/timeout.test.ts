@@ -8,7 +8,13 @@ test('withTimeout - passes a value or a rejection through when it settles in tim
 });
 
 test('withTimeout - rejects with "timeout" when the promise has not settled within ms', async () => {
+  // withTimeout's own timer is unref'd: this one keeps the test's event loop alive meanwhile.
+  const keepAlive = setTimeout(() => {}, 5_000);
   const t0 = Date.now();
-  await assert.rejects(withTimeout(new Promise<never>(() => {}), 50), /^Error: timeout$/);
-  assert.ok(Date.now() - t0 >= 45, 'not before the time is up');
+  try {
+    await assert.rejects(withTimeout(new Promise<never>(() => {}), 50), /^Error: timeout$/);
+    assert.ok(Date.now() - t0 >= 45, 'not before the time is up');
+  } finally {
+    clearTimeout(keepAlive);
+  }
 });
