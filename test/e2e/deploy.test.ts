@@ -222,7 +222,8 @@ describe('deploy', () => {
     );
     const auth = docs.find((d) => d?.metadata?.name === 'ag-nats-authorization')?.data?.['authorization.conf'] ?? '';
     for (const s of SERVICES) assert.match(auth, new RegExp(`user: ${s}\\n`), `a NATS user for ${s}`);
-    assert.match(auth, /subscribe: \{ allow: \["_INBOX_proxy\.>", "\$KV\.>"\], deny: \["secrets\.>"\] \}/);
+    // The proxy reads its own inbox, KV watches and $SRV discovery requests (ping/info/stats), never a secrets subject.
+    assert.match(auth, /subscribe: \{ allow: \["_INBOX_proxy\.>", "\$KV\.>", "\$SRV\.>"\], deny: \["secrets\.>"\] \}/);
   });
 
   it("helm chart - every service's rendered configuration passes start-up validation (NATS user, inbox prefix, TLS, index, checkpoint key)", () => {
