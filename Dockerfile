@@ -24,10 +24,12 @@ RUN npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
 COPY tsconfig.base.json turbo.json ./
 COPY packages ./packages
 COPY services ./services
+# Every workspace under packages/ and services/ ships, except the test kit (a new package is
+# picked up without an edit here; a hand-kept list once left one out).
 RUN npx turbo run build --output-logs=errors-only \
  && mkdir /app \
- && for w in packages/bus packages/cli packages/config packages/demo packages/events packages/log packages/masking packages/policy \
-             services/audit-writer services/identity services/masking services/proxy services/secret-broker; do \
+ && for w in packages/*/ services/*/; do \
+      w="${w%/}"; [ "$w" = packages/testkit ] && continue; [ -f "$w/package.json" ] || continue; \
       mkdir -p "/app/$w" && cp "$w/package.json" "/app/$w/" \
       && (cd "$w" && find dist -type f ! -name '*.d.ts' ! -name '*.map' -exec cp --parents {} "/app/$w/" \;) ; \
     done
@@ -40,7 +42,7 @@ WORKDIR /src
 COPY --from=manifests /out/ ./
 RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error --ignore-scripts \
  && node -e "const f='package.json',p=JSON.parse(require('fs').readFileSync(f)); \
-      p.workspaces=['packages/bus','packages/cli','packages/config','packages/demo','packages/events','packages/log','packages/masking','packages/policy','services/*']; \
+      p.workspaces=['packages/*','services/*']; \
       delete p.devDependencies; delete p.scripts; delete p.bin; require('fs').writeFileSync(f, JSON.stringify(p, null, 2));" \
  && rm -rf packages/testkit test node_modules/@agentgate/testkit node_modules/@agentgate/e2e \
  && npm prune --omit=dev --no-audit --no-fund --loglevel=error \

@@ -33,16 +33,18 @@ interface Override {
 }
 
 const url = (protocol: RegExp) => z.url({ protocol, error: 'expected a URL' });
+/** A port number given as an environment variable (a string of digits). */
+const envPort = z
+  .string()
+  .regex(/^\d{1,5}$/, 'expected a port number 1-65535')
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(65535, 'expected a port number 1-65535'));
 
 /** Environment variables that override the file, each validated on its own so an error names the variable. */
 export const ENV_OVERRIDES: readonly Override[] = [
   {
     name: 'PORT',
-    schema: z
-      .string()
-      .regex(/^\d{1,5}$/, 'expected a port number 1-65535')
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(65535, 'expected a port number 1-65535')),
+    schema: envPort,
     apply: (raw, v) => {
       obj(obj(raw, 'gateway'), 'listen')['port'] = v;
     },
@@ -80,11 +82,7 @@ export const ENV_OVERRIDES: readonly Override[] = [
   {
     // One config file serves every service; each process of a host gets its own metrics port this way.
     name: 'METRICS_PORT',
-    schema: z
-      .string()
-      .regex(/^\d{1,5}$/, 'expected a port number 1-65535')
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(65535, 'expected a port number 1-65535')),
+    schema: envPort,
     apply: (raw, v) => {
       obj(obj(obj(raw, 'telemetry'), 'metrics'), 'listen')['port'] = v;
     },
