@@ -15,12 +15,16 @@ COPY . .
 RUN mkdir /out && cp package.json package-lock.json /out/ \
  && find packages services test -name package.json -not -path '*/node_modules/*' -exec cp --parents {} /out/ \;
 
-# Build: every dependency, then the TypeScript build of each workspace.
-FROM ${NODE_IMAGE} AS build
+# Every dependency, installed once: the build and the production dependencies below both
+# start from it (the second one prunes instead of downloading everything again).
+FROM ${NODE_IMAGE} AS install
 WORKDIR /src
-ENV TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 NO_UPDATE_NOTIFIER=1
 COPY --from=manifests /out/ ./
-RUN npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
+RUN npm ci --no-audit --no-fund --loglevel=error --ignore-scripts && rm -rf /root/.npm
+
+# Build: the TypeScript build of each workspace.
+FROM install AS build
+ENV TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 NO_UPDATE_NOTIFIER=1
 COPY tsconfig.base.json turbo.json ./
 COPY packages ./packages
 COPY services ./services
@@ -37,11 +41,8 @@ RUN npx turbo run build --output-logs=errors-only \
 # Production dependencies of the runtime workspaces: the test kit and the end-to-end tests
 # are workspaces too, so they are dropped from the workspace list and pruned with what only
 # they need (oidc-provider, koa, the LLM SDKs of the tests…).
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /src
-COPY --from=manifests /out/ ./
-RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error --ignore-scripts \
- && node -e "const f='package.json',p=JSON.parse(require('fs').readFileSync(f)); \
+FROM install AS deps
+RUN node -e "const f='package.json',p=JSON.parse(require('fs').readFileSync(f)); \
       p.workspaces=['packages/*','services/*']; \
       delete p.devDependencies; delete p.scripts; delete p.bin; require('fs').writeFileSync(f, JSON.stringify(p, null, 2));" \
  && rm -rf packages/testkit test node_modules/@agentgate/testkit node_modules/@agentgate/e2e \

@@ -22,6 +22,7 @@ export { flattenIssues, formatPath } from './lib/format-issues.js';
 export { GENESIS_HASH, HASH_EXCLUDED_FIELDS, chainOf, hashEvent, hashableForm, sealEvent, verifyEventHash } from './hash.js';
 export { buildActionEvent, buildExposureEvent, buildRefusalEvent, UNAUTHENTICATED_SESSION } from './builders.js';
 export { buildTrail, clip } from './trail.js';
+export { formatTrail } from './trail-format.js';
 export {
   AUDIT_CHECKPOINT_PREFIX,
   AUDIT_CLEAN_PREFIX,

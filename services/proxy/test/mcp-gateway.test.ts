@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AuditEvent } from '@agentgate/events';
+import { type AuditEvent, buildTrail, formatTrail } from '@agentgate/events';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { buildTrail, formatTrail } from '../../../packages/cli/src/commands/trail.js';
 import { call, pendingId } from './approvals-harness.js';
 import { assertNoSecret } from './harness.js';
 import { eventually, type McpHarness, mcpClient, startMcpHarness, Wire } from './mcp-harness.js';
