@@ -134,6 +134,14 @@ async function main(): Promise<void> {
   const pids = () => ({ ...stack.pids(), loadgen: loadgen.proc.pid, bench: process.pid });
   const runTag = randomBytes(4).toString('hex');
   const baseline: BaselineRow[] = [];
+  // What each process burns with no load (timers, heartbeats, the JVM): at low rates it weighs on the per-action figures.
+  const i0 = cpuSnapshot(pids());
+  await sleep(3000);
+  const idleDelta = cpuDelta(i0, cpuSnapshot(pids()));
+  const idle = {
+    perSecond: Object.fromEntries(Object.entries(idleDelta.perProcess).map(([p, v]) => [p, v === undefined ? undefined : (v / idleDelta.wallMs) * 1000])),
+    machineBusy: idleDelta.machineBusy,
+  };
   const steps: StepRow[] = [];
   try {
     for (const rate of opts.rates) {
@@ -212,7 +220,7 @@ async function main(): Promise<void> {
       await sleep(1000);
     }
   } finally {
-    const summary = printReport({ opts, baseline, steps, started, load: { start: load0, end: loadavg() }, pids: pids(), dir: stack.dir });
+    const summary = printReport({ opts, idle, baseline, steps, started, load: { start: load0, end: loadavg() }, pids: pids(), dir: stack.dir });
     const out = flags.out ?? join(ROOT, 'bench/results', `pipeline-${started.toISOString().replace(/[:.]/g, '-')}.json`);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);

@@ -59,6 +59,8 @@ function bounded(s: StepRow): boolean {
 
 export interface ReportInput {
   opts: Record<string, unknown>;
+  /** CPU µs per second of each process with no load, measured before the baseline; the machine's busy share then. */
+  idle: { perSecond: Record<string, number | undefined>; machineBusy: number };
   baseline: BaselineRow[];
   steps: StepRow[];
   started: Date;
@@ -142,12 +144,29 @@ export function printReport(x: ReportInput): unknown {
       }),
     ),
   );
+  out.push(
+    table(
+      ['idle, µs/s', ...PIPELINE, 'pipeline', ...HARNESS, '', 'machine busy'],
+      [
+        [
+          'no load',
+          ...PIPELINE.map((p) => f(x.idle.perSecond[p])),
+          f(PIPELINE.reduce((a, p) => a + (x.idle.perSecond[p] ?? 0), 0)),
+          ...HARNESS.map((p) => f(x.idle.perSecond[p])),
+          '',
+          `${f(x.idle.machineBusy * 100)}%`,
+        ],
+      ],
+    ),
+  );
   const notes = [
     'achieved/s: 200s per second of the step; skipped: sends due while max-in-flight requests were out (open loop).',
     'backlog: AUDIT_RAW/AUDIT_CLEAN messages (work queues: not yet masked / not yet indexed) when the load stopped; bounded = under 2 s of events.',
     'lag: response → completed event searchable, sampled, polled every 100 ms (includes the 1 s refresh); ingest: event.ingested − @timestamp.',
     'missing/dup: of every 200, its requested and completed events in OpenSearch by trace id ("?" = too many failures to tell apart).',
     'other: CPU of everything else on the machine (it is shared) per action; machine busy: all cores while the load ran.',
+    'idle: CPU µs per second each process takes with no load (3 s before the baseline); the per-action figures include it, so at low rates it weighs.',
+    'the lag poller searches OpenSearch 10 times a second during a step: that CPU is in the opensearch column.',
   ];
   out.push('', ...notes.map((n) => `  ${n}`));
   out.push(`  load average ${x.load.start.map((l) => l.toFixed(2)).join(' ')} at the start, ${x.load.end.map((l) => l.toFixed(2)).join(' ')} at the end`);
@@ -158,6 +177,8 @@ export function printReport(x: ReportInput): unknown {
     options: x.opts,
     pids: x.pids,
     logs: x.dir,
+    idleCpuMicrosPerSecond: x.idle.perSecond,
+    idleMachineBusy: x.idle.machineBusy,
     baseline: x.baseline.map((b) => ({
       offered: b.rate,
       achieved: achieved(b.result),
@@ -182,6 +203,8 @@ export function printReport(x: ReportInput): unknown {
       ingestLagMs: s.ingestLag ?? null,
       loss: s.loss,
       cpuMicrosPerAction: Object.fromEntries(Object.keys(s.cpu).map((p) => [p, perAction(s.cpu, p, s.result.ok)])),
+      pipelineCpuMicrosPerAction: s.result.ok ? PIPELINE.reduce((a, p) => a + (s.cpu[p] ?? 0), 0) / s.result.ok : null,
+      otherCpuMicrosPerAction: s.result.ok ? (s.machineBusyMicros - [...PIPELINE, ...HARNESS].reduce((a, p) => a + (s.cpu[p] ?? 0), 0)) / s.result.ok : null,
       machineBusy: s.machineBusy,
     })),
   };
