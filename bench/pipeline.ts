@@ -38,7 +38,7 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string' },
     'baseline-seconds': { type: 'string' },
     connections: { type: 'string', default: '64' },
-    'max-in-flight': { type: 'string', default: '512' },
+    'max-in-flight': { type: 'string' },
     tokens: { type: 'string', default: '8' },
     'lag-samples': { type: 'string', default: '40' },
     'drain-timeout': { type: 'string', default: '60' },
@@ -60,7 +60,8 @@ const opts = {
   seconds: num('seconds', flags.seconds, flags.quick ? 6 : 15),
   baselineSeconds: num('baseline-seconds', flags['baseline-seconds'], flags.quick ? 3 : 4),
   connections: num('connections', flags.connections, 64),
-  maxInFlight: num('max-in-flight', flags['max-in-flight'], 512),
+  // Past one request per connection, requests would wait in the client's queue and its latency would hide the gateway's.
+  maxInFlight: num('max-in-flight', flags['max-in-flight'], num('connections', flags.connections, 64)),
   tokens: num('tokens', flags.tokens, 8),
   lagSamples: num('lag-samples', flags['lag-samples'], 40),
   drainTimeoutMs: num('drain-timeout', flags['drain-timeout'], 60) * 1000,
