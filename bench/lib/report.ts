@@ -170,6 +170,12 @@ export function printReport(x: ReportInput): unknown {
   ];
   out.push('', ...notes.map((n) => `  ${n}`));
   out.push(`  load average ${x.load.start.map((l) => l.toFixed(2)).join(' ')} at the start, ${x.load.end.map((l) => l.toFixed(2)).join(' ')} at the end`);
+  if (x.idle.machineBusy > 0.5) {
+    // Figures taken on a machine other work already fills measure the contention, not the pipeline.
+    out.push(
+      `  WARNING: other work kept the machine ${f(x.idle.machineBusy * 100)}% busy before any load: these figures are not comparable with a quiet machine's`,
+    );
+  }
   console.log(out.join('\n'));
   return {
     started: x.started.toISOString(),
