@@ -25,7 +25,7 @@ import { checkLoss } from './lib/loss-check.js';
 import { ingestLag, refresh, streamBacklog } from './lib/observe.js';
 import { cpuDelta, cpuSnapshot } from './lib/proc-cpu.js';
 import type { LoadgenMessage, StepOrder, StepResult } from './lib/protocol.js';
-import { type BaselineRow, printReport, type StepRow } from './lib/report.js';
+import { type BaselineRow, type IdleRow, printReport, type StepRow } from './lib/report.js';
 import { CONNECTION, SERVICES, type Stack, startStack } from './lib/stack.js';
 import { traceIdOf } from './lib/trace-id.js';
 
@@ -125,6 +125,15 @@ async function drain(stack: Stack, lag: LagPoller, timeoutMs: number): Promise<{
   return { drained: false, ms: performance.now() - t0 };
 }
 
+/** CPU µs per second of each process over 3 s with no load, and the machine's busy share meanwhile. */
+async function measureIdle(when: string, pids: () => Record<string, number | undefined>): Promise<IdleRow> {
+  const a = cpuSnapshot(pids());
+  await sleep(3000);
+  const d = cpuDelta(a, cpuSnapshot(pids()));
+  const perSecond = Object.fromEntries(Object.entries(d.perProcess).map(([p, v]) => [p, v === undefined ? undefined : (v / d.wallMs) * 1000]));
+  return { when, perSecond, machineBusy: d.machineBusy };
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const load0 = loadavg();
@@ -136,13 +145,7 @@ async function main(): Promise<void> {
   const runTag = randomBytes(4).toString('hex');
   const baseline: BaselineRow[] = [];
   // What each process burns with no load (timers, heartbeats, the JVM): at low rates it weighs on the per-action figures.
-  const i0 = cpuSnapshot(pids());
-  await sleep(3000);
-  const idleDelta = cpuDelta(i0, cpuSnapshot(pids()));
-  const idle = {
-    perSecond: Object.fromEntries(Object.entries(idleDelta.perProcess).map(([p, v]) => [p, v === undefined ? undefined : (v / idleDelta.wallMs) * 1000])),
-    machineBusy: idleDelta.machineBusy,
-  };
+  const idle: IdleRow[] = [await measureIdle('before', pids)];
   const steps: StepRow[] = [];
   try {
     for (const rate of opts.rates) {
@@ -220,6 +223,8 @@ async function main(): Promise<void> {
       );
       await sleep(1000);
     }
+    // Again once the load is over: a JVM just started is still compiling during the first one.
+    idle.push(await measureIdle('after', pids));
   } finally {
     const summary = printReport({ opts, idle, baseline, steps, started, load: { start: load0, end: loadavg() }, pids: pids(), dir: stack.dir });
     const out = flags.out ?? join(ROOT, 'bench/results', `pipeline-${started.toISOString().replace(/[:.]/g, '-')}.json`);

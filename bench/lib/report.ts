@@ -4,6 +4,13 @@ import type { LossFigures } from './loss-check.js';
 import type { StreamBacklog } from './observe.js';
 import type { StepResult } from './protocol.js';
 
+/** CPU µs per second of each process with no load; the machine's busy share meanwhile. */
+export interface IdleRow {
+  when: string;
+  perSecond: Record<string, number | undefined>;
+  machineBusy: number;
+}
+
 /** One baseline step: the same load straight to the upstream. */
 export interface BaselineRow {
   rate: number;
@@ -59,8 +66,8 @@ function bounded(s: StepRow): boolean {
 
 export interface ReportInput {
   opts: Record<string, unknown>;
-  /** CPU µs per second of each process with no load, measured before the baseline; the machine's busy share then. */
-  idle: { perSecond: Record<string, number | undefined>; machineBusy: number };
+  /** CPU µs per second of each process with no load, before the baseline and after the last step. */
+  idle: IdleRow[];
   baseline: BaselineRow[];
   steps: StepRow[];
   started: Date;
@@ -147,16 +154,14 @@ export function printReport(x: ReportInput): unknown {
   out.push(
     table(
       ['idle, µs/s', ...PIPELINE, 'pipeline', ...HARNESS, '', 'machine busy'],
-      [
-        [
-          'no load',
-          ...PIPELINE.map((p) => f(x.idle.perSecond[p])),
-          f(PIPELINE.reduce((a, p) => a + (x.idle.perSecond[p] ?? 0), 0)),
-          ...HARNESS.map((p) => f(x.idle.perSecond[p])),
-          '',
-          `${f(x.idle.machineBusy * 100)}%`,
-        ],
-      ],
+      x.idle.map((i) => [
+        `no load, ${i.when}`,
+        ...PIPELINE.map((p) => f(i.perSecond[p])),
+        f(PIPELINE.reduce((a, p) => a + (i.perSecond[p] ?? 0), 0)),
+        ...HARNESS.map((p) => f(i.perSecond[p])),
+        '',
+        `${f(i.machineBusy * 100)}%`,
+      ]),
     ),
   );
   const notes = [
@@ -165,15 +170,16 @@ export function printReport(x: ReportInput): unknown {
     'lag: response → completed event searchable, sampled, polled every 100 ms (includes the 1 s refresh); ingest: event.ingested − @timestamp.',
     'missing/dup: of every 200, its requested and completed events in OpenSearch by trace id ("?" = too many failures to tell apart).',
     'other: CPU of everything else on the machine (it is shared) per action; machine busy: all cores while the load ran.',
-    'idle: CPU µs per second each process takes with no load (3 s before the baseline); the per-action figures include it, so at low rates it weighs.',
+    'idle: CPU µs per second each process takes with no load (3 s before the baseline and after the last step); the per-action figures include it.',
     'the lag poller searches OpenSearch 10 times a second during a step: that CPU is in the opensearch column.',
   ];
   out.push('', ...notes.map((n) => `  ${n}`));
   out.push(`  load average ${x.load.start.map((l) => l.toFixed(2)).join(' ')} at the start, ${x.load.end.map((l) => l.toFixed(2)).join(' ')} at the end`);
-  if (x.idle.machineBusy > 0.5) {
+  const before = x.idle[0];
+  if (before && before.machineBusy > 0.5) {
     // Figures taken on a machine other work already fills measure the contention, not the pipeline.
     out.push(
-      `  WARNING: other work kept the machine ${f(x.idle.machineBusy * 100)}% busy before any load: these figures are not comparable with a quiet machine's`,
+      `  WARNING: the machine was ${f(before.machineBusy * 100)}% busy before any load (other work): these figures are not comparable with a quiet machine's`,
     );
   }
   console.log(out.join('\n'));
@@ -183,8 +189,7 @@ export function printReport(x: ReportInput): unknown {
     options: x.opts,
     pids: x.pids,
     logs: x.dir,
-    idleCpuMicrosPerSecond: x.idle.perSecond,
-    idleMachineBusy: x.idle.machineBusy,
+    idle: x.idle,
     baseline: x.baseline.map((b) => ({
       offered: b.rate,
       achieved: achieved(b.result),
