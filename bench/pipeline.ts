@@ -40,7 +40,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '64' },
     'max-in-flight': { type: 'string' },
     tokens: { type: 'string', default: '8' },
-    'lag-samples': { type: 'string', default: '40' },
+    'lag-samples': { type: 'string', default: '20' },
     'drain-timeout': { type: 'string', default: '60' },
     'log-level': { type: 'string', default: 'info' },
     heap: { type: 'string', default: '1g' },
@@ -49,9 +49,9 @@ const { values: flags } = parseArgs({
   },
 });
 
-function num(name: string, v: string | undefined, fallback: number): number {
+function num(name: string, v: string | undefined, fallback: number, min = Number.MIN_VALUE): number {
   const n = v === undefined ? fallback : Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got ${v}`);
+  if (!Number.isFinite(n) || n < min) throw new Error(`--${name}: expected a number of at least ${min === Number.MIN_VALUE ? 'more than 0' : min}, got ${v}`);
   return n;
 }
 
@@ -63,7 +63,7 @@ const opts = {
   // Past one request per connection, requests would wait in the client's queue and its latency would hide the gateway's.
   maxInFlight: num('max-in-flight', flags['max-in-flight'], num('connections', flags.connections, 64)),
   tokens: num('tokens', flags.tokens, 8),
-  lagSamples: num('lag-samples', flags['lag-samples'], 40),
+  lagSamples: num('lag-samples', flags['lag-samples'], 20, 0),
   drainTimeoutMs: num('drain-timeout', flags['drain-timeout'], 60) * 1000,
   logLevel: flags['log-level'] ?? 'info',
   heap: flags.heap ?? '1g',

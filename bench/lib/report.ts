@@ -167,11 +167,11 @@ export function printReport(x: ReportInput): unknown {
   const notes = [
     'achieved/s: 200s per second of the step; skipped: sends due while max-in-flight requests were out (open loop).',
     'backlog: AUDIT_RAW/AUDIT_CLEAN messages (work queues: not yet masked / not yet indexed) when the load stopped; bounded = under 2 s of events.',
-    'lag: response → completed event searchable, sampled, polled every 100 ms (includes the 1 s refresh); ingest: event.ingested − @timestamp.',
+    'lag: response → completed event searchable, sampled, polled every 200 ms (includes the 1 s refresh); ingest: event.ingested − @timestamp.',
     'missing/dup: of every 200, its requested and completed events in OpenSearch by trace id ("?" = too many failures to tell apart).',
     'other: CPU of everything else on the machine (it is shared) per action; machine busy: all cores while the load ran.',
     'idle: CPU µs per second each process takes with no load (3 s before the baseline and after the last step); the per-action figures include it.',
-    'the lag poller searches OpenSearch 10 times a second during a step: that CPU is in the opensearch column.',
+    'the lag poller searches OpenSearch 5 times a second (50 trace ids at most) during a step: that CPU is in the opensearch column.',
   ];
   out.push('', ...notes.map((n) => `  ${n}`));
   out.push(`  load average ${x.load.start.map((l) => l.toFixed(2)).join(' ')} at the start, ${x.load.end.map((l) => l.toFixed(2)).join(' ')} at the end`);
