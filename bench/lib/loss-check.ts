@@ -23,8 +23,16 @@ export interface LossFigures {
   examples: string[];
 }
 
+/** Reads the step's events from OpenSearch and compares them with what the load generator sent. */
 export async function checkLoss(osUrl: string, prefix: string, sent: number, failed: number[], failedCount: number): Promise<LossFigures> {
-  const found = await eventsByTrace(osUrl, prefix);
+  return compareEvents(await eventsByTrace(osUrl, prefix), prefix, sent, failed, failedCount);
+}
+
+/**
+ * `found`: events per trace id and phase (consumed). Requests 0..sent-1 were sent; `failed` lists those
+ * that did not get a 200 (all of them unless `failedCount` is larger).
+ */
+export function compareEvents(found: Map<string, Record<string, number>>, prefix: string, sent: number, failed: number[], failedCount: number): LossFigures {
   const failedSet = new Set(failed);
   const byPhase: Record<string, number> = {};
   for (const row of found.values()) for (const [phase, n] of Object.entries(row)) byPhase[phase] = (byPhase[phase] ?? 0) + n;
