@@ -125,6 +125,64 @@ async function drain(stack: Stack, lag: LagPoller, timeoutMs: number): Promise<{
   return { drained: false, ms: performance.now() - t0 };
 }
 
+type Loadgen = Awaited<ReturnType<typeof startLoadgen>>;
+
+/**
+ * One fixed-rate step through the proxy. CPU is taken from the step's start until the pipeline
+ * drained, so work the step left in the streams is charged to it; then the zero-loss check.
+ */
+async function pipelineStep(stack: Stack, loadgen: Loadgen, pids: () => Record<string, number | undefined>, prefix: string, rate: number): Promise<StepRow> {
+  const lag = new LagPoller(stack.os.url);
+  lag.start();
+  const backlogs: Backlogs[] = [];
+  const sampler = setInterval(
+    () =>
+      void streamBacklog(stack.nats.monitorUrl).then(
+        (b) => backlogs.push(b),
+        () => undefined,
+      ),
+    1000,
+  );
+  const c0 = cpuSnapshot(pids());
+  const result = await loadgen.run(
+    {
+      origin: stack.proxyOrigin,
+      pathPrefix: `/${CONNECTION}/bench/`,
+      rate,
+      seconds: opts.seconds,
+      tokens: stack.tokens,
+      tracePrefix: prefix,
+      connections: opts.connections,
+      maxInFlight: opts.maxInFlight,
+      samplesPerSecond: opts.lagSamples,
+    },
+    (n, at) => lag.add(traceIdOf(prefix, n), at),
+  );
+  clearInterval(sampler);
+  const c1 = cpuSnapshot(pids());
+  const endBacklog = await streamBacklog(stack.nats.monitorUrl);
+  const drained = await drain(stack, lag, opts.drainTimeoutMs);
+  const c2 = cpuSnapshot(pids());
+  const lagFigures = lag.stop();
+  await refresh(stack.os.url);
+  const loss = await checkLoss(stack.os.url, prefix, result.sent, result.failed, result.failedCount);
+  const ingest = await ingestLag(stack.os.url, prefix).catch(() => undefined);
+  const whole = cpuDelta(c0, c2);
+  return {
+    rate,
+    result,
+    backlogEnd: endBacklog,
+    backlogMax: Math.max(backlogTotal(endBacklog), ...backlogs.map(backlogTotal)),
+    drain: drained,
+    lag: lagFigures,
+    ingestLag: ingest,
+    loss,
+    cpu: whole.perProcess,
+    machineBusyMicros: whole.machineBusyMicros,
+    machineBusy: cpuDelta(c0, c1).machineBusy,
+  };
+}
+
 /** CPU µs per second of each process over 3 s with no load, and the machine's busy share meanwhile. */
 async function measureIdle(when: string, pids: () => Record<string, number | undefined>): Promise<IdleRow> {
   const a = cpuSnapshot(pids());
@@ -166,60 +224,12 @@ async function main(): Promise<void> {
       say(`baseline (direct to the upstream) at ${rate}/s: ${((r.ok / r.elapsedMs) * 1000).toFixed(0)}/s, p50 ${r.latency.p50.toFixed(2)} ms`);
     }
     for (const [i, rate] of opts.rates.entries()) {
-      const prefix = `${runTag}${i.toString(16).padStart(2, '0')}`;
-      const lag = new LagPoller(stack.os.url);
-      lag.start();
-      const backlogs: Backlogs[] = [];
-      const sampler = setInterval(
-        () =>
-          void streamBacklog(stack.nats.monitorUrl).then(
-            (b) => backlogs.push(b),
-            () => undefined,
-          ),
-        1000,
-      );
-      const c0 = cpuSnapshot(pids());
-      const result = await loadgen.run(
-        {
-          origin: stack.proxyOrigin,
-          pathPrefix: `/${CONNECTION}/bench/`,
-          rate,
-          seconds: opts.seconds,
-          tokens: stack.tokens,
-          tracePrefix: prefix,
-          connections: opts.connections,
-          maxInFlight: opts.maxInFlight,
-          samplesPerSecond: opts.lagSamples,
-        },
-        (n, at) => lag.add(traceIdOf(prefix, n), at),
-      );
-      clearInterval(sampler);
-      const c1 = cpuSnapshot(pids());
-      const endBacklog = await streamBacklog(stack.nats.monitorUrl);
-      const drained = await drain(stack, lag, opts.drainTimeoutMs);
-      const c2 = cpuSnapshot(pids());
-      const lagFigures = lag.stop();
-      await refresh(stack.os.url);
-      const loss = await checkLoss(stack.os.url, prefix, result.sent, result.failed, result.failedCount);
-      const ingest = await ingestLag(stack.os.url, prefix).catch(() => undefined);
-      const row: StepRow = {
-        rate,
-        result,
-        backlogEnd: endBacklog,
-        backlogMax: Math.max(backlogTotal(endBacklog), ...backlogs.map(backlogTotal)),
-        drain: drained,
-        lag: lagFigures,
-        ingestLag: ingest,
-        loss,
-        cpu: cpuDelta(c0, c2).perProcess,
-        machineBusyMicros: cpuDelta(c0, c2).machineBusyMicros,
-        machineBusy: cpuDelta(c0, c1).machineBusy,
-      };
+      const row = await pipelineStep(stack, loadgen, pids, `${runTag}${i.toString(16).padStart(2, '0')}`, rate);
       steps.push(row);
-      const achieved = (result.ok / result.elapsedMs) * 1000;
       say(
-        `step ${i + 1}/${opts.rates.length} at ${rate}/s: ${achieved.toFixed(0)}/s, p50 ${result.latency.p50.toFixed(1)} ms, backlog at the end ${backlogTotal(endBacklog)}, ` +
-          `drained in ${(drained.ms / 1000).toFixed(1)} s${drained.drained ? '' : ' (NOT drained)'}, missing ${loss.missing}, duplicated ${loss.duplicated}`,
+        `step ${i + 1}/${opts.rates.length} at ${rate}/s: ${((row.result.ok / row.result.elapsedMs) * 1000).toFixed(0)}/s, p50 ${row.result.latency.p50.toFixed(1)} ms, ` +
+          `backlog at the end ${backlogTotal(row.backlogEnd)}, drained in ${(row.drain.ms / 1000).toFixed(1)} s${row.drain.drained ? '' : ' (NOT drained)'}, ` +
+          `missing ${row.loss.missing}, duplicated ${row.loss.duplicated}`,
       );
       await sleep(1000);
     }
