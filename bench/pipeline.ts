@@ -125,6 +125,15 @@ async function drain(stack: Stack, lag: LagPoller, timeoutMs: number): Promise<{
   return { drained: false, ms: performance.now() - t0 };
 }
 
+/** Backlog growth (events per second) over the samples taken from `from` on (the second half of a step). */
+function growthPerSecond(samples: Array<{ at: number; total: number }>, from: number): number | undefined {
+  const late = samples.filter((x) => x.at >= from);
+  const first = late[0];
+  const last = late.at(-1);
+  if (!first || !last || last.at - first.at < 1000) return undefined;
+  return ((last.total - first.total) / (last.at - first.at)) * 1000;
+}
+
 type Loadgen = Awaited<ReturnType<typeof startLoadgen>>;
 
 /**
@@ -134,16 +143,17 @@ type Loadgen = Awaited<ReturnType<typeof startLoadgen>>;
 async function pipelineStep(stack: Stack, loadgen: Loadgen, pids: () => Record<string, number | undefined>, prefix: string, rate: number): Promise<StepRow> {
   const lag = new LagPoller(stack.os.url);
   lag.start();
-  const backlogs: Backlogs[] = [];
+  const backlogs: Array<{ at: number; total: number }> = [];
   const sampler = setInterval(
     () =>
       void streamBacklog(stack.nats.monitorUrl).then(
-        (b) => backlogs.push(b),
+        (b) => backlogs.push({ at: performance.now(), total: backlogTotal(b) }),
         () => undefined,
       ),
     1000,
   );
   const c0 = cpuSnapshot(pids());
+  const t0 = performance.now();
   const result = await loadgen.run(
     {
       origin: stack.proxyOrigin,
@@ -172,7 +182,8 @@ async function pipelineStep(stack: Stack, loadgen: Loadgen, pids: () => Record<s
     rate,
     result,
     backlogEnd: endBacklog,
-    backlogMax: Math.max(backlogTotal(endBacklog), ...backlogs.map(backlogTotal)),
+    backlogMax: Math.max(backlogTotal(endBacklog), ...backlogs.map((b) => b.total)),
+    backlogGrowth: growthPerSecond(backlogs, t0 + (opts.seconds * 1000) / 2),
     drain: drained,
     lag: lagFigures,
     ingestLag: ingest,
