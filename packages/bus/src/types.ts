@@ -128,6 +128,14 @@ export interface StreamMsg {
   readonly timestamp: number;
   json<T = unknown>(): T;
   ack(): Promise<void>;
+  /**
+   * Acks without waiting for the server's confirmation (on NATS a plain publish instead of a request:
+   * no reply, no timer, no per-message objects; acks sent in the same tick share one socket write).
+   * An ack lost on the way (connection cut) means the message is redelivered after ackWait, so use it
+   * only where processing a message twice is harmless (e.g. republished under a `Nats-Msg-Id`).
+   * Optional: absent on messages that cannot be acked this way; fall back to `ack()`.
+   */
+  ackNoWait?(): void;
   /** Negative ack: redeliver (after delayMs). */
   nak(delayMs?: number): void;
   /** Resets the ack timer while still working. */

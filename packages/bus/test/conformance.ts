@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import type { Bus } from '../src/index.js';
+import { type Bus, PrefetchingReader, type StreamMsg } from '../src/index.js';
 
 export interface Harness {
   /** A fresh client on the same bus (a second connection for NATS, the same bus in-process). */
@@ -232,6 +232,37 @@ export function conformance(name: string, h: Harness): void {
       assert.equal(third[0]?.deliveryCount, 3);
       await third[0]!.ack();
       assert.equal((await c.fetch({ batch: 10, expiresMs: 1000 })).length, 0);
+      await bus.drain();
+    });
+
+    it('stream - ackNoWait acks without a round trip (the message leaves the work queue, is not redelivered); a read-ahead reader keeps order and hands back what it read ahead', async () => {
+      const bus = await h.bus();
+      const name = `AN${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`], retention: 'workqueue' });
+      for (let i = 0; i < 7; i++) await bus.streams.publish(`${name}.x`, String(i), { msgId: `m${i}` });
+      const c = await bus.streams.consumer(name, { durable: 'w', ackWaitMs: 1000 });
+      const reader = new PrefetchingReader(c, { batch: 3, expiresMs: 1000 });
+      const text = (ms: StreamMsg[]): string[] => ms.map((m) => new TextDecoder().decode(m.data));
+      const first = await reader.next();
+      assert.deepEqual(text(first), ['0', '1', '2']);
+      for (const m of first) {
+        assert.equal(typeof m.ackNoWait, 'function');
+        m.ackNoWait?.();
+      }
+      const second = await reader.next();
+      assert.deepEqual(text(second), ['3', '4', '5'], 'the batch read ahead, in order');
+      for (const m of second) m.ackNoWait?.();
+      // The third batch (6) is being read ahead: close hands it back at once, not after the ack wait.
+      assert.equal(await reader.close(), 1);
+      await bus.flush();
+      const again = await c.fetch({ batch: 10, expiresMs: 1000 });
+      assert.deepEqual(text(again), ['6']);
+      assert.equal(again[0]!.deliveryCount, 2);
+      await again[0]!.ack();
+      // Past the ack wait nothing comes back: the acks sent without waiting were taken.
+      await new Promise((r) => setTimeout(r, 1300));
+      assert.equal((await c.fetch({ batch: 10, expiresMs: 1000 })).length, 0);
+      assert.equal((await bus.streams.info(name)).messages, 0);
       await bus.drain();
     });
 

@@ -48,6 +48,13 @@ function withLostFirstAcks(bus: Bus): Bus {
       if (dropped.has(m.seq)) return m.ack();
       dropped.add(m.seq);
     },
+    // The service acks without waiting where the transport can: that ack is lost the same way.
+    ...(m.ackNoWait && {
+      ackNoWait: () => {
+        if (dropped.has(m.seq)) return m.ackNoWait?.();
+        dropped.add(m.seq);
+      },
+    }),
     nak: (d) => m.nak(d),
     working: () => m.working(),
     term: () => m.term(),

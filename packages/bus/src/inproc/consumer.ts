@@ -157,6 +157,7 @@ export class InprocConsumer implements Consumer {
       timestamp: m.ts,
       json: <T>() => decodeJson<T>(m.data),
       ack: async () => this.#ack(seq),
+      ackNoWait: () => this.#ack(seq),
       nak: (delayMs = 0) => {
         const o = this.#out.get(seq);
         if (o) o.deadline = Date.now() + delayMs;

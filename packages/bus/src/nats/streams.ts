@@ -60,6 +60,8 @@ function wrap(m: JsMsg): StreamMsg {
         throw mapNatsError(err, 'ack');
       }
     },
+    // A plain publish of +ACK to the reply subject (no request): the consume loops that republish under de-dup ids use it.
+    ackNoWait: () => m.ack(),
     nak: (delayMs) => m.nak(delayMs),
     working: () => m.working(),
     term: () => m.term(),

@@ -79,3 +79,17 @@ test('mask event - decodeRaw tells bad JSON from a bad event, without echoing va
   assert.equal(decodeRaw(encodeEvent(ok)).event.id, ok.event.id);
   assert.ok(newEventId());
 });
+
+test('mask event - an event the masker changed is validated again (dead-lettered if invalid); one it left untouched is passed as it is', () => {
+  const withMasker = (maskJson: (v: unknown) => { value: unknown; findings: { type: string; count: number }[] }) =>
+    ({ ...active, masker: { ...active.masker, maskJson } }) as unknown as typeof active;
+  // A finding that broke the event's shape: refused, never passed on.
+  const broke = withMasker((v) => ({ value: { ...(v as object), '@timestamp': 42 }, findings: [{ type: 'x', count: 1 }] }));
+  assert.throws(() => maskEvent(event({}), broke), { code: 'ERR_MASKSVC_IDENTITY_CHANGED' });
+  // No finding: the masker's copy is the clean event (the input was validated by decodeRaw).
+  const ev = validateEvent(event({ a: 'nothing' }));
+  const m = maskEvent(ev, active);
+  assert.equal(m.count, 0);
+  assert.deepEqual(m.clean, ev);
+  assert.notEqual(m.clean, ev, "the masker's copy, not the input object");
+});

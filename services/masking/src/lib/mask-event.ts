@@ -52,6 +52,8 @@ function mergeFindings(prev: readonly MaskingFinding[], add: readonly Finding[],
  * Throws ERR_MASKSVC_MASK_FAILED when the engine throws, and
  * ERR_MASKSVC_IDENTITY_CHANGED when the masked event lost its id or no longer
  * validates: such an event cannot be recorded faithfully, so it is dead-lettered.
+ * `event` must be validated already (decodeRaw): an event the masker left
+ * untouched (no finding) is not validated again.
  */
 export function maskEvent(event: AuditEvent, secrets: ActiveSecrets): MaskedEvent {
   let value: AuditEvent;
@@ -76,11 +78,15 @@ export function maskEvent(event: AuditEvent, secrets: ActiveSecrets): MaskedEven
       findings: mergeFindings(prev?.findings ?? [], findings, secrets.refOf),
     };
   }
-  let clean: AuditEvent;
-  try {
-    clean = validateEvent(value);
-  } catch (cause) {
-    throw new MaskingServiceError('ERR_MASKSVC_IDENTITY_CHANGED', `masked event is no longer valid: ${(cause as Error).message}`, { cause });
+  // Validated once on the way in (decodeRaw). The masker changes nothing without a finding (every
+  // replaced string, key or sensitive value is one), so only an event it changed is validated again.
+  let clean = value;
+  if (findings.length > 0) {
+    try {
+      clean = validateEvent(value);
+    } catch (cause) {
+      throw new MaskingServiceError('ERR_MASKSVC_IDENTITY_CHANGED', `masked event is no longer valid: ${(cause as Error).message}`, { cause });
+    }
   }
   try {
     return { clean, exposures: exposuresOf(clean, findings, secrets), count };

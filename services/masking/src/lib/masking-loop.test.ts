@@ -80,33 +80,102 @@ test('masking stages - without the masklist a batch is handed back (nak after re
   assert.deepEqual([loop.stats.batches, loop.stats.retried, loop.stats.clean], [1, 2, 0]);
 });
 
-test('masking stages - processOne: a failed publish hands the message back and stops the window; a good one is counted and acked', async () => {
+test('masking stages - publishAll: groups of at most maxInFlight publishes in raw order; a failed publish hands back its event and every later group', async () => {
   const { logger } = captureLogger();
   const secrets = await activeSecrets();
-  let fail = true;
+  const small = maskingServiceSchema.parse({ retryDelayMs: 123, maxInFlight: 3 });
   const published: string[] = [];
+  // How many publishes were awaiting their ack, at most.
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const failIds = new Set<string>();
   const bus = {
     streams: {
-      publish: async (subject: string) => {
-        if (fail) throw Object.assign(new Error('down'), { code: 'ERR_BUS_UNAVAILABLE' });
-        published.push(subject);
-        return { seq: published.length, duplicate: false };
+      publish: async (_subject: string, _data: Uint8Array, o: { msgId: string }) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, 2));
+        inFlight--;
+        if (failIds.has(o.msgId)) throw Object.assign(new Error('full'), { code: 'ERR_STREAM_FULL' });
+        published.push(o.msgId);
+        return { stream: 'AUDIT_CLEAN', seq: published.length, duplicate: false };
       },
     },
   } as unknown as Bus;
-  const loop = new MaskingLoop({ bus, consumer: {} as Consumer, secrets, svc, refOfConnection: new Map(), logger });
-  const naks: number[] = [];
-  const event = rawEvent();
-  const msg = fakeMsg(encodeEvent(event), 1, naks);
-  await assert.rejects(loop.processOne(msg, event, secrets.active()!), { code: 'ERR_BUS_UNAVAILABLE' });
-  assert.deepEqual([naks, loop.stats.retried, loop.stats.clean], [[123], 1, 0]);
-  fail = false;
-  let acked = false;
-  (msg as { ack: () => Promise<void> }).ack = async () => {
-    acked = true;
+  const run = async (events: AuditEvent[]) => {
+    const loop = new MaskingLoop({ bus, consumer: {} as Consumer, secrets, svc: small, refOfConnection: new Map(), logger });
+    const naks: number[] = [];
+    const acked: number[] = [];
+    const msgs = events.map((e, i) => {
+      const m = fakeMsg(encodeEvent(e), i + 1, naks);
+      // The cheap ack is used when the transport has it.
+      (m as { ackNoWait?: () => void }).ackNoWait = () => void acked.push(i + 1);
+      return m;
+    });
+    const ok = await loop.publishAll(msgs, decodeAll(msgs), secrets.active()!);
+    return { ok, naks, acked, loop };
   };
-  await loop.processOne(msg, event, secrets.active()!);
-  assert.deepEqual([published.length, loop.stats.clean, acked], [1, 1, true]);
+
+  // Event 2 leaks the secret: a clean event and its exposure (2 publishes). Groups: [1, 2] (3 publishes), [3, 4, 5], [6, 7].
+  const events = Array.from({ length: 7 }, (_, i) => rawEvent({ attributes: i === 1 ? { note: `token ${SECRET}` } : { i } }));
+  const all = await run(events);
+  assert.equal(all.ok, true);
+  assert.deepEqual(published.slice(0, 3), [events[0]!.event.id, events[1]!.event.id, published[2]], 'in raw order, exposure after its event');
+  assert.deepEqual(
+    published.filter((id) => events.some((e) => e.event.id === id)),
+    events.map((e) => e.event.id),
+  );
+  assert.equal(maxInFlight, 3, 'never more than maxInFlight publishes awaiting their ack');
+  assert.deepEqual(all.acked, [1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual([all.loop.stats.clean, all.loop.stats.exposures, all.naks.length], [7, 1, 0]);
+
+  // Groups [1, 2, 3], [4, 5, 6], [7]. Event 4 is refused: 5 and 6 (same group, already in flight) are stored and acked;
+  // 4 and the later group are handed back.
+  published.length = 0;
+  const again = Array.from({ length: 7 }, (_, i) => rawEvent({ attributes: { i } }));
+  failIds.add(again[3]!.event.id);
+  const failed = await run(again);
+  assert.equal(failed.ok, false);
+  assert.deepEqual(failed.acked, [1, 2, 3, 5, 6]);
+  assert.deepEqual(failed.naks, [123, 123], "event 4 and the group after it, nak'd with retryDelayMs");
+  assert.deepEqual([failed.loop.stats.clean, failed.loop.stats.retried], [5, 2]);
+  assert.equal(published.length, 5);
+});
+
+test('masking stages - a bug while masking hands back every event not yet published, and lets the group in flight finish', async () => {
+  const { logger } = captureLogger();
+  const secrets = await activeSecrets();
+  const small = maskingServiceSchema.parse({ retryDelayMs: 123, maxInFlight: 2 });
+  const published: string[] = [];
+  const bus = {
+    streams: {
+      publish: async (_s: string, _d: Uint8Array, o: { msgId: string }) => {
+        await new Promise((r) => setTimeout(r, 2));
+        published.push(o.msgId);
+        return { stream: 'AUDIT_CLEAN', seq: published.length, duplicate: false };
+      },
+    },
+  } as unknown as Bus;
+  const loop = new MaskingLoop({ bus, consumer: {} as Consumer, secrets, svc: small, refOfConnection: new Map(), logger });
+  const naks: number[] = [];
+  const acked: number[] = [];
+  const events = Array.from({ length: 5 }, (_, i) => rawEvent({ attributes: { i } }));
+  const msgs = events.map((e, i) => {
+    const m = fakeMsg(encodeEvent(e), i + 1, naks);
+    m.ack = async () => void acked.push(i + 1);
+    return m;
+  });
+  const decoded = decodeAll(msgs);
+  // Not a MaskingServiceError: a bug in planning event 4 (after group [1, 2] was issued).
+  Object.defineProperty(decoded[3] as object, 'agentgate', {
+    get: () => {
+      throw new TypeError('bug');
+    },
+  });
+  await assert.rejects(loop.publishAll(msgs, decoded, secrets.active()!), TypeError);
+  assert.deepEqual(acked, [1, 2], 'the issued group finished; ack() is the fallback without ackNoWait');
+  assert.deepEqual(naks, [123, 123, 123], 'events 3 (planned, not issued), 4 and 5 handed back');
+  assert.deepEqual(published, [events[0]!.event.id, events[1]!.event.id]);
 });
 
 test('masking stages - a failing fetch pauses with backoff (bounded by retryDelayMs) and stop() cuts the pause short', async () => {

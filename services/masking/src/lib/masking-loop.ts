@@ -1,4 +1,4 @@
-import { type Bus, type Consumer, type StreamMsg, backoffMs, sleep } from '@agentgate/bus';
+import { type Bus, type Consumer, PrefetchingReader, type StreamMsg, backoffMs, sleep } from '@agentgate/bus';
 import type { DeepReadonly, MaskingConfig } from '@agentgate/config';
 import { type AuditEvent, cleanSubject, encodeEvent, eventMsgId } from '@agentgate/events';
 import { type Logger, childFor } from '@agentgate/log';
@@ -6,7 +6,6 @@ import { carriedTrace, endSpan, messageSpan } from '@agentgate/telemetry';
 import { MaskingServiceError } from '../errors.js';
 import { deadLetter } from './dead-letter.js';
 import { decodeRaw, maskEvent } from './mask-event.js';
-import { inOrderWindow } from './publish-window.js';
 import type { ActiveSecrets, SecretSet } from './secret-set.js';
 
 /** Counters since start. */
@@ -35,6 +34,12 @@ export interface Item {
   kind: 'clean' | 'dlq';
   publishes: Publish[];
   exposures: number;
+}
+
+/** An item on its way: its trace span (undefined when tracing is off) and the trace headers its publishes carry. */
+interface Planned extends Item {
+  span: ReturnType<typeof messageSpan>;
+  headers: Record<string, string> | undefined;
 }
 
 /** A raw message decoded, or the reason it cannot be (it is dead-lettered). */
@@ -103,9 +108,11 @@ export function planItem(msg: StreamMsg, event: DecodedRaw, active: ActiveSecret
 }
 
 /**
- * The masking service's consuming loop and its state: fetch a batch → hold it back while the
- * masklist is unknown → decode → refresh the masklist for unknown refs → per event, in order with
- * a window: plan (mask or dead-letter) → publish → ack. Anything unfinished is nak'd for redelivery.
+ * The masking service's consuming loop and its state: fetch a batch (the next one is pulled meanwhile)
+ * → hold it back while the masklist is unknown → decode → refresh the masklist for unknown refs →
+ * in order, group by group: plan (mask or dead-letter) → publish → ack. A group is at most
+ * `maxInFlight` publishes, issued in one tick (one socket write); the next group is masked while the
+ * previous one's publishes are stored. Anything unfinished is nak'd for redelivery.
  */
 export class MaskingLoop {
   readonly stats: MaskingServiceStats = { clean: 0, exposures: 0, deadLettered: 0, retried: 0, batches: 0 };
@@ -114,12 +121,14 @@ export class MaskingLoop {
   /** Aborted by stop(): cuts a pause short. */
   readonly #abort = new AbortController();
   readonly #p: MaskingLoopParts;
+  readonly #reader: PrefetchingReader;
 
   constructor(parts: MaskingLoopParts) {
     this.#p = parts;
+    this.#reader = new PrefetchingReader(parts.consumer, { batch: parts.svc.batch, expiresMs: 1000 });
   }
 
-  /** Runs until stop(). */
+  /** Runs until stop(); the batch read ahead is then handed back (nak) for the next instance. */
   async run(): Promise<void> {
     let failures = 0;
     while (!this.#stopping) {
@@ -134,22 +143,25 @@ export class MaskingLoop {
       // batches so a backlog never starves the other services sharing the process (and stop() can be seen).
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.#p.secrets.active()) this.#loggedWaiting = false;
+      let published = true;
       try {
-        await this.handle(msgs);
+        published = await this.handle(msgs);
       } catch (err) {
-        // A bug, not a poison message: hand the batch back rather than lose or pass it.
+        // A bug, not a poison message: handle() handed back what it had not finished, rather than lose or pass it.
         this.#p.logger.error({ code: (err as { code?: unknown }).code, name: (err as Error).name }, 'masking batch failed; redelivering');
-        for (const m of msgs) this.retry(m);
-        await sleep(this.#p.svc.retryDelayMs, this.#abort.signal);
+        published = false;
       }
+      // The clean stream refused (full, unavailable) or a bug: pause rather than spin through the backlog nak'ing it.
+      if (!published && !this.#stopping) await sleep(this.#p.svc.retryDelayMs, this.#abort.signal);
     }
+    await this.#reader.close();
   }
 
-  /** One pull from AUDIT_RAW; undefined when it failed (after a backoff pause; `failures` counts the previous ones). */
+  /** One batch from AUDIT_RAW; undefined when the pull failed (after a backoff pause; `failures` counts the previous ones). */
   async fetchBatch(failures: number): Promise<StreamMsg[] | undefined> {
-    const { consumer, svc, logger } = this.#p;
+    const { svc, logger } = this.#p;
     try {
-      return await consumer.fetch({ batch: svc.batch, expiresMs: 1000 });
+      return await this.#reader.next();
     } catch (err) {
       const n = failures + 1;
       if (n === 1 || n % 10 === 0) logger.warn({ code: (err as { code?: unknown }).code, failures: n }, 'fetch from AUDIT_RAW failed; retrying');
@@ -158,20 +170,151 @@ export class MaskingLoop {
     }
   }
 
-  /** Masks, publishes and acks one batch (or hands it back while the masklist is unknown). */
-  async handle(msgs: StreamMsg[]): Promise<void> {
+  /**
+   * Masks, publishes and acks one batch (or hands it back while the masklist is unknown). Resolves
+   * false when a publish failed (that event and the rest of the batch were handed back); throws on a
+   * bug after handing back every message it had not finished.
+   */
+  async handle(msgs: StreamMsg[]): Promise<boolean> {
     this.stats.batches++;
     const first = this.holdUntilMasklist(msgs);
-    if (!first) return;
-    const decoded = decodeAll(msgs);
-    await this.#p.secrets.refreshForMiss(wantedRefs(decoded, this.#p.refOfConnection));
-    const active = this.#p.secrets.active() ?? first;
-    await inOrderWindow(
-      msgs.map((_, i) => i),
-      this.#p.svc.maxInFlight,
-      (i) => this.processOne(msgs[i]!, decoded[i]!, active),
-      (i) => this.retry(msgs[i]!),
+    if (!first) return true;
+    let decoded: DecodedRaw[];
+    try {
+      decoded = decodeAll(msgs);
+      await this.#p.secrets.refreshForMiss(wantedRefs(decoded, this.#p.refOfConnection));
+    } catch (err) {
+      for (const m of msgs) this.retry(m);
+      throw err;
+    }
+    return this.publishAll(msgs, decoded, this.#p.secrets.active() ?? first);
+  }
+
+  /**
+   * Plans and publishes the batch in raw order, group by group (at most `maxInFlight` publishes awaiting
+   * their acknowledgement): group k+1 is masked while group k is being stored, then issued once k is
+   * done. A raw message is acked once all its publishes are stored. After a failed publish no later
+   * group starts: their messages are handed back (a later event overtakes a failed one by at most the
+   * group in flight). Resolves false when a publish failed.
+   */
+  async publishAll(msgs: readonly StreamMsg[], decoded: readonly DecodedRaw[], active: ActiveSecrets): Promise<boolean> {
+    const limit = this.#p.svc.maxInFlight;
+    let prev: Promise<boolean> | undefined;
+    let group: Planned[] = [];
+    let n = 0;
+    // msgs[i] for i < done are in a group already issued, or handed back.
+    let done = 0;
+    const handBackFrom = (i: number, planned: readonly Planned[]): void => {
+      for (const p of planned) endSpan(p.span);
+      for (let j = i; j < msgs.length; j++) this.retry(msgs[j]!);
+      done = msgs.length;
+    };
+    try {
+      for (let i = 0; i < msgs.length; i++) {
+        const item = this.plan(msgs[i]!, decoded[i]!, active);
+        if (group.length > 0 && n + item.publishes.length > limit) {
+          if (prev !== undefined && !(await prev)) {
+            handBackFrom(done, [...group, item]);
+            return false;
+          }
+          prev = this.issue(group);
+          done += group.length;
+          group = [];
+          n = 0;
+        }
+        group.push(item);
+        n += item.publishes.length;
+      }
+      if (prev !== undefined && !(await prev)) {
+        handBackFrom(done, group);
+        return false;
+      }
+      prev = group.length > 0 ? this.issue(group) : undefined;
+      done = msgs.length;
+      return prev === undefined ? true : await prev;
+    } catch (err) {
+      handBackFrom(done, group);
+      if (prev !== undefined) await prev;
+      throw err;
+    }
+  }
+
+  /** planItem with its trace span: the span continues the request's trace from the raw message; the clean events carry it on. */
+  plan(msg: StreamMsg, event: DecodedRaw, active: ActiveSecrets): Planned {
+    const span = messageSpan('agentgate.mask', msg.headers);
+    try {
+      const item = planItem(msg, event, active, this.#p.logger);
+      return Object.assign(item, { span, headers: carriedTrace(msg.headers, span) });
+    } catch (err) {
+      endSpan(span, err);
+      throw err;
+    }
+  }
+
+  /**
+   * Issues every publish of a group in one tick (they leave in order, in one socket write), then counts
+   * and acks each raw message whose publishes were all stored; a failed one is handed back. Never
+   * rejects: resolves false when an item failed.
+   */
+  issue(group: readonly Planned[]): Promise<boolean> {
+    const outcomes = group.map((item) => this.publishItem(item));
+    return Promise.all(outcomes).then((oks) => {
+      let all = true;
+      for (let i = 0; i < group.length; i++) {
+        const item = group[i]!;
+        if (!oks[i]) {
+          all = false;
+          continue;
+        }
+        if (item.kind === 'clean') {
+          this.stats.clean++;
+          this.stats.exposures += item.exposures;
+        } else {
+          this.stats.deadLettered++;
+        }
+        this.ack(item.msg);
+      }
+      return all;
+    });
+  }
+
+  /** Publishes an item's messages (clean event first, then its exposures); false, after handing the raw message back, when one failed. */
+  publishItem(item: Planned): Promise<boolean> {
+    const { bus, logger } = this.#p;
+    const opts = (p: Publish) => ({ msgId: p.msgId, ...(item.headers && { headers: item.headers }) });
+    const acks =
+      item.publishes.length === 1
+        ? bus.streams.publish(item.publishes[0]!.subject, item.publishes[0]!.data, opts(item.publishes[0]!))
+        : Promise.all(item.publishes.map((p) => bus.streams.publish(p.subject, p.data, opts(p))));
+    return acks.then(
+      () => {
+        endSpan(item.span);
+        return true;
+      },
+      (err: unknown) => {
+        endSpan(item.span, err);
+        logger.warn({ code: (err as { code?: unknown }).code, seq: item.msg.seq }, 'publish failed; the raw event will be redelivered');
+        this.retry(item.msg);
+        return false;
+      },
     );
+  }
+
+  /**
+   * Acks a raw message whose clean event is stored, without waiting for the server's confirmation:
+   * a lost ack only means a redelivery, republished under the same ids, which the stream drops.
+   */
+  ack(msg: StreamMsg): void {
+    const failed = (err: unknown): void => void this.#p.logger.warn({ code: (err as { code?: unknown }).code, seq: msg.seq }, 'ack failed after publish');
+    if (msg.ackNoWait === undefined) {
+      msg.ack().catch(failed);
+      return;
+    }
+    try {
+      msg.ackNoWait();
+    } catch (err) {
+      failed(err);
+    }
   }
 
   /** The masker with the brokered values, or undefined after handing the batch back (fail closed). */
@@ -185,48 +328,6 @@ export class MaskingLoop {
     void this.#p.secrets.refresh();
     for (const m of msgs) this.retry(m);
     return undefined;
-  }
-
-  /** Plan → publish → count → ack for one message; on failure it is handed back and the error rethrown (the window stops). */
-  async processOne(msg: StreamMsg, event: DecodedRaw, active: ActiveSecrets): Promise<void> {
-    // Continues the request's trace from the raw message; the clean events carry it on to the writer.
-    const span = messageSpan('agentgate.mask', msg.headers);
-    let item: Item;
-    try {
-      // Masked inside the window, so this event's CPU work overlaps the previous events' publishes.
-      item = planItem(msg, event, active, this.#p.logger);
-    } catch (err) {
-      this.retry(msg);
-      throw err;
-    }
-    await this.publish(item, carriedTrace(msg.headers, span)).catch((err: unknown) => {
-      endSpan(span, err);
-      throw err;
-    });
-    endSpan(span);
-    if (item.kind === 'clean') {
-      this.stats.clean++;
-      this.stats.exposures += item.exposures;
-    } else {
-      this.stats.deadLettered++;
-    }
-    try {
-      await msg.ack();
-    } catch (err) {
-      // Already stored under its id: a redelivery republishes a duplicate that the stream drops.
-      this.#p.logger.warn({ code: (err as { code?: unknown }).code, seq: msg.seq }, 'ack failed after publish');
-    }
-  }
-
-  /** Publishes an item's messages in order, each stored before the next; on failure the raw message is handed back. */
-  async publish(item: Item, headers?: Record<string, string>): Promise<void> {
-    try {
-      for (const p of item.publishes) await this.#p.bus.streams.publish(p.subject, p.data, { msgId: p.msgId, ...(headers && { headers }) });
-    } catch (err) {
-      this.#p.logger.warn({ code: (err as { code?: unknown }).code, seq: item.msg.seq }, 'publish failed; the raw event will be redelivered');
-      this.retry(item.msg);
-      throw err;
-    }
   }
 
   /** Hands a raw message back for redelivery after `retryDelayMs`. */
