@@ -23,11 +23,20 @@ import { createLogger } from '@agentgate/log';
 import { createMasker } from '@agentgate/masking';
 import { startSecretBroker } from '@agentgate/secret-broker';
 import { startNats } from '@agentgate/testkit';
-import { ensureAuditStreams, startMaskingService } from '@agentgate/masking-service';
+import { pathToFileURL } from 'node:url';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '20000' }, batch: { type: 'string', default: '100' }, inflight: { type: 'string', default: '32' } },
+  options: {
+    events: { type: 'string', default: '20000' },
+    batch: { type: 'string', default: '100' },
+    inflight: { type: 'string', default: '32' },
+    // Another build of the service to compare with (its dist/index.js), e.g. one built from an older commit.
+    service: { type: 'string' },
+  },
 });
+const { ensureAuditStreams, startMaskingService } = (await import(
+  values.service === undefined ? '@agentgate/masking-service' : pathToFileURL(values.service).href
+)) as typeof import('@agentgate/masking-service');
 const N = Number(values.events);
 const BATCH = Number(values.batch);
 const IN_FLIGHT = Number(values.inflight);
@@ -155,7 +164,7 @@ try {
   const clean = await bus.streams.info('AUDIT_CLEAN');
 
   console.log(
-    `masking service throughput, nats-server on loopback, ${N} events (${(bytes / N).toFixed(0)} B avg), batch ${BATCH}, ${IN_FLIGHT} publishes in flight`,
+    `masking service${values.service === undefined ? '' : ` (${values.service})`} throughput, nats-server on loopback, ${N} events (${(bytes / N).toFixed(0)} B avg), batch ${BATCH}, ${IN_FLIGHT} publishes in flight`,
   );
   console.log(
     `  machine: ${cpus().length} cores, load average ${loadavg()
