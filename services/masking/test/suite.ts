@@ -327,4 +327,52 @@ export function maskingSuite(transport: string, open: () => Promise<Harness>): v
       await h.close();
     }
   });
+
+  test(`masking (${transport}) - a full clean stream holds the service back; once the writer makes room every event is stored once, none lost`, async () => {
+    const h = await open();
+    try {
+      // Room for 30 messages per stream; 25 leaking events make 50 clean messages (event + exposure each).
+      const base = testConfig({ batch: 10, maxInFlight: 4 });
+      const config = { ...base, bus: { ...base.bus, streams: { ...base.bus.streams, maxMsgs: 30 } } };
+      const broker = await startSecretBroker(h.brokerBus, config, undefined, brokerEnv);
+      await ensureAuditStreams(h.bus, config.bus.streams);
+      const expected = new Set<string>();
+      for (let i = 0; i < 25; i++) {
+        const ev = rawEvent({ attributes: { leaked: SECRET, i } });
+        expected.add(ev.event.id);
+        expected.add(exposureEventId(ev.event.id, 'gh', Date.parse(ev['@timestamp'])));
+        await publishRaw(h.bus, ev);
+      }
+      const svc = await startMaskingService(h.bus, config, captureLogger().logger);
+      await waitFor(async () => (await streamCount(h.bus, CLEAN)) === 30 && svc.stats().retried > 0, {
+        what: 'the clean stream full and the events it refused handed back',
+      });
+      assert.ok(svc.stats().clean < 25, 'not everything fitted');
+      // The audit writer's part: read the clean stream and ack (work queue: an ack makes room).
+      const writer = await h.bus.streams.consumer(CLEAN, { durable: 'writer-test', ackWaitMs: 2000 });
+      const got: string[] = [];
+      const take = async (): Promise<void> => {
+        for (const m of await writer.fetch({ batch: 50, expiresMs: 200 })) {
+          got.push(decodeEvent(m.data).event.id);
+          await m.ack();
+        }
+      };
+      await waitFor(
+        async () => {
+          await take();
+          return new Set(got).size >= expected.size && (await drained(h.bus));
+        },
+        { what: 'every event through the full clean stream', timeoutMs: 60_000 },
+      );
+      await sleep(500);
+      await take();
+      assert.equal(new Set(got).size, got.length, 'no event stored twice');
+      assert.deepEqual(new Set(got), expected, 'every event and exposure stored');
+      assert.equal(svc.stats().clean, 25);
+      await svc.stop();
+      await broker.stop();
+    } finally {
+      await h.close();
+    }
+  });
 }
