@@ -14,6 +14,8 @@ export interface CreateBusOptions {
   fsync?: boolean;
   /** NATS only: the `bus.nats` section of the configuration (user, password by env var, creds, inbox prefix, TLS). */
   nats?: NatsConnectConfig | undefined;
+  /** NATS only: replicas of the KV buckets created through this bus (`bus.streams.replicas`; default 1). */
+  replicas?: number | undefined;
 }
 
 /** The `bus.nats` configuration section, as @agentgate/config validates it. */
@@ -41,6 +43,7 @@ export async function createBus(opts: CreateBusOptions = {}): Promise<Bus> {
       credsFile: n.credsFile,
       inboxPrefix: n.inboxPrefix,
       tls: n.tls,
+      ...(opts.replicas ? { replicas: opts.replicas } : {}),
     });
   }
   return new InprocBus({ dataDir: opts.dataDir, fsync: opts.fsync ?? false });

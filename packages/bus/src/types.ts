@@ -223,6 +223,8 @@ export interface KvEntry {
 export interface KvOptions {
   history?: number;
   ttlMs?: number;
+  /** NATS only: replicas of a bucket created now (default: the bus's `replicas`, else 1); an existing bucket keeps its own. */
+  replicas?: number;
 }
 
 export interface KvWatch {

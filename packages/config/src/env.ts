@@ -70,6 +70,25 @@ export const ENV_OVERRIDES: readonly Override[] = [
       obj(raw, 'bus')['dataDir'] = v;
     },
   },
+  {
+    // Scaled-out writers share one config file; each instance (compose service, Helm StatefulSet pod) names its chain partition.
+    name: 'AUDIT_PARTITION',
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or - (at most 64)'),
+    apply: (raw, v) => {
+      obj(raw, 'audit')['partition'] = v;
+    },
+  },
+  {
+    // Stream and KV replicas follow the NATS cluster's size, which the deployment (not the config file) knows.
+    name: 'NATS_REPLICAS',
+    schema: z
+      .string()
+      .regex(/^[1-5]$/, 'expected a replica count 1-5')
+      .transform(Number),
+    apply: (raw, v) => {
+      obj(obj(raw, 'bus'), 'streams')['replicas'] = v;
+    },
+  },
   { name: 'OPENSEARCH_URL', schema: url(/^https?$/), apply: (raw, v) => setSinkUrl(raw, 'opensearch', v as string) },
   { name: 'ELASTICSEARCH_URL', schema: url(/^https?$/), apply: (raw, v) => setSinkUrl(raw, 'elasticsearch', v as string) },
   {

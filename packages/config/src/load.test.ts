@@ -260,6 +260,29 @@ test('config - environment overrides apply and are validated by variable name', 
   assert.equal(loadConfig({ text: '', env: { PORT: '' } }).gateway.listen.port, 8080);
 });
 
+test('config - AUDIT_PARTITION and NATS_REPLICAS set the writer partition and the stream/KV replicas of a scaled-out deployment', () => {
+  const d = loadConfig({ text: '', env: {} });
+  assert.equal(d.audit.partition, 'writer-0');
+  assert.equal(d.bus.streams.replicas, 1);
+  const c = loadConfig({ text: 'bus:\n  streams: { maxBytes: 1024 }\n', env: { AUDIT_PARTITION: 'writer-1', NATS_REPLICAS: '3' } });
+  assert.equal(c.audit.partition, 'writer-1');
+  assert.equal(c.bus.streams.replicas, 3);
+  assert.equal(c.bus.streams.maxBytes, 1024, 'the rest of bus.streams is kept');
+  for (const bad of ['0', '6', 'three', '3.0']) {
+    assert.deepEqual(
+      issuesOf('', { NATS_REPLICAS: bad }).map((i) => i.split(':')[0]),
+      ['NATS_REPLICAS'],
+      bad,
+    );
+  }
+  assert.deepEqual(
+    issuesOf('', { AUDIT_PARTITION: 'writer/1' }).map((i) => i.split(':')[0]),
+    ['AUDIT_PARTITION'],
+  );
+  // The file's own value is validated too: 1..5.
+  assert.ok(issuesOf('bus:\n  streams: { replicas: 7 }\n', {}).some((i) => i.startsWith('bus.streams.replicas')));
+});
+
 test('config - error messages never echo values from the file', () => {
   // Token-shaped values are built at run time so the repository holds nothing a secret scanner would flag.
   const token = ['ghp', 'abcdefghijklmnopqrstuvwxyz0123456789'].join('_');

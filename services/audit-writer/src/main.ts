@@ -19,6 +19,7 @@ const bus = await createBus({
   natsUrl: config.bus.natsUrl,
   nats: config.bus.nats,
   dataDir: config.bus.dataDir,
+  replicas: config.bus.streams.replicas,
   name: `agentgate-audit-writer-${config.audit.partition}`,
 });
 // No endpoint of its own: registered so `nats micro ping|info|stats` finds every instance (bus.drain stops it).

@@ -29,6 +29,8 @@ export interface NatsBusOptions extends NatsClientAuth {
   name?: string;
   /** Give up the first connection after this long (default 10000 ms); later outages reconnect forever. */
   connectTimeoutMs?: number;
+  /** Replicas of the KV buckets this client creates (default 1; 3 on a 3-node cluster, as `bus.streams.replicas`). */
+  replicas?: number;
 }
 
 /** The nats.js connect options for `auth` (only the set ones, so defaults stay the library's). */
@@ -67,9 +69,11 @@ export class NatsBus implements Bus {
   #status = new StatusTracker();
   #services = new Set<NatsBusService>();
   #kvs = new Map<string, NatsKv>();
+  readonly #replicas: number;
 
-  private constructor(nc: NatsConnection) {
+  private constructor(nc: NatsConnection, replicas = 1) {
     this.#nc = nc;
+    this.#replicas = replicas;
     this.streams = new NatsStreams(nc, () => this.#status.value);
     void this.#watchStatus();
     void nc.closed().then(() => this.#status.set('closed'));
@@ -89,7 +93,7 @@ export class NatsBus implements Bus {
         // Async stack traces build an Error per request (about 7% of the proxy's CPU); our errors are mapped anyway.
         noAsyncTraces: true,
       });
-      return new NatsBus(nc);
+      return new NatsBus(nc, opts.replicas);
     } catch (err) {
       throw new BusError('ERR_BUS_UNAVAILABLE', 'cannot connect to NATS', { cause: err });
     }
@@ -144,7 +148,7 @@ export class NatsBus implements Bus {
   async kv(bucket: string, opts: KvOptions = {}): Promise<Kv> {
     let kv = this.#kvs.get(bucket);
     if (!kv) {
-      kv = await NatsKv.open(this.#nc, bucket, opts);
+      kv = await NatsKv.open(this.#nc, bucket, { ...opts, replicas: opts.replicas ?? this.#replicas });
       this.#kvs.set(bucket, kv);
     }
     return kv;

@@ -30,6 +30,7 @@ export class NatsKv implements Kv {
     try {
       const kv = await new Kvm(nc).create(bucket, {
         history: opts.history ?? 5,
+        replicas: opts.replicas ?? 1,
         ...(opts.ttlMs ? { ttl: opts.ttlMs } : {}),
       });
       return new NatsKv(bucket, kv);

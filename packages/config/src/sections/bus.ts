@@ -43,6 +43,12 @@ export const busSchema = z
         maxBytes: posInt.default(1024 * 1024 * 1024),
         /** Optional cap on the number of messages per stream (default: none, bytes decide). */
         maxMsgs: posInt.optional(),
+        /**
+         * NATS replicas of every audit stream and of the KV buckets the services create (approvals, chain heads,
+         * exchanges, MCP sessions): 3 on a 3-node JetStream cluster (R3 survives one node), 1 on a single server.
+         * Streams are updated to it at each start; a KV bucket keeps the count it was created with (raise it with
+         * `nats stream edit KV_<bucket> --replicas 3`).
+         */
         replicas: z.number().int().min(1).max(5).default(1),
         /** Fill ratios at which the proxy logs the stream level (warn; error at the last one) and readyz shows it. */
         fillAlerts: z
