@@ -6,6 +6,8 @@ export { tempDir } from './temp-dir.js';
 export { waitFor } from './wait-for.js';
 export { startNats } from './nats.js';
 export { startOpenSearch } from './opensearch.js';
+export { startNatsCluster } from './nats-cluster.js';
+export { startOpenSearchCluster } from './opensearch-cluster.js';
 export { startGitServer } from './git-server.js';
 export { startDelayProxy } from './delay-proxy.js';
 export { isolatedGitEnv, redactCredentials, runGit } from './git-cli.js';
@@ -19,6 +21,8 @@ export type { TempDir } from './temp-dir.js';
 export type { WaitForOptions } from './wait-for.js';
 export type { NatsServer, StartNatsOptions } from './nats.js';
 export type { OpenSearchNode, StartOpenSearchOptions } from './opensearch.js';
+export type { NatsCluster, StartNatsClusterOptions } from './nats-cluster.js';
+export type { OpenSearchCluster, StartOpenSearchClusterOptions } from './opensearch-cluster.js';
 export type {
   CreateRepoOptions,
   GitRepo,

@@ -21,7 +21,12 @@ export interface StartOpenSearchOptions {
   /** Extra JVM flags (e.g. `-XX:TieredStopAtLevel=1` for faster start-up at lower throughput). */
   jvmArgs?: string[];
   /** Extra lines for opensearch.yml. */
-  settings?: Record<string, string | number | boolean>;
+  settings?: Record<string, string | number | boolean | string[]>;
+  /**
+   * Join a cluster instead of running single-node (startOpenSearchCluster sets it): the cluster name,
+   * this node's transport port, every node's transport address and those that bootstrap the first election.
+   */
+  cluster?: { name: string; transportPort: number; seedHosts: string[]; initialManagers: string[] };
 }
 
 /**
@@ -46,8 +51,9 @@ const MIN_PORT = 9201;
 // OpenSearchRunner scans http ports only up to 9299 and throws above it.
 const MAX_PORT = 9299;
 
-function ymlValue(value: string | number | boolean): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+function ymlValue(value: string | number | boolean | string[]): string {
+  // A JSON array is a YAML flow sequence.
+  return typeof value === 'string' || Array.isArray(value) ? JSON.stringify(value) : String(value);
 }
 
 /**
@@ -63,15 +69,22 @@ export async function startOpenSearch(opts: StartOpenSearchOptions = {}): Promis
     throw new TestkitError('ERR_PORT_UNAVAILABLE', `OpenSearch port must be within ${MIN_PORT}-${MAX_PORT}, got ${port}`);
   }
   const tmp = tempDir('opensearch');
-  const clusterName = `agentgate-${randomBytes(4).toString('hex')}`;
+  const clusterName = opts.cluster?.name ?? `agentgate-${randomBytes(4).toString('hex')}`;
   const home = join(tmp.path, 'node_1');
   const dataDir = join(home, 'data');
   const logFile = join(tmp.path, 'opensearch.log');
   mkdirSync(join(home, 'config'), { recursive: true });
   // The runner copies its default opensearch.yml only when none exists, so ours wins.
-  const settings: Record<string, string | number | boolean> = {
+  const settings: Record<string, string | number | boolean | string[]> = {
     'network.host': '127.0.0.1',
-    'discovery.type': 'single-node',
+    ...(opts.cluster
+      ? {
+          // The runner names every node "Node 1" (one node per JVM here): bootstrap by transport address instead.
+          'transport.port': opts.cluster.transportPort,
+          'discovery.seed_hosts': opts.cluster.seedHosts,
+          'cluster.initial_cluster_manager_nodes': opts.cluster.initialManagers,
+        }
+      : { 'discovery.type': 'single-node' }),
     // Shared CI disks are often >90% full; watermarks would make indices read-only.
     'cluster.routing.allocation.disk.threshold_enabled': false,
     'action.auto_create_index': true,
