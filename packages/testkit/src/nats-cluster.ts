@@ -32,6 +32,8 @@ export interface NatsCluster {
   start(i: number): Promise<void>;
   /** Index of the node leading `stream` (its replicas' leader), or undefined while none leads. */
   streamLeader(stream: string): Promise<number | undefined>;
+  /** Names and replica counts (`num_replicas`) of every stream, KV buckets (`KV_<bucket>`) included, as a running node reports them. */
+  streams(): Promise<Array<{ name: string; replicas: number; leader: number | undefined }>>;
   /** Resolves once every running node answers `/healthz` ok (JetStream current with the meta leader). */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Stops every node and removes their temp dirs. */
@@ -40,7 +42,7 @@ export interface NatsCluster {
 
 interface JszStreams {
   server_name?: string;
-  account_details?: Array<{ stream_detail?: Array<{ name: string; cluster?: { leader?: string } }> }>;
+  account_details?: Array<{ stream_detail?: Array<{ name: string; config?: { num_replicas?: number }; cluster?: { leader?: string } }> }>;
 }
 
 /**
@@ -95,7 +97,7 @@ export async function startNatsCluster(opts: StartNatsClusterOptions = {}): Prom
 
   const healthy = async (n: NatsServer): Promise<boolean> => (await httpGet(`${n.monitorUrl}/healthz`)).status === 200;
 
-  return {
+  const cluster: NatsCluster = {
     name,
     nodes,
     urls: nodes.map((n) => n.url),
@@ -103,20 +105,22 @@ export async function startNatsCluster(opts: StartNatsClusterOptions = {}): Prom
     kill: (i) => node(i).kill(),
     start: (i) => node(i).start(),
     async streamLeader(stream) {
+      return (await cluster.streams()).find((s) => s.name === stream)?.leader;
+    },
+    async streams() {
       for (const n of nodes) {
         if (!n.running) continue;
-        const r = await httpGet(`${n.monitorUrl}/jsz?streams=true`).catch(() => undefined);
+        const r = await httpGet(`${n.monitorUrl}/jsz?streams=true&config=true`).catch(() => undefined);
         if (r?.status !== 200) continue;
         const jsz = JSON.parse(r.body) as JszStreams;
-        for (const a of jsz.account_details ?? []) {
-          const leader = a.stream_detail?.find((s) => s.name === stream)?.cluster?.leader;
-          if (leader) {
-            const i = nodes.findIndex((_, j) => serverName(j) === leader);
-            return i >= 0 ? i : undefined;
-          }
-        }
+        return (jsz.account_details ?? []).flatMap((a) =>
+          (a.stream_detail ?? []).map((s) => {
+            const i = nodes.findIndex((_, j) => serverName(j) === s.cluster?.leader);
+            return { name: s.name, replicas: s.config?.num_replicas ?? 1, leader: i >= 0 ? i : undefined };
+          }),
+        );
       }
-      return undefined;
+      return [];
     },
     async waitHealthy(timeoutMs = 30_000) {
       await waitFor(async () => (await Promise.all(nodes.filter((n) => n.running).map(healthy))).every(Boolean), {
@@ -129,4 +133,5 @@ export async function startNatsCluster(opts: StartNatsClusterOptions = {}): Prom
       await Promise.all(nodes.map((n) => n.close()));
     },
   };
+  return cluster;
 }

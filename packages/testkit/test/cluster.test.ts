@@ -22,6 +22,10 @@ describe('nats cluster', () => {
       const info = await jsm.streams.add({ name: 'TESTKIT_R3', subjects: ['testkit.r3.>'], num_replicas: 3 });
       assert.equal(info.config.num_replicas, 3);
       assert.equal(info.cluster?.replicas?.length, 2, 'a leader and two replicas');
+      assert.deepEqual(
+        (await c.streams()).map((s) => [s.name, s.replicas]),
+        [['TESTKIT_R3', 3]],
+      );
       const js = jetstream(nc);
       await js.publish('testkit.r3.a', 'one');
       const leader = await c.streamLeader('TESTKIT_R3');
