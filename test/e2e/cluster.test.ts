@@ -144,16 +144,11 @@ test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node N
     upstream: upstream.url,
     keyPath: join(dir.path, 'checkpoint-key.json'),
   };
-  for (const [name, only] of [
-    ['identity', 'identity'],
-    ['secret-broker', 'secret-broker'],
-    ['masking-0', 'masking'],
-    ['masking-1', 'masking'],
-    ['proxy-0', 'proxy'],
-    ['proxy-1', 'proxy'],
-  ] as const) {
-    instances.push(await startInstance(name, only, base, dir.path));
-  }
+  // Consumers first, the proxies (which take traffic) last; each group starts in parallel.
+  const start = (group: Array<[string, string]>) => Promise.all(group.map(([name, only]) => startInstance(name, only, base, dir!.path)));
+  // The first masking service creates the R3 streams (a raft group each: seconds on a busy machine); the rest find them.
+  instances.push(...(await start([['identity', 'identity'], ['secret-broker', 'secret-broker'], ['masking-0', 'masking']])));
+  instances.push(...(await start([['masking-1', 'masking'], ['proxy-0', 'proxy'], ['proxy-1', 'proxy']])));
   bus = await createBus({ natsUrl: [...nats.urls], name: 'cluster-e2e' });
   const proxies = instances.filter((i) => i.name.startsWith('proxy')).map((i) => i.gateway.url!);
   const token = await issuer.mint(githubClaims({ repository: 'acme/app' }));
@@ -172,16 +167,20 @@ test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node N
   await nats.waitHealthy();
   console.log(`# NATS node ${natsVictim} back at ${elapsed()}; ${load.sent.length - natsKilledAt} requests meanwhile, ${load.sent.slice(natsKilledAt).filter(ok).length} of them 2xx`);
   await load.more(60);
+  await load.stop();
 
   // The writers start once OpenSearch is up: what the masking services cleaned meanwhile waits in AUDIT_CLEAN.
   os = await osStarting;
   console.log(`# opensearch cluster up at ${elapsed()}`);
   const manager = (await os.clusterManager()) ?? 0;
   const osUrl = os.urls[manager]!;
+  // One after the other: the first generates the checkpoint signing key both use.
   for (const partition of PARTITIONS) {
     instances.push(await startInstance(`audit-writer-${partition}`, 'audit-writer', { ...base, opensearchUrl: osUrl, partition }, dir.path));
   }
+  console.log(`# writers up at ${elapsed()}`);
   const writerConfig = instances.at(-1)!.config;
+  load.start();
   // R3 everywhere: the audit streams and every KV bucket the services created (chain heads, approvals…).
   const streams = await nats.streams();
   for (const s of [STREAMS.AUDIT_RAW, STREAMS.AUDIT_CLEAN, STREAMS.AUDIT_DLQ, STREAMS.AUDIT_CHECKPOINTS])

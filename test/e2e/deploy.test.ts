@@ -272,6 +272,94 @@ describe('deploy', () => {
     );
   });
 
+  it('helm chart - scaling out: nats.replicas reaches every pod, auditWriter.partitions makes one writer Deployment per chain partition, proxy and masking replicas', () => {
+    const env = (pod: PodSpec, name: string) => pod.containers[0]!.env.find((e) => e.name === name)?.value;
+    const defaults = renderChart([]);
+    for (const s of SERVICES) assert.equal(env(podOf(defaults, `ag-${s}`), 'NATS_REPLICAS'), '3', `${s}: R3 streams and KV by default`);
+    assert.equal(env(podOf(defaults, 'ag-audit-writer'), 'AUDIT_PARTITION'), undefined, 'one partition: the writer keeps writer-0 of the config file');
+
+    const docs = renderChart([
+      '--set',
+      'auditWriter.partitions=2',
+      '--set',
+      'nats.replicas=1',
+      '--set',
+      'services.proxy.replicas=4',
+      '--set',
+      'services.masking.replicas=3',
+    ]);
+    type Deployment = { metadata: { name: string }; spec: { replicas: number; strategy?: { type: string }; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
+    const deployments = docs.filter((d) => d.kind === 'Deployment') as unknown as Deployment[];
+    const byName = (n: string) => deployments.find((d) => d.metadata.name === n);
+    assert.deepEqual(
+      deployments.map((d) => d.metadata.name).sort(),
+      ['ag-audit-writer-0', 'ag-audit-writer-1', 'ag-identity', 'ag-masking', 'ag-proxy', 'ag-secret-broker'],
+    );
+    assert.equal(byName('ag-proxy')?.spec.replicas, 4);
+    assert.equal(byName('ag-masking')?.spec.replicas, 3);
+    const config = docs.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === 'ag-audit-writer-config')?.data?.['agentgate.yaml'];
+    assert.ok(config, 'the writers share one configuration');
+    const file = join(work, 'helm-partitioned-writer.yaml');
+    writeFileSync(file, config);
+    const selectors = new Set<string>();
+    for (const i of [0, 1]) {
+      const d = byName(`ag-audit-writer-${i}`)!;
+      assert.equal(d.spec.replicas, 1, 'one writer per partition');
+      assert.equal(d.spec.strategy?.type, 'Recreate', 'the old writer of a partition stops before the new one starts');
+      assert.equal(d.spec.selector.matchLabels['agentgate.io/partition'], `writer-${i}`);
+      assert.equal(d.spec.template.metadata.labels['agentgate.io/partition'], `writer-${i}`, 'the pods match their own Deployment only');
+      assert.equal(d.spec.template.metadata.labels['app.kubernetes.io/component'], 'audit-writer', 'network policy and PDB still select them');
+      selectors.add(JSON.stringify(d.spec.selector.matchLabels));
+      const pod = d.spec.template.spec;
+      assert.equal(env(pod, 'AUDIT_PARTITION'), `writer-${i}`);
+      assert.equal(env(pod, 'NATS_REPLICAS'), '1');
+      assert.equal(pod.volumes.find((v) => v.name === 'checkpoint-key')?.secret?.secretName, 'ag-checkpoint-key', 'every partition signs with the one key');
+      // What the writer process sees: the shared file plus its environment.
+      const c = loadConfig({ path: file, env: { NATS_URL: 'nats://nats:4222', AUDIT_PARTITION: env(pod, 'AUDIT_PARTITION'), NATS_REPLICAS: env(pod, 'NATS_REPLICAS') } });
+      assert.equal(c.audit.partition, `writer-${i}`);
+      assert.equal(c.bus.streams.replicas, 1);
+    }
+    assert.equal(selectors.size, 2, 'the writer Deployments do not share a selector');
+
+    const helm = tool('helm', 'go install helm.sh/helm/v3/cmd/helm@v3.22.0 (bash .ci/install-deps.sh)');
+    const chart = join(root, 'deploy/helm/agentgate');
+    const scaled = spawnSync(helm, ['template', 'ag', chart, '--set', 'services.audit-writer.replicas=2'], { encoding: 'utf8' });
+    assert.notEqual(scaled.status, 0);
+    assert.match(scaled.stderr, /services\.audit-writer\.replicas must be 1: one writer per chain partition/);
+    const none = spawnSync(helm, ['template', 'ag', chart, '--set', 'auditWriter.partitions=0'], { encoding: 'utf8' });
+    assert.notEqual(none.status, 0);
+    assert.match(none.stderr, /auditWriter\.partitions must be at least 1/);
+  });
+
+  it('docker-compose.cluster.yml - a 3-node NATS cluster with R3 streams and KV and a second writer partition', () => {
+    const dc = tool('docker-compose', 'apt-get install -y --no-install-recommends docker-compose (bash .ci/install-deps.sh)');
+    const out = spawnSync(dc, ['-f', join(root, 'docker-compose.yml'), '-f', join(root, 'docker-compose.cluster.yml'), 'config'], { encoding: 'utf8' });
+    assert.equal(out.status, 0, out.stderr);
+    type Svc = { command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, { condition: string }> };
+    const merged = parseYaml(out.stdout) as { services: Record<string, Svc> };
+    const nodes = ['nats', 'nats-1', 'nats-2'];
+    const names = new Set<string>();
+    const stores = new Set<string>();
+    for (const n of nodes) {
+      const cmd = merged.services[n]?.command ?? [];
+      const arg = (flag: string) => cmd[cmd.indexOf(flag) + 1] ?? '';
+      assert.equal(arg('--cluster_name'), 'agentgate', n);
+      names.add(arg('--server_name'));
+      const routes = arg('--routes').split(',');
+      assert.deepEqual(routes.sort(), nodes.filter((x) => x !== n).map((x) => `nats://${x}:6222`).sort(), `${n} routes to the other two`);
+      stores.add((merged.services[n]?.volumes ?? []).find((v) => v.endsWith(':/data') || v.includes(':/data:')) ?? '');
+    }
+    assert.equal(names.size, 3, 'every node has its own server name');
+    assert.equal(stores.size, 3, 'every node has its own store volume');
+    for (const s of [...SERVICES, 'audit-writer-1']) assert.equal(String(merged.services[s]?.environment?.NATS_REPLICAS), '3', `${s}: R3`);
+    assert.equal(merged.services['audit-writer']?.environment?.AUDIT_PARTITION, 'writer-0');
+    const w1 = merged.services['audit-writer-1']!;
+    assert.equal(w1.environment?.AUDIT_PARTITION, 'writer-1');
+    assert.deepEqual(w1.command, ['node', 'services/audit-writer/dist/main.js']);
+    assert.ok(w1.volumes?.some((v) => v.startsWith('audit-writer-data:/var/lib/agentgate')), 'the second writer signs with the same checkpoint key');
+    assert.equal(w1.depends_on?.['audit-writer']?.condition, 'service_healthy', 'it starts once the key exists');
+  });
+
   it('Dockerfile - builds every package and starts the one-process gateway by default', () => {
     const text = readFileSync(join(root, 'Dockerfile'), 'utf8');
     assert.match(text, /npm ci/);
