@@ -147,8 +147,20 @@ test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node N
   // Consumers first, the proxies (which take traffic) last; each group starts in parallel.
   const start = (group: Array<[string, string]>) => Promise.all(group.map(([name, only]) => startInstance(name, only, base, dir!.path)));
   // The first masking service creates the R3 streams (a raft group each: seconds on a busy machine); the rest find them.
-  instances.push(...(await start([['identity', 'identity'], ['secret-broker', 'secret-broker'], ['masking-0', 'masking']])));
-  instances.push(...(await start([['masking-1', 'masking'], ['proxy-0', 'proxy'], ['proxy-1', 'proxy']])));
+  instances.push(
+    ...(await start([
+      ['identity', 'identity'],
+      ['secret-broker', 'secret-broker'],
+      ['masking-0', 'masking'],
+    ])),
+  );
+  instances.push(
+    ...(await start([
+      ['masking-1', 'masking'],
+      ['proxy-0', 'proxy'],
+      ['proxy-1', 'proxy'],
+    ])),
+  );
   bus = await createBus({ natsUrl: [...nats.urls], name: 'cluster-e2e' });
   const proxies = instances.filter((i) => i.name.startsWith('proxy')).map((i) => i.gateway.url!);
   const token = await issuer.mint(githubClaims({ repository: 'acme/app' }));
@@ -165,7 +177,9 @@ test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node N
   await load.more(80, 3000);
   await nats.start(natsVictim);
   await nats.waitHealthy();
-  console.log(`# NATS node ${natsVictim} back at ${elapsed()}; ${load.sent.length - natsKilledAt} requests meanwhile, ${load.sent.slice(natsKilledAt).filter(ok).length} of them 2xx`);
+  console.log(
+    `# NATS node ${natsVictim} back at ${elapsed()}; ${load.sent.length - natsKilledAt} requests meanwhile, ${load.sent.slice(natsKilledAt).filter(ok).length} of them 2xx`,
+  );
   await load.more(60);
   await load.stop();
 
@@ -184,8 +198,14 @@ test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node N
   // R3 everywhere: the audit streams and every KV bucket the services created (chain heads, approvals…).
   const streams = await nats.streams();
   for (const s of [STREAMS.AUDIT_RAW, STREAMS.AUDIT_CLEAN, STREAMS.AUDIT_DLQ, STREAMS.AUDIT_CHECKPOINTS])
-    assert.ok(streams.some((x) => x.name === s.name), `${s.name} declared`);
-  assert.ok(streams.some((x) => x.name === `KV_${CHAIN_BUCKET}`), 'the chain-head bucket exists');
+    assert.ok(
+      streams.some((x) => x.name === s.name),
+      `${s.name} declared`,
+    );
+  assert.ok(
+    streams.some((x) => x.name === `KV_${CHAIN_BUCKET}`),
+    'the chain-head bucket exists',
+  );
   assert.deepEqual(
     streams.filter((x) => x.replicas !== 3).map((x) => `${x.name} R${x.replicas}`),
     [],
@@ -206,7 +226,9 @@ test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node N
   const sent = load.sent;
   const good = sent.filter(ok);
   const refused = sent.filter((s) => !ok(s));
-  console.log(`# load done at ${elapsed()}: ${sent.length} requests, ${good.length} 2xx, ${refused.length} refused (${[...new Set(refused.map((r) => r.status))].join(',')})`);
+  console.log(
+    `# load done at ${elapsed()}: ${sent.length} requests, ${good.length} 2xx, ${refused.length} refused (${[...new Set(refused.map((r) => r.status))].join(',')})`,
+  );
 
   // Fail closed: every refusal is a clear error with a code, never a dropped connection.
   for (const r of refused) {
@@ -216,7 +238,11 @@ test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node N
     assert.ok((err?.message ?? '').length > 10, r.body);
   }
   assert.ok(good.length >= sent.length / 2, `most requests succeeded (${good.length} of ${sent.length})`);
-  for (const p of [0, 1]) assert.ok(good.some((s) => s.proxy === p), `proxy ${p} served requests`);
+  for (const p of [0, 1])
+    assert.ok(
+      good.some((s) => s.proxy === p),
+      `proxy ${p} served requests`,
+    );
 
   // Drained: both work queues empty, every 2xx has its pair of events, and the index stops changing.
   const deadline = Date.now() + 90_000;
@@ -244,7 +270,11 @@ test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node N
     const phases = (groups.get(r.marker) ?? []).map((d) => d.phase);
     assert.ok(!phases.includes('completed'), `refused ${r.marker} never completed: ${phases}`);
     // An intent that may have been stored although unacknowledged gets its outcome (no half record).
-    if (phases.includes('requested')) assert.ok(phases.some((p) => p !== 'requested'), `refused ${r.marker} has an outcome beside its intent: ${phases}`);
+    if (phases.includes('requested'))
+      assert.ok(
+        phases.some((p) => p !== 'requested'),
+        `refused ${r.marker} has an outcome beside its intent: ${phases}`,
+      );
     assert.ok(phases.filter((p) => p === 'requested').length <= 1, `refused ${r.marker}: intent at most once`);
   }
 

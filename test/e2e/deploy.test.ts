@@ -288,13 +288,25 @@ describe('deploy', () => {
       '--set',
       'services.masking.replicas=3',
     ]);
-    type Deployment = { metadata: { name: string }; spec: { replicas: number; strategy?: { type: string }; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
+    type Deployment = {
+      metadata: { name: string };
+      spec: {
+        replicas: number;
+        strategy?: { type: string };
+        selector: { matchLabels: Record<string, string> };
+        template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+      };
+    };
     const deployments = docs.filter((d) => d.kind === 'Deployment') as unknown as Deployment[];
     const byName = (n: string) => deployments.find((d) => d.metadata.name === n);
-    assert.deepEqual(
-      deployments.map((d) => d.metadata.name).sort(),
-      ['ag-audit-writer-0', 'ag-audit-writer-1', 'ag-identity', 'ag-masking', 'ag-proxy', 'ag-secret-broker'],
-    );
+    assert.deepEqual(deployments.map((d) => d.metadata.name).sort(), [
+      'ag-audit-writer-0',
+      'ag-audit-writer-1',
+      'ag-identity',
+      'ag-masking',
+      'ag-proxy',
+      'ag-secret-broker',
+    ]);
     assert.equal(byName('ag-proxy')?.spec.replicas, 4);
     assert.equal(byName('ag-masking')?.spec.replicas, 3);
     const config = docs.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === 'ag-audit-writer-config')?.data?.['agentgate.yaml'];
@@ -315,7 +327,10 @@ describe('deploy', () => {
       assert.equal(env(pod, 'NATS_REPLICAS'), '1');
       assert.equal(pod.volumes.find((v) => v.name === 'checkpoint-key')?.secret?.secretName, 'ag-checkpoint-key', 'every partition signs with the one key');
       // What the writer process sees: the shared file plus its environment.
-      const c = loadConfig({ path: file, env: { NATS_URL: 'nats://nats:4222', AUDIT_PARTITION: env(pod, 'AUDIT_PARTITION'), NATS_REPLICAS: env(pod, 'NATS_REPLICAS') } });
+      const c = loadConfig({
+        path: file,
+        env: { NATS_URL: 'nats://nats:4222', AUDIT_PARTITION: env(pod, 'AUDIT_PARTITION'), NATS_REPLICAS: env(pod, 'NATS_REPLICAS') },
+      });
       assert.equal(c.audit.partition, `writer-${i}`);
       assert.equal(c.bus.streams.replicas, 1);
     }
@@ -346,7 +361,14 @@ describe('deploy', () => {
       assert.equal(arg('--cluster_name'), 'agentgate', n);
       names.add(arg('--server_name'));
       const routes = arg('--routes').split(',');
-      assert.deepEqual(routes.sort(), nodes.filter((x) => x !== n).map((x) => `nats://${x}:6222`).sort(), `${n} routes to the other two`);
+      assert.deepEqual(
+        routes.sort(),
+        nodes
+          .filter((x) => x !== n)
+          .map((x) => `nats://${x}:6222`)
+          .sort(),
+        `${n} routes to the other two`,
+      );
       stores.add((merged.services[n]?.volumes ?? []).find((v) => v.endsWith(':/data') || v.includes(':/data:')) ?? '');
     }
     assert.equal(names.size, 3, 'every node has its own server name');
@@ -356,7 +378,10 @@ describe('deploy', () => {
     const w1 = merged.services['audit-writer-1']!;
     assert.equal(w1.environment?.AUDIT_PARTITION, 'writer-1');
     assert.deepEqual(w1.command, ['node', 'services/audit-writer/dist/main.js']);
-    assert.ok(w1.volumes?.some((v) => v.startsWith('audit-writer-data:/var/lib/agentgate')), 'the second writer signs with the same checkpoint key');
+    assert.ok(
+      w1.volumes?.some((v) => v.startsWith('audit-writer-data:/var/lib/agentgate')),
+      'the second writer signs with the same checkpoint key',
+    );
     assert.equal(w1.depends_on?.['audit-writer']?.condition, 'service_healthy', 'it starts once the key exists');
   });
 

@@ -14,7 +14,13 @@ const logger = createLogger({ name: 'identity', level: config.log.level, format:
 // Before the service starts, so its first spans and counts are not missed; off unless `telemetry` is configured.
 const telemetry = await startTelemetry(config.telemetry, 'identity');
 if (telemetry.metrics) logger.info({ url: telemetry.metrics.url }, 'metrics served');
-const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, replicas: config.bus.streams.replicas, name: 'agentgate-identity' });
+const bus = await createBus({
+  natsUrl: config.bus.natsUrl,
+  nats: config.bus.nats,
+  dataDir: config.bus.dataDir,
+  replicas: config.bus.streams.replicas,
+  name: 'agentgate-identity',
+});
 const svc = await startIdentityService(bus, config.identity, logger);
 if (config.identity.issuers.length === 0) logger.warn({}, 'no issuer configured: every token will be refused');
 

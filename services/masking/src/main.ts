@@ -16,7 +16,13 @@ const logger = createLogger({ name: 'masking', level: config.log.level, format: 
 // Before the service starts, so its first spans and counts are not missed; off unless `telemetry` is configured.
 const telemetry = await startTelemetry(config.telemetry, 'masking');
 if (telemetry.metrics) logger.info({ url: telemetry.metrics.url }, 'metrics served');
-const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, replicas: config.bus.streams.replicas, name: 'agentgate-masking' });
+const bus = await createBus({
+  natsUrl: config.bus.natsUrl,
+  nats: config.bus.nats,
+  dataDir: config.bus.dataDir,
+  replicas: config.bus.streams.replicas,
+  name: 'agentgate-masking',
+});
 // No endpoint of its own: registered so `nats micro ping|info|stats` finds every instance (bus.drain stops it).
 await bus.addService(SERVICE_INFO);
 if (bus.transport === 'inproc') {

@@ -20,7 +20,13 @@ if (telemetry.metrics) logger.info({ url: telemetry.metrics.url }, 'metrics serv
 process.on('unhandledRejection', (reason: unknown) => {
   logger.fatal({ err: reason }, 'unhandled promise rejection (a bug: every handler must catch its errors)');
 });
-const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, replicas: config.bus.streams.replicas, name: 'agentgate-proxy' });
+const bus = await createBus({
+  natsUrl: config.bus.natsUrl,
+  nats: config.bus.nats,
+  dataDir: config.bus.dataDir,
+  replicas: config.bus.streams.replicas,
+  name: 'agentgate-proxy',
+});
 // No endpoint of its own: registered so `nats micro ping|info|stats` finds every instance (bus.drain stops it).
 await bus.addService(SERVICE_INFO);
 const proxy = await startProxy(bus, config, logger);

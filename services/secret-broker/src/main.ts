@@ -14,7 +14,13 @@ const logger = createLogger({ name: 'secret-broker', level: config.log.level, fo
 // Before the service starts, so its first spans and counts are not missed; off unless `telemetry` is configured.
 const telemetry = await startTelemetry(config.telemetry, 'secret-broker');
 if (telemetry.metrics) logger.info({ url: telemetry.metrics.url }, 'metrics served');
-const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, replicas: config.bus.streams.replicas, name: 'agentgate-secret-broker' });
+const bus = await createBus({
+  natsUrl: config.bus.natsUrl,
+  nats: config.bus.nats,
+  dataDir: config.bus.dataDir,
+  replicas: config.bus.streams.replicas,
+  name: 'agentgate-secret-broker',
+});
 const broker = await startSecretBroker(bus, config, logger);
 // The in-process bus holds no socket open, so nothing would keep this process alive; and it serves
 // only this process (the one-process runner calls startSecretBroker itself). Say so and stay up.

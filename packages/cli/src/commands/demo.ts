@@ -190,7 +190,13 @@ async function agent(args: string[], io: Output): Promise<ExitCode> {
   let trailOk = true;
   if (process.env.AGENTGATE_CONFIG) {
     const config = loadConfig();
-    const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, replicas: config.bus.streams.replicas, name: 'agentgate-demo-agent' });
+    const bus = await createBus({
+      natsUrl: config.bus.natsUrl,
+      nats: config.bus.nats,
+      dataDir: config.bus.dataDir,
+      replicas: config.bus.streams.replicas,
+      name: 'agentgate-demo-agent',
+    });
     try {
       const sessionId = await sessionOf(bus, session.token);
       const steps = await waitForTrail(config, sessionId, 60_000);

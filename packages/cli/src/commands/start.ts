@@ -48,7 +48,13 @@ export async function startGateway(config: Config, opts: { only?: string[] } = {
   // One registry and one /metrics endpoint for the five services of this process; tracing on when configured.
   const telemetry = await startTelemetry(config.telemetry, 'agentgate');
   if (telemetry.metrics) logger.info({ url: telemetry.metrics.url }, 'metrics served');
-  const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, replicas: config.bus.streams.replicas, name: 'agentgate' });
+  const bus = await createBus({
+    natsUrl: config.bus.natsUrl,
+    nats: config.bus.nats,
+    dataDir: config.bus.dataDir,
+    replicas: config.bus.streams.replicas,
+    name: 'agentgate',
+  });
   const components: Component[] = [];
   const want = (name: string): boolean => !opts.only || opts.only.includes(name);
   let url: string | undefined;

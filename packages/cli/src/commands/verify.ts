@@ -31,7 +31,13 @@ export async function verify(args: string[], io: Output): Promise<ExitCode> {
   const publicKey = readPublicKey(values['public-key'] ?? publicKeyPath(keyPath));
   const sink = createSink(sinkCfg, config.audit.indexPrefix);
   // The checkpoints are read from the bus, outside the index, so a rewritten index cannot hide a cut tail.
-  const bus = await createBus({ natsUrl: config.bus.natsUrl, nats: config.bus.nats, dataDir: config.bus.dataDir, replicas: config.bus.streams.replicas, name: 'agentgate-verify' });
+  const bus = await createBus({
+    natsUrl: config.bus.natsUrl,
+    nats: config.bus.nats,
+    dataDir: config.bus.dataDir,
+    replicas: config.bus.streams.replicas,
+    name: 'agentgate-verify',
+  });
   try {
     const report = await verifyTrail({ sink, partition: values.partition ?? config.audit.partition, publicKey, checkpoints: { bus } });
     io.out(values.json ? JSON.stringify(report) : formatVerifyReport(report).trimEnd());
