@@ -30,6 +30,8 @@ export interface NatsCluster {
   kill(i: number): Promise<void>;
   /** Starts node `i` again on the same ports with the same store; resolves once it reports healthy. */
   start(i: number): Promise<void>;
+  /** Graceful stop, then start, of node `i`. */
+  restart(i: number): Promise<void>;
   /** Index of the node leading `stream` (its replicas' leader), or undefined while none leads. */
   streamLeader(stream: string): Promise<number | undefined>;
   /** Names and replica counts (`num_replicas`) of every stream, KV buckets (`KV_<bucket>`) included, as a running node reports them. */
@@ -104,6 +106,7 @@ export async function startNatsCluster(opts: StartNatsClusterOptions = {}): Prom
     stop: (i) => node(i).stop(),
     kill: (i) => node(i).kill(),
     start: (i) => node(i).start(),
+    restart: (i) => node(i).restart(),
     async streamLeader(stream) {
       return (await cluster.streams()).find((s) => s.name === stream)?.leader;
     },

@@ -33,6 +33,8 @@ export interface OpenSearchCluster {
   kill(i: number): Promise<void>;
   /** Starts node `i` again with its data; resolves once it answers (health yellow through it). */
   start(i: number): Promise<void>;
+  /** Graceful stop, then start, of node `i`. */
+  restart(i: number): Promise<void>;
   /** Index of the elected cluster manager, asked through any running node (undefined while none is elected). */
   clusterManager(): Promise<number | undefined>;
   /** Resolves once the cluster has every node and health `status` (default green). */
@@ -106,6 +108,7 @@ export async function startOpenSearchCluster(opts: StartOpenSearchClusterOptions
     stop: (i) => node(i).stop(),
     kill: (i) => node(i).kill(),
     start: (i) => node(i).start(),
+    restart: (i) => node(i).restart(),
     async clusterManager() {
       const r = await httpGet(`${anyRunning().url}/_cluster/state/cluster_manager_node,nodes`, 5_000).catch(() => undefined);
       if (r?.status !== 200) return undefined;

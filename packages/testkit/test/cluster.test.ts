@@ -50,6 +50,11 @@ describe('nats cluster', () => {
       assert.ok(next !== undefined && next !== leader, `a new leader (${next}) replaced ${leader}`);
       await c.start(leader);
       await c.waitHealthy();
+      // A graceful rolling restart of another node: the stream keeps both messages on every node.
+      const other = (leader + 1) % 3;
+      await c.restart(other);
+      assert.equal(c.nodes[other]?.running, true);
+      await c.waitHealthy();
       const after = await jsm.streams.info('TESTKIT_R3');
       assert.equal(after.state.messages, 2);
     } finally {
