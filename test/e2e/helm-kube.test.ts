@@ -183,8 +183,9 @@ function podsOf(manifests: string): Array<Record<string, unknown>> {
 }
 
 describe('helm chart on a real kube-apiserver', () => {
-  const variants: Array<[string, string[]]> = [
-    ['defaults', []],
+  // [what, helm args, Deployments (pods) it renders]
+  const variants: Array<[string, string[], number]> = [
+    ['defaults', [], 5],
     [
       'TLS to NATS and the index, broker secrets',
       [
@@ -207,9 +208,15 @@ describe('helm chart on a real kube-apiserver', () => {
         '--set',
         'brokerSecrets[0].secretName=gh',
       ],
+      5,
+    ],
+    [
+      'scaled out: 3 writer partitions, NATS R1, 4 proxies',
+      ['--set', 'auditWriter.partitions=3', '--set', 'nats.replicas=1', '--set', 'services.proxy.replicas=4'],
+      7,
     ],
   ];
-  for (const [what, args] of variants) {
+  for (const [what, args, deployments] of variants) {
     it(`helm on kube - ${what}: server-side dry-run accepts every object with no Pod Security warning, and each Deployment's pod is admitted under restricted`, async () => {
       const manifests = render(args);
       const dry = await kubectl(['apply', '--dry-run=server', '-f', '-'], manifests);
@@ -232,7 +239,7 @@ describe('helm chart on a real kube-apiserver', () => {
         .find((d) => d?.kind === 'ServiceAccount');
       assert.equal((await kubectl(['apply', '-f', '-'], JSON.stringify(sa))).code, 0);
       const pods = podsOf(manifests);
-      assert.equal(pods.length, 5);
+      assert.equal(pods.length, deployments);
       for (const pod of pods) {
         const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(pod));
         assert.equal(r.code, 0, `${(pod.metadata as { name: string }).name}: ${r.stderr}`);
