@@ -39,6 +39,8 @@ export interface InstanceOptions {
   dataDir: string;
   port: number;
   partition?: string;
+  /** Redelivery delay of the masking and writer consumers (default 30 s, the configuration's default). */
+  ackWaitMs?: number;
 }
 
 /** One instance's configuration: the same file for every service, only port, data dir and partition differ. */
@@ -67,11 +69,11 @@ connections:
 audit:
   sinks: [{ type: opensearch, url: ${o.opensearchUrl} }]
   partition: ${o.partition ?? 'writer-0'}
-  ackWaitMs: 5000
+  ackWaitMs: ${o.ackWaitMs ?? 30_000}
   batch: { maxWaitMs: 100 }
   checkpoint: { idleMs: 500, keyPath: ${o.keyPath} }
 masking:
-  service: { ackWaitMs: 5000, retryDelayMs: 200 }
+  service: { ackWaitMs: ${o.ackWaitMs ?? 30_000}, retryDelayMs: 200 }
 policy:
   default: deny
   rules:
