@@ -9,6 +9,7 @@ import { httpGet } from './lib/probe.js';
 import { Restartable, type ServerLifecycle, firstStart, withLifecycle } from './lib/restartable.js';
 import { requireBinary } from './require-binary.js';
 import { tempDir } from './temp-dir.js';
+import { waitFor } from './wait-for.js';
 
 /** Options of startOpenSearch. */
 export interface StartOpenSearchOptions {
@@ -100,8 +101,13 @@ export async function startOpenSearch(opts: StartOpenSearchOptions = {}): Promis
   const url = `http://127.0.0.1:${port}`;
 
   const launch = async () => {
-    // The runner silently moves to the next port when ours is taken; refuse instead.
-    if (!(await isPortFree(port))) {
+    // The runner silently moves to the next port when ours is taken; refuse instead. A node killed a moment ago
+    // may still hold it while the kernel reaps the JVM: wait a little first.
+    const free = await waitFor(() => isPortFree(port), { timeoutMs: 10_000, intervalMs: 100 }).then(
+      () => true,
+      () => false,
+    );
+    if (!free) {
       throw new TestkitError('ERR_PORT_UNAVAILABLE', `port ${port} is taken; OpenSearch cannot start on it`);
     }
     return launchAndWait(
