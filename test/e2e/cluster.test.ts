@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { CHAIN_BUCKET, createSink, indexPattern, publicKeyPath, readPublicKey, type VerifyReport, verifyTrail } from '@agentgate/audit-writer';
 import { type Bus, createBus } from '@agentgate/bus';
+import type { Config } from '@agentgate/config';
 import { STREAMS } from '@agentgate/events';
 import {
   type CiIssuer,
@@ -38,6 +39,8 @@ let upstream: Awaited<ReturnType<typeof startEchoUpstream>> | undefined;
 let dir: TempDir | undefined;
 let bus: Bus | undefined;
 const instances: Instance[] = [];
+/** What the load test leaves for the verify test. */
+let drained: { docs: number; sink: Config['audit']['sinks'][number]; indexPrefix: string; keyPath: string } | undefined;
 
 /** Requests in flight against both proxies until stopped; `sent` grows as they finish. */
 class Load {
@@ -135,7 +138,7 @@ after(async () => {
   console.log(`# cluster test total ${elapsed()}`);
 });
 
-test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node NATS cluster (R3) and 2-node OpenSearch: a node of each killed and restarted under load; every 2xx recorded exactly once, refusals fail closed, verify passes', async () => {
+test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node NATS cluster (R3) and 2-node OpenSearch: a node of each killed and restarted under load; every 2xx recorded exactly once, no event lost or duplicated, refusals fail closed', async () => {
   assert.ok(nats && os && issuer && upstream && dir);
   const manager = (await os.clusterManager()) ?? 0;
   const osUrl = os.urls[manager]!;
@@ -277,34 +280,50 @@ test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node N
     assert.ok(phases.filter((p) => p === 'requested').length <= 1, `refused ${r.marker}: intent at most once`);
   }
 
-  // Every partition's chain verifies, and together the chains hold every document of the index.
-  const sink = createSink(writerConfig.audit.sinks[0]!, writerConfig.audit.indexPrefix);
-  const publicKey = readPublicKey(publicKeyPath(base.keyPath));
-  const reports: VerifyReport[] = [];
-  for (const partition of PARTITIONS) {
-    let report: VerifyReport | undefined;
-    for (let i = 0; i < 40 && report?.verdict !== 'ok'; i++) {
-      if (report) await sleep(250);
-      report = await verifyTrail({ sink, partition, publicKey, checkpoints: { bus } });
-    }
-    assert.equal(report?.verdict, 'ok', JSON.stringify(report));
-    assert.ok((report?.total ?? 0) > 0, `partition ${partition} wrote events`);
-    reports.push(report!);
-  }
-  await (sink as { close?: () => Promise<void> }).close?.();
-  assert.equal(
-    reports.reduce((n, r) => n + r.total - r.fillers, 0),
-    docs.length,
-    `the partitions' chains (${reports.map((r) => `${r.partition}: ${r.total}`).join(', ')}) hold every indexed document`,
-  );
-
   // The killed OpenSearch node rejoins and holds the same documents (its replicas recovered).
   await osRestart;
   await os.waitFor('green');
   const again = await searchDocs(os.urls[osVictim]!);
   assert.equal(again.length, docs.length, 'the restarted node serves every document');
-  console.log(
-    `# cluster test: ${sent.length} requests (${good.length} 2xx, ${refused.length} refused), ${docs.length} events, ` +
-      `${reports.map((r) => `${r.partition} ${r.total}`).join(', ')}; done at ${elapsed()}`,
+  console.log(`# cluster load: ${sent.length} requests (${good.length} 2xx, ${refused.length} refused), ${docs.length} events; done at ${elapsed()}`);
+  drained = { docs: docs.length, sink: writerConfig.audit.sinks[0]!, indexPrefix: writerConfig.audit.indexPrefix, keyPath: base.keyPath };
+});
+
+test('cluster - verify walks both chain partitions after the failures: each is intact and signed, and together they hold every indexed document', async () => {
+  assert.ok(drained && bus, 'the load test above drained the pipeline');
+  const sink = createSink(drained.sink, drained.indexPrefix);
+  const publicKey = readPublicKey(publicKeyPath(drained.keyPath));
+  const reports: VerifyReport[] = [];
+  try {
+    // Both partitions are read before any assertion, so a failure shows the state of each.
+    for (const partition of PARTITIONS) {
+      let report = await verifyTrail({ sink, partition, publicKey, checkpoints: { bus } });
+      for (let i = 0; i < 40 && report.verdict !== 'ok'; i++) {
+        await sleep(250);
+        report = await verifyTrail({ sink, partition, publicKey, checkpoints: { bus } });
+      }
+      reports.push(report);
+    }
+  } finally {
+    await (sink as { close?: () => Promise<void> }).close?.();
+  }
+  const summary = reports
+    .map((r) => {
+      const holes = r.problems.filter((p) => p.kind === 'deleted').map((p) => p.seq);
+      return `${r.partition}: ${r.verdict}, ${r.total} documents, head ${r.trailHead}, checkpoint ${r.checkpointSeq}, bus head ${r.busHead}${holes.length ? `, ${holes.length} empty position(s) from ${holes[0]}` : ''}`;
+    })
+    .join('; ');
+  console.log(`# verify at ${elapsed()}: ${summary}`);
+  // Seen on this cluster (README: scaling out, known gaps): an event redelivered to the other partition's writer takes a
+  // slot in both chains and one stays empty; a writer that stopped checkpointing after the NATS failover leaves an unverified tail.
+  for (const r of reports) {
+    assert.equal(r.verdict, 'ok', `${summary}\n${JSON.stringify(r).slice(0, 1500)}`);
+    assert.ok(r.total > 0, `partition ${r.partition} wrote events`);
+  }
+  assert.equal(
+    reports.reduce((n, r) => n + r.total - r.fillers, 0),
+    drained.docs,
+    `the partitions' chains (${reports.map((r) => `${r.partition}: ${r.total}`).join(', ')}) hold every indexed document`,
   );
+  console.log(`# verify: ${reports.map((r) => `${r.partition} ${r.total} events, checkpoint ${r.checkpointSeq}`).join('; ')}; done at ${elapsed()}`);
 });
