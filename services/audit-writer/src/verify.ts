@@ -31,7 +31,7 @@ export interface VerifyReport {
   partition: string;
   /** Documents read from the trail. */
   total: number;
-  /** Slots holding a filler (dead-lettered content, kept in the DLQ stream). */
+  /** Slots holding a filler (dead-lettered content kept in the DLQ stream, or an event another writer stored first). */
   fillers: number;
   /** Highest chain position covered by a valid signed checkpoint (0 when none). */
   checkpointSeq: number;
@@ -141,7 +141,7 @@ export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
 export function formatVerifyReport(r: VerifyReport): string {
   const bus = r.busHead !== undefined ? `, chain head on the bus at ${r.busHead}` : '';
   const lines = [
-    `partition ${r.partition}: ${r.total} documents, signed checkpoint at ${r.checkpointSeq}${bus}${r.fillers ? `, ${r.fillers} dead-letter filler(s)` : ''}`,
+    `partition ${r.partition}: ${r.total} documents, signed checkpoint at ${r.checkpointSeq}${bus}${r.fillers ? `, ${r.fillers} filler(s)` : ''}`,
   ];
   for (const p of r.problems) lines.push(`  ${p.kind.toUpperCase()}${p.seq !== undefined ? ` seq=${p.seq}` : ''}${p.id ? ` id=${p.id}` : ''}: ${p.detail}`);
   if (r.checkpointSeq === 0 && r.total > 0) lines.push('  warning: no valid signed checkpoint found; nothing in this trail is covered by a signature');

@@ -49,3 +49,11 @@ export function isFiller(doc: unknown): boolean {
   const ag = (doc as { agentgate?: { filler?: unknown } } | null)?.agentgate;
   return ag?.filler !== undefined && ag.filler !== null;
 }
+
+/** The chain slot (`partition/seq`) a stored document holds, or undefined when it has none. */
+export function slotOf(doc: unknown): string | undefined {
+  const d = doc as { event?: { sequence?: unknown }; agentgate?: { chain?: { partition?: unknown } } } | null | undefined;
+  const partition = d?.agentgate?.chain?.partition;
+  const seq = d?.event?.sequence;
+  return typeof partition === 'string' && typeof seq === 'number' ? `${partition}/${seq}` : undefined;
+}

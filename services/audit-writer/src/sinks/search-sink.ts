@@ -1,6 +1,6 @@
 import { type AuditEvent, upgradeEvent } from '@agentgate/events';
 import { AuditWriterError } from '../errors.js';
-import { isFiller } from '../lib/filler.js';
+import { isFiller, slotOf } from '../lib/filler.js';
 import { checkpointIndex, dailyIndex, indexPattern } from '../lib/index-names.js';
 import { applySetup } from '../lib/setup.js';
 import type { HttpResult, SearchHttp } from './http-adapter.js';
@@ -94,6 +94,19 @@ export class SearchSink implements Sink {
     const res = this.#ok(await this.#http.request('POST', '/_mget', { docs }), 'mget');
     for (const d of (res.body as { docs?: Array<{ _id: string; found?: boolean }> }).docs ?? []) if (d.found) found.add(d._id);
     return found;
+  }
+
+  async slotsOf(ids: string[], timestamps: string[]): Promise<Map<string, string>> {
+    const slots = new Map<string, string>();
+    if (ids.length === 0) return slots;
+    const _source = ['agentgate.chain.partition', 'event.sequence'];
+    const docs = ids.map((id, i) => ({ _index: dailyIndex(this.#prefix, timestamps[i]!), _id: id, _source }));
+    const res = this.#ok(await this.#http.request('POST', '/_mget', { docs }), 'mget');
+    for (const d of (res.body as { docs?: Array<{ _id: string; found?: boolean; _source?: Record<string, unknown> }> }).docs ?? []) {
+      const slot = d.found ? slotOf(d._source) : undefined;
+      if (slot) slots.set(d._id, slot);
+    }
+    return slots;
   }
 
   async writeCheckpoint(cp: StoredCheckpoint): Promise<void> {
