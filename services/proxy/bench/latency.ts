@@ -1,26 +1,51 @@
 /**
- * Added latency and throughput of the proxy, with full durable audit on a
- * real nats-server, versus the same upstream direct (and nginx as a plain
- * reverse proxy when `nginx` is installed: `apt-get install -y nginx-light`).
+ * Added latency, throughput and CPU per request of the proxy, with full durable audit on a real
+ * nats-server (every intent acknowledged by JetStream before the request goes upstream), beside the same
+ * upstream direct and nginx as a plain reverse proxy to it, in the same run.
  *
- *   npm run bench -w @agentgate/proxy            # defaults: 3000 sequential, 20000 at concurrency 32
+ * Processes: the proxy runs from the BUILT code (`dist/main.js`, `npm run build` first; the npm script
+ * does) in its own process; the load generator (bench/load.mjs) and the upstream (bench/upstream.mjs) in
+ * theirs; nginx (`apt-get install -y nginx-light`) with one worker. This process holds nats-server's
+ * parent, the token issuer, identity and the secret broker (idle while measuring: principals and leases
+ * are cached by the proxy). CPU per request is each process's CPU time (/proc/<pid>/stat) over the
+ * measured window divided by the requests in it.
+ *
+ *   npm run bench -w @agentgate/proxy                       # defaults: 3000 at c=1, 20000 at c=32
  *   SEQ=5000 CONC=64 TOTAL=50000 npm run bench -w @agentgate/proxy
+ *   PROF=/tmp/prof npm run bench -w @agentgate/proxy        # the proxy writes a --cpu-prof profile there
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@agentgate/config';
-import { createLogger } from '@agentgate/log';
 import { findBinary, freePort, githubClaims, startCiIssuer, startNats, waitFor } from '@agentgate/testkit';
-import { Client } from 'undici';
-import { startProxy } from '../src/index.js';
-import { startUpstream } from '../test/upstream.js';
 import { startBackends } from '../test/backends.js';
 
 const SEQ = Number(process.env['SEQ'] ?? 3000);
 const CONC = Number(process.env['CONC'] ?? 32);
 const TOTAL = Number(process.env['TOTAL'] ?? 20000);
+const PROF = process.env['PROF'];
+
+const here = dirname(fileURLToPath(import.meta.url));
+const proxyMain = join(here, '..', 'dist', 'main.js');
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** User + system CPU of a process so far, in microseconds (0 once it is gone). */
+function cpuUs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of proc(5) (utime, stime); f[0] is field 3.
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
 
 interface Target {
   name: string;
@@ -29,44 +54,64 @@ interface Target {
   headers: Record<string, string>;
 }
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+interface Measured {
+  out: Record<string, number>;
+  /** CPU µs per request of each watched process over the measured window. */
+  cpu: Record<string, number>;
 }
 
-async function once(client: Client, t: Target): Promise<void> {
-  const r = await client.request({ method: 'GET', path: t.path, headers: t.headers });
-  await r.body.dump();
-  if (r.statusCode !== 200) throw new Error(`${t.name}: status ${r.statusCode}`);
-}
-
-async function sequential(t: Target, n: number): Promise<number[]> {
-  const client = new Client(t.origin, { pipelining: 1 });
-  for (let i = 0; i < 200; i++) await once(client, t);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = performance.now();
-    await once(client, t);
-    out.push(performance.now() - s);
+/** Runs one load job in its own process; samples the watched processes' CPU around the measured part only. */
+async function runLoad(t: Target, job: { mode: 'seq' | 'conc'; n: number; conc?: number }, watch: Record<string, number | undefined>): Promise<Measured> {
+  const child = spawn(process.execPath, [join(here, 'load.mjs'), JSON.stringify({ origin: t.origin, path: t.path, headers: t.headers, ...job })], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const watched = { ...watch, loadgen: child.pid };
+  const lines = createInterface({ input: child.stdout! });
+  let before: Record<string, number> = {};
+  let result: Record<string, number> | undefined;
+  for await (const line of lines) {
+    if (line === 'warm') {
+      before = Object.fromEntries(Object.entries(watched).map(([k, pid]) => [k, cpuUs(pid)]));
+      child.stdin!.write('go\n');
+    } else if (line.startsWith('done ')) {
+      const after = Object.fromEntries(Object.entries(watched).map(([k, pid]) => [k, cpuUs(pid)]));
+      result = JSON.parse(line.slice(5)) as Record<string, number>;
+      const cpu = Object.fromEntries(Object.keys(watched).map((k) => [k, ((after[k] ?? 0) - (before[k] ?? 0)) / job.n]));
+      await once(child, 'exit').catch(() => {});
+      return { out: result, cpu };
+    }
   }
-  await client.close();
-  return out.sort((a, b) => a - b);
+  throw new Error(`${t.name}: the load generator ended without a result`);
 }
 
-async function concurrent(t: Target, total: number, conc: number): Promise<number> {
-  const clients = Array.from({ length: conc }, () => new Client(t.origin, { pipelining: 1 }));
-  let left = total;
-  const start = performance.now();
-  await Promise.all(
-    clients.map(async (c) => {
-      while (left-- > 0) await once(c, t);
-    }),
-  );
-  const rps = total / ((performance.now() - start) / 1000);
-  await Promise.all(clients.map((c) => c.close()));
-  return rps;
+async function startChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, name: string): Promise<ChildProcess> {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`${name} exited early (code ${code}, signal ${signal})`);
+  });
+  return child;
 }
 
-async function startNginx(upstreamPort: number): Promise<{ url: string; stop(): Promise<void> } | undefined> {
+let stopping = false;
+
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+async function ping(origin: string, path: string, headers: Record<string, string> = {}): Promise<boolean> {
+  try {
+    const r = await fetch(`${origin}${path}`, { headers });
+    await r.arrayBuffer();
+    return r.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** nginx as a plain reverse proxy (one worker, keep-alive upstream) to the same upstream; undefined when not installed. */
+async function startNginx(upstreamPort: number): Promise<{ origin: string; child: ChildProcess; workerPid(): number | undefined; dir: string } | undefined> {
   const bin = findBinary('nginx');
   if (!bin) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'agentgate-nginx-'));
@@ -81,87 +126,112 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir};
     location /api/ { proxy_pass http://up/base/; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 `,
   );
-  const child: ChildProcess = spawn(bin, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-  await waitFor(
-    async () => {
-      try {
-        const c = new Client(`http://127.0.0.1:${port}`);
-        await once(c, { name: 'nginx', origin: '', path: '/api/ok', headers: {} });
-        await c.close();
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { timeoutMs: 10_000 },
-  );
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const child = spawn(bin, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  const origin = `http://127.0.0.1:${port}`;
+  await waitFor(() => ping(origin, '/api/ok'), { timeoutMs: 10_000 });
+  const workerPid = (): number | undefined => {
+    try {
+      const kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      return kids.length > 0 ? Number(kids[0]) : undefined;
+    } catch {
+      return undefined;
+    }
   };
+  return { origin, child, workerPid, dir };
 }
 
+function natsPid(dir: string): number | undefined {
+  const f = readdirSync(join(dir, 'ports')).find((n) => /^nats-server_\d+\.ports$/.test(n));
+  return f ? Number(/_(\d+)\./.exec(f)![1]) : undefined;
+}
+
+// ---- set-up ---------------------------------------------------------------------------------------------------
 const nats = await startNats();
-const upstream = await startUpstream();
+const upstream = await startChild(process.execPath, [join(here, 'upstream.mjs')], process.env, 'upstream');
+const upstreamPort = Number((await once(createInterface({ input: upstream.stdout! }), 'line'))[0]);
+const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
 const issuer = await startCiIssuer();
-const config = loadConfig({
-  env: {},
-  text: `
-gateway: { name: bench }
+const work = mkdtempSync(join(tmpdir(), 'agentgate-proxy-bench-'));
+const proxyPort = await freePort();
+const yaml = `
+gateway: { name: bench, listen: { host: 127.0.0.1, port: ${proxyPort} } }
+log: { level: warn }
+bus: { natsUrl: ${nats.url}, dataDir: ${join(work, 'data')} }
 identity: { issuers: [ { name: gh, issuer: ${issuer.issuer}, audiences: [agentgate], profile: github-actions } ] }
-connections: [ { name: api, type: http, upstream: ${upstream.url}/base, credential: { ref: tok, inject: bearer } } ]
+connections: [ { name: api, type: http, upstream: ${upstreamUrl}/base, credential: { ref: tok, inject: bearer } } ]
 secrets: [ { ref: tok, source: env, env: BENCH_TOKEN } ]
 policy: { rules: [ { name: allow-get, actions: ['http.get'], when: "attrs.path.startsWith('/')", decision: allow } ] }
-`,
-});
+`;
+writeFileSync(join(work, 'agentgate.yaml'), yaml);
+const config = loadConfig({ env: {}, text: yaml });
 const backends = await startBackends({ natsUrl: nats.url, name: 'proxy-bench' }, config, { BENCH_TOKEN: 'bench-secret-value-0123456789' });
-const { bus } = backends;
-const proxy = await startProxy(bus, config, createLogger({ name: 'proxy', level: 'warn' }), { host: '127.0.0.1', port: 0 });
+const proxyArgs = [...(PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`] : []), proxyMain];
+const proxy = await startChild(process.execPath, proxyArgs, { ...process.env, AGENTGATE_CONFIG: join(work, 'agentgate.yaml'), BENCH_TOKEN: '' }, 'proxy');
+proxy.stdout!.pipe(process.stderr);
+const proxyOrigin = `http://127.0.0.1:${proxyPort}`;
+await waitFor(() => ping(proxyOrigin, '/_agentgate/readyz'), { timeoutMs: 30_000 });
 const token = await issuer.mint(githubClaims(), { expiresIn: 3600 });
-const nginx = await startNginx(upstream.port);
+const nginx = await startNginx(upstreamPort);
 
 const targets: Target[] = [
-  { name: 'direct', origin: upstream.url, path: '/base/ok', headers: {} },
-  { name: 'agentgate', origin: proxy.url, path: '/api/ok', headers: { authorization: `Bearer ${token}` } },
-  ...(nginx ? [{ name: 'nginx', origin: nginx.url, path: '/api/ok', headers: {} }] : []),
+  { name: 'direct', origin: upstreamUrl, path: '/base/ok', headers: {} },
+  ...(nginx ? [{ name: 'nginx', origin: nginx.origin, path: '/api/ok', headers: {} }] : []),
+  { name: 'gateway', origin: proxyOrigin, path: '/api/ok', headers: { authorization: `Bearer ${token}` } },
 ];
+const watch = (): Record<string, number | undefined> => ({
+  proxy: proxy.pid,
+  upstream: upstream.pid,
+  'nats-server': natsPid(nats.dir),
+  ...(nginx && { nginx: nginx.workerPid() }),
+});
+const auditBefore = (await backends.bus.streams.info('AUDIT_RAW')).messages;
 
-console.log(`nats-server ${nats.url} (JetStream file store); sequential ${SEQ} requests; concurrent ${TOTAL} requests at ${CONC}`);
-const seq = new Map<string, number[]>();
-const cpu = new Map<string, number>();
-for (const t of targets) {
-  const c0 = process.cpuUsage();
-  seq.set(t.name, await sequential(t, SEQ));
-  const c = process.cpuUsage(c0);
-  // CPU of this process (client, upstream, proxy, identity, broker) per sequential request: what contention magnifies.
-  cpu.set(t.name, (c.user + c.system) / 1000 / (SEQ + 200));
-}
-const rps = new Map<string, number>();
-for (const t of targets) rps.set(t.name, await concurrent(t, TOTAL, CONC));
+console.log(`proxy: ${proxyMain} (built code, own process); load generator, upstream and nginx in their own processes`);
+console.log(`nats-server ${nats.url} (JetStream file store); c=1: ${SEQ} requests; c=${CONC}: ${TOTAL} requests`);
+console.log(`machine load before: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores)`);
 
-const d = seq.get('direct')!;
-console.log('\ntarget      p50 ms   p99 ms   added p50   added p99   req/s (c=%d)   ratio vs direct   cpu ms/req (this process)', CONC);
+// ---- measure --------------------------------------------------------------------------------------------------
+const seq = new Map<string, Measured>();
+const conc = new Map<string, Measured>();
+for (const t of targets) seq.set(t.name, await runLoad(t, { mode: 'seq', n: SEQ }, watch()));
+for (const t of targets) conc.set(t.name, await runLoad(t, { mode: 'conc', n: TOTAL, conc: CONC }, watch()));
+const auditAfter = (await backends.bus.streams.info('AUDIT_RAW')).messages;
+
+// ---- report ---------------------------------------------------------------------------------------------------
+const f = (v: number | undefined, w: number, d = 3): string => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d)).padStart(w);
+const d1 = seq.get('direct')!.out;
+const rNginx = conc.get('nginx')?.out['rps'];
+console.log(`\ntarget     c=1 p50 ms  p99 ms  added p50  added p99   req/s c=${CONC}  vs nginx  vs direct`);
 for (const t of targets) {
-  const s = seq.get(t.name)!;
-  const r = rps.get(t.name)!;
+  const s = seq.get(t.name)!.out;
+  const r = conc.get(t.name)!.out['rps']!;
   console.log(
-    `${t.name.padEnd(10)} ${pct(s, 50).toFixed(3).padStart(7)} ${pct(s, 99).toFixed(3).padStart(8)} ${(pct(s, 50) - pct(d, 50)).toFixed(3).padStart(11)} ${(pct(s, 99) - pct(d, 99)).toFixed(3).padStart(11)} ${r.toFixed(0).padStart(14)} ${(r / rps.get('direct')!).toFixed(2).padStart(17)} ${cpu.get(t.name)!.toFixed(3).padStart(12)}`,
+    `${t.name.padEnd(10)} ${f(s['p50'], 10)} ${f(s['p99'], 7)} ${f(s['p50']! - d1['p50']!, 10)} ${f(s['p99']! - d1['p99']!, 10)} ${f(r, 12, 0)} ${f(rNginx && r / rNginx, 9, 2)} ${f(r / conc.get('direct')!.out['rps']!, 10, 2)}`,
   );
 }
-if (nginx) console.log(`\nagentgate / nginx throughput ratio: ${(rps.get('agentgate')! / rps.get('nginx')!).toFixed(2)}`);
-else console.log('\nnginx not installed (apt-get install -y nginx-light): no nginx baseline in this run');
-const audit = await bus.streams.info('AUDIT_RAW');
-console.log(`audit events stored durably during the run: ${audit.messages}`);
-const load = (await import('node:os')).loadavg();
-console.log(`machine load average during the run: ${load.map((l) => l.toFixed(1)).join(' ')} (${(await import('node:os')).cpus().length} cores)`);
+console.log('\nCPU µs per request over the measured window, per process (c=1 / c=' + CONC + ')');
+const procs = ['proxy', 'nginx', 'upstream', 'nats-server', 'loadgen'];
+console.log(`target     ${procs.map((p) => p.padStart(17)).join('')}`);
+for (const t of targets) {
+  const a = seq.get(t.name)!.cpu;
+  const b = conc.get(t.name)!.cpu;
+  console.log(`${t.name.padEnd(10)} ${procs.map((p) => (a[p] === undefined ? '-' : `${a[p]!.toFixed(0)} / ${b[p]!.toFixed(0)}`).padStart(17)).join('')}`);
+}
+const g = conc.get('gateway')!;
+console.log(
+  `\ngateway: proxy CPU ${g.cpu['proxy']!.toFixed(0)} µs/request at c=${CONC} (goal <= 100); added p50 ${f(seq.get('gateway')!.out['p50']! - d1['p50']!, 0)} ms (<= 0.5), p99 ${f(seq.get('gateway')!.out['p99']! - d1['p99']!, 0)} ms (<= 2)`,
+);
+if (rNginx) console.log(`gateway / nginx throughput at c=${CONC}: ${(g.out['rps']! / rNginx).toFixed(2)} (goal >= 0.30)`);
+else console.log('nginx not installed (apt-get install -y nginx-light): no nginx baseline in this run');
+console.log(`audit events stored durably during the run: ${auditAfter - auditBefore} (2 per gateway request)`);
+console.log(`machine load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
-await nginx?.stop();
-await proxy.close();
+stopping = true;
+await stopChild(nginx?.child);
+if (nginx) rmSync(nginx.dir, { recursive: true, force: true });
+await stopChild(proxy);
+await stopChild(upstream);
 await backends.stop();
-await upstream.close();
 await issuer.close();
 await nats.close();
+rmSync(work, { recursive: true, force: true });

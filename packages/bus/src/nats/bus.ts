@@ -71,10 +71,10 @@ export class NatsBus implements Bus {
   #kvs = new Map<string, NatsKv>();
   readonly #replicas: number;
 
-  private constructor(nc: NatsConnection, replicas = 1) {
+  private constructor(nc: NatsConnection, replicas: number, inboxPrefix: string | undefined) {
     this.#nc = nc;
     this.#replicas = replicas;
-    this.streams = new NatsStreams(nc, () => this.#status.value);
+    this.streams = new NatsStreams(nc, () => this.#status.value, inboxPrefix);
     void this.#watchStatus();
     void nc.closed().then(() => this.#status.set('closed'));
   }
@@ -93,7 +93,7 @@ export class NatsBus implements Bus {
         // Async stack traces build an Error per request (about 7% of the proxy's CPU); our errors are mapped anyway.
         noAsyncTraces: true,
       });
-      return new NatsBus(nc, opts.replicas);
+      return new NatsBus(nc, opts.replicas ?? 1, opts.inboxPrefix);
     } catch (err) {
       throw new BusError('ERR_BUS_UNAVAILABLE', 'cannot connect to NATS', { cause: err });
     }

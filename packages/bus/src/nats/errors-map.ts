@@ -63,10 +63,15 @@ function isNoResponders(err: unknown): boolean {
   return err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders());
 }
 
+/** The bus code of a JetStream API error code (`err_code` of an error reply); ERR_STREAM_PUBLISH for one it does not tell apart. */
+export function apiErrorCode(errCode: number): BusErrorCode {
+  return API_CODES.get(errCode) ?? 'ERR_STREAM_PUBLISH';
+}
+
 /** The bus code for a nats.js error, by its class or JetStream API code; ERR_STREAM_PUBLISH when neither says more. */
 export function busCodeOf(err: unknown): BusErrorCode {
   const api = jsApiCode(err);
-  if (api !== undefined) return API_CODES.get(api) ?? 'ERR_STREAM_PUBLISH';
+  if (api !== undefined) return apiErrorCode(api);
   if (err instanceof TimeoutError) return 'ERR_BUS_TIMEOUT';
   // A JetStream request nobody answered (no stream captures the subject, or JetStream is off) comes as the client's
   // JetStreamNotEnabled (exported only from its internal module) whose cause is the request's no-responders error.

@@ -1,4 +1,4 @@
-import { type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -33,6 +33,7 @@ import type {
   Streams,
 } from '../types.js';
 import { JS_API, jsApiCode, mapNatsError } from './errors-map.js';
+import { JsPublisher } from './js-publisher.js';
 
 const ms = (v: number): number => v * 1_000_000;
 
@@ -75,10 +76,14 @@ export class NatsStreams implements Streams {
   #jsmP: Promise<JetStreamManager> | undefined;
   #status: () => BusStatus;
 
-  constructor(nc: NatsConnection, status: () => BusStatus) {
+  #publisher: JsPublisher;
+
+  /** `inboxPrefix`: the connection's reply prefix (per-service permissions), for the publishes' acknowledgements. */
+  constructor(nc: NatsConnection, status: () => BusStatus, inboxPrefix?: string) {
     this.#nc = nc;
     this.#js = jetstream(nc);
     this.#status = status;
+    this.#publisher = new JsPublisher(nc, inboxPrefix);
   }
 
   /** The manager is made on first use and made again after a failure (e.g. JetStream not enabled yet). */
@@ -197,22 +202,8 @@ export class NatsStreams implements Streams {
     checkSubject(subject);
     // While disconnected nats.js would buffer the publish and wait: fail fast instead, the caller fails closed.
     if (this.#status() !== 'connected') throw new BusError('ERR_BUS_UNAVAILABLE', 'durable publish: NATS is unavailable');
-    const h = natsHeaders();
-    for (const [k, v] of Object.entries(opts.headers ?? {})) h.set(k, v);
-    try {
-      const ack = await this.#js.publish(subject, toBytes(data), {
-        msgID: opts.msgId,
-        headers: h,
-        timeout: opts.timeoutMs ?? 5000,
-      });
-      return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
-    } catch (err) {
-      const mapped = mapNatsError(err, `durable publish to ${subject}`);
-      if (mapped.code === 'ERR_BUS_NO_RESPONDER') {
-        throw new BusError('ERR_STREAM_NO_MATCH', `no stream captures subject "${subject}"`, { cause: err });
-      }
-      throw mapped;
-    }
+    // Pipelined (js-publisher.ts): publishes in flight together share a socket write and one reply subscription.
+    return this.#publisher.publish(subject, toBytes(data), opts.msgId, opts.headers, opts.timeoutMs ?? 5000);
   }
 
   async consumer(stream: string, config: ConsumerConfig): Promise<Consumer> {
