@@ -137,8 +137,9 @@ export function buildActionEvent(input: ActionEventInput): AuditEvent {
     ...(input.approval !== undefined && { approval: input.approval }),
   };
   const reason = input.reason ?? input.decision?.reason;
+  const at = now.toISOString();
   const event: AuditEvent = {
-    '@timestamp': now.toISOString(),
+    '@timestamp': at,
     ecs: { version: ECS_VERSION },
     event: {
       id: input.id ?? newEventId(now.getTime()),
@@ -148,7 +149,7 @@ export function buildActionEvent(input: ActionEventInput): AuditEvent {
       action: input.action.kind,
       outcome: input.outcome ?? ecs.outcome,
       ...(reason !== undefined && { reason }),
-      created: now.toISOString(),
+      created: at,
       ...(input.durationNs !== undefined && { duration: input.durationNs }),
       dataset: 'agentgate.audit',
       module: 'agentgate',

@@ -9,6 +9,22 @@ const ID_RE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 let lastTime = -1;
 const lastRandom = new Uint8Array(10);
 
+// Random bytes are drawn 4 KiB at a time: one call into the CSPRNG per 409 new milliseconds instead of per id.
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
+
+/** Fills `out` with fresh random bytes from the pool. */
+function fillRandom(out: Uint8Array): void {
+  if (poolAt + out.length > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  out.set(pool.subarray(poolAt, poolAt + out.length));
+  // Used bytes are never handed out twice.
+  pool.fill(0, poolAt, poolAt + out.length);
+  poolAt += out.length;
+}
+
 /** Adds one to the 80-bit big-endian counter; false on overflow. */
 function increment(bytes: Uint8Array): boolean {
   for (let i = bytes.length - 1; i >= 0; i--) {
@@ -41,10 +57,10 @@ export function newEventId(now: number = Date.now()): string {
     if (!increment(lastRandom)) {
       // 2^80 ids in one millisecond cannot happen in practice; moving to the next ms keeps order anyway.
       time = lastTime + 1;
-      randomFillSync(lastRandom);
+      fillRandom(lastRandom);
     }
   } else {
-    randomFillSync(lastRandom);
+    fillRandom(lastRandom);
   }
   lastTime = time;
   return encodeInt(time, 10) + encodeBytes(lastRandom);

@@ -190,6 +190,11 @@ console.log(`proxy: ${proxyMain} (built code, own process); load generator, upst
 console.log(`nats-server ${nats.url} (JetStream file store); c=1: ${SEQ} requests; c=${CONC}: ${TOTAL} requests`);
 console.log(`machine load before: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores)`);
 
+// The proxy at rest (timers, bus heartbeats, fill monitor): what every figure below includes.
+const idle0 = cpuUs(proxy.pid);
+await new Promise((r) => setTimeout(r, 2000));
+console.log(`proxy at rest: ${((cpuUs(proxy.pid) - idle0) / 20_000).toFixed(1)}% of a core`);
+
 // ---- measure --------------------------------------------------------------------------------------------------
 const seq = new Map<string, Measured>();
 const conc = new Map<string, Measured>();

@@ -25,16 +25,33 @@ export interface ActionFacts {
   observerName: string;
 }
 
+type Destination = NonNullable<ActionEventInput['destination']>;
+
+// The upstream of a connection as `destination.*`: parsed once per upstream URL, not once per event.
+const destinations = new Map<string, Destination>();
+
+function destinationOf(upstreamUrl: string): Destination {
+  let d = destinations.get(upstreamUrl);
+  if (!d) {
+    const upstream = new URL(upstreamUrl);
+    d = { address: upstream.hostname, port: upstream.port ? Number(upstream.port) : upstream.protocol === 'https:' ? 443 : 80 };
+    // Connections come from the configuration: a handful of URLs; the bound only guards against a misuse.
+    if (destinations.size > 1000) destinations.clear();
+    destinations.set(upstreamUrl, d);
+  }
+  // A copy: the event owns its objects.
+  return { address: d.address, port: d.port };
+}
+
 /** Builds one phase's event from the request's facts and the phase's extras. */
 export function actionEvent(f: ActionFacts, phase: ActionEventInput['phase'], extra: Partial<ActionEventInput> = {}): AuditEvent {
-  const upstream = new URL(f.connection.upstream);
   // Tracing on: the request's span (it continues the client's traceparent); off: the client's traceparent, as sent.
   const active = activeTraceIds();
-  const trace = active ? undefined : TRACEPARENT.exec(String(f.req.headers.traceparent ?? ''));
+  const traceparent = f.req.headers.traceparent;
+  const trace = active || traceparent === undefined ? undefined : TRACEPARENT.exec(String(traceparent));
   const ua = f.req.headers['user-agent'];
   const ip = f.req.socket.remoteAddress;
   const port = f.req.socket.remotePort;
-  const defaultPort = upstream.protocol === 'https:' ? 443 : 80;
   return buildActionEvent({
     phase,
     principal: f.principal,
@@ -42,7 +59,7 @@ export function actionEvent(f: ActionFacts, phase: ActionEventInput['phase'], ex
     decision: { effect: f.decision.effect, ...(f.decision.rule !== null && { rule: f.decision.rule }), reason: f.decision.reason },
     url: { path: f.urlPath, ...(f.urlOriginal !== undefined && { original: f.urlOriginal }), ...(f.urlFull !== undefined && { full: f.urlFull }) },
     source: { ...(ip !== undefined && { ip }), ...(port !== undefined && { port }) },
-    destination: { address: upstream.hostname, port: upstream.port ? Number(upstream.port) : defaultPort },
+    destination: destinationOf(f.connection.upstream),
     ...(typeof ua === 'string' && { userAgent: ua.slice(0, 512) }),
     ...(active && { traceId: active.traceId, spanId: active.spanId }),
     ...(trace?.[1] && { traceId: trace[1] }),
