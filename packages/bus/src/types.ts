@@ -94,6 +94,12 @@ export interface PublishOptions {
   headers?: Headers;
   /** Deadline for the store acknowledgement (default 5000 ms). */
   timeoutMs?: number;
+  /**
+   * NATS: the message may wait up to this long to share a socket write with the next publishes (for
+   * publishes nobody waits on, e.g. the proxy's outcome events); it goes with the next publish that does
+   * not wait, or when the time is up. Default 0: written at the end of the current event-loop turn.
+   */
+  lingerMs?: number;
 }
 
 export interface PubAck {

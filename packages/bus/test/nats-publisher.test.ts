@@ -138,3 +138,18 @@ test('publisher - a connection closing with acknowledgements outstanding fails t
     await silent.unsubscribe();
   }
 });
+
+test('publisher - a lingering publish waits for the next one that does not (same write, its order kept), or for its linger time', async () => {
+  const start = (await bus.streams.info('PUB')).lastSeq;
+  const lingering = bus.streams.publish('pub.stored.linger', 'outcome', { msgId: 'linger-1', lingerMs: 10_000 });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await bus.streams.info('PUB')).lastSeq, start, 'not written while it lingers');
+  const [first, second] = await Promise.all([lingering, bus.streams.publish('pub.stored.linger', 'intent', { msgId: 'linger-2' })]);
+  assert.deepEqual([first.seq, second.seq], [start + 1, start + 2]);
+
+  const started = Date.now();
+  const alone = await bus.streams.publish('pub.stored.linger', 'outcome alone', { msgId: 'linger-3', lingerMs: 150 });
+  const waited = Date.now() - started;
+  assert.equal(alone.seq, start + 3);
+  assert.ok(waited >= 140 && waited < 3000, `stored after ${waited} ms`);
+});

@@ -52,6 +52,9 @@ export class JsPublisher {
   readonly #inFlight = new Map<string, Pending>();
   #queue: Pending[] = [];
   #scheduled = false;
+  /** Publishes that may wait (lingerMs) for company: they go with the next flush. */
+  #lingering: Pending[] = [];
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(nc: NatsConnection, inboxPrefix?: string) {
     this.#nc = nc;
@@ -60,16 +63,23 @@ export class JsPublisher {
 
   /** Acknowledgements still awaited (tests, diagnostics). */
   get inFlight(): number {
-    return this.#inFlight.size + this.#queue.length;
+    return this.#inFlight.size + this.#queue.length + this.#lingering.length;
   }
 
   /**
    * Publishes `data` on `subject` and resolves with the stream's acknowledgement. `subject` must be
    * valid (checked by the caller); `msgId` becomes `Nats-Msg-Id` (the stream's de-duplication).
+   * `lingerMs` > 0: the publish may wait that long for the next flush (see PublishOptions.lingerMs).
    */
-  publish(subject: string, data: Uint8Array, msgId: string | undefined, headers: Headers | undefined, timeoutMs: number): Promise<PubAck> {
+  publish(subject: string, data: Uint8Array, msgId: string | undefined, headers: Headers | undefined, timeoutMs: number, lingerMs = 0): Promise<PubAck> {
     return new Promise<PubAck>((resolve, reject) => {
-      this.#queue.push({ subject, data, msgId, headers, timeoutMs, token: '', resolve, reject, timer: undefined });
+      const p: Pending = { subject, data, msgId, headers, timeoutMs, token: '', resolve, reject, timer: undefined };
+      if (lingerMs > 0) {
+        this.#lingering.push(p);
+        this.#lingerTimer ??= setTimeout(this.#flush, lingerMs);
+        return;
+      }
+      this.#queue.push(p);
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(this.#flush);
@@ -80,16 +90,26 @@ export class JsPublisher {
   /** Rejects everything still waiting (the connection is closing): the messages may or may not be stored. */
   close(): void {
     const err = new BusError('ERR_STREAM_PUBLISH', 'durable publish: the connection closed before the acknowledgement');
+    for (const p of this.#lingering) p.reject(err);
     for (const p of this.#queue) p.reject(err);
     this.#queue = [];
+    this.#lingering = [];
+    clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
     for (const p of [...this.#inFlight.values()]) this.#fail(p, err);
   }
 
   /** Sends every queued publish in one go: nats.js flushes its outbound buffer once, after this task. */
   readonly #flush = (): void => {
     this.#scheduled = false;
-    const queue = this.#queue;
+    // Lingering publishes are older than the queued ones: they go first, so a stream keeps their order.
+    const queue = this.#lingering.length > 0 ? [...this.#lingering, ...this.#queue] : this.#queue;
     this.#queue = [];
+    if (this.#lingering.length > 0) {
+      this.#lingering = [];
+      clearTimeout(this.#lingerTimer);
+    }
+    this.#lingerTimer = undefined;
     try {
       this.#subscription();
     } catch (err) {

@@ -203,7 +203,7 @@ export class NatsStreams implements Streams {
     // While disconnected nats.js would buffer the publish and wait: fail fast instead, the caller fails closed.
     if (this.#status() !== 'connected') throw new BusError('ERR_BUS_UNAVAILABLE', 'durable publish: NATS is unavailable');
     // Pipelined (js-publisher.ts): publishes in flight together share a socket write and one reply subscription.
-    return this.#publisher.publish(subject, toBytes(data), opts.msgId, opts.headers, opts.timeoutMs ?? 5000);
+    return this.#publisher.publish(subject, toBytes(data), opts.msgId, opts.headers, opts.timeoutMs ?? 5000, opts.lingerMs ?? 0);
   }
 
   async consumer(stream: string, config: ConsumerConfig): Promise<Consumer> {
