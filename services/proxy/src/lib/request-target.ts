@@ -110,7 +110,7 @@ function parseQuery(rawQuery: string): Record<string, string | string[]> {
 }
 
 /** Joins the upstream base URL's path with the forwarded path (`https://h/v3` + `/repos` → `/v3/repos`). */
-export function upstreamPath(base: URL, rawPath: string, rawQuery: string): string {
+export function upstreamPath(base: Pick<URL, 'pathname'>, rawPath: string, rawQuery: string): string {
   const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
   return `${prefix}${rawPath}${rawQuery}`;
 }

@@ -194,7 +194,7 @@ export async function classifyAndDecide(cx: RequestContext, routed: Routed, admi
   const { decision } = decided;
   // Links the action to the llm exchange that proposed it (after deciding: per-ref audit fields are known then).
   const classification = await correlate(rt.services, areq.principal, decided.classification, st.log);
-  const upstreamUrl = new URL(connection.upstream);
+  const upstreamUrl = upstreamOf(connection.upstream);
   const forwardPath = upstreamPath(upstreamUrl, target.rawPath, '');
   const facts: ActionFacts = {
     ...base,
@@ -416,6 +416,21 @@ export function failRequest(cx: RequestContext, raw: unknown): void {
   if (early) owner.refuse(early, err);
   else sendError(req, res, err, { connection: st.connectionName, requestId: st.requestId, adapter: st.adapter, classification: st.facts?.classification });
   requestAnswered(st.connectionName, st.facts?.decision.effect, res.statusCode, st.started);
+}
+
+// Parsed upstream URLs, one per connection's upstream (read only: origin and path prefix).
+const upstreamUrls = new Map<string, Pick<URL, 'origin' | 'pathname'>>();
+
+function upstreamOf(upstream: string): Pick<URL, 'origin' | 'pathname'> {
+  let u = upstreamUrls.get(upstream);
+  if (!u) {
+    const url = new URL(upstream);
+    u = { origin: url.origin, pathname: url.pathname };
+    // Connections come from the configuration: a handful; the bound only guards against a misuse.
+    if (upstreamUrls.size > 1000) upstreamUrls.clear();
+    upstreamUrls.set(upstream, u);
+  }
+  return u;
 }
 
 /** The body that goes upstream (or into a hold): the adapter's rewritten one, none, or the client's stream. */
