@@ -116,7 +116,9 @@ test('publisher - acknowledgements come back under the per-service inbox prefix 
     name: 'publisher-proxy',
   });
   try {
-    const acks = await Promise.all([1, 2, 3].map((i) => proxy.streams.publish('pub.stored.proxy', `from proxy ${i}`, { msgId: `proxy-${i}`, timeoutMs: 3000 })));
+    const acks = await Promise.all(
+      [1, 2, 3].map((i) => proxy.streams.publish('pub.stored.proxy', `from proxy ${i}`, { msgId: `proxy-${i}`, timeoutMs: 3000 })),
+    );
     assert.ok(acks.every((a) => a.stream === 'PUB' && a.seq > 0));
   } finally {
     await proxy.close();

@@ -188,7 +188,11 @@ const auditBefore = (await backends.bus.streams.info('AUDIT_RAW')).messages;
 
 console.log(`proxy: ${proxyMain} (built code, own process); load generator, upstream and nginx in their own processes`);
 console.log(`nats-server ${nats.url} (JetStream file store); c=1: ${SEQ} requests; c=${CONC}: ${TOTAL} requests`);
-console.log(`machine load before: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores)`);
+console.log(
+  `machine load before: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (${cpus().length} cores)`,
+);
 
 // The proxy at rest (timers, bus heartbeats, fill monitor): what every figure below includes.
 const idle0 = cpuUs(proxy.pid);
@@ -229,7 +233,11 @@ console.log(
 if (rNginx) console.log(`gateway / nginx throughput at c=${CONC}: ${(g.out['rps']! / rNginx).toFixed(2)} (goal >= 0.30)`);
 else console.log('nginx not installed (apt-get install -y nginx-light): no nginx baseline in this run');
 console.log(`audit events stored durably during the run: ${auditAfter - auditBefore} (2 per gateway request)`);
-console.log(`machine load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `machine load after: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 
 stopping = true;
 await stopChild(nginx?.child);
