@@ -69,3 +69,12 @@ test('ids - a derived id is the same for the same fact and differs for another',
   assert.throws(() => derivedEventId(-1, ['x']), { code: 'ERR_EVENT_ID_CLOCK' });
   assert.throws(() => derivedEventId(t, []), { code: 'ERR_EVENT_INVALID' });
 });
+
+test('ids - the random part of ids of different milliseconds does not repeat (pooled random bytes are used once)', () => {
+  // Last in this file: it moves the process's id clock two minutes ahead.
+  const base = Date.now() + 120_000;
+  const randoms = new Set<string>();
+  // More than one pool of random bytes (4096 / 10 ids per pool).
+  for (let i = 0; i < 2000; i++) randoms.add(newEventId(base + i).slice(10));
+  assert.equal(randoms.size, 2000);
+});

@@ -54,6 +54,16 @@ test('subjects - tokens never contain . * > or whitespace, and round-trip', () =
   assert.notEqual(encodeSubjectToken('~2E'), encodeSubjectToken('.'));
 });
 
+test('subjects - a token of letters, digits, _ and - is itself up to 64 characters; one more character is hashed', () => {
+  const safe = 'gh-1234567890_Run-42';
+  assert.equal(encodeSubjectToken(safe), safe);
+  assert.equal(encodeSubjectToken('a'.repeat(64)), 'a'.repeat(64));
+  assert.match(encodeSubjectToken('a'.repeat(65)), /^~h[0-9a-f]{32}$/);
+  // One character outside the set anywhere takes the escaping path.
+  assert.equal(encodeSubjectToken('gh-1.2'), 'gh-1~2E2');
+  assert.equal(encodeSubjectToken('ab/'), 'ab~2F');
+});
+
 test('subjects - long tokens are hashed to a bounded, stable token', () => {
   const long = 'x.'.repeat(100);
   const t = encodeSubjectToken(long);
