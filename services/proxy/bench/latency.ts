@@ -13,6 +13,8 @@
  *   npm run bench -w @agentgate/proxy                       # defaults: 3000 at c=1, 20000 at c=32
  *   SEQ=5000 CONC=64 TOTAL=50000 npm run bench -w @agentgate/proxy
  *   PROF=/tmp/prof npm run bench -w @agentgate/proxy        # the proxy writes a --cpu-prof profile there
+ *   BASE=/other/checkout/services/proxy/dist/main.js npm run bench -w @agentgate/proxy
+ *                                                           # also measures another build ("gateway-base") in the same run
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -29,6 +31,7 @@ const SEQ = Number(process.env['SEQ'] ?? 3000);
 const CONC = Number(process.env['CONC'] ?? 32);
 const TOTAL = Number(process.env['TOTAL'] ?? 20000);
 const PROF = process.env['PROF'];
+const BASE = process.env['BASE'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const proxyMain = join(here, '..', 'dist', 'main.js');
@@ -49,6 +52,8 @@ function cpuUs(pid: number | undefined): number {
 
 interface Target {
   name: string;
+  /** The proxy process serving it (the CPU column "proxy"); default the proxy under test. */
+  proxyPid?: number | undefined;
   origin: string;
   path: string;
   headers: Record<string, string>;
@@ -152,34 +157,44 @@ const upstreamPort = Number((await once(createInterface({ input: upstream.stdout
 const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
 const issuer = await startCiIssuer();
 const work = mkdtempSync(join(tmpdir(), 'agentgate-proxy-bench-'));
-const proxyPort = await freePort();
-const yaml = `
-gateway: { name: bench, listen: { host: 127.0.0.1, port: ${proxyPort} } }
+const configFor = (port: number, dataDir: string): string => `
+gateway: { name: bench, listen: { host: 127.0.0.1, port: ${port} } }
 log: { level: warn }
-bus: { natsUrl: ${nats.url}, dataDir: ${join(work, 'data')} }
+bus: { natsUrl: ${nats.url}, dataDir: ${dataDir} }
 identity: { issuers: [ { name: gh, issuer: ${issuer.issuer}, audiences: [agentgate], profile: github-actions } ] }
 connections: [ { name: api, type: http, upstream: ${upstreamUrl}/base, credential: { ref: tok, inject: bearer } } ]
 secrets: [ { ref: tok, source: env, env: BENCH_TOKEN } ]
 policy: { rules: [ { name: allow-get, actions: ['http.get'], when: "attrs.path.startsWith('/')", decision: allow } ] }
 `;
-writeFileSync(join(work, 'agentgate.yaml'), yaml);
-const config = loadConfig({ env: {}, text: yaml });
+const config = loadConfig({ env: {}, text: configFor(1, join(work, 'data')) });
 const backends = await startBackends({ natsUrl: nats.url, name: 'proxy-bench' }, config, { BENCH_TOKEN: 'bench-secret-value-0123456789' });
-const proxyArgs = [...(PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`] : []), proxyMain];
-const proxy = await startChild(process.execPath, proxyArgs, { ...process.env, AGENTGATE_CONFIG: join(work, 'agentgate.yaml'), BENCH_TOKEN: '' }, 'proxy');
-proxy.stdout!.pipe(process.stderr);
-const proxyOrigin = `http://127.0.0.1:${proxyPort}`;
-await waitFor(() => ping(proxyOrigin, '/_agentgate/readyz'), { timeoutMs: 30_000 });
+
+/** Starts one build of the proxy (its `dist/main.js`) in its own process; resolves once it is ready. */
+async function startProxyProcess(main: string, name: string): Promise<{ child: ChildProcess; origin: string }> {
+  const port = await freePort();
+  const file = join(work, `${name}.yaml`);
+  writeFileSync(file, configFor(port, join(work, `${name}-data`)));
+  const args = [...(PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(PROF, name)}`] : []), main];
+  const child = await startChild(process.execPath, args, { ...process.env, AGENTGATE_CONFIG: file, BENCH_TOKEN: '' }, name);
+  child.stdout!.pipe(process.stderr);
+  const origin = `http://127.0.0.1:${port}`;
+  await waitFor(() => ping(origin, '/_agentgate/readyz'), { timeoutMs: 30_000 });
+  return { child, origin };
+}
+
+const { child: proxy, origin: proxyOrigin } = await startProxyProcess(proxyMain, 'gateway');
+const base = BASE ? await startProxyProcess(BASE, 'gateway-base') : undefined;
 const token = await issuer.mint(githubClaims(), { expiresIn: 3600 });
 const nginx = await startNginx(upstreamPort);
 
 const targets: Target[] = [
   { name: 'direct', origin: upstreamUrl, path: '/base/ok', headers: {} },
   ...(nginx ? [{ name: 'nginx', origin: nginx.origin, path: '/api/ok', headers: {} }] : []),
-  { name: 'gateway', origin: proxyOrigin, path: '/api/ok', headers: { authorization: `Bearer ${token}` } },
+  { name: 'gateway', origin: proxyOrigin, path: '/api/ok', headers: { authorization: `Bearer ${token}` }, proxyPid: proxy.pid },
+  ...(base ? [{ name: 'gateway-base', origin: base.origin, path: '/api/ok', headers: { authorization: `Bearer ${token}` }, proxyPid: base.child.pid }] : []),
 ];
-const watch = (): Record<string, number | undefined> => ({
-  proxy: proxy.pid,
+const watch = (t: Target): Record<string, number | undefined> => ({
+  proxy: t.proxyPid ?? proxy.pid,
   upstream: upstream.pid,
   'nats-server': natsPid(nats.dir),
   ...(nginx && { nginx: nginx.workerPid() }),
@@ -187,6 +202,7 @@ const watch = (): Record<string, number | undefined> => ({
 const auditBefore = (await backends.bus.streams.info('AUDIT_RAW')).messages;
 
 console.log(`proxy: ${proxyMain} (built code, own process); load generator, upstream and nginx in their own processes`);
+if (BASE) console.log(`gateway-base: ${BASE}`);
 console.log(`nats-server ${nats.url} (JetStream file store); c=1: ${SEQ} requests; c=${CONC}: ${TOTAL} requests`);
 console.log(
   `machine load before: ${loadavg()
@@ -202,29 +218,29 @@ console.log(`proxy at rest: ${((cpuUs(proxy.pid) - idle0) / 20_000).toFixed(1)}%
 // ---- measure --------------------------------------------------------------------------------------------------
 const seq = new Map<string, Measured>();
 const conc = new Map<string, Measured>();
-for (const t of targets) seq.set(t.name, await runLoad(t, { mode: 'seq', n: SEQ }, watch()));
-for (const t of targets) conc.set(t.name, await runLoad(t, { mode: 'conc', n: TOTAL, conc: CONC }, watch()));
+for (const t of targets) seq.set(t.name, await runLoad(t, { mode: 'seq', n: SEQ }, watch(t)));
+for (const t of targets) conc.set(t.name, await runLoad(t, { mode: 'conc', n: TOTAL, conc: CONC }, watch(t)));
 const auditAfter = (await backends.bus.streams.info('AUDIT_RAW')).messages;
 
 // ---- report ---------------------------------------------------------------------------------------------------
 const f = (v: number | undefined, w: number, d = 3): string => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d)).padStart(w);
 const d1 = seq.get('direct')!.out;
 const rNginx = conc.get('nginx')?.out['rps'];
-console.log(`\ntarget     c=1 p50 ms  p99 ms  added p50  added p99   req/s c=${CONC}  vs nginx  vs direct`);
+console.log(`\ntarget       c=1 p50 ms  p99 ms  added p50  added p99   req/s c=${CONC}  vs nginx  vs direct`);
 for (const t of targets) {
   const s = seq.get(t.name)!.out;
   const r = conc.get(t.name)!.out['rps']!;
   console.log(
-    `${t.name.padEnd(10)} ${f(s['p50'], 10)} ${f(s['p99'], 7)} ${f(s['p50']! - d1['p50']!, 10)} ${f(s['p99']! - d1['p99']!, 10)} ${f(r, 12, 0)} ${f(rNginx && r / rNginx, 9, 2)} ${f(r / conc.get('direct')!.out['rps']!, 10, 2)}`,
+    `${t.name.padEnd(12)} ${f(s['p50'], 10)} ${f(s['p99'], 7)} ${f(s['p50']! - d1['p50']!, 10)} ${f(s['p99']! - d1['p99']!, 10)} ${f(r, 12, 0)} ${f(rNginx && r / rNginx, 9, 2)} ${f(r / conc.get('direct')!.out['rps']!, 10, 2)}`,
   );
 }
 console.log('\nCPU µs per request over the measured window, per process (c=1 / c=' + CONC + ')');
 const procs = ['proxy', 'nginx', 'upstream', 'nats-server', 'loadgen'];
-console.log(`target     ${procs.map((p) => p.padStart(17)).join('')}`);
+console.log(`target       ${procs.map((p) => p.padStart(17)).join('')}`);
 for (const t of targets) {
   const a = seq.get(t.name)!.cpu;
   const b = conc.get(t.name)!.cpu;
-  console.log(`${t.name.padEnd(10)} ${procs.map((p) => (a[p] === undefined ? '-' : `${a[p]!.toFixed(0)} / ${b[p]!.toFixed(0)}`).padStart(17)).join('')}`);
+  console.log(`${t.name.padEnd(12)} ${procs.map((p) => (a[p] === undefined ? '-' : `${a[p]!.toFixed(0)} / ${b[p]!.toFixed(0)}`).padStart(17)).join('')}`);
 }
 const g = conc.get('gateway')!;
 console.log(
@@ -232,6 +248,10 @@ console.log(
 );
 if (rNginx) console.log(`gateway / nginx throughput at c=${CONC}: ${(g.out['rps']! / rNginx).toFixed(2)} (goal >= 0.30)`);
 else console.log('nginx not installed (apt-get install -y nginx-light): no nginx baseline in this run');
+if (base) {
+  const b = conc.get('gateway-base')!;
+  console.log(`gateway-base: proxy CPU ${b.cpu['proxy']!.toFixed(0)} µs/request at c=${CONC}; ${f(b.out['rps']!, 0, 0)} req/s`);
+}
 console.log(`audit events stored durably during the run: ${auditAfter - auditBefore} (2 per gateway request)`);
 console.log(
   `machine load after: ${loadavg()
@@ -243,6 +263,7 @@ stopping = true;
 await stopChild(nginx?.child);
 if (nginx) rmSync(nginx.dir, { recursive: true, force: true });
 await stopChild(proxy);
+await stopChild(base?.child);
 await stopChild(upstream);
 await backends.stop();
 await issuer.close();
