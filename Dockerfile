@@ -7,13 +7,15 @@
 # NODE_IMAGE exists so the compose test can build on a local stand-in; leave it as is.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# Manifests only (package.json files and the lockfile): the dependency layers below are
-# rebuilt only when these change, not on every source edit.
+# Manifests only (package.json files without their scripts, and the lockfile): the dependency
+# layers below are rebuilt only when dependencies change, not on every source or script edit.
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /src
 COPY . .
 RUN mkdir /out && cp package.json package-lock.json /out/ \
- && find packages services test -name package.json -not -path '*/node_modules/*' -exec cp --parents {} /out/ \;
+ && find packages services test -name package.json -not -path '*/node_modules/*' -exec cp --parents {} /out/ \; \
+ && find /out -name package.json -exec node -e "const fs=require('fs'); for (const f of process.argv.slice(1)) { \
+      const p=JSON.parse(fs.readFileSync(f)); delete p.scripts; fs.writeFileSync(f, JSON.stringify(p)); }" {} +
 
 # Every dependency, installed once: the build and the production dependencies below both
 # start from it (the second one prunes instead of downloading everything again).

@@ -394,7 +394,7 @@ describe('deploy', () => {
     assert.match(text, /^USER 10001:10001$/m, 'the image does not run as root');
     assert.match(text, /^HEALTHCHECK .*healthcheck\.mjs/m);
     assert.ok((text.match(/^FROM /gm) ?? []).length >= 3, 'multi-stage');
-    assert.match(text, /npm ci --omit=dev/);
+    assert.match(text, /npm prune --omit=dev/);
     assert.match(text, /rm -rf packages\/testkit test/, 'the test kit and the tests are not in the runtime dependencies');
   });
 });
