@@ -140,9 +140,7 @@ export async function verifyTrail(opts: VerifyOptions): Promise<VerifyReport> {
 /** Human-readable report for `agentgate verify` (one line per problem, a verdict line last). */
 export function formatVerifyReport(r: VerifyReport): string {
   const bus = r.busHead !== undefined ? `, chain head on the bus at ${r.busHead}` : '';
-  const lines = [
-    `partition ${r.partition}: ${r.total} documents, signed checkpoint at ${r.checkpointSeq}${bus}${r.fillers ? `, ${r.fillers} filler(s)` : ''}`,
-  ];
+  const lines = [`partition ${r.partition}: ${r.total} documents, signed checkpoint at ${r.checkpointSeq}${bus}${r.fillers ? `, ${r.fillers} filler(s)` : ''}`];
   for (const p of r.problems) lines.push(`  ${p.kind.toUpperCase()}${p.seq !== undefined ? ` seq=${p.seq}` : ''}${p.id ? ` id=${p.id}` : ''}: ${p.detail}`);
   if (r.checkpointSeq === 0 && r.total > 0) lines.push('  warning: no valid signed checkpoint found; nothing in this trail is covered by a signature');
   if (r.busHead === undefined)

@@ -4,9 +4,10 @@ import type { AuditConfig, BusConfig, DeepReadonly } from '@agentgate/config';
 import type { Logger } from '@agentgate/log';
 import { type CheckpointSigner, loadCheckpointSigner } from './checkpoint.js';
 import { AuditWriterError } from './errors.js';
-import { presentInEverySink, sinkRetry } from './lib/batch-steps.js';
+import { sinkRetry } from './lib/batch-steps.js';
 import { CHAIN_BUCKET, ChainState } from './lib/chain-state.js';
 import { Checkpointer } from './lib/checkpointer.js';
+import { resolveOrphans } from './lib/orphans.js';
 import { bindWriterStreams } from './lib/streams.js';
 import { WriterLoop, type WriterStats } from './lib/writer-loop.js';
 import { createSink } from './sinks/create-sink.js';
@@ -66,18 +67,19 @@ async function resolveSigner(config: AuditWriterConfig, log: Logger, injected: C
   return loaded.signer;
 }
 
-/** Loads this partition's chain head; positions reserved by a previous run whose events reached every sink need no replay. */
+/**
+ * Loads this partition's chain head. Positions reserved by a previous run are settled when their
+ * events reached every sink (in this slot, or in another writer's slot: then a filler here); the
+ * others wait for their redelivery, which takes the same slot.
+ */
 async function openChain(bus: Bus, partition: string, sinks: readonly Sink[], log: Logger): Promise<ChainState> {
   const chain = new ChainState(await bus.kv(CHAIN_BUCKET, { history: 1 }), partition);
   await chain.load();
-  const r = chain.value.reserved;
-  if (r.length > 0) {
-    const present = await presentInEverySink(
-      sinks,
-      r.map((x) => ({ id: x.id, ts: x.ts })),
-      sinkRetry(log, 'existing', () => false),
+  if (chain.value.reserved.length > 0) {
+    await retry(
+      () => resolveOrphans(chain.value, partition, sinks, new Set(), log),
+      sinkRetry(log, 'reserved positions', () => false),
     );
-    chain.value.reserved = r.filter((x) => !present.has(x.id));
     log.info({ head: chain.value.seq, reserved: chain.value.reserved.length }, 'audit writer resumes a chain with reserved positions');
   }
   return chain;

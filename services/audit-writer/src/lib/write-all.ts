@@ -3,7 +3,7 @@ import type { Logger } from '@agentgate/log';
 import { AuditWriterError } from '../errors.js';
 import type { Sink, SinkDoc, WriteOutcome } from '../sinks/types.js';
 import { backoffMs, sleep } from '@agentgate/bus';
-import { fillerDoc, fillerId } from './filler.js';
+import { fillerDoc, fillerId, slotOf } from './filler.js';
 import { countWrites } from './write-metrics.js';
 
 /** One sealed event to write; `rejected` is set once an index refused its content. */
@@ -51,13 +51,13 @@ function toDoc(item: WriteItem, ingested: string): SinkDoc {
  */
 async function sealedElsewhere(sink: Sink, items: WriteItem[]): Promise<Map<WriteItem, string>> {
   const out = new Map<WriteItem, string>();
-  if (items.length === 0 || !sink.slotsOf) return out;
-  const slots = await sink.slotsOf(
+  if (items.length === 0 || !sink.storedDocs) return out;
+  const docs = await sink.storedDocs(
     items.map((i) => i.sealed.event.id),
     items.map((i) => i.sealed['@timestamp']),
   );
   for (const item of items) {
-    const stored = slots.get(item.sealed.event.id);
+    const stored = slotOf(docs.get(item.sealed.event.id));
     const own = `${item.sealed.agentgate.chain?.partition}/${item.sealed.event.sequence}`;
     if (stored !== undefined && stored !== own) out.set(item, stored);
   }

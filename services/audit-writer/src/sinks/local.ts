@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AuditEvent, chainOf, upgradeEvent } from '@agentgate/events';
-import { isFiller, slotOf } from '../lib/filler.js';
+import { isFiller } from '../lib/filler.js';
 import { dailyFile } from '../lib/index-names.js';
 import { matchesTrailQuery, type ReadChainOptions, type Sink, type SinkDoc, type StoredCheckpoint, type TrailQuery, type WriteOutcome } from './types.js';
 
@@ -98,14 +98,11 @@ export class LocalSink implements Sink {
     return new Set(ids.filter((id) => known.has(id)));
   }
 
-  async slotsOf(ids: string[]): Promise<Map<string, string>> {
+  async storedDocs(ids: string[]): Promise<Map<string, AuditEvent>> {
     const want = new Set(ids);
-    const slots = new Map<string, string>();
-    for (const l of readLocalLines(this.dir)) {
-      const slot = want.has(l.id) ? slotOf(l.doc) : undefined;
-      if (slot) slots.set(l.id, slot);
-    }
-    return slots;
+    const found = new Map<string, AuditEvent>();
+    for (const l of readLocalLines(this.dir)) if (want.has(l.id)) found.set(l.id, l.doc as AuditEvent);
+    return found;
   }
 
   async writeCheckpoint(cp: StoredCheckpoint): Promise<void> {

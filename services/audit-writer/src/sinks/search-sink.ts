@@ -1,6 +1,6 @@
 import { type AuditEvent, upgradeEvent } from '@agentgate/events';
 import { AuditWriterError } from '../errors.js';
-import { isFiller, slotOf } from '../lib/filler.js';
+import { isFiller } from '../lib/filler.js';
 import { checkpointIndex, dailyIndex, indexPattern } from '../lib/index-names.js';
 import { applySetup } from '../lib/setup.js';
 import type { HttpResult, SearchHttp } from './http-adapter.js';
@@ -96,17 +96,15 @@ export class SearchSink implements Sink {
     return found;
   }
 
-  async slotsOf(ids: string[], timestamps: string[]): Promise<Map<string, string>> {
-    const slots = new Map<string, string>();
-    if (ids.length === 0) return slots;
-    const _source = ['agentgate.chain.partition', 'event.sequence'];
-    const docs = ids.map((id, i) => ({ _index: dailyIndex(this.#prefix, timestamps[i]!), _id: id, _source }));
+  async storedDocs(ids: string[], timestamps: string[]): Promise<Map<string, AuditEvent>> {
+    const found = new Map<string, AuditEvent>();
+    if (ids.length === 0) return found;
+    const docs = ids.map((id, i) => ({ _index: dailyIndex(this.#prefix, timestamps[i]!), _id: id }));
     const res = this.#ok(await this.#http.request('POST', '/_mget', { docs }), 'mget');
-    for (const d of (res.body as { docs?: Array<{ _id: string; found?: boolean; _source?: Record<string, unknown> }> }).docs ?? []) {
-      const slot = d.found ? slotOf(d._source) : undefined;
-      if (slot) slots.set(d._id, slot);
+    for (const d of (res.body as { docs?: Array<{ _id: string; found?: boolean; _source?: AuditEvent }> }).docs ?? []) {
+      if (d.found && d._source) found.set(d._id, d._source);
     }
-    return slots;
+    return found;
   }
 
   async writeCheckpoint(cp: StoredCheckpoint): Promise<void> {

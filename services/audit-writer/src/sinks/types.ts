@@ -97,10 +97,10 @@ export interface Sink {
   /** The subset of `ids` already stored (`timestamps[i]` locates `ids[i]`). */
   existing(ids: string[], timestamps: string[]): Promise<Set<string>>;
   /**
-   * The chain slot (`partition/seq`) of each stored document of `ids` that has one. Absent for
-   * a sink that keeps no chain (the OCSF export): the writer then takes an existing document as its own.
+   * The stored documents of `ids` (those found), to tell which chain slot holds each. Absent for a
+   * sink that keeps no chain (the OCSF export): the writer then takes an existing document as its own.
    */
-  slotsOf?(ids: string[], timestamps: string[]): Promise<Map<string, string>>;
+  storedDocs?(ids: string[], timestamps: string[]): Promise<Map<string, AuditEvent>>;
   writeCheckpoint(cp: StoredCheckpoint): Promise<void>;
   readCheckpoints(partition: string): Promise<StoredCheckpoint[]>;
   /** Every stored document of a chain partition, in chain order (seq ascending), with its stored id. */
