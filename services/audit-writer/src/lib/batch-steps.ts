@@ -112,6 +112,35 @@ export function unreserved(decoded: readonly Decoded[], chain: ChainStateValue):
   return decoded.filter((d) => !reserved.has(d.event.event.id)).map((d) => ({ id: d.event.event.id, ts: d.event['@timestamp'] }));
 }
 
+/**
+ * Adds to `present` the events that were reserved when the sinks were asked (so not asked) and are
+ * no longer: a batch in flight released them meanwhile, which it does only once every sink
+ * confirmed them. Without this such an event would take a second slot.
+ */
+export function addReleased(present: Set<string>, decoded: readonly Decoded[], asked: ReadonlyArray<{ id: string }>, chain: ChainStateValue): void {
+  if (asked.length === decoded.length) return;
+  const wasAsked = new Set(asked.map((a) => a.id));
+  const reserved = new Set(chain.reserved.map((r) => r.id));
+  for (const { event } of decoded) {
+    const id = event.event.id;
+    if (!wasAsked.has(id) && !reserved.has(id)) present.add(id);
+  }
+}
+
+/**
+ * Acks every message of a written batch. Without waiting for the server where the bus offers it
+ * (one socket write for the batch instead of a request per message): a lost ack only means a
+ * redelivery, which finds the event in every sink and is acked without a new slot.
+ */
+export function ackAll(msgs: readonly StreamMsg[]): Promise<void> {
+  const waited: Array<Promise<void>> = [];
+  for (const m of msgs) {
+    if (m.ackNoWait) m.ackNoWait();
+    else waited.push(m.ack());
+  }
+  return waited.length === 0 ? Promise.resolve() : Promise.all(waited).then(() => undefined);
+}
+
 /** Drops the reservations of the written items (every sink confirmed them and their messages are acked). */
 export function releaseSlots(chain: ChainStateValue, items: readonly WriteItem[]): void {
   const done = new Set(items.map((i) => i.sealed.event.id));

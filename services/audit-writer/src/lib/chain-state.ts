@@ -33,6 +33,10 @@ export class ChainState {
   #kv: Kv;
   #key: string;
   #revision = 0;
+  /** The last save asked for (the next one starts after it settles). */
+  #tail: Promise<void> = Promise.resolve();
+  /** A save asked for that has not serialised the value yet (later callers share it). */
+  #queued: Promise<void> | undefined;
   value: ChainStateValue = { seq: 0, hash: GENESIS_HASH, reserved: [] };
 
   constructor(kv: Kv, partition: string) {
@@ -58,8 +62,28 @@ export class ChainState {
     return first ? { seq: first.seq - 1, hash: first.prev } : { seq: this.value.seq, hash: this.value.hash };
   }
 
-  /** Persists `value` (CAS on the revision this writer last saw). */
-  async save(): Promise<void> {
+  /**
+   * Persists `value` (CAS on the revision this writer last saw). Saves run one at a time, in call
+   * order (batches in flight call it concurrently; two CAS writes from the same revision would look
+   * like a second writer). A call made while an earlier save has not started yet shares that save,
+   * which writes the value as it is when it starts: resolved means "a value at least as new as the
+   * one at call time is stored".
+   */
+  save(): Promise<void> {
+    if (this.#queued) return this.#queued;
+    const queued = this.#tail
+      .catch(() => undefined)
+      .then(() => {
+        // From here on a change needs another save: this one serialises the value now.
+        if (this.#queued === queued) this.#queued = undefined;
+        return this.#write();
+      });
+    this.#queued = queued;
+    this.#tail = queued;
+    return queued;
+  }
+
+  async #write(): Promise<void> {
     const data = JSON.stringify(this.value);
     try {
       this.#revision = this.#revision === 0 ? await this.#kv.create(this.#key, data) : await this.#kv.update(this.#key, data, this.#revision);

@@ -2,7 +2,7 @@ import { type Bus, type Consumer, type StreamMsg, backoffMs, sleep } from '@agen
 import type { AuditEvent } from '@agentgate/events';
 import type { Logger } from '@agentgate/log';
 import type { Sink } from '../sinks/types.js';
-import { assignSlots, type Decoded, decodeBatch, presentInEverySink, releaseSlots, sinkRetry, unreserved } from './batch-steps.js';
+import { ackAll, addReleased, assignSlots, type Decoded, decodeBatch, presentInEverySink, releaseSlots, sinkRetry, unreserved } from './batch-steps.js';
 import { BatchCollector, type BatchLimits } from './batch-collector.js';
 import type { ChainState } from './chain-state.js';
 import type { Checkpointer } from './checkpointer.js';
@@ -30,12 +30,39 @@ export interface WriterLoopParts {
   batch: BatchLimits;
   partition: string;
   log: Logger;
+  /** Batches written at once (default {@link DEFAULT_IN_FLIGHT}); 1 = one batch at a time. */
+  inFlight?: number;
 }
 
 /**
- * The writer's consuming loop and its state: collect a batch → process it (decode, ask the sinks,
- * assign slots, reserve, write, ack, release) → maybe checkpoint, until stop. A batch that fails
- * stays unacked and comes back; a chain conflict ends the loop with that error.
+ * Batches whose sink writes run at once. The index works on several bulk requests in parallel;
+ * one at a time leaves it idle while the writer fetches, seals, reserves and acks.
+ */
+export const DEFAULT_IN_FLIGHT = 3;
+
+/**
+ * Chain positions reserved at once, at most (before a new batch is prepared, while others are in
+ * flight). Every reservation is in the chain head saved to KV (~230 bytes each): this keeps that
+ * value well under NATS's default 1 MB message limit.
+ */
+export const MAX_RESERVED = 3000;
+
+/** A batch prepared in order (decoded, slots assigned and reserved) and not yet written. */
+interface Prepared {
+  msgs: StreamMsg[];
+  decoded: Decoded[];
+  items: WriteItem[];
+  spans: ReturnType<typeof batchSpans>;
+}
+
+/**
+ * The writer's consuming loop and its state: collect a batch → prepare it (decode, ask the sinks,
+ * assign slots, reserve) → hand it to a write (write, ack, release) → maybe checkpoint, until stop.
+ *
+ * Preparing is sequential, so chain positions are handed out in consumption order and each
+ * reservation is saved before its batch reaches a sink; up to `inFlight` prepared batches are then
+ * written at once, each acked once every sink confirmed it. A batch that fails stays unacked and
+ * comes back into its reserved slots; a chain conflict ends the loop with that error.
  */
 export class WriterLoop {
   readonly stats: WriterStats;
@@ -45,9 +72,15 @@ export class WriterLoop {
   readonly #abort = new AbortController();
   readonly #p: WriterLoopParts;
   readonly #collector: BatchCollector;
+  readonly #maxInFlight: number;
+  /** Batches being written; each settles (never rejects) once written and acked, or failed. */
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Errors of batches in flight, handed to the loop by the next step (logged, backoff, or fatal). */
+  #failures: unknown[] = [];
 
   constructor(parts: WriterLoopParts) {
     this.#p = parts;
+    this.#maxInFlight = Math.max(1, parts.inFlight ?? DEFAULT_IN_FLIGHT);
     this.#collector = new BatchCollector(parts.consumer, parts.batch, () => this.#stopping);
     this.stats = { indexed: 0, alreadyIndexed: 0, deadLettered: 0, batches: 0, retries: 0, head: parts.chain.value.seq };
   }
@@ -56,57 +89,129 @@ export class WriterLoop {
     return this.#stopping;
   }
 
-  /** Runs until stop(); rejects with the fatal error (ERR_CHAIN_CONFLICT). */
+  /** Runs until stop(); rejects with the fatal error (ERR_CHAIN_CONFLICT) once no batch is in flight. */
   async run(): Promise<void> {
     let attempt = 0;
-    while (!this.#stopping) {
-      try {
-        await this.step();
-        attempt = 0;
-      } catch (err) {
-        if ((err as { code?: string }).code === 'ERR_CHAIN_CONFLICT') {
-          this.#p.log.fatal({ err }, 'audit writer stops: chain partition owned by another writer');
-          throw err;
+    try {
+      while (!this.#stopping) {
+        try {
+          await this.step();
+          attempt = 0;
+        } catch (err) {
+          if ((err as { code?: string }).code === 'ERR_CHAIN_CONFLICT') {
+            this.#p.log.fatal({ err }, 'audit writer stops: chain partition owned by another writer');
+            throw err;
+          }
+          if (this.#stopping) break;
+          this.#p.log.error({ err }, 'audit batch failed; its events stay unacked and come back');
+          await sleep(backoffMs(attempt++), this.#abort.signal);
         }
-        if (this.#stopping) break;
-        this.#p.log.error({ err }, 'audit batch failed; its events stay unacked and come back');
-        await sleep(backoffMs(attempt++), this.#abort.signal);
       }
+    } finally {
+      // stop(): the batches in flight keep retrying until the stop deadline, then are left unacked.
+      await this.#drain();
     }
+    const errs = this.#takeFailures();
+    const conflict = errs.find((e) => (e as { code?: string }).code === 'ERR_CHAIN_CONFLICT');
+    if (conflict) throw conflict;
+    for (const err of errs) this.#p.log.warn({ err }, 'audit batch not finished at stop; its events stay unacked and come back');
   }
 
-  /** One turn of the loop: a batch (if any arrived) and a checkpoint when due. */
+  /** One turn of the loop: a batch (if any arrived) prepared and handed to a write, and a checkpoint when due. */
   async step(): Promise<void> {
+    this.#rethrowFailure();
+    await this.#room();
+    this.#rethrowFailure();
     const msgs = await this.#collector.collect();
-    if (msgs.length > 0) await this.processBatch(msgs);
+    if (msgs.length > 0) this.#launch(await this.prepare(msgs));
     await this.#p.checkpointer.maybe(this.#p.chain.confirmedHead());
   }
 
-  /** Seals, writes and acks one batch; resolves once every message is acked. */
+  /** Seals, writes and acks one batch; resolves once every message is acked (prepare + write, not pipelined). */
   async processBatch(msgs: StreamMsg[]): Promise<void> {
+    await this.#complete(await this.prepare(msgs));
+  }
+
+  /**
+   * The in-order part of a batch: decode, ask the sinks which ids they hold, assign chain slots
+   * and save the reservations. Runs for one batch at a time (the loop awaits it).
+   */
+  async prepare(msgs: StreamMsg[]): Promise<Prepared> {
     const { chain, sinks, partition, log } = this.#p;
     // One span per event, continuing the trace its message carries (proxy → masking → here).
     const spans = batchSpans('agentgate.index', msgs);
     const decoded = await decodeBatch(msgs, (msg, reason) => this.#deadLetterRaw(msg, reason));
     // Always ask the sinks: a redelivery whose ack was lost must not take a second chain slot.
     const giveUp = (): boolean => Date.now() > this.#stopDeadline;
+    const asked = unreserved(decoded, chain.value);
     const present = await presentInEverySink(
       sinks,
-      unreserved(decoded, chain.value),
+      asked,
       sinkRetry(log, 'existing', giveUp, () => this.stats.retries++),
     );
+    // A batch in flight may have released a reservation meanwhile: that event is in every sink now.
+    addReleased(present, decoded, asked, chain.value);
     const { items, alreadyIndexed } = assignSlots(decoded, chain.value, present, partition, log);
     this.stats.alreadyIndexed += alreadyIndexed;
     // The reservation is durable before any sink sees the event: a crash replays the same slots.
     if (items.length > 0) await chain.save();
+    return { msgs, decoded, items, spans };
+  }
+
+  /** Starts writing a prepared batch; its failure is handed to the loop by the next step. */
+  #launch(batch: Prepared): void {
+    const p: Promise<void> = this.#complete(batch).then(
+      () => {
+        this.#inFlight.delete(p);
+      },
+      (err: unknown) => {
+        this.#inFlight.delete(p);
+        this.#failures.push(err);
+      },
+    );
+    this.#inFlight.add(p);
+  }
+
+  /** The parallel part of a batch: write to every sink, ack, release the slots (saved). */
+  async #complete(batch: Prepared): Promise<void> {
+    const { chain } = this.#p;
+    const { msgs, decoded, items, spans } = batch;
     await this.#write(msgs, decoded, items);
-    await Promise.all(msgs.map((m) => m.ack()));
+    await ackAll(msgs);
     spans.end();
     releaseSlots(chain.value, items);
-    // The head on the bus is verify's second witness: once saved without these reservations, a cut of them is a cut tail, not "in flight".
-    if (items.length > 0) await chain.save();
     this.stats.batches++;
     this.stats.head = chain.value.seq;
+    // The head on the bus is verify's second witness: once saved without these reservations, a cut of them is a cut tail, not "in flight".
+    if (items.length > 0) await chain.save();
+  }
+
+  /** Waits until another batch may be prepared: fewer than `inFlight` written at once and room for its reservations. */
+  async #room(): Promise<void> {
+    const reserved = (): number => this.#p.chain.value.reserved.length;
+    while (this.#inFlight.size >= this.#maxInFlight || (this.#inFlight.size > 0 && reserved() + this.#p.batch.maxEvents > MAX_RESERVED)) {
+      await Promise.race(this.#inFlight);
+    }
+  }
+
+  /** Waits for every batch in flight to settle. */
+  async #drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+  }
+
+  /** Throws the first error of a batch in flight (the others are logged): the loop backs off or stops on it. */
+  #rethrowFailure(): void {
+    const errs = this.#takeFailures();
+    if (errs.length === 0) return;
+    const fatal = errs.find((e) => (e as { code?: string }).code === 'ERR_CHAIN_CONFLICT');
+    for (const e of errs) if (e !== (fatal ?? errs[0])) this.#p.log.error({ err: e }, 'audit batch failed; its events stay unacked and come back');
+    throw fatal ?? errs[0];
+  }
+
+  #takeFailures(): unknown[] {
+    const errs = this.#failures;
+    this.#failures = [];
+    return errs;
   }
 
   /** Writes the batch's items to every sink (retrying, dead-lettering rejected content). */
