@@ -14,9 +14,10 @@
  * builds the writer and its dependencies, compiles this file to `bench/dist/`, and runs it:
  *
  *   npm run bench -w @agentgate/audit-writer [-- <events> <writerBatch> <plainBatch> <plainInFlight>]
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof services/audit-writer/bench/dist/throughput.js   # a profile
+ *   BENCH_PROFILE=/tmp/writer.cpuprofile node services/audit-writer/bench/dist/throughput.js   # the writer's run profiled
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AuditWriterConfig, createSink, dailyIndex, publicKeyPath, readPublicKey, startAuditWriter, verifyTrail } from '@agentgate/audit-writer';
@@ -72,6 +73,26 @@ function sealedDocs(events: AuditEvent[]): AuditEvent[] {
   });
 }
 
+/** With BENCH_PROFILE=<file.cpuprofile>: a CPU profile of the writer's run only (the loaders and verify left out). */
+async function startProfile(): Promise<{ stop(): Promise<void> } | undefined> {
+  const file = process.env['BENCH_PROFILE'];
+  if (!file) return undefined;
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`writer CPU profile: ${file}`);
+    },
+  };
+}
+
 async function waitUntil(what: string, fn: () => boolean, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!fn()) {
@@ -91,8 +112,9 @@ try {
     await s.setup();
     await s.close();
   }
-  // Warm the node and the client (JIT on both sides) with events the measured runs do not use.
-  await plainLoad(client, 'bench-warm', sealedDocs(benchEvents(Math.min(N, 5000), 'warm')), PLAIN_BATCH, PLAIN_IN_FLIGHT);
+  // Warm the node and the client (JIT on both sides; the node's C1-compiled indexing path is several times
+  // slower in its first ~20k documents) with events the measured runs do not use.
+  await plainLoad(client, 'bench-warm', sealedDocs(benchEvents(Math.max(N, 20_000), 'warm')), PLAIN_BATCH, PLAIN_IN_FLIGHT);
 
   const plainRun = async (prefix: string, runId: string) => {
     const events = sealedDocs(benchEvents(N, runId));
@@ -121,6 +143,7 @@ try {
   for (let i = 0; i < events.length; i += 256) {
     await Promise.all(events.slice(i, i + 256).map((e) => bus.streams.publish(cleanSubject(e), encodeEvent(e), { msgId: e.event.id })));
   }
+  const profile = await startProfile();
   const osCpu0 = await osCpuMs(client);
   const cpu0 = process.cpuUsage();
   const t = performance.now();
@@ -131,6 +154,7 @@ try {
   const writerOsMs = (await osCpuMs(client)) - osCpu0;
   const stats = writer.stats();
   await writer.stop();
+  await profile?.stop();
 
   const plainB = await plainRun('bench-plain-b', 'b');
 
@@ -145,8 +169,10 @@ try {
   const plain = N / plainS;
   const w = N / writerS;
   const usPerEvent = ((cpu.user + cpu.system) / N).toFixed(0);
-  console.log(`load: ${(await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').trim()}`);
-  console.log(`events: ${N}, writer batch: ${BATCH}, plain loader: ${PLAIN_BATCH} docs × ${PLAIN_IN_FLIGHT} in flight; one OpenSearch node (heap 1g), JetStream file storage`);
+  console.log(`load: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+  console.log(
+    `events: ${N}, writer batch: ${BATCH}, plain loader: ${PLAIN_BATCH} docs × ${PLAIN_IN_FLIGHT} in flight; one OpenSearch node (heap 1g), JetStream file storage`,
+  );
   console.log(
     `plain _bulk loader : ${plain.toFixed(0).padStart(7)} docs/s   (runs ${plainA.s.toFixed(2)} s / ${plainB.s.toFixed(2)} s; OpenSearch CPU ${((plainOsMs * 1000) / N).toFixed(0)} µs/doc)`,
   );

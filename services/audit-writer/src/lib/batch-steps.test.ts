@@ -5,7 +5,7 @@ import { GENESIS_HASH, encodeEvent } from '@agentgate/events';
 import { makeEvents, testLogger } from '../../test/helpers.js';
 import type { Sink } from '../sinks/types.js';
 import { BatchCollector } from './batch-collector.js';
-import { assignSlots, decodeBatch, presentInEverySink, releaseSlots, sinkRetry, unreserved } from './batch-steps.js';
+import { ackAll, addReleased, assignSlots, decodeBatch, presentInEverySink, releaseSlots, sinkRetry, unreserved } from './batch-steps.js';
 import type { ChainStateValue } from './chain-state.js';
 
 const log = testLogger();
@@ -152,4 +152,52 @@ test('writer batch - the collector tops a batch up to maxBytes, carries what was
   assert.equal(stopping.carried, 1);
   stopping.release();
   assert.deepEqual([stopping.carried, nakked], [0, [3]], 'release hands the carried message back');
+});
+
+test('writer batch - addReleased: an event reserved when the sinks were asked and released since (by a batch in flight) is present, not a new slot', async () => {
+  const events = makeEvents(3);
+  const decoded = events.map((event, i) => ({ msg: fakeMsg(encodeEvent(event), i + 1), event }));
+  const chain: ChainStateValue = { seq: 0, hash: GENESIS_HASH, reserved: [] };
+  // Batch A (in flight) holds events 0 and 1; batch B redelivers both and brings event 2.
+  const a = assignSlots(decoded.slice(0, 2), chain, new Set(), 'writer-0', log);
+  const asked = unreserved(decoded, chain);
+  assert.deepEqual(
+    asked.map((e) => e.id),
+    [events[2]!.event.id],
+  );
+  // While B asks the sinks, A finishes event 0 and 1 (every sink confirmed them) and releases them.
+  releaseSlots(chain, a.items);
+  const present = new Set<string>();
+  addReleased(present, decoded, asked, chain);
+  assert.deepEqual([...present].sort(), [events[0]!.event.id, events[1]!.event.id].sort());
+  const b = assignSlots(decoded, chain, present, 'writer-0', log);
+  assert.deepEqual(
+    b.items.map((i) => [i.sealed.event.id, i.sealed.event.sequence]),
+    [[events[2]!.event.id, 3]],
+    'no second slot for a released event',
+  );
+  assert.equal(b.alreadyIndexed, 2);
+  // Without the release, the reserved events keep their slots (nothing added).
+  const still = new Set<string>();
+  const chain2: ChainStateValue = { seq: 0, hash: GENESIS_HASH, reserved: [] };
+  assignSlots(decoded.slice(0, 2), chain2, new Set(), 'writer-0', log);
+  addReleased(still, decoded, unreserved(decoded, chain2), chain2);
+  assert.equal(still.size, 0);
+});
+
+test('writer batch - ackAll acks without a request per message where the bus offers it, else awaits each ack', async () => {
+  const noWait: number[] = [];
+  const waited: number[] = [];
+  const quick = [1, 2].map((seq) => ({ ...fakeMsg('{}', seq), ackNoWait: () => noWait.push(seq), ack: async () => void waited.push(seq) }) as StreamMsg);
+  let release!: () => void;
+  const slow = { ...fakeMsg('{}', 3), ack: () => new Promise<void>((r) => (release = () => r(void waited.push(3)))) } as StreamMsg;
+  const done = ackAll([...quick, slow]);
+  let settled = false;
+  void done.then(() => (settled = true));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(noWait, [1, 2]);
+  assert.equal(settled, false, 'resolves only once the awaited ack is confirmed');
+  release();
+  await done;
+  assert.deepEqual(waited, [3]);
 });
