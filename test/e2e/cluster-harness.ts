@@ -94,8 +94,18 @@ export interface Instance {
 export async function startInstance(name: string, only: string, base: Omit<InstanceOptions, 'port' | 'dataDir'>, root: string): Promise<Instance> {
   const port = await freePort();
   const config = clusterConfig({ ...base, port, dataDir: join(root, `${name}-${randomBytes(3).toString('hex')}`) });
-  const gateway = await startGateway(config, { only: [only] });
-  return { name, gateway, config };
+  // A service whose start timed out while the cluster was still forming its raft groups is restarted, as
+  // its orchestrator (restart policy) would; a start that keeps failing fails the test.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const gateway = await startGateway(config, { only: [only] });
+      return { name, gateway, config };
+    } catch (err) {
+      if (attempt >= 3 || (err as { code?: string }).code !== 'ERR_BUS_TIMEOUT') throw err;
+      console.log(`# ${name} start attempt ${attempt} failed (${(err as Error).message}); started again`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 /** Result of one request through a proxy. */

@@ -40,7 +40,7 @@ let dir: TempDir | undefined;
 let bus: Bus | undefined;
 const instances: Instance[] = [];
 /** What the load test leaves for the verify test. */
-let drained: { docs: number; sink: Config['audit']['sinks'][number]; indexPrefix: string; keyPath: string } | undefined;
+let drained: { docs: number; fillers: number; sink: Config['audit']['sinks'][number]; indexPrefix: string; keyPath: string } | undefined;
 
 /** Requests in flight against both proxies until stopped; `sent` grows as they finish. */
 class Load {
@@ -124,6 +124,7 @@ before(async () => {
     startCiIssuer({ alg: 'RS256' }),
     startEchoUpstream(),
   ]);
+  await nats.waitHealthy();
   console.log(`# NATS and OpenSearch clusters up at ${elapsed()}`);
 });
 
@@ -286,7 +287,14 @@ test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node N
   const again = await searchDocs(os.urls[osVictim]!);
   assert.equal(again.length, docs.length, 'the restarted node serves every document');
   console.log(`# cluster load: ${sent.length} requests (${good.length} 2xx, ${refused.length} refused), ${docs.length} events; done at ${elapsed()}`);
-  drained = { docs: docs.length, sink: writerConfig.audit.sinks[0]!, indexPrefix: writerConfig.audit.indexPrefix, keyPath: base.keyPath };
+  // A filler keeps the chain slot of an event another partition's writer stored first (its _id says so).
+  drained = {
+    docs: docs.length,
+    fillers: docs.filter((d) => d.id.startsWith('filler-')).length,
+    sink: writerConfig.audit.sinks[0]!,
+    indexPrefix: writerConfig.audit.indexPrefix,
+    keyPath: base.keyPath,
+  };
 });
 
 test('cluster - verify walks both chain partitions after the failures: each is intact and signed, and together they hold every indexed document', async () => {
@@ -316,16 +324,24 @@ test('cluster - verify walks both chain partitions after the failures: each is i
   const cps = await bus.streams.info(STREAMS.AUDIT_CHECKPOINTS.name);
   const cpLeader = (await nats!.streams()).find((x) => x.name === STREAMS.AUDIT_CHECKPOINTS.name)?.leader;
   console.log(`# verify at ${elapsed()}: ${summary}; AUDIT_CHECKPOINTS holds ${cps.messages} (last seq ${cps.lastSeq}, leader node ${cpLeader})`);
-  // Seen on this cluster (README: scaling out, known gaps): an event redelivered to the other partition's writer takes a
-  // slot in both chains and one stays empty; a writer that stopped checkpointing after the NATS failover leaves an unverified tail.
+  // Both failures this test found on NATS failover are closed: an event redelivered to the other partition's writer takes a
+  // slot in both chains and the one that lost keeps a filler (not a hole), and reservations of a failed batch are settled
+  // (resolveOrphans) so the checkpoint passes them.
   for (const r of reports) {
     assert.equal(r.verdict, 'ok', `${summary}\n${JSON.stringify(r).slice(0, 1500)}`);
     assert.ok(r.total > 0, `partition ${r.partition} wrote events`);
   }
   assert.equal(
-    reports.reduce((n, r) => n + r.total - r.fillers, 0),
+    reports.reduce((n, r) => n + r.total, 0),
     drained.docs,
     `the partitions' chains (${reports.map((r) => `${r.partition}: ${r.total}`).join(', ')}) hold every indexed document`,
   );
-  console.log(`# verify: ${reports.map((r) => `${r.partition} ${r.total} events, checkpoint ${r.checkpointSeq}`).join('; ')}; done at ${elapsed()}`);
+  assert.equal(
+    reports.reduce((n, r) => n + r.fillers, 0),
+    drained.fillers,
+    'every filler in the index is a slot of a chain (an event sealed twice keeps one copy and one filler)',
+  );
+  console.log(
+    `# verify: ${reports.map((r) => `${r.partition} ${r.total} documents (${r.fillers} filler(s)), checkpoint ${r.checkpointSeq}`).join('; ')}; done at ${elapsed()}`,
+  );
 });

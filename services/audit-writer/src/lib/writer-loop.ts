@@ -7,6 +7,7 @@ import { BatchCollector, type BatchLimits } from './batch-collector.js';
 import type { ChainState } from './chain-state.js';
 import type { Checkpointer } from './checkpointer.js';
 import { publishDeadLetter } from './dead-letter.js';
+import { resolveOrphans } from './orphans.js';
 import { type WriteItem, writeAll } from './write-all.js';
 import { batchSpans } from '@agentgate/telemetry';
 
@@ -47,6 +48,9 @@ export const DEFAULT_IN_FLIGHT = 3;
  */
 export const MAX_RESERVED = 3000;
 
+/** How often reservations no batch works on are looked up in the sinks (only while there are any). */
+export const SETTLE_EVERY_MS = 2000;
+
 /** A batch prepared in order (decoded, slots assigned and reserved) and not yet written. */
 interface Prepared {
   msgs: StreamMsg[];
@@ -77,6 +81,9 @@ export class WriterLoop {
   readonly #inFlight = new Set<Promise<void>>();
   /** Errors of batches in flight, handed to the loop by the next step (logged, backoff, or fatal). */
   #failures: unknown[] = [];
+  /** Event ids of the batches in flight (their reservations are theirs to settle). */
+  readonly #busy = new Set<string>();
+  #lastSettle = 0;
 
   constructor(parts: WriterLoopParts) {
     this.#p = parts;
@@ -124,7 +131,26 @@ export class WriterLoop {
     this.#rethrowFailure();
     const msgs = await this.#collector.collect();
     if (msgs.length > 0) this.#launch(await this.prepare(msgs));
+    await this.#settle();
     await this.#p.checkpointer.maybe(this.#p.chain.confirmedHead());
+  }
+
+  /**
+   * Settles reservations no batch in flight works on (a batch failed after reserving; its
+   * redelivery may reach another partition's writer): without this the checkpoint could never
+   * pass them and verify would find their slots empty. See resolveOrphans.
+   */
+  async #settle(): Promise<void> {
+    const { chain, sinks, partition, log } = this.#p;
+    if (chain.value.reserved.length === 0 || Date.now() - this.#lastSettle < SETTLE_EVERY_MS) return;
+    this.#lastSettle = Date.now();
+    try {
+      const released = await resolveOrphans(chain.value, partition, sinks, this.#busy, log);
+      if (released.length > 0) await chain.save();
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_CHAIN_CONFLICT') throw err;
+      log.warn({ err }, 'reserved chain positions not settled yet; trying again');
+    }
   }
 
   /** Seals, writes and acks one batch; resolves once every message is acked (prepare + write, not pipelined). */
@@ -160,15 +186,16 @@ export class WriterLoop {
 
   /** Starts writing a prepared batch; its failure is handed to the loop by the next step. */
   #launch(batch: Prepared): void {
-    const p: Promise<void> = this.#complete(batch).then(
-      () => {
-        this.#inFlight.delete(p);
-      },
-      (err: unknown) => {
-        this.#inFlight.delete(p);
-        this.#failures.push(err);
-      },
-    );
+    const ids = batch.items.map((i) => i.sealed.event.id);
+    for (const id of ids) this.#busy.add(id);
+    const settled = (): void => {
+      this.#inFlight.delete(p);
+      for (const id of ids) this.#busy.delete(id);
+    };
+    const p: Promise<void> = this.#complete(batch).then(settled, (err: unknown) => {
+      settled();
+      this.#failures.push(err);
+    });
     this.#inFlight.add(p);
   }
 
