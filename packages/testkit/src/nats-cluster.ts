@@ -34,7 +34,7 @@ export interface NatsCluster {
   restart(i: number): Promise<void>;
   /** Index of the node leading `stream` (its replicas' leader), or undefined while none leads. */
   streamLeader(stream: string): Promise<number | undefined>;
-  /** Names and replica counts (`num_replicas`) of every stream, KV buckets (`KV_<bucket>`) included, as a running node reports them. */
+  /** Names and replica counts (`num_replicas`) of every stream, KV buckets (`KV_<bucket>`) included, merged over what every running node reports (each lists only the streams it hosts). */
   streams(): Promise<Array<{ name: string; replicas: number; leader: number | undefined }>>;
   /** Resolves once every running node answers `/healthz` ok (JetStream current with the meta leader). */
   waitHealthy(timeoutMs?: number): Promise<void>;
@@ -111,19 +111,20 @@ export async function startNatsCluster(opts: StartNatsClusterOptions = {}): Prom
       return (await cluster.streams()).find((s) => s.name === stream)?.leader;
     },
     async streams() {
+      // A node's /jsz lists only the streams it hosts (an R1 stream lives on one node): merge every running node's view.
+      const byName = new Map<string, { name: string; replicas: number; leader: number | undefined }>();
       for (const n of nodes) {
         if (!n.running) continue;
         const r = await httpGet(`${n.monitorUrl}/jsz?streams=true&config=true`).catch(() => undefined);
         if (r?.status !== 200) continue;
         const jsz = JSON.parse(r.body) as JszStreams;
-        return (jsz.account_details ?? []).flatMap((a) =>
-          (a.stream_detail ?? []).map((s) => {
-            const i = nodes.findIndex((_, j) => serverName(j) === s.cluster?.leader);
-            return { name: s.name, replicas: s.config?.num_replicas ?? 1, leader: i >= 0 ? i : undefined };
-          }),
-        );
+        for (const s of (jsz.account_details ?? []).flatMap((a) => a.stream_detail ?? [])) {
+          const i = nodes.findIndex((_, j) => serverName(j) === s.cluster?.leader);
+          const seen = byName.get(s.name);
+          byName.set(s.name, { name: s.name, replicas: s.config?.num_replicas ?? 1, leader: i >= 0 ? i : seen?.leader });
+        }
       }
-      return [];
+      return [...byName.values()];
     },
     async waitHealthy(timeoutMs = 30_000) {
       await waitFor(async () => (await Promise.all(nodes.filter((n) => n.running).map(healthy))).every(Boolean), {
