@@ -44,6 +44,11 @@ export function fillerDoc(sealed: AuditEvent, kind: FillerKind, reason: string):
   };
 }
 
+/** The filler of a slot whose event another writer stored first, in chain slot `storedAt` (`partition/seq`). */
+export function duplicateFillerDoc(sealed: AuditEvent, storedAt: string): Record<string, unknown> {
+  return fillerDoc(sealed, 'duplicate', `event already stored in chain slot ${storedAt} (sealed there by another writer first)`);
+}
+
 /** True when a stored document is a chain filler. */
 export function isFiller(doc: unknown): boolean {
   const ag = (doc as { agentgate?: { filler?: unknown } } | null)?.agentgate;

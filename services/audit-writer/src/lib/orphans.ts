@@ -2,7 +2,7 @@ import type { AuditEvent } from '@agentgate/events';
 import type { Logger } from '@agentgate/log';
 import type { Sink } from '../sinks/types.js';
 import type { ChainStateValue, Reserved } from './chain-state.js';
-import { fillerDoc, fillerId, slotOf } from './filler.js';
+import { duplicateFillerDoc, fillerId, slotOf } from './filler.js';
 
 /**
  * Resolves this writer's reservations that no batch of its own is working on any more: their
@@ -52,7 +52,7 @@ export async function resolveOrphans(
     const outcomes = await sink.write(
       fillers.map(({ r, doc, at }) => ({
         id: fillerId(partition, r.seq),
-        doc: fillerDoc(ownSlot(doc, partition, r), 'duplicate', `event already stored in chain slot ${at} (sealed there by another writer first)`),
+        doc: duplicateFillerDoc(ownSlot(doc, partition, r), at),
         timestamp: r.ts,
       })),
     );

@@ -3,7 +3,7 @@ import type { Logger } from '@agentgate/log';
 import { AuditWriterError } from '../errors.js';
 import type { Sink, SinkDoc, WriteOutcome } from '../sinks/types.js';
 import { backoffMs, sleep } from '@agentgate/bus';
-import { fillerDoc, fillerId, slotOf } from './filler.js';
+import { duplicateFillerDoc, fillerDoc, fillerId, slotOf } from './filler.js';
 import { countWrites } from './write-metrics.js';
 
 /** One sealed event to write; `rejected` is set once an index refused its content. */
@@ -36,8 +36,7 @@ function toDoc(item: WriteItem, ingested: string): SinkDoc {
     return { id: fillerId(e.agentgate.chain!.partition, e.event.sequence!), doc: fillerDoc(e, 'dead-letter', item.rejected), timestamp: e['@timestamp'] };
   }
   if (item.duplicateOf !== undefined) {
-    const reason = `event already stored in chain slot ${item.duplicateOf} (sealed there by another writer first)`;
-    return { id: fillerId(e.agentgate.chain!.partition, e.event.sequence!), doc: fillerDoc(e, 'duplicate', reason), timestamp: e['@timestamp'] };
+    return { id: fillerId(e.agentgate.chain!.partition, e.event.sequence!), doc: duplicateFillerDoc(e, item.duplicateOf), timestamp: e['@timestamp'] };
   }
   // event.ingested is outside the hash (HASH_EXCLUDED_FIELDS), so setting it here keeps the seal valid.
   return { id: e.event.id, doc: { ...e, event: { ...e.event, ingested } }, timestamp: e['@timestamp'] };
