@@ -10,7 +10,11 @@
  *   npm run bench -- --quick                     # 2 steps of 6 s
  *   npm run bench -- --rates 500,1000 --seconds 30 --no-build
  *
- * Flags: --rates, --seconds, --baseline-seconds, --connections, --max-in-flight, --tokens,
+ * A warm-up (--warmup seconds at the first rate, not measured, then drained) runs before
+ * anything is measured: a JVM and V8 just started spend most of their first half minute compiling,
+ * which the first step would otherwise be charged for.
+ *
+ * Flags: --rates, --seconds, --warmup, --baseline-seconds, --connections, --max-in-flight, --tokens,
  * --lag-samples (per second), --drain-timeout (s), --log-level, --heap, --out FILE, --no-build.
  */
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
@@ -36,6 +40,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     rates: { type: 'string' },
     seconds: { type: 'string' },
+    warmup: { type: 'string' },
     'baseline-seconds': { type: 'string' },
     connections: { type: 'string', default: '64' },
     'max-in-flight': { type: 'string' },
@@ -58,6 +63,7 @@ function num(name: string, v: string | undefined, fallback: number, min = Number
 const opts = {
   rates: (flags.rates ?? (flags.quick ? '250,1000' : '250,500,1000,1600,2500')).split(',').map((r) => num('rates', r, 0)),
   seconds: num('seconds', flags.seconds, flags.quick ? 6 : 15),
+  warmupSeconds: num('warmup', flags.warmup, flags.quick ? 10 : 30, 0),
   baselineSeconds: num('baseline-seconds', flags['baseline-seconds'], flags.quick ? 3 : 4),
   connections: num('connections', flags.connections, 64),
   // Past one request per connection, requests would wait in the client's queue and its latency would hide the gateway's.
@@ -194,6 +200,30 @@ async function pipelineStep(stack: Stack, loadgen: Loadgen, pids: () => Record<s
   };
 }
 
+/** Load through the proxy at the first rate for --warmup seconds, not measured, then drained: the JIT compilers' work is not charged to a step. */
+async function warmUp(stack: Stack, loadgen: Loadgen, prefix: string): Promise<void> {
+  const rate = opts.rates[0] ?? 250;
+  const t0 = performance.now();
+  const r = await loadgen.run({
+    origin: stack.proxyOrigin,
+    pathPrefix: `/${CONNECTION}/bench/`,
+    rate,
+    seconds: opts.warmupSeconds,
+    tokens: stack.tokens,
+    tracePrefix: prefix,
+    connections: opts.connections,
+    maxInFlight: opts.maxInFlight,
+    samplesPerSecond: 0,
+  });
+  const lag = new LagPoller(stack.os.url);
+  const drained = await drain(stack, lag, opts.drainTimeoutMs);
+  lag.stop();
+  say(
+    `warm-up (not measured) at ${rate}/s for ${opts.warmupSeconds} s: ${((r.ok / r.elapsedMs) * 1000).toFixed(0)}/s, ` +
+      `drained ${drained.drained ? 'in' : 'NOT within'} ${(drained.ms / 1000).toFixed(1)} s; ${((performance.now() - t0) / 1000).toFixed(0)} s in all`,
+  );
+}
+
 /** CPU µs per second of each process over 3 s with no load, and the machine's busy share meanwhile. */
 async function measureIdle(when: string, pids: () => Record<string, number | undefined>): Promise<IdleRow> {
   const a = cpuSnapshot(pids());
@@ -214,9 +244,11 @@ async function main(): Promise<void> {
   const runTag = randomBytes(4).toString('hex');
   const baseline: BaselineRow[] = [];
   // What each process burns with no load (timers, heartbeats, the JVM): at low rates it weighs on the per-action figures.
-  const idle: IdleRow[] = [await measureIdle('before', pids)];
+  const idle: IdleRow[] = [];
   const steps: StepRow[] = [];
   try {
+    if (opts.warmupSeconds > 0) await warmUp(stack, loadgen, `${runTag}ee`);
+    idle.push(await measureIdle('before', pids));
     for (const rate of opts.rates) {
       const c0 = cpuSnapshot(pids());
       const r = await loadgen.run({
@@ -244,7 +276,7 @@ async function main(): Promise<void> {
       );
       await sleep(1000);
     }
-    // Again once the load is over: a JVM just started is still compiling during the first one.
+    // Again once the load is over.
     idle.push(await measureIdle('after', pids));
   } finally {
     const summary = printReport({ opts, idle, baseline, steps, started, load: { start: load0, end: loadavg() }, pids: pids(), dir: stack.dir });

@@ -72,7 +72,7 @@ function bounded(s: StepRow): boolean {
 
 export interface ReportInput {
   opts: Record<string, unknown>;
-  /** CPU µs per second of each process with no load, before the baseline and after the last step. */
+  /** CPU µs per second of each process with no load, after the warm-up and after the last step. */
   idle: IdleRow[];
   baseline: BaselineRow[];
   steps: StepRow[];
@@ -179,7 +179,7 @@ export function printReport(x: ReportInput): unknown {
     'lag: response → completed event searchable, sampled, polled every 200 ms (includes the 1 s refresh); ingest: event.ingested − @timestamp.',
     'missing/dup: of every 200, its requested and completed events in OpenSearch by trace id ("?" = too many failures to tell apart).',
     'other: CPU of everything else on the machine (it is shared) per action; machine busy: all cores while the load ran.',
-    'idle: CPU µs per second each process takes with no load (3 s before the baseline and after the last step); the per-action figures include it.',
+    'idle: CPU µs per second each process takes with no load (3 s after the warm-up and after the last step); the per-action figures include it.',
     'the lag poller searches OpenSearch 5 times a second (50 trace ids at most) during a step: that CPU is in the opensearch column.',
   ];
   out.push('', ...notes.map((n) => `  ${n}`));

@@ -31,7 +31,8 @@ export async function startEchoUpstream(): Promise<{ url: string; hits: () => nu
 /** What differs between the instances of one scaled-out deployment. */
 export interface InstanceOptions {
   natsUrl: string;
-  opensearchUrl: string;
+  /** The OpenSearch nodes the writers are given (a sink of several nodes). */
+  opensearchUrls: string[];
   issuer: string;
   upstream: string;
   /** Shared by every writer: checkpoints of all partitions are signed with one key. */
@@ -67,7 +68,7 @@ connections:
     type: http
     upstream: ${o.upstream}/base
 audit:
-  sinks: [{ type: opensearch, url: ${o.opensearchUrl} }]
+  sinks: [{ type: opensearch, url: [${o.opensearchUrls.join(', ')}] }]
   partition: ${o.partition ?? 'writer-0'}
   ackWaitMs: ${o.ackWaitMs ?? 30_000}
   batch: { maxWaitMs: 100 }

@@ -3,7 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
-import { CHAIN_BUCKET, createSink, indexPattern, publicKeyPath, readPublicKey, type VerifyReport, verifyTrail } from '@agentgate/audit-writer';
+import {
+  CHAIN_BUCKET,
+  createSink,
+  formatVerifyAllReport,
+  indexPattern,
+  publicKeyPath,
+  readPublicKey,
+  type VerifyReport,
+  verifyAllPartitions,
+  verifyTrail,
+} from '@agentgate/audit-writer';
 import { type Bus, createBus } from '@agentgate/bus';
 import type { Config } from '@agentgate/config';
 import { STREAMS } from '@agentgate/events';
@@ -141,12 +151,11 @@ after(async () => {
 
 test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node NATS cluster (R3) and 2-node OpenSearch: a node of each killed and restarted under load; every 2xx recorded exactly once, no event lost or duplicated, refusals fail closed', async () => {
   assert.ok(nats && os && issuer && upstream && dir);
-  const manager = (await os.clusterManager()) ?? 0;
-  const osUrl = os.urls[manager]!;
-  // Every service is told one seed URL; the others come from the cluster's gossip (the killed node may be the seed).
+  // Every service is told one NATS seed URL; the others come from the cluster's gossip (the killed node may be the seed).
+  // The writers are given both OpenSearch nodes: while one is down the client sends to the other.
   const base = {
     natsUrl: nats.urls[0]!,
-    opensearchUrl: osUrl,
+    opensearchUrls: [...os.urls],
     issuer: issuer.issuer,
     upstream: upstream.url,
     keyPath: join(dir.path, 'checkpoint-key.json'),
@@ -216,7 +225,9 @@ test('cluster - 2 proxies, 2 masking services, 2 writer partitions on a 3-node N
   );
   await load.more(60);
   // OpenSearch: kill the node that is not the cluster manager (with two nodes only the manager votes); its primaries
-  // move to the replicas on the manager, which the writers write to.
+  // move to the replicas on the manager, which the writers' client turns to once the victim's connection fails.
+  const manager = (await os.clusterManager()) ?? 0;
+  const osUrl = os.urls[manager]!;
   const osVictim = manager === 0 ? 1 : 0;
   await os.kill(osVictim);
   const osKilledAt = load.sent.length;
@@ -327,6 +338,16 @@ test('cluster - verify walks both chain partitions after the failures: each is i
   // Both failures this test found on NATS failover are closed: an event redelivered to the other partition's writer takes a
   // slot in both chains and the one that lost keeps a filler (not a hole), and reservations of a failed batch are settled
   // (resolveOrphans) so the checkpoint passes them.
+  // What `agentgate verify --all-partitions` runs: the partitions found in the index and on the bus, and the index's count.
+  const allSink = createSink(drained.sink, drained.indexPrefix);
+  const all = await verifyAllPartitions({ sink: allSink, publicKey, checkpoints: { bus } }).finally(() => allSink.close());
+  assert.deepEqual(
+    all.partitions.map((p) => p.partition),
+    [...PARTITIONS].sort(),
+    formatVerifyAllReport(all),
+  );
+  assert.equal(all.documents, drained.docs, formatVerifyAllReport(all));
+  assert.equal(all.unchained, 0, formatVerifyAllReport(all));
   for (const r of reports) {
     assert.equal(r.verdict, 'ok', `${summary}\n${JSON.stringify(r).slice(0, 1500)}`);
     assert.ok(r.total > 0, `partition ${r.partition} wrote events`);

@@ -56,6 +56,12 @@ describe('cli verify', () => {
     const ok = capture();
     assert.equal(await runCli(['verify', '--config', file], ok), 0, ok.text());
     assert.match(ok.text(), /OK: the audit trail is intact/);
+    const all = capture();
+    assert.equal(await runCli(['verify', '--config', file, '--all-partitions'], all), 0, all.text());
+    assert.match(all.text(), /partition writer-0: 12 documents[\s\S]*12 documents, every one in a chain partition\nOK: every partition is intact/);
+    const both = capture();
+    assert.equal(await runCli(['verify', '--config', file, '--all-partitions', '--partition', 'writer-0'], both), 2, both.text());
+    assert.match(both.text(), /exclude each other/);
 
     // An analyst's (or attacker's) edit of one stored event must not go unnoticed.
     const auditDir = join(dir, 'audit');

@@ -13,7 +13,9 @@ function obj(parent: Raw, key: string): Raw {
   return fresh;
 }
 
-function setSinkUrl(raw: Raw, type: 'opensearch' | 'elasticsearch', url: string): void {
+function setSinkUrl(raw: Raw, type: 'opensearch' | 'elasticsearch', urls: string[]): void {
+  // One node stays a string (as a file would say it); several nodes of one cluster are a list.
+  const url = urls.length === 1 ? urls[0] : urls;
   const audit = obj(raw, 'audit');
   const sinks = Array.isArray(audit['sinks']) ? (audit['sinks'] as unknown[]) : [];
   const existing = sinks.find((s): s is Raw => !!s && typeof s === 'object' && (s as Raw)['type'] === type);
@@ -33,6 +35,12 @@ interface Override {
 }
 
 const url = (protocol: RegExp) => z.url({ protocol, error: 'expected a URL' });
+/** One URL, or several nodes of one cluster separated by commas. */
+const nodeUrls = (protocol: RegExp) =>
+  z
+    .string()
+    .transform((v) => v.split(',').map((u) => u.trim()))
+    .pipe(z.array(url(protocol)).min(1).max(32, 'expected at most 32 node URLs'));
 /** A port number given as an environment variable (a string of digits). */
 const envPort = z
   .string()
@@ -89,8 +97,8 @@ export const ENV_OVERRIDES: readonly Override[] = [
       obj(obj(raw, 'bus'), 'streams')['replicas'] = v;
     },
   },
-  { name: 'OPENSEARCH_URL', schema: url(/^https?$/), apply: (raw, v) => setSinkUrl(raw, 'opensearch', v as string) },
-  { name: 'ELASTICSEARCH_URL', schema: url(/^https?$/), apply: (raw, v) => setSinkUrl(raw, 'elasticsearch', v as string) },
+  { name: 'OPENSEARCH_URL', schema: nodeUrls(/^https?$/), apply: (raw, v) => setSinkUrl(raw, 'opensearch', v as string[]) },
+  { name: 'ELASTICSEARCH_URL', schema: nodeUrls(/^https?$/), apply: (raw, v) => setSinkUrl(raw, 'elasticsearch', v as string[]) },
   {
     name: 'LOG_LEVEL',
     schema: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join('|')}` }),

@@ -241,6 +241,13 @@ test('config - environment overrides apply and are validated by variable name', 
     env: { OPENSEARCH_URL: 'http://new:9200' },
   });
   assert.deepEqual(replaced.audit.sinks, [{ type: 'opensearch', url: 'http://new:9200', indexPrefix: 'x' }]);
+  // Several nodes of one cluster, comma-separated: the sink gets the list.
+  const nodes = loadConfig({ text: 'audit:\n  sinks: []\n', env: { OPENSEARCH_URL: 'http://os-1:9200, http://os-2:9200' } });
+  assert.deepEqual(nodes.audit.sinks, [{ type: 'opensearch', url: ['http://os-1:9200', 'http://os-2:9200'] }]);
+  assert.deepEqual(
+    issuesOf('', { OPENSEARCH_URL: 'http://os-1:9200,nope' }).map((i) => i.split(':')[0]),
+    ['OPENSEARCH_URL'],
+  );
   for (const bad of ['abc', '0', '70000', '80.5', '-1']) {
     assert.deepEqual(
       issuesOf('', { PORT: bad }).map((i) => i.split(':')[0]),

@@ -1,6 +1,8 @@
 export { startAuditWriter, WRITER_DURABLE } from './writer.js';
 export { AuditWriterError } from './errors.js';
 export { verifyTrail, formatVerifyReport } from './verify.js';
+export { verifyAllPartitions, formatVerifyAllReport } from './verify-all.js';
+export type { VerifyAllReport } from './verify-all.js';
 export { loadCheckpointSigner, publicKeyPath, readPublicKey, verifyCheckpoint } from './checkpoint.js';
 export { createSink } from './sinks/create-sink.js';
 export { LocalSink, readLocalTrail, readLocalCheckpoints } from './sinks/local.js';

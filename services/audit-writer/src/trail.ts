@@ -1,4 +1,4 @@
-import type { SinkConfig } from '@agentgate/config';
+import type { DeepReadonly, SinkConfig } from '@agentgate/config';
 import type { AuditEvent } from '@agentgate/events';
 import { createSink } from './sinks/create-sink.js';
 import type { TrailQuery } from './sinks/types.js';
@@ -7,7 +7,7 @@ import type { TrailQuery } from './sinks/types.js';
  * Events of a session from an OpenSearch / Elasticsearch (or local) sink, sorted by
  * `@timestamp` then chain seq; chain fillers are left out. For `agentgate trail`.
  */
-export async function searchTrail(sinkConfig: Readonly<SinkConfig>, opts: TrailQuery & { indexPrefix?: string } = {}): Promise<AuditEvent[]> {
+export async function searchTrail(sinkConfig: DeepReadonly<SinkConfig>, opts: TrailQuery & { indexPrefix?: string } = {}): Promise<AuditEvent[]> {
   const { indexPrefix, ...query } = opts;
   const sink = createSink(sinkConfig, indexPrefix ?? 'agentgate-audit');
   try {

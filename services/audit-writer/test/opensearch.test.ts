@@ -4,8 +4,18 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createBus } from '@agentgate/bus';
 import { type AuditEvent, STREAMS, auditStreamConfig } from '@agentgate/events';
-import { type NatsServer, type OpenSearchNode, startNats, startOpenSearch } from '@agentgate/testkit';
-import { SearchSink, createSink, formatVerifyReport, publicKeyPath, readPublicKey, startAuditWriter, verifyTrail } from '../src/index.js';
+import { freePort, type NatsServer, type OpenSearchNode, startNats, startOpenSearch } from '@agentgate/testkit';
+import {
+  type SearchSink,
+  createSink,
+  formatVerifyAllReport,
+  formatVerifyReport,
+  publicKeyPath,
+  readPublicKey,
+  startAuditWriter,
+  verifyAllPartitions,
+  verifyTrail,
+} from '../src/index.js';
 import { startEsShim } from './es-shim.js';
 import { makeEvents, publishEvents, testLogger, tmp, waitUntil, writerConfig } from './helpers.js';
 import { countDocs, docAtSeq, duplicateIds, osReq } from './os-helpers.js';
@@ -111,6 +121,35 @@ test('opensearch writer - 10,000 events in, exactly 10,000 documents, each id on
 
     const again = await verifyIndex(prefix, dir, { bus });
     assert.equal(again.ok, true, formatVerifyReport(again));
+
+    // Every partition (named by the index's aggregation and the bus) and the document count (_count).
+    const all = async () => {
+      const sink = createSink({ type: 'opensearch', url: os.url, indexPrefix: prefix }, prefix);
+      try {
+        return await verifyAllPartitions({ sink, publicKey: readPublicKey(publicKeyPath(join(dir, 'audit-checkpoint-key.json'))), checkpoints: { bus } });
+      } finally {
+        await sink.close();
+      }
+    };
+    const whole = await all();
+    assert.equal(whole.verdict, 'ok', formatVerifyAllReport(whole));
+    assert.deepEqual(
+      whole.partitions.map((p) => p.partition),
+      ['writer-0'],
+    );
+    assert.equal(whole.documents, 10_000);
+    // A document written beside the chains (no agentgate.chain): no partition's walk reads it, the count does.
+    const forged = await docAtSeq(os.url, prefix, 1234);
+    const { chain: _chain, ...agentgate } = forged.source.agentgate;
+    await osReq(os.url, 'PUT', `/${forged.index}/_create/forged-1?refresh=true`, {
+      ...forged.source,
+      event: { ...forged.source.event, id: 'forged-1', sequence: undefined },
+      agentgate,
+    });
+    const inserted = await all();
+    assert.equal(inserted.verdict, 'failed', formatVerifyAllReport(inserted));
+    assert.equal(inserted.unchained, 1);
+    await osReq(os.url, 'DELETE', `/${forged.index}/_doc/forged-1?refresh=true`);
     await bus.close();
   });
 });
@@ -226,6 +265,30 @@ test('opensearch writer - SIGKILL mid-batch and a restart still give exactly onc
     assert.equal(report.total, 6000);
     await bus.close();
   });
+});
+
+test('opensearch writer - a sink of several nodes (one of them down): every event indexed once through the node that answers, and verify passes', async () => {
+  const dir = tmp('nodes');
+  const prefix = 'nodes';
+  // Nothing listens on the first node's port: the client fails there, the writer retries, the client moves on.
+  const down = `http://127.0.0.1:${await freePort()}`;
+  const bus = await createBus({ dataDir: join(dir, 'bus') });
+  const sinks = [{ type: 'opensearch' as const, url: [down, os.url], indexPrefix: prefix }];
+  const writer = await startAuditWriter(bus, writerConfig(dir, sinks, { indexPrefix: prefix }), testLogger());
+  await publishEvents(bus, makeEvents(600));
+  await waitUntil('600 indexed', () => writer.stats().indexed === 600, 120_000);
+  await writer.stop();
+  assert.equal(await countDocs(os.url, prefix), 600);
+  assert.equal(await duplicateIds(os.url, prefix), 0);
+  const sink = createSink(sinks[0]!, prefix);
+  try {
+    const r = await verifyAllPartitions({ sink, publicKey: readPublicKey(publicKeyPath(join(dir, 'audit-checkpoint-key.json'))), checkpoints: { bus } });
+    assert.notEqual(r.verdict, 'failed', formatVerifyAllReport(r));
+    assert.equal(r.documents, 600);
+  } finally {
+    await sink.close();
+  }
+  await bus.close();
 });
 
 test('opensearch writer - OpenSearch stopped for 30 s under load, then restarted: nothing lost, nothing doubled', async () => {

@@ -21,6 +21,8 @@ function slowSink(path: string, failOnce: number[]): { sink: Sink; maxConcurrent
     readCheckpoints: (partition) => inner.readCheckpoints(partition),
     readChain: (opts) => inner.readChain(opts),
     readTrail: (q) => inner.readTrail(q),
+    partitions: () => inner.partitions(),
+    countDocuments: () => inner.countDocuments(),
     close: () => inner.close(),
     write: (docs) => slowWrite(docs),
   };

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { createSink, formatVerifyReport, publicKeyPath, readPublicKey, verifyTrail } from '@agentgate/audit-writer';
+import { createSink, formatVerifyAllReport, formatVerifyReport, publicKeyPath, readPublicKey, verifyAllPartitions, verifyTrail } from '@agentgate/audit-writer';
 import { createBus } from '@agentgate/bus';
 import { loadConfig } from '@agentgate/config';
 import { CliError } from '../errors.js';
@@ -14,16 +14,19 @@ import type { ExitCode, Output } from '../lib/output.js';
  * written). Exit 0 when intact and covered by a signed checkpoint, 1 when anything was
  * modified, deleted, reordered, inserted or cut off, 3 when intact up to the last signed
  * checkpoint but events past it are not covered yet (UNVERIFIED TAIL: run it again after
- * `audit.checkpoint.idleMs`).
+ * `audit.checkpoint.idleMs`). `--all-partitions` walks every partition the index, the
+ * checkpoints or the bus names (scaled-out writers) and fails on documents no chain holds.
  */
 export async function verify(args: string[], io: Output): Promise<ExitCode> {
   const { values } = parseCommandArgs('verify', args, {
     config: { type: 'string', short: 'c' },
     sink: { type: 'string' },
     partition: { type: 'string' },
+    'all-partitions': { type: 'boolean' },
     'public-key': { type: 'string' },
     json: { type: 'boolean' },
   });
+  if (values['all-partitions'] && values.partition !== undefined) throw new CliError('ERR_CLI_INPUT', '--partition and --all-partitions exclude each other');
   const config = loadConfig(values.config ? { path: values.config } : {});
   const sinkCfg = values.sink ? config.audit.sinks.find((s) => s.type === values.sink) : config.audit.sinks[0];
   if (!sinkCfg) throw new CliError('ERR_CLI_INPUT', `no ${values.sink ?? ''} sink configured in audit.sinks`);
@@ -39,6 +42,11 @@ export async function verify(args: string[], io: Output): Promise<ExitCode> {
     name: 'agentgate-verify',
   });
   try {
+    if (values['all-partitions']) {
+      const all = await verifyAllPartitions({ sink, publicKey, checkpoints: { bus } });
+      io.out(values.json ? JSON.stringify(all) : formatVerifyAllReport(all).trimEnd());
+      return all.verdict === 'ok' ? 0 : all.verdict === 'unverified-tail' ? 3 : 1;
+    }
     const report = await verifyTrail({ sink, partition: values.partition ?? config.audit.partition, publicKey, checkpoints: { bus } });
     io.out(values.json ? JSON.stringify(report) : formatVerifyReport(report).trimEnd());
     return report.verdict === 'ok' ? 0 : report.verdict === 'unverified-tail' ? 3 : 1;

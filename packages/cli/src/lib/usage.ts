@@ -23,8 +23,9 @@ export const COMMAND_USAGE = {
     '  evaluates a described action (JSON or YAML, - for stdin) against the policy; exit 0 allow, 3 deny, 4 review',
   ].join('\n'),
   verify: [
-    'usage: agentgate verify [--config FILE] [--sink local|opensearch|elasticsearch] [--partition NAME] [--public-key FILE] [--json]',
+    'usage: agentgate verify [--config FILE] [--sink local|opensearch|elasticsearch] [--partition NAME | --all-partitions] [--public-key FILE] [--json]',
     '  walks the audit trail against the signed checkpoints and the chain head on the bus',
+    '  --all-partitions: every chain partition (scaled-out writers), and no document outside a chain',
     '  exit 0 intact, 1 tampered (modified, deleted, reordered, inserted, truncated),',
     '  3 UNVERIFIED TAIL: intact up to the last checkpoint, newer events not signed yet (run again in a few seconds)',
   ].join('\n'),

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { httpUrl, nonEmpty, posInt } from '../lib/common.js';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+/** One node's URL, or several nodes of the same cluster (the client spreads requests and skips a node that is down). */
+const searchNodes = z.union([httpUrl, z.array(httpUrl).min(1, 'expected at least one URL').max(32, 'expected at most 32 node URLs')]);
 const indexPrefix = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lower-case index prefix');
 
 /** Where indexed events go. Credentials are named by environment variable, never written here. */
@@ -12,7 +14,7 @@ export const sinkSchema = z.discriminatedUnion('type', [
   z
     .strictObject({
       type: z.literal('opensearch'),
-      url: httpUrl,
+      url: searchNodes,
       indexPrefix: indexPrefix.optional(),
       username: nonEmpty.optional(),
       passwordEnv: envName.optional(),
@@ -21,7 +23,7 @@ export const sinkSchema = z.discriminatedUnion('type', [
       message: 'username and passwordEnv go together',
       path: ['passwordEnv'],
     }),
-  z.strictObject({ type: z.literal('elasticsearch'), url: httpUrl, indexPrefix: indexPrefix.optional(), apiKeyEnv: envName.optional() }),
+  z.strictObject({ type: z.literal('elasticsearch'), url: searchNodes, indexPrefix: indexPrefix.optional(), apiKeyEnv: envName.optional() }),
 ]);
 
 /** `audit`: sinks, chain checkpoints and indexing batches. */

@@ -1,4 +1,4 @@
-import type { SinkConfig } from '@agentgate/config';
+import type { DeepReadonly, SinkConfig } from '@agentgate/config';
 import { AuditWriterError } from '../errors.js';
 import { elasticsearchHttp } from './elasticsearch.js';
 import { LocalSink } from './local.js';
@@ -7,7 +7,7 @@ import { openSearchHttp } from './opensearch.js';
 import { SearchSink } from './search-sink.js';
 import type { Sink } from './types.js';
 
-type DeepReadonlySink = Readonly<SinkConfig>;
+type DeepReadonlySink = DeepReadonly<SinkConfig>;
 
 function secretFromEnv(name: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (name === undefined) return undefined;

@@ -122,6 +122,20 @@ export class LocalSink implements Sink {
     return readLocalTrail(this.dir, q);
   }
 
+  async partitions(): Promise<string[]> {
+    const names = new Set<string>();
+    for (const l of readLocalLines(this.dir)) {
+      const p = (l.doc as AuditEvent).agentgate?.chain?.partition;
+      if (typeof p === 'string') names.add(p);
+    }
+    for (const c of readLocalCheckpoints(join(this.dir, CHECKPOINTS))) if (typeof c.partition === 'string') names.add(c.partition);
+    return [...names];
+  }
+
+  async countDocuments(): Promise<number> {
+    return readLocalLines(this.dir).length;
+  }
+
   async close(): Promise<void> {}
 }
 

@@ -83,6 +83,14 @@ export class OcsfFileSink implements Sink {
   // biome-ignore lint/correctness/useYield: an export sink holds no chain to read back
   async *readChain(): AsyncIterable<{ id: string; doc: AuditEvent }> {}
 
+  async partitions(): Promise<string[]> {
+    return [];
+  }
+
+  async countDocuments(): Promise<number | undefined> {
+    return undefined;
+  }
+
   async readTrail(): Promise<AuditEvent[]> {
     return [];
   }

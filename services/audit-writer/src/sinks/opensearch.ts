@@ -3,7 +3,8 @@ import { callClient, type SearchHttp } from './http-adapter.js';
 
 /** Options of the OpenSearch client. */
 export interface OpenSearchHttpOptions {
-  url: string;
+  /** One node, or several nodes of one cluster: requests are spread over them and a node that fails is skipped until it answers again. */
+  url: string | readonly string[];
   username?: string | undefined;
   password?: string | undefined;
 }
@@ -11,7 +12,7 @@ export interface OpenSearchHttpOptions {
 /** The OpenSearch transport of the search sink (@opensearch-project/opensearch). */
 export function openSearchHttp(opts: OpenSearchHttpOptions): SearchHttp {
   const client = new Client({
-    node: opts.url,
+    nodes: typeof opts.url === 'string' ? [opts.url] : [...opts.url],
     ...(opts.username !== undefined && opts.password !== undefined && { auth: { username: opts.username, password: opts.password } }),
     // The writer has its own backoff loop; a client retry would hide outages from it.
     maxRetries: 0,

@@ -142,12 +142,55 @@ export class SearchSink implements Sink {
     return out;
   }
 
-  /** Pages through every hit with search_after (the sort must end with a unique key). */
-  async *#scan(index: string, query: unknown, sort: unknown[]): AsyncIterable<Hit> {
-    // Readers (verify, trail) must see what was just written: refresh first, ignore failures.
+  async partitions(): Promise<string[]> {
+    await this.#refresh(indexPattern(this.#prefix));
+    const names = new Set<string>();
+    for (const index of [indexPattern(this.#prefix), checkpointIndex(this.#prefix)]) {
+      const field = index === indexPattern(this.#prefix) ? 'agentgate.chain.partition' : 'partition';
+      let after: unknown;
+      for (;;) {
+        const body = {
+          size: 0,
+          aggs: { p: { composite: { size: 1000, sources: [{ name: { terms: { field } } }], ...(after !== undefined && { after }) } } },
+        };
+        const res = await this.#http.request('POST', `/${index}/_search`, body, { query: { allow_no_indices: 'true', ignore_unavailable: 'true' } });
+        if (res.status === 404) break;
+        const agg = (this.#ok(res, 'search').body as { aggregations?: { p?: { after_key?: unknown; buckets?: Array<{ key: { name: string } }> } } })
+          .aggregations?.p;
+        for (const b of agg?.buckets ?? []) names.add(String(b.key.name));
+        if (!agg?.after_key || (agg.buckets ?? []).length === 0) break;
+        after = agg.after_key;
+      }
+    }
+    return [...names];
+  }
+
+  async countDocuments(): Promise<number> {
+    const index = indexPattern(this.#prefix);
+    await this.#refresh(index);
+    const res = await this.#http.request(
+      'POST',
+      `/${index}/_count`,
+      { query: { match_all: {} } },
+      { query: { allow_no_indices: 'true', ignore_unavailable: 'true' } },
+    );
+    if (res.status === 404) return 0;
+    const count = (this.#ok(res, 'count').body as { count?: unknown }).count;
+    if (typeof count !== 'number') throw new AuditWriterError('ERR_SINK_READ', 'count answered without a count');
+    return count;
+  }
+
+  /** Makes what was written searchable (readers must see it); a failure is ignored (the read that follows reports it). */
+  async #refresh(index: string): Promise<void> {
     await this.#http
       .request('POST', `/${index}/_refresh`, undefined, { query: { allow_no_indices: 'true', ignore_unavailable: 'true' } })
       .catch(() => undefined);
+  }
+
+  /** Pages through every hit with search_after (the sort must end with a unique key). */
+  async *#scan(index: string, query: unknown, sort: unknown[]): AsyncIterable<Hit> {
+    // Readers (verify, trail) must see what was just written.
+    await this.#refresh(index);
     let after: unknown[] | undefined;
     for (;;) {
       const body = { size: PAGE, query, sort, track_total_hits: false, ...(after && { search_after: after }) };

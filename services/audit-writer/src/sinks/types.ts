@@ -107,5 +107,9 @@ export interface Sink {
   readChain(opts: ReadChainOptions): AsyncIterable<{ id: string; doc: AuditEvent }>;
   /** Events (fillers excluded) of a session or all, by @timestamp then chain seq. */
   readTrail(q: TrailQuery): Promise<AuditEvent[]>;
+  /** Chain partitions named by the stored documents or stored checkpoints (none for a sink that keeps no chain). */
+  partitions(): Promise<string[]>;
+  /** Every stored document, fillers included (undefined for a sink that keeps no chain). */
+  countDocuments(): Promise<number | undefined>;
   close(): Promise<void>;
 }
