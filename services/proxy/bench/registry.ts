@@ -14,10 +14,13 @@
  * skopeo and the registries are child processes.
  *
  * The machine is often shared, so the run is built to be fair to both sides:
- * - every image is written before the first timed copy (writing one makes
- *   ~0.5 GB of garbage in this process, whose collection would otherwise land
- *   in the next timed copy), and the heap is collected before each copy
- *   (the script runs with --expose-gc);
+ * - every image is written before the first timed copy, in a child process
+ *   (bench/registry-images.ts): writing one makes ~0.5 GB of garbage, which
+ *   must not land in the gateway's heap. The gateway's heap is never
+ *   collected by force either: a forced full GC (`global.gc()`) leaves V8
+ *   with an old-generation limit so tight that the next copy runs
+ *   back-to-back mark-compacts (7-8 instead of 0-2 per 200 MB, doubling the
+ *   gateway's CPU), which a long-running gateway never sees;
  * - one small unmeasured push and pull per side first (a real gateway is
  *   long-running: its code is compiled and its start-up garbage collected);
  * - direct and gateway alternate order each round, medians are reported;
@@ -28,18 +31,22 @@
  *   wall time; the direct copy's figure is the idle cost of the same
  *   process) and the load average, so a loaded machine shows in the figures.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BASIC_USER } from '../test/harness.js';
-import { startRegistryHarness, writeBigOciImage } from '../test/registry-harness.js';
+import { startRegistryHarness } from '../test/registry-harness.js';
 
 const MB = 1024 * 1024;
 const arg = (name: string, dflt: number): number => Number(process.argv.find((a) => a.startsWith(`${name}=`))?.split('=')[1] ?? dflt);
 const size = arg('MB', 200);
 const layers = arg('layers', 4);
 const rounds = arg('rounds', 3);
+// profile=<dir>: a V8 CPU profile of this process per timed copy (<dir>/<op>-<via>-<round>.cpuprofile), for `node --cpu-prof`-style analysis of the copy alone.
+const profileDir = process.argv.find((a) => a.startsWith('profile='))?.slice('profile='.length);
 
 function skopeo(args: string[], home: string): Promise<void> {
   return new Promise((resolve, reject) =>
@@ -62,8 +69,14 @@ try {
   const growth: number[] = [];
   const load = (): string => loadavg()[0]?.toFixed(1) ?? '?';
   const loads: string[] = [load()];
-  const measure = async <T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: number; grew: number }> => {
-    global.gc?.();
+  const session = profileDir ? new Session() : undefined;
+  if (session && profileDir) {
+    mkdirSync(profileDir, { recursive: true });
+    session.connect();
+    await session.post('Profiler.enable');
+  }
+  const measure = async <T>(fn: () => Promise<T>, name: string): Promise<{ ms: number; cpuMs: number; grew: number }> => {
+    if (session) await session.post('Profiler.start');
     const baseline = process.memoryUsage.rss();
     let peak = baseline;
     const sampler = setInterval(() => {
@@ -78,26 +91,34 @@ try {
     }
     const ms = performance.now() - t0;
     const c = process.cpuUsage(c0);
+    if (session && profileDir) writeFileSync(join(profileDir, `${name}.cpuprofile`), JSON.stringify((await session.post('Profiler.stop')).profile));
     return { ms, cpuMs: (c.user + c.system) / 1000, grew: (peak - baseline) / MB };
   };
   const push = (via: Via, src: string, repo: string) =>
     skopeo(['copy', '-q', '--dest-tls-verify=false', '--dest-creds', creds[via], src, image(via, repo)], home);
   const pull = (via: Via, repo: string, dest: string) =>
     skopeo(['copy', '-q', '--src-tls-verify=false', '--src-creds', creds[via], image(via, repo), `oci:${join(h.dir, dest)}`], home);
-  // Every image first: see the header.
+  // Every image first, in a child process: see the header.
   const sources = new Map<string, string>();
+  const jobs: Array<{ dir: string; mb: number; layers: number }> = [];
   for (let r = 0; r < rounds; r++)
-    for (const via of ['direct', 'gateway'] as const) sources.set(`${via}-${r}`, writeBigOciImage(join(h.dir, `src-${via}-${r}`), { mb: size, layers }));
+    for (const via of ['direct', 'gateway'] as const) {
+      const dir = join(h.dir, `src-${via}-${r}`);
+      jobs.push({ dir, mb: size, layers });
+      sources.set(`${via}-${r}`, `oci:${dir}`);
+    }
+  for (const via of ['direct', 'gateway'] as const) jobs.push({ dir: join(h.dir, `warm-${via}`), mb: 8, layers: 2 });
+  const here = dirname(fileURLToPath(import.meta.url));
+  execFileSync(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', join(here, 'registry-images.ts'), JSON.stringify(jobs)], { stdio: 'inherit' });
   for (const via of ['direct', 'gateway'] as const) {
-    const src = writeBigOciImage(join(h.dir, `warm-${via}`), { mb: 8, layers: 2 });
-    await push(via, src, `bench/warm-${via}`);
+    await push(via, `oci:${join(h.dir, `warm-${via}`)}`, `bench/warm-${via}`);
     await pull(via, `bench/warm-${via}`, `warm-pulled-${via}`);
   }
   for (let r = 0; r < rounds; r++) {
     for (const via of r % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const)) {
       const repo = `bench/${via}-${r}`;
-      const pushed = await measure(() => push(via, sources.get(`${via}-${r}`) as string, repo));
-      const pulled = await measure(() => pull(via, repo, `pulled-${via}-${r}`));
+      const pushed = await measure(() => push(via, sources.get(`${via}-${r}`) as string, repo), `push-${via}-${r}`);
+      const pulled = await measure(() => pull(via, repo, `pulled-${via}-${r}`), `pull-${via}-${r}`);
       results.push[via].push(pushed.ms);
       results.pull[via].push(pulled.ms);
       cpu.push[via].push(pushed.cpuMs);
