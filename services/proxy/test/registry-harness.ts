@@ -56,6 +56,8 @@ export interface RegistryHarness {
   dir: string;
   /** Every byte a client printed (debug output included), for the credential scans. */
   clientOutput: string[];
+  /** The configuration the harness's proxy runs with (a bench starts the built proxy with it, plus `listen` and `bus`). */
+  configText: string;
   /** Fails when any form of either upstream credential, or a token the token issuer minted, is in `text`. */
   assertClean(text: string, where: string): void;
   close(): Promise<void>;
@@ -119,7 +121,8 @@ export async function startRegistryHarness(): Promise<RegistryHarness> {
   const tok = await startRegistry({ tokenAuth: tokenIssuer });
   const flaky = await startFlakyRegistry();
   const issuer = await startCiIssuer({ alg: 'RS256' });
-  const config = loadConfig({ text: configText({ hub: hub.url, tok: tok.url, flaky: flaky.url, issuer: issuer.issuer }), env: {} });
+  const text = configText({ hub: hub.url, tok: tok.url, flaky: flaky.url, issuer: issuer.issuer });
+  const config = loadConfig({ text, env: {} });
   const backends = await startBackends({ natsUrl: nats.url, name: 'proxy-registry-test' }, config, {
     REGISTRY_TEST_HUB_PASSWORD: secrets.hub,
     REGISTRY_TEST_TOK_PASSWORD: secrets.tok,
@@ -146,6 +149,7 @@ export async function startRegistryHarness(): Promise<RegistryHarness> {
     outsiderToken,
     dir: tmp.path,
     clientOutput: [],
+    configText: text,
     assertClean(text, where) {
       assertNoSecret(text, secrets.hub, `${where} (hub credential)`);
       assertNoSecret(text, secrets.tok, `${where} (tok credential)`);
