@@ -57,6 +57,9 @@ const rounds = arg('rounds', 3);
 // profile=<dir>: a V8 CPU profile of this process per timed copy (<dir>/<op>-<via>-<round>.cpuprofile), for `node --cpu-prof`-style analysis of the copy alone.
 const profileDir = process.argv.find((a) => a.startsWith('profile='))?.slice('profile='.length);
 const inline = process.argv.includes('gateway=inline');
+// node=<flag,flag>: extra node flags for the built gateway (e.g. node=--trace-gc); verbose: a line before each timed copy.
+const nodeFlags = process.argv.find((a) => a.startsWith('node='))?.slice('node='.length).split(',').filter(Boolean) ?? [];
+const verbose = process.argv.includes('verbose');
 const here = dirname(fileURLToPath(import.meta.url));
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const PAGE = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim()) || 4096;
@@ -93,7 +96,7 @@ async function startBuiltGateway(configText: string, natsUrl: string, dir: strin
     file,
     `${configText.replace('gateway:\n', `gateway:\n  listen: { host: 127.0.0.1, port: ${port} }\n`)}\nbus: { natsUrl: ${natsUrl}, dataDir: ${join(dir, 'gateway-data')} }\nlog: { level: warn }\n`,
   );
-  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(here, '..', 'dist', 'main.js')];
+  const args = [...nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(here, '..', 'dist', 'main.js')];
   // The secrets are the broker's (in this process); the gateway never reads them.
   const env = { PATH: process.env.PATH, AGENTGATE_CONFIG: file, REGISTRY_TEST_HUB_PASSWORD: '', REGISTRY_TEST_TOK_PASSWORD: '' };
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -145,6 +148,7 @@ try {
   }
   const measure = async <T>(fn: () => Promise<T>, name: string): Promise<{ ms: number; cpuMs: number; grew: number }> => {
     if (session) await session.post('Profiler.start');
+    if (verbose) console.log(`--- ${name}`);
     const baseline = meter.rss();
     let peak = baseline;
     const sampler = setInterval(() => {
