@@ -58,7 +58,12 @@ const rounds = arg('rounds', 3);
 const profileDir = process.argv.find((a) => a.startsWith('profile='))?.slice('profile='.length);
 const inline = process.argv.includes('gateway=inline');
 // node=<flag,flag>: extra node flags for the built gateway (e.g. node=--trace-gc); verbose: a line before each timed copy.
-const nodeFlags = process.argv.find((a) => a.startsWith('node='))?.slice('node='.length).split(',').filter(Boolean) ?? [];
+const nodeFlags =
+  process.argv
+    .find((a) => a.startsWith('node='))
+    ?.slice('node='.length)
+    .split(',')
+    .filter(Boolean) ?? [];
 const verbose = process.argv.includes('verbose');
 const here = dirname(fileURLToPath(import.meta.url));
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -180,7 +185,9 @@ try {
       sources.set(`${via}-${r}`, `oci:${dir}`);
     }
   for (const via of ['direct', 'gateway'] as const) jobs.push({ dir: join(h.dir, `warm-${via}`), mb: 8, layers: 2 });
-  execFileSync(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', join(here, 'registry-images.ts'), JSON.stringify(jobs)], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['--conditions=agentgate-source', '--import', 'tsx', join(here, 'registry-images.ts'), JSON.stringify(jobs)], {
+    stdio: 'inherit',
+  });
   for (const via of ['direct', 'gateway'] as const) {
     await push(via, `oci:${join(h.dir, `warm-${via}`)}`, `bench/warm-${via}`);
     await pull(via, `bench/warm-${via}`, `warm-pulled-${via}`);
@@ -208,7 +215,9 @@ try {
     return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
   };
   const where = inline ? 'the proxy in this process, from source' : 'the built proxy (dist/main.js) in its own process';
-  console.log(`\n${size} MB in ${layers} layers (skopeo), median of ${rounds}, load average ${loads.join(' -> ')} on ${availableParallelism()} cores; gateway: ${where}`);
+  console.log(
+    `\n${size} MB in ${layers} layers (skopeo), median of ${rounds}, load average ${loads.join(' -> ')} on ${availableParallelism()} cores; gateway: ${where}`,
+  );
   for (const op of ['push', 'pull'] as const) {
     const d = med(results[op].direct);
     const g = med(results[op].gateway);
