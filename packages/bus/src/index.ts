@@ -6,7 +6,7 @@ export { subjectMatches, checkSubject } from './lib/subject.js';
 export { encodeJson, decodeJson } from './lib/codec.js';
 export { onShutdown } from './lifecycle.js';
 export { FillMonitor } from './fill-monitor.js';
-export { PrefetchingReader } from './prefetch.js';
+export { PrefetchingReader, openReader } from './prefetch.js';
 export { backoffMs, retry, sleep } from './backoff.js';
 export type { CreateBusOptions, NatsConnectConfig } from './create-bus.js';
 export type { BackoffPolicy, RetryOptions } from './backoff.js';

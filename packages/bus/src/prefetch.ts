@@ -1,4 +1,12 @@
-import type { Consumer, FetchOptions, StreamMsg } from './types.js';
+import type { BatchReader, Consumer, FetchOptions, ReaderOptions, StreamMsg } from './types.js';
+
+/**
+ * The best reader a consumer offers: its own standing-pull reader when it has one (NATS), else a
+ * {@link PrefetchingReader} over `fetch` (in process). Either hands out batches in stream order.
+ */
+export function openReader(consumer: Consumer, opts: ReaderOptions): BatchReader {
+  return consumer.reader?.(opts) ?? new PrefetchingReader(consumer, { batch: opts.batch, ...(opts.expiresMs !== undefined && { expiresMs: opts.expiresMs }) });
+}
 
 /**
  * Reads a durable consumer batch by batch with the next pull already under
@@ -12,7 +20,7 @@ import type { Consumer, FetchOptions, StreamMsg } from './types.js';
  * A failed fetch rejects `next()` (with the bus error fetch threw); the
  * following call pulls afresh, so a caller's backoff between the two holds.
  */
-export class PrefetchingReader {
+export class PrefetchingReader implements BatchReader {
   readonly #consumer: Consumer;
   readonly #opts: FetchOptions;
   #ahead: Promise<StreamMsg[]> | undefined;

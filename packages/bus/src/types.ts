@@ -157,10 +157,37 @@ export interface FetchOptions {
   expiresMs?: number;
 }
 
+/** How a {@link BatchReader} hands out batches. */
+export interface ReaderOptions {
+  /** Most messages per batch. */
+  batch: number;
+  /** How long `next()` waits for a first message before it returns an empty batch (default 1000 ms). */
+  expiresMs?: number;
+  /**
+   * Once a first message is there and the batch is not full, wait up to this long for more (default 0).
+   * At a moderate rate messages arrive one by one: a few ms of wait turns many batches of one into one
+   * batch of several (one socket write for their publishes, one for their acks) at that much latency.
+   */
+  lingerMs?: number;
+}
+
+/** Batches of a durable consumer, read ahead of the caller (see `openReader`). */
+export interface BatchReader {
+  /** The next batch, in stream order (empty after `expiresMs` without messages). Rejects with a BusError when reading failed; the next call reads afresh. */
+  next(): Promise<StreamMsg[]>;
+  /** Stops reading; what was read ahead and not handed out is handed back (nak, for immediate redelivery). Resolves with how many. */
+  close(): Promise<number>;
+}
+
 export interface Consumer {
   readonly stream: string;
   readonly name: string;
   fetch(opts: FetchOptions): Promise<StreamMsg[]>;
+  /**
+   * A reader with a standing pull (NATS: one continuous pull request refilled as messages arrive, no
+   * round trip per batch). Optional: `openReader` falls back to fetch batches read one ahead.
+   */
+  reader?(opts: ReaderOptions): BatchReader;
   /** Number of messages not yet delivered + delivered but unacked. */
   pending(): Promise<{ pending: number; ackPending: number }>;
 }

@@ -3,13 +3,16 @@ import type { Finding, Masker, MaskerOptions, MaskJsonResult, MaskTextResult, Se
 import { compileDetectors, type DetectorSet } from './lib/compile-detectors.js';
 import { compileSecrets } from './lib/exact-set.js';
 import { FindingTally } from './lib/findings.js';
-import { JsonMasker, normaliseKey, SENSITIVE_KEYS } from './lib/json-mask.js';
+import { JsonMasker, normaliseKey, SENSITIVE_KEYS, sensitiveKeyTest } from './lib/json-mask.js';
+import { CleanMemo } from './lib/clean-memo.js';
 import { type Engine, findMatches, mergeSpans, render } from './lib/scanner.js';
 import { ByteStreamRedactor, maxHoldBackOf } from './lib/stream-redactor.js';
 import { MaskingError } from './errors.js';
 
 function mask(engine: Engine, s: string, mode: 'text' | 'bytes'): { out: string; findings: Finding[] } {
-  const spans = mergeSpans(findMatches(engine, s, 0, mode));
+  const matches = findMatches(engine, s, 0, mode);
+  if (matches.length === 0) return { out: s, findings: [] };
+  const spans = mergeSpans(matches);
   const tally = new FindingTally();
   tally.addSpans(spans);
   return { out: render(s, spans, 0, s.length), findings: tally.list() };
@@ -18,10 +21,20 @@ function mask(engine: Engine, s: string, mode: 'text' | 'bytes'): { out: string;
 function build(set: DetectorSet, secrets: readonly SecretInput[], sensitive: ReadonlySet<string>): Masker {
   if (!Array.isArray(secrets)) throw new MaskingError('ERR_MASKING_CONFIG', 'secrets must be an array');
   const exact = compileSecrets(secrets);
+  const isSensitive = sensitiveKeyTest(sensitive);
   const engine: Engine = { set, exact, window: Math.max(set.window, exact.window), behind: Math.max(set.behind, exact.behind) };
   const maskText = (text: string): MaskTextResult => {
     const r = mask(engine, text, 'text');
     return { text: r.out, findings: r.findings };
+  };
+  const memo = new CleanMemo();
+  // JSON values repeat from one event to the next (every key, most enum-like values): a string this masker
+  // found nothing in is not scanned again. Only such strings are remembered, never one that held a secret.
+  const maskTextMemo = (text: string): MaskTextResult => {
+    if (memo.has(text)) return { text, findings: [] };
+    const r = maskText(text);
+    if (r.findings.length === 0 && r.text === text) memo.add(text);
+    return r;
   };
   const masker: Masker = {
     maskText,
@@ -30,7 +43,7 @@ function build(set: DetectorSet, secrets: readonly SecretInput[], sensitive: Rea
       return { bytes: Buffer.from(r.out, 'latin1'), findings: r.findings };
     },
     maskJson<T>(value: T): MaskJsonResult<T> {
-      const r = new JsonMasker(maskText, sensitive).run(value);
+      const r = new JsonMasker(maskTextMemo, isSensitive).run(value);
       return { value: r.value as T, findings: r.findings };
     },
     stream(): StreamRedactor {

@@ -67,7 +67,19 @@ function withLostFirstAcks(bus: Bus): Bus {
     get: (s, q) => bus.streams.get(s, q),
     consumer: async (s, c): Promise<Consumer> => {
       const inner = await bus.streams.consumer(s, c);
-      return { stream: inner.stream, name: inner.name, pending: () => inner.pending(), fetch: async (o) => (await inner.fetch(o)).map(wrapMsg) };
+      return {
+        stream: inner.stream,
+        name: inner.name,
+        pending: () => inner.pending(),
+        fetch: async (o) => (await inner.fetch(o)).map(wrapMsg),
+        // The transport's standing-pull reader (NATS), its messages wrapped alike.
+        ...(inner.reader && {
+          reader: (o) => {
+            const r = inner.reader!(o);
+            return { next: async () => (await r.next()).map(wrapMsg), close: () => r.close() };
+          },
+        }),
+      };
     },
   };
   return new Proxy(bus, {

@@ -26,6 +26,7 @@ import type {
   Headers,
   PubAck,
   PublishOptions,
+  ReaderOptions,
   StreamConfig,
   StreamFill,
   StreamInfo,
@@ -33,6 +34,7 @@ import type {
   Streams,
 } from '../types.js';
 import { JS_API, jsApiCode, mapNatsError } from './errors-map.js';
+import { ContinuousReader } from './continuous-reader.js';
 import { JsPublisher } from './js-publisher.js';
 
 const ms = (v: number): number => v * 1_000_000;
@@ -43,30 +45,76 @@ function hdrs(h: JsMsg['headers']): Headers {
   return out;
 }
 
+/**
+ * A delivered JetStream message. What the consume loops read of every message (subject, data, seq,
+ * the ack calls) is direct; headers, delivery count, timestamp and msg id are worked out when first
+ * read (they parse the reply subject or the header block), and the methods live on the prototype
+ * rather than as closures per message.
+ */
+class NatsStreamMsg implements StreamMsg {
+  readonly #m: JsMsg;
+  #headers: Headers | undefined;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly seq: number;
+
+  constructor(m: JsMsg) {
+    this.#m = m;
+    this.subject = m.subject;
+    this.data = m.data;
+    this.seq = m.seq;
+  }
+
+  get headers(): Headers {
+    this.#headers ??= hdrs(this.#m.headers);
+    return this.#headers;
+  }
+
+  get msgId(): string | undefined {
+    return this.#m.headers?.get('Nats-Msg-Id') || undefined;
+  }
+
+  get deliveryCount(): number {
+    return this.#m.info.deliveryCount;
+  }
+
+  get timestamp(): number {
+    return Number(BigInt(this.#m.info.timestampNanos) / 1_000_000n);
+  }
+
+  json<T>(): T {
+    return decodeJson<T>(this.#m.data);
+  }
+
+  // ackAck waits for the server's confirmation, so "acked" means the server has it.
+  async ack(): Promise<void> {
+    try {
+      await this.#m.ackAck();
+    } catch (err) {
+      throw mapNatsError(err, 'ack');
+    }
+  }
+
+  // A plain publish of +ACK to the reply subject (no request): the consume loops that republish under de-dup ids use it.
+  ackNoWait(): void {
+    this.#m.ack();
+  }
+
+  nak(delayMs?: number): void {
+    this.#m.nak(delayMs);
+  }
+
+  working(): void {
+    this.#m.working();
+  }
+
+  term(): void {
+    this.#m.term();
+  }
+}
+
 function wrap(m: JsMsg): StreamMsg {
-  return {
-    subject: m.subject,
-    data: m.data,
-    headers: hdrs(m.headers),
-    seq: m.seq,
-    msgId: m.headers?.get('Nats-Msg-Id') || undefined,
-    deliveryCount: m.info.deliveryCount,
-    timestamp: Number(BigInt(m.info.timestampNanos) / 1_000_000n),
-    json: <T>() => decodeJson<T>(m.data),
-    // ackAck waits for the server's confirmation, so "acked" means the server has it.
-    ack: async () => {
-      try {
-        await m.ackAck();
-      } catch (err) {
-        throw mapNatsError(err, 'ack');
-      }
-    },
-    // A plain publish of +ACK to the reply subject (no request): the consume loops that republish under de-dup ids use it.
-    ackNoWait: () => m.ack(),
-    nak: (delayMs) => m.nak(delayMs),
-    working: () => m.working(),
-    term: () => m.term(),
-  };
+  return new NatsStreamMsg(m);
 }
 
 /** JetStream streams and durable pull consumers, created idempotently (file storage, DiscardNew, limits or work-queue retention). */
@@ -249,6 +297,7 @@ export class NatsStreams implements Streams {
             throw mapNatsError(err, `fetch from ${stream}/${config.durable}`);
           }
         },
+        reader: (o: ReaderOptions) => new ContinuousReader(c, o, wrap, `${stream}/${config.durable}`),
         pending: async () => {
           const i = await c.info();
           return { pending: i.num_pending, ackPending: i.num_ack_pending };

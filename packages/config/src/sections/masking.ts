@@ -8,6 +8,12 @@ export const maskingServiceSchema = z
     batch: posInt.max(10_000).default(100),
     /** Publishes to the clean stream awaiting their acknowledgement at once (publishes are issued in order). */
     maxInFlight: posInt.max(1_000).default(32),
+    /**
+     * Once a raw event is there and the batch is not full, wait up to this long for more: at a moderate rate
+     * events arrive one by one, and masking them together shares the socket writes of their publishes and
+     * acks. Adds at most this much latency; 0 takes each event as it comes.
+     */
+    lingerMs: z.number().int().min(0).max(1_000).default(5),
     /** Redelivery of a raw event when the service neither acked nor nak'd it in time. */
     ackWaitMs: posInt.default(30_000),
     /** Refresh period of the brokered secret values (rotation is picked up within this time). */

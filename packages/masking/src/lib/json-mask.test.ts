@@ -79,4 +79,27 @@ describe('json masking', () => {
     assert.ok(!JSON.stringify(r.value).includes(secret));
     assert.ok(r.findings.some((f) => f.type === 'depth-limit'));
   });
+  test('json masking - repeated strings: the same answer every time, findings and paths included; a new secret list starts afresh', () => {
+    const value = `Jv${gen(ALNUM, 20)}`;
+    const plain = createMasker();
+    const ev = (v: string) => ({ a: { b: [v, 'same'], [v]: v }, c: 'same' });
+    // Found clean by this masker, and remembered as such ...
+    for (let i = 0; i < 3; i++) assert.deepEqual(plain.maskJson(ev(value)), { value: ev(value), findings: [] });
+    // ... by this masker only: the one that knows it as a secret masks it, every time, with the same paths.
+    const withIt = plain.withSecrets([{ ref: 'conn/new', value }]);
+    const tagged = '[REDACTED:secret:conn/new]';
+    for (let i = 0; i < 3; i++) {
+      const r = withIt.maskJson(ev(value));
+      assert.deepEqual(r.value, { a: { b: [tagged, 'same'], [tagged]: tagged }, c: 'same' });
+      // The key and its value are both hits at the key's (masked) path.
+      assert.deepEqual(
+        r.findings.map((f) => `${f.path}:${f.count}`),
+        ['a.b[0]:1', `a.${tagged}:2`],
+      );
+    }
+    // A string with a finding is never taken for clean afterwards.
+    assert.equal(m.maskText(`x ${secret}`).findings.length, 1);
+    assert.equal(m.maskJson({ k: `x ${secret}` }).findings.length, 1);
+    assert.equal(m.maskJson({ k: `x ${secret}` }).findings.length, 1);
+  });
 });

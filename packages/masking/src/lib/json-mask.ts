@@ -44,64 +44,102 @@ export function normaliseKey(key: string): string {
   return key.toLowerCase().replace(/[-_.\s]/g, '');
 }
 
-/** Walks a JSON-like value, masking strings and replacing values of sensitive keys whole. */
+/**
+ * The sensitive-key test of a masker: a key is sensitive when its normalised form is in `sensitive` or
+ * ends in one of the sensitive suffixes. Answers for keys the caller calls clean (`remember`: nothing was
+ * found in the key itself) are remembered, bounded: events have few distinct keys, and no secret is kept.
+ */
+export function sensitiveKeyTest(sensitive: ReadonlySet<string>): (key: string, remember: boolean) => boolean {
+  const known = new Map<string, boolean>();
+  return (key, remember) => {
+    let v = known.get(key);
+    if (v === undefined) {
+      const k = normaliseKey(key);
+      v = sensitive.has(k) || SENSITIVE_SUFFIXES.some((s) => k.endsWith(s));
+      if (remember && key.length <= 256) {
+        if (known.size >= 4096) known.clear();
+        known.set(key, v);
+      }
+    }
+    return v;
+  };
+}
+
+/** A path step: an object key (as masked) or an array index. */
+type Step = string | number;
+
+/** `a.b[0].c` of the steps ('$' for the root). */
+function pathOf(steps: readonly Step[]): string {
+  let p = '';
+  for (const s of steps) p = typeof s === 'number' ? `${p}[${s}]` : p ? `${p}.${s}` : s;
+  return p || '$';
+}
+
+/**
+ * Walks a JSON-like value, masking strings and replacing values of sensitive keys whole. The path of
+ * a node is kept as steps and spelt out only where something is found.
+ */
 export class JsonMasker {
   private readonly tally = new FindingTally();
+  private readonly steps: Step[] = [];
   constructor(
     private readonly maskText: (s: string) => MaskTextResult,
-    private readonly sensitive: ReadonlySet<string>,
+    private readonly isSensitive: (key: string, remember: boolean) => boolean,
   ) {}
 
   run(value: unknown): { value: unknown; findings: Finding[] } {
-    const out = this.walk(value, '', 0);
+    const out = this.walk(value, 0);
     return { value: out, findings: this.tally.list() };
   }
 
-  private isSensitive(key: string): boolean {
-    const k = normaliseKey(key);
-    return this.sensitive.has(k) || SENSITIVE_SUFFIXES.some((s) => k.endsWith(s));
-  }
-
-  private walk(value: unknown, path: string, depth: number): unknown {
+  private walk(value: unknown, depth: number): unknown {
     if (typeof value === 'string') {
       const r = this.maskText(value);
-      this.tally.addAll(r.findings, path || '$');
+      if (r.findings.length > 0) this.tally.addAll(r.findings, pathOf(this.steps));
       return r.text;
     }
     if (value === null || typeof value !== 'object') return value;
     // Deeper than any real event: replace rather than recurse without bound (fail closed).
     if (depth >= MAX_DEPTH) {
-      this.tally.add('depth-limit', undefined, path || '$');
+      this.tally.add('depth-limit', undefined, pathOf(this.steps));
       return tag('depth-limit');
     }
     const json = (value as { toJSON?: unknown }).toJSON;
-    if (typeof json === 'function') return this.walk(json.call(value), path, depth + 1);
-    if (Array.isArray(value)) return value.map((v, i) => this.walk(v, `${path}[${i}]`, depth + 1));
-    if (ArrayBuffer.isView(value)) return this.walk(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'), path, depth + 1);
+    if (typeof json === 'function') return this.walk(json.call(value), depth + 1);
+    const steps = this.steps;
+    if (Array.isArray(value)) {
+      const out = new Array<unknown>(value.length);
+      for (let i = 0; i < value.length; i++) {
+        steps.push(i);
+        out[i] = this.walk(value[i], depth + 1);
+        steps.pop();
+      }
+      return out;
+    }
+    if (ArrayBuffer.isView(value)) return this.walk(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'), depth + 1);
     const out: Record<string, unknown> = {};
-    for (const [rawKey, v] of Object.entries(value)) {
+    for (const rawKey in value) {
+      if (!Object.hasOwn(value, rawKey)) continue;
+      const v = (value as Record<string, unknown>)[rawKey];
       // Keys are scanned too: a token used as a map key must not survive in the key or the path.
       const kr = this.maskText(rawKey);
       let key = kr.text;
       while (Object.hasOwn(out, key)) key = `${key}#`;
-      const childPath = path ? `${path}.${key}` : key;
-      this.tally.addAll(kr.findings, childPath);
-      if (this.isSensitive(rawKey) && isSecretValue(v)) {
+      steps.push(key);
+      if (kr.findings.length > 0) this.tally.addAll(kr.findings, pathOf(steps));
+      if (this.isSensitive(rawKey, kr.findings.length === 0) && isSecretValue(v)) {
         // Scan anyway so brokered secrets are still reported by ref; the key counts only when nothing
         // else did, so one secret is one finding.
         const before = this.tally.total;
-        this.walkDiscard(v, childPath, depth + 1);
-        if (this.tally.total === before) this.tally.add(SENSITIVE_TYPE, undefined, childPath);
+        this.walk(v, depth + 1);
+        if (this.tally.total === before) this.tally.add(SENSITIVE_TYPE, undefined, pathOf(steps));
         out[key] = tag(SENSITIVE_TYPE);
       } else {
-        out[key] = this.walk(v, childPath, depth + 1);
+        out[key] = this.walk(v, depth + 1);
       }
+      steps.pop();
     }
     return out;
-  }
-
-  private walkDiscard(v: unknown, path: string, depth: number): void {
-    this.walk(v, path, depth);
   }
 }
 

@@ -1,4 +1,4 @@
-import { type Bus, type Consumer, PrefetchingReader, type StreamMsg, backoffMs, sleep } from '@agentgate/bus';
+import { type BatchReader, type Bus, type Consumer, type StreamMsg, backoffMs, openReader, sleep } from '@agentgate/bus';
 import type { DeepReadonly, MaskingConfig } from '@agentgate/config';
 import { type AuditEvent, cleanSubject, encodeEvent, eventMsgId } from '@agentgate/events';
 import { type Logger, childFor } from '@agentgate/log';
@@ -121,11 +121,11 @@ export class MaskingLoop {
   /** Aborted by stop(): cuts a pause short. */
   readonly #abort = new AbortController();
   readonly #p: MaskingLoopParts;
-  readonly #reader: PrefetchingReader;
+  readonly #reader: BatchReader;
 
   constructor(parts: MaskingLoopParts) {
     this.#p = parts;
-    this.#reader = new PrefetchingReader(parts.consumer, { batch: parts.svc.batch, expiresMs: 1000 });
+    this.#reader = openReader(parts.consumer, { batch: parts.svc.batch, expiresMs: 1000, lingerMs: parts.svc.lingerMs });
   }
 
   /** Runs until stop(); the batch read ahead is then handed back (nak) for the next instance. */
