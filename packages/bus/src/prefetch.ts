@@ -33,6 +33,7 @@ export class PrefetchingReader implements BatchReader {
 
   /** The next batch (possibly empty after `expiresMs` without messages); starts fetching the one after. */
   async next(): Promise<StreamMsg[]> {
+    if (this.#closed) return [];
     const p = this.#ahead ?? this.#consumer.fetch(this.#opts);
     this.#ahead = undefined;
     const msgs = await p;

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { type Bus, PrefetchingReader, type StreamMsg } from '../src/index.js';
+import { type Bus, PrefetchingReader, type StreamMsg, openReader } from '../src/index.js';
 
 export interface Harness {
   /** A fresh client on the same bus (a second connection for NATS, the same bus in-process). */
@@ -263,6 +263,56 @@ export function conformance(name: string, h: Harness): void {
       await new Promise((r) => setTimeout(r, 1300));
       assert.equal((await c.fetch({ batch: 10, expiresMs: 1000 })).length, 0);
       assert.equal((await bus.streams.info(name)).messages, 0);
+      await bus.drain();
+    });
+
+    it('stream - openReader: batches in stream order as messages arrive, empty when idle, close hands back at once what it read', async () => {
+      const bus = await h.bus();
+      const name = `R${uid()}`;
+      await bus.streams.ensure({ name, subjects: [`${name}.>`], retention: 'workqueue' });
+      // A long ack wait: anything close failed to hand back would stay away far longer than this test waits.
+      const c = await bus.streams.consumer(name, { durable: 'r', ackWaitMs: 60_000 });
+      const reader = openReader(c, { batch: 4, expiresMs: 1000, lingerMs: 20 });
+      const text = (ms: StreamMsg[]): string[] => ms.map((m) => new TextDecoder().decode(m.data));
+      const t0 = Date.now();
+      assert.deepEqual(await reader.next(), [], 'nothing there: an empty batch');
+      assert.ok(Date.now() - t0 >= 900, 'after about expiresMs');
+      const publish = async (from: number, to: number): Promise<void> => {
+        for (let i = from; i < to; i++) await bus.streams.publish(`${name}.x`, String(i), { msgId: `m${i}` });
+      };
+      await publish(0, 10);
+      const got: string[] = [];
+      while (got.length < 10) {
+        const batch = await reader.next();
+        assert.ok(batch.length <= 4, `at most batch messages (${batch.length})`);
+        got.push(...text(batch));
+        for (const m of batch) m.ackNoWait ? m.ackNoWait() : await m.ack();
+      }
+      assert.deepEqual(got, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+      // Arriving while the reader waits: taken as they come.
+      const later = reader.next();
+      await publish(10, 20);
+      const first = await later;
+      assert.ok(first.length >= 1 && first.length <= 4);
+      assert.deepEqual(
+        text(first),
+        Array.from({ length: first.length }, (_, i) => String(10 + i)),
+      );
+      for (const m of first) m.ackNoWait ? m.ackNoWait() : await m.ack();
+      await reader.close();
+      assert.deepEqual(await reader.next(), [], 'a closed reader hands out nothing');
+      await bus.flush();
+      // Everything not handed out comes back now and in order, not after the ack wait.
+      const rest: string[] = [];
+      for (const deadline = Date.now() + 5000; rest.length < 20 - 10 - first.length && Date.now() < deadline; ) {
+        const batch = await c.fetch({ batch: 20, expiresMs: 1000 });
+        rest.push(...text(batch));
+        for (const m of batch) await m.ack();
+      }
+      assert.deepEqual(
+        rest,
+        Array.from({ length: 10 - first.length }, (_, i) => String(10 + first.length + i)),
+      );
       await bus.drain();
     });
 

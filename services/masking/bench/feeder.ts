@@ -22,7 +22,11 @@ process.once('message', async (o: Order) => {
   const bus = await createBus({ natsUrl: o.natsUrl, name: 'bench-feeder' });
   const msgs = corpus(o.n, o.secret).map((e) => {
     const subject = rawSubject(e);
-    return { subject: o.subjectPrefix === undefined ? subject : `${o.subjectPrefix}${subject.slice('audit.raw'.length)}`, data: encodeEvent(e), id: e.event.id };
+    return {
+      subject: o.subjectPrefix === undefined ? subject : `${o.subjectPrefix}${subject.slice('audit.raw'.length)}`,
+      data: encodeEvent(e),
+      id: e.event.id,
+    };
   });
   process.send?.({ ready: true });
   await new Promise((resolve) => process.once('message', resolve));

@@ -14,7 +14,15 @@ import { CLEAN, SECRET, captureLogger, publishRaw, rawEvent, readStream, testCon
 
 test('config - masking.service has defaults and rejects unknown keys naming them', () => {
   const c = configSchema.parse({});
-  assert.deepEqual(c.masking.service, { batch: 100, maxInFlight: 32, ackWaitMs: 30_000, masklistRefreshMs: 60_000, retryDelayMs: 2_000, missRefreshMs: 5_000 });
+  assert.deepEqual(c.masking.service, {
+    batch: 100,
+    maxInFlight: 32,
+    lingerMs: 5,
+    ackWaitMs: 30_000,
+    masklistRefreshMs: 60_000,
+    retryDelayMs: 2_000,
+    missRefreshMs: 5_000,
+  });
   const r = configSchema.safeParse({ masking: { service: { batchSize: 10 } } });
   assert.equal(r.success, false);
   assert.match(JSON.stringify(r.error?.issues), /batchSize/);

@@ -1,21 +1,24 @@
-import type { Consumer as NatsConsumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { Consumer as NatsConsumer, JsMsg } from '@nats-io/jetstream';
 import { BusError } from '../errors.js';
 import type { BatchReader, ReaderOptions, StreamMsg } from '../types.js';
 import { mapNatsError } from './errors-map.js';
 
 /**
- * Reads a durable pull consumer through one standing pull (nats.js `consume`): the server pushes
- * messages as they are stored, up to `2 × batch` requested at a time, and the client asks for more
- * as they arrive. Against a `fetch` per batch this saves, per batch, a consumer-info round trip, a
- * pull request and its iterator and timers — at a moderate rate, where batches are small, most of
- * what a message cost. An idle reader costs one pull per 30 s and the server's heartbeats.
+ * Reads a durable pull consumer through pull requests kept standing one after the other: a pull asks
+ * for `2 × batch` messages and lasts up to `expiresMs`; its messages are taken as they arrive (a
+ * callback, not the pull's end) and the next pull goes out when it ends. Against a `fetch` per batch
+ * sized to what is pending, this saves a consumer-info round trip per batch and, at a moderate rate,
+ * a pull request per message or two: a pull now serves whatever arrives during its life. An idle
+ * reader costs one pull per `expiresMs`.
  *
- * Messages wait here, in stream order, until `next()` hands them out (at most `batch` at once).
- * How many can wait is bounded by the consumer's `maxAckPending` (the server stops delivering
- * there); their ack wait runs meanwhile, as with a fetched batch.
+ * Messages wait here, in stream order, until `next()` hands them out (at most `batch` at once). No
+ * new pull goes out while `2 × batch` wait, so a reader holds at most about `4 × batch` messages
+ * (their ack wait runs meanwhile, as with a fetched batch). `close()` lets the pull under way end
+ * (up to `expiresMs`: a message the server already sent is never dropped, which would delay it by
+ * the ack wait and reorder it) and hands back what is not handed out.
  *
- * If the pull ends (connection closed, subscription refused), `next()` rejects once with the error
- * and the call after starts a new one. nats.js recovers from disconnects and heartbeat gaps itself.
+ * If a pull fails (connection closed, subscription refused, heartbeats missed), `next()` rejects
+ * once with the error and the call after pulls again.
  */
 export class ContinuousReader implements BatchReader {
   readonly #consumer: NatsConsumer;
@@ -27,16 +30,21 @@ export class ContinuousReader implements BatchReader {
   /** Delivered, not handed out yet: `#buf[#head..]`. */
   #buf: JsMsg[] = [];
   #head = 0;
-  #messages: ConsumerMessages | undefined;
+  /** The pull under way; resolves when it has ended. */
+  #pulling: Promise<void> | undefined;
   #failure: BusError | undefined;
   /** Set while next() waits: called on every arrival, failure or close. */
   #wake: (() => void) | undefined;
   #closed = false;
+  readonly #push = (msg: JsMsg): void => {
+    this.#buf.push(msg);
+    this.#wake?.();
+  };
 
   constructor(consumer: NatsConsumer, opts: ReaderOptions, wrap: (m: JsMsg) => StreamMsg, where: string) {
     this.#consumer = consumer;
     this.#batch = Math.max(1, Math.floor(opts.batch));
-    this.#expiresMs = opts.expiresMs ?? 1000;
+    this.#expiresMs = Math.max(1000, opts.expiresMs ?? 1000);
     this.#lingerMs = opts.lingerMs ?? 0;
     this.#wrap = wrap;
     this.#where = where;
@@ -45,21 +53,21 @@ export class ContinuousReader implements BatchReader {
   async next(): Promise<StreamMsg[]> {
     if (this.#closed) return [];
     this.#throwFailure();
-    if (this.#messages === undefined) await this.#start();
+    this.#refill();
     if (this.#available() === 0) await this.#wait(this.#expiresMs, 1);
     if (this.#lingerMs > 0 && this.#available() > 0 && this.#available() < this.#batch) await this.#wait(this.#lingerMs, this.#batch);
-    // Messages already delivered are handed out even if the pull failed meanwhile: the failure is reported next time.
+    // Messages already delivered are handed out even if a pull failed meanwhile: the failure is reported next time.
     if (this.#available() === 0) this.#throwFailure();
-    return this.#take();
+    const out = this.#take();
+    this.#refill();
+    return out;
   }
 
   async close(): Promise<number> {
     if (this.#closed) return 0;
     this.#closed = true;
-    const m = this.#messages;
-    this.#messages = undefined;
     this.#wake?.();
-    if (m !== undefined) await m.close().catch(() => undefined);
+    await this.#pulling;
     let n = 0;
     for (let i = this.#head; i < this.#buf.length; i++, n++) this.#buf[i]!.nak();
     this.#buf = [];
@@ -96,38 +104,31 @@ export class ContinuousReader implements BatchReader {
     return out;
   }
 
-  async #start(): Promise<void> {
-    let m: ConsumerMessages;
+  /** Starts the next pull unless one is under way, the reader is closed or failed, or enough messages wait. */
+  #refill(): void {
+    if (this.#pulling !== undefined || this.#closed || this.#failure !== undefined || this.#available() >= this.#batch * 2) return;
+    this.#pulling = this.#pull().finally(() => {
+      this.#pulling = undefined;
+      this.#wake?.();
+      // Pull on at once while messages are wanted (a pull that ended full means more are there).
+      this.#refill();
+    });
+  }
+
+  async #pull(): Promise<void> {
     try {
-      m = await this.#consumer.consume({
-        max_messages: this.#batch * 2,
-        callback: (msg) => {
-          this.#buf.push(msg);
-          this.#wake?.();
-        },
-      });
+      // nats.js takes the callback on a fetch as on consume: each message as it arrives, the pull ends on its own.
+      const m = await this.#consumer.fetch({ max_messages: this.#batch * 2, expires: this.#expiresMs, callback: this.#push } as Parameters<
+        NatsConsumer['fetch']
+      >[0]);
+      const err = await m.closed();
+      if (err) throw err;
     } catch (err) {
-      throw mapNatsError(err, `consume from ${this.#where}`);
+      this.#failure = err instanceof BusError ? err : mapNatsError(err, `fetch from ${this.#where}`);
     }
-    if (this.#closed) {
-      await m.close().catch(() => undefined);
-      return;
-    }
-    this.#messages = m;
-    void m.closed().then(
-      (err) => this.#ended(m, err),
-      (err: unknown) => this.#ended(m, err),
-    );
   }
 
-  #ended(m: ConsumerMessages, err: unknown): void {
-    if (this.#messages !== m) return; // closed by close()
-    this.#messages = undefined;
-    this.#failure = err ? mapNatsError(err, `consume from ${this.#where}`) : new BusError('ERR_BUS_UNAVAILABLE', `consume from ${this.#where}: the pull ended`);
-    this.#wake?.();
-  }
-
-  /** Waits until `want` messages are there, the pull failed, the reader closed, or `ms` passed. */
+  /** Waits until `want` messages are there, a pull failed, the reader closed, or `ms` passed. */
   #wait(ms: number, want: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const done = (): void => {
