@@ -17,7 +17,7 @@ test('config - masking.service has defaults and rejects unknown keys naming them
   assert.deepEqual(c.masking.service, {
     batch: 100,
     maxInFlight: 32,
-    lingerMs: 5,
+    lingerMs: 20,
     ackWaitMs: 30_000,
     masklistRefreshMs: 60_000,
     retryDelayMs: 2_000,

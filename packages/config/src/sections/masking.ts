@@ -13,7 +13,7 @@ export const maskingServiceSchema = z
      * events arrive one by one, and masking them together shares the socket writes of their publishes and
      * acks. Adds at most this much latency; 0 takes each event as it comes.
      */
-    lingerMs: z.number().int().min(0).max(1_000).default(5),
+    lingerMs: z.number().int().min(0).max(1_000).default(20),
     /** Redelivery of a raw event when the service neither acked nor nak'd it in time. */
     ackWaitMs: posInt.default(30_000),
     /** Refresh period of the brokered secret values (rotation is picked up within this time). */
