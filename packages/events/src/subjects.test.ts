@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { testPrincipal } from '../test/fixtures.js';
 import {
@@ -81,4 +82,34 @@ test('subjects - raw subject from the session; msg id is the event id; bytes rou
   assert.deepEqual(decodeEvent(encodeEvent(ev)), ev);
   assert.throws(() => decodeEvent(new TextEncoder().encode('{nope')), { code: 'ERR_EVENT_INVALID' });
   assert.throws(() => decodeEvent(new TextEncoder().encode('{"event":{}}')), { code: 'ERR_EVENT_INVALID' });
+});
+
+/** The encoding as first written (a regex and a Buffer per character): the fast path must give the same tokens. */
+function referenceToken(s: string): string {
+  if (s === '') return '~';
+  let out = '';
+  for (const ch of s) {
+    if (/^[A-Za-z0-9_-]$/.test(ch)) {
+      out += ch;
+      continue;
+    }
+    for (const b of Buffer.from(ch, 'utf8')) out += `~${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (out.length > 64) return `~h${createHash('sha256').update(s, 'utf8').digest('hex').slice(0, 32)}`;
+  return out;
+}
+
+test('subjects - tokens are those of the reference encoding (escapes, code points, lone surrogates, the hashed form)', () => {
+  const samples = ['octo-org/app:42:1', 'gh:o/r:9:1', 'a.b', '*', 'ünï €😀', '\ud800x', 'x\udc00', '😀'.repeat(20), 'a/'.repeat(21), 'a/'.repeat(22), `${'a'.repeat(61)}.`, `${'a'.repeat(62)}.`];
+  let seed = 7;
+  const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  const alphabet = 'aZ09_-./:*> ~é€😀\ud800';
+  for (let n = 0; n < 300; n++) samples.push(Array.from({ length: next() % 40 }, () => alphabet[next() % alphabet.length]).join(''));
+  for (const s of samples) assert.equal(encodeSubjectToken(s), referenceToken(s), JSON.stringify(s));
+});
+
+test('subjects - rawSubject of the same session twice is the same subject (the memo of session tokens)', () => {
+  const e = buildActionEvent({ phase: 'requested', principal: { ...testPrincipal(), sessionId: 'gh:octo/app:7:1' }, action: { id: 'a', kind: 'http.get' } });
+  assert.equal(rawSubject(e), 'audit.raw.gh~3Aocto~2Fapp~3A7~3A1');
+  assert.equal(rawSubject(e), 'audit.raw.gh~3Aocto~2Fapp~3A7~3A1');
 });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { EventError } from './errors.js';
 import { upgradeEvent } from './upgrade.js';
 import { validateEvent } from './validate.js';
@@ -74,7 +74,6 @@ export const AUDIT_CLEAN_PREFIX = 'audit.clean';
 export const AUDIT_DLQ_PREFIX = 'audit.dlq';
 export const AUDIT_CHECKPOINT_PREFIX = 'audit.checkpoint';
 
-const SAFE = /^[A-Za-z0-9_-]$/;
 const MAX_TOKEN = 64;
 
 /**
@@ -91,25 +90,49 @@ export function encodeSubjectToken(s: string): string {
   // The common case (session ids): every character passes, the token is the string itself.
   if (s.length <= MAX_TOKEN && allSafe(s)) return s;
   let out = '';
-  for (const ch of s) {
-    if (SAFE.test(ch)) {
-      out += ch;
-      continue;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (safeCode(c)) out += s[i];
+    else if (c < 0x80) out += HEX_ESCAPE[c];
+    else {
+      // Non-ASCII: escape the UTF-8 bytes of the whole code point (a surrogate pair is one code point).
+      const ch = String.fromCodePoint(s.codePointAt(i)!);
+      i += ch.length - 1;
+      for (const b of Buffer.from(ch, 'utf8')) out += `~${b.toString(16).toUpperCase().padStart(2, '0')}`;
     }
-    for (const b of Buffer.from(ch, 'utf8')) out += `~${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    // Already too long: the result is the hashed form whatever follows.
+    if (out.length > MAX_TOKEN) break;
   }
-  if (out.length > MAX_TOKEN) return `~h${createHash('sha256').update(s, 'utf8').digest('hex').slice(0, 32)}`;
+  if (out.length > MAX_TOKEN) return `~h${hash('sha256', s, 'hex').slice(0, 32)}`;
   return out;
 }
 
-/** True when every character of `s` is a letter, digit, `_` or `-` (what SAFE matches), without a regex per character. */
+/** `~XX` of every ASCII code (only the unsafe ones are used). */
+const HEX_ESCAPE = Array.from({ length: 128 }, (_, c) => `~${c.toString(16).toUpperCase().padStart(2, '0')}`);
+
+function safeCode(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45;
+}
+
+/** True when every character of `s` is a letter, digit, `_` or `-` , without a regex per character. */
 function allSafe(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45;
-    if (!ok) return false;
-  }
+  for (let i = 0; i < s.length; i++) if (!safeCode(s.charCodeAt(i))) return false;
   return true;
+}
+
+// Session tokens by session id: a session sends many events, and its id (e.g. `gh:owner/repo:run`) needs escaping.
+// Bounded: cleared when full (a handful of live sessions per proxy; the bound only guards against a misuse).
+const sessionTokens = new Map<string, string>();
+const MAX_SESSION_TOKENS = 1024;
+
+function sessionToken(sessionId: string): string {
+  let t = sessionTokens.get(sessionId);
+  if (t === undefined) {
+    t = encodeSubjectToken(sessionId);
+    if (sessionTokens.size >= MAX_SESSION_TOKENS) sessionTokens.clear();
+    sessionTokens.set(sessionId, t);
+  }
+  return t;
 }
 
 /** Reverses encodeSubjectToken (hashed tokens cannot be reversed: returns null for them). */
@@ -133,12 +156,12 @@ export function decodeSubjectToken(token: string): string | null {
 
 /** `audit.raw.<session token>`: per-session subjects let consumers filter one session. */
 export function rawSubject(event: Pick<AuditEvent, 'agentgate'>): string {
-  return `${AUDIT_RAW_PREFIX}.${encodeSubjectToken(event.agentgate.session.id)}`;
+  return `${AUDIT_RAW_PREFIX}.${sessionToken(event.agentgate.session.id)}`;
 }
 
 /** `audit.clean.<session token>`. */
 export function cleanSubject(event: Pick<AuditEvent, 'agentgate'>): string {
-  return `${AUDIT_CLEAN_PREFIX}.${encodeSubjectToken(event.agentgate.session.id)}`;
+  return `${AUDIT_CLEAN_PREFIX}.${sessionToken(event.agentgate.session.id)}`;
 }
 
 /** `audit.dlq.<stage token>` (stage e.g. 'masking', 'writer'). */
@@ -156,12 +179,14 @@ export function eventMsgId(event: Pick<AuditEvent, 'event'>): string {
   return event.event.id;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Events travel on the bus as UTF-8 JSON bytes. */
+/**
+ * Events travel on the bus as UTF-8 JSON bytes. `Buffer.from` (a Uint8Array) rather than a TextEncoder:
+ * the same bytes, and small events are cut from node's shared pool instead of each getting its own allocation.
+ */
 export function encodeEvent(event: AuditEvent): Uint8Array {
-  return encoder.encode(JSON.stringify(event));
+  return Buffer.from(JSON.stringify(event), 'utf8');
 }
 
 /**

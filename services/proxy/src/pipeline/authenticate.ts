@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type Bus, BusError, RemoteError } from '@agentgate/bus';
 import { type Principal, SUBJECTS } from '@agentgate/events';
@@ -100,7 +100,7 @@ export class Authenticator {
     }
     const { token, scheme } = extracted;
     // Keyed by hash: the cache never holds a usable token.
-    const key = createHash('sha256').update(token).digest('base64url');
+    const key = hash('sha256', token, 'base64url');
     const hit = this.#cache?.get(key);
     if (hit) return { principal: hit, scheme };
     const now = Date.now();

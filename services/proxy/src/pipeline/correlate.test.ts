@@ -22,3 +22,29 @@ test('correlate - a lookup slower than its budget is logged as ERR_CORRELATION_T
     mock.timers.reset();
   }
 });
+
+test('correlate - a store that answers from memory (recentNow) links without the timed lookup; undefined falls back to it', async () => {
+  const exchange = { id: 'ex-1', at: 1, toolCalls: [] };
+  let timed = 0;
+  const store = (now: readonly (typeof exchange)[] | undefined) =>
+    ({
+      exchanges: {
+        recentNow: () => now,
+        recent: async () => {
+          timed++;
+          return [exchange];
+        },
+        add: async () => {},
+      },
+    }) as unknown as AdapterServices;
+  const c: Classification = { kind: 'http.post', attributes: { path: '/x' } };
+  const log = (): Logger => ({ warn: () => {} }) as unknown as Logger;
+  assert.deepEqual((await correlate(store([exchange]), principal, c, log)).audit?.link, { exchange_id: 'ex-1', rule: 'latest-exchange' });
+  assert.equal(timed, 0);
+  // Nothing in memory for the session: no link, and still no lookup.
+  assert.equal(await correlate(store([]), principal, c, log), c);
+  assert.equal(timed, 0);
+  // The store cannot answer from memory (watch not live): the bucket is read.
+  assert.deepEqual((await correlate(store(undefined), principal, c, log)).audit?.link, { exchange_id: 'ex-1', rule: 'latest-exchange' });
+  assert.equal(timed, 1);
+});

@@ -11,6 +11,7 @@ export interface CachedExchangeStoreOptions extends ExchangeStoreOptions {
 const DEFAULT_TTL_MS = 24 * 3600_000;
 const DEFAULT_MAX_SESSIONS = 10_000;
 const PRUNE_MS = 60_000;
+const NONE: readonly StoredExchange[] = Object.freeze([]);
 
 /**
  * The KV exchange store with a local copy kept current by a watch on the
@@ -91,10 +92,15 @@ export class CachedExchangeStore implements ExchangeStore {
   }
 
   async recent(sessionId: string): Promise<StoredExchange[]> {
-    if (!this.#live || this.#bus.status() !== 'connected') return this.#base.recent(sessionId);
+    const now = this.recentNow(sessionId);
+    return now ? [...now] : this.#base.recent(sessionId);
+  }
+
+  recentNow(sessionId: string): readonly StoredExchange[] | undefined {
+    if (!this.#live || this.#bus.status() !== 'connected') return undefined;
     const list = this.#cache.get(sessionKey(sessionId));
-    if (list) return [...list];
-    return this.#evicted ? this.#base.recent(sessionId) : [];
+    if (list) return list;
+    return this.#evicted ? undefined : NONE;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type Bus, BusError, type Kv } from '@agentgate/bus';
 import type { ToolCall } from './accumulate.js';
 
@@ -19,6 +19,11 @@ export interface ExchangeStore {
   add(sessionId: string, exchange: StoredExchange): Promise<void>;
   /** Exchanges of the session, oldest first. */
   recent(sessionId: string): Promise<StoredExchange[]>;
+  /**
+   * The same from memory when a local copy can answer without waiting (a store kept current by a watch),
+   * else undefined (then `recent`). The correlate step runs on every request: this spares it a timer and a race.
+   */
+  recentNow?(sessionId: string): readonly StoredExchange[] | undefined;
 }
 
 export interface ExchangeStoreOptions {
@@ -30,9 +35,19 @@ export interface ExchangeStoreOptions {
   maxArgumentChars?: number;
 }
 
+// Session keys by session id: every request of a session looks its exchanges up (a hash each time otherwise).
+const sessionKeys = new Map<string, string>();
+
 /** KV keys allow `[-/_=.A-Za-z0-9]`; session ids are free text, so the key is their hash. */
 export function sessionKey(sessionId: string): string {
-  return createHash('sha256').update(sessionId, 'utf8').digest('hex');
+  let key = sessionKeys.get(sessionId);
+  if (key === undefined) {
+    key = hash('sha256', sessionId, 'hex');
+    // A handful of live sessions per proxy: bounded, cleared when full (the bound only guards against a misuse).
+    if (sessionKeys.size >= 1024) sessionKeys.clear();
+    sessionKeys.set(sessionId, key);
+  }
+  return key;
 }
 
 const CAS_RETRIES = 8;
