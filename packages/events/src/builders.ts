@@ -39,7 +39,8 @@ const PHASE_ECS: Record<ActionPhase, { type: string[]; outcome: EventOutcome }> 
 
 /** ECS categories from the action kind's family (`git.force_push` → git). */
 function categoriesFor(kind: string): string[] {
-  const family = kind.split('.', 1)[0];
+  const dot = kind.indexOf('.');
+  const family = dot === -1 ? kind : kind.slice(0, dot);
   if (family === 'http' || family === 'llm' || family === 'mcp') return ['api', 'web'];
   if (family === 'kubernetes' || family === 'registry' || family === 'git') return ['api', 'configuration'];
   return ['api'];
@@ -87,8 +88,11 @@ export interface ActionEventInput {
   id?: string;
 }
 
-function uniq(values: Array<string | undefined>): string[] {
-  return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length > 0))];
+/** The non-empty strings of `values`, each once, in first-seen order (a loop: these lists hold two or three items). */
+function uniq(values: ReadonlyArray<string | undefined>): string[] {
+  const out: string[] = [];
+  for (const v of values) if (typeof v === 'string' && v.length > 0 && !out.includes(v)) out.push(v);
+  return out;
 }
 
 /**
@@ -144,7 +148,8 @@ export function buildActionEvent(input: ActionEventInput): AuditEvent {
     event: {
       id: input.id ?? newEventId(now.getTime()),
       kind: 'event',
-      category: uniq([...categoriesFor(input.action.kind), ...(input.categories ?? [])]),
+      // categoriesFor gives a fresh list without repeats: only extra categories need merging.
+      category: input.categories === undefined ? categoriesFor(input.action.kind) : uniq([...categoriesFor(input.action.kind), ...input.categories]),
       type: [...ecs.type],
       action: input.action.kind,
       outcome: input.outcome ?? ecs.outcome,

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Connection } from '../adapters/types.js';
-import { type ActionEventInput, type AuditEvent, buildActionEvent, type Principal } from '@agentgate/events';
+import { type ActionEventInput, type AuditEvent, buildActionEvent, type Decision, type Principal } from '@agentgate/events';
 import type { Classification } from '../adapters/types.js';
 import type { Decided } from './decide.js';
 import { activeTraceIds } from '@agentgate/telemetry';
@@ -52,24 +52,38 @@ export function actionEvent(f: ActionFacts, phase: ActionEventInput['phase'], ex
   const ua = f.req.headers['user-agent'];
   const ip = f.req.socket.remoteAddress;
   const port = f.req.socket.remotePort;
-  return buildActionEvent({
+  // Built field by field (no spread of throw-away objects): this runs twice per request.
+  const decision: Decision = { effect: f.decision.effect };
+  if (f.decision.rule !== null) decision.rule = f.decision.rule;
+  decision.reason = f.decision.reason;
+  const url: NonNullable<ActionEventInput['url']> = { path: f.urlPath };
+  if (f.urlOriginal !== undefined) url.original = f.urlOriginal;
+  if (f.urlFull !== undefined) url.full = f.urlFull;
+  const source: NonNullable<ActionEventInput['source']> = {};
+  if (ip !== undefined) source.ip = ip;
+  if (port !== undefined) source.port = port;
+  const input: ActionEventInput = {
     phase,
     principal: f.principal,
     action: { id: f.actionId, kind: f.classification.kind, connection: f.connection.name, attributes: f.classification.attributes },
-    decision: { effect: f.decision.effect, ...(f.decision.rule !== null && { rule: f.decision.rule }), reason: f.decision.reason },
-    url: { path: f.urlPath, ...(f.urlOriginal !== undefined && { original: f.urlOriginal }), ...(f.urlFull !== undefined && { full: f.urlFull }) },
-    source: { ...(ip !== undefined && { ip }), ...(port !== undefined && { port }) },
+    decision,
+    url,
+    source,
     destination: destinationOf(f.connection.upstream),
-    ...(typeof ua === 'string' && { userAgent: ua.slice(0, 512) }),
-    ...(active && { traceId: active.traceId, spanId: active.spanId }),
-    ...(trace?.[1] && { traceId: trace[1] }),
-    ...(trace?.[2] && { spanId: trace[2] }),
-    observerName: f.observerName,
-    ...f.classification.audit,
-    ...extra,
-    http: {
-      request: { method: f.req.method ?? 'GET', id: f.requestId, ...extra.http?.request },
-      ...(extra.http?.response !== undefined && { response: extra.http.response }),
-    },
-  });
+  };
+  if (typeof ua === 'string') input.userAgent = ua.slice(0, 512);
+  if (active) {
+    input.traceId = active.traceId;
+    input.spanId = active.spanId;
+  }
+  if (trace?.[1]) input.traceId = trace[1];
+  if (trace?.[2]) input.spanId = trace[2];
+  input.observerName = f.observerName;
+  // The adapter's audit fields, then the phase's extras, override what is above (as a spread would).
+  if (f.classification.audit) Object.assign(input, f.classification.audit);
+  Object.assign(input, extra);
+  const request: NonNullable<ActionEventInput['http']>['request'] = { method: f.req.method ?? 'GET', id: f.requestId };
+  if (extra.http?.request) Object.assign(request, extra.http.request);
+  input.http = extra.http?.response !== undefined ? { request, response: extra.http.response } : { request };
+  return buildActionEvent(input);
 }

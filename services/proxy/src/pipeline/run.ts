@@ -469,7 +469,10 @@ function abandoned(rt: ProxyRuntime, st: RequestState, facts: ActionFacts): unde
  * is read to the end and recorded. Until the body is whole, aborting is
  * safe: the upstream sees a truncated request (a git push then lands nothing).
  */
-export function abortOnClientGone(gone: AbortSignal, body: Readable | Buffer | null, effect: boolean): AbortController {
+export function abortOnClientGone(gone: AbortSignal, body: Readable | Buffer | null, effect: boolean): { readonly signal: AbortSignal } {
+  // No effect and no body still streaming: the request is aborted exactly when the client goes, so its own
+  // signal serves (one AbortController and one listener fewer per request on the common path).
+  if (!effect && !(body instanceof Readable)) return { signal: gone };
   const abort = new AbortController();
   let bodySent = !(body instanceof Readable);
   if (body instanceof Readable) body.once('end', () => (bodySent = true));
