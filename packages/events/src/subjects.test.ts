@@ -100,7 +100,20 @@ function referenceToken(s: string): string {
 }
 
 test('subjects - tokens are those of the reference encoding (escapes, code points, lone surrogates, the hashed form)', () => {
-  const samples = ['octo-org/app:42:1', 'gh:o/r:9:1', 'a.b', '*', 'ünï €😀', '\ud800x', 'x\udc00', '😀'.repeat(20), 'a/'.repeat(21), 'a/'.repeat(22), `${'a'.repeat(61)}.`, `${'a'.repeat(62)}.`];
+  const samples = [
+    'octo-org/app:42:1',
+    'gh:o/r:9:1',
+    'a.b',
+    '*',
+    'ünï €😀',
+    '\ud800x',
+    'x\udc00',
+    '😀'.repeat(20),
+    'a/'.repeat(21),
+    'a/'.repeat(22),
+    `${'a'.repeat(61)}.`,
+    `${'a'.repeat(62)}.`,
+  ];
   let seed = 7;
   const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
   const alphabet = 'aZ09_-./:*> ~é€😀\ud800';
