@@ -15,6 +15,7 @@
  *   PROF=/tmp/prof npm run bench -w @agentgate/proxy        # the proxy writes a --cpu-prof profile there
  *   BASE=/other/checkout/services/proxy/dist/main.js npm run bench -w @agentgate/proxy
  *                                                           # also measures another build ("gateway-base") in the same run
+ *                                                           # (its c=32 figures and the gateway's in halves, A B B A)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -87,6 +88,14 @@ async function runLoad(t: Target, job: { mode: 'seq' | 'conc'; n: number; conc?:
     }
   }
   throw new Error(`${t.name}: the load generator ended without a result`);
+}
+
+/** Two equal halves of one c=N measurement as one: requests over the summed time, CPU per request averaged. */
+function combine(m1: Measured, m2: Measured): Measured {
+  const n = m1.out['n']! + m2.out['n']!;
+  const secs = m1.out['n']! / m1.out['rps']! + m2.out['n']! / m2.out['rps']!;
+  const cpu = Object.fromEntries(Object.keys(m1.cpu).map((k) => [k, ((m1.cpu[k] ?? 0) * m1.out['n']! + (m2.cpu[k] ?? 0) * m2.out['n']!) / n]));
+  return { out: { ...m1.out, n, rps: n / secs }, cpu };
 }
 
 async function startChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, name: string): Promise<ChildProcess> {
@@ -219,7 +228,20 @@ console.log(`proxy at rest: ${((cpuUs(proxy.pid) - idle0) / 20_000).toFixed(1)}%
 const seq = new Map<string, Measured>();
 const conc = new Map<string, Measured>();
 for (const t of targets) seq.set(t.name, await runLoad(t, { mode: 'seq', n: SEQ }, watch(t)));
-for (const t of targets) conc.set(t.name, await runLoad(t, { mode: 'conc', n: TOTAL, conc: CONC }, watch(t)));
+if (!base) for (const t of targets) conc.set(t.name, await runLoad(t, { mode: 'conc', n: TOTAL, conc: CONC }, watch(t)));
+else {
+  // Two builds compared: the machine's load drifts during a run, so each gateway's c=32 figure is two halves
+  // in the order A B B A (the same drift on both sides) instead of one block after the other.
+  for (const t of targets.filter((x) => !x.name.startsWith('gateway'))) conc.set(t.name, await runLoad(t, { mode: 'conc', n: TOTAL, conc: CONC }, watch(t)));
+  const [a, b] = [targets.find((x) => x.name === 'gateway')!, targets.find((x) => x.name === 'gateway-base')!];
+  const half = { mode: 'conc' as const, n: Math.ceil(TOTAL / 2), conc: CONC };
+  const halves = new Map<string, Measured[]>([
+    [a.name, []],
+    [b.name, []],
+  ]);
+  for (const t of [a, b, b, a]) halves.get(t.name)!.push(await runLoad(t, half, watch(t)));
+  for (const [name, [m1, m2]] of halves) conc.set(name, combine(m1!, m2!));
+}
 const auditAfter = (await backends.bus.streams.info('AUDIT_RAW')).messages;
 
 // ---- report ---------------------------------------------------------------------------------------------------
