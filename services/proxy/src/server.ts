@@ -49,6 +49,8 @@ export function createProxyServer(rt: ProxyRuntime & WithApprovals, bus: Bus, ex
       joinDuplicateHeaders: false,
     },
     (req: IncomingMessage, res: ServerResponse) => {
+      // Client idle (guardClientIdle): here rather than in a second 'request' listener, one emit fewer per request.
+      res.on('timeout', onResponseTimeout);
       try {
         router.route(req, res);
       } catch (err) {
@@ -166,12 +168,12 @@ function guardSockets(server: Server, rt: ProxyRuntime): void {
  */
 function guardClientIdle(server: Server, idleMs: number): void {
   server.timeout = idleMs;
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    // A 'timeout' listener on the response tells node not to destroy the socket itself.
-    res.on('timeout', () => {
-      if (!req.complete || res.writableNeedDrain) req.socket.destroy();
-    });
-  });
+}
+
+/** A response's 'timeout' (see guardClientIdle): its listener also tells node not to destroy the socket itself. */
+function onResponseTimeout(this: ServerResponse): void {
+  const req = this.req;
+  if (!req.complete || this.writableNeedDrain) req.socket.destroy();
 }
 
 function remoteIp(socket: Duplex): string | undefined {

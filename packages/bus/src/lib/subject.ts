@@ -8,6 +8,8 @@ export function checkSubject(subject: string, pattern = false): void {
   if (typeof subject !== 'string' || subject.length === 0 || subject.length > 1024) {
     throw new BusError('ERR_BUS_BAD_SUBJECT', 'subject must be a non-empty string of at most 1024 characters');
   }
+  // Every durable publish checks its subject: a plain ASCII one is checked in one pass, anything else below.
+  if (plainSubject(subject)) return;
   const tokens = subject.split('.');
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
@@ -17,6 +19,26 @@ export function checkSubject(subject: string, pattern = false): void {
       throw new BusError('ERR_BUS_BAD_SUBJECT', `invalid subject "${subject}": bad token "${t}"`);
     }
   }
+}
+
+/**
+ * True only for a subject the token check below accepts without wildcards: ASCII, no whitespace, no `*`
+ * or `>`, no empty token. False means "not sure" (non-ASCII, a wildcard, a bad subject): the full check decides.
+ */
+function plainSubject(subject: string): boolean {
+  let prevDot = true;
+  for (let i = 0; i < subject.length; i++) {
+    const c = subject.charCodeAt(i);
+    if (c === 46) {
+      if (prevDot) return false;
+      prevDot = true;
+      continue;
+    }
+    // 0x21..0x7e minus `*` and `>`: visible ASCII (whitespace, controls and non-ASCII go the long way).
+    if (c <= 32 || c >= 127 || c === 42 || c === 62) return false;
+    prevDot = false;
+  }
+  return !prevDot;
 }
 
 /** NATS matching: `*` matches one token, a trailing `>` one or more. */
