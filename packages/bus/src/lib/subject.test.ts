@@ -20,7 +20,25 @@ function valid(subject: string, pattern: boolean): boolean {
 }
 
 test('subject - the check accepts and refuses exactly what the token rule does (ASCII, whitespace, wildcards, empty tokens, non-ASCII)', () => {
-  const samples = ['audit.raw.gh~3Aocto', 'a', 'a.', '.a', 'a..b', 'a b', 'a\tb', 'a\u0001b', 'a*', 'a.*', 'a.>', 'a.>.b', 'é.ü', 'a\u00a0b', 'a\u2028', '~', 'x'.repeat(1025)];
+  const samples = [
+    'audit.raw.gh~3Aocto',
+    'a',
+    'a.',
+    '.a',
+    'a..b',
+    'a b',
+    'a\tb',
+    'a\u0001b',
+    'a*',
+    'a.*',
+    'a.>',
+    'a.>.b',
+    'é.ü',
+    'a\u00a0b',
+    'a\u2028',
+    '~',
+    'x'.repeat(1025),
+  ];
   let seed = 11;
   const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
   const alphabet = 'ab.~-_*> \t\u0001\u007f\u00a0é\u3000';
