@@ -9,7 +9,7 @@ function wellFormed(s: string): boolean {
 }
 
 /** Keys from the root to the value being serialized; turned into text only when reporting an error. */
-type Path = Array<string | number>;
+export type Path = Array<string | number>;
 
 function fail(path: Path, what: string): never {
   const text = path
@@ -19,7 +19,11 @@ function fail(path: Path, what: string): never {
   throw new EventError('ERR_CANONICAL_JSON', `cannot canonicalize ${text || '(root)'}: ${what}`);
 }
 
-function serialize(value: unknown, path: Path, seen: Set<object>): string | undefined {
+/**
+ * Serializes one value. `stack` holds the objects being serialized from the root down (cycle
+ * detection: a linear scan of a few entries is cheaper than a Set per call). Text is built by concatenation: V8 keeps it as a rope and flattens it once at the end.
+ */
+function serialize(value: unknown, path: Path, stack: object[]): string | undefined {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -40,43 +44,82 @@ function serialize(value: unknown, path: Path, seen: Set<object>): string | unde
       fail(path, `unsupported type ${typeof value}`);
   }
   const obj = value as object;
-  if (seen.has(obj)) fail(path, 'cycle');
+  if (stack.includes(obj)) fail(path, 'cycle');
   const toJSON = (obj as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') {
-    return serialize((toJSON as () => unknown).call(obj), path, seen);
+    return serialize((toJSON as () => unknown).call(obj), path, stack);
   }
-  seen.add(obj);
-  try {
-    if (Array.isArray(obj)) {
-      const parts: string[] = [];
-      for (let i = 0; i < obj.length; i++) {
-        path.push(i);
-        const s = serialize(obj[i], path, seen);
-        // JSON.stringify would silently write null here; a hash must not paper over a missing element.
-        if (s === undefined) fail(path, 'undefined array element');
-        path.pop();
-        parts.push(s);
-      }
-      return `[${parts.join(',')}]`;
+  stack.push(obj);
+  let out: string;
+  if (Array.isArray(obj)) {
+    out = '[';
+    for (let i = 0; i < obj.length; i++) {
+      path.push(i);
+      const s = serialize(obj[i], path, stack);
+      // JSON.stringify would silently write null here; a hash must not paper over a missing element.
+      if (s === undefined) fail(path, 'undefined array element');
+      path.pop();
+      out += i === 0 ? s : `,${s}`;
     }
+    out += ']';
+  } else {
     const proto = Object.getPrototypeOf(obj);
     if (proto !== Object.prototype && proto !== null) fail(path, 'not a plain object');
     // Default sort compares UTF-16 code units, which is what RFC 8785 §3.2.3 prescribes.
     const keys = Object.keys(obj).sort();
-    const parts: string[] = [];
+    out = '{';
+    let first = true;
     for (const key of keys) {
       path.push(key);
-      const s = serialize((obj as Record<string, unknown>)[key], path, seen);
-      path.pop();
+      const s = serialize((obj as Record<string, unknown>)[key], path, stack);
       // Properties whose value is undefined are absent in JSON; optional fields rely on this.
-      if (s === undefined) continue;
+      if (s === undefined) {
+        path.pop();
+        continue;
+      }
       if (!wellFormed(key)) fail(path, 'lone surrogate in property name');
-      parts.push(`${JSON.stringify(key)}:${s}`);
+      path.pop();
+      out += first ? `${JSON.stringify(key)}:${s}` : `,${JSON.stringify(key)}:${s}`;
+      first = false;
     }
-    return `{${parts.join(',')}}`;
-  } finally {
-    seen.delete(obj);
+    out += '}';
   }
+  stack.pop();
+  return out;
+}
+
+/**
+ * The canonical JSON of a plain object with the keys in `skip` left out; each member is
+ * serialized by `child` (the caller's way to skip keys deeper down), or as usual when `child`
+ * returns null.
+ * Used for the hashed form of an event (hash.ts) without building a copy of it. `path` is where
+ * the object sits in the value being canonicalized (for error messages).
+ */
+export function canonicalizeObjectExcept(
+  obj: Record<string, unknown>,
+  path: Path,
+  skip: readonly string[],
+  child: (key: string, value: unknown, path: Path) => string | undefined | null,
+): string {
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    if (skip.includes(key)) continue;
+    const value = obj[key];
+    path.push(key);
+    let s = child(key, value, path);
+    if (s === null) s = serialize(value, path, []);
+    if (s === undefined) {
+      path.pop();
+      continue;
+    }
+    if (!wellFormed(key)) fail(path, 'lone surrogate in property name');
+    path.pop();
+    out += first ? `${JSON.stringify(key)}:${s}` : `,${JSON.stringify(key)}:${s}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /**
@@ -88,7 +131,7 @@ function serialize(value: unknown, path: Path, seen: Set<object>): string | unde
  * Properties whose value is `undefined` are omitted, as in JSON.
  */
 export function canonicalize(value: unknown): string {
-  const out = serialize(value, [], new Set());
+  const out = serialize(value, [], []);
   if (out === undefined) fail([], 'undefined');
   return out;
 }

@@ -10,6 +10,7 @@ import {
   canonicalize,
   chainOf,
   hashEvent,
+  hashableForm,
   sealEvent,
   upgradeEvent,
   validateEvent,
@@ -137,4 +138,42 @@ test('upgrade - a version 1 event becomes a valid version 2 event with every fie
   // A current event passes through untouched.
   const cur = sample('01JX0000000000000000000010');
   assert.equal(upgradeEvent(cur), cur);
+});
+
+// Sealed by the copying hash code (main at dddaf0d, before the one-pass hashing of issue 21): the
+// inputs as they were, and the sealed documents byte for byte. Covers escapes, astral and
+// non-ASCII keys, numbers in JCS form, and an input carrying event.hash / event.ingested.
+const v2Golden = JSON.parse(readFileSync(new URL('../test/fixtures/v2-sealed-chain.json', import.meta.url), 'utf8')) as {
+  inputs: AuditEvent[];
+  sealed: AuditEvent[];
+};
+
+test('hash - one-pass hashing seals exactly as the copying code did, and its chain verifies', () => {
+  let prev = GENESIS_HASH;
+  for (const [i, input] of v2Golden.inputs.entries()) {
+    const before = JSON.stringify(input);
+    const sealed = sealEvent(input, { partition: 'writer-0', seq: i + 1, prevHash: prev });
+    assert.equal(JSON.stringify(input), before, 'the input is not modified');
+    // Same hash, same document, same key order.
+    assert.equal(JSON.stringify(sealed), JSON.stringify(v2Golden.sealed[i]), `event ${i + 1}`);
+    assert.equal(verifyEventHash(v2Golden.sealed[i]!, prev), true);
+    // The reference definition: sha256(JCS({event: hashableForm, prev_hash})).
+    const reference = createHash('sha256')
+      .update(canonicalize({ event: hashableForm(sealed), prev_hash: prev }))
+      .digest('hex');
+    assert.equal(hashEvent(sealed, prev), reference);
+    prev = sealed.event.hash!;
+  }
+  // A key of an odd shape (a class instance where the chain fields live) takes the copying path: same result.
+  class Box {
+    constructor(readonly v: Record<string, unknown>) {}
+    toJSON() {
+      return this.v;
+    }
+  }
+  const odd = { ...v2Golden.sealed[0]!, event: new Box({ ...v2Golden.sealed[0]!.event }) } as unknown as AuditEvent;
+  const oddReference = createHash('sha256')
+    .update(canonicalize({ event: hashableForm(odd), prev_hash: GENESIS_HASH }))
+    .digest('hex');
+  assert.equal(hashEvent(odd, GENESIS_HASH), oddReference);
 });
