@@ -52,7 +52,13 @@ function samples(): unknown[] {
       registry: { repository: 'acme/app', tag: 'v1', digest: `sha256:${'a'.repeat(64)}`, tag_existed: true, size: 512 },
       now,
     }),
-    buildExposureEvent({ principal: p, action: { id: 'act-e', kind: 'http.request' }, secretRef: 'github-token', findings: [{ type: 'github-pat', ref: 'gh', count: 2 }], now }),
+    buildExposureEvent({
+      principal: p,
+      action: { id: 'act-e', kind: 'http.request' },
+      secretRef: 'github-token',
+      findings: [{ type: 'github-pat', ref: 'gh', count: 2 }],
+      now,
+    }),
     buildRefusalEvent({ code: 'ERR_AUTH_INVALID', reason: 'refused', count: 250, first: now, last: now, source: { ip: '203.0.113.7' }, now }),
   ];
   // Version 1 events (llm, mcp, chain fields), upgraded as decodeEvent does.
@@ -137,5 +143,8 @@ test('json-check - keys zod treats specially and schemas it does not know are le
   assert.equal(compileJsonCheck(z.string().transform((s) => s.length))('x'), false);
   assert.equal(compileJsonCheck(z.object({ a: z.string() }))({ a: 'x' }), false);
   assert.equal(compileJsonCheck(z.string().refine((s) => s !== 'x'))('x'), false);
-  assert.equal(compileJsonCheck(z.strictObject({ a: z.string().min(2) }))({ a: '\u{1F600}' }), z.strictObject({ a: z.string().min(2) }).safeParse({ a: '\u{1F600}' }).success);
+  assert.equal(
+    compileJsonCheck(z.strictObject({ a: z.string().min(2) }))({ a: '\u{1F600}' }),
+    z.strictObject({ a: z.string().min(2) }).safeParse({ a: '\u{1F600}' }).success,
+  );
 });
