@@ -8,6 +8,30 @@ function wellFormed(s: string): boolean {
   return hasWellFormed ? (s as unknown as { isWellFormed(): boolean }).isWellFormed() : !LONE_SURROGATE.test(s);
 }
 
+// A string holding none of these is well formed (no surrogate at all) and JSON.stringify would only add the quotes.
+const NEEDS_CARE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+/** JSON text of a string, JCS form; ERR_CANONICAL_JSON on a lone surrogate. */
+function quote(s: string, path: Path): string {
+  if (!NEEDS_CARE.test(s)) return `"${s}"`;
+  if (!wellFormed(s)) fail(path, 'lone surrogate in string');
+  // JSON.stringify escapes exactly the JCS set: " \ and U+0000..U+001F (\b \t \n \f \r short forms, else \u00xx lower case).
+  return JSON.stringify(s);
+}
+
+/** Quoted property names: events repeat the same few dozen keys, so each is checked and quoted once. */
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 4096;
+
+function quoteKey(key: string, path: Path): string {
+  let q = quotedKeys.get(key);
+  if (q !== undefined) return q;
+  if (!wellFormed(key)) fail(path, 'lone surrogate in property name');
+  q = NEEDS_CARE.test(key) ? JSON.stringify(key) : `"${key}"`;
+  if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, q);
+  return q;
+}
+
 /** Keys from the root to the value being serialized; turned into text only when reporting an error. */
 export type Path = Array<string | number>;
 
@@ -31,11 +55,9 @@ function serialize(value: unknown, path: Path, stack: object[]): string | undefi
     case 'number':
       if (!Number.isFinite(value)) fail(path, 'non-finite number');
       // ECMAScript Number-to-String is exactly the JCS number form (RFC 8785 §3.2.2.3); -0 becomes 0.
-      return JSON.stringify(value);
+      return String(value);
     case 'string':
-      if (!wellFormed(value)) fail(path, 'lone surrogate in string');
-      // JSON.stringify escapes exactly the JCS set: " \ and U+0000..U+001F (\b \t \n \f \r short forms, else \u00xx lower case).
-      return JSON.stringify(value);
+      return quote(value, path);
     case 'undefined':
       return undefined;
     case 'object':
@@ -77,9 +99,9 @@ function serialize(value: unknown, path: Path, stack: object[]): string | undefi
         path.pop();
         continue;
       }
-      if (!wellFormed(key)) fail(path, 'lone surrogate in property name');
+      const q = quoteKey(key, path);
       path.pop();
-      out += first ? `${JSON.stringify(key)}:${s}` : `,${JSON.stringify(key)}:${s}`;
+      out += first ? `${q}:${s}` : `,${q}:${s}`;
       first = false;
     }
     out += '}';
@@ -114,9 +136,9 @@ export function canonicalizeObjectExcept(
       path.pop();
       continue;
     }
-    if (!wellFormed(key)) fail(path, 'lone surrogate in property name');
+    const q = quoteKey(key, path);
     path.pop();
-    out += first ? `${JSON.stringify(key)}:${s}` : `,${JSON.stringify(key)}:${s}`;
+    out += first ? `${q}:${s}` : `,${q}:${s}`;
     first = false;
   }
   return `${out}}`;

@@ -25,6 +25,11 @@ export interface AuditWriterOptions {
   signer?: CheckpointSigner;
   /** How long stop() keeps retrying a batch in flight before leaving it unacked (default 10 s). */
   stopTimeoutMs?: number;
+  /**
+   * Look up every unreserved event in the sinks before it takes a slot, first deliveries too (the
+   * behaviour before issue 21; tests and the bench compare with it). Default: only redeliveries.
+   */
+  lookupAll?: boolean;
 }
 
 /** A running writer. */
@@ -72,17 +77,20 @@ async function resolveSigner(config: AuditWriterConfig, log: Logger, injected: C
  * events reached every sink (in this slot, or in another writer's slot: then a filler here); the
  * others wait for their redelivery, which takes the same slot.
  */
-async function openChain(bus: Bus, partition: string, sinks: readonly Sink[], log: Logger): Promise<ChainState> {
+async function openChain(bus: Bus, partition: string, sinks: readonly Sink[], log: Logger): Promise<{ chain: ChainState; settled: string[] }> {
   const chain = new ChainState(await bus.kv(CHAIN_BUCKET, { history: 1 }), partition);
   await chain.load();
+  const settled: string[] = [];
   if (chain.value.reserved.length > 0) {
-    await retry(
+    const released = await retry(
       () => resolveOrphans(chain.value, partition, sinks, new Set(), log),
       sinkRetry(log, 'reserved positions', () => false),
     );
+    // Their messages may come back (a crash before the ack): the loop treats them as present.
+    for (const r of released) settled.push(r.id);
     log.info({ head: chain.value.seq, reserved: chain.value.reserved.length }, 'audit writer resumes a chain with reserved positions');
   }
-  return chain;
+  return { chain, settled };
 }
 
 /**
@@ -109,9 +117,20 @@ export async function startAuditWriter(bus: Bus, config: AuditWriterConfig, logg
   const sinks = opts.sinks ?? audit.sinks.map((s) => createSink(s, audit.indexPrefix));
   await setupSinks(sinks, log);
   const signer = await resolveSigner(config, log, opts.signer);
-  const chain = await openChain(bus, partition, sinks, log);
+  const { chain, settled } = await openChain(bus, partition, sinks, log);
   const checkpointer = new Checkpointer(bus, sinks, signer, partition, audit.checkpoint, log);
-  const loop = new WriterLoop({ bus, sinks, chain, checkpointer, consumer, batch: audit.batch, partition, log });
+  const loop = new WriterLoop({
+    bus,
+    sinks,
+    chain,
+    checkpointer,
+    consumer,
+    batch: audit.batch,
+    partition,
+    log,
+    knownPresent: settled,
+    ...(opts.lookupAll && { lookupAll: true }),
+  });
   const running = loop.run();
   running.catch(() => undefined);
   log.info({ sinks: sinks.map((s) => s.kind), head: chain.value.seq }, 'audit writer started');

@@ -5,7 +5,18 @@ import { GENESIS_HASH, encodeEvent } from '@agentgate/events';
 import { makeEvents, testLogger } from '../../test/helpers.js';
 import type { Sink } from '../sinks/types.js';
 import { BatchCollector } from './batch-collector.js';
-import { ackAll, addReleased, assignSlots, decodeBatch, presentInEverySink, releaseSlots, sinkRetry, unreserved } from './batch-steps.js';
+import {
+  ackAll,
+  addReleased,
+  assignSlots,
+  decodeBatch,
+  lookupPlan,
+  presentInEverySink,
+  releaseSlots,
+  reservedIds,
+  sinkRetry,
+  unreserved,
+} from './batch-steps.js';
 import type { ChainStateValue } from './chain-state.js';
 
 const log = testLogger();
@@ -165,10 +176,11 @@ test('writer batch - addReleased: an event reserved when the sinks were asked an
     asked.map((e) => e.id),
     [events[2]!.event.id],
   );
+  const reservedBefore = reservedIds(chain);
   // While B asks the sinks, A finishes event 0 and 1 (every sink confirmed them) and releases them.
   releaseSlots(chain, a.items);
   const present = new Set<string>();
-  addReleased(present, decoded, asked, chain);
+  addReleased(present, decoded, reservedBefore, chain);
   assert.deepEqual([...present].sort(), [events[0]!.event.id, events[1]!.event.id].sort());
   const b = assignSlots(decoded, chain, present, 'writer-0', log);
   assert.deepEqual(
@@ -181,7 +193,7 @@ test('writer batch - addReleased: an event reserved when the sinks were asked an
   const still = new Set<string>();
   const chain2: ChainStateValue = { seq: 0, hash: GENESIS_HASH, reserved: [] };
   assignSlots(decoded.slice(0, 2), chain2, new Set(), 'writer-0', log);
-  addReleased(still, decoded, unreserved(decoded, chain2), chain2);
+  addReleased(still, decoded, reservedIds(chain2), chain2);
   assert.equal(still.size, 0);
 });
 
@@ -200,4 +212,29 @@ test('writer batch - ackAll acks without a request per message where the bus off
   release();
   await done;
   assert.deepEqual(waited, [3]);
+});
+
+test('writer batch - lookupPlan: only redeliveries are looked up; first deliveries of unknown ids are not, known ones are present, reserved ones keep their slot', () => {
+  const events = makeEvents(5);
+  const ids = events.map((e) => e.event.id);
+  const decoded = events.map((event, i) => ({ msg: { ...fakeMsg(encodeEvent(event), i + 1), deliveryCount: i === 1 ? 2 : 1 } as StreamMsg, event }));
+  const chain: ChainStateValue = { seq: 0, hash: GENESIS_HASH, reserved: [] };
+  assignSlots(decoded.slice(4), chain, new Set(), 'writer-0', log);
+  const plan = lookupPlan(decoded, chain, new Set([ids[2]!]));
+  assert.deepEqual(
+    plan.ask.map((a) => a.id),
+    [ids[1]],
+    'the redelivery only',
+  );
+  assert.deepEqual([...plan.present], [ids[2]], 'released lately: present without asking');
+  assert.deepEqual([...plan.reservedBefore], [ids[4]]);
+  // A first delivery not asked about is not "present" (it takes a new slot).
+  const present = new Set(plan.present);
+  addReleased(present, decoded, plan.reservedBefore, chain);
+  assert.deepEqual([...present], [ids[2]]);
+  const all = lookupPlan(decoded, chain, new Set(), true);
+  assert.deepEqual(
+    all.ask.map((a) => a.id),
+    ids.slice(0, 4),
+  );
 });

@@ -108,8 +108,48 @@ export function assignSlots(decoded: readonly Decoded[], chain: ChainStateValue,
 
 /** Events of `decoded` that hold no reservation in `chain` (the ones whose presence in the sinks decides a new slot). */
 export function unreserved(decoded: readonly Decoded[], chain: ChainStateValue): Array<{ id: string; ts: string }> {
-  const reserved = new Set(chain.reserved.map((r) => r.id));
+  const reserved = reservedIds(chain);
   return decoded.filter((d) => !reserved.has(d.event.event.id)).map((d) => ({ id: d.event.event.id, ts: d.event['@timestamp'] }));
+}
+
+/** The ids holding a reservation in `chain`. */
+export function reservedIds(chain: ChainStateValue): Set<string> {
+  return new Set(chain.reserved.map((r) => r.id));
+}
+
+/** What {@link lookupPlan} decided: which events to look up in the sinks, which are known present. */
+export interface LookupPlan {
+  /** Ids reserved when the plan was made (see {@link addReleased}). */
+  reservedBefore: Set<string>;
+  /** Events to look up in every sink before they take a new slot. */
+  ask: Array<{ id: string; ts: string }>;
+  /** Events known to be in every sink without asking (released by this writer lately). */
+  present: Set<string>;
+}
+
+/**
+ * Decides which unreserved events of a batch the sinks are asked about. A **first delivery**
+ * (delivery count 1) of an id this writer holds no reservation for and did not release lately
+ * cannot have been written by this chain's writer: nobody handed it a slot, since every slot
+ * is reserved before any sink sees its event. It is not looked up — one `_mget` get per document
+ * less for the index. If it is stored anyway (the same event published again past the stream's
+ * de-duplication window, a consumer recreated), its `create` answers 409 and writeAll finds where
+ * it is stored: in this slot → confirmed; elsewhere → this slot gets a duplicate filler. Either
+ * way the chain stays whole and verify passes. Redeliveries (count > 1: a lost ack, a failed
+ * batch, a crash) are always looked up, so they never take a second slot. `lookupAll` asks about
+ * every unreserved event (the behaviour before issue 21).
+ */
+export function lookupPlan(decoded: readonly Decoded[], chain: ChainStateValue, known: { has(id: string): boolean }, lookupAll = false): LookupPlan {
+  const reservedBefore = reservedIds(chain);
+  const ask: Array<{ id: string; ts: string }> = [];
+  const present = new Set<string>();
+  for (const { msg, event } of decoded) {
+    const id = event.event.id;
+    if (reservedBefore.has(id)) continue;
+    if (known.has(id)) present.add(id);
+    else if (lookupAll || msg.deliveryCount !== 1) ask.push({ id, ts: event['@timestamp'] });
+  }
+  return { reservedBefore, ask, present };
 }
 
 /**
@@ -117,13 +157,12 @@ export function unreserved(decoded: readonly Decoded[], chain: ChainStateValue):
  * no longer: a batch in flight released them meanwhile, which it does only once every sink
  * confirmed them. Without this such an event would take a second slot.
  */
-export function addReleased(present: Set<string>, decoded: readonly Decoded[], asked: ReadonlyArray<{ id: string }>, chain: ChainStateValue): void {
-  if (asked.length === decoded.length) return;
-  const wasAsked = new Set(asked.map((a) => a.id));
-  const reserved = new Set(chain.reserved.map((r) => r.id));
+export function addReleased(present: Set<string>, decoded: readonly Decoded[], reservedBefore: ReadonlySet<string>, chain: ChainStateValue): void {
+  if (reservedBefore.size === 0) return;
+  const reserved = reservedIds(chain);
   for (const { event } of decoded) {
     const id = event.event.id;
-    if (!wasAsked.has(id) && !reserved.has(id)) present.add(id);
+    if (reservedBefore.has(id) && !reserved.has(id)) present.add(id);
   }
 }
 

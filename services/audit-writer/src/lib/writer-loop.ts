@@ -2,12 +2,13 @@ import { type Bus, type Consumer, type StreamMsg, backoffMs, sleep } from '@agen
 import type { AuditEvent } from '@agentgate/events';
 import type { Logger } from '@agentgate/log';
 import type { Sink } from '../sinks/types.js';
-import { ackAll, addReleased, assignSlots, type Decoded, decodeBatch, presentInEverySink, releaseSlots, sinkRetry, unreserved } from './batch-steps.js';
+import { ackAll, addReleased, assignSlots, type Decoded, decodeBatch, lookupPlan, presentInEverySink, releaseSlots, sinkRetry } from './batch-steps.js';
 import { BatchCollector, type BatchLimits } from './batch-collector.js';
 import type { ChainState } from './chain-state.js';
 import type { Checkpointer } from './checkpointer.js';
 import { publishDeadLetter } from './dead-letter.js';
 import { resolveOrphans } from './orphans.js';
+import { RecentIds } from './recent-ids.js';
 import { type WriteItem, writeAll } from './write-all.js';
 import { batchSpans } from '@agentgate/telemetry';
 
@@ -33,6 +34,10 @@ export interface WriterLoopParts {
   log: Logger;
   /** Batches written at once (default {@link DEFAULT_IN_FLIGHT}); 1 = one batch at a time. */
   inFlight?: number;
+  /** Ids every sink holds that the writer settled before the loop started (reservations released at start). */
+  knownPresent?: Iterable<string>;
+  /** Look up first deliveries in the sinks too (see lookupPlan; default false: only redeliveries). */
+  lookupAll?: boolean;
 }
 
 /**
@@ -50,6 +55,9 @@ export const MAX_RESERVED = 3000;
 
 /** How often reservations no batch works on are looked up in the sinks (only while there are any). */
 export const SETTLE_EVERY_MS = 2000;
+
+/** How many released ids the writer remembers as "in every sink" (a few batches' worth). */
+export const RECENT_RELEASED = 2 * MAX_RESERVED;
 
 /** A batch prepared in order (decoded, slots assigned and reserved) and not yet written. */
 interface Prepared {
@@ -84,9 +92,12 @@ export class WriterLoop {
   /** Event ids of the batches in flight (their reservations are theirs to settle). */
   readonly #busy = new Set<string>();
   #lastSettle = 0;
+  /** Ids lately released (every sink holds them): a first delivery of one again is acked without a slot. */
+  readonly #released = new RecentIds(RECENT_RELEASED);
 
   constructor(parts: WriterLoopParts) {
     this.#p = parts;
+    for (const id of parts.knownPresent ?? []) this.#released.add(id);
     this.#maxInFlight = Math.max(1, parts.inFlight ?? DEFAULT_IN_FLIGHT);
     this.#collector = new BatchCollector(parts.consumer, parts.batch, () => this.#stopping);
     this.stats = { indexed: 0, alreadyIndexed: 0, deadLettered: 0, batches: 0, retries: 0, head: parts.chain.value.seq };
@@ -146,6 +157,7 @@ export class WriterLoop {
     this.#lastSettle = Date.now();
     try {
       const released = await resolveOrphans(chain.value, partition, sinks, this.#busy, log);
+      for (const r of released) this.#released.add(r.id);
       if (released.length > 0) await chain.save();
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_CHAIN_CONFLICT') throw err;
@@ -167,16 +179,21 @@ export class WriterLoop {
     // One span per event, continuing the trace its message carries (proxy → masking → here).
     const spans = batchSpans('agentgate.index', msgs);
     const decoded = await decodeBatch(msgs, (msg, reason) => this.#deadLetterRaw(msg, reason));
-    // Always ask the sinks: a redelivery whose ack was lost must not take a second chain slot.
+    // Ask the sinks about redeliveries: one whose ack was lost must not take a second chain slot.
+    // A first delivery without a reservation needs no lookup (lookupPlan says why).
     const giveUp = (): boolean => Date.now() > this.#stopDeadline;
-    const asked = unreserved(decoded, chain.value);
-    const present = await presentInEverySink(
-      sinks,
-      asked,
-      sinkRetry(log, 'existing', giveUp, () => this.stats.retries++),
-    );
+    const plan = lookupPlan(decoded, chain.value, this.#released, this.#p.lookupAll);
+    const present =
+      plan.ask.length === 0
+        ? plan.present
+        : await presentInEverySink(
+            sinks,
+            plan.ask,
+            sinkRetry(log, 'existing', giveUp, () => this.stats.retries++),
+          );
+    if (present !== plan.present) for (const id of plan.present) present.add(id);
     // A batch in flight may have released a reservation meanwhile: that event is in every sink now.
-    addReleased(present, decoded, asked, chain.value);
+    addReleased(present, decoded, plan.reservedBefore, chain.value);
     const { items, alreadyIndexed } = assignSlots(decoded, chain.value, present, partition, log);
     this.stats.alreadyIndexed += alreadyIndexed;
     // The reservation is durable before any sink sees the event: a crash replays the same slots.
@@ -207,6 +224,7 @@ export class WriterLoop {
     await ackAll(msgs);
     spans.end();
     releaseSlots(chain.value, items);
+    for (const i of items) this.#released.add(i.sealed.event.id);
     this.stats.batches++;
     this.stats.head = chain.value.seq;
     // The head on the bus is verify's second witness: once saved without these reservations, a cut of them is a cut tail, not "in flight".
