@@ -15,6 +15,7 @@
  *
  *   npm run bench -w @agentgate/audit-writer [-- <events> <writerBatch> <plainBatch> <plainInFlight>]
  *   BENCH_PROFILE=/tmp/writer.cpuprofile node services/audit-writer/bench/dist/throughput.js   # the writer's run profiled
+ *   BENCH_LOOKUP_ALL=1 node services/audit-writer/bench/dist/throughput.js   # first deliveries looked up too (as before issue 21)
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -38,6 +39,13 @@ async function osCpuMs(client: Client): Promise<number> {
   const r = await client.nodes.stats({ metric: ['process'] });
   const nodes = Object.values((r.body as { nodes: Record<string, { process: { cpu: { total_in_millis: number } } }> }).nodes);
   return nodes.reduce((s, n) => s + n.process.cpu.total_in_millis, 0);
+}
+
+/** Get operations the node served (an `_mget` counts one per document). */
+async function osGets(client: Client): Promise<number> {
+  const r = await client.nodes.stats({ metric: ['indices'], index_metric: ['get'] });
+  const nodes = Object.values((r.body as { nodes: Record<string, { indices: { get: { total: number } } }> }).nodes);
+  return nodes.reduce((s, n) => s + n.indices.get.total, 0);
 }
 
 /** The tuned plain loader: `inFlight` bulk requests of `batch` docs at a time; seconds taken. */
@@ -145,13 +153,17 @@ try {
   }
   const profile = await startProfile();
   const osCpu0 = await osCpuMs(client);
+  const gets0 = await osGets(client);
   const cpu0 = process.cpuUsage();
   const t = performance.now();
-  const writer = await startAuditWriter(bus, cfg, createLogger({ name: 'bench', level: 'warn' }));
+  // BENCH_LOOKUP_ALL=1: every event looked up in the index before sealing (the writer before issue 21's first-delivery rule).
+  const lookupAll = process.env['BENCH_LOOKUP_ALL'] === '1';
+  const writer = await startAuditWriter(bus, cfg, createLogger({ name: 'bench', level: 'warn' }), { lookupAll });
   await waitUntil('the writer drained the stream', () => writer.stats().indexed === N, 600_000);
   const writerS = (performance.now() - t) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const writerOsMs = (await osCpuMs(client)) - osCpu0;
+  const writerGets = (await osGets(client)) - gets0;
   const stats = writer.stats();
   await writer.stop();
   await profile?.stop();
@@ -171,13 +183,13 @@ try {
   const usPerEvent = ((cpu.user + cpu.system) / N).toFixed(0);
   console.log(`load: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
   console.log(
-    `events: ${N}, writer batch: ${BATCH}, plain loader: ${PLAIN_BATCH} docs × ${PLAIN_IN_FLIGHT} in flight; one OpenSearch node (heap 1g), JetStream file storage`,
+    `events: ${N}, writer batch: ${BATCH}${lookupAll ? ' (lookupAll)' : ''}, plain loader: ${PLAIN_BATCH} docs × ${PLAIN_IN_FLIGHT} in flight; one OpenSearch node (heap 1g), JetStream file storage`,
   );
   console.log(
     `plain _bulk loader : ${plain.toFixed(0).padStart(7)} docs/s   (runs ${plainA.s.toFixed(2)} s / ${plainB.s.toFixed(2)} s; OpenSearch CPU ${((plainOsMs * 1000) / N).toFixed(0)} µs/doc)`,
   );
   console.log(
-    `audit writer       : ${w.toFixed(0).padStart(7)} events/s (${writerS.toFixed(2)} s; writer CPU ${usPerEvent} µs/event; OpenSearch CPU ${((writerOsMs * 1000) / N).toFixed(0)} µs/event; ${stats.batches} batches)`,
+    `audit writer       : ${w.toFixed(0).padStart(7)} events/s (${writerS.toFixed(2)} s; writer CPU ${usPerEvent} µs/event; OpenSearch CPU ${((writerOsMs * 1000) / N).toFixed(0)} µs/event; ${stats.batches} batches; ${writerGets} gets)`,
   );
   console.log(`ratio              : ${(w / plain).toFixed(2)}× the plain loader (goal ≥ 0.90×)`);
   console.log(`verify             : ${report.verdict}, ${report.total} documents, ${report.problems.length} problems`);
