@@ -193,12 +193,12 @@ function compileFresh(schema: z.ZodType, memo: Map<z.ZodType, JsonCheck>): JsonC
       if (checks.length > 0 || !catchall || (catchall as unknown as { _zod: { def: Def } })._zod.def.type !== 'never') return never;
       const shape = def['shape'] as Record<string, z.ZodType>;
       const keys = Object.keys(shape);
-      const fields = new Map<string, JsonCheck>(keys.map((k) => [k, compileNode(shape[k]!, memo)]));
-      const list = keys.map((k) => [k, fields.get(k)!] as const);
+      const fns = keys.map((k) => compileNode(shape[k]!, memo));
+      const known = new Set(keys);
       return (v) => {
         if (!isObj(v)) return false;
-        for (const [k, f] of list) if (!f(v[k])) return false;
-        for (const k in v) if (!fields.has(k) || k === '__proto__' || !Object.hasOwn(v, k)) return false;
+        for (let i = 0; i < keys.length; i++) if (!fns[i]!(v[keys[i]!])) return false;
+        for (const k in v) if (!known.has(k) || k === '__proto__' || !Object.hasOwn(v, k)) return false;
         return true;
       };
     }

@@ -57,3 +57,24 @@ test('chain state - concurrent saves (batches in flight) run one at a time, shar
   await assert.rejects(chain.save(), { code: 'ERR_CHAIN_CONFLICT' });
   await bus.close();
 });
+
+test('chain state - a save stores exactly the value (reservation texts reused across saves)', async () => {
+  const bus = await createBus({ dataDir: join(tmp('chain-state-json'), 'bus') });
+  const kv = await bus.kv(CHAIN_BUCKET, { history: 1 });
+  const chain = new ChainState(kv, 'writer-0');
+  const stored = async () => (await kv.get('writer-0'))!.json<unknown>();
+  const r = (seq: number) => ({ id: `id-${seq}`, seq, prev: String(seq - 1).padStart(64, '0'), hash: String(seq).padStart(64, '0'), ts: '2025-01-01T00:00:00.000Z' });
+  await chain.save();
+  assert.deepEqual(await stored(), chain.value);
+  chain.value.reserved.push(r(1), r(2));
+  chain.value.seq = 2;
+  chain.value.hash = r(2).hash;
+  await chain.save();
+  assert.deepEqual(await stored(), chain.value);
+  chain.value.reserved = chain.value.reserved.filter((x) => x.seq !== 1);
+  chain.value.reserved.push(r(3));
+  chain.value.seq = 3;
+  await chain.save();
+  assert.deepEqual(await stored(), { seq: 3, hash: r(2).hash, reserved: [r(2), r(3)] });
+  await bus.close();
+});

@@ -38,6 +38,8 @@ export class ChainState {
   /** A save asked for that has not serialised the value yet (later callers share it). */
   #queued: Promise<void> | undefined;
   value: ChainStateValue = { seq: 0, hash: GENESIS_HASH, reserved: [] };
+  /** JSON of each reservation, made once: a reservation is in every save until released (several per batch). */
+  readonly #reservedJson = new WeakMap<Reserved, string>();
 
   constructor(kv: Kv, partition: string) {
     this.#kv = kv;
@@ -83,8 +85,25 @@ export class ChainState {
     return queued;
   }
 
+  /** `JSON.stringify(this.value)`, each reservation's text reused from earlier saves. */
+  #serialize(): string {
+    const { reserved, ...rest } = this.value;
+    if (!Array.isArray(reserved)) return JSON.stringify(this.value);
+    const parts: string[] = [];
+    for (const r of reserved) {
+      let text = this.#reservedJson.get(r);
+      if (text === undefined) {
+        text = JSON.stringify(r);
+        this.#reservedJson.set(r, text);
+      }
+      parts.push(text);
+    }
+    const head = JSON.stringify(rest);
+    return `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}"reserved":[${parts.join(',')}]}`;
+  }
+
   async #write(): Promise<void> {
-    const data = JSON.stringify(this.value);
+    const data = this.#serialize();
     try {
       this.#revision = this.#revision === 0 ? await this.#kv.create(this.#key, data) : await this.#kv.update(this.#key, data, this.#revision);
     } catch (cause) {
