@@ -14,7 +14,7 @@ export {
   principalSchema,
 } from './schema.js';
 export { upgradeEvent } from './upgrade.js';
-export { validateEvent, validatePrincipal, isAuditEvent } from './validate.js';
+export { validateEvent, validateParsedEvent, validatePrincipal, isAuditEvent } from './validate.js';
 export { newEventId, isEventId, eventIdTime, derivedEventId } from './ids.js';
 export { canonicalize } from './canonical.js';
 /** Shared by every package that validates with zod, so error paths read the same everywhere. */
