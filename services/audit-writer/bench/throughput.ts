@@ -124,11 +124,22 @@ try {
   // slower in its first ~20k documents) with events the measured runs do not use.
   await plainLoad(client, 'bench-warm', sealedDocs(benchEvents(Math.max(N, 20_000), 'warm')), PLAIN_BATCH, PLAIN_IN_FLIGHT);
 
+  // The node's own background CPU (GC, scheduled tasks; large on a loaded machine), per ms of wall time:
+  // subtracted from each run's OpenSearch CPU, so a slower run is not charged for the node idling longer.
+  // Process stats refresh once a second, hence the pauses.
+  await new Promise((r) => setTimeout(r, 1500));
+  const idle0 = await osCpuMs(client);
+  const idleT = performance.now();
+  await new Promise((r) => setTimeout(r, 3000));
+  const idlePerMs = ((await osCpuMs(client)) - idle0) / (performance.now() - idleT);
+
   const plainRun = async (prefix: string, runId: string) => {
     const events = sealedDocs(benchEvents(N, runId));
+    await new Promise((r) => setTimeout(r, 1500));
     const cpu0 = await osCpuMs(client);
     const s = await plainLoad(client, prefix, events, PLAIN_BATCH, PLAIN_IN_FLIGHT);
-    return { s, osMs: (await osCpuMs(client)) - cpu0 };
+    await new Promise((r) => setTimeout(r, 1500));
+    return { s, osMs: (await osCpuMs(client)) - cpu0 - idlePerMs * (s * 1000 + 1500) };
   };
   const plainA = await plainRun('bench-plain-a', 'a');
 
@@ -152,6 +163,7 @@ try {
     await Promise.all(events.slice(i, i + 256).map((e) => bus.streams.publish(cleanSubject(e), encodeEvent(e), { msgId: e.event.id })));
   }
   const profile = await startProfile();
+  await new Promise((r) => setTimeout(r, 1500));
   const osCpu0 = await osCpuMs(client);
   const gets0 = await osGets(client);
   const cpu0 = process.cpuUsage();
@@ -162,7 +174,8 @@ try {
   await waitUntil('the writer drained the stream', () => writer.stats().indexed === N, 600_000);
   const writerS = (performance.now() - t) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const writerOsMs = (await osCpuMs(client)) - osCpu0;
+  await new Promise((r) => setTimeout(r, 1500));
+  const writerOsMs = (await osCpuMs(client)) - osCpu0 - idlePerMs * (writerS * 1000 + 1500);
   const writerGets = (await osGets(client)) - gets0;
   const stats = writer.stats();
   await writer.stop();
@@ -181,7 +194,7 @@ try {
   const plain = N / plainS;
   const w = N / writerS;
   const usPerEvent = ((cpu.user + cpu.system) / N).toFixed(0);
-  console.log(`load: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+  console.log(`load: ${readFileSync('/proc/loadavg', 'utf8').trim()}; OpenSearch idle ${(idlePerMs * 1000).toFixed(0)} ms CPU/s (subtracted below)`);
   console.log(
     `events: ${N}, writer batch: ${BATCH}${lookupAll ? ' (lookupAll)' : ''}, plain loader: ${PLAIN_BATCH} docs × ${PLAIN_IN_FLIGHT} in flight; one OpenSearch node (heap 1g), JetStream file storage`,
   );
