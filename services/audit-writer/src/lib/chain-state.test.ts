@@ -63,7 +63,13 @@ test('chain state - a save stores exactly the value (reservation texts reused ac
   const kv = await bus.kv(CHAIN_BUCKET, { history: 1 });
   const chain = new ChainState(kv, 'writer-0');
   const stored = async () => (await kv.get('writer-0'))!.json<unknown>();
-  const r = (seq: number) => ({ id: `id-${seq}`, seq, prev: String(seq - 1).padStart(64, '0'), hash: String(seq).padStart(64, '0'), ts: '2025-01-01T00:00:00.000Z' });
+  const r = (seq: number) => ({
+    id: `id-${seq}`,
+    seq,
+    prev: String(seq - 1).padStart(64, '0'),
+    hash: String(seq).padStart(64, '0'),
+    ts: '2025-01-01T00:00:00.000Z',
+  });
   await chain.save();
   assert.deepEqual(await stored(), chain.value);
   chain.value.reserved.push(r(1), r(2));
