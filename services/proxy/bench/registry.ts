@@ -93,6 +93,10 @@ function procMeter(pid: number): Meter {
   };
 }
 
+/** Mark-compacts the built gateway reported so far (its `--trace-gc` lines; 0 without that flag). */
+let markCompacts = 0;
+const tracingGc = nodeFlags.includes('--trace-gc');
+
 /** The built proxy in its own process, with the harness's configuration on its own port; resolves once it is ready. */
 async function startBuiltGateway(configText: string, natsUrl: string, dir: string): Promise<{ child: ChildProcess; host: string }> {
   const port = await freePort();
@@ -104,7 +108,15 @@ async function startBuiltGateway(configText: string, natsUrl: string, dir: strin
   const args = [...nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(here, '..', 'dist', 'main.js')];
   // The secrets are the broker's (in this process); the gateway never reads them.
   const env = { PATH: process.env.PATH, AGENTGATE_CONFIG: file, REGISTRY_TEST_HUB_PASSWORD: '', REGISTRY_TEST_TOK_PASSWORD: '' };
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // Passed through; with node=--trace-gc the gateway's mark-compacts are counted per copy (markCompacts).
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    const lines = (partial + chunk.toString('latin1')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.includes(': Mark-Compact')) markCompacts++;
+  });
   const host = `127.0.0.1:${port}`;
   await waitFor(
     async () => {
@@ -143,6 +155,7 @@ try {
   const results: Record<'push' | 'pull', Record<Via, number[]>> = { push: { direct: [], gateway: [] }, pull: { direct: [], gateway: [] } };
   const cpu: Record<'push' | 'pull', Record<Via, number[]>> = { push: { direct: [], gateway: [] }, pull: { direct: [], gateway: [] } };
   const growth: number[] = [];
+  const compacts: Record<'push' | 'pull', number[]> = { push: [], pull: [] };
   const load = (): string => loadavg()[0]?.toFixed(1) ?? '?';
   const loads: string[] = [load()];
   const session = profileDir && inline ? new Session() : undefined;
@@ -151,7 +164,8 @@ try {
     session.connect();
     await session.post('Profiler.enable');
   }
-  const measure = async <T>(fn: () => Promise<T>, name: string): Promise<{ ms: number; cpuMs: number; grew: number }> => {
+  const measure = async <T>(fn: () => Promise<T>, name: string): Promise<{ ms: number; cpuMs: number; grew: number; mc: number }> => {
+    const mc0 = markCompacts;
     if (session) await session.post('Profiler.start');
     if (verbose) console.log(`--- ${name}`);
     const baseline = meter.rss();
@@ -169,8 +183,9 @@ try {
     const ms = performance.now() - t0;
     const cpuMs = meter.cpuMs() - c0;
     if (session && profileDir) writeFileSync(join(profileDir, `${name}.cpuprofile`), JSON.stringify((await session.post('Profiler.stop')).profile));
-    return { ms, cpuMs, grew: (peak - baseline) / MB };
+    return { ms, cpuMs, grew: (peak - baseline) / MB, mc: markCompacts - mc0 };
   };
+  const mcs = (n: number): string => (tracingGc && !inline ? `, ${n} mark-compacts` : '');
   const push = (via: Via, src: string, repo: string) =>
     skopeo(['copy', '-q', '--dest-tls-verify=false', '--dest-creds', creds[via], src, image(via, repo)], home);
   const pull = (via: Via, repo: string, dest: string) =>
@@ -201,9 +216,13 @@ try {
       results.pull[via].push(pulled.ms);
       cpu.push[via].push(pushed.cpuMs);
       cpu.pull[via].push(pulled.cpuMs);
-      if (via === 'gateway') growth.push(pushed.grew, pulled.grew);
+      if (via === 'gateway') {
+        growth.push(pushed.grew, pulled.grew);
+        compacts.push.push(pushed.mc);
+        compacts.pull.push(pulled.mc);
+      }
       console.log(
-        `round ${r + 1} ${via.padEnd(7)} push ${pushed.ms.toFixed(0).padStart(6)} ms (cpu ${pushed.cpuMs.toFixed(0).padStart(5)} ms)  pull ${pulled.ms.toFixed(0).padStart(6)} ms (cpu ${pulled.cpuMs.toFixed(0).padStart(5)} ms)  load ${load()}` +
+        `round ${r + 1} ${via.padEnd(7)} push ${pushed.ms.toFixed(0).padStart(6)} ms (cpu ${pushed.cpuMs.toFixed(0).padStart(5)} ms${mcs(pushed.mc)})  pull ${pulled.ms.toFixed(0).padStart(6)} ms (cpu ${pulled.cpuMs.toFixed(0).padStart(5)} ms${mcs(pulled.mc)})  load ${load()}` +
           (via === 'gateway' ? `   RSS growth push ${pushed.grew.toFixed(1)} MB, pull ${pulled.grew.toFixed(1)} MB` : ''),
       );
     }
@@ -226,6 +245,7 @@ try {
         ` the gateway process's CPU: ${med(cpu[op].gateway).toFixed(0)} ms through it, ${med(cpu[op].direct).toFixed(0)} ms idle beside the direct copy`,
     );
   }
+  if (tracingGc && !inline) console.log(`  the gateway's mark-compacts per copy: push ${compacts.push.join(', ')}; pull ${compacts.pull.join(', ')}`);
   console.log(`  gateway peak RSS growth ${Math.max(...growth).toFixed(1)} MB (goal < 50 MB)`);
 } finally {
   if (built && built.child.exitCode === null) {
