@@ -7,11 +7,15 @@ import { createBus, onShutdown } from '@agentgate/bus';
 import { loadConfig } from '@agentgate/config';
 import { createLogger } from '@agentgate/log';
 import { startTelemetry } from '@agentgate/telemetry';
+import { tuneHeapGrowth } from './lib/heap-growth.js';
 import { startProxy } from './start-proxy.js';
 import { SERVICE_INFO } from './service-info.js';
 
+// Large bodies (registry blobs) would otherwise run back-to-back mark-compacts: see lib/heap-growth.ts.
+const heapGrowingPercent = tuneHeapGrowth();
 const config = loadConfig();
 const logger = createLogger({ name: 'proxy', level: config.log.level, format: config.log.format });
+logger.debug({ heapGrowingPercent: heapGrowingPercent ?? 'set by the operator' }, 'V8 heap growing factor');
 // Before the service starts, so its first spans and counts are not missed; off unless `telemetry` is configured.
 const telemetry = await startTelemetry(config.telemetry, 'proxy');
 if (telemetry.metrics) logger.info({ url: telemetry.metrics.url }, 'metrics served');
