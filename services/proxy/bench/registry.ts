@@ -57,7 +57,8 @@ const rounds = arg('rounds', 3);
 // profile=<dir>: a V8 CPU profile of this process per timed copy (<dir>/<op>-<via>-<round>.cpuprofile), for `node --cpu-prof`-style analysis of the copy alone.
 const profileDir = process.argv.find((a) => a.startsWith('profile='))?.slice('profile='.length);
 const inline = process.argv.includes('gateway=inline');
-// node=<flag,flag>: extra node flags for the built gateway (e.g. node=--trace-gc); verbose: a line before each timed copy.
+// node=<flag,flag>: extra node flags for the built gateway (e.g. node=--trace-gc, which also counts its mark-compacts per copy;
+// node=--heap-growing-percent=0 runs it with V8's own growing factor instead of src/lib/heap-growth.ts's); verbose: a line before each timed copy.
 const nodeFlags =
   process.argv
     .find((a) => a.startsWith('node='))
