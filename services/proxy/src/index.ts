@@ -1,4 +1,5 @@
 export { startProxy } from './start-proxy.js';
+export { tuneHeapGrowth } from './lib/heap-growth.js';
 export { SERVICE_INFO } from './service-info.js';
 export { ProxyError, PROXY_ERRORS, PROXY_ERROR_CODES, statusOf } from './errors.js';
 export { ADMIN_PREFIX } from './server.js';

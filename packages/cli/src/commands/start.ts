@@ -114,6 +114,8 @@ export async function startGateway(config: Config, opts: { only?: string[] } = {
 /** `agentgate start [--config FILE]`: the one-process gateway, until SIGTERM/SIGINT. */
 export async function start(args: string[], io: Output): Promise<ExitCode> {
   const { values } = parseCommandArgs('start', args, { config: { type: 'string', short: 'c' } });
+  // The one-process gateway carries the proxy's large bodies too: the same V8 heap growing factor as services/proxy (lib/heap-growth.ts).
+  (await import('@agentgate/proxy')).tuneHeapGrowth();
   const file = values.config ?? resolveStartConfig();
   const config = loadConfig({ path: file });
   // Every request handler catches and answers its own errors; one reaching here is a bug, logged loudly.
