@@ -87,24 +87,7 @@ function serialize(value: unknown, path: Path, stack: object[]): string | undefi
   } else {
     const proto = Object.getPrototypeOf(obj);
     if (proto !== Object.prototype && proto !== null) fail(path, 'not a plain object');
-    // Default sort compares UTF-16 code units, which is what RFC 8785 §3.2.3 prescribes.
-    const keys = Object.keys(obj).sort();
-    out = '{';
-    let first = true;
-    for (const key of keys) {
-      path.push(key);
-      const s = serialize((obj as Record<string, unknown>)[key], path, stack);
-      // Properties whose value is undefined are absent in JSON; optional fields rely on this.
-      if (s === undefined) {
-        path.pop();
-        continue;
-      }
-      const q = quoteKey(key, path);
-      path.pop();
-      out += first ? `${q}:${s}` : `,${q}:${s}`;
-      first = false;
-    }
-    out += '}';
+    out = objectText(obj as Record<string, unknown>, path, (_key, v, p) => serialize(v, p, stack));
   }
   stack.pop();
   return out;
@@ -123,15 +106,25 @@ export function canonicalizeObjectExcept(
   skip: readonly string[],
   child: (key: string, value: unknown, path: Path) => string | undefined | null,
 ): string {
+  return objectText(obj, path, (key, value, p) => {
+    if (skip.includes(key)) return undefined;
+    const s = child(key, value, p);
+    return s === null ? serialize(value, p, []) : s;
+  });
+}
+
+/**
+ * `{…}` of an object's members in sorted key order (UTF-16 code units, RFC 8785 §3.2.3), each
+ * member's text from `member` (called with the key pushed on `path`); a member whose text is
+ * undefined is left out, as JSON leaves out undefined properties (optional fields rely on this).
+ */
+function objectText(obj: Record<string, unknown>, path: Path, member: (key: string, value: unknown, path: Path) => string | undefined): string {
   const keys = Object.keys(obj).sort();
   let out = '{';
   let first = true;
   for (const key of keys) {
-    if (skip.includes(key)) continue;
-    const value = obj[key];
     path.push(key);
-    let s = child(key, value, path);
-    if (s === null) s = serialize(value, path, []);
+    const s = member(key, obj[key], path);
     if (s === undefined) {
       path.pop();
       continue;
