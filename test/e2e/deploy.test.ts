@@ -346,6 +346,71 @@ describe('deploy', () => {
     assert.match(none.stderr, /auditWriter\.partitions must be at least 1/);
   });
 
+  it('helm chart - metrics.enabled: every service serves /metrics on the metrics port, annotated for Prometheus and let through its NetworkPolicy; off by default', () => {
+    type Ports = Array<{ name: string; containerPort: number }>;
+    type Deployment = { spec: { template: { metadata: { annotations?: Record<string, string> }; spec: PodSpec } } };
+    type Policy = { metadata: { name: string }; spec: { ingress: Array<{ ports: Array<{ port: number }>; from?: unknown[] }> } };
+    const deployment = (docs: Doc[], name: string) => docs.find((d) => d.kind === 'Deployment' && d.metadata?.name === name) as unknown as Deployment;
+    const configOf = (docs: Doc[], s: string) => {
+      const file = join(work, `helm-metrics-${s}.yaml`);
+      writeFileSync(file, docs.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === `ag-${s}-config`)?.data?.['agentgate.yaml'] ?? '');
+      return loadConfig({ path: file, env: { NATS_URL: 'nats://nats:4222' } });
+    };
+    const policy = (docs: Doc[], s: string) => docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata?.name === `ag-${s}`) as unknown as Policy;
+
+    const off = renderChart([]);
+    for (const s of SERVICES) {
+      assert.equal(configOf(off, s).telemetry.metrics.listen, undefined, `${s}: no metrics port by default`);
+      const d = deployment(off, `ag-${s}`);
+      assert.equal(d.spec.template.metadata.annotations?.['prometheus.io/scrape'], undefined);
+      const ports = (d.spec.template.spec.containers[0] as unknown as { ports?: Ports }).ports ?? [];
+      assert.ok(!ports.some((p) => p.name === 'metrics'), `${s}: no metrics container port`);
+      assert.ok(!policy(off, s).spec.ingress.some((r) => r.ports.some((p) => p.port === 9464)), `${s}: the policy does not open 9464`);
+    }
+    assert.deepEqual(policy(off, 'masking').spec.ingress, [], 'services other than the proxy take no connections');
+
+    const on = renderChart([
+      '--set',
+      'metrics.enabled=true',
+      '--set',
+      'metrics.port=9470',
+      '--set-json',
+      'metrics.scrapeFrom=[{"namespaceSelector":{"matchLabels":{"name":"monitoring"}}}]',
+    ]);
+    for (const s of SERVICES) {
+      assert.deepEqual(configOf(on, s).telemetry.metrics.listen, { host: '0.0.0.0', port: 9470 }, `${s}: listens on all interfaces of its pod`);
+      const d = deployment(on, `ag-${s}`);
+      assert.deepEqual(
+        [
+          d.spec.template.metadata.annotations?.['prometheus.io/scrape'],
+          d.spec.template.metadata.annotations?.['prometheus.io/port'],
+          d.spec.template.metadata.annotations?.['prometheus.io/path'],
+        ],
+        ['true', '9470', '/metrics'],
+        s,
+      );
+      const ports = (d.spec.template.spec.containers[0] as unknown as { ports?: Ports }).ports ?? [];
+      assert.ok(
+        ports.some((p) => p.name === 'metrics' && p.containerPort === 9470),
+        `${s}: a metrics container port`,
+      );
+      const rule = policy(on, s).spec.ingress.find((r) => r.ports.some((p) => p.port === 9470));
+      assert.deepEqual(rule?.from, [{ namespaceSelector: { matchLabels: { name: 'monitoring' } } }], `${s}: only the scrapers reach /metrics`);
+    }
+    const proxyPorts = (deployment(on, 'ag-proxy').spec.template.spec.containers[0] as unknown as { ports: Ports }).ports;
+    assert.deepEqual(
+      proxyPorts.map((p) => [p.name, p.containerPort]),
+      [
+        ['http', 8080],
+        ['metrics', 9470],
+      ],
+    );
+    assert.ok(
+      policy(on, 'proxy').spec.ingress.some((r) => r.ports.some((p) => p.port === 8080)),
+      'the proxy still takes requests',
+    );
+  });
+
   it('docker-compose.cluster.yml - a 3-node NATS cluster with R3 streams and KV and a second writer partition', () => {
     const dc = tool('docker-compose', 'apt-get install -y --no-install-recommends docker-compose (bash .ci/install-deps.sh)');
     const out = spawnSync(dc, ['-f', join(root, 'docker-compose.yml'), '-f', join(root, 'docker-compose.cluster.yml'), 'config'], { encoding: 'utf8' });

@@ -52,5 +52,10 @@ app.kubernetes.io/component: {{ .name }}
 {{- $_ := set $cp "keyPath" "/etc/agentgate/checkpoint-key/checkpoint-key.json" -}}
 {{- $_ := set $audit "checkpoint" $cp -}}
 {{- $_ := set $cfg "audit" $audit -}}
+{{- if $v.metrics.enabled }}
+{{- $telemetry := get $cfg "telemetry" | default dict -}}
+{{- $_ := set $telemetry "metrics" (dict "listen" (dict "host" "0.0.0.0" "port" (int $v.metrics.port))) -}}
+{{- $_ := set $cfg "telemetry" $telemetry -}}
+{{- end }}
 {{- toYaml $cfg }}
 {{- end }}
