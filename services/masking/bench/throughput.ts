@@ -24,6 +24,8 @@
  */
 import { fork } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -51,6 +53,8 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'engine,plain,service' },
     // Another build of the service to compare with (its dist/index.js), e.g. one built from an older commit.
     service: { type: 'string' },
+    // Directory: a V8 CPU profile of each timed run only (`<name>.cpuprofile`; not the set-up, not the stored events' publishing).
+    'cpu-prof': { type: 'string' },
   },
 });
 const { ensureAuditStreams, startMaskingService } = (await import(
@@ -73,6 +77,24 @@ function cpuUs(from: NodeJS.CpuUsage, sys?: { us: number }): number {
   const d = process.cpuUsage(from);
   if (sys) sys.us = d.system;
   return d.user + d.system;
+}
+
+/** Runs `run` under V8's CPU profiler when `--cpu-prof <dir>` is given, writing `<dir>/<name>.cpuprofile`. */
+async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const dir = values['cpu-prof'];
+  if (dir === undefined) return run();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+  }
 }
 
 /** Publishes in groups of `group`, each group issued in one tick and awaited before the next. */
@@ -172,14 +194,14 @@ try {
     if (RATE === undefined) {
       const t = performance.now();
       const cpu = process.cpuUsage();
-      await run();
+      await profiled(name, run);
       return { ms: performance.now() - t, cpu: cpuUs(cpu, sys), sys: sys.us };
     }
     const feed = await feeder(nats.url, RATE, N, subjectPrefix);
     const t = performance.now();
     const cpu = process.cpuUsage();
     feed.go();
-    await Promise.all([run(), feed.done]);
+    await profiled(name, () => Promise.all([run(), feed.done]));
     const r = { ms: performance.now() - t, cpu: cpuUs(cpu, sys), sys: sys.us };
     if ((await feed.done) !== N) throw new Error(`${name}: the feeder published ${await feed.done} of ${N}`);
     return r;

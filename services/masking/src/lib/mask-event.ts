@@ -1,4 +1,4 @@
-import { type AuditEvent, type MaskingFinding, type Principal, buildExposureEvent, upgradeEvent, validateEvent } from '@agentgate/events';
+import { type AuditEvent, type MaskingFinding, type Principal, buildExposureEvent, upgradeEvent, validateParsedEvent } from '@agentgate/events';
 import type { Finding } from '@agentgate/masking';
 import { MaskingServiceError } from '../errors.js';
 import { exposureEventId } from './exposure-id.js';
@@ -17,7 +17,8 @@ export function decodeRaw(data: Uint8Array): AuditEvent {
   }
   try {
     // An event of the previous schema version still in the raw stream during an upgrade is masked in today's layout.
-    return validateEvent(upgradeEvent(parsed));
+    // The checker compiled from the zod schema accepts a valid event as it is (zod only for what it does not accept).
+    return validateParsedEvent(upgradeEvent(parsed));
   } catch (cause) {
     throw new MaskingServiceError('ERR_MASKSVC_INVALID_EVENT', (cause as Error).message, { cause });
   }
@@ -83,7 +84,8 @@ export function maskEvent(event: AuditEvent, secrets: ActiveSecrets): MaskedEven
   let clean = value;
   if (findings.length > 0) {
     try {
-      clean = validateEvent(value);
+      // The masker's output is plain JSON data (objects, arrays, strings, ...), as validateParsedEvent wants.
+      clean = validateParsedEvent(value);
     } catch (cause) {
       throw new MaskingServiceError('ERR_MASKSVC_IDENTITY_CHANGED', `masked event is no longer valid: ${(cause as Error).message}`, { cause });
     }
@@ -143,5 +145,5 @@ function exposureEvent(clean: AuditEvent, ref: string, count: number): AuditEven
   else delete ev.user;
   if (clean.related !== undefined) ev.related = clean.related;
   else delete ev.related;
-  return validateEvent(ev);
+  return validateParsedEvent(ev);
 }
