@@ -36,6 +36,7 @@ function build(set: DetectorSet, secrets: readonly SecretInput[], sensitive: Rea
     if (r.findings.length === 0 && r.text === text) memo.add(text);
     return r;
   };
+  const isCleanMemo = (text: string): boolean => memo.has(text);
   const masker: Masker = {
     maskText,
     maskBytes(bytes: Uint8Array) {
@@ -43,7 +44,7 @@ function build(set: DetectorSet, secrets: readonly SecretInput[], sensitive: Rea
       return { bytes: Buffer.from(r.out, 'latin1'), findings: r.findings };
     },
     maskJson<T>(value: T): MaskJsonResult<T> {
-      const r = new JsonMasker(maskTextMemo, isSensitive).run(value);
+      const r = new JsonMasker(maskTextMemo, isSensitive, isCleanMemo).run(value);
       return { value: r.value as T, findings: r.findings };
     },
     stream(): StreamRedactor {

@@ -102,4 +102,16 @@ describe('json masking', () => {
     assert.equal(m.maskJson({ k: `x ${secret}` }).findings.length, 1);
     assert.equal(m.maskJson({ k: `x ${secret}` }).findings.length, 1);
   });
+
+  test('json masking - a masked key never overwrites another key, whichever comes first (memo cold and warm)', () => {
+    const tag = '[REDACTED:secret:conn/llm]';
+    for (let i = 0; i < 3; i++) {
+      // The source's own key equal to the tag comes first, then the secret key masked into it.
+      const a = m.maskJson({ plain: 1, [tag]: 'kept', [secret]: 'masked' });
+      assert.deepEqual(a.value, { plain: 1, [tag]: 'kept', [`${tag}#`]: 'masked' });
+      // The secret key first, then the source's own key equal to its tag.
+      const b = m.maskJson({ [secret]: 'masked', [tag]: 'kept', other: 2 });
+      assert.deepEqual(b.value, { [tag]: 'masked', [`${tag}#`]: 'kept', other: 2 });
+    }
+  });
 });

@@ -82,9 +82,14 @@ function pathOf(steps: readonly Step[]): string {
 export class JsonMasker {
   private readonly tally = new FindingTally();
   private readonly steps: Step[] = [];
+  /**
+   * `isClean`, when given, answers true for a string already known to hold nothing (the masker's memo of
+   * clean strings): it is kept as it is without a call to `maskText` and its result object.
+   */
   constructor(
     private readonly maskText: (s: string) => MaskTextResult,
     private readonly isSensitive: (key: string, remember: boolean) => boolean,
+    private readonly isClean: (s: string) => boolean = () => false,
   ) {}
 
   run(value: unknown): { value: unknown; findings: Finding[] } {
@@ -94,6 +99,7 @@ export class JsonMasker {
 
   private walk(value: unknown, depth: number): unknown {
     if (typeof value === 'string') {
+      if (this.isClean(value)) return value;
       const r = this.maskText(value);
       if (r.findings.length > 0) this.tally.addAll(r.findings, pathOf(this.steps));
       return r.text;
@@ -118,16 +124,20 @@ export class JsonMasker {
     }
     if (ArrayBuffer.isView(value)) return this.walk(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'), depth + 1);
     const out: Record<string, unknown> = {};
+    // Until a key is rewritten, the keys written are the source's own, which cannot collide.
+    let renamed = false;
     for (const rawKey in value) {
       if (!Object.hasOwn(value, rawKey)) continue;
       const v = (value as Record<string, unknown>)[rawKey];
       // Keys are scanned too: a token used as a map key must not survive in the key or the path.
-      const kr = this.maskText(rawKey);
-      let key = kr.text;
-      while (Object.hasOwn(out, key)) key = `${key}#`;
+      const kr = this.isClean(rawKey) ? undefined : this.maskText(rawKey);
+      let key = kr === undefined ? rawKey : kr.text;
+      if (key !== rawKey) renamed = true;
+      if (renamed) while (Object.hasOwn(out, key)) key = `${key}#`;
       steps.push(key);
-      if (kr.findings.length > 0) this.tally.addAll(kr.findings, pathOf(steps));
-      if (this.isSensitive(rawKey, kr.findings.length === 0) && isSecretValue(v)) {
+      const keyFound = kr !== undefined && kr.findings.length > 0;
+      if (keyFound) this.tally.addAll(kr.findings, pathOf(steps));
+      if (this.isSensitive(rawKey, !keyFound) && isSecretValue(v)) {
         // Scan anyway so brokered secrets are still reported by ref; the key counts only when nothing
         // else did, so one secret is one finding.
         const before = this.tally.total;
