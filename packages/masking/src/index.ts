@@ -9,6 +9,7 @@ export type {
   Finding,
   Masker,
   MaskerOptions,
+  MaskJsonOptions,
   MaskJsonResult,
   MaskTextResult,
   SecretInput,

@@ -1,5 +1,5 @@
 import { Transform } from 'node:stream';
-import type { Finding, Masker, MaskerOptions, MaskJsonResult, MaskTextResult, SecretInput, StreamRedactor } from './types.js';
+import type { Finding, Masker, MaskerOptions, MaskJsonOptions, MaskJsonResult, MaskTextResult, SecretInput, StreamRedactor } from './types.js';
 import { compileDetectors, type DetectorSet } from './lib/compile-detectors.js';
 import { compileSecrets } from './lib/exact-set.js';
 import { FindingTally } from './lib/findings.js';
@@ -43,8 +43,8 @@ function build(set: DetectorSet, secrets: readonly SecretInput[], sensitive: Rea
       const r = mask(engine, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), 'bytes');
       return { bytes: Buffer.from(r.out, 'latin1'), findings: r.findings };
     },
-    maskJson<T>(value: T): MaskJsonResult<T> {
-      const r = new JsonMasker(maskTextMemo, isSensitive, isCleanMemo).run(value);
+    maskJson<T>(value: T, opts?: MaskJsonOptions): MaskJsonResult<T> {
+      const r = new JsonMasker(maskTextMemo, isSensitive, isCleanMemo, opts?.share === true).run(value);
       return { value: r.value as T, findings: r.findings };
     },
     stream(): StreamRedactor {

@@ -66,6 +66,16 @@ export interface MaskTextResult {
 }
 
 /** Result of masking a JSON-like value. */
+/** Options of {@link Masker.maskJson}. */
+export interface MaskJsonOptions {
+  /**
+   * Return the input's own plain objects and arrays where nothing in them changed, instead of copies
+   * (a value with nothing to mask comes back as the input itself). The caller must then not change the
+   * result in place where it may be the input's. Default false.
+   */
+  share?: boolean;
+}
+
 export interface MaskJsonResult<T = unknown> {
   readonly value: T;
   readonly findings: Finding[];
@@ -86,7 +96,12 @@ export interface Masker {
   maskText(text: string): MaskTextResult;
   /** Masks bytes (UTF-8 or any binary): works on bytes, never decodes. */
   maskBytes(bytes: Uint8Array): { bytes: Uint8Array; findings: Finding[] };
-  maskJson<T>(value: T): MaskJsonResult<T>;
+  /**
+   * Masks every string and key of a JSON-like value (values of sensitive keys replaced whole). The
+   * input is never changed. By default the result is a new value throughout; with `share`, the plain
+   * objects and arrays left unchanged are the input's own (less to allocate when little is found).
+   */
+  maskJson<T>(value: T, opts?: MaskJsonOptions): MaskJsonResult<T>;
   stream(): StreamRedactor;
   /** A node Transform masking the bytes that pass through; `findings()` on it when done. */
   transform(): Transform & { findings(): Finding[] };

@@ -214,9 +214,9 @@ export function maskingSuite(transport: string, open: () => Promise<Harness>): v
       // A masker that breaks on one marked event, as an engine bug would.
       const failing = (m: ReturnType<typeof createMasker>): ReturnType<typeof createMasker> => ({
         ...m,
-        maskJson: (v) => {
+        maskJson: (v, o) => {
           if (JSON.stringify(v).includes('explode-me')) throw new Error('engine bug');
-          return m.maskJson(v);
+          return m.maskJson(v, o);
         },
         withSecrets: (list) => failing(m.withSecrets(list)),
       });

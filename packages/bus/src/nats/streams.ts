@@ -46,8 +46,8 @@ function hdrs(h: JsMsg['headers']): Headers {
 }
 
 /**
- * A delivered JetStream message. What the consume loops read of every message (subject, data, seq,
- * the ack calls) is direct; headers, delivery count, timestamp and msg id are worked out when first
+ * A delivered JetStream message. What the consume loops read of every message (subject, data, the
+ * ack calls) is direct; seq, headers, delivery count, timestamp and msg id are worked out when first
  * read (they parse the reply subject or the header block), and the methods live on the prototype
  * rather than as closures per message.
  */
@@ -56,13 +56,16 @@ class NatsStreamMsg implements StreamMsg {
   #headers: Headers | undefined;
   readonly subject: string;
   readonly data: Uint8Array;
-  readonly seq: number;
 
   constructor(m: JsMsg) {
     this.#m = m;
     this.subject = m.subject;
     this.data = m.data;
-    this.seq = m.seq;
+  }
+
+  // From the reply subject, parsed on first read (a loop that never logs it never parses it).
+  get seq(): number {
+    return this.#m.seq;
   }
 
   get headers(): Headers {

@@ -103,6 +103,50 @@ describe('json masking', () => {
     assert.equal(m.maskJson({ k: `x ${secret}` }).findings.length, 1);
   });
 
+  test('json masking - share: the same values and findings as a copy; unchanged objects and arrays are the input own, the input is not changed', () => {
+    const tag = '[REDACTED:secret:conn/llm]';
+    const tok = `ghp_${gen(ALNUM, 36)}`;
+    const cases: unknown[] = [
+      { a: 1, b: ['x', { c: 'y' }], d: { e: null, f: true } },
+      { a: { b: [1, 2, `k=${secret}`] }, c: { d: 'same' }, e: ['z'] },
+      { first: secret, rest: { n: 1 } },
+      { headers: { Authorization: 'Bearer abc', accept: '*/*' }, body: { ok: true } },
+      { [secret]: { n: 1 }, other: { m: 2 } },
+      { plain: 1, [tag]: 'kept', [secret]: 'masked', after: [tok] },
+      [['a', 'b'], ['c', tok], { x: 'y' }],
+      Object.assign(Object.create(null), { a: 'x', b: { c: secret } }),
+      { when: new Date(0), buf: new Uint8Array([104, 105]), deep: { deeper: { deepest: 'ok' } } },
+      'just a string',
+      42,
+      null,
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const c of cases) {
+        const before = JSON.stringify(c);
+        const copied = m.maskJson(c);
+        const shared = m.maskJson(c, { share: true });
+        assert.deepEqual(shared.value, copied.value);
+        assert.deepEqual(shared.findings, copied.findings);
+        assert.equal(JSON.stringify(c), before);
+        if (copied.findings.length === 0 && typeof c === 'object' && c !== null && !('when' in c)) assert.equal(shared.value, c);
+      }
+    }
+    // Only the path to a change is new.
+    const input = { a: { b: [1, 2, `k=${secret}`], keep: { n: 1 } }, c: { d: 'same' }, e: ['z'] };
+    const r = m.maskJson(input, { share: true }).value;
+    assert.notEqual(r, input);
+    assert.notEqual(r.a, input.a);
+    assert.notEqual(r.a.b, input.a.b);
+    assert.equal(r.a.keep, input.a.keep);
+    assert.equal(r.c, input.c);
+    assert.equal(r.e, input.e);
+    assert.deepEqual(r.a.b, [1, 2, `k=${tag}`]);
+    // Without share, nothing is the input's.
+    const copy = m.maskJson(input).value;
+    assert.notEqual(copy.c, input.c);
+    assert.notEqual(copy.e, input.e);
+  });
+
   test('json masking - a masked key never overwrites another key, whichever comes first (memo cold and warm)', () => {
     const tag = '[REDACTED:secret:conn/llm]';
     for (let i = 0; i < 3; i++) {

@@ -85,11 +85,15 @@ export class JsonMasker {
   /**
    * `isClean`, when given, answers true for a string already known to hold nothing (the masker's memo of
    * clean strings): it is kept as it is without a call to `maskText` and its result object.
+   *
+   * `share`: plain objects and arrays the walk leaves unchanged are returned as they are (the result
+   * shares them with the input) rather than copied; only the path to a change is new.
    */
   constructor(
     private readonly maskText: (s: string) => MaskTextResult,
     private readonly isSensitive: (key: string, remember: boolean) => boolean,
     private readonly isClean: (s: string) => boolean = () => false,
+    private readonly share = false,
   ) {}
 
   run(value: unknown): { value: unknown; findings: Finding[] } {
@@ -114,26 +118,38 @@ export class JsonMasker {
     if (typeof json === 'function') return this.walk(json.call(value), depth + 1);
     const steps = this.steps;
     if (Array.isArray(value)) {
-      const out = new Array<unknown>(value.length);
+      // Shared: copied from the first element that changed (the ones before it are the same).
+      let out = this.share && Object.getPrototypeOf(value) === Array.prototype ? undefined : new Array<unknown>(value.length);
       for (let i = 0; i < value.length; i++) {
         steps.push(i);
-        out[i] = this.walk(value[i], depth + 1);
+        const w = this.walk(value[i], depth + 1);
         steps.pop();
+        if (out === undefined) {
+          if (w === value[i]) continue;
+          out = value.slice(0, i);
+        }
+        out[i] = w;
       }
-      return out;
+      return out ?? value;
     }
     if (ArrayBuffer.isView(value)) return this.walk(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'), depth + 1);
-    const out: Record<string, unknown> = {};
+    const src = value as Record<string, unknown>;
+    const proto = Object.getPrototypeOf(value);
+    // Shared: copied from the first key or value that changed (the members before it are the same).
+    let out: Record<string, unknown> | undefined = this.share && (proto === Object.prototype || proto === null) ? undefined : {};
     // Until a key is rewritten, the keys written are the source's own, which cannot collide.
     let renamed = false;
     for (const rawKey in value) {
       if (!Object.hasOwn(value, rawKey)) continue;
-      const v = (value as Record<string, unknown>)[rawKey];
+      const v = src[rawKey];
       // Keys are scanned too: a token used as a map key must not survive in the key or the path.
       const kr = this.isClean(rawKey) ? undefined : this.maskText(rawKey);
       let key = kr === undefined ? rawKey : kr.text;
-      if (key !== rawKey) renamed = true;
-      if (renamed) while (Object.hasOwn(out, key)) key = `${key}#`;
+      if (key !== rawKey) {
+        renamed = true;
+        out ??= membersBefore(src, rawKey);
+      }
+      if (renamed) while (Object.hasOwn(out!, key)) key = `${key}#`;
       steps.push(key);
       const keyFound = kr !== undefined && kr.findings.length > 0;
       if (keyFound) this.tally.addAll(kr.findings, pathOf(steps));
@@ -143,14 +159,27 @@ export class JsonMasker {
         const before = this.tally.total;
         this.walk(v, depth + 1);
         if (this.tally.total === before) this.tally.add(SENSITIVE_TYPE, undefined, pathOf(steps));
+        out ??= membersBefore(src, rawKey);
         out[key] = tag(SENSITIVE_TYPE);
       } else {
-        out[key] = this.walk(v, depth + 1);
+        const w = this.walk(v, depth + 1);
+        if (out === undefined && w !== v) out = membersBefore(src, rawKey);
+        if (out !== undefined) out[key] = w;
       }
       steps.pop();
     }
-    return out;
+    return out ?? value;
   }
+}
+
+/** A new object with `src`'s own members before `key` (unchanged so far), in their order. */
+function membersBefore(src: Record<string, unknown>, key: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in src) {
+    if (k === key) break;
+    if (Object.hasOwn(src, k)) out[k] = src[k];
+  }
+  return out;
 }
 
 /** Empty strings, null and booleans carry nothing to hide; everything else under a sensitive key goes. */

@@ -60,7 +60,9 @@ export function maskEvent(event: AuditEvent, secrets: ActiveSecrets): MaskedEven
   let value: AuditEvent;
   let findings: Finding[];
   try {
-    const r = secrets.masker.maskJson(event);
+    // Shared: an event with nothing to mask comes back as itself (no copy of every object of it); the
+    // input is never changed, and below only copies are.
+    const r = secrets.masker.maskJson(event, { share: true });
     value = r.value;
     findings = r.findings;
   } catch (cause) {
@@ -74,9 +76,13 @@ export function maskEvent(event: AuditEvent, secrets: ActiveSecrets): MaskedEven
   countMasked(findings);
   if (count > 0) {
     const prev = value.agentgate.masking;
-    value.agentgate.masking = {
-      count: (prev?.count ?? 0) + count,
-      findings: mergeFindings(prev?.findings ?? [], findings, secrets.refOf),
+    // `value.agentgate` may be the input's own (share): set the totals on copies.
+    value = {
+      ...value,
+      agentgate: {
+        ...value.agentgate,
+        masking: { count: (prev?.count ?? 0) + count, findings: mergeFindings(prev?.findings ?? [], findings, secrets.refOf) },
+      },
     };
   }
   // Validated once on the way in (decodeRaw). The masker changes nothing without a finding (every
