@@ -86,10 +86,27 @@ test('mask event - an event the masker changed is validated again (dead-lettered
   // A finding that broke the event's shape: refused, never passed on.
   const broke = withMasker((v) => ({ value: { ...(v as object), '@timestamp': 42 }, findings: [{ type: 'x', count: 1 }] }));
   assert.throws(() => maskEvent(event({}), broke), { code: 'ERR_MASKSVC_IDENTITY_CHANGED' });
-  // No finding: the masker's copy is the clean event (the input was validated by decodeRaw).
+  // No finding: the input itself is the clean event (shared, not copied; it was validated by decodeRaw).
   const ev = validateEvent(event({ a: 'nothing' }));
+  const before = structuredClone(ev);
   const m = maskEvent(ev, active);
   assert.equal(m.count, 0);
-  assert.deepEqual(m.clean, ev);
-  assert.notEqual(m.clean, ev, "the masker's copy, not the input object");
+  assert.equal(m.clean, ev, 'the input object, not a copy');
+  assert.deepEqual(ev, before);
+});
+
+test('mask event - a finding outside agentgate: the totals go on copies, the input event is never changed', () => {
+  // The masker shares the objects it left unchanged (agentgate here): the service must not write into them.
+  const ev = validateEvent({ ...event({ a: 'nothing' }), url: { full: `https://x.example/?k=${VALUE}` } });
+  const before = structuredClone(ev);
+  const m = maskEvent(ev, active);
+  assert.equal(m.count, 1);
+  assert.deepEqual(ev, before, 'the input event is unchanged');
+  assert.equal(ev.agentgate.masking?.count, 2);
+  assert.equal(m.clean.agentgate.masking?.count, 3);
+  assert.equal(m.clean.url?.full, 'https://x.example/?k=[REDACTED:secret:conn/gh]');
+  // Unchanged parts are shared, the changed path is new.
+  assert.equal(m.clean.agentgate.action, ev.agentgate.action);
+  assert.notEqual(m.clean.agentgate, ev.agentgate);
+  assert.equal(m.exposures.length, 1);
 });
