@@ -1,27 +1,48 @@
 import { type AuditEvent, type MaskingFinding, type Principal, buildExposureEvent, upgradeEvent, validateParsedEvent } from '@agentgate/events';
 import type { Finding } from '@agentgate/masking';
 import { MaskingServiceError } from '../errors.js';
+import { countMembers, isCanonicalJson } from './canonical-json.js';
 import { exposureEventId } from './exposure-id.js';
 import type { ActiveSecrets } from './secret-set.js';
 import { countMasked } from './telemetry.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** The JSON text of each event decodeRaw returned as parsed (not upgraded, not copied by zod), for {@link rawIsCanonical}. */
+const textOf = new WeakMap<AuditEvent, string>();
+
 /** Parses raw bytes into an audit event; ERR_MASKSVC_BAD_JSON or ERR_MASKSVC_INVALID_EVENT (messages name paths, never values). */
 export function decodeRaw(data: Uint8Array): AuditEvent {
   let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(decoder.decode(data));
+    text = decoder.decode(data);
+    parsed = JSON.parse(text);
   } catch (cause) {
     throw new MaskingServiceError('ERR_MASKSVC_BAD_JSON', 'raw message is not UTF-8 JSON', { cause });
   }
+  let event: AuditEvent;
   try {
     // An event of the previous schema version still in the raw stream during an upgrade is masked in today's layout.
     // The checker compiled from the zod schema accepts a valid event as it is (zod only for what it does not accept).
-    return validateParsedEvent(upgradeEvent(parsed));
+    event = validateParsedEvent(upgradeEvent(parsed));
   } catch (cause) {
     throw new MaskingServiceError('ERR_MASKSVC_INVALID_EVENT', (cause as Error).message, { cause });
   }
+  // A BOM is dropped by the decoder: such bytes are not the text, never republished as they are.
+  if (event === parsed && !(data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf)) textOf.set(event, text);
+  return event;
+}
+
+/**
+ * True when `data`, the bytes `event` was decoded from (decodeRaw), are exactly what encodeEvent(event)
+ * writes: the event is the parsed value itself (not upgraded, not rebuilt by zod) and its text is in
+ * JSON.stringify's form with no duplicate key (canonical-json.ts). The masking service then republishes
+ * an event it left unchanged as the bytes it received instead of serialising it again.
+ */
+export function rawIsCanonical(event: AuditEvent): boolean {
+  const text = textOf.get(event);
+  return text !== undefined && isCanonicalJson(text, countMembers(event));
 }
 
 /** The masked event and one exposure event per brokered secret found in it. */

@@ -5,7 +5,7 @@ import { type Logger, childFor } from '@agentgate/log';
 import { carriedTrace, endSpan, messageSpan } from '@agentgate/telemetry';
 import { MaskingServiceError } from '../errors.js';
 import { deadLetter } from './dead-letter.js';
-import { decodeRaw, maskEvent } from './mask-event.js';
+import { decodeRaw, maskEvent, rawIsCanonical } from './mask-event.js';
 import type { ActiveSecrets, SecretSet } from './secret-set.js';
 
 /** Counters since start. */
@@ -90,7 +90,14 @@ export function planItem(msg: StreamMsg, event: DecodedRaw, active: ActiveSecret
   if (!error) {
     try {
       const m = maskEvent(event as AuditEvent, active);
-      const publishes = [m.clean, ...m.exposures].map((e) => ({ subject: cleanSubject(e), data: encodeEvent(e), msgId: eventMsgId(e) }));
+      // Nothing masked (the clean event is the decoded one itself) and the raw bytes are exactly its encoding:
+      // they go on as they are, rather than serialised again to the same bytes.
+      const same = m.clean === event && m.exposures.length === 0 && rawIsCanonical(event);
+      const publishes = [m.clean, ...m.exposures].map((e, i) => ({
+        subject: cleanSubject(e),
+        data: i === 0 && same ? msg.data : encodeEvent(e),
+        msgId: eventMsgId(e),
+      }));
       return { msg, kind: 'clean', publishes, exposures: m.exposures.length };
     } catch (err) {
       if (!(err instanceof MaskingServiceError)) throw err;
