@@ -19,7 +19,8 @@
  *
  *   npm run bench -w @agentgate/masking-service [-- --events 20000 --batch 100 --inflight 32]
  *   npm run bench -w @agentgate/masking-service -- --rate 800 --events 16000
- *   ... --only service,plain        (skip the others; e.g. under --cpu-prof)
+ *   ... --only service,plain        (skip the others)
+ *   ... --cpu-prof /tmp/prof         (V8 CPU profile of each timed run only: /tmp/prof/service.cpuprofile, plain.cpuprofile)
  *   ... --service <another build's dist/index.js>   (before/after in one harness)
  */
 import { fork } from 'node:child_process';
