@@ -17,7 +17,7 @@
  * file compiled by tsconfig.bench.json), as production does: under tsx the
  * engine alone is ~2.7x slower.
  *
- *   npm run bench -w @agentgate/masking-service [-- --events 20000 --batch 100 --inflight 32]
+ *   npm run bench -w @agentgate/masking-service [-- --events 20000 --batch 200 --inflight 64]
  *   npm run bench -w @agentgate/masking-service -- --rate 800 --events 16000
  *   ... --only service,plain        (skip the others)
  *   ... --cpu-prof /tmp/prof         (V8 CPU profile of each timed run only: /tmp/prof/service.cpuprofile, plain.cpuprofile)
@@ -44,8 +44,8 @@ import { corpus } from './corpus.js';
 const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '20000' },
-    batch: { type: 'string', default: '100' },
-    inflight: { type: 'string', default: '32' },
+    batch: { type: 'string', default: '200' },
+    inflight: { type: 'string', default: '64' },
     // masking.service.lingerMs (default: the config's), also used by the plain republish.
     linger: { type: 'string' },
     // Events per second published by a child process while the consumers run (default: stored beforehand).

@@ -15,8 +15,8 @@ import { CLEAN, SECRET, captureLogger, publishRaw, rawEvent, readStream, testCon
 test('config - masking.service has defaults and rejects unknown keys naming them', () => {
   const c = configSchema.parse({});
   assert.deepEqual(c.masking.service, {
-    batch: 100,
-    maxInFlight: 32,
+    batch: 200,
+    maxInFlight: 64,
     lingerMs: 20,
     ackWaitMs: 30_000,
     masklistRefreshMs: 60_000,
@@ -52,7 +52,7 @@ test('config - a hand-built section takes the service defaults from @agentgate/c
     const svc = await startMaskingService(bus, bare, logger);
     await svc.stop();
     const started = lines.map((l) => JSON.parse(l) as { msg: string; batch?: number; maxInFlight?: number }).find((l) => l.msg === 'masking service started');
-    assert.deepEqual([started?.batch, started?.maxInFlight], [100, 32]);
+    assert.deepEqual([started?.batch, started?.maxInFlight], [200, 64]);
     const bad = { ...base, masking: { ...base.masking, service: { ...base.masking.service, batch: 0 } } };
     await assert.rejects(startMaskingService(bus, bad, logger), (err: unknown) => {
       assert.equal((err as { code?: string }).code, 'ERR_MASKSVC_CONFIG');

@@ -5,9 +5,9 @@ import { nonEmpty, posInt } from '../lib/common.js';
 export const maskingServiceSchema = z
   .strictObject({
     /** Messages fetched from the raw stream at once. */
-    batch: posInt.max(10_000).default(100),
+    batch: posInt.max(10_000).default(200),
     /** Publishes to the clean stream awaiting their acknowledgement at once (publishes are issued in order). */
-    maxInFlight: posInt.max(1_000).default(32),
+    maxInFlight: posInt.max(1_000).default(64),
     /**
      * Once a raw event is there and the batch is not full, wait up to this long for more: at a moderate rate
      * events arrive one by one, and masking them together shares the socket writes of their publishes and
