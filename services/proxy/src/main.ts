@@ -2,7 +2,10 @@
  * Process entry of the proxy: `npm start -w @agentgate/proxy`. Reads the
  * configuration, connects to the bus, serves until SIGTERM/SIGINT, then
  * stops accepting, lets requests in flight finish and drains the bus.
+ * With `gateway.workers` above 1 this process is the primary of that many
+ * workers, each of which runs the rest of this file (see workers.ts).
  */
+import cluster from 'node:cluster';
 import { createBus, onShutdown } from '@agentgate/bus';
 import { loadConfig } from '@agentgate/config';
 import { createLogger } from '@agentgate/log';
@@ -10,11 +13,27 @@ import { startTelemetry } from '@agentgate/telemetry';
 import { tuneHeapGrowth } from './lib/heap-growth.js';
 import { startProxy } from './start-proxy.js';
 import { SERVICE_INFO } from './service-info.js';
+import { startWorkerPool, WORKER_ENV } from './workers.js';
 
 // Large bodies (registry blobs) would otherwise run back-to-back mark-compacts: see lib/heap-growth.ts.
 const heapGrowingPercent = tuneHeapGrowth();
 const config = loadConfig();
-const logger = createLogger({ name: 'proxy', level: config.log.level, format: config.log.format });
+const worker = cluster.isPrimary ? undefined : Number(process.env[WORKER_ENV]);
+const logger = createLogger({ name: 'proxy', level: config.log.level, format: config.log.format }).child(worker === undefined ? {} : { worker });
+if (cluster.isPrimary && config.gateway.workers > 1) {
+  // The primary serves nothing and connects to nothing: it forks the workers, replaces one that dies, and drains them all.
+  const pool = startWorkerPool({ workers: config.gateway.workers, stopTimeoutMs: config.gateway.limits.shutdownTimeoutMs + 10_000, log: logger });
+  const stop = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'proxy workers stopping');
+    void pool.stop();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  const code = await pool.stopped;
+  logger.info({ code }, 'proxy workers stopped');
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  process.exit(code);
+}
 logger.debug({ heapGrowingPercent: heapGrowingPercent ?? 'set by the operator' }, 'V8 heap growing factor');
 // Before the service starts, so its first spans and counts are not missed; off unless `telemetry` is configured.
 const telemetry = await startTelemetry(config.telemetry, 'proxy');

@@ -14,6 +14,12 @@ export const gatewaySchema = z
     publicUrl: httpUrl.optional(),
     /** Name of this gateway instance in audit events (`observer.name`); default the host name. */
     name: nonEmpty.optional(),
+    /**
+     * Processes serving the proxy (`services/proxy` main only; `agentgate start` stays one process): above 1,
+     * a primary forks this many workers (node:cluster) that share the listen socket, each with its own bus
+     * connection, outcome spool file and caches; SIGTERM/SIGINT drains them all.
+     */
+    workers: z.number().int().min(1).max(64).default(1),
     auth: z
       .strictObject({
         /** Deadline of one identity.verify call; past it the request is refused with 503. */
