@@ -19,7 +19,9 @@ import { startWorkerPool, WORKER_ENV } from './workers.js';
 const heapGrowingPercent = tuneHeapGrowth();
 const config = loadConfig();
 const worker = cluster.isPrimary ? undefined : Number(process.env[WORKER_ENV]);
-const logger = createLogger({ name: 'proxy', level: config.log.level, format: config.log.format }).child(worker === undefined ? {} : { worker });
+const processLogger = createLogger({ name: 'proxy', level: config.log.level, format: config.log.format });
+// A worker's lines name it (0 … workers-1): which one served a request, which one died.
+const logger = worker === undefined ? processLogger : processLogger.child({ worker });
 if (cluster.isPrimary && config.gateway.workers > 1) {
   // The primary serves nothing and connects to nothing: it forks the workers, replaces one that dies, and drains them all.
   const pool = startWorkerPool({ workers: config.gateway.workers, stopTimeoutMs: config.gateway.limits.shutdownTimeoutMs + 10_000, log: logger });
