@@ -52,7 +52,10 @@ describe('gateway.workers: 2 — the proxy process is a primary with two workers
       const r = await rawHttp(port, getHead(h.token, `/nope/refused-${i}`));
       assert.equal(r.status, 404);
     }
-    await until('refusals logged by both workers', () => /"worker":0[^\n]*request refused/.test(p.output()) && /"worker":1[^\n]*request refused/.test(p.output()));
+    await until(
+      'refusals logged by both workers',
+      () => /"worker":0[^\n]*request refused/.test(p.output()) && /"worker":1[^\n]*request refused/.test(p.output()),
+    );
 
     // Allowed requests through both workers: answered, no credential in any byte, each with its intent and outcome stored.
     for (let i = 0; i < 6; i++) {
@@ -64,7 +67,12 @@ describe('gateway.workers: 2 — the proxy process is a primary with two workers
     let phases: string[][] = [];
     for (let t = 0; t < 100; t++) {
       const events = await auditEvents(h.bus);
-      phases = Array.from({ length: 6 }, (_, i) => events.filter((e) => e.url?.path === `/api/workers-${i}`).map((e) => e.agentgate.action.phase).sort());
+      phases = Array.from({ length: 6 }, (_, i) =>
+        events
+          .filter((e) => e.url?.path === `/api/workers-${i}`)
+          .map((e) => e.agentgate.action.phase)
+          .sort(),
+      );
       if (phases.every((ph) => ph.length >= 2)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
