@@ -1,6 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+
+/**
+ * What a scrape reads: a prom-client `Registry` is one; so is the cluster
+ * aggregate of several processes (`clusterMetricsSource`).
+ */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
 
 /** The path Prometheus scrapes. */
 export const METRICS_PATH = '/metrics';
@@ -18,7 +26,7 @@ export interface MetricsServer {
  * text format. Anything else is 404/405; a failing collector is 500 with
  * no detail (the cause stays in the process, never in a response).
  */
-export async function handleMetrics(registry: Registry, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleMetrics(registry: MetricsSource, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '').split('?')[0];
   if (path !== METRICS_PATH) return plain(res, 404, 'not found\n');
   if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
@@ -42,7 +50,7 @@ function plain(res: ServerResponse, status: number, text: string, extra: Record<
  * from the data path: scrapers reach it on an internal address, clients of
  * the gateway never do. Port 0 picks a free port (tests).
  */
-export async function serveMetrics(registry: Registry, listen: { host: string; port: number }): Promise<MetricsServer> {
+export async function serveMetrics(registry: MetricsSource, listen: { host: string; port: number }): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     handleMetrics(registry, req, res).catch(() => res.destroy());
   });

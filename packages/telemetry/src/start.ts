@@ -1,3 +1,4 @@
+import { clusterMetricsSource, shareWorkerMetrics } from './cluster.js';
 import { processMetrics } from './metrics.js';
 import { type MetricsServer, serveMetrics } from './serve.js';
 import { initTracing, shutdownTracing } from './tracing.js';
@@ -17,19 +18,30 @@ export interface Telemetry {
   stop(): Promise<void>;
 }
 
+/** Where the process stands in a node:cluster (the proxy's `gateway.workers`); unset: a process of its own. */
+export type ClusterRole = 'primary' | 'worker';
+
 /**
  * What a process entry point (a service's `main.ts`, `agentgate start`)
  * calls once: serves the process's metrics on `telemetry.metrics.listen`
  * and turns tracing on when `telemetry.tracing.otlpEndpoint` is set.
+ * In a cluster the primary serves the workers' aggregate on that address
+ * and traces nothing (it handles no request); a worker serves no endpoint
+ * and hands its registry to the primary on request.
  */
-export async function startTelemetry(config: TelemetryConfigInput, serviceName: string): Promise<Telemetry> {
-  const tracing = initTracing({
-    serviceName: config.tracing.serviceName ?? serviceName,
-    otlpEndpoint: config.tracing.otlpEndpoint,
-    sampleRatio: config.tracing.sampleRatio,
-  });
+export async function startTelemetry(config: TelemetryConfigInput, serviceName: string, opts: { cluster?: ClusterRole } = {}): Promise<Telemetry> {
+  const tracing =
+    opts.cluster === 'primary'
+      ? false
+      : initTracing({
+          serviceName: config.tracing.serviceName ?? serviceName,
+          otlpEndpoint: config.tracing.otlpEndpoint,
+          sampleRatio: config.tracing.sampleRatio,
+        });
   const listen = config.metrics.listen;
-  const metrics = listen ? await serveMetrics(processMetrics().registry, listen) : undefined;
+  if (opts.cluster === 'worker' && listen) shareWorkerMetrics();
+  const source = opts.cluster === 'primary' ? clusterMetricsSource() : processMetrics().registry;
+  const metrics = listen && opts.cluster !== 'worker' ? await serveMetrics(source, listen) : undefined;
   return {
     metrics,
     tracing,

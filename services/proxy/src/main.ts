@@ -24,6 +24,9 @@ const processLogger = createLogger({ name: 'proxy', level: config.log.level, for
 const logger = worker === undefined ? processLogger : processLogger.child({ worker });
 if (cluster.isPrimary && config.gateway.workers > 1) {
   // The primary serves nothing and connects to nothing: it forks the workers, replaces one that dies, and drains them all.
+  // /metrics of the primary answers the workers' aggregate: the workers share every port, so one of them would answer alone.
+  const telemetry = await startTelemetry(config.telemetry, 'proxy', { cluster: 'primary' });
+  if (telemetry.metrics) logger.info({ url: telemetry.metrics.url }, 'metrics of all workers served');
   const pool = startWorkerPool({ workers: config.gateway.workers, stopTimeoutMs: config.gateway.limits.shutdownTimeoutMs + 10_000, log: logger });
   const stop = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'proxy workers stopping');
@@ -32,13 +35,14 @@ if (cluster.isPrimary && config.gateway.workers > 1) {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   const code = await pool.stopped;
+  await telemetry.stop();
   logger.info({ code }, 'proxy workers stopped');
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   process.exit(code);
 }
 logger.debug({ heapGrowingPercent: heapGrowingPercent ?? 'set by the operator' }, 'V8 heap growing factor');
 // Before the service starts, so its first spans and counts are not missed; off unless `telemetry` is configured.
-const telemetry = await startTelemetry(config.telemetry, 'proxy');
+const telemetry = await startTelemetry(config.telemetry, 'proxy', worker === undefined ? {} : { cluster: 'worker' });
 if (telemetry.metrics) logger.info({ url: telemetry.metrics.url }, 'metrics served');
 // Every handler catches and answers its own errors; a rejection reaching here is a bug, so it is logged loudly.
 // This is no substitute for that handling: node's default would end the process for every client in flight.

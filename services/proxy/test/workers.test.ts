@@ -39,7 +39,8 @@ describe('gateway.workers: 2 — the proxy process is a primary with two workers
 
   test('workers - both serve (refusals logged by worker 0 and 1), requests are recorded, a killed worker is replaced, SIGTERM drains both and exits 0', async () => {
     const port = await freePort();
-    const text = h.configText({ limits: { shutdownTimeoutMs: 10_000 } }).replace('  name: hardening-gateway\n', '  name: hardening-gateway\n  workers: 2\n');
+    const metricsPort = await freePort();
+    const text = `${h.configText({ limits: { shutdownTimeoutMs: 10_000 } }).replace('  name: hardening-gateway\n', '  name: hardening-gateway\n  workers: 2\n')}\ntelemetry:\n  metrics:\n    listen: { port: ${metricsPort} }\n`;
     assert.match(text, /workers: 2/);
     const p = await startProxyProcess(text, h.nats.url, port);
     proc = p;
@@ -77,6 +78,17 @@ describe('gateway.workers: 2 — the proxy process is a primary with two workers
       await new Promise((r) => setTimeout(r, 100));
     }
     for (let i = 0; i < 6; i++) assert.deepEqual(phases[i], ['completed', 'requested'], `events of request ${i}`);
+
+    // /metrics is the primary's (the workers serve none: they share every port), and counts all workers' requests.
+    assert.match(p.output(), /metrics of all workers served/);
+    const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.equal(scrape.status, 200);
+    const metrics = await scrape.text();
+    const allowed = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('agentgate_proxy_requests_total{') && l.includes('decision="allow"') && l.includes('status="200"'))
+      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+    assert.equal(allowed, 6, `every worker's requests, summed (each worker served about half):\n${metrics.slice(0, 3000)}`);
 
     // A worker that dies is replaced; the port keeps answering meanwhile.
     const [victim] = childrenOf(primary);
