@@ -35,12 +35,22 @@
  * - the RSS sampler reads the resident set only (every 10 ms);
  * - besides wall time it reports the gateway process's CPU time per copy
  *   (its cost, far less sensitive to what else the machine runs than wall
- *   time; the direct copy's figure is the idle cost of the same process)
- *   and the load average, so a loaded machine shows in the figures.
+ *   time; the direct copy's figure is the idle cost of the same process;
+ *   `sys` is its kernel share: the socket reads and writes) and the load
+ *   average, so a loaded machine shows in the figures;
+ * - and the CPU time of skopeo (this process's waited-for children) and of
+ *   the upstream registry's process per copy. On a machine whose cores are
+ *   all busy, a copy's wall time follows the CPU it needs, so the summary's
+ *   "x the direct copy's CPU" (gateway + skopeo + registry over skopeo +
+ *   registry direct) is the wall-time ratio to expect there.
+ *
+ * With `profile=<dir>` and the built gateway, <dir>/windows.json holds each
+ * timed copy's span on the monotonic clock (µs, the clock of the profile's
+ * timestamps), to pick one copy's samples out of the whole-run profile.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -73,6 +83,8 @@ const PAGE = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim()) || 
 /** How the gateway's CPU time (ms) and resident set (bytes) are read: this process's, or the built gateway's. */
 interface Meter {
   cpuMs(): number;
+  /** Kernel-mode share of cpuMs (socket reads and writes, the loopback copies). */
+  sysMs(): number;
   rss(): number;
 }
 const selfMeter: Meter = {
@@ -80,6 +92,7 @@ const selfMeter: Meter = {
     const c = process.cpuUsage();
     return (c.user + c.system) / 1000;
   },
+  sysMs: () => process.cpuUsage().system / 1000,
   rss: () => process.memoryUsage.rss(),
 };
 function procMeter(pid: number): Meter {
@@ -90,8 +103,32 @@ function procMeter(pid: number): Meter {
       // Fields 14 and 15 of proc(5) (utime, stime); f[0] is field 3.
       return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
     },
+    sysMs: () => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1000) / CLK_TCK;
+    },
     rss: () => Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE,
   };
+}
+
+/** CPU time (ms) of this process's waited-for children: skopeo, the only child that exits during a timed copy (proc(5) cutime, cstime). */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK;
+}
+
+/** The upstream registry's process (docker-registry serving `configFile`), to read its CPU time per copy. */
+function registryMeter(configFile: string): Meter | undefined {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (cmd[0]?.endsWith('docker-registry') && cmd.includes(configFile)) return procMeter(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 /** Mark-compacts the built gateway reported so far (its `--trace-gc` lines; 0 without that flag). */
@@ -156,6 +193,8 @@ try {
   const results: Record<'push' | 'pull', Record<Via, number[]>> = { push: { direct: [], gateway: [] }, pull: { direct: [], gateway: [] } };
   const cpu: Record<'push' | 'pull', Record<Via, number[]>> = { push: { direct: [], gateway: [] }, pull: { direct: [], gateway: [] } };
   const growth: number[] = [];
+  // CPU of skopeo and the registry per copy: with the gateway's, what the copy costs the machine (see the summary).
+  const others: Record<Via, Record<'push' | 'pull', number[]>> = { direct: { push: [], pull: [] }, gateway: { push: [], pull: [] } };
   const compacts: Record<'push' | 'pull', number[]> = { push: [], pull: [] };
   const load = (): string => loadavg()[0]?.toFixed(1) ?? '?';
   const loads: string[] = [load()];
@@ -165,7 +204,14 @@ try {
     session.connect();
     await session.post('Profiler.enable');
   }
-  const measure = async <T>(fn: () => Promise<T>, name: string): Promise<{ ms: number; cpuMs: number; grew: number; mc: number }> => {
+  // Each timed copy's span on the monotonic clock (µs, the clock of a V8 CPU profile's timestamps): with gateway=dist and
+  // profile=<dir>, <dir>/windows.json lets an analysis pick out one copy's samples from the gateway's whole-run profile.
+  const windows: Array<{ name: string; startUs: number; endUs: number }> = [];
+  const upstreamMeter = registryMeter(h.hub.configFile);
+  const measure = async <T>(
+    fn: () => Promise<T>,
+    name: string,
+  ): Promise<{ ms: number; cpuMs: number; sysMs: number; clientMs: number; registryMs: number; grew: number; mc: number }> => {
     const mc0 = markCompacts;
     if (session) await session.post('Profiler.start');
     if (verbose) console.log(`--- ${name}`);
@@ -175,16 +221,24 @@ try {
       peak = Math.max(peak, meter.rss());
     }, 10);
     const c0 = meter.cpuMs();
+    const s0 = meter.sysMs();
+    const k0 = childrenCpuMs();
+    const r0 = upstreamMeter?.cpuMs() ?? 0;
     const t0 = performance.now();
+    const w0 = process.hrtime.bigint() / 1000n;
     try {
       await fn();
     } finally {
       clearInterval(sampler);
     }
     const ms = performance.now() - t0;
+    windows.push({ name, startUs: Number(w0), endUs: Number(process.hrtime.bigint() / 1000n) });
     const cpuMs = meter.cpuMs() - c0;
+    const sysMs = meter.sysMs() - s0;
+    const clientMs = childrenCpuMs() - k0;
+    const registryMs = (upstreamMeter?.cpuMs() ?? 0) - r0;
     if (session && profileDir) writeFileSync(join(profileDir, `${name}.cpuprofile`), JSON.stringify((await session.post('Profiler.stop')).profile));
-    return { ms, cpuMs, grew: (peak - baseline) / MB, mc: markCompacts - mc0 };
+    return { ms, cpuMs, sysMs, clientMs, registryMs, grew: (peak - baseline) / MB, mc: markCompacts - mc0 };
   };
   const mcs = (n: number): string => (tracingGc && !inline ? `, ${n} mark-compacts` : '');
   const push = (via: Via, src: string, repo: string) =>
@@ -222,13 +276,21 @@ try {
         compacts.push.push(pushed.mc);
         compacts.pull.push(pulled.mc);
       }
+      const fmt = (x: typeof pushed): string =>
+        `${x.ms.toFixed(0).padStart(6)} ms (gateway cpu ${x.cpuMs.toFixed(0).padStart(5)} ms, sys ${x.sysMs.toFixed(0).padStart(4)}${mcs(x.mc)}; skopeo ${x.clientMs.toFixed(0).padStart(5)}, registry ${x.registryMs.toFixed(0).padStart(4)})`;
       console.log(
-        `round ${r + 1} ${via.padEnd(7)} push ${pushed.ms.toFixed(0).padStart(6)} ms (cpu ${pushed.cpuMs.toFixed(0).padStart(5)} ms${mcs(pushed.mc)})  pull ${pulled.ms.toFixed(0).padStart(6)} ms (cpu ${pulled.cpuMs.toFixed(0).padStart(5)} ms${mcs(pulled.mc)})  load ${load()}` +
+        `round ${r + 1} ${via.padEnd(7)} push ${fmt(pushed)}  pull ${fmt(pulled)}  load ${load()}` +
           (via === 'gateway' ? `   RSS growth push ${pushed.grew.toFixed(1)} MB, pull ${pulled.grew.toFixed(1)} MB` : ''),
       );
+      (others[via].push as number[]).push(pushed.clientMs + pushed.registryMs);
+      (others[via].pull as number[]).push(pulled.clientMs + pulled.registryMs);
     }
   }
   loads.push(load());
+  if (profileDir && !inline) {
+    mkdirSync(profileDir, { recursive: true });
+    writeFileSync(join(profileDir, 'windows.json'), JSON.stringify(windows));
+  }
   const med = (xs: number[]): number => {
     const s = [...xs].sort((a, b) => a - b);
     const m = s.length >> 1;
@@ -244,6 +306,12 @@ try {
     console.log(
       `  ${op}: direct ${d.toFixed(0)} ms, gateway ${g.toFixed(0)} ms, ratio ${(g / d).toFixed(2)}x (goal <= 1.1x);` +
         ` the gateway process's CPU: ${med(cpu[op].gateway).toFixed(0)} ms through it, ${med(cpu[op].direct).toFixed(0)} ms idle beside the direct copy`,
+    );
+    // On a CPU-bound machine the copy's wall time follows the CPU it needs: this ratio is what the gateway costs there.
+    const od = med(others.direct[op]);
+    const og = med(others.gateway[op]);
+    console.log(
+      `    skopeo + registry CPU: direct ${od.toFixed(0)} ms, through the gateway ${og.toFixed(0)} ms; with the gateway's: ${(og + med(cpu[op].gateway)).toFixed(0)} ms, ${((og + med(cpu[op].gateway)) / od).toFixed(2)}x the direct copy's CPU`,
     );
   }
   if (tracingGc && !inline) console.log(`  the gateway's mark-compacts per copy: push ${compacts.push.join(', ')}; pull ${compacts.pull.join(', ')}`);
