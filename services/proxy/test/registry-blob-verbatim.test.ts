@@ -96,6 +96,9 @@ describe('registry blobs stream verbatim', () => {
       assert.equal(ev.labels?.response_inspected, false, 'the record says the body went out unread');
       assert.equal(ev.labels?.response_uninspected, 'content-addressed blob');
       assert.equal(ev.agentgate.masking, undefined);
+      // The streamed blob goes straight from the upstream into the response (no counting stage): its bytes are still counted.
+      assert.equal(ev.http?.response?.bytes, blob.length, 'bytes sent to the client');
+      assert.equal(ev.labels?.upstream_bytes, blob.length, 'bytes read from the upstream');
     }
 
     const m = await viaGateway(`/v2/hub/${repo}/manifests/t`, MANIFEST_V2);
