@@ -27,18 +27,21 @@ import { type AuditEvent, GENESIS_HASH, STREAMS, auditStreamConfig, cleanSubject
 import { createLogger } from '@agentgate/log';
 import { startNats, startOpenSearch } from '@agentgate/testkit';
 import { Client } from '@opensearch-project/opensearch';
-import { benchEvents } from './events.js';
+import { benchEvents, pipelineEvents } from './events.js';
+import { openSearchPid, processCpuUs, serverPid } from './jvm-cpu.js';
 
 const N = Number(process.argv[2] ?? 20_000);
 const BATCH = Number(process.argv[3] ?? 1000);
 const PLAIN_BATCH = Number(process.argv[4] ?? 1000);
 const PLAIN_IN_FLIGHT = Number(process.argv[5] ?? 3);
+/** BENCH_SHAPE=bench: the package's mixed events over three days; default: the whole-pipeline bench's events (url.*, trace ids, one day). */
+const SHAPE = process.env['BENCH_SHAPE'] ?? 'pipeline';
+const makeEvents = (n: number, runId: string): AuditEvent[] => (SHAPE === 'bench' ? benchEvents(n, runId) : pipelineEvents(n, runId));
 
-/** OpenSearch process CPU (ms), from node stats. */
-async function osCpuMs(client: Client): Promise<number> {
-  const r = await client.nodes.stats({ metric: ['process'] });
-  const nodes = Object.values((r.body as { nodes: Record<string, { process: { cpu: { total_in_millis: number } } }> }).nodes);
-  return nodes.reduce((s, n) => s + n.process.cpu.total_in_millis, 0);
+let osPid = 0;
+/** OpenSearch JVM CPU (ms) so far, from /proc/<pid>/stat (node stats' process CPU lags up to a second). */
+async function osCpuMs(_client: Client): Promise<number> {
+  return processCpuUs(osPid) / 1000;
 }
 
 /** Get operations the node served (an `_mget` counts one per document). */
@@ -110,6 +113,7 @@ async function waitUntil(what: string, fn: () => boolean, timeoutMs: number): Pr
 }
 
 const os = await startOpenSearch();
+osPid = openSearchPid(os.dir);
 const nats = await startNats();
 // No client retry: a retried bulk would answer 409s and hide a timeout.
 const client = new Client({ node: os.url, maxRetries: 0, requestTimeout: 120_000 });
@@ -122,7 +126,7 @@ try {
   }
   // Warm the node and the client (JIT on both sides; the node's C1-compiled indexing path is several times
   // slower in its first ~20k documents) with events the measured runs do not use.
-  await plainLoad(client, 'bench-warm', sealedDocs(benchEvents(Math.max(N, 20_000), 'warm')), PLAIN_BATCH, PLAIN_IN_FLIGHT);
+  await plainLoad(client, 'bench-warm', sealedDocs(makeEvents(Math.max(N, 20_000), 'warm')), PLAIN_BATCH, PLAIN_IN_FLIGHT);
 
   // The node's own background CPU (GC, scheduled tasks; large on a loaded machine), per ms of wall time:
   // subtracted from each run's OpenSearch CPU, so a slower run is not charged for the node idling longer.
@@ -134,7 +138,7 @@ try {
   const idlePerMs = ((await osCpuMs(client)) - idle0) / (performance.now() - idleT);
 
   const plainRun = async (prefix: string, runId: string) => {
-    const events = sealedDocs(benchEvents(N, runId));
+    const events = sealedDocs(makeEvents(N, runId));
     await new Promise((r) => setTimeout(r, 1500));
     const cpu0 = await osCpuMs(client);
     const s = await plainLoad(client, prefix, events, PLAIN_BATCH, PLAIN_IN_FLIGHT);
@@ -158,7 +162,7 @@ try {
   };
   await bus.streams.ensure(auditStreamConfig(STREAMS.AUDIT_CLEAN, cfg.bus.streams));
   // The backlog is in the stream before the writer starts.
-  const events = benchEvents(N, 'w');
+  const events = makeEvents(N, 'w');
   for (let i = 0; i < events.length; i += 256) {
     await Promise.all(events.slice(i, i + 256).map((e) => bus.streams.publish(cleanSubject(e), encodeEvent(e), { msgId: e.event.id })));
   }
@@ -166,6 +170,8 @@ try {
   await new Promise((r) => setTimeout(r, 1500));
   const osCpu0 = await osCpuMs(client);
   const gets0 = await osGets(client);
+  const natsPid = serverPid('nats-server', nats.storeDir);
+  const nats0 = processCpuUs(natsPid);
   const cpu0 = process.cpuUsage();
   const t = performance.now();
   // BENCH_LOOKUP_ALL=1: every event looked up in the index before sealing (the writer before issue 21's first-delivery rule).
@@ -174,6 +180,7 @@ try {
   await waitUntil('the writer drained the stream', () => writer.stats().indexed === N, 600_000);
   const writerS = (performance.now() - t) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const natsUs = processCpuUs(natsPid) - nats0;
   await new Promise((r) => setTimeout(r, 1500));
   const writerOsMs = (await osCpuMs(client)) - osCpu0 - idlePerMs * (writerS * 1000 + 1500);
   const writerGets = (await osGets(client)) - gets0;
@@ -196,13 +203,13 @@ try {
   const usPerEvent = ((cpu.user + cpu.system) / N).toFixed(0);
   console.log(`load: ${readFileSync('/proc/loadavg', 'utf8').trim()}; OpenSearch idle ${(idlePerMs * 1000).toFixed(0)} ms CPU/s (subtracted below)`);
   console.log(
-    `events: ${N}, writer batch: ${BATCH}${lookupAll ? ' (lookupAll)' : ''}, plain loader: ${PLAIN_BATCH} docs × ${PLAIN_IN_FLIGHT} in flight; one OpenSearch node (heap 1g), JetStream file storage`,
+    `events: ${N}, writer batch: ${BATCH}${lookupAll ? ' (lookupAll)' : ''}, plain loader: ${PLAIN_BATCH} docs × ${PLAIN_IN_FLIGHT} in flight; one OpenSearch node (heap 1g), JetStream file storage, ${SHAPE} events`,
   );
   console.log(
     `plain _bulk loader : ${plain.toFixed(0).padStart(7)} docs/s   (runs ${plainA.s.toFixed(2)} s / ${plainB.s.toFixed(2)} s; OpenSearch CPU ${((plainOsMs * 1000) / N).toFixed(0)} µs/doc)`,
   );
   console.log(
-    `audit writer       : ${w.toFixed(0).padStart(7)} events/s (${writerS.toFixed(2)} s; writer CPU ${usPerEvent} µs/event; OpenSearch CPU ${((writerOsMs * 1000) / N).toFixed(0)} µs/event; ${stats.batches} batches; ${writerGets} gets)`,
+    `audit writer       : ${w.toFixed(0).padStart(7)} events/s (${writerS.toFixed(2)} s; writer CPU ${usPerEvent} µs/event; OpenSearch CPU ${((writerOsMs * 1000) / N).toFixed(0)} µs/event; nats-server CPU ${(natsUs / N).toFixed(0)} µs/event; ${stats.batches} batches; ${writerGets} gets)`,
   );
   console.log(`ratio              : ${(w / plain).toFixed(2)}× the plain loader (goal ≥ 0.90×)`);
   console.log(`verify             : ${report.verdict}, ${report.total} documents, ${report.problems.length} problems`);

@@ -6,6 +6,7 @@ export type AuditWriterErrorCode =
   | 'ERR_SINK_SETUP'
   | 'ERR_SINK_READ'
   | 'ERR_CHAIN_CONFLICT'
+  | 'ERR_CHAIN_STATE'
   | 'ERR_CHECKPOINT_KEY'
   | 'ERR_CHECKPOINT_INVALID'
   | 'ERR_WRITER_STOPPED';

@@ -21,6 +21,45 @@ export interface ChainStateValue {
   reserved: Reserved[];
 }
 
+/**
+ * A run of consecutive reservations as the head is stored: the first position, its previous hash,
+ * and `[id, hash, @timestamp]` per position; each later position's previous hash is the hash before it.
+ */
+interface StoredRun {
+  seq: number;
+  prev: string;
+  r: Array<[id: string, hash: string, ts: string]>;
+}
+
+/**
+ * The head as stored in KV. Version 1 (`reserved`: one object per reservation, ~230 bytes) is read
+ * as it was; the writer stores `runs` (~125 bytes per reservation: with 3,000 reserved the value
+ * went from ~700 KB to ~375 KB, and it is written once or twice per batch).
+ */
+export interface StoredChainHead {
+  seq: number;
+  hash: string;
+  reserved?: Reserved[];
+  runs?: StoredRun[];
+}
+
+/** The head a stored value describes (either layout); undefined when it is not a chain head. */
+export function decodeChainHead(stored: StoredChainHead): ChainStateValue | undefined {
+  if (!Number.isInteger(stored.seq) || typeof stored.hash !== 'string') return undefined;
+  if (Array.isArray(stored.reserved)) return { seq: stored.seq, hash: stored.hash, reserved: stored.reserved };
+  const reserved: Reserved[] = [];
+  for (const run of stored.runs ?? []) {
+    let prev = run.prev;
+    let seq = run.seq;
+    for (const [id, hash, ts] of run.r) {
+      reserved.push({ id, seq, prev, hash, ts });
+      prev = hash;
+      seq++;
+    }
+  }
+  return { seq: stored.seq, hash: stored.hash, reserved };
+}
+
 /** KV bucket of chain heads, one key per partition. */
 export const CHAIN_BUCKET = 'agentgate_audit_chain';
 
@@ -38,7 +77,7 @@ export class ChainState {
   /** A save asked for that has not serialised the value yet (later callers share it). */
   #queued: Promise<void> | undefined;
   value: ChainStateValue = { seq: 0, hash: GENESIS_HASH, reserved: [] };
-  /** JSON of each reservation, made once: a reservation is in every save until released (several per batch). */
+  /** `[id, hash, ts]` JSON of each reservation, made once: a reservation is in every save until released (several per batch). */
   readonly #reservedJson = new WeakMap<Reserved, string>();
 
   constructor(kv: Kv, partition: string) {
@@ -49,7 +88,9 @@ export class ChainState {
   async load(): Promise<ChainStateValue> {
     const entry = await this.#kv.get(this.#key);
     if (entry && entry.operation === 'PUT') {
-      this.value = entry.json<ChainStateValue>();
+      const value = decodeChainHead(entry.json<StoredChainHead>());
+      if (!value) throw new AuditWriterError('ERR_CHAIN_STATE', `the chain head of ${this.#key} is not one (no seq/hash)`);
+      this.value = value;
       this.#revision = entry.revision;
     }
     return this.value;
@@ -85,21 +126,32 @@ export class ChainState {
     return queued;
   }
 
-  /** `JSON.stringify(this.value)`, each reservation's text reused from earlier saves. */
+  /**
+   * The value as stored ({@link StoredChainHead} with `runs`): consecutive reservations, each
+   * linking to the one before, share one run; each reservation's text is reused from earlier saves.
+   */
   #serialize(): string {
-    const { reserved, ...rest } = this.value;
-    if (!Array.isArray(reserved)) return JSON.stringify(this.value);
-    const parts: string[] = [];
+    const { seq, hash, reserved } = this.value;
+    const runs: string[] = [];
+    let parts: string[] = [];
+    let head = '';
+    let last: Reserved | undefined;
     for (const r of reserved) {
+      if (!last || r.seq !== last.seq + 1 || r.prev !== last.hash) {
+        if (last) runs.push(`${head}${parts.join(',')}]}`);
+        head = `{"seq":${r.seq},"prev":${JSON.stringify(r.prev)},"r":[`;
+        parts = [];
+      }
       let text = this.#reservedJson.get(r);
       if (text === undefined) {
-        text = JSON.stringify(r);
+        text = JSON.stringify([r.id, r.hash, r.ts]);
         this.#reservedJson.set(r, text);
       }
       parts.push(text);
+      last = r;
     }
-    const head = JSON.stringify(rest);
-    return `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}"reserved":[${parts.join(',')}]}`;
+    if (last) runs.push(`${head}${parts.join(',')}]}`);
+    return `{"seq":${JSON.stringify(seq)},"hash":${JSON.stringify(hash)},"runs":[${runs.join(',')}]}`;
   }
 
   async #write(): Promise<void> {

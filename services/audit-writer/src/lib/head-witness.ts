@@ -1,5 +1,5 @@
 import type { Bus } from '@agentgate/bus';
-import { CHAIN_BUCKET, type ChainStateValue } from './chain-state.js';
+import { CHAIN_BUCKET, decodeChainHead, type StoredChainHead } from './chain-state.js';
 
 /**
  * What the bus says the writer of a partition has written: the chain head it keeps in the
@@ -24,7 +24,7 @@ export async function readBusHead(src: HeadSource, partition: string): Promise<B
   const kv = await src.bus.kv(CHAIN_BUCKET, { history: 1 });
   const entry = await kv.get(partition);
   if (!entry) return undefined;
-  const v = entry.json<ChainStateValue>();
-  if (!Number.isInteger(v.seq) || typeof v.hash !== 'string') return undefined;
-  return { seq: v.seq, hash: v.hash, reserved: (v.reserved ?? []).map((r) => r.seq) };
+  const v = decodeChainHead(entry.json<StoredChainHead>());
+  if (!v) return undefined;
+  return { seq: v.seq, hash: v.hash, reserved: v.reserved.map((r) => r.seq) };
 }
