@@ -61,7 +61,10 @@ export function pipelineEvents(n: number, runId: string): AuditEvent[] {
         userAgent: 'agentgate-bench/1.0',
         traceId: `${hex(a * 2654435761, 16)}${hex(a, 16)}`,
         spanId: hex(a * 40503, 16),
-        http: i % 2 === 0 ? { request: { method: 'GET', id: `req-${runId}-${a}` } } : { request: { method: 'GET', id: `req-${runId}-${a}` }, response: { status_code: 200, bytes: 64 } },
+        http:
+          i % 2 === 0
+            ? { request: { method: 'GET', id: `req-${runId}-${a}` } }
+            : { request: { method: 'GET', id: `req-${runId}-${a}` }, response: { status_code: 200, bytes: 64 } },
         ...(i % 2 === 1 && { durationNs: 1_500_000 + (a % 1000) }),
         observerName: 'proxy-bench',
         now,

@@ -63,6 +63,33 @@ test('opensearch setup - templates and the ISM policy apply idempotently with st
   await sink.close();
 });
 
+test('opensearch setup - the events template leaves refresh to the node (no scheduled refresh on a shard nobody searches; a search still sees every document written)', async () => {
+  const prefix = 'refresh-t';
+  const sink = createSink({ type: 'opensearch', url: os.url, indexPrefix: prefix }, prefix);
+  await sink.setup();
+  const tpl = (await osReq(os.url, 'GET', `/_index_template/${prefix}`)).body.index_templates[0].index_template;
+  // An explicit refresh_interval (even OpenSearch's own 1s) turns search-idle off: a refresh every second whether anyone searches or not.
+  assert.equal(tpl.template.settings.index.refresh_interval, undefined);
+  // One day: one index.
+  const events = makeEvents(300, { startMs: Date.UTC(2025, 2, 3, 10, 0, 0) }).map((e) => ({ ...e, '@timestamp': '2025-03-03T10:00:00.000Z' }));
+  const write = (from: number, to: number) => sink.write(events.slice(from, to).map((e) => ({ id: e.event.id, timestamp: e['@timestamp'], doc: e })));
+  assert.ok((await write(0, 100)).every((o) => o.status === 'created'));
+  const index = `${prefix}-v2-2025.03.03`;
+  // Shorten the idle period the node waits for (30 s by default) so the test sees the shard go search-idle.
+  assert.equal((await osReq(os.url, 'PUT', `/${index}/_settings`, { index: { search: { idle: { after: '1s' } } } })).status, 200);
+  await osReq(os.url, 'POST', `/${index}/_refresh`);
+  await new Promise((r) => setTimeout(r, 2500));
+  const refreshes = async () => (await osReq(os.url, 'GET', `/${index}/_stats/refresh`)).body._all.primaries.refresh.total as number;
+  assert.ok((await write(100, 300)).every((o) => o.status === 'created'));
+  const before = await refreshes();
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(await refreshes(), before, 'no scheduled refresh of a search-idle shard');
+  // A search without any _refresh (an analyst's, or bench/pipeline.ts's lag poller): the node refreshes the idle shard first.
+  const found = await osReq(os.url, 'POST', `/${index}/_search`, { size: 0, track_total_hits: true });
+  assert.equal(found.body.hits.total.value, 300);
+  await sink.close();
+});
+
 test('opensearch writer - 10,000 events in, exactly 10,000 documents, each id once, and verify passes', async () => {
   await withNats(async (nats) => {
     const dir = tmp('10k');

@@ -88,7 +88,14 @@ test('chain state - a save stores exactly the value, reservations as runs of lin
     seq: 5,
     hash: r(2).hash,
     runs: [
-      { seq: 2, prev: r(2).prev, r: [[r(2).id, r(2).hash, r(2).ts], [r(3).id, r(3).hash, r(3).ts]] },
+      {
+        seq: 2,
+        prev: r(2).prev,
+        r: [
+          [r(2).id, r(2).hash, r(2).ts],
+          [r(3).id, r(3).hash, r(3).ts],
+        ],
+      },
       { seq: 5, prev: r(5).prev, r: [[r(5).id, r(5).hash, r(5).ts]] },
     ],
   });
@@ -121,7 +128,10 @@ test('chain state - a head stored by the previous layout (one object per reserva
   const now = (await kv.get('writer-0'))!;
   assert.ok(now.value.length < old.length * 0.6, `${now.value.length} bytes against ${old.length}`);
   assert.deepEqual(decodeChainHead(now.json<StoredChainHead>()), { seq: 1100, hash: reserved.at(-1)!.hash, reserved });
-  assert.deepEqual((await readBusHead({ bus }, 'writer-0'))!.reserved, reserved.map((x) => x.seq));
+  assert.deepEqual(
+    (await readBusHead({ bus }, 'writer-0'))!.reserved,
+    reserved.map((x) => x.seq),
+  );
   // Not a chain head at all: the writer refuses to start on it rather than guess.
   await kv.put('writer-1', JSON.stringify({ reserved: [] }));
   await assert.rejects(new ChainState(kv, 'writer-1').load(), { code: 'ERR_CHAIN_STATE' });
