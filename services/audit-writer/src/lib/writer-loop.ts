@@ -48,7 +48,7 @@ export const DEFAULT_IN_FLIGHT = 3;
 
 /**
  * Chain positions reserved at once, at most (before a new batch is prepared, while others are in
- * flight). Every reservation is in the chain head saved to KV (~230 bytes each): this keeps that
+ * flight). Every reservation is in the chain head saved to KV (~125 bytes each): this keeps that
  * value well under NATS's default 1 MB message limit.
  */
 export const MAX_RESERVED = 3000;
