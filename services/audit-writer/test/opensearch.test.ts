@@ -340,14 +340,21 @@ test('opensearch writer - OpenSearch stopped for 30 s under load, then restarted
     assert.equal(writer.stats().indexed, during, 'nothing is acked while the index is down');
     await os.start();
     console.log(`# outage: down ${((Date.now() - downAt) / 1000).toFixed(0)} s, retries ${writer.stats().retries}`);
-    await load;
-    await waitUntil('4000 indexed', () => writer.stats().indexed + writer.stats().alreadyIndexed >= 4000, 120_000);
-    await writer.stop();
-    assert.equal(await countDocs(os.url, prefix), 4000);
-    assert.equal(await duplicateIds(os.url, prefix), 0);
-    const report = await verifyIndex(prefix, dir, { bus });
-    assert.equal(report.ok, true, formatVerifyReport(report));
-    await bus.close();
+    try {
+      await load;
+      // The index itself, not the writer's counters: a redelivery during the outage (ack wait passed) is counted
+      // again as already indexed, so indexed + alreadyIndexed can reach 4000 while the last batches are still
+      // on their way (seen once at load 14: 3,600 in the index when the counters said 4,000).
+      await waitUntil('4000 documents in the index', async () => (await countDocs(os.url, prefix)) >= 4000, 120_000, 1000);
+      await writer.stop();
+      assert.equal(await countDocs(os.url, prefix), 4000);
+      assert.equal(await duplicateIds(os.url, prefix), 0);
+      const report = await verifyIndex(prefix, dir, { bus });
+      assert.equal(report.ok, true, formatVerifyReport(report));
+    } finally {
+      await writer.stop();
+      await bus.close();
+    }
   });
 });
 

@@ -10,9 +10,16 @@ export async function osReq(url: string, method: string, path: string, body?: un
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
+/**
+ * Documents in the daily indices of `prefix`, after a refresh. A refresh or count that did not
+ * reach every shard (a node still recovering) throws rather than answering a partial count.
+ */
 export async function countDocs(url: string, prefix: string): Promise<number> {
-  await osReq(url, 'POST', `/${prefix}-*/_refresh?allow_no_indices=true`);
+  const refreshed = await osReq(url, 'POST', `/${prefix}-*/_refresh?allow_no_indices=true`);
+  if (refreshed.status !== 200 || refreshed.body?._shards?.failed)
+    throw new Error(`refresh of ${prefix}-*: ${refreshed.status} ${JSON.stringify(refreshed.body)}`);
   const r = await osReq(url, 'GET', `/${prefix}-*/_count?allow_no_indices=true`);
+  if (r.status !== 200 || r.body?._shards?.failed) throw new Error(`count of ${prefix}-*: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body?.count ?? 0;
 }
 
