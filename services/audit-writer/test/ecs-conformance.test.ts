@@ -161,8 +161,13 @@ test('ecs - the Elasticsearch and OpenSearch templates map the same fields with 
   const [es, os] = TEMPLATES.map(templateLeaves) as [Map<string, string>, Map<string, string>];
   assert.deepEqual([...os.entries()].sort(), [...es.entries()].sort());
   for (const file of TEMPLATES) {
-    const t = JSON.parse(readFileSync(`${deployDir()}/${file}`, 'utf8')) as { version: number; template: { mappings: { _meta: Record<string, unknown> } } };
+    const t = JSON.parse(readFileSync(`${deployDir()}/${file}`, 'utf8')) as {
+      version: number;
+      template: { settings: { index: Record<string, unknown> }; mappings: { _meta: Record<string, unknown> } };
+    };
     assert.equal(t.version, 2, file);
+    // Both engines skip scheduled refreshes of a shard nobody searches (search-idle) only when refresh_interval is not set.
+    assert.equal(t.template.settings.index['refresh_interval'], undefined, file);
     assert.deepEqual([t.template.mappings._meta['ecs_version'], t.template.mappings._meta['schema_version']], [ECS_VERSION, 2], file);
   }
 });
