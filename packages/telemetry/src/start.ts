@@ -39,9 +39,9 @@ export async function startTelemetry(config: TelemetryConfigInput, serviceName: 
           sampleRatio: config.tracing.sampleRatio,
         });
   const listen = config.metrics.listen;
-  if (opts.cluster === 'worker' && listen) shareWorkerMetrics();
-  const source = opts.cluster === 'primary' ? clusterMetricsSource() : processMetrics().registry;
-  const metrics = listen && opts.cluster !== 'worker' ? await serveMetrics(source, listen) : undefined;
+  let metrics: MetricsServer | undefined;
+  if (listen && opts.cluster === 'worker') shareWorkerMetrics();
+  else if (listen) metrics = await serveMetrics(opts.cluster === 'primary' ? clusterMetricsSource() : processMetrics().registry, listen);
   return {
     metrics,
     tracing,

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '@agentgate/testkit';
 import { assertNoSecret, auditEvents, rawHttp } from './harness.js';
 import { getHead, type HardeningHarness, startHardening } from './hardening-harness.js';
-import { type ProxyProcess, startProxyProcess } from './proxy-process.js';
+import { type ProxyProcess, sigtermMidStream, startProxyProcess } from './proxy-process.js';
 
 describe('SIGTERM: the proxy process finishes requests in flight, stores their records, then exits 0', () => {
   let h: HardeningHarness;
@@ -22,32 +21,15 @@ describe('SIGTERM: the proxy process finishes requests in flight, stores their r
     const p = await startProxyProcess(h.configText({ limits: { shutdownTimeoutMs: 10_000 } }), h.nats.url, port);
     proc = p;
     const t0 = Date.now();
-    let signalled = 0;
-    const res = await new Promise<{ status: number; body: string; complete: boolean }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/api/slow-stream?ms=1000&pieces=20', headers: { authorization: `Bearer ${h.token}` } }, (r) => {
-        let body = '';
-        r.setEncoding('utf8');
-        r.on('data', (c: string) => {
-          if (!signalled) {
-            signalled = Date.now();
-            p.child.kill('SIGTERM');
-          }
-          body += c;
-        });
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, body, complete: true }));
-        r.on('aborted', () => resolve({ status: r.statusCode ?? 0, body, complete: false }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-    assert.ok(signalled > 0, 'SIGTERM was sent while the body streamed');
+    const res = await sigtermMidStream(p, h.token);
+    assert.ok(res.signalled > 0, 'SIGTERM was sent while the body streamed');
     assert.equal(res.status, 200);
     assert.equal(res.complete, true, 'the body was not cut by the shutdown');
     const lines = res.body.trimEnd().split('\n');
     assert.equal(lines.length, 21);
     assert.equal(lines[20], 'done');
     assertNoSecret(res.body, h.secret, 'slow stream');
-    assert.ok(Date.now() - signalled > 700, 'the stream went on after SIGTERM');
+    assert.ok(Date.now() - res.signalled > 700, 'the stream went on after SIGTERM');
 
     const code = await p.exited;
     assert.equal(code, 0, `the proxy exited with ${code}`);

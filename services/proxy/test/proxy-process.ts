@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { tempDir } from '@agentgate/testkit';
 
@@ -56,4 +57,39 @@ export async function startProxyProcess(configText: string, natsUrl: string, por
       dir.cleanup();
     },
   };
+}
+
+/** What the client got of the slow stream `sigtermMidStream` read. */
+export interface StreamedThroughSigterm {
+  status: number;
+  body: string;
+  /** False when the response ended without its end (the shutdown cut it). */
+  complete: boolean;
+  /** When SIGTERM was sent (0: never, the body never started). */
+  signalled: number;
+}
+
+/**
+ * GETs the hardening upstream's slow stream (`/api/slow-stream`, 20 pieces over 1 s) through the proxy
+ * process `p` and sends it SIGTERM as the first piece arrives: what a drain must let finish.
+ */
+export function sigtermMidStream(p: ProxyProcess, token: string): Promise<StreamedThroughSigterm> {
+  let signalled = 0;
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: p.port, path: '/api/slow-stream?ms=1000&pieces=20', headers: { authorization: `Bearer ${token}` } }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (c: string) => {
+        if (!signalled) {
+          signalled = Date.now();
+          p.child.kill('SIGTERM');
+        }
+        body += c;
+      });
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, body, complete: true, signalled }));
+      r.on('aborted', () => resolve({ status: r.statusCode ?? 0, body, complete: false, signalled }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -96,7 +96,7 @@ describe('registry blobs stream verbatim', () => {
       assert.equal(ev.labels?.response_inspected, false, 'the record says the body went out unread');
       assert.equal(ev.labels?.response_uninspected, 'content-addressed blob');
       assert.equal(ev.agentgate.masking, undefined);
-      // The streamed blob goes straight from the upstream into the response (no counting stage): its bytes are still counted.
+      // The streamed blob's bytes are counted both ways, though nothing reads them.
       assert.equal(ev.http?.response?.bytes, blob.length, 'bytes sent to the client');
       assert.equal(ev.labels?.upstream_bytes, blob.length, 'bytes read from the upstream');
     }

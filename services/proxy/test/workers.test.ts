@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '@agentgate/testkit';
 import { assertNoSecret, auditEvents, rawHttp } from './harness.js';
 import { getHead, type HardeningHarness, startHardening } from './hardening-harness.js';
-import { type ProxyProcess, startProxyProcess } from './proxy-process.js';
+import { type ProxyProcess, sigtermMidStream, startProxyProcess } from './proxy-process.js';
 
 /** The worker processes of a primary (its children). */
 function childrenOf(pid: number): number[] {
@@ -104,25 +103,8 @@ describe('gateway.workers: 2 — the proxy process is a primary with two workers
 
     // SIGTERM to the primary while a body streams: the stream completes, its record is stored, every process exits.
     const workers = childrenOf(primary);
-    let signalled = 0;
-    const res = await new Promise<{ status: number; body: string; complete: boolean }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/api/slow-stream?ms=1000&pieces=20', headers: { authorization: `Bearer ${h.token}` } }, (r) => {
-        let body = '';
-        r.setEncoding('utf8');
-        r.on('data', (c: string) => {
-          if (!signalled) {
-            signalled = Date.now();
-            p.child.kill('SIGTERM');
-          }
-          body += c;
-        });
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, body, complete: true }));
-        r.on('aborted', () => resolve({ status: r.statusCode ?? 0, body, complete: false }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-    assert.ok(signalled > 0);
+    const res = await sigtermMidStream(p, h.token);
+    assert.ok(res.signalled > 0);
     assert.equal(res.status, 200);
     assert.equal(res.complete, true, 'the body was not cut by the shutdown');
     assert.equal(res.body.trimEnd().split('\n').at(-1), 'done');
