@@ -216,13 +216,15 @@ export async function upstreamRefs(h: GitHarness, repo: string): Promise<Map<str
 }
 
 /** Events of one action kind family, waiting briefly for the completed phase (published after the response). */
-export async function gitEvents(h: GitHarness, pred: (e: AuditEvent) => boolean, phase?: string): Promise<AuditEvent[]> {
-  for (let i = 0; i < 100; i++) {
+export async function gitEvents(h: GitHarness, pred: (e: AuditEvent) => boolean, phase?: string, timeoutMs = 15_000): Promise<AuditEvent[]> {
+  // A deadline, not a number of polls: how long 100 polls took depended on how fast the stream reads,
+  // and an outcome that waits on an upstream held back 5 s (git-long) came after a faster bus had given up.
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
     const events = (await auditEvents(h.bus)).filter(pred);
-    if (!phase || events.some((e) => e.agentgate.action.phase === phase)) return events;
+    if (!phase || events.some((e) => e.agentgate.action.phase === phase) || Date.now() > deadline) return events;
     await new Promise((r) => setTimeout(r, 30));
   }
-  return (await auditEvents(h.bus)).filter(pred);
 }
 
 /**
