@@ -4,6 +4,7 @@ import { BusError } from '../errors.js';
 import { bytesToString, decodeJson, toBytes } from '../lib/codec.js';
 import type { Kv, KvEntry, KvOptions, KvWatch } from '../types.js';
 import { mapNatsError } from './errors-map.js';
+import { withResponders } from './responders.js';
 
 function entry(e: NatsKvEntry): KvEntry {
   return {
@@ -16,7 +17,12 @@ function entry(e: NatsKvEntry): KvEntry {
   };
 }
 
-/** A JetStream KV bucket (file storage), opened or created idempotently. */
+/**
+ * A JetStream KV bucket (file storage), opened or created idempotently.
+ * Reads and writes wait out a moment of "no responders" (responders.ts):
+ * right after an R3 bucket is created, a get through another node of the
+ * cluster can find nobody serving it yet.
+ */
 export class NatsKv implements Kv {
   readonly bucket: string;
   #kv: KV;
@@ -41,7 +47,7 @@ export class NatsKv implements Kv {
 
   async get(key: string): Promise<KvEntry | null> {
     try {
-      const e = await this.#kv.get(key);
+      const e = await withResponders(() => this.#kv.get(key));
       return e && e.operation === 'PUT' ? entry(e) : null;
     } catch (err) {
       throw mapNatsError(err, `kv get ${key}`);
@@ -50,7 +56,7 @@ export class NatsKv implements Kv {
 
   async put(key: string, value: Uint8Array | string): Promise<number> {
     try {
-      return await this.#kv.put(key, toBytes(value));
+      return await withResponders(() => this.#kv.put(key, toBytes(value)));
     } catch (err) {
       throw mapNatsError(err, `kv put ${key}`);
     }
@@ -58,7 +64,7 @@ export class NatsKv implements Kv {
 
   async create(key: string, value: Uint8Array | string): Promise<number> {
     try {
-      return await this.#kv.create(key, toBytes(value));
+      return await withResponders(() => this.#kv.create(key, toBytes(value)));
     } catch (err) {
       const mapped = mapNatsError(err, `kv create ${key}`);
       if (mapped.code === 'ERR_KV_WRONG_REVISION') throw new BusError('ERR_KV_EXISTS', `key "${key}" already exists`, { cause: err });
@@ -68,7 +74,7 @@ export class NatsKv implements Kv {
 
   async update(key: string, value: Uint8Array | string, revision: number): Promise<number> {
     try {
-      return await this.#kv.update(key, toBytes(value), revision);
+      return await withResponders(() => this.#kv.update(key, toBytes(value), revision));
     } catch (err) {
       const mapped = mapNatsError(err, `kv update ${key}`);
       if (mapped.code === 'ERR_STREAM_PUBLISH') throw new BusError('ERR_KV_WRONG_REVISION', `key "${key}" is not at revision ${revision}`, { cause: err });
@@ -78,7 +84,7 @@ export class NatsKv implements Kv {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.#kv.delete(key);
+      await withResponders(() => this.#kv.delete(key));
     } catch (err) {
       throw mapNatsError(err, `kv delete ${key}`);
     }
