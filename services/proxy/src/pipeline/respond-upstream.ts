@@ -345,7 +345,8 @@ async function smallResponse(x: StreamArgs): Promise<ResponseOutcome | undefined
   if (typeof cl !== 'string' || !/^\d{1,6}$/.test(cl) || Number(cl) > SMALL_BODY_BYTES) return undefined;
   if (codingsOf(h['content-encoding']).length > 0 || codingsOf(h['transfer-encoding']).length > 0) return undefined;
   const verbatim = x.classification.verbatimBody === true;
-  if (masker && !verbatim && bodyKindOf(h['content-type']).kind !== 'plain') return undefined;
+  // An empty body has nothing to sniff or inspect (a registry's 202/201 to an upload carries no type): it keeps its length.
+  if (masker && !verbatim && Number(cl) > 0 && bodyKindOf(h['content-type']).kind !== 'plain') return undefined;
   let body: Uint8Array;
   try {
     body = new Uint8Array(await upstream.body.arrayBuffer());
