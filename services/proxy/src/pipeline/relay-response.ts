@@ -5,7 +5,7 @@ import type { Finding, Masker } from '@agentgate/masking';
 import type { Dispatcher } from 'undici';
 import type { Classification, EarlyResponse, EffectObserver } from '../adapters/types.js';
 import { ProxyError, toProxyError } from '../errors.js';
-import { ByteCounter } from '../lib/body-limit.js';
+import { countBytes } from '../lib/body-limit.js';
 import { downstreamResponseHeaders } from '../lib/headers.js';
 import { upstreamError } from './forward.js';
 import { codingsOf, maskHeaders, mergeFindings, printable } from './mask.js';
@@ -59,9 +59,7 @@ export async function relayResponse(
   }
 
   const findings: Finding[][] = [];
-  const upstreamCount = new ByteCounter();
-  const outCount = new ByteCounter();
-  const stages: Transform[] = [upstreamCount];
+  const stages: Transform[] = [];
   let maskStage: (Transform & { findings(): Finding[] }) | undefined;
   if (x.masker) {
     const masker = x.masker;
@@ -73,7 +71,6 @@ export async function relayResponse(
   }
   const observer = x.classification.effect?.observe();
   if (observer) stages.push(observer.transform);
-  stages.push(outCount);
   if (!early && !sink.clientGone) {
     // Masking may change the length: the body goes out chunked.
     delete headers['content-length'];
@@ -81,6 +78,9 @@ export async function relayResponse(
   }
 
   let error: ProxyError | undefined;
+  // Counted beside the pipe (see countBytes), in the tick the pipeline starts reading.
+  const upstreamCount = countBytes(upstream.body as Readable);
+  const outCount = countBytes(stages.at(-1) ?? (upstream.body as Readable));
   try {
     await pipeline([upstream.body as Readable, ...stages, sink]);
   } catch (err) {

@@ -6,7 +6,7 @@ import type { Finding, Masker } from '@agentgate/masking';
 import type { Dispatcher } from 'undici';
 import type { Adapter, AdapterRequest, Classification, ObservedFields, ResponseObserver } from '../adapters/types.js';
 import { ProxyError, toProxyError } from '../errors.js';
-import { ByteCounter } from '../lib/body-limit.js';
+import { countBytes } from '../lib/body-limit.js';
 import { downstreamResponseHeaders } from '../lib/headers.js';
 import { sendError } from '../lib/respond.js';
 import { bodyKindOf, mediaType } from './archive.js';
@@ -261,9 +261,10 @@ async function send(
   observer: ResponseObserver | undefined,
 ): Promise<Sent> {
   const { res, upstream } = x;
-  const upstreamCount = new ByteCounter();
-  const outCount = new ByteCounter();
-  const all = [upstreamCount, ...stages, ...(observer ? [observer.transform] : []), outCount];
+  const all = [...stages, ...(observer ? [observer.transform] : [])];
+  // Counted beside the pipe, not by stages of their own: a blob that goes out as it came crosses no stage at all.
+  const upstreamCount = countBytes(body);
+  const outCount = countBytes(all.at(-1) ?? body);
   const result = (): Sent => ({ bytesOut: outCount.bytes, bytesUpstream: upstreamCount.bytes, observed: observer ? observer.finish() : {} });
   if (head === 'now') {
     res.writeHead(x.upstream.statusCode, headers);
