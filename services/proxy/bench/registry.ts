@@ -5,7 +5,7 @@
  * injection, Location rewriting, response masking), in the same run, with
  * the gateway's peak RSS growth.
  *
- *   cd services/proxy && npm run bench:registry [-- MB=200 layers=4 rounds=3 gateway=dist|inline profile=<dir>]
+ *   cd services/proxy && npm run bench:registry [-- MB=200 layers=4 rounds=3 gateway=dist|inline profile=<dir> dist=<dir>]
  *
  * The gateway runs as in production by default (`gateway=dist`): the BUILT
  * proxy (`dist/main.js`; the npm script builds it) in a process of its own,
@@ -15,6 +15,9 @@
  * proxy in this process from source instead (the test harness's), where
  * `profile=<dir>` writes a V8 CPU profile per timed copy; with
  * `gateway=dist`, `profile=<dir>` runs the gateway with `--cpu-prof` there.
+ * `dist=<dir>` runs the build in <dir> instead of dist/ (a copy of another
+ * commit's dist/ inside the repository, e.g. services/proxy/node_modules/.base-dist,
+ * so its imports resolve): two builds compared run by run, alternated.
  *
  * Every push gets fresh random layers (gzip-compressed once beforehand, so
  * skopeo sends them as they are): pushing the same blobs twice would let the
@@ -53,7 +56,7 @@ import { once } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '@agentgate/testkit';
 import { BASIC_USER } from '../test/harness.js';
@@ -77,6 +80,7 @@ const nodeFlags =
     .filter(Boolean) ?? [];
 const verbose = process.argv.includes('verbose');
 const here = dirname(fileURLToPath(import.meta.url));
+const distDir = resolve(process.argv.find((a) => a.startsWith('dist='))?.slice('dist='.length) ?? join(here, '..', 'dist'));
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const PAGE = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim()) || 4096;
 
@@ -143,7 +147,7 @@ async function startBuiltGateway(configText: string, natsUrl: string, dir: strin
     file,
     `${configText.replace('gateway:\n', `gateway:\n  listen: { host: 127.0.0.1, port: ${port} }\n`)}\nbus: { natsUrl: ${natsUrl}, dataDir: ${join(dir, 'gateway-data')} }\nlog: { level: warn }\n`,
   );
-  const args = [...nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(here, '..', 'dist', 'main.js')];
+  const args = [...nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(distDir, 'main.js')];
   // The secrets are the broker's (in this process); the gateway never reads them.
   const env = { PATH: process.env.PATH, AGENTGATE_CONFIG: file, REGISTRY_TEST_HUB_PASSWORD: '', REGISTRY_TEST_TOK_PASSWORD: '' };
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -158,7 +162,7 @@ async function startBuiltGateway(configText: string, natsUrl: string, dir: strin
   const host = `127.0.0.1:${port}`;
   await waitFor(
     async () => {
-      if (child.exitCode !== null) throw new Error(`the built gateway exited (code ${child.exitCode}); is dist/ built? (npm run build -w @agentgate/proxy)`);
+      if (child.exitCode !== null) throw new Error(`the built gateway exited (code ${child.exitCode}); is ${distDir} built? (npm run build -w @agentgate/proxy)`);
       try {
         return (await fetch(`http://${host}/_agentgate/readyz`)).status === 200;
       } catch {
@@ -296,7 +300,7 @@ try {
     const m = s.length >> 1;
     return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
   };
-  const where = inline ? 'the proxy in this process, from source' : 'the built proxy (dist/main.js) in its own process';
+  const where = inline ? 'the proxy in this process, from source' : `the built proxy (${distDir}/main.js) in its own process`;
   console.log(
     `\n${size} MB in ${layers} layers (skopeo), median of ${rounds}, load average ${loads.join(' -> ')} on ${availableParallelism()} cores; gateway: ${where}`,
   );
