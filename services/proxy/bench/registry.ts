@@ -162,7 +162,8 @@ async function startBuiltGateway(configText: string, natsUrl: string, dir: strin
   const host = `127.0.0.1:${port}`;
   await waitFor(
     async () => {
-      if (child.exitCode !== null) throw new Error(`the built gateway exited (code ${child.exitCode}); is ${distDir} built? (npm run build -w @agentgate/proxy)`);
+      if (child.exitCode !== null)
+        throw new Error(`the built gateway exited (code ${child.exitCode}); is ${distDir} built? (npm run build -w @agentgate/proxy)`);
       try {
         return (await fetch(`http://${host}/_agentgate/readyz`)).status === 200;
       } catch {

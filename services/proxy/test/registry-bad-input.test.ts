@@ -194,6 +194,23 @@ describe('registry bad input', () => {
     assert.equal((await eventsOf('fail/app')).length, 2, 'nothing more recorded');
   });
 
+  it('registry - the upstream connections outlive a HEAD: a push asks HEAD before each upload and tag, and reconnecting after each was on its serial path', async () => {
+    // Once, so each pool (the forwarder's, and the one of the adapter's own HEAD before a tag push) has its connection.
+    const manifest = manifestOf(Buffer.from('{}'));
+    const push = async (i: number): Promise<void> => {
+      const head = await req('HEAD', `/v2/flaky/ok/app/blobs/${sha(String(i))}`);
+      assert.equal(head.status, 404, head.head);
+      const put = await req('PUT', `/v2/flaky/ok/app/manifests/t${i}`, { body: manifest, headers: `Content-Type: ${MANIFEST_V2}\r\n` });
+      assert.equal(put.status, 201, put.text);
+    };
+    await push(0);
+    const before = h.flaky.connections;
+    const heads = h.flaky.seen.filter((s) => s.method === 'HEAD').length;
+    for (let i = 1; i <= 4; i++) await push(i);
+    assert.equal(h.flaky.seen.filter((s) => s.method === 'HEAD').length - heads, 8, 'a blob HEAD and a tag HEAD per push reached the upstream');
+    assert.equal(h.flaky.connections - before, 0, 'no new upstream connection after the first push');
+  });
+
   it('registry - an upstream that hangs is cut at the connection timeout with a clear error', async () => {
     const t0 = Date.now();
     const r = await req('GET', '/v2/flaky/hang/app/blobs/' + sha('x'));

@@ -349,6 +349,8 @@ export function tarOf(files: Record<string, Buffer | string>): Buffer {
 export interface FlakyRegistry {
   readonly url: string;
   readonly seen: Array<{ method: string; url: string }>;
+  /** TCP connections it accepted so far (the gateway's pools keep theirs open between requests). */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -405,11 +407,16 @@ export async function startFlakyRegistry(): Promise<FlakyRegistry> {
     res.writeHead(404, { 'content-length': 0 });
     res.end();
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
+    get connections() {
+      return connections;
+    },
     async close() {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();

@@ -18,6 +18,18 @@ export interface ForwardRequest {
 }
 
 /**
+ * Connection types whose upstream connections stay open after a HEAD.
+ * undici closes a connection after every HEAD by default (in case a
+ * broken server sends a body anyway, which would then be read as the next
+ * answer), so the next request pays a new connection. Registries
+ * (Distribution, Harbor… Go's net/http never writes a body on HEAD) are
+ * asked a HEAD per blob and per tag on every push, each followed at once by
+ * the next request of the client's serial sequence: there the reconnection
+ * was a good part of what the gateway added to a push.
+ */
+const KEEP_ALIVE_AFTER_HEAD = new Set<Connection['type']>(['registry']);
+
+/**
  * Sends requests upstream over one keep-alive pool per connection (undici:
  * streams both ways, honours backpressure, never follows redirects, so a
  * 3xx is passed back, masked, instead of being chased with the credential).
@@ -72,6 +84,7 @@ export class Forwarder {
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.bodyTimeoutMs ?? req.timeoutMs,
         signal: req.signal,
+        ...(req.method === 'HEAD' && KEEP_ALIVE_AFTER_HEAD.has(conn.type) && { reset: false }),
       });
     } catch (err) {
       throw upstreamError(conn.name, err);

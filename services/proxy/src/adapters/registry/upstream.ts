@@ -164,7 +164,14 @@ async function send(
   const timeout = timeoutOf(conn);
   try {
     // Never follows redirects (undici's default): a 3xx is the caller's to judge, not a hop with the credential.
-    return await request(url, { method: x.method, headers: x.headers, headersTimeout: timeout, bodyTimeout: timeout });
+    // A HEAD keeps its connection (undici would close it): the manifest push it precedes follows at once (see forward.ts).
+    return await request(url, {
+      method: x.method,
+      headers: x.headers,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      ...(x.method === 'HEAD' && { reset: false }),
+    });
   } catch (err) {
     throw upstreamError(conn.name, err);
   }
