@@ -80,7 +80,8 @@ export async function relayResponse(
   let error: ProxyError | undefined;
   // Counted beside the pipe (see countBytes), in the tick the pipeline starts reading.
   const upstreamCount = countBytes(upstream.body as Readable);
-  const outCount = countBytes(stages.at(-1) ?? (upstream.body as Readable));
+  const last = stages.at(-1);
+  const outCount = last ? countBytes(last) : upstreamCount;
   try {
     await pipeline([upstream.body as Readable, ...stages, sink]);
   } catch (err) {

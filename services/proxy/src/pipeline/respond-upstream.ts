@@ -264,7 +264,8 @@ async function send(
   const all = [...stages, ...(observer ? [observer.transform] : [])];
   // Counted beside the pipe, not by stages of their own: a blob that goes out as it came crosses no stage at all.
   const upstreamCount = countBytes(body);
-  const outCount = countBytes(all.at(-1) ?? body);
+  const last = all.at(-1);
+  const outCount = last ? countBytes(last) : upstreamCount;
   const result = (): Sent => ({ bytesOut: outCount.bytes, bytesUpstream: upstreamCount.bytes, observed: observer ? observer.finish() : {} });
   if (head === 'now') {
     res.writeHead(x.upstream.statusCode, headers);
